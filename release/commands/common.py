@@ -1,0 +1,108 @@
+"""What every verb shares: the --repo/--format options and error-to-exit-code mapping."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from release.errors import EXIT_INTERRUPTED, InvalidInput, ReleaseError
+from release.events import OutputFormat, Reporter
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+RepoOption = Annotated[
+    Path | None,
+    typer.Option("--repo", help="Config repository root (default: $RELEASE_REPO, else the "
+                 "nearest folder upwards holding environments/).", show_default=False),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="text for people, json for machines (JSON lines).")
+]
+EnvOption = Annotated[
+    str, typer.Option("--env", "-e", help="Environment name (folder under environments/).")
+]
+ServiceOption = Annotated[
+    str | None,
+    typer.Option("--service", "-s", help="One service (file stem or serviceName); default all."),
+]
+
+
+def find_repo(explicit: Path | None) -> Path:
+    """--repo, else $RELEASE_REPO, else the nearest folder upwards that has environments/."""
+    if explicit is not None:
+        return explicit.resolve()
+    if os.environ.get("RELEASE_REPO"):
+        return Path(os.environ["RELEASE_REPO"]).resolve()
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "environments").is_dir():
+            return candidate
+    return here
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def handles_errors(fn: F) -> F:
+    """Run a verb: ReleaseError → its exit code with a message and hint; Ctrl-C/SIGTERM → 130."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        reporter = Reporter(kwargs.get("format", OutputFormat.text)
+                            if kwargs.get("format") in (OutputFormat.json, OutputFormat.text)
+                            else OutputFormat.text)
+        previous = None
+        try:
+            previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+        except ValueError:  # not the main thread (tests driving the app from a thread)
+            previous = None
+        try:
+            return fn(*args, **kwargs)
+        except ReleaseError as exc:
+            reporter.error(exc.message, exc.hint, exc.where, exit_code=exc.exit_code)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            reporter.error("interrupted", "nothing more was changed; see the last lines above "
+                           "for how to resume", exit_code=EXIT_INTERRUPTED)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_valid_repo(repo: Path, envs: list[str] | None, reporter: Reporter):
+    """Validate (schemas + rules) and load; any error ends the command with exit 1 before AWS."""
+    from release import config, validate
+
+    known = config.discover(repo).environments
+    for name in envs or []:
+        if name not in known:
+            raise InvalidInput(
+                f"unknown environment {name!r}",
+                f"environments in {repo}: {', '.join(sorted(known)) or 'none'} "
+                "(folders under environments/)",
+            )
+    report = validate.validate_repo(repo, envs)
+    if report.errors:
+        for finding in report.errors[:20]:
+            reporter.emit("validate.finding", finding.one_line(), "error", **finding.as_dict())
+        more = len(report.errors) - 20
+        raise InvalidInput(
+            f"the config repository has {len(report.errors)} validation error(s)"
+            + (f" ({more} more not shown)" if more > 0 else ""),
+            "run `release validate` for the full report, fix the documents, and retry; "
+            "nothing was changed in AWS",
+        )
+    try:
+        return config.load_repo(repo, envs)
+    except config.UnknownName as exc:
+        raise InvalidInput(exc.message, exc.hint) from None

@@ -1,0 +1,60 @@
+"""Errors that end a command, each with the exit code that is part of the interface.
+
+Exit codes (docs/user-guide.md): 0 done, 1 invalid input, 2 usage, 3 release
+failed and was rolled back, 4 release failed and service not restored,
+5 cannot reach AWS/docker/auth, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_ROLLED_BACK = 3
+EXIT_NOT_RESTORED = 4
+EXIT_UNREACHABLE = 5
+EXIT_INTERRUPTED = 130
+
+
+class ReleaseError(Exception):
+    """Base: a message saying what is wrong and a hint saying what to do next."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, message: str, hint: str = "", *, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.where = where
+
+
+class InvalidInput(ReleaseError):
+    """Bad documents, unknown names, missing image: nothing was changed."""
+
+    exit_code = EXIT_INVALID
+
+
+class UsageError(ReleaseError):
+    exit_code = EXIT_USAGE
+
+
+class Unreachable(ReleaseError):
+    """AWS, the Docker engine, the registry or their auth cannot be reached."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class RolledBack(ReleaseError):
+    """The release failed; the previous revision was restored and is stable."""
+
+    exit_code = EXIT_ROLLED_BACK
+
+
+class NotRestored(ReleaseError):
+    """The release failed and the service is not back on a good revision: page someone."""
+
+    exit_code = EXIT_NOT_RESTORED
+
+
+class Interrupted(ReleaseError):
+    exit_code = EXIT_INTERRUPTED

@@ -1,0 +1,130 @@
+"""One stream of typed events, rendered for people (rich) or machines (JSON lines).
+
+Commands never print directly: they emit events, so `--format json` gets the
+same information as the console, with stable keys (`event`, `level`,
+`message`, `time`, then the event's own fields).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import IO, Any
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+LEVEL_STYLES = {"info": "", "success": "green", "warn": "yellow", "error": "bold red", "dim": "dim"}
+
+
+@dataclass
+class Event:
+    kind: str
+    message: str
+    level: str = "info"
+    data: dict[str, Any] = field(default_factory=dict)
+    time: float = field(default_factory=time.time)
+
+    def as_json(self) -> dict[str, Any]:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.time))
+        return {"event": self.kind, "level": self.level, "message": self.message,
+                "time": stamp, **self.data}
+
+
+def color_allowed(stream: IO[str]) -> bool:
+    """Colour only on a terminal and never when NO_COLOR is set (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+class Reporter:
+    """Sends events to the console (text) or as JSON lines (json/junit modes keep stdout clean)."""
+
+    def __init__(self, fmt: OutputFormat | str = OutputFormat.text,
+                 stream: IO[str] | None = None, err: IO[str] | None = None) -> None:
+        self.format = OutputFormat(fmt)
+        self.stream = stream or sys.stdout
+        self.err = err or sys.stderr
+        self.events: list[Event] = []
+        self._console = None
+        self._err_console = None
+
+    @property
+    def console(self):  # rich.console.Console, imported lazily for start-up time
+        if self._console is None:
+            self._console = _make_console(self.stream)
+        return self._console
+
+    @property
+    def err_console(self):
+        if self._err_console is None:
+            self._err_console = _make_console(self.err)
+        return self._err_console
+
+    @property
+    def is_tty(self) -> bool:
+        return bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def emit(self, kind: str, message: str, level: str = "info", **data: Any) -> Event:
+        event = Event(kind, message, level, data)
+        self.events.append(event)
+        if self.format is OutputFormat.json:
+            self.stream.write(json.dumps(event.as_json(), default=str) + "\n")
+            self.stream.flush()
+        elif self.format is OutputFormat.text:
+            style = LEVEL_STYLES.get(level, "")
+            console = self.err_console if level == "error" else self.console
+            console.print(message, style=style or None, markup=False, highlight=False,
+                          soft_wrap=True)
+        return event
+
+    def error(self, message: str, hint: str = "", where: str | None = None, **data: Any) -> Event:
+        """An error that ends the command: what is wrong, where, and what to do next."""
+        if self.format is OutputFormat.text:
+            lines = [f"error: {message}"]
+            if where:
+                lines.append(f"  where: {where}")
+            if hint:
+                lines.append(f"  fix:   {hint}")
+            event = Event("error", message, "error", {"hint": hint, "where": where, **data})
+            self.events.append(event)
+            self.err_console.print("\n".join(lines), style="bold red", markup=False,
+                                   highlight=False, soft_wrap=True)
+            return event
+        return self.emit("error", message, "error", hint=hint, where=where, **data)
+
+    def table(self, title: str, columns: list[str], rows: list[list[Any]], kind: str = "table",
+              **data: Any) -> None:
+        """A table for people; in JSON, one event carrying the rows as objects."""
+        if self.format is OutputFormat.json:
+            self.emit(kind, title, rows=[dict(zip(columns, r, strict=False)) for r in rows],
+                      **data)
+            return
+        if self.format is not OutputFormat.text:
+            return
+        from rich.table import Table
+
+        table = Table(title=title or None, title_justify="left")
+        for col in columns:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        self.console.print(table)
+
+
+def _make_console(stream: IO[str]):
+    from rich.console import Console
+
+    colour = color_allowed(stream)
+    return Console(file=stream, no_color=not colour, force_terminal=colour or None,
+                   color_system="auto" if colour else None, highlight=False,
+                   width=None if colour else 200)

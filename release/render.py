@@ -1,0 +1,71 @@
+"""Task definition + environment overrides + image pin → register-task-definition input.
+
+Pure: the same documents always render to the same dict, which is what `plan`
+compares with the live revision and what `changed` compares between commits.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from release.config import ConfigRepo, Environment, ServiceSpec, TaskDefinition
+
+
+def image_container(spec: ServiceSpec, taskdef: TaskDefinition) -> str:
+    """The container that runs the pinned image: named in the pin, else the LB's, else the first."""
+    if spec.image.container:
+        return spec.image.container
+    for lb in spec.service.get("loadBalancers", []):
+        if lb.get("containerName"):
+            return lb["containerName"]
+    return taskdef.containers[0]["name"]
+
+
+def image_reference(env: Environment, spec: ServiceSpec) -> str:
+    """`<registry>/<repository>@sha256:…` (or `:tag` when the pin has no digest yet)."""
+    return spec.image.reference(env.repository_uri)
+
+
+def _merge_named(items: list[dict[str, Any]], updates: dict[str, str], value_key: str
+                 ) -> list[dict[str, Any]]:
+    """Merge {NAME: value} into an ECS name/value list, keeping order, sorted additions."""
+    merged = [dict(i) for i in items]
+    index = {i["name"]: i for i in merged}
+    for name in sorted(updates):
+        if name in index:
+            index[name][value_key] = updates[name]
+        else:
+            merged.append({"name": name, value_key: updates[name]})
+    return merged
+
+
+def render_taskdef(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, Any]:
+    """The register-task-definition input this service should run (no tags)."""
+    body = copy.deepcopy(taskdef.body())
+    overrides = spec.overrides
+    for key in ("cpu", "memory"):
+        if key in overrides:
+            body[key] = str(overrides[key])
+    target = image_container(spec, taskdef)
+    per_container = overrides.get("containers", {})
+    for container in body.get("containerDefinitions", []):
+        name = container.get("name")
+        extra = per_container.get(name, {})
+        for key in ("cpu", "memory", "memoryReservation"):
+            if key in extra:
+                container[key] = extra[key]
+        if extra.get("environment"):
+            container["environment"] = _merge_named(
+                container.get("environment", []), extra["environment"], "value")
+        if extra.get("secrets"):
+            container["secrets"] = _merge_named(
+                container.get("secrets", []), extra["secrets"], "valueFrom")
+        if name == target:
+            container["image"] = image_reference(env, spec)
+    return body
+
+
+def render_service(repo: ConfigRepo, spec: ServiceSpec) -> dict[str, Any]:
+    """Convenience: render a service's task definition from the loaded repository."""
+    return render_taskdef(repo.environment(spec.env), spec, repo.taskdef_for(spec))
