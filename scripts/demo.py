@@ -1,0 +1,175 @@
+"""The main job end to end on the local sandbox: `make demo`.
+
+Runs the tool's own commands, as Jenkins and an operator would, on a scratch
+copy of this config repository (so the demo's promotion commits never touch
+your checkout):
+
+    sandbox up → bootstrap → validate → build & push → promote → deploy →
+    verify → second release → broken release (rolled back by itself, exit 3) →
+    operator rollback → history → sandbox down
+
+and ends with a summary table. Each step's expected exit code is part of the
+demo: the broken release *must* end with 3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COPY = ("taskdefs", "environments", "schemas", "examples")
+ENV = "sandbox"
+SERVICE = "akka-firehose"
+SPEC = Path("environments") / ENV / "services" / f"{SERVICE}.json"
+SMOKE_PORT = 18080
+
+
+@dataclass
+class Step:
+    name: str
+    expected: int
+    code: int | None = None
+    seconds: float = 0.0
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code == self.expected
+
+
+def banner(text: str) -> None:
+    print(f"\n=== {text} ===", flush=True)
+
+
+class Demo:
+    def __init__(self, workdir: Path) -> None:
+        self.repo = workdir / "config"
+        self.steps: list[Step] = []
+        self.release = [str(Path(sys.executable).with_name("release"))]
+        self.env = {**os.environ, "RELEASE_REPO": str(self.repo), "USER": os.environ.get(
+            "USER", "demo")}
+
+    def run(self, name: str, args: list[str], expected: int = 0, capture: bool = False,
+            note: str = "") -> subprocess.CompletedProcess[str]:
+        banner(f"{name}: release {' '.join(args)}" + (f"  (expect exit {expected})"
+                                                       if expected else ""))
+        start = time.monotonic()
+        proc = subprocess.run([*self.release, *args], cwd=self.repo, env=self.env, text=True,
+                              stdout=subprocess.PIPE if capture else None)
+        step = Step(name, expected, proc.returncode, time.monotonic() - start, note)
+        self.steps.append(step)
+        if capture and proc.stdout:
+            sys.stdout.write(proc.stdout)
+        if not step.ok:
+            raise SystemExit(f"demo step {name!r} ended with exit {proc.returncode}, "
+                             f"expected {expected}")
+        return proc
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.repo, check=True, text=True,
+                              capture_output=True).stdout.strip()
+
+    def prepare(self) -> None:
+        """A scratch git repository holding this project's documents and example."""
+        self.repo.mkdir(parents=True)
+        for name in COPY:
+            shutil.copytree(ROOT / name, self.repo / name,
+                            ignore=shutil.ignore_patterns("*.o", "build"))
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "user.email", "demo@example.invalid")
+        self.git("config", "user.name", "release demo")
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", "config repository for the demo")
+
+    def edit_spec(self, change) -> None:
+        path = self.repo / SPEC
+        doc = json.loads(path.read_text())
+        change(doc)
+        path.write_text(json.dumps(doc, indent=2) + "\n")
+
+    def image_reference(self, proc: subprocess.CompletedProcess[str]) -> str:
+        for line in reversed(proc.stdout.splitlines()):
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if event.get("reference"):
+                return event["reference"]
+        raise SystemExit("the build printed no image reference")
+
+    def main(self) -> None:
+        self.prepare()
+        self.run("sandbox up", ["sandbox", "up"])
+        try:
+            self.scenario()
+        finally:
+            self.run("sandbox down", ["sandbox", "down"])
+        self.summary()
+
+    def scenario(self) -> None:
+        self.run("bootstrap", ["bootstrap", "--env", ENV, "--yes", "--instances", "2"])
+        self.run("validate", ["validate"])
+        build = self.run("build & push", ["build", "--env", ENV, "--service", SERVICE, "--push",
+                                          "--format", "json"], capture=True)
+        ref = self.image_reference(build)
+        self.run("promote", ["promote", "--env", ENV, "--service", SERVICE, "--image", ref,
+                             "--commit"])
+        self.run("plan", ["plan", "--env", ENV])
+        self.run("deploy v1", ["deploy", "--env", ENV])
+        self.run("verify", ["verify", "--env", ENV, "--base-url",
+                            f"http://127.0.0.1:{SMOKE_PORT}"])
+
+        def second(doc):
+            doc["overrides"]["containers"]["akka-firehose"]["environment"]["LOG_LEVEL"] = "debug"
+        self.edit_spec(second)
+        self.git("commit", "-q", "-am", "sandbox: debug logging")
+        self.run("deploy v2", ["deploy", "--env", ENV])
+
+        def broken(doc):
+            doc["overrides"]["containers"]["akka-firehose"]["environment"][
+                "RELEASE_SANDBOX_FAULT"] = "crash:exit=137"
+        self.edit_spec(broken)
+        self.git("commit", "-q", "-am", "sandbox: a release whose tasks crash on start")
+        self.run("deploy broken", ["deploy", "--env", ENV], expected=3,
+                 note="rolled back automatically")
+        self.git("revert", "--no-edit", "HEAD")
+        self.run("rollback", ["rollback", "--env", ENV, "--yes"], note="operator: back to v1")
+        self.run("status", ["status", "--env", ENV])
+        self.run("history", ["history", "--env", ENV])
+
+    def summary(self) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="release demo summary", title_justify="left")
+        for col in ("step", "exit", "expected", "seconds", "result", "note"):
+            table.add_column(col)
+        for s in self.steps:
+            table.add_row(s.name, str(s.code), str(s.expected), f"{s.seconds:.1f}",
+                          "ok" if s.ok else "FAILED", s.note)
+        Console(width=120).print(table)
+        total = sum(s.seconds for s in self.steps)
+        ok = all(s.ok for s in self.steps)
+        print(f"DEMO {'PASSED' if ok else 'FAILED'}: {len(self.steps)} steps in {total:.0f} s")
+
+
+def main() -> None:
+    keep = os.environ.get("RELEASE_DEMO_DIR")
+    workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="release-demo-"))
+    try:
+        Demo(workdir).main()
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
