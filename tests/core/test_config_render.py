@@ -69,8 +69,8 @@ def test_render_merges_environment_and_secrets_overrides_by_name(repo: Path):
     assert container["memory"] == 2048
     assert container["environment"] == [{"name": "HTTP_PORT", "value": "9090"},
                                         {"name": "A_NEW", "value": "x"}]
-    assert container["secrets"] == [{"name": "DB_PASSWORD",
-                                     "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}]
+    ssm = "arn:aws:ssm:us-east-1:123456789012:parameter/db"
+    assert container["secrets"] == [{"name": "DB_PASSWORD", "valueFrom": ssm}]
 
 
 def test_render_falls_back_to_the_tag_when_the_pin_has_no_digest(repo: Path):
