@@ -1,0 +1,585 @@
+"""Validate a config repository: documents → schemas → cross-document rules → findings.
+
+Two layers, both reported with file, JSON pointer, a sentence a person can act
+on and how to fix it: the JSON Schemas in schemas/ (what one document may
+say), then the rules in release/rules.py (what no schema can express: the
+load balancer's container and port exist in the task definition, a rolling
+update can be placed, and so on). Rules only look at documents that passed
+their schema, so they may trust the shapes.
+
+Nothing here raises for bad input: unreadable files, malformed JSON, wrong
+types and missing folders all become findings. jsonschema is imported only
+when a document fails the fast check (release/schemacheck.py), because a
+clean run should not pay for error machinery it does not use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import gc
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from release import config
+
+ERROR = "error"
+WARNING = "warning"
+
+KINDS = ("taskdef", "environment", "service")
+TOOL_SCHEMAS = Path(__file__).resolve().parent.parent / config.SCHEMAS_DIR
+
+# Keys that are misplaced rather than misspelt: say where they belong.
+MISPLACED_KEYS = {
+    "taskDefinition": "the release registers the task definition itself: name its file and "
+                      "family under /taskDefinition of the service spec, not inside /service",
+}
+
+
+@dataclass
+class Finding:
+    """One problem in one place: what is wrong and what to do about it."""
+
+    severity: str  # "error" | "warning"
+    rule: str  # stable id, e.g. "lb-container-port" (docs/validation.md)
+    file: str  # repository-relative, posix separators
+    pointer: str  # JSON pointer into the document, "" for the whole document
+    message: str
+    fix: str = ""
+    line: int | None = None
+    column: int | None = None
+
+    def __post_init__(self) -> None:
+        self.message = printable(self.message)
+        self.fix = printable(self.fix)
+        self.pointer = printable(self.pointer)
+        self.file = printable(self.file)
+
+    @property
+    def location(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}:{self.column or 1}"
+        return f"{where}#{self.pointer}"
+
+    def one_line(self) -> str:
+        return f"{self.file}#{self.pointer}: {self.message} ({self.rule})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)  # repo-relative files checked
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+    def failed(self, strict: bool = False) -> bool:
+        """Errors fail; warnings fail only in strict mode."""
+        return bool(self.errors or (strict and self.warnings))
+
+    def by_file(self) -> dict[str, list[Finding]]:
+        grouped: dict[str, list[Finding]] = {}
+        for finding in self.findings:
+            grouped.setdefault(finding.file, []).append(finding)
+        return grouped
+
+
+def printable(text: Any) -> str:
+    """Text that any terminal, JSON encoder and XML writer accepts (lone surrogates escaped)."""
+    text = str(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def pointer_of(path: Any) -> str:
+    """A JSON pointer (RFC 6901) for a sequence of keys and indexes."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+# ----------------------------------------------------------------------------- documents
+
+
+def read_document(root: Path, path: Path) -> tuple[Any, Finding | None]:
+    """Parse one file; any failure becomes a finding (with line:column for malformed JSON)."""
+    rel = relative(root, path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, Finding(ERROR, "repo-layout", rel, "", "file not found",
+                             "create it (see docs/validation.md for the repository layout)")
+    except OSError as exc:
+        return None, Finding(ERROR, "json-malformed", rel, "",
+                             f"cannot read the file: {exc.strerror or exc}",
+                             "make it a readable regular file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, Finding(ERROR, "json-malformed", rel, "",
+                             f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                             "save the document as UTF-8 JSON")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        return json.loads(text, object_pairs_hook=_object), None
+    except json.JSONDecodeError as exc:
+        return None, Finding(ERROR, "json-malformed", rel, "",
+                             f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                             "fix the JSON syntax there (a missing comma, quote or bracket is "
+                             "usual; comments and trailing commas are not JSON)",
+                             line=exc.lineno, column=exc.colno)
+    except (RecursionError, ValueError) as exc:
+        return None, Finding(ERROR, "json-malformed", rel, "",
+                             f"cannot parse the JSON: {exc}", "simplify the document")
+
+
+class DuplicateKeys(dict):
+    """A JSON object that repeated a key: parsers keep the last value silently, we report it."""
+
+    duplicates: list[str]
+
+
+_DUPLICATE_OBJECTS = [0]  # objects with repeated keys parsed so far: a cheap "any?" test
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    built = dict(pairs)
+    if len(built) == len(pairs):
+        return built
+    _DUPLICATE_OBJECTS[0] += 1
+    marked = DuplicateKeys(built)
+    seen: set[str] = set()
+    marked.duplicates = [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+    return marked
+
+
+def duplicate_key_findings(rel: str, doc: Any, path: tuple = ()) -> list[Finding]:
+    """Findings for every repeated key in a parsed document (rare: only walked when one exists)."""
+    out: list[Finding] = []
+    if isinstance(doc, DuplicateKeys):
+        for key in dict.fromkeys(doc.duplicates):
+            out.append(Finding(ERROR, "json-duplicate-key", rel, pointer_of((*path, key)),
+                               f"key {key!r} appears more than once in this object; JSON readers "
+                               "silently keep only the last one",
+                               "keep one of them (the last one is what would be used)"))
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            out.extend(duplicate_key_findings(rel, value, (*path, key)))
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            out.extend(duplicate_key_findings(rel, value, (*path, index)))
+    return out
+
+
+def relative(root: Path, path: Path) -> str:
+    """Repository-relative posix path (string work: this runs for every document)."""
+    base, full = str(root), str(path)
+    if full.startswith(base + "/"):
+        return full[len(base) + 1:]
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_SCALAR = re.compile(r"[^,\]}\s]+")
+
+
+def locate(text: str, pointer: str) -> tuple[int, int] | None:
+    """Line and column of the value (or object key) a JSON pointer names; else its nearest parent.
+
+    Only run for files that have findings, so a small scanner beats carrying
+    positions through every parse.
+    """
+    want = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    best = [_SPACE.match(text, 0).end()]
+
+    def skip(i: int) -> int:
+        return _SPACE.match(text, i).end()
+
+    def value(i: int, depth: int) -> int:  # depth: segments matched so far, -1 when off the path
+        i = skip(i)
+        opener = text[i:i + 1]
+        if opener not in ("{", "["):
+            match = _STRING.match(text, i) if opener == '"' else _SCALAR.match(text, i)
+            if not match:
+                raise ValueError(i)
+            return match.end()
+        closer, index, i = ("}" if opener == "{" else "]"), 0, skip(i + 1)
+        if text[i:i + 1] == closer:
+            return i + 1
+        while True:
+            i = skip(i)
+            at = i
+            if opener == "{":
+                match = _STRING.match(text, i)
+                if not match:
+                    raise ValueError(i)
+                name = json.loads(match.group())
+                i = skip(match.end()) + 1  # past the colon
+            else:
+                name, index = str(index), index + 1
+            on_path = 0 <= depth < len(want) and name == want[depth]
+            if on_path:
+                best[0] = at
+            i = skip(value(i, depth + 1 if on_path else -1))
+            if text[i:i + 1] == ",":
+                i += 1
+                continue
+            return i + 1
+
+    with contextlib.suppress(ValueError, IndexError, RecursionError):
+        value(0, 0)
+    offset = best[0]
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def add_positions(root: Path, findings: list[Finding]) -> None:
+    """Fill in line/column for findings in files that exist (a few files, read once each)."""
+    texts: dict[str, str | None] = {}
+    for finding in findings:
+        if finding.line is not None or finding.file.endswith("/") or not finding.file:
+            continue
+        if finding.file not in texts:
+            try:
+                texts[finding.file] = (root / finding.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError, ValueError):
+                texts[finding.file] = None
+        text = texts[finding.file]
+        if text:
+            finding.line, finding.column = locate(text, finding.pointer) or (None, None)
+
+
+# ----------------------------------------------------------------------------- schemas
+
+
+@dataclass
+class SchemaChecker:
+    """One compiled schema: a fast yes/no check, and detailed errors on demand."""
+
+    kind: str
+    path: Path
+    schema: dict[str, Any]
+    fast: Any  # Callable[[Any], bool] | None when the fast checker does not support the schema
+    _detailed: Any = None
+
+    def is_valid(self, doc: Any) -> bool:
+        if self.fast is not None:
+            return self.fast(doc)
+        return self.detailed().is_valid(doc)
+
+    def detailed(self):  # jsonschema.Draft202012Validator, created once per schema
+        if self._detailed is None:
+            import jsonschema
+
+            self._detailed = jsonschema.Draft202012Validator(self.schema)
+        return self._detailed
+
+    def findings(self, rel: str, doc: Any) -> list[Finding]:
+        errors = sorted(self.detailed().iter_errors(doc),
+                        key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+        out: list[Finding] = []
+        for error in errors:
+            out.extend(schema_findings(rel, error))
+        return out
+
+
+@lru_cache(maxsize=16)
+def _load_checker(kind: str, path: str, stamp: int) -> SchemaChecker:
+    from release.schemacheck import Unsupported, compile_schema
+
+    schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(schema, dict):
+        raise ValueError("the schema is not a JSON object")
+    try:
+        fast = compile_schema(schema)
+    except (Unsupported, re.error, TypeError, AttributeError, RecursionError, KeyError):
+        import jsonschema
+
+        jsonschema.Draft202012Validator.check_schema(schema)  # unusable → SchemaError
+        fast = None
+    return SchemaChecker(kind, Path(path), schema, fast)
+
+
+def load_checker(root: Path, kind: str) -> tuple[SchemaChecker | None, Finding | None]:
+    """The schema this version of the tool checks `kind` with, compiled once per process.
+
+    The tool's own schemas win: the rules and typed loaders rely on exactly
+    what they promise. The repository's copy (what editors see via $schema)
+    is used when the tool has none (an installed wheel), and a copy that
+    differs from the tool's is worth a warning.
+    """
+    name = f"{kind}.schema.json"
+    tool, own = TOOL_SCHEMAS / name, root / config.SCHEMAS_DIR / name
+    own_rel = f"{config.SCHEMAS_DIR}/{name}"
+    note: Finding | None = None
+    candidates = [tool, own] if tool.is_file() else [own]
+    if tool.is_file() and own.is_file() and tool.resolve() != own.resolve():
+        with contextlib.suppress(OSError):
+            if own.read_bytes() != tool.read_bytes():
+                note = Finding(WARNING, "schema-file", own_rel, "",
+                               f"differs from the {kind} schema this version of release checks "
+                               "with, so editors may show other problems than `release validate`",
+                               "copy the schema from the release tool's schemas/ folder")
+    for path in candidates:
+        try:
+            return _load_checker(kind, str(path), path.stat().st_mtime_ns), note
+        except FileNotFoundError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - a broken schema is a finding, not a crash
+            note = Finding(ERROR, "schema-file", relative(root, path), "",
+                           f"the {kind} schema cannot be used: {type(exc).__name__}: {exc}",
+                           f"restore {own_rel} from the release tool's schemas/ folder")
+    return None, note or Finding(ERROR, "schema-file", own_rel, "",
+                                 f"no {kind} schema found",
+                                 f"restore {own_rel} from the release tool's schemas/ folder")
+
+
+SCHEMA_RULES = {
+    "additionalProperties": "schema-unknown-key",
+    "unevaluatedProperties": "schema-unknown-key",
+    "required": "schema-required",
+    "type": "schema-type",
+    "enum": "schema-enum",
+    "const": "schema-enum",
+    "minimum": "schema-range",
+    "maximum": "schema-range",
+    "exclusiveMinimum": "schema-range",
+    "exclusiveMaximum": "schema-range",
+    "minItems": "schema-length",
+    "maxItems": "schema-length",
+    "minLength": "schema-length",
+    "maxLength": "schema-length",
+    "pattern": "schema-pattern",
+    "propertyNames": "schema-pattern",
+    "uniqueItems": "schema-unique",
+}
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    by_case = [c for c in choices if c.lower() == word.lower()]
+    close = by_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def schema_findings(rel: str, error: Any) -> list[Finding]:
+    """Turn one jsonschema error into findings a person can act on."""
+    pointer = pointer_of(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    rule = SCHEMA_RULES.get(error.validator, "schema-invalid")
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        out = []
+        for key in sorted(k for k in error.instance if k not in schema.get("properties", {})):
+            hint = MISPLACED_KEYS.get(key)
+            guess = "" if hint else did_you_mean(key, allowed)
+            message = f"unknown key {key!r}{guess}"
+            if hint:
+                fix = hint
+            elif guess:
+                fix = f"rename it to {guess[len(' (did you mean '):-2]}"
+            elif allowed:
+                listed = ", ".join(allowed[:15]) + (", ..." if len(allowed) > 15 else "")
+                fix = f"remove it; keys allowed here: {listed}"
+            else:
+                fix = "remove it"
+            out.append(Finding(ERROR, rule, rel, pointer + pointer_of([key]), message, fix))
+        return out
+    if error.validator == "required":
+        missing = re.match(r"^'(.*)' is a required property$", error.message)
+        key = missing.group(1) if missing else None
+        described = schema.get("properties", {}).get(key, {}) if key else {}
+        fix = f"add {key!r}" + (f": {described['description']}"
+                                if isinstance(described, dict) and described.get("description")
+                                else "")
+        return [Finding(ERROR, rule, rel, pointer,
+                        f"missing required key {key!r}" if key else error.message, fix)]
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        from jsonschema.exceptions import best_match
+
+        inner = best_match(error.context)
+        message = f"{error.message}; closest: {inner.message}" if inner else error.message
+        return [Finding(ERROR, rule, rel, pointer, message,
+                        schema.get("description", "") or "see the schema for the allowed forms")]
+    return [Finding(ERROR, rule, rel, pointer, _short(error.message), schema_fix(error, schema))]
+
+
+def _short(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def schema_fix(error: Any, schema: dict[str, Any]) -> str:
+    value = error.validator_value
+    if error.validator == "type":
+        fix = f"use a JSON {value if isinstance(value, str) else ' or '.join(value)} here"
+    elif error.validator == "enum":
+        fix = "use one of: " + ", ".join(map(str, value))
+    elif error.validator == "const":
+        fix = f"use {value!r}"
+    elif error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        fix = (f"use a value from {low} to {high}" if low is not None and high is not None
+               else f"respect the {error.validator} of {value}")
+    elif error.validator == "pattern":
+        fix = f"make it match {value}"
+    elif error.validator == "propertyNames":
+        fix = "rename the key: names are letters, digits and _ (see the schema)"
+    else:
+        fix = "see the schema for the allowed values"
+    description = schema.get("description")
+    return f"{fix} ({description})" if description and len(description) < 200 else fix
+
+
+# ----------------------------------------------------------------------------- the repository
+
+
+@dataclass
+class Loaded:
+    """Documents that parsed and passed their schema, for the cross-document rules."""
+
+    root: Path
+    environments: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    services: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    taskdefs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)  # files that exist but failed parse/schema
+    present: set[str] = field(default_factory=set)  # every document file found
+    filtered: bool = False  # --env given: some environments were left out on purpose
+    referenced: set[str] = field(default_factory=set)  # taskdef files any parsed service names
+
+
+def validate_repo(root: Path, envs: list[str] | None = None, *, api_check: bool = True) -> Report:
+    """Check every document of the repository (or of the given environments).
+
+    `api_check` also runs botocore's parameter validation on the rendered
+    register-task-definition input; it costs about 0.1 s of botocore imports,
+    so `release validate` only asks for it with --strict (commands that go on
+    to call AWS import botocore anyway and keep the default).
+    """
+    root = Path(root)
+    report = Report()
+    collecting = gc.isenabled()
+    gc.disable()  # thousands of small, long-lived dicts: collection passes only cost time here
+    try:
+        _validate(root, envs, report, api_check)
+    except RecursionError:
+        report.findings.append(Finding(ERROR, "json-malformed", ".", "",
+                                       "a document is nested too deeply to check",
+                                       "simplify the deeply nested document"))
+    finally:
+        if collecting:
+            gc.enable()
+    add_positions(root, report.findings)
+    report.findings.sort(key=lambda f: (f.file, f.severity != ERROR, f.pointer, f.rule))
+    return report
+
+
+def _validate(root: Path, envs: list[str] | None, report: Report, api_check: bool) -> None:
+    findings = report.findings
+    if not root.is_dir():
+        findings.append(Finding(ERROR, "repo-layout", root.as_posix(), "",
+                                "the repository folder does not exist",
+                                "pass --repo with the config repository's root"))
+        return
+    try:
+        everything = config.discover(root)
+    except OSError as exc:
+        findings.append(Finding(ERROR, "repo-layout", ".", "",
+                                f"cannot list the repository: {exc}", "check the permissions"))
+        return
+    if not (root / config.ENVIRONMENTS_DIR).is_dir():
+        findings.append(Finding(ERROR, "repo-layout", config.ENVIRONMENTS_DIR, "",
+                                "no environments/ folder: this is not a config repository",
+                                "run in the repository root or pass --repo; the layout is "
+                                "environments/<env>/environment.json + services/<name>.json"))
+        return
+    if not everything.environments:
+        findings.append(Finding(ERROR, "repo-layout", config.ENVIRONMENTS_DIR, "",
+                                "no environments: environments/ has no folders",
+                                "add environments/<env>/environment.json"))
+    wanted = list(dict.fromkeys(envs or []))
+    for name in wanted:
+        if name not in everything.environments:
+            known = ", ".join(sorted(everything.environments)) or "none"
+            findings.append(Finding(ERROR, "unknown-environment", config.ENVIRONMENTS_DIR, "",
+                                    f"unknown environment {name!r}",
+                                    f"environments in this repository: {known}"))
+    docs = config.discover(root, wanted) if wanted else everything
+    loaded = Loaded(root=root, filtered=bool(wanted))
+
+    checkers: dict[str, SchemaChecker | None] = {}
+    for kind in KINDS:
+        checker, problem = load_checker(root, kind)
+        checkers[kind] = checker
+        if problem:
+            findings.append(problem)
+
+    def check(kind: str, path: Path) -> dict[str, Any] | None:
+        rel = relative(root, path)
+        report.documents.append(rel)
+        loaded.present.add(rel)
+        repeated_before = _DUPLICATE_OBJECTS[0]
+        doc, problem = read_document(root, path)
+        if problem is not None:
+            findings.append(problem)
+            loaded.broken.add(rel)
+            return None
+        if _DUPLICATE_OBJECTS[0] != repeated_before:
+            findings.extend(duplicate_key_findings(rel, doc))
+            loaded.broken.add(rel)
+            return None
+        if kind == "service" and isinstance(doc, dict):
+            reference = doc.get("taskDefinition")
+            if isinstance(reference, dict) and isinstance(reference.get("file"), str):
+                loaded.referenced.add(reference["file"])
+        checker = checkers[kind]
+        if checker is None:  # no usable schema: reported once above; rules cannot trust it
+            loaded.broken.add(rel)
+            return None
+        if checker.is_valid(doc):
+            return doc
+        found = checker.findings(rel, doc)
+        findings.extend(found)
+        if found:
+            loaded.broken.add(rel)
+            return None
+        return doc
+
+    for name, path in docs.environments.items():
+        doc = check("environment", path)
+        if doc is not None:
+            loaded.environments[name] = (relative(root, path), doc)
+    for key, path in docs.services.items():
+        doc = check("service", path)
+        if doc is not None:
+            loaded.services[key] = (relative(root, path), doc)
+    taskdef_files = docs.taskdefs
+    if wanted:  # only the task definitions the chosen environments' services use
+        taskdef_files = {rel: p for rel, p in everything.taskdefs.items()
+                         if rel in loaded.referenced}
+        loaded.present.update(everything.taskdefs)
+    for rel, path in taskdef_files.items():
+        doc = check("taskdef", path)
+        if doc is not None:
+            loaded.taskdefs[rel] = doc
+
+    from release.rules import run_rules
+
+    findings.extend(run_rules(loaded, api_check=api_check))

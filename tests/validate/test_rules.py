@@ -1,0 +1,321 @@
+"""Every cross-document rule: one change that makes it fire, one near miss that keeps it quiet."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
+
+from release.rules import RULES
+from release.validate import validate_repo
+
+Change = Callable[[Path], None]
+
+
+def c0(doc):
+    return doc["containerDefinitions"][0]
+
+
+def taskdef(change) -> Change:
+    return lambda repo: edit(repo, TASKDEF, change)
+
+
+def service(change) -> Change:
+    return lambda repo: edit(repo, STAGING_SERVICE, change)
+
+
+def environment(change) -> Change:
+    return lambda repo: edit(repo, STAGING_ENV, change)
+
+
+def both(*changes: Change) -> Change:
+    def apply(repo: Path) -> None:
+        for change in changes:
+            change(repo)
+
+    return apply
+
+
+def sidecar(**fields):
+    def add(doc):
+        doc["containerDefinitions"].append({"name": "sidecar", "memory": 64, "essential": False,
+                                            **fields})
+
+    return add
+
+
+def spare_taskdef(point_staging_at_it: bool) -> Change:
+    def apply(repo: Path) -> None:
+        doc = json.loads((repo / TASKDEF).read_text())
+        doc["family"] = "spare"
+        (repo / "taskdefs/spare.json").write_text(json.dumps(doc))
+        if point_staging_at_it:
+            edit(repo, STAGING_SERVICE, lambda d: d.update(
+                taskDefinition={"file": "taskdefs/spare.json", "family": "spare"}))
+
+    return apply
+
+
+def second_service(name: str) -> Change:
+    def apply(repo: Path) -> None:
+        doc = json.loads((repo / STAGING_SERVICE).read_text())
+        doc["service"]["serviceName"] = name
+        (repo / "environments/staging/services/second.json").write_text(json.dumps(doc))
+
+    return apply
+
+
+def rename_container(doc):
+    c0(doc)["name"] = "web"
+
+
+def staging_uses_web(doc):
+    doc["service"]["loadBalancers"][0]["containerName"] = "web"
+    doc["image"]["container"] = "web"
+    doc["overrides"]["containers"] = {"web": doc["overrides"]["containers"]["akka-firehose"]}
+
+
+# rule id, change that fires it (staging), file and pointer it names, near miss that stays quiet
+CASES: list[tuple[str, Change, str, str, Change]] = [
+    ("taskdef-file", service(lambda d: d["taskDefinition"].update(file="taskdefs/nope.json")),
+     STAGING_SERVICE, "/taskDefinition/file", spare_taskdef(point_staging_at_it=True)),
+    ("taskdef-family", service(lambda d: d["taskDefinition"].update(family="akka")),
+     STAGING_SERVICE, "/taskDefinition/family",
+     both(taskdef(lambda d: d.update(family="akka")),
+          service(lambda d: d["taskDefinition"].update(family="akka")))),
+    ("taskdef-image", taskdef(lambda d: c0(d).update(image="nginx")),
+     TASKDEF, "/containerDefinitions/0/image",
+     service(lambda d: d["image"].update(tag="v2"))),
+    ("container-essential", taskdef(lambda d: c0(d).update(essential=False)),
+     TASKDEF, "/containerDefinitions", taskdef(sidecar())),
+    ("container-names-unique", taskdef(sidecar(name="akka-firehose")),
+     TASKDEF, "/containerDefinitions/1/name", taskdef(sidecar(name="logger"))),
+    ("host-ports-unique",
+     taskdef(sidecar(portMappings=[{"containerPort": 9000, "hostPort": 80}])),
+     TASKDEF, "/containerDefinitions/1/portMappings/0/hostPort",
+     taskdef(sidecar(portMappings=[{"containerPort": 9000, "hostPort": 81}]))),
+    ("container-memory", taskdef(lambda d: c0(d).pop("memory")),
+     TASKDEF, "/containerDefinitions/0",
+     taskdef(lambda d: c0(d).update(memoryReservation=c0(d).pop("memory")))),
+    ("container-memory", taskdef(lambda d: c0(d).update(memoryReservation=1025)),
+     TASKDEF, "/containerDefinitions/0/memoryReservation",
+     taskdef(lambda d: c0(d).update(memoryReservation=1024))),
+    ("resources-task-size", taskdef(lambda d: d.update(cpu="512")), TASKDEF, "/cpu",
+     taskdef(lambda d: d.update(cpu="1 vCPU"))),
+    ("resources-task-size",
+     service(lambda d: d["overrides"].update(memory="512")), STAGING_SERVICE, "/overrides",
+     service(lambda d: d["overrides"].update(memory="1GB"))),
+    ("resources-instance", taskdef(lambda d: c0(d).update(memory=4097)),
+     TASKDEF, "/containerDefinitions", taskdef(lambda d: c0(d).update(memory=4096))),
+    ("resources-instance", service(lambda d: d["overrides"].update(cpu="4 vCPU")),
+     STAGING_SERVICE, "/overrides/cpu", service(lambda d: d["overrides"].update(cpu="2 vCPU"))),
+    ("lb-container-name",
+     service(lambda d: d["service"]["loadBalancers"][0].update(containerName="akka")),
+     STAGING_SERVICE, "/service/loadBalancers/0/containerName",
+     both(taskdef(rename_container), service(staging_uses_web))),
+    ("lb-container-port",
+     service(lambda d: d["service"]["loadBalancers"][0].update(containerPort=9090)),
+     STAGING_SERVICE, "/service/loadBalancers/0/containerPort",
+     both(taskdef(lambda d: c0(d)["portMappings"][0].update(containerPort=9090)),
+          service(lambda d: d["service"]["loadBalancers"][0].update(containerPort=9090)))),
+    ("lb-instance-port", taskdef(lambda d: c0(d)["portMappings"][0].update(hostPort=8081)),
+     STAGING_SERVICE, "/service/loadBalancers/0",
+     both(taskdef(lambda d: c0(d)["portMappings"][0].update(hostPort=8081)),
+          environment(lambda d: (d["loadBalancer"]["listener"].update(instancePort=8081),
+                                 d["loadBalancer"]["healthCheck"].update(
+                                     target="HTTP:8081/api/healthcheck"))))),
+    ("lb-instance-port", taskdef(lambda d: c0(d)["portMappings"][0].pop("hostPort")),
+     STAGING_SERVICE, "/service/loadBalancers/0",
+     taskdef(lambda d: c0(d)["portMappings"][0].update(hostPort=80, protocol="tcp"))),
+    ("lb-health-check-port",
+     environment(lambda d: d["loadBalancer"]["healthCheck"].update(target="TCP:8080")),
+     STAGING_ENV, "/loadBalancer/healthCheck/target",
+     environment(lambda d: d["loadBalancer"]["healthCheck"].update(target="TCP:80"))),
+    ("lb-grace-period", service(lambda d: d["service"].update(healthCheckGracePeriodSeconds=59)),
+     STAGING_SERVICE, "/service/healthCheckGracePeriodSeconds",
+     service(lambda d: d["service"].update(healthCheckGracePeriodSeconds=60))),
+    ("deploy-capacity", service(lambda d: d["service"].update(desiredCount=3)),
+     STAGING_SERVICE, "/service/desiredCount",
+     both(service(lambda d: d["service"].update(desiredCount=3)),
+          environment(lambda d: d["instances"].update(count=3)))),
+    ("deploy-placement",
+     service(lambda d: d["service"]["deploymentConfiguration"].update(minimumHealthyPercent=100)),
+     STAGING_SERVICE, "/service/deploymentConfiguration/minimumHealthyPercent",
+     both(service(lambda d: d["service"]["deploymentConfiguration"].update(
+         minimumHealthyPercent=100, maximumPercent=150)),
+         environment(lambda d: d["instances"].update(count=3)))),
+    # 2 waves x (2 x 30 s health checks + 300 s draining + 30 s stopTimeout) = 780 s
+    ("timing-release-timeout", service(lambda d: d["release"].update(timeout=779)),
+     STAGING_SERVICE, "/release/timeout", service(lambda d: d["release"].update(timeout=780))),
+    ("secret-in-environment",
+     taskdef(lambda d: c0(d)["environment"].append({"name": "DB_PASSWORD", "value": "hunter2"})),
+     TASKDEF, "/containerDefinitions/0/environment/1",
+     taskdef(lambda d: (c0(d)["environment"].append(
+         {"name": "DB_PASSWORD_FILE", "value": "/run/secrets/db"}), c0(d).update(secrets=[
+             {"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}
+         ])))),
+    ("secret-in-environment",
+     service(lambda d: d["overrides"]["containers"]["akka-firehose"]["environment"].update(
+         DATABASE_URL="postgres://app:s3cret@db:5432/app")),
+     STAGING_SERVICE, "/overrides/containers/akka-firehose/environment/DATABASE_URL",
+     service(lambda d: d["overrides"]["containers"]["akka-firehose"]["environment"].update(
+         DATABASE_URL="postgres://db:5432/app"))),
+    ("image-pin-mutable", service(lambda d: d.update(image={"tag": "latest"})),
+     STAGING_SERVICE, "/image/tag",
+     service(lambda d: d["image"].update(tag="latest"))),
+    ("image-container", service(lambda d: d["image"].update(container="web")),
+     STAGING_SERVICE, "/image/container",
+     service(lambda d: d["image"].pop("container"))),
+    ("ref-load-balancer",
+     service(lambda d: d["service"]["loadBalancers"][0].update(loadBalancerName="otherElb")),
+     STAGING_SERVICE, "/service/loadBalancers/0/loadBalancerName",
+     both(service(lambda d: d["service"]["loadBalancers"][0].update(loadBalancerName="otherElb")),
+          environment(lambda d: d["loadBalancer"].update(name="otherElb")))),
+    ("ref-cluster", service(lambda d: d["service"].update(cluster="Other")),
+     STAGING_SERVICE, "/service/cluster",
+     service(lambda d: d["service"].update(
+         cluster="arn:aws:ecs:us-east-1:123456789012:cluster/AkkaCluster"))),
+    ("ref-role", service(lambda d: d["service"].update(role="otherRole")),
+     STAGING_SERVICE, "/service/role",
+     service(lambda d: d["service"].update(role="arn:aws:iam::123456789012:role/ecsServiceRole"))),
+    ("ref-repository", service(lambda d: d["image"].update(repository="other")),
+     STAGING_SERVICE, "/image/repository",
+     service(lambda d: d["image"].update(repository="akka-firehose"))),
+    ("ref-environment-name", environment(lambda d: d.update(name="prod")), STAGING_ENV, "/name",
+     environment(lambda d: d.pop("name"))),
+    ("ref-service-name", second_service("akka-firehose-service"),
+     "environments/staging/services/second.json", "/service/serviceName",
+     second_service("akka-firehose-worker")),
+]
+
+WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
+    ("timing-draining",
+     environment(lambda d: d["loadBalancer"]["connectionDraining"].update(enabled=False)),
+     STAGING_ENV, "/loadBalancer/connectionDraining",
+     environment(lambda d: d["loadBalancer"]["connectionDraining"].update(timeout=1))),
+    ("taskdef-unused", spare_taskdef(point_staging_at_it=False), "taskdefs/spare.json", "",
+     spare_taskdef(point_staging_at_it=True)),
+    ("image-pin-mutable",
+     both(service(lambda d: d["image"].pop("digest")),
+          environment(lambda d: d["ecr"].update(tagImmutability=False))),
+     STAGING_SERVICE, "/image", service(lambda d: d["image"].pop("digest"))),
+    ("env-promotion-order", environment(lambda d: d["promotion"].update(order=2)),
+     "environments/staging/environment.json", "/promotion/order",
+     environment(lambda d: d["promotion"].update(order=5))),
+    ("resources-instance", environment(lambda d: d["instances"].update(type="x9.huge")),
+     STAGING_ENV, "/instances/type", environment(lambda d: d["instances"].update(type="m5.large"))),
+]
+
+
+def findings_of(repo: Path, rule: str, **kwargs):
+    report = validate_repo(repo, **kwargs)
+    assert not [f for f in report.findings if f.rule == "internal-error"], report.findings
+    return report, [f for f in report.findings if f.rule == rule]
+
+
+def _id(case) -> str:
+    return f"{case[0]}:{case[3] or case[2]}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_rule_fires_with_file_and_pointer(repo: Path, case) -> None:
+    rule, fire, file, pointer, _ = case
+    fire(repo)
+    report, found = findings_of(repo, rule, envs=["staging"])
+    assert (file, pointer) in {(f.file, f.pointer) for f in found}, report.findings
+    assert all(f.severity == "error" and f.message and f.fix for f in found)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_rule_stays_quiet_on_a_near_miss(repo: Path, case) -> None:
+    rule, _, _, _, quiet = case
+    quiet(repo)
+    report, found = findings_of(repo, rule, envs=["staging"])
+    assert found == []
+    assert report.findings == [], report.findings
+
+
+@pytest.mark.parametrize("case", WARNING_CASES, ids=[_id(c) for c in WARNING_CASES])
+def test_warning_rule_fires_as_warning_only(repo: Path, case) -> None:
+    rule, fire, file, pointer, quiet = case
+    fire(repo)
+    report, found = findings_of(repo, rule)
+    assert [(f.file, f.pointer, f.severity) for f in found] == [(file, pointer, "warning")]
+    assert report.errors == [] and not report.failed() and report.failed(strict=True)
+
+
+@pytest.mark.parametrize("case", WARNING_CASES, ids=[_id(c) for c in WARNING_CASES])
+def test_warning_rule_stays_quiet_on_a_near_miss(repo: Path, case) -> None:
+    rule, _, _, _, quiet = case
+    quiet(repo)
+    report, found = findings_of(repo, rule)
+    assert found == [] and report.findings == []
+
+
+def test_every_rule_has_a_fire_and_a_quiet_case() -> None:
+    tested = {c[0] for c in CASES + WARNING_CASES}
+    document_layer = {r for r in RULES if r.startswith(("schema-", "json-", "repo-"))}
+    elsewhere = {"unknown-environment", "internal-error", "api-register-task-definition"}
+    assert set(RULES) - document_layer - elsewhere <= tested
+
+
+def test_botocore_parameter_validation_catches_what_the_schema_lets_through(repo: Path) -> None:
+    # JSON Schema calls 1024.0 an integer; the ECS API model (botocore) does not.
+    edit(repo, TASKDEF, lambda d: c0(d).update(cpu=1024.0))
+    _, found = findings_of(repo, "api-register-task-definition", envs=["staging"])
+    assert [(f.file, f.severity) for f in found] == [(STAGING_SERVICE, "error")]
+    assert "containerDefinitions[0].cpu" in found[0].message
+
+
+def test_botocore_parameter_validation_quiet_on_the_project_documents(repo: Path) -> None:
+    report, found = findings_of(repo, "api-register-task-definition", api_check=True)
+    assert found == [] and report.findings == []
+
+
+def test_botocore_check_is_skipped_when_not_asked_for(repo: Path) -> None:
+    edit(repo, TASKDEF, lambda d: c0(d).update(cpu=1024.0))
+    _, found = findings_of(repo, "api-register-task-definition", api_check=False)
+    assert found == []
+
+
+def test_unknown_environment_is_an_error_and_a_known_one_is_not(repo: Path) -> None:
+    _, found = findings_of(repo, "unknown-environment", envs=["nope"])
+    assert [f.message for f in found] == ["unknown environment 'nope'"]
+    assert "staging" in found[0].fix
+    _, found = findings_of(repo, "unknown-environment", envs=["staging"])
+    assert found == []
+
+
+def test_env_filter_checks_only_that_environment_and_its_task_definitions(repo: Path) -> None:
+    edit(repo, "environments/production/services/akka-firehose.json",
+         lambda d: d["image"].update(tag="latest", digest=None) or d["image"].pop("digest"))
+    report = validate_repo(repo, ["staging"])
+    assert report.findings == []
+    assert "environments/production/environment.json" not in report.documents
+    assert TASKDEF in report.documents
+    assert validate_repo(repo, ["production"]).errors
+
+
+def test_a_broken_task_definition_is_reported_once_not_per_service(repo: Path) -> None:
+    edit(repo, TASKDEF, lambda d: c0(d).update(image="nginx"))
+    report = validate_repo(repo)
+    assert [f.rule for f in report.errors] == ["taskdef-image"]
+
+
+def test_rules_skip_documents_that_failed_their_schema(repo: Path) -> None:
+    # A service whose schema fails is not also reported by rules that would read bad values.
+    edit(repo, STAGING_SERVICE, lambda d: d["service"].update(desiredCount="two"))
+    report = validate_repo(repo)
+    assert {f.rule for f in report.errors} == {"schema-type"}
+
+
+
+def test_the_documented_rules_table_is_the_code_s() -> None:
+    from validate_helpers import PROJECT
+
+    from release.rules import rules_table
+
+    assert rules_table() in (PROJECT / "docs/validation.md").read_text()
