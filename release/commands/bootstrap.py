@@ -1,7 +1,115 @@
-"""`release bootstrap` (stub)."""
+"""`release bootstrap`: create or repair an environment's platform (IAM, ELB, cluster, ECR)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
 import typer
 
+from release.commands.common import (
+    EnvOption,
+    FormatOption,
+    RepoOption,
+    find_repo,
+    handles_errors,
+)
+from release.errors import InvalidInput, UsageError
+from release.events import OutputFormat, Reporter
 
-def bootstrap() -> None:
-    """Create the platform infrastructure."""
-    raise typer.Exit(2)
+PLAN_COLUMNS = ["#", "service", "call", "target", "reason"]
+
+
+def interactive() -> bool:
+    """A person can answer a prompt: both stdin and stdout are terminals."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def load_environment(repo, env: str, reporter: Reporter):
+    """The environment's typed document, validated when the validator is installed."""
+    from release import config
+    from release.commands.common import load_valid_repo
+
+    try:
+        return load_valid_repo(repo, [env], reporter).environment(env)
+    except ImportError:  # a build without the validator: load the document as it is
+        pass
+    try:
+        return config.load_repo(repo, [env]).environment(env)
+    except config.UnknownName as exc:
+        raise InvalidInput(exc.message, exc.hint) from None
+    except config.DocumentError as exc:
+        raise InvalidInput(f"cannot read the environment: {exc}",
+                           "fix the document (`release validate` shows every problem)") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"environment {env!r} lacks a required field: {exc}",
+                           "run `release validate` and fix the document") from None
+
+
+@handles_errors
+def bootstrap(
+    env: EnvOption,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show the plan and change nothing (only Describe/List/Get calls).")
+    ] = False,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Apply without asking (needed when not on a terminal).")] = False,
+    instances: Annotated[int | None, typer.Option(
+        "--instances", min=0, show_default=False,
+        help="Also keep N container instances (tagged, so a re-run counts them).")] = None,
+    repo: RepoOption = None,
+    format: FormatOption = OutputFormat.text,
+) -> None:
+    """Create or repair the platform an environment runs on: IAM roles and policies, the
+    classic ELB, the ECS cluster, the ECR repository (and with --instances, EC2 instances).
+
+    Reads what exists, plans only the missing or drifted calls with a reason each, shows
+    the plan, asks, then applies in order. Running it again plans 0 changes.
+    """
+    if format is OutputFormat.junit:
+        raise UsageError("--format junit is for validation reports",
+                         "use --format text or --format json with bootstrap")
+    reporter = Reporter(format)
+    environment = load_environment(find_repo(repo), env, reporter)
+
+    from release.aws import Aws
+    from release.bootstrap import apply_plan, build_plan
+
+    aws = Aws(environment)
+    reporter.emit("bootstrap.reading", f"reading the live infrastructure of {env} "
+                  f"({aws.endpoint or environment.region})", "dim")
+    plan = build_plan(aws, environment, instances)
+    for note in plan.notes:
+        reporter.emit("bootstrap.note", note, "warn")
+    if plan.empty:
+        reporter.emit("bootstrap.done", f"{env}: nothing to change, the infrastructure matches "
+                      "the environment document", "success", changes=0, applied=0,
+                      dry_run=dry_run)
+        return
+    reporter.table(f"bootstrap plan for {env}: {len(plan.calls)} change(s)", PLAN_COLUMNS,
+                   plan.rows(), kind="bootstrap.plan", changes=len(plan.calls),
+                   calls=[c.as_dict() for c in plan.calls])
+    if dry_run:
+        reporter.emit("bootstrap.done", f"dry run: {len(plan.calls)} change(s) planned, "
+                      "nothing was changed", "success", changes=len(plan.calls), applied=0,
+                      dry_run=True)
+        return
+    if not yes:
+        if not interactive():
+            raise UsageError(
+                "refusing to change AWS without confirmation (not on a terminal)",
+                "re-run with --yes to apply this plan, or --dry-run to only show it",
+            )
+        if not typer.confirm(f"apply these {len(plan.calls)} change(s) to {env}?",
+                             default=False):
+            reporter.emit("bootstrap.done", "not applied: nothing was changed", "warn",
+                          changes=len(plan.calls), applied=0, dry_run=False)
+            return
+
+    def applied(step: int, call) -> None:
+        reporter.emit("bootstrap.applied", f"[{step}/{len(plan.calls)}] {call.describe()}",
+                      "info", step=step, **call.as_dict())
+
+    apply_plan(aws, plan, applied)
+    reporter.emit("bootstrap.done", f"{env}: {len(plan.calls)} change(s) applied", "success",
+                  changes=len(plan.calls), applied=len(plan.calls), dry_run=False)

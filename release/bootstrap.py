@@ -1,0 +1,620 @@
+"""The seed's infrastructure as an idempotent plan: read what exists, plan what is missing.
+
+The seed sets the platform up with a page of `aws` CLI calls that can only be
+run once. Here every resource is described (Describe/List/Get only), compared
+with what the environment document asks for, and only the differences become
+`ApiCall`s, each with the reason a person reads before saying yes. A second
+run therefore plans nothing, and a resource edited by hand is planned back.
+
+The documents and their comparison live in release/policies.py. Two
+departures from the seed, both deliberate:
+- the repository policy holds BOTH statements in one document; the seed's two
+  `set-repository-policy` calls replace each other, so its second call erases
+  the Jenkins statement;
+- `firehosePolicy` is scoped to the environment's delivery stream ARN; a
+  missing stream name is an error, never a `*`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from release.aws import Aws, aws_errors, error_code, is_local
+from release.calls import ApiCall, Ref
+from release.config import Environment
+from release.errors import InvalidInput, ReleaseError
+from release.policies import (
+    ecr_pull_policy,
+    ecs_service_policy,
+    firehose_policy,
+    firehose_stream_arn,
+    iam_name,
+    policy_difference,
+    repository_policy,
+    trust_policy,
+)
+
+MANAGED_INSTANCE_POLICY = (
+    "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+)
+INSTANCE_TAG = "release:cluster"  # how a re-run finds (and counts) the instances it launched
+SANDBOX_VPC_NAME = "release-sandbox"
+LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
+
+# What the ECS agent registers for an instance type (CPU units, MiB after the agent's reserve).
+# Only the sandbox needs it: there is no agent there, so bootstrap registers the instances.
+AGENT_RESOURCES = {"t2.medium": (2048, 3943)}
+AGENT_RESERVED_PORTS = ["22", "2375", "2376", "51678", "51679"]
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def user_data(env: Environment) -> str:
+    """The seed's user data minus `yum update -y` (a boot-time upgrade is not reproducible)."""
+    return f"#!/bin/bash\necho ECS_CLUSTER={env.cluster} >> /etc/ecs/ecs.config\n"
+
+
+def ecr_settings(env: Environment) -> tuple[str, bool]:
+    """(imageTagMutability, scanOnPush) from the environment's `ecr` block; both on by default."""
+    ecr = env.doc.get("ecr", {})
+    mutability = "IMMUTABLE" if ecr.get("tagImmutability", True) else "MUTABLE"
+    return mutability, bool(ecr.get("scanOnPush", True))
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class Plan:
+    """The calls that bring one environment to its document, in the order they must run."""
+
+    env: Environment
+    calls: list[ApiCall] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # things the plan will NOT do, and why
+
+    @property
+    def empty(self) -> bool:
+        return not self.calls
+
+    def add(self, call: ApiCall) -> None:
+        self.calls.append(call)
+
+    def rows(self) -> list[list[Any]]:
+        return [[i, c.service, c.operation, c.target, c.reason]
+                for i, c in enumerate(self.calls, 1)]
+
+
+def _absent_on(codes: set[str], fn: Callable[..., Any], **params: Any) -> Any:
+    """Run a read call; None when AWS says the resource does not exist."""
+    import botocore.exceptions
+
+    try:
+        return fn(**params)
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) in codes:
+            return None
+        raise
+
+
+def _listener(spec: dict[str, Any]) -> dict[str, Any]:
+    """The environment's listener (camelCase keys) in the ELB API's shape."""
+    listener = {
+        "Protocol": str(spec["protocol"]).upper(),
+        "LoadBalancerPort": int(spec["loadBalancerPort"]),
+        "InstanceProtocol": str(spec.get("instanceProtocol", spec["protocol"])).upper(),
+        "InstancePort": int(spec["instancePort"]),
+    }
+    if spec.get("sslCertificateId"):
+        listener["SSLCertificateId"] = spec["sslCertificateId"]
+    return listener
+
+
+def _ordered_unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+class Planner:
+    """Reads one environment's live infrastructure and plans the calls that are missing.
+
+    Only Describe/List/Get calls are made here; `apply_plan` makes the rest.
+    """
+
+    def __init__(self, aws: Aws, env: Environment, instances: int | None = None) -> None:
+        self.aws = aws
+        self.env = env
+        self.instances = instances
+        self.sandbox = is_local(aws.endpoint)
+        self.plan = Plan(env)
+        self._subnets: dict[str, Any] = {}  # name in the document -> id or Ref
+        self._groups: dict[str, Any] = {}
+        self._sandbox_vpc: Any = None
+        self._cluster_exists = False
+
+    def build(self) -> Plan:
+        firehose_stream_arn(self.env)  # fail on bad input before any call
+        if self.instances is not None and self.instances > 0 and not self.env.instances.get("ami"):
+            raise InvalidInput(f"environment {self.env.name!r} names no instances.ami",
+                               f"set instances.ami in {self.env.path} or drop --instances")
+        with aws_errors(self.env, "reading the live infrastructure"):
+            self._network()
+            self._iam()
+            self._load_balancer()
+            self._cluster()
+            self._repository()
+            if self.instances is not None:
+                self._instances(self.instances)
+        return self.plan
+
+    # -- network: the document names subnets/security groups by id or by Name tag
+
+    def _network(self) -> None:
+        lb = self.env.load_balancer
+        subnet_names = list(lb.subnets)
+        group_names = list(lb.security_groups)
+        if self.instances:
+            subnet_names += list(self.env.instances.get("subnets", []))
+            group_names += list(self.env.instances.get("securityGroups", []))
+        self._subnets = self._resolve("subnet", _ordered_unique(subnet_names))
+        self._groups = self._resolve("security group", _ordered_unique(group_names))
+
+    def _resolve(self, kind: str, names: list[str]) -> dict[str, Any]:
+        if not names:
+            return {}
+        ec2 = self.aws.ec2
+        if kind == "subnet":
+            def describe(filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                return ec2.describe_subnets(Filters=filters)["Subnets"]
+            id_key, id_filter = "SubnetId", "subnet-id"
+        else:
+            def describe(filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                return ec2.describe_security_groups(Filters=filters)["SecurityGroups"]
+            id_key, id_filter = "GroupId", "group-id"
+        found = {item[id_key]: item[id_key]
+                 for item in describe([{"Name": id_filter, "Values": names}])}
+        for item in describe([{"Name": "tag:Name", "Values": names}]):
+            tag = next((t["Value"] for t in item.get("Tags", []) if t["Key"] == "Name"), None)
+            if tag in names and tag not in found:
+                found[tag] = item[id_key]
+        missing = [n for n in names if n not in found]
+        if missing and not self.sandbox:
+            raise InvalidInput(
+                f"{kind}(s) {', '.join(missing)} of environment {self.env.name!r} not found "
+                f"in {self.env.region} (neither as id nor as Name tag)",
+                f"create them, or name existing ones in {self.env.path}",
+            )
+        for index, name in enumerate(names):
+            if name in missing:
+                found[name] = self._sandbox_create(kind, name, index)
+        return {name: found[name] for name in names}
+
+    def _vpc(self) -> Any:
+        """The sandbox's VPC for placeholder subnets (moto cannot create `subnet-a` by id)."""
+        if self._sandbox_vpc is None:
+            vpcs = self.aws.ec2.describe_vpcs(
+                Filters=[{"Name": "tag:Name", "Values": [SANDBOX_VPC_NAME]}])["Vpcs"]
+            if vpcs:
+                self._sandbox_vpc = vpcs[0]["VpcId"]
+            else:
+                self.plan.add(ApiCall(
+                    "ec2", "create_vpc",
+                    {"CidrBlock": "10.0.0.0/16", "TagSpecifications": [_name_tags(
+                        "vpc", SANDBOX_VPC_NAME)]},
+                    "sandbox: a network for the document's placeholder subnets",
+                    f"vpc {SANDBOX_VPC_NAME}", key="vpc"))
+                self._sandbox_vpc = Ref("vpc", ("Vpc", "VpcId"))
+        return self._sandbox_vpc
+
+    def _sandbox_create(self, kind: str, name: str, index: int) -> Ref:
+        vpc = self._vpc()
+        if kind == "subnet":
+            zones = sorted(z["ZoneName"] for z in self.aws.ec2.describe_availability_zones()[
+                "AvailabilityZones"] if z.get("State", "available") == "available")
+            key = f"subnet:{name}"
+            self.plan.add(ApiCall(
+                "ec2", "create_subnet",
+                {"VpcId": vpc, "CidrBlock": f"10.0.{index}.0/24",
+                 "AvailabilityZone": zones[index % len(zones)],
+                 "TagSpecifications": [_name_tags("subnet", name)]},
+                "sandbox: subnet named in the environment does not exist", f"subnet {name}",
+                key=key))
+            return Ref(key, ("Subnet", "SubnetId"))
+        key = f"sg:{name}"
+        self.plan.add(ApiCall(
+            "ec2", "create_security_group",
+            {"GroupName": name, "Description": f"sandbox stand-in for {name}", "VpcId": vpc,
+             "TagSpecifications": [_name_tags("security-group", name)]},
+            "sandbox: security group named in the environment does not exist",
+            f"security group {name}", key=key))
+        return Ref(key, ("GroupId",))
+
+    # -- IAM
+
+    def _iam(self) -> None:
+        env = self.env
+        instance_role = iam_name(env, "instanceRole")
+        self._role(instance_role, trust_policy("ec2.amazonaws.com"), [MANAGED_INSTANCE_POLICY],
+                   {"ecrPullPolicy": ecr_pull_policy(), "firehosePolicy": firehose_policy(env)})
+        self._instance_profile(iam_name(env, "instanceProfile"), instance_role)
+        self._role(iam_name(env, "serviceRole"), trust_policy("ecs.amazonaws.com"), [],
+                   {"ecsServicePolicy": ecs_service_policy()})
+
+    def _role(self, name: str, trust: dict[str, Any], managed: list[str],
+              inline: dict[str, dict[str, Any]]) -> None:
+        iam = self.aws.iam
+        live = _absent_on({"NoSuchEntity"}, iam.get_role, RoleName=name)
+        attached: set[str] = set()
+        if live is None:
+            self.plan.add(ApiCall("iam", "create_role",
+                                  {"RoleName": name, "AssumeRolePolicyDocument": json.dumps(trust)},
+                                  "role does not exist", name))
+        else:
+            difference = policy_difference(trust, live["Role"].get("AssumeRolePolicyDocument", {}))
+            if difference:
+                self.plan.add(ApiCall("iam", "update_assume_role_policy",
+                                      {"RoleName": name, "PolicyDocument": json.dumps(trust)},
+                                      f"trust policy differs ({difference})", name))
+            for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
+                attached |= {p["PolicyArn"] for p in page["AttachedPolicies"]}
+        for arn in managed:
+            if arn not in attached and self._managed_policy_known(arn):
+                self.plan.add(ApiCall("iam", "attach_role_policy",
+                                      {"RoleName": name, "PolicyArn": arn},
+                                      "managed policy not attached",
+                                      f"{name}/{arn.rsplit('/', 1)[-1]}"))
+        for policy_name, document in inline.items():
+            current = None if live is None else _absent_on(
+                {"NoSuchEntity"}, iam.get_role_policy, RoleName=name, PolicyName=policy_name)
+            if current is None:
+                reason = "inline policy missing"
+            else:
+                difference = policy_difference(document, current["PolicyDocument"])
+                if difference is None:
+                    continue
+                reason = f"policy differs ({difference})"
+            self.plan.add(ApiCall("iam", "put_role_policy",
+                                  {"RoleName": name, "PolicyName": policy_name,
+                                   "PolicyDocument": json.dumps(document)},
+                                  reason, f"{name}/{policy_name}"))
+
+    def _managed_policy_known(self, arn: str) -> bool:
+        """False only in a sandbox that lacks AWS managed policies (then say so and skip).
+
+        moto knows them only when started with MOTO_IAM_LOAD_MANAGED_POLICIES=true; without
+        them the attach call would fail and leave the sandbox half bootstrapped.
+        """
+        if not self.sandbox:
+            return True
+        if _absent_on({"NoSuchEntity"}, self.aws.iam.get_policy, PolicyArn=arn) is not None:
+            return True
+        self.plan.notes.append(
+            f"the sandbox does not know the AWS managed policy {arn} (moto loads them only "
+            "with MOTO_IAM_LOAD_MANAGED_POLICIES=true): not attached")
+        return False
+
+    def _instance_profile(self, name: str, role: str) -> None:
+        iam = self.aws.iam
+        live = _absent_on({"NoSuchEntity"}, iam.get_instance_profile, InstanceProfileName=name)
+        roles: list[str] = []
+        if live is None:
+            self.plan.add(ApiCall("iam", "create_instance_profile", {"InstanceProfileName": name},
+                                  "instance profile does not exist", name))
+        else:
+            roles = [r["RoleName"] for r in live["InstanceProfile"].get("Roles", [])]
+        if role in roles:
+            return
+        for other in roles:  # an instance profile holds at most one role
+            self.plan.add(ApiCall("iam", "remove_role_from_instance_profile",
+                                  {"InstanceProfileName": name, "RoleName": other},
+                                  f"holds {other} instead of {role}", f"{name}/{other}"))
+        self.plan.add(ApiCall("iam", "add_role_to_instance_profile",
+                              {"InstanceProfileName": name, "RoleName": role},
+                              f"role {role} not in the instance profile", f"{name}/{role}"))
+
+    # -- classic ELB
+
+    def _load_balancer(self) -> None:
+        lb = self.env.load_balancer
+        elb = self.aws.elb
+        subnets = [self._subnets[s] for s in lb.subnets]
+        groups = [self._groups[g] for g in lb.security_groups]
+        listener = _listener(lb.listener)
+        found = _absent_on({"LoadBalancerNotFound", "AccessPointNotFound"},
+                           elb.describe_load_balancers, LoadBalancerNames=[lb.name])
+        live = found["LoadBalancerDescriptions"][0] if found else None
+        if live is None:
+            params: dict[str, Any] = {"LoadBalancerName": lb.name, "Listeners": [listener],
+                                      "Subnets": subnets}
+            if groups:
+                params["SecurityGroups"] = groups
+            self.plan.add(ApiCall("elb", "create_load_balancer", params,
+                                  "load balancer does not exist", lb.name))
+        else:
+            self._listeners(live, listener)
+            self._lb_subnets_and_groups(live, subnets, groups)
+        self._health_check(live)
+        self._draining(live is not None)
+
+    def _listeners(self, live: dict[str, Any], listener: dict[str, Any]) -> None:
+        name = self.env.load_balancer.name
+        port = listener["LoadBalancerPort"]
+        current = next((d["Listener"] for d in live.get("ListenerDescriptions", [])
+                        if d["Listener"]["LoadBalancerPort"] == port), None)
+        if current is not None and {k: current.get(k) for k in listener} == listener:
+            return
+        if current is not None:
+            self.plan.add(ApiCall("elb", "delete_load_balancer_listeners",
+                                  {"LoadBalancerName": name, "LoadBalancerPorts": [port]},
+                                  f"listener on port {port} differs: {_brief(current)}",
+                                  f"{name}:{port}"))
+        self.plan.add(ApiCall("elb", "create_load_balancer_listeners",
+                              {"LoadBalancerName": name, "Listeners": [listener]},
+                              f"listener on port {port} missing" if current is None
+                              else f"recreate as {_brief(listener)}", f"{name}:{port}"))
+
+    def _lb_subnets_and_groups(self, live: dict[str, Any], subnets: list[Any],
+                               groups: list[Any]) -> None:
+        name = self.env.load_balancer.name
+        have = set(live.get("Subnets", []))
+        to_attach = [s for s in subnets if isinstance(s, Ref) or s not in have]
+        to_detach = sorted(have - {s for s in subnets if not isinstance(s, Ref)})
+        if to_attach:  # attach before detach: a load balancer keeps at least one subnet
+            self.plan.add(ApiCall("elb", "attach_load_balancer_to_subnets",
+                                  {"LoadBalancerName": name, "Subnets": to_attach},
+                                  "subnets of the environment not attached", name))
+        if to_detach:
+            self.plan.add(ApiCall("elb", "detach_load_balancer_from_subnets",
+                                  {"LoadBalancerName": name, "Subnets": to_detach},
+                                  f"subnets not in the environment: {', '.join(to_detach)}", name))
+        concrete = {g for g in groups if not isinstance(g, Ref)}
+        live_groups = set(live.get("SecurityGroups", []))
+        if groups and (len(concrete) < len(groups) or concrete != live_groups):
+            self.plan.add(ApiCall("elb", "apply_security_groups_to_load_balancer",
+                                  {"LoadBalancerName": name, "SecurityGroups": groups},
+                                  "security groups differ", name))
+
+    def _health_check(self, live: dict[str, Any] | None) -> None:
+        lb = self.env.load_balancer
+        hc = lb.health_check
+        want = {"Target": hc.target, "Interval": hc.interval, "Timeout": hc.timeout,
+                "UnhealthyThreshold": hc.unhealthy_threshold,
+                "HealthyThreshold": hc.healthy_threshold}
+        have = (live or {}).get("HealthCheck")
+        if live is None:
+            reason = "new load balancer"
+        elif not have:
+            reason = "no health check configured"
+        else:
+            changed = [f"{k} {have.get(k)} -> {v}" for k, v in want.items() if have.get(k) != v]
+            if not changed:
+                return
+            reason = "health check differs (" + ", ".join(changed) + ")"
+        self.plan.add(ApiCall("elb", "configure_health_check",
+                              {"LoadBalancerName": lb.name, "HealthCheck": want},
+                              reason, lb.name))
+
+    def _draining(self, exists: bool) -> None:
+        lb = self.env.load_balancer
+        want: dict[str, Any] = {"Enabled": lb.draining_enabled}
+        if lb.draining_enabled:
+            want["Timeout"] = lb.draining_timeout
+        reason = "new load balancer"
+        if exists:
+            attrs = self.aws.elb.describe_load_balancer_attributes(LoadBalancerName=lb.name)
+            have = attrs["LoadBalancerAttributes"].get("ConnectionDraining", {})
+            if bool(have.get("Enabled")) == lb.draining_enabled and (
+                    not lb.draining_enabled or have.get("Timeout") == lb.draining_timeout):
+                return
+            reason = (f"connection draining {_draining_text(have)} instead of "
+                      f"{_draining_text(want)}")
+        self.plan.add(ApiCall("elb", "modify_load_balancer_attributes",
+                              {"LoadBalancerName": lb.name,
+                               "LoadBalancerAttributes": {"ConnectionDraining": want}},
+                              reason, f"{lb.name} connection draining"))
+
+    # -- ECS cluster
+
+    def _cluster(self) -> None:
+        name = self.env.cluster
+        found = self.aws.ecs.describe_clusters(clusters=[name]).get("clusters", [])
+        self._cluster_exists = any(c.get("status") == "ACTIVE" for c in found)
+        if not self._cluster_exists:
+            inactive = any(found)
+            self.plan.add(ApiCall("ecs", "create_cluster", {"clusterName": name},
+                                  "cluster is INACTIVE" if inactive else "cluster does not exist",
+                                  name))
+
+    # -- ECR
+
+    def _repository(self) -> None:
+        env = self.env
+        ecr = self.aws.ecr
+        name = env.ecr_repository
+        mutability, scan = ecr_settings(env)
+        policy = repository_policy(env)
+        found = _absent_on({"RepositoryNotFoundException"}, ecr.describe_repositories,
+                           repositoryNames=[name])
+        live = found["repositories"][0] if found else None
+        set_policy_reason = "repository policy missing"
+        if live is None:
+            self.plan.add(ApiCall("ecr", "create_repository",
+                                  {"repositoryName": name, "imageTagMutability": mutability,
+                                   "imageScanningConfiguration": {"scanOnPush": scan}},
+                                  "repository does not exist", name))
+        else:
+            if live.get("imageTagMutability", "MUTABLE") != mutability:
+                self.plan.add(ApiCall("ecr", "put_image_tag_mutability",
+                                      {"repositoryName": name, "imageTagMutability": mutability},
+                                      f"tags are {live.get('imageTagMutability')}, "
+                                      f"want {mutability}", name))
+            live_scan = bool(live.get("imageScanningConfiguration", {}).get("scanOnPush"))
+            if live_scan != scan:
+                self.plan.add(ApiCall("ecr", "put_image_scanning_configuration",
+                                      {"repositoryName": name,
+                                       "imageScanningConfiguration": {"scanOnPush": scan}},
+                                      f"scanOnPush is {live_scan}, want {scan}", name))
+            current = _absent_on({"RepositoryPolicyNotFoundException"},
+                                 ecr.get_repository_policy, repositoryName=name)
+            if current is not None:
+                difference = policy_difference(policy, current["policyText"])
+                if difference is None:
+                    return
+                set_policy_reason = f"policy differs ({difference})"
+        self.plan.add(ApiCall("ecr", "set_repository_policy",
+                              {"repositoryName": name, "policyText": json.dumps(policy)},
+                              set_policy_reason, f"{name} policy"))
+
+    # -- container instances
+
+    def _instances(self, wanted: int) -> None:
+        env = self.env
+        ec2 = self.aws.ec2
+        existing: list[dict[str, Any]] = []
+        for page in ec2.get_paginator("describe_instances").paginate(Filters=[
+                {"Name": f"tag:{INSTANCE_TAG}", "Values": [env.cluster]},
+                {"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES}]):
+            for reservation in page["Reservations"]:
+                existing.extend(reservation["Instances"])
+        if len(existing) > wanted:
+            self.plan.notes.append(
+                f"{len(existing)} instances tagged {INSTANCE_TAG}={env.cluster} exist, "
+                f"{wanted} asked for: bootstrap never terminates instances")
+        subnets = [self._subnets.get(s, s) for s in env.instances.get("subnets", [])]
+        groups = [self._groups.get(g, g) for g in env.instances.get("securityGroups", [])]
+        per_subnet = {i: 0 for i in range(len(subnets))}
+        for instance in existing:
+            for i, subnet in enumerate(subnets):
+                if instance.get("SubnetId") == subnet:
+                    per_subnet[i] += 1
+        launched: list[Ref] = []
+        for n in range(len(existing), wanted):
+            params: dict[str, Any] = {
+                "ImageId": env.instances["ami"], "InstanceType": env.instance_type,
+                "MinCount": 1, "MaxCount": 1,
+                "IamInstanceProfile": {"Name": iam_name(env, "instanceProfile")},
+                "UserData": user_data(env),
+                "TagSpecifications": [{"ResourceType": "instance", "Tags": [
+                    {"Key": INSTANCE_TAG, "Value": env.cluster},
+                    {"Key": "Name", "Value": f"{env.cluster}-{n + 1}"}]}],
+            }
+            target = "new instance"
+            if subnets:  # spread: the least used subnet, in document order on a tie
+                index = min(per_subnet, key=lambda i: (per_subnet[i], i))
+                per_subnet[index] += 1
+                params["SubnetId"] = subnets[index]
+                target = f"instance in {env.instances['subnets'][index]}"
+            if groups:
+                params["SecurityGroupIds"] = groups
+            key = f"instance:{n + 1}"
+            self.plan.add(ApiCall("ec2", "run_instances", params,
+                                  f"instance {n + 1} of {wanted} missing", target, key=key,
+                                  retry_on=("InvalidParameterValue",)))
+            launched.append(Ref(key, ("Instances", 0, "InstanceId")))
+        if self.sandbox:
+            self._register_in_sandbox([i["InstanceId"] for i in existing], launched)
+
+    def _register_in_sandbox(self, existing: list[str], launched: list[Ref]) -> None:
+        """No ECS agent runs in the sandbox, so bootstrap registers what the agent would."""
+        registered: set[str] = set()
+        if self._cluster_exists:
+            ecs = self.aws.ecs
+            arns = [arn for page in ecs.get_paginator("list_container_instances").paginate(
+                cluster=self.env.cluster) for arn in page["containerInstanceArns"]]
+            for start in range(0, len(arns), 100):
+                described = ecs.describe_container_instances(
+                    cluster=self.env.cluster, containerInstances=arns[start:start + 100])
+                registered |= {c["ec2InstanceId"] for c in described["containerInstances"]}
+        for instance_id in existing:
+            if instance_id not in registered:
+                self._register_call(instance_id, "not registered with the cluster")
+        for ref in launched:
+            self._register_call(ref, "new instance (the sandbox has no ECS agent)")
+
+    def _register_call(self, instance: str | Ref, reason: str) -> None:
+        env = self.env
+        document = {"instanceId": Ref.PLACEHOLDER if isinstance(instance, Ref) else instance,
+                    "region": env.region, "accountId": env.account,
+                    "instanceType": env.instance_type, "imageId": env.instances.get("ami")}
+        text = json.dumps(document)
+        is_new = isinstance(instance, Ref)
+        identity: Any = Ref(instance.key, instance.path, text) if is_new else text
+        shown = f"new {instance.key}" if is_new else instance
+        cpu, memory = AGENT_RESOURCES.get(env.instance_type, AGENT_RESOURCES["t2.medium"])
+        self.plan.add(ApiCall(
+            "ecs", "register_container_instance",
+            {"cluster": env.cluster, "instanceIdentityDocument": identity,
+             "totalResources": [
+                 {"name": "CPU", "type": "INTEGER", "integerValue": cpu},
+                 {"name": "MEMORY", "type": "INTEGER", "integerValue": memory},
+                 {"name": "PORTS", "type": "STRINGSET", "stringSetValue": AGENT_RESERVED_PORTS},
+                 {"name": "PORTS_UDP", "type": "STRINGSET", "stringSetValue": []}]},
+            reason, f"{env.cluster}/{shown}"))
+
+
+def _name_tags(resource_type: str, name: str) -> dict[str, Any]:
+    return {"ResourceType": resource_type, "Tags": [{"Key": "Name", "Value": name}]}
+
+
+def _brief(listener: dict[str, Any]) -> str:
+    return (f"{listener.get('Protocol')}:{listener.get('LoadBalancerPort')} -> "
+            f"{listener.get('InstanceProtocol')}:{listener.get('InstancePort')}")
+
+
+def _draining_text(setting: dict[str, Any]) -> str:
+    if not setting.get("Enabled"):
+        return "disabled"
+    return f"enabled {setting.get('Timeout')} s"
+
+
+def build_plan(aws: Aws, env: Environment, instances: int | None = None) -> Plan:
+    """Describe what exists and return the calls that would make it match the document."""
+    return Planner(aws, env, instances).build()
+
+
+# --------------------------------------------------------------------------- applying
+
+
+RETRY_ATTEMPTS = 6
+RETRY_DELAY_SECONDS = 5.0
+
+
+def apply_plan(aws: Aws, plan: Plan, on_applied: Callable[[int, ApiCall], None] | None = None,
+               clock: Any = None) -> dict[str, Any]:
+    """Run the calls in order; a failure names the step and says a re-run resumes from there."""
+    import botocore.exceptions
+
+    from release.clock import default_clock
+
+    clock = clock or default_clock()
+    results: dict[str, Any] = {}
+    total = len(plan.calls)
+    for step, call in enumerate(plan.calls, 1):
+        params = call.resolved_params(results)
+        method = getattr(getattr(aws, call.service), call.operation)
+        doing = f"step {step} of {total} ({call.operation} {call.target})"
+        try:
+            with aws_errors(plan.env, doing):
+                for attempt in range(1, RETRY_ATTEMPTS + 1):
+                    try:
+                        response = method(**params)
+                        break
+                    except botocore.exceptions.ClientError as exc:
+                        # A new instance profile takes seconds to be usable by EC2 (IAM is
+                        # eventually consistent); only such named codes are retried.
+                        if error_code(exc) not in call.retry_on or attempt == RETRY_ATTEMPTS:
+                            raise
+                        clock.sleep(RETRY_DELAY_SECONDS)
+        except ReleaseError as exc:
+            done = (f"{step - 1} of {total} steps were applied" if step > 1
+                    else "nothing was applied")
+            raise type(exc)(exc.message, f"{done}; fix the cause and run `release bootstrap "
+                            f"--env {plan.env.name}` again: it plans only what is still "
+                            f"missing ({exc.hint})") from None
+        if call.key:
+            results[call.key] = response
+        if on_applied:
+            on_applied(step, call)
+    return results

@@ -1,0 +1,54 @@
+"""The executor: responses feed later calls, failures name the step, only named codes retry."""
+
+from __future__ import annotations
+
+import pytest
+from bootstrap_helpers import environment
+
+from release.bootstrap import RETRY_ATTEMPTS, RETRY_DELAY_SECONDS, Plan, apply_plan
+from release.calls import ApiCall, Ref
+from release.clock import VirtualClock
+from release.errors import InvalidInput
+
+
+def test_a_reference_is_filled_in_from_an_earlier_response(repo, sandbox_aws):
+    plan = Plan(environment(repo), [
+        ApiCall("ec2", "create_vpc", {"CidrBlock": "10.9.0.0/16"}, "test", key="vpc"),
+        ApiCall("ec2", "create_subnet", {"VpcId": Ref("vpc", ("Vpc", "VpcId")),
+                                         "CidrBlock": "10.9.1.0/24"}, "test", key="subnet"),
+    ])
+    results = apply_plan(sandbox_aws, plan)
+    assert results["subnet"]["Subnet"]["VpcId"] == results["vpc"]["Vpc"]["VpcId"]
+
+
+def test_a_failing_step_is_named_and_the_hint_says_a_rerun_resumes(repo, sandbox_aws):
+    applied: list[int] = []
+    plan = Plan(environment(repo), [
+        ApiCall("ecs", "create_cluster", {"clusterName": "first"}, "test", "first"),
+        ApiCall("ecs", "delete_cluster", {"cluster": "never-created"}, "test", "never-created"),
+        ApiCall("ecs", "create_cluster", {"clusterName": "third"}, "test", "third"),
+    ])
+    with pytest.raises(InvalidInput) as failure:
+        apply_plan(sandbox_aws, plan, lambda step, call: applied.append(step))
+    assert "step 2 of 3 (delete_cluster never-created)" in failure.value.message
+    assert "1 of 3 steps were applied" in failure.value.hint
+    assert "release bootstrap --env sandbox" in failure.value.hint
+    assert applied == [1]
+    clusters = sandbox_aws.ecs.list_clusters()["clusterArns"]
+    assert [arn.rsplit("/", 1)[-1] for arn in clusters] == ["first"]
+
+
+def test_only_the_named_error_codes_are_retried_on_the_clock(repo, sandbox_aws):
+    clock = VirtualClock()
+    start = clock.now()
+    retried = Plan(environment(repo), [ApiCall(
+        "ecs", "delete_cluster", {"cluster": "never-created"}, "test",
+        retry_on=("ClusterNotFoundException",))])
+    with pytest.raises(InvalidInput):
+        apply_plan(sandbox_aws, retried, clock=clock)
+    assert clock.now() - start == (RETRY_ATTEMPTS - 1) * RETRY_DELAY_SECONDS
+    not_retried = Plan(retried.env, [ApiCall("ecs", "delete_cluster",
+                                             {"cluster": "never-created"}, "test")])
+    with pytest.raises(InvalidInput):
+        apply_plan(sandbox_aws, not_retried, clock=clock)
+    assert clock.now() - start == (RETRY_ATTEMPTS - 1) * RETRY_DELAY_SECONDS

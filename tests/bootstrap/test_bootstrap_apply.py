@@ -1,0 +1,106 @@
+"""`release bootstrap` against moto: the seed's infrastructure, idempotence, drift repair."""
+
+from __future__ import annotations
+
+import base64
+
+from bootstrap_helpers import assert_seed_infrastructure, environment, run_bootstrap
+
+from release.bootstrap import apply_plan, build_plan
+
+
+def test_first_run_creates_the_seed_infrastructure_with_the_seeds_settings(repo, sandbox_aws):
+    result = run_bootstrap(repo, "--env", "sandbox", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "change(s) applied" in result.output
+    assert_seed_infrastructure(sandbox_aws, environment(repo), "akka-firehose-sandbox")
+
+
+def test_staging_gets_300_seconds_of_draining_and_its_own_stream(repo, aws_url, monkeypatch):
+    from release.aws import Aws
+
+    monkeypatch.setenv("RELEASE_AWS_ENDPOINT", aws_url)
+    result = run_bootstrap(repo, "--env", "staging", "--yes")
+    assert result.exit_code == 0, result.output
+    env = environment(repo, "staging")
+    assert_seed_infrastructure(Aws(env), env, "akka-firehose-staging")
+    attributes = Aws(env).elb.describe_load_balancer_attributes(LoadBalancerName="akkaElb")
+    assert attributes["LoadBalancerAttributes"]["ConnectionDraining"] == {
+        "Enabled": True, "Timeout": 300}
+    # the seed's configure-health-check, exactly
+    lb = Aws(env).elb.describe_load_balancers(LoadBalancerNames=["akkaElb"])
+    assert lb["LoadBalancerDescriptions"][0]["HealthCheck"] == {
+        "Target": "HTTP:80/api/healthcheck", "Interval": 30, "UnhealthyThreshold": 5,
+        "HealthyThreshold": 2, "Timeout": 3}
+
+
+def test_second_run_plans_no_changes(repo, sandbox_aws):
+    assert run_bootstrap(repo, "--env", "sandbox", "--yes").exit_code == 0
+    assert build_plan(sandbox_aws, environment(repo)).calls == []
+    again = run_bootstrap(repo, "--env", "sandbox", "--yes")
+    assert again.exit_code == 0, again.output
+    assert "nothing to change" in again.output
+
+
+def _tagged_instances(aws):
+    reservations = aws.ec2.describe_instances(Filters=[
+        {"Name": "tag:release:cluster", "Values": ["AkkaCluster"]},
+        {"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]
+    return [i for r in reservations for i in r["Instances"]]
+
+
+def _registered_instance_ids(aws):
+    arns = aws.ecs.list_container_instances(cluster="AkkaCluster")["containerInstanceArns"]
+    if not arns:
+        return []
+    described = aws.ecs.describe_container_instances(cluster="AkkaCluster",
+                                                     containerInstances=arns)
+    return sorted(c["ec2InstanceId"] for c in described["containerInstances"])
+
+
+def test_instances_are_launched_spread_over_subnets_and_registered_in_the_sandbox(repo,
+                                                                                  sandbox_aws):
+    result = run_bootstrap(repo, "--env", "sandbox", "--yes", "--instances", "2")
+    assert result.exit_code == 0, result.output
+    instances = _tagged_instances(sandbox_aws)
+    assert len(instances) == 2
+    assert len({i["SubnetId"] for i in instances}) == 2  # one per subnet, like the seed
+    lb = sandbox_aws.elb.describe_load_balancers(
+        LoadBalancerNames=["akkaElb"])["LoadBalancerDescriptions"][0]
+    assert {i["SubnetId"] for i in instances} == set(lb["Subnets"])
+    for instance in instances:
+        assert instance["ImageId"] == "ami-840e42ee"
+        assert instance["InstanceType"] == "t2.medium"
+        assert instance["IamInstanceProfile"]["Arn"].endswith(":instance-profile/ecsServer")
+        data = sandbox_aws.ec2.describe_instance_attribute(
+            InstanceId=instance["InstanceId"], Attribute="userData")["UserData"]["Value"]
+        assert base64.b64decode(data).decode() == (
+            "#!/bin/bash\necho ECS_CLUSTER=AkkaCluster >> /etc/ecs/ecs.config\n")
+    assert _registered_instance_ids(sandbox_aws) == sorted(i["InstanceId"] for i in instances)
+
+
+def test_a_rerun_counts_the_tagged_instances_and_adds_only_the_missing_ones(repo, sandbox_aws):
+    env = environment(repo)
+    assert run_bootstrap(repo, "--env", "sandbox", "--yes", "--instances", "2").exit_code == 0
+    assert build_plan(sandbox_aws, env, instances=2).calls == []
+    plan = build_plan(sandbox_aws, env, instances=3)
+    assert [c.operation for c in plan.calls] == ["run_instances", "register_container_instance"]
+    assert plan.calls[0].reason == "instance 3 of 3 missing"
+    apply_plan(sandbox_aws, plan)
+    assert len(_tagged_instances(sandbox_aws)) == 3
+    assert len(_registered_instance_ids(sandbox_aws)) == 3
+    fewer = build_plan(sandbox_aws, env, instances=1)
+    assert fewer.calls == [] and "never terminates" in fewer.notes[0]
+
+
+def test_an_instance_missing_from_the_cluster_is_registered_again(repo, sandbox_aws):
+    env = environment(repo)
+    assert run_bootstrap(repo, "--env", "sandbox", "--yes", "--instances", "1").exit_code == 0
+    arn = sandbox_aws.ecs.list_container_instances(cluster="AkkaCluster")["containerInstanceArns"]
+    sandbox_aws.ecs.deregister_container_instance(cluster="AkkaCluster",
+                                                  containerInstance=arn[0], force=True)
+    plan = build_plan(sandbox_aws, env, instances=1)
+    assert [c.operation for c in plan.calls] == ["register_container_instance"]
+    apply_plan(sandbox_aws, plan)
+    assert _registered_instance_ids(sandbox_aws) == [_tagged_instances(sandbox_aws)[0][
+        "InstanceId"]]
