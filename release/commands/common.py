@@ -94,7 +94,8 @@ def load_valid_repo(repo: Path, envs: list[str] | None, reporter: Reporter):
     report = validate.validate_repo(repo, envs)
     if report.errors:
         for finding in report.errors[:20]:
-            reporter.emit("validate.finding", finding.one_line(), "error", **finding.as_dict())
+            fields = {k: v for k, v in finding.as_dict().items() if k != "message"}
+            reporter.emit("validate.finding", finding.one_line(), "error", **fields)
         more = len(report.errors) - 20
         raise InvalidInput(
             f"the config repository has {len(report.errors)} validation error(s)"

@@ -1,0 +1,169 @@
+"""Bench: `release apply` of 50 changed services in one environment vs one changed service.
+
+Both on the same sandbox (moto + the ECS emulator on the real clock), side by
+side in one run: first a commit that re-pins one service, then a commit that
+re-pins all of them. Each service is a small task with no host port and no
+load balancer, so they all fit on the sandbox's instances at once; each
+release still goes register → update → wait for a stable rollout. Target: the
+50-service apply takes at most 1.5x the one-service apply.
+
+    .venv/bin/python bench/apply.py [--services 50] [--max-parallel 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGET_RATIO = 1.5
+
+
+def write_services(repo: Path, count: int) -> None:
+    """`count` services in the sandbox environment, each with its own task definition."""
+    env_dir = repo / "environments" / "sandbox"
+    base = json.loads((env_dir / "services" / "akka-firehose.json").read_text())
+    for spec in (env_dir / "services").glob("*.json"):
+        spec.unlink()
+    taskdef = json.loads((repo / "taskdefs" / "akka-firehose.json").read_text())
+    for i in range(count):
+        name = f"bench-{i:02d}"
+        td = json.loads(json.dumps(taskdef))
+        td["family"] = name
+        container = td["containerDefinitions"][0]
+        container.update(cpu=32, memory=64, portMappings=[{"containerPort": 8080,
+                                                           "protocol": "tcp"}])
+        (repo / "taskdefs" / f"{name}.json").write_text(json.dumps(td, indent=2) + "\n")
+        spec = json.loads(json.dumps(base))
+        spec["taskDefinition"] = {"file": f"taskdefs/{name}.json", "family": name}
+        spec["service"] = {"serviceName": name, "desiredCount": 1,
+                           "deploymentConfiguration": {"minimumHealthyPercent": 0,
+                                                       "maximumPercent": 100}}
+        spec["release"]["smokeChecks"] = []
+        (env_dir / "services" / f"{name}.json").write_text(json.dumps(spec, indent=2) + "\n")
+
+
+@contextmanager
+def sandbox_process(workdir: Path) -> Iterator[Any]:
+    """The sandbox in its own process, as `release sandbox up` runs it: AWS is never inside
+    the client's process, and here it gets a core of its own."""
+    from release.clock import RealClock
+    from release.sandbox.registry import free_port
+    from release.sandbox.testing import SandboxHandle, copy_config_repo
+
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    repo = copy_config_repo(ROOT, workdir / "repo", endpoint, None)
+    log = (workdir / "sandbox.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "release.sandbox.server", "--repo",
+                                str(repo), "--state-dir", str(workdir / "state")],
+                               stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", int(endpoint.rsplit(":", 1)[1])),
+                                              timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"the sandbox did not start: {(workdir / 'sandbox.log').read_text()}")
+                time.sleep(0.1)
+        yield SandboxHandle(repo=repo, endpoint=endpoint, clock=RealClock(), emulator=None,
+                            faults=None)
+    finally:
+        ticks = os.sysconf("SC_CLK_TCK")
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        print(f"sandbox process CPU: {(int(fields[11]) + int(fields[12])) / ticks:.1f} s; "
+              f"bench process CPU: {sum(os.times()[:2]):.1f} s", file=sys.stderr)
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def apply(repo: Path, since: str, max_parallel: int) -> tuple[float, list[float]]:
+    from typer.testing import CliRunner
+
+    from release.cli import app
+
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, ["apply", "--since", since, "--env", "sandbox",
+                                      "--max-parallel", str(max_parallel), "--format", "json",
+                                      "--repo", str(repo)])
+    elapsed = time.perf_counter() - start
+    if result.exit_code != 0:
+        sys.exit(f"apply failed ({result.exit_code}):\n{result.output[-3000:]}")
+    summary = next(json.loads(line) for line in result.stdout.splitlines()
+                   if '"apply.summary"' in line)
+    statuses = {row["status"] for row in summary["rows"]}
+    if statuses != {"released"}:
+        sys.exit(f"expected every service released, got {statuses}")
+    stable = sorted(json.loads(line)["seconds"] for line in result.stdout.splitlines()
+                    if '"wait.stable"' in line)
+    return elapsed, stable
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--services", type=int, default=50)
+    parser.add_argument("--max-parallel", type=int, default=50)
+    args = parser.parse_args()
+
+    import git
+
+    from release.gitops import promote_pin
+
+    names = [f"bench-{i:02d}" for i in range(args.services)]
+    with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp, \
+            sandbox_process(Path(tmp)) as sandbox:
+        sandbox.seed_infrastructure(instances=2)
+        repo = sandbox.repo
+        write_services(repo, args.services)
+        git_repo = git.Repo.init(repo, initial_branch="main")
+        with git_repo.config_writer() as cfg:
+            cfg.set_value("user", "name", "bench")
+            cfg.set_value("user", "email", "bench@example.invalid")
+
+        def pin_all(tag: str, only: list[str]) -> str:
+            digest = sandbox.put_image(tag)
+            for name in only:
+                promote_pin(repo, "sandbox", name, f"{tag}@{digest}")
+            git_repo.git.add("-A")
+            git_repo.git.commit("-q", "-m", f"pin {len(only)} service(s) to {tag}")
+            return git_repo.head.commit.hexsha
+
+        first = pin_all("000000000001", names)
+        print(f"first release of {args.services} services (setup) ...", flush=True)
+        setup, _ = apply(repo, "", args.max_parallel)
+        one_commit = pin_all("000000000002", names[:1])
+        one, one_stable = apply(repo, first, args.max_parallel)
+        pin_all("000000000003", names)
+        many, many_stable = apply(repo, one_commit, args.max_parallel)
+
+    ratio = many / one
+    print()
+    print(f"{'apply':<26}{'services':>9}{'wall s':>9}{'stable after s (median/max)':>30}")
+    print(f"{'first release (setup)':<26}{args.services:>9}{setup:>9.1f}")
+    print(f"{'one changed service':<26}{1:>9}{one:>9.1f}"
+          f"{statistics.median(one_stable):>22.1f} / {max(one_stable):.1f}")
+    print(f"{'all changed':<26}{args.services:>9}{many:>9.1f}"
+          f"{statistics.median(many_stable):>22.1f} / {max(many_stable):.1f}")
+    print(f"ratio {args.services} vs 1: {ratio:.2f}x (target <= {TARGET_RATIO}x; "
+          f"--max-parallel {args.max_parallel})")
+    sys.exit(0 if ratio <= TARGET_RATIO else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""`release verify`: the spec's smoke checks against a real local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from typer.testing import CliRunner
+
+from release import clock as clocks
+from release.cli import app
+from release.config import SmokeCheck
+from release.smoke import FAILED, PASSED, UNREACHABLE, run_checks
+
+SEED_BODY = {"userId": 100, "userName": "This is user data"}
+
+
+class AkkaFirehoseLike(BaseHTTPRequestHandler):
+    """The two endpoints of the seed's service; `broken` makes the user API fail."""
+
+    broken = False
+    seen: list[tuple[str, str, object]] = []
+
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
+
+    def _answer(self, status: int, body: bytes = b"") -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self.seen.append(("GET", self.path, None))
+        self._answer(200 if self.path == "/api/healthcheck" else 404, b"ok")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        body = json.loads(self.rfile.read(length) or b"null")
+        self.seen.append(("POST", self.path, body))
+        if self.broken:
+            self._answer(500, b"firehose unavailable")
+        elif self.path == "/api/user" and self.headers.get("Content-Type") == "application/json":
+            self._answer(200, b"{}")
+        else:
+            self._answer(400, b"bad request")
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+SEEN: list[tuple[str, str, object]] = []
+
+
+@pytest.fixture()
+def healthy() -> Iterator[str]:
+    SEEN.clear()
+    handler = type("Healthy", (AkkaFirehoseLike,), {"seen": SEEN, "broken": False})
+    yield from serve(handler)
+
+
+@pytest.fixture()
+def broken() -> Iterator[str]:
+    handler = type("Broken", (AkkaFirehoseLike,), {"seen": [], "broken": True})
+    yield from serve(handler)
+
+
+@pytest.fixture()
+def closed_port_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture()
+def virtual_clock() -> Iterator[clocks.VirtualClock]:
+    clock = clocks.VirtualClock()
+    previous = clocks.use_clock(clock)
+    yield clock
+    clocks.use_clock(previous)
+
+
+CHECKS = [
+    SmokeCheck("healthcheck", "GET", "/api/healthcheck", 200),
+    SmokeCheck("post-user", "POST", "/api/user", 200, {"Content-Type": "application/json"},
+               SEED_BODY),
+]
+
+
+def test_the_seed_smoke_checks_pass_against_a_healthy_service(healthy, virtual_clock):
+    results = run_checks(healthy, CHECKS, retries=2, interval=5)
+    assert [(r.outcome, r.status, r.attempts) for r in results] == [(PASSED, 200, 1),
+                                                                    (PASSED, 200, 1)]
+    assert virtual_clock.now() == 1_700_000_000.0  # passing checks never wait
+
+
+def test_a_wrong_status_fails_after_the_retries_and_says_what_came_back(broken, virtual_clock):
+    results = run_checks(broken, CHECKS, retries=2, interval=5)
+    user = results[1]
+    assert (user.outcome, user.status, user.attempts) == (FAILED, 500, 3)
+    assert "expected 200, got 500: firehose unavailable" in user.detail
+    assert virtual_clock.now() == 1_700_000_000.0 + 2 * 5
+
+
+def test_a_refused_connection_is_retried_on_the_clock_then_unreachable(closed_port_url,
+                                                                       virtual_clock):
+    [result] = run_checks(closed_port_url, CHECKS[:1], retries=3, interval=4)
+    assert (result.outcome, result.attempts) == (UNREACHABLE, 4)
+    assert "Refused" in result.detail
+    assert virtual_clock.now() == 1_700_000_000.0 + 3 * 4
+
+
+def verify(url: str, *extra: str):
+    return CliRunner().invoke(app, ["verify", "--env", "staging", "--base-url", url,
+                                    "--format", "json", *extra])
+
+
+def test_verify_exits_0_when_every_check_passes_and_posts_the_seed_body(healthy, virtual_clock):
+    out = verify(healthy)
+    assert out.exit_code == 0, out.output
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    report = next(e for e in events if e["event"] == "verify.report")
+    assert [r["outcome"] for r in report["rows"]] == ["passed", "passed"]
+    assert SEEN == [("GET", "/api/healthcheck", None), ("POST", "/api/user", SEED_BODY)]
+
+
+def test_verify_exits_1_when_the_service_answers_wrongly(broken, virtual_clock):
+    out = verify(broken, "--retries", "1")
+    assert out.exit_code == 1
+    assert "post-user" in out.stdout
+
+
+def test_verify_exits_5_when_nothing_answers(closed_port_url, virtual_clock):
+    out = verify(closed_port_url, "--retries", "2")
+    assert out.exit_code == 5
+    assert virtual_clock.now() == 1_700_000_000.0 + 2 * 2 * 5  # two checks, two retries each

@@ -1,0 +1,97 @@
+"""The Jenkinsfile's shape, read from what real Groovy recorded under the stub pipeline DSL."""
+
+from __future__ import annotations
+
+from jenkins_stub import commands_in_order, shell_steps, step_names
+
+RELEASE_STAGES = ["Validate", "Build & Push", "Plan", "Deploy staging", "Approve production",
+                  "Deploy production", "Rollback", "Verify"]
+
+
+def ran(record):
+    return [s["name"] for s in record["stages"] if s["runs"]]
+
+
+def stage(record, name):
+    return next(s for s in record["stages"] if s["name"] == name)
+
+
+def test_the_pipeline_has_the_release_stages_in_order(pipeline):
+    assert [s["name"] for s in pipeline["release_staging"]["stages"]] == RELEASE_STAGES
+
+
+def test_options_forbid_concurrent_builds_and_set_a_timeout_and_timestamps(pipeline):
+    options = {o["step"]: o["args"] for o in pipeline["release_staging"]["options"]}
+    assert {"disableConcurrentBuilds", "timeout", "timestamps"} <= set(options)
+    assert options["timeout"][0]["unit"] in ("MINUTES", "HOURS")
+
+
+def test_parameters_are_action_env_and_to_revision(pipeline):
+    params = {p["name"]: p for p in pipeline["release_staging"]["parameters"]}
+    assert params["ACTION"]["choices"] == ["release", "rollback"]
+    assert set(params["ENV"]["choices"]) == {"staging", "production"}
+    assert params["TO_REVISION"]["kind"] == "string"
+
+
+def test_every_stage_that_runs_is_one_release_command(pipeline):
+    for record in pipeline.values():
+        for st in record["stages"]:
+            scripts = shell_steps(st["steps"])
+            if st["name"] == "Approve production":
+                assert scripts == []
+                continue
+            assert len(scripts) == 1, st["name"]
+            assert scripts[0].startswith("release "), scripts[0]
+
+
+def test_validation_reports_junit_to_jenkins(pipeline):
+    validate = stage(pipeline["release_staging"], "Validate")
+    assert shell_steps(validate["steps"]) == [
+        "release validate --format junit --output reports/validate.xml"]
+    assert validate["post"]["always"] == [{"step": "junit", "args": ["reports/validate.xml"]}]
+
+
+def test_the_release_is_driven_by_the_commits_since_the_last_successful_build(pipeline):
+    scripts = dict(commands_in_order(pipeline["release_production"]))
+    for name in ("Plan", "Deploy staging", "Deploy production"):
+        assert scripts[name].startswith('release apply --since "$GIT_PREVIOUS_SUCCESSFUL_COMMIT"')
+    assert "--dry-run" in scripts["Plan"]
+    assert "--approved" in scripts["Deploy production"]
+    assert "--approved" not in scripts["Deploy staging"]
+
+
+def test_deploys_hold_a_lock_and_production_waits_for_approval(pipeline):
+    record = pipeline["release_production"]
+    assert ran(record) == ["Validate", "Plan", "Deploy staging", "Approve production",
+                           "Deploy production", "Verify"]
+    for name, resource in (("Deploy staging", "release-staging"),
+                           ("Deploy production", "release-production")):
+        [lock] = stage(record, name)["steps"]
+        assert lock["step"] == "lock" and lock["args"] == [{"resource": resource}]
+    assert "input" in step_names(stage(record, "Approve production")["steps"])
+
+
+def test_a_staging_release_never_asks_for_or_deploys_production(pipeline):
+    assert ran(pipeline["release_staging"]) == ["Validate", "Plan", "Deploy staging", "Verify"]
+
+
+def test_the_image_is_built_only_when_the_application_changed_or_it_was_asked(pipeline):
+    assert "Build & Push" not in ran(pipeline["release_staging"])
+    for scenario in ("application_changed", "build_asked"):
+        scripts = dict(commands_in_order(pipeline[scenario]))
+        assert scripts["Build & Push"].startswith(
+            "release build --env staging --service akka-firehose --push --format json")
+
+
+def test_the_rollback_path_validates_rolls_back_under_the_lock_and_verifies(pipeline):
+    record = pipeline["rollback"]
+    assert ran(record) == ["Validate", "Rollback", "Verify"]
+    [lock] = stage(record, "Rollback")["steps"]
+    assert lock["args"] == [{"resource": "release-production"}]
+    assert shell_steps([lock]) == ['release rollback --env "$ENV" --to "$TO_REVISION" --yes']
+
+
+def test_the_release_summaries_are_archived(pipeline):
+    [archive] = pipeline["release_staging"]["post"]["always"]
+    assert archive["step"] == "archiveArtifacts"
+    assert archive["args"][0]["artifacts"] == "reports/*.json"

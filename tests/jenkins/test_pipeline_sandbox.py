@@ -1,0 +1,106 @@
+"""The Jenkinsfile's recorded commands, run in order against the sandbox as Jenkins would.
+
+staging and production both live in the sandbox (own cluster, ELB and ECR
+repository each). A first build released v1 everywhere; two promotion commits
+then pin v2, and the "release to production" build must leave both on v2. The
+rollback build then puts production back on the revision it ran before.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from jenkins_stub import commands_in_order, jenkins_environment, split_command
+from sandbox_git import application, init_git, live_image, live_revision, move_into_sandbox
+from typer.testing import CliRunner
+
+from release.cli import app
+from release.gitops import promote_pin
+from release.sandbox.testing import running_sandbox
+
+PROJECT = Path(__file__).resolve().parents[2]
+SERVICE = "akka-firehose-service"
+ENVIRONMENTS = ("staging", "production")
+
+
+def run_build(record, build_env: dict[str, str]) -> list[tuple[str, str, int]]:
+    """Run each stage's `release` command in process (the sandbox's clock lives here)."""
+    env = jenkins_environment(record, build_env)
+    ran = []
+    for stage, script in commands_in_order(record):
+        argv, stdout_file = split_command(script, env)
+        assert argv[0] == "release", script
+        result = CliRunner().invoke(app, argv[1:], env=env, catch_exceptions=False)
+        if stdout_file:
+            Path(stdout_file).write_text(result.stdout)
+        assert result.exit_code == 0, f"{stage}: {script}\n{result.output[-4000:]}"
+        ran.append((stage, argv[1], result.exit_code))
+    return ran
+
+
+@pytest.fixture()
+def workspace(tmp_path, monkeypatch):
+    """A sandbox where staging and production were released at v1 by an earlier build."""
+    with running_sandbox(PROJECT, tmp_path) as sandbox, application() as app_url:
+        for env in ENVIRONMENTS:
+            move_into_sandbox(sandbox, env)
+        repo = init_git(sandbox.repo)
+        for env in ENVIRONMENTS:
+            digest = sandbox.put_image("000000000001", env)
+            promote_pin(sandbox.repo, env, SERVICE, f"000000000001@{digest}", commit=True)
+        first = CliRunner().invoke(app, ["apply", "--since", "", "--env", "staging", "--env",
+                                         "production", "--approved", "--repo", str(sandbox.repo)])
+        assert first.exit_code == 0, first.output
+        monkeypatch.chdir(sandbox.repo)
+        yield sandbox, repo, app_url
+
+
+def jenkins(sandbox, repo, app_url, previous: str, **params: str) -> dict[str, str]:
+    return {"WORKSPACE": str(sandbox.repo), "JOB_NAME": "akka-firehose-release",
+            "BUILD_NUMBER": "42", "BUILD_TAG": "jenkins-akka-firehose-release-42",
+            "BUILD_URL": "https://jenkins.example.invalid/job/akka-firehose-release/42/",
+            "GIT_COMMIT": repo.head.commit.hexsha, "GIT_PREVIOUS_SUCCESSFUL_COMMIT": previous,
+            "RELEASE_VERIFY_URL": app_url, **params}
+
+
+def test_the_release_build_takes_staging_then_production_to_the_promoted_image(
+        pipeline, workspace):
+    sandbox, repo, app_url = workspace
+    previous = repo.head.commit.hexsha
+    digests = {}
+    for env in ENVIRONMENTS:
+        digests[env] = sandbox.put_image("000000000002", env)
+        promote_pin(sandbox.repo, env, SERVICE, f"000000000002@{digests[env]}", commit=True)
+
+    ran = run_build(pipeline["release_production"], jenkins(sandbox, repo, app_url, previous))
+
+    assert [stage for stage, _, _ in ran] == ["Validate", "Plan", "Deploy staging",
+                                              "Deploy production", "Verify"]
+    for env in ENVIRONMENTS:
+        assert live_image(sandbox, env).endswith(digests[env])
+        summary = json.loads((sandbox.repo / f"reports/release-{env}.json").read_text())
+        assert [s["status"] for s in summary["services"]] == ["released"]
+        assert summary["ci"]["BUILD_URL"].endswith("/42/")
+    assert (sandbox.repo / "reports/validate.xml").read_text().startswith("<?xml")
+    checks = json.loads((sandbox.repo / "reports/verify.json").read_text())["checks"]
+    assert [c["outcome"] for c in checks] == ["passed", "passed"]
+
+
+def test_the_rollback_build_puts_production_back_on_the_named_revision(pipeline, workspace):
+    sandbox, repo, app_url = workspace
+    before = live_revision(sandbox, "production")
+    previous = repo.head.commit.hexsha
+    digest = sandbox.put_image("000000000002", "production")
+    promote_pin(sandbox.repo, "production", SERVICE, f"000000000002@{digest}", commit=True)
+    released = CliRunner().invoke(app, ["apply", "--since", previous, "--approved"])
+    assert released.exit_code == 0, released.output
+    assert live_revision(sandbox, "production") != before
+
+    build = jenkins(sandbox, repo, app_url, repo.head.commit.hexsha,
+                    TO_REVISION=before.rsplit(":", 1)[1])
+    ran = run_build(pipeline["rollback"], build)
+
+    assert [stage for stage, _, _ in ran] == ["Validate", "Rollback", "Verify"]
+    assert live_revision(sandbox, "production") == before
