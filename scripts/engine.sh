@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make a Docker engine and the registry binary available for the tests and the demo.
 #
-#   scripts/engine.sh install   apt-get install docker.io docker-registry (and groovy) when missing
+#   scripts/engine.sh install   apt-get install docker.io docker-registry (and groovy, gcc) when missing
 #   scripts/engine.sh start     start dockerd on a private socket unless DOCKER_HOST already answers;
 #                               prints `export DOCKER_HOST=...` for eval
 #   scripts/engine.sh stop      stop the dockerd that `start` started (by pid), remove its state
@@ -18,6 +18,10 @@ need_install() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
   command -v groovy >/dev/null 2>&1 || missing+=(groovy)
+  # gcc + libc6-dev (libc.a) compile the example service statically for its FROM-scratch image.
+  command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+  [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] \
+    || missing+=(libc6-dev)
   echo "${missing[@]:-}"
 }
 
