@@ -1,9 +1,114 @@
-"""`release sandbox up|down|status` (stub)."""
+"""`release sandbox up|down|status|fault`: the local AWS for demos and tests.
+
+`up` starts one background process (moto's server, the ECS emulator on the real
+clock, and the image registry) at the endpoints environments/sandbox names;
+`down` stops exactly that process; `status` says what runs and whether it answers.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="Local AWS sandbox.", no_args_is_help=True)
+from release.commands.common import FormatOption, RepoOption, find_repo, handles_errors
+from release.events import OutputFormat, Reporter
 
-@app.command()
-def status() -> None:
-    """Show sandbox state."""
-    raise typer.Exit(2)
+app = typer.Typer(help="Local AWS sandbox (moto + ECS emulator + registry).",
+                  no_args_is_help=True)
+
+
+def _registry_line(health: dict | None) -> tuple[str, str]:
+    """(text, level) about the registry, from the server's health answer."""
+    registry = (health or {}).get("registry") or {}
+    if registry.get("running"):
+        return f"registry: {registry.get('address')} (user AWS, ECR token password)", "info"
+    if not registry.get("address"):
+        return "registry: none configured (endpoints.registry is not set)", "warn"
+    return f"registry: {registry.get('note') or 'not running'}", "warn"
+
+
+@app.command("up")
+@handles_errors
+def up(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:  # noqa: A002
+    """Start the sandbox in the background (idempotent) and wait until it answers."""
+    from release.sandbox import process
+
+    reporter = Reporter(format)
+    root = find_repo(repo)
+    result = process.up(root)
+    verb = "started" if result.started else "already running"
+    reporter.emit("sandbox.up", f"sandbox {verb}: AWS at {result.endpoints.aws} (pid "
+                  f"{result.pid})", "success", pid=result.pid, started=result.started,
+                  aws=result.endpoints.aws, registry=result.health.get("registry"))
+    text, level = _registry_line(result.health)
+    reporter.emit("sandbox.registry", text, level)
+
+
+@app.command("down")
+@handles_errors
+def down(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:  # noqa: A002
+    """Stop the sandbox that `up` started (by its pid); nothing else is touched."""
+    from release.sandbox import process
+
+    reporter = Reporter(format)
+    result = process.down(find_repo(repo))
+    if result.pid is None:
+        reporter.emit("sandbox.down", "sandbox was not running", "info", pid=None)
+    else:
+        reporter.emit("sandbox.down", f"sandbox stopped (pid {result.pid})", "success",
+                      pid=result.pid)
+
+
+@app.command("status")
+@handles_errors
+def status(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:  # noqa: A002
+    """Show whether the sandbox runs, its endpoints and whether they answer."""
+    from release.errors import Unreachable
+    from release.sandbox import process
+
+    reporter = Reporter(format)
+    state = process.status(find_repo(repo))
+    if state.pid is None:
+        raise Unreachable(f"the sandbox is not running (it would answer on "
+                          f"{state.endpoints.aws})", "start it with `release sandbox up`")
+    health = state.health
+    rows = [["aws", state.endpoints.aws, "answers" if health else "NOT ANSWERING"]]
+    registry = (health or {}).get("registry") or {}
+    rows.append(["registry", state.endpoints.registry or "-",
+                 "answers" if registry.get("running") else (registry.get("note") or "-")])
+    reporter.table(f"sandbox (pid {state.pid}, log {state.log_file})",
+                   ["endpoint", "address", "health"], rows, kind="sandbox.status",
+                   running=True, pid=state.pid, healthy=bool(health),
+                   services=(health or {}).get("services"), faults=(health or {}).get("faults"))
+    if health is None:
+        raise Unreachable(f"the sandbox process {state.pid} runs but {state.endpoints.aws} "
+                          "does not answer", f"see {state.log_file}; `release sandbox down` "
+                          "then `up`")
+
+
+class FaultKind(StrEnum):
+    throttle = "throttle"
+    drop = "drop"
+    clear = "clear"
+
+
+@app.command("fault")
+@handles_errors
+def fault(
+    kind: Annotated[FaultKind, typer.Argument(help="throttle: answer ThrottlingException; "
+                                              "drop: close the connection; clear: disarm.")],
+    count: Annotated[int, typer.Argument(min=0, help="How many AWS API calls to affect.")] = 1,
+    repo: RepoOption = None,
+    format: FormatOption = OutputFormat.text,  # noqa: A002
+) -> None:
+    """Make the next COUNT AWS API calls to the running sandbox fail (demos and tests)."""
+    from release.sandbox import process
+
+    reporter = Reporter(format)
+    endpoints = process.sandbox_endpoints(find_repo(repo))
+    body = {"clear": True} if kind is FaultKind.clear else {kind.value: count}
+    pending = process.control(endpoints, "faults", body)
+    reporter.emit("sandbox.fault", f"armed: throttle {pending.get('throttle', 0)}, drop "
+                  f"{pending.get('drop', 0)}", "success", **pending)

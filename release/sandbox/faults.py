@@ -1,0 +1,214 @@
+"""Fault injection that only the sandbox reads.
+
+Two kinds, so demos and tests can show how `release` behaves when things go wrong:
+
+* Task faults, declared on a container definition as the environment variable
+  `RELEASE_SANDBOX_FAULT` (real ECS ignores it; the emulator reads it):
+  `crash` / `crash:exit=N` (the essential container exits right after start),
+  `unhealthy` (the ELB health check never passes), `slow-start:seconds=N`
+  (the application answers health checks only N seconds after it started).
+  Several faults may be joined with `;`.
+* API faults, armed at run time: the next N AWS API calls answer
+  ThrottlingException (HTTP 400) or have their connection closed without an
+  answer. They are applied by `FaultMiddleware`, a WSGI layer around moto's app,
+  and armed in-process (`Faults.throttle/drop`) or over HTTP
+  (`POST /_sandbox/faults {"throttle": N}` / `{"drop": N}`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+FAULT_VARIABLE = "RELEASE_SANDBOX_FAULT"
+CONTROL_PREFIX = "/_sandbox/"
+
+
+@dataclass(frozen=True)
+class TaskFault:
+    """What a task's containers do wrong in the sandbox (all off by default)."""
+
+    crash_exit_code: int | None = None
+    unhealthy: bool = False
+    slow_start_seconds: float = 0.0
+
+    @property
+    def crashes(self) -> bool:
+        return self.crash_exit_code is not None
+
+
+def parse_fault(value: str | None) -> TaskFault:
+    """Read `crash`, `crash:exit=N`, `unhealthy`, `slow-start:seconds=N` (joined by `;`).
+
+    Unknown words are ignored rather than rejected: the variable is a demo aid and
+    must never make a real deployment fail validation.
+    """
+    crash: int | None = None
+    unhealthy = False
+    slow = 0.0
+    for part in (value or "").split(";"):
+        name, _, args = part.strip().partition(":")
+        options = dict(item.partition("=")[::2] for item in args.split(",") if "=" in item)
+        if name == "crash":
+            try:
+                crash = int(options.get("exit", "1"))
+            except ValueError:
+                crash = 1
+        elif name == "unhealthy":
+            unhealthy = True
+        elif name == "slow-start":
+            try:
+                slow = float(options.get("seconds", "60"))
+            except ValueError:
+                slow = 60.0
+    return TaskFault(crash_exit_code=crash, unhealthy=unhealthy, slow_start_seconds=slow)
+
+
+def fault_of_container_definitions(definitions: Iterable[dict[str, Any]]) -> TaskFault:
+    """The first container definition that declares a fault decides the task's fault."""
+    for definition in definitions:
+        for variable in definition.get("environment") or []:
+            if variable.get("name") == FAULT_VARIABLE:
+                return parse_fault(variable.get("value"))
+    return TaskFault()
+
+
+class Faults:
+    """Counters of armed API faults; thread-safe because moto's server is threaded."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._throttle = 0
+        self._drop = 0
+
+    def throttle(self, calls: int) -> None:
+        """The next `calls` AWS API calls answer ThrottlingException (HTTP 400)."""
+        with self._lock:
+            self._throttle += max(int(calls), 0)
+
+    def drop(self, connections: int) -> None:
+        """The next `connections` AWS API calls are closed without an answer."""
+        with self._lock:
+            self._drop += max(int(connections), 0)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._throttle = self._drop = 0
+
+    def pending(self) -> dict[str, int]:
+        with self._lock:
+            return {"throttle": self._throttle, "drop": self._drop}
+
+    def take(self) -> str | None:
+        """Consume one armed fault for the current call: "drop", "throttle" or None."""
+        with self._lock:
+            if self._drop > 0:
+                self._drop -= 1
+                return "drop"
+            if self._throttle > 0:
+                self._throttle -= 1
+                return "throttle"
+            return None
+
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _throttling_answer(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """A 400 in the protocol the caller speaks: JSON (ECS, ECR) or query/XML (ELB, EC2, IAM)."""
+    request_id = str(uuid.uuid4())
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
+        headers = [("Content-Type", "application/x-amz-json-1.1"),
+                   ("x-amzn-ErrorType", "ThrottlingException"),
+                   ("x-amzn-RequestId", request_id)]
+        return "400 Bad Request", headers, body.encode()
+    body = ("<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+            "<Message>Rate exceeded</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>")
+    return "400 Bad Request", [("Content-Type", "text/xml")], body.encode()
+
+
+def _drop_connection(environ: dict[str, Any]) -> None:
+    """Close the client's socket so it sees the connection end with no response at all."""
+    connection = environ.get("werkzeug.socket")
+    if connection is None:
+        return
+    with contextlib.suppress(OSError):
+        connection.shutdown(socket.SHUT_RDWR)
+
+
+class FaultMiddleware:
+    """WSGI layer in front of moto: applies armed faults, serialises calls, answers control calls.
+
+    `lock` (the emulator's) is held while moto answers, so a caller never sees a
+    half-applied scheduler tick.
+    """
+
+    def __init__(self, app: WsgiApp, faults: Faults, lock: Any = None,
+                 control: Callable[[str, str, bytes], tuple[int, dict[str, Any]]] | None = None
+                 ) -> None:
+        self.app = app
+        self.faults = faults
+        self.lock = lock
+        self.control = control
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(CONTROL_PREFIX):
+            return self._control(environ, start_response)
+        if not path.startswith("/moto-api"):
+            fault = self.faults.take()
+            if fault == "drop":
+                _drop_connection(environ)
+                start_response("500 Internal Server Error", [("Content-Length", "0")])
+                return [b""]
+            if fault == "throttle":
+                status, headers, body = _throttling_answer(environ)
+                start_response(status, [*headers, ("Content-Length", str(len(body)))])
+                return [body]
+        if self.lock is None:
+            return self.app(environ, start_response)
+        with self.lock:
+            # moto builds the whole body inside the call; materialise it under the lock.
+            return list(self.app(environ, start_response))
+
+    def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "")[len(CONTROL_PREFIX):]
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length else b""
+        if path == "faults":
+            code, answer = self._faults_call(method, body)
+        elif self.control is not None:
+            code, answer = self.control(method, path, body)
+        else:
+            code, answer = 404, {"error": f"unknown control path {path!r}"}
+        payload = json.dumps(answer).encode()
+        start_response(f"{code} {'OK' if code == 200 else 'Error'}",
+                       [("Content-Type", "application/json"),
+                        ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    def _faults_call(self, method: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        if method == "POST":
+            try:
+                request = json.loads(body or b"{}")
+                if request.get("clear"):
+                    self.faults.clear()
+                self.faults.throttle(int(request.get("throttle", 0)))
+                self.faults.drop(int(request.get("drop", 0)))
+            except (ValueError, TypeError, AttributeError) as exc:
+                return 400, {"error": f"bad fault request: {exc}"}
+        return 200, self.faults.pending()

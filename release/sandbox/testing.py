@@ -1,0 +1,235 @@
+"""A whole sandbox inside the test process, on a virtual clock by default.
+
+    with running_sandbox(repo_root, tmp_path) as sandbox:
+        sandbox.seed_infrastructure()
+        digest = sandbox.put_image("0123456789ab")
+        CliRunner().invoke(app, ["deploy", "--repo", str(sandbox.repo), ...])
+
+While inside, `release.clock.default_clock()` is the sandbox's clock, so a
+`release deploy` run in-process sleeps on it and the emulated ECS moves as it
+sleeps. The config repository's documents are copied to `workdir/repo` with the
+sandbox environment's endpoints pointing at this server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from release.clock import Clock, VirtualClock, use_clock
+from release.sandbox.emulator import EcsEmulator
+from release.sandbox.faults import Faults
+from release.sandbox.server import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_REGION,
+    SandboxAws,
+    Ticker,
+    ecr_password,
+    reset_moto,
+)
+
+# What an ECS-optimized t2.medium registers (2 vCPU = 2048 units; 4 GiB less the agent's share).
+T2_MEDIUM_CPU = 2048
+T2_MEDIUM_MEMORY = 3943
+COPIED_FOLDERS = ("taskdefs", "environments", "schemas")
+MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+@dataclass
+class SandboxHandle:
+    repo: Path
+    endpoint: str
+    clock: Clock
+    emulator: EcsEmulator
+    faults: Faults
+    account: str = DEFAULT_ACCOUNT
+    region: str = DEFAULT_REGION
+    registry: Any = None
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def client(self, name: str) -> Any:
+        """A boto3 client for this sandbox (no retries: tests see every answer)."""
+        if name not in self._clients:
+            import boto3
+            import botocore.config
+
+            self._clients[name] = boto3.client(
+                name, endpoint_url=self.endpoint, region_name=self.region,
+                aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+                config=botocore.config.Config(retries={"total_max_attempts": 1,
+                                                       "mode": "standard"}))
+        return self._clients[name]
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` of sandbox time pass (a VirtualClock moves; a real one sleeps)."""
+        self.clock.sleep(seconds)
+
+    def environment(self, env_name: str = "sandbox") -> Any:
+        from release.config import Environment, read_json
+
+        path = self.repo / "environments" / env_name / "environment.json"
+        return Environment.from_doc(path, read_json(path), env_name)
+
+    def seed_infrastructure(self, env_name: str = "sandbox", instances: int = 2) -> list[str]:
+        """Create what `release bootstrap` would: cluster, classic ELB, ECR repository and
+        `instances` t2.medium EC2 instances registered as ECS container instances.
+
+        Returns the container instance ARNs.
+        """
+        env = self.environment(env_name)
+        lb = env.load_balancer
+        listener = lb.listener
+        ecs, elb, ecr, ec2 = (self.client(n) for n in ("ecs", "elb", "ecr", "ec2"))
+        ecs.create_cluster(clusterName=env.cluster)
+        elb.create_load_balancer(
+            LoadBalancerName=lb.name,
+            Listeners=[{"Protocol": listener["protocol"],
+                        "LoadBalancerPort": int(listener["loadBalancerPort"]),
+                        "InstanceProtocol": listener.get("instanceProtocol", listener["protocol"]),
+                        "InstancePort": int(listener["instancePort"])}],
+            AvailabilityZones=[f"{self.region}a", f"{self.region}b"])
+        check = lb.health_check
+        elb.configure_health_check(LoadBalancerName=lb.name, HealthCheck={
+            "Target": check.target, "Interval": check.interval, "Timeout": check.timeout,
+            "UnhealthyThreshold": check.unhealthy_threshold,
+            "HealthyThreshold": check.healthy_threshold})
+        elb.modify_load_balancer_attributes(LoadBalancerName=lb.name, LoadBalancerAttributes={
+            "ConnectionDraining": {"Enabled": lb.draining_enabled,
+                                   "Timeout": lb.draining_timeout}})
+        ecr_doc = env.doc.get("ecr", {})
+        ecr.create_repository(
+            repositoryName=env.ecr_repository,
+            imageTagMutability="IMMUTABLE" if ecr_doc.get("tagImmutability", True) else "MUTABLE",
+            imageScanningConfiguration={"scanOnPush": bool(ecr_doc.get("scanOnPush", False))})
+        reservation = ec2.run_instances(ImageId=str(env.instances.get("ami", "ami-840e42ee")),
+                                        InstanceType=env.instance_type, MinCount=instances,
+                                        MaxCount=instances)
+        arns = []
+        for instance in reservation["Instances"]:
+            document = {"instanceId": instance["InstanceId"], "region": self.region,
+                        "availabilityZone": instance["Placement"]["AvailabilityZone"],
+                        "instanceType": env.instance_type, "accountId": self.account}
+            answer = ecs.register_container_instance(
+                cluster=env.cluster, instanceIdentityDocument=json.dumps(document))
+            arns.append(answer["containerInstance"]["containerInstanceArn"])
+        set_instance_resources(self.account, self.region, env.cluster, T2_MEDIUM_CPU,
+                               T2_MEDIUM_MEMORY)
+        return arns
+
+    def put_image(self, tag: str, env_name: str = "sandbox") -> str:
+        """Put a small image manifest into the ECR repository under `tag`; returns its digest."""
+        env = self.environment(env_name)
+        config = json.dumps({"tag": tag}).encode()
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE,
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                       "size": len(config),
+                       "digest": "sha256:" + hashlib.sha256(config).hexdigest()},
+            "layers": [],
+        }, separators=(",", ":"))
+        digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+        self.client("ecr").put_image(repositoryName=env.ecr_repository, imageManifest=manifest,
+                                     imageManifestMediaType=MANIFEST_MEDIA_TYPE, imageTag=tag,
+                                     imageDigest=digest)
+        return digest
+
+
+def set_instance_resources(account: str, region: str, cluster: str, cpu: int,
+                           memory: int) -> None:
+    """Give the cluster's container instances the CPU/memory of their instance type.
+
+    moto registers every container instance with 4096 CPU units and 7482 MiB, whatever
+    the instance; ECS registers what the instance has, which placement depends on.
+    """
+    from moto.backends import get_backend
+
+    backend = get_backend("ecs")[account][region]
+    for ci in backend.container_instances.get(cluster, {}).values():
+        for resources in (ci.registered_resources, ci.remaining_resources):
+            for resource in resources:
+                if resource.get("name") == "CPU":
+                    resource["integerValue"] = cpu
+                elif resource.get("name") == "MEMORY":
+                    resource["integerValue"] = memory
+
+
+def copy_config_repo(repo_root: Path, target: Path, endpoint: str,
+                     registry_address: str | None) -> Path:
+    """Copy the documents and point the sandbox environment at this sandbox."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for folder in COPIED_FOLDERS:
+        if (repo_root / folder).is_dir():
+            shutil.copytree(repo_root / folder, target / folder)
+    env_path = target / "environments" / "sandbox" / "environment.json"
+    if env_path.exists():
+        doc = json.loads(env_path.read_text())
+        endpoints = dict(doc.get("endpoints") or {})
+        endpoints["aws"] = endpoint
+        if registry_address:
+            endpoints["registry"] = registry_address
+        else:
+            endpoints.pop("registry", None)
+        doc["endpoints"] = endpoints
+        env_path.write_text(json.dumps(doc, indent=2) + "\n")
+    return target
+
+
+@contextmanager
+def running_sandbox(repo_root: Path, workdir: Path, clock: Clock | None = None,
+                    registry: bool = False) -> Iterator[SandboxHandle]:
+    """Start moto + the ECS emulator (+ the registry if asked) for the duration of a test."""
+    clock = clock if clock is not None else VirtualClock()
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    reset_moto()
+    aws = SandboxAws(clock)
+    aws.start()
+    active = True
+
+    def tick(now: float) -> None:
+        if active:
+            aws.emulator.tick(now)
+
+    ticker = None
+    if hasattr(clock, "on_tick"):
+        clock.on_tick(tick)
+    else:
+        ticker = Ticker(aws.emulator, clock)
+        ticker.start()
+    previous = use_clock(clock)
+    registry_obj = None
+    try:
+        registry_address = None
+        if registry:
+            registry_obj, registry_address = _start_test_registry(aws, workdir)
+        repo = copy_config_repo(Path(repo_root), workdir / "repo", aws.endpoint, registry_address)
+        yield SandboxHandle(repo=repo, endpoint=aws.endpoint, clock=clock, emulator=aws.emulator,
+                            faults=aws.faults, account=aws.account, region=aws.region,
+                            registry=registry_obj)
+    finally:
+        active = False
+        use_clock(previous)
+        if ticker is not None:
+            ticker.stopped.set()
+        if registry_obj is not None:
+            registry_obj.stop()
+        aws.stop()
+        reset_moto()
+
+
+def _start_test_registry(aws: SandboxAws, workdir: Path) -> tuple[Any, str | None]:
+    """The image registry on a free port, with ECR's login password, mirroring into moto."""
+    from release.sandbox.registry import Registry
+
+    registry = Registry(workdir / "registry", password=ecr_password(aws),
+                        ecr_endpoint=aws.endpoint, region=aws.region)
+    registry.start()
+    return registry, registry.address

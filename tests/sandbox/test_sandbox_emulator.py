@@ -1,0 +1,408 @@
+"""The ECS emulator alone, through the AWS API: each test is one documented ECS/ELB behaviour."""
+
+from __future__ import annotations
+
+from sandbox_world import LB, SERVICE
+
+from release.sandbox.emulator import circuit_breaker_threshold
+
+PORT_EVENT = (f"(service {SERVICE}) was unable to place a task because no container instance "
+              "met all of its requirements. The closest matching (container-instance ")
+
+
+def test_new_service_starts_desired_tasks_registers_them_and_reaches_steady_state(world):
+    world.build()
+    world.create_service(world.task_definition())
+    created = world.service()
+    assert created["deploymentConfiguration"]["minimumHealthyPercent"] == 50
+    assert created["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+
+    took = world.run_until(world.steady, limit=120)
+
+    # 1 s provisioning + 2 s pending, then HealthyThreshold (2) x Interval (5 s) to InService.
+    assert 10 <= took <= 16
+    tasks = world.tasks()
+    assert len(tasks) == 2
+    assert {t["lastStatus"] for t in tasks} == {"RUNNING"}
+    assert {t["startedBy"] for t in tasks} == {world.service()["deployments"][0]["id"]}
+    assert len({t["containerInstanceArn"] for t in tasks}) == 2  # one per instance: port 80
+    assert {s["State"] for s in world.health().values()} == {"InService"}
+    messages = world.messages()
+    assert messages[0].startswith(f"(service {SERVICE}) has started 2 tasks: (task ")
+    assert messages.count(f"(service {SERVICE}) registered 1 instances in (elb {LB})") == 2
+    assert messages[-1] == f"(service {SERVICE}) has reached a steady state."
+
+
+def test_instance_is_in_service_only_after_healthy_threshold_times_interval(world):
+    world.build(interval=10, healthy=3)
+    world.create_service(world.task_definition(), desired=1)
+    world.run_until(lambda: any(t["lastStatus"] == "RUNNING" for t in world.tasks()))
+    registered = next(iter(world.health().values()))
+    assert registered["State"] == "OutOfService"
+    assert registered["Description"] == "Instance registration is still in progress."
+
+    took = world.run_until(lambda: {s["State"] for s in world.health().values()} == {"InService"})
+
+    assert 29 <= took <= 31  # 3 passing checks, 10 s apart
+
+
+def test_rolling_update_min50_max100_replaces_one_task_at_a_time_and_completes(world):
+    world.build(draining=10)
+    old = world.task_definition()
+    world.create_service(old, desired=2, minimum=50, maximum=100)
+    world.run_until(world.steady)
+    new = world.task_definition(revision_note="v2")
+
+    world.update(new)
+    deployments = world.service()["deployments"]
+    assert [(d["status"], d["taskDefinition"]) for d in deployments] == [
+        ("PRIMARY", new), ("ACTIVE", old)]
+
+    most_wanted, fewest_serving, old_stopping_at_once = 0, 2, 0
+
+    def observe() -> bool:
+        nonlocal most_wanted, fewest_serving, old_stopping_at_once
+        tasks = world.tasks()
+        most_wanted = max(most_wanted, len(tasks))  # desiredStatus RUNNING: <= maximumPercent
+        serving = [s for s in world.health().values() if s["State"] == "InService"
+                   and s["Description"] == "N/A"]
+        fewest_serving = min(fewest_serving, len(serving))
+        stopping_old = [t for t in world.tasks("STOPPED") if t["taskDefinitionArn"] == old
+                        and t["lastStatus"] != "STOPPED"]
+        old_stopping_at_once = max(old_stopping_at_once, len(stopping_old))
+        return world.steady() and world.service()["taskDefinition"] == new
+
+    world.run_until(observe, limit=300)
+
+    assert most_wanted <= 2
+    assert fewest_serving >= 1  # minimumHealthyPercent 50 of 2
+    assert old_stopping_at_once == 1
+    service = world.service()
+    assert len(service["deployments"]) == 1
+    assert service["deployments"][0]["taskDefinition"] == new
+    assert service["deployments"][0]["rolloutState"] == "COMPLETED"
+    assert {t["taskDefinitionArn"] for t in world.tasks()} == {new}
+    stopped = [t for t in world.tasks("STOPPED") if t["taskDefinitionArn"] == old]
+    assert len(stopped) == 2
+    assert all(t["stoppedReason"].startswith("Scaling activity initiated by (deployment ecs-svc/")
+               for t in stopped)
+    assert all(t["containers"][0]["exitCode"] == 0 for t in stopped)
+
+
+def test_min100_max200_with_a_static_port_never_places_and_keeps_emitting_the_port_event(world):
+    world.build(instances=2)
+    old = world.task_definition()
+    world.create_service(old, desired=2, minimum=100, maximum=200)
+    world.run_until(world.steady)
+    new = world.task_definition(revision_note="v2")
+
+    world.update(new)
+    world.sb.advance(300)
+
+    service = world.service()
+    assert [t["taskDefinitionArn"] for t in world.all_tasks()] == [old, old]
+    assert service["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+    assert service["deployments"][0]["runningCount"] == 0
+    port_events = [m for m in world.messages() if m.startswith(PORT_EVENT)]
+    assert len(port_events) >= 4  # repeated while the cause persists
+    assert port_events[0].endswith("is already using a port required by your task. For more "
+                                   "information, see the Troubleshooting section.")
+
+
+def test_min100_max200_rolls_when_a_spare_instance_exists(world):
+    world.build(instances=3)
+    old = world.task_definition()
+    world.create_service(old, desired=2, minimum=100, maximum=200)
+    world.run_until(world.steady)
+    new = world.task_definition(revision_note="v2")
+    world.update(new)
+
+    world.run_until(lambda: world.steady() and world.service()["taskDefinition"] == new)
+
+    assert not any(m.startswith(PORT_EVENT) for m in world.messages()[:3])
+
+
+def test_placement_names_insufficient_cpu(world):
+    world.build(instances=1, cpu=1024)
+    world.create_service(world.task_definition(cpu=2048), desired=1)
+    world.sb.advance(5)
+    assert any(m.startswith(PORT_EVENT) and m.endswith("has insufficient CPU units available. "
+                                                       "For more information, see the "
+                                                       "Troubleshooting section.")
+               for m in world.messages())
+
+
+def test_unhealthy_task_never_becomes_in_service_and_is_replaced(world):
+    world.build(interval=5, unhealthy=2, draining=10)
+    old = world.task_definition()
+    world.create_service(old, desired=2, minimum=50, maximum=100)
+    world.run_until(world.steady)
+    bad = world.task_definition(fault="unhealthy")
+    world.update(bad)
+
+    states_of_new_instances: set[str] = set()
+
+    def observe() -> bool:
+        running_new = [t for t in world.tasks() if t["taskDefinitionArn"] == bad]
+        if running_new:
+            instances = world.ecs.describe_container_instances(
+                cluster="AkkaCluster",
+                containerInstances=[t["containerInstanceArn"] for t in running_new],
+            )["containerInstances"]
+            health = world.health(*(ci["ec2InstanceId"] for ci in instances))
+            states_of_new_instances.update(s["State"] for s in health.values())
+        failed = [t for t in world.tasks("STOPPED") if t["taskDefinitionArn"] == bad]
+        return len(failed) >= 2
+
+    world.run_until(observe, limit=400)
+
+    assert "InService" not in states_of_new_instances
+    failed = [t for t in world.tasks("STOPPED") if t["taskDefinitionArn"] == bad]
+    assert {t["stoppedReason"] for t in failed} == {f"Task failed ELB health checks in (elb {LB})"}
+    assert any("is unhealthy in (elb akkaElb) due to (reason Instance has failed at least the "
+               "UnhealthyThreshold number of health checks consecutively.)" in m
+               for m in world.messages())
+    # a replacement was started after each failure, and the old revision still serves
+    assert sum(1 for m in world.messages() if "has started 1 tasks" in m) >= 2
+    assert any(t["taskDefinitionArn"] == old and t["lastStatus"] == "RUNNING"
+               for t in world.tasks())
+
+
+def test_health_check_grace_period_spares_a_slow_starting_task(world):
+    world.build(interval=5, unhealthy=2)
+    # Healthy only 20 s after start; 2 failed checks (10 s) would condemn it without grace.
+    world.create_service(world.task_definition(fault="slow-start:seconds=20"), desired=1,
+                         grace=40)
+
+    world.run_until(world.steady, limit=120)
+
+    assert world.tasks("STOPPED") == []
+
+
+def test_without_grace_period_a_slow_starting_task_is_replaced(world):
+    world.build(interval=5, unhealthy=2)
+    world.create_service(world.task_definition(fault="slow-start:seconds=20"), desired=1,
+                         grace=0)
+
+    world.run_until(lambda: len(world.tasks("STOPPED")) >= 1, limit=120)
+
+    assert world.tasks("STOPPED")[0]["stoppedReason"].startswith("Task failed ELB health checks")
+
+
+def test_draining_holds_the_old_task_for_the_whole_timeout(world):
+    world.build(draining=60)
+    old = world.task_definition()
+    world.create_service(old, desired=2, minimum=50, maximum=100)
+    world.run_until(world.steady)
+    world.update(world.task_definition(revision_note="v2"))
+
+    world.run_until(lambda: any(t["taskDefinitionArn"] == old for t in world.tasks("STOPPED")))
+    leaving = next(t for t in world.tasks("STOPPED") if t["taskDefinitionArn"] == old)
+    instance = world.ecs.describe_container_instances(
+        cluster="AkkaCluster", containerInstances=[leaving["containerInstanceArn"]]
+    )["containerInstances"][0]["ec2InstanceId"]
+    assert any(m == f"(service {SERVICE}) has begun draining connections on 1 tasks."
+               for m in world.messages())
+
+    def leaving_task() -> dict:
+        return world.ecs.describe_tasks(cluster="AkkaCluster",
+                                        tasks=[leaving["taskArn"]])["tasks"][0]
+
+    drained = 0
+    while leaving_task()["lastStatus"] == "DEACTIVATING":
+        state = world.health(instance)[instance]
+        assert (state["State"], state["Description"]) == (
+            "InService", "Instance deregistration currently in progress.")
+        assert instance in world.health()  # listed while draining
+        world.sb.advance(1)
+        drained += 1
+
+    assert 59 <= drained <= 60
+    world.run_until(lambda: leaving_task()["lastStatus"] == "STOPPED", limit=5)
+    state = world.health(instance)[instance]
+    # The replacement may already be registering on the freed instance; before that,
+    # ELB says the instance is not registered.
+    assert (state["State"], state["Description"]) in {
+        ("OutOfService", "Instance is not currently registered with the LoadBalancer."),
+        ("OutOfService", "Instance registration is still in progress.")}
+    assert leaving_task()["desiredStatus"] == "STOPPED"
+
+
+def test_old_deployment_disappears_only_after_its_tasks_stopped(world):
+    world.build(draining=20)
+    old = world.task_definition()
+    world.create_service(old, desired=2)
+    world.run_until(world.steady)
+    world.update(world.task_definition(revision_note="v2"))
+
+    def check() -> bool:
+        ids = [d["id"] for d in world.service()["deployments"]]
+        old_alive = [t for t in world.all_tasks() if t["taskDefinitionArn"] == old
+                     and t["lastStatus"] != "STOPPED"]
+        if old_alive:
+            assert len(ids) == 2
+        return len(ids) == 1
+
+    world.run_until(check, limit=300)
+
+
+def test_circuit_breaker_threshold_follows_the_documented_bounds():
+    assert circuit_breaker_threshold(1) == 3
+    assert circuit_breaker_threshold(2) == 3
+    assert circuit_breaker_threshold(10) == 5
+    assert circuit_breaker_threshold(11) == 6
+    assert circuit_breaker_threshold(1000) == 200
+
+
+def test_crashing_task_stops_with_its_exit_code(world):
+    world.build()
+    world.create_service(world.task_definition(fault="crash:exit=3"), desired=1)
+
+    world.run_until(lambda: len(world.tasks("STOPPED")) >= 1, limit=30)
+
+    stopped = world.tasks("STOPPED")[0]
+    assert stopped["stoppedReason"] == "Essential container in task exited"
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    world.run_until(lambda: world.tasks("STOPPED")[0]["lastStatus"] == "STOPPED", limit=10)
+    assert world.tasks("STOPPED")[0]["containers"][0]["exitCode"] == 3
+
+
+def test_circuit_breaker_trips_at_its_threshold_and_rolls_back(world):
+    world.build(draining=5)
+    good = world.task_definition()
+    world.create_service(good, desired=2, breaker=True, rollback=True)
+    world.run_until(world.steady)
+    bad = world.task_definition(fault="crash:exit=1")
+    world.update(bad)
+    failing = world.service()["deployments"][0]["id"]
+
+    def tripped() -> bool:
+        deployment = next(d for d in world.service()["deployments"] if d["id"] == failing)
+        if deployment["rolloutState"] != "FAILED":
+            assert deployment["failedTasks"] < 3
+            return False
+        assert deployment["failedTasks"] == 3  # threshold for desired 2 is 3
+        return True
+
+    world.run_until(tripped, limit=300)
+
+    service = world.service()
+    assert service["deployments"][0]["taskDefinition"] == good
+    assert service["deployments"][0]["status"] == "PRIMARY"
+    assert service["taskDefinition"] == good
+    assert any(m.endswith("deployment failed: tasks failed to start.") for m in world.messages())
+    world.run_until(world.steady, limit=300)
+    assert {t["taskDefinitionArn"] for t in world.tasks()} == {good}
+
+
+def test_circuit_breaker_without_rollback_leaves_the_deployment_failed(world):
+    world.build()
+    good = world.task_definition()
+    world.create_service(good, desired=2, breaker=True, rollback=False)
+    world.run_until(world.steady)
+    bad = world.task_definition(fault="crash")
+    world.update(bad)
+
+    world.run_until(lambda: world.service()["deployments"][0]["rolloutState"] == "FAILED",
+                    limit=300)
+    world.sb.advance(120)
+
+    service = world.service()
+    assert service["deployments"][0]["taskDefinition"] == bad
+    assert service["deployments"][0]["rolloutState"] == "FAILED"
+    assert service["deployments"][0]["failedTasks"] == 3  # no more launches once FAILED
+    assert any(t["taskDefinitionArn"] == good for t in world.tasks())
+
+
+def test_force_new_deployment_replaces_tasks_of_the_same_revision(world):
+    world.build()
+    revision = world.task_definition()
+    world.create_service(revision, desired=2)
+    world.run_until(world.steady)
+    first = {t["taskArn"] for t in world.tasks()}
+    before = world.service()["deployments"][0]["id"]
+
+    world.ecs.update_service(cluster="AkkaCluster", service=SERVICE, forceNewDeployment=True)
+
+    deployments = world.service()["deployments"]
+    assert [d["status"] for d in deployments] == ["PRIMARY", "ACTIVE"]
+    assert deployments[1]["id"] == before
+    world.run_until(world.steady, limit=300)
+    assert not first & {t["taskArn"] for t in world.tasks()}
+
+
+def test_scaling_the_desired_count_down_stops_tasks_without_a_new_deployment(world):
+    world.build()
+    world.create_service(world.task_definition(), desired=2)
+    world.run_until(world.steady)
+
+    world.ecs.update_service(cluster="AkkaCluster", service=SERVICE, desiredCount=1)
+
+    assert len(world.service()["deployments"]) == 1
+    world.run_until(lambda: len(world.tasks()) == 1 and world.service()["runningCount"] == 1,
+                    limit=120)
+
+
+def test_container_instances_report_what_the_tasks_use(world):
+    world.build()
+    world.create_service(world.task_definition(), desired=2)
+    world.run_until(world.steady)
+    arns = world.ecs.list_container_instances(cluster="AkkaCluster")["containerInstanceArns"]
+
+    for ci in world.ecs.describe_container_instances(cluster="AkkaCluster",
+                                                     containerInstances=arns)["containerInstances"]:
+        remaining = {r["name"]: r for r in ci["remainingResources"]}
+        assert ci["runningTasksCount"] == 1
+        assert remaining["CPU"]["integerValue"] == 2048 - 1024
+        assert remaining["MEMORY"]["integerValue"] == 3943 - 1024
+        assert "80" in remaining["PORTS"]["stringSetValue"]
+
+
+def test_list_tasks_filters_by_service_and_defaults_to_running(world):
+    world.build(instances=3)
+    world.create_service(world.task_definition(), desired=1)
+    world.ecs.create_service(cluster="AkkaCluster", serviceName="other",
+                             taskDefinition=world.task_definition(), desiredCount=1)
+    world.run_until(lambda: len(world.ecs.list_tasks(cluster="AkkaCluster")["taskArns"]) == 2)
+
+    mine = world.ecs.list_tasks(cluster="AkkaCluster", serviceName=SERVICE)["taskArns"]
+    stopped = world.ecs.list_tasks(cluster="AkkaCluster", serviceName=SERVICE,
+                                   desiredStatus="STOPPED")["taskArns"]
+
+    assert len(mine) == 1
+    assert stopped == []
+    task = world.ecs.describe_tasks(cluster="AkkaCluster", tasks=mine)["tasks"][0]
+    assert task["group"] == f"service:{SERVICE}"
+
+
+def test_stop_task_deregisters_and_drains_before_stopping_and_is_replaced(world):
+    world.build(draining=20)
+    world.create_service(world.task_definition(), desired=1)
+    world.run_until(world.steady)
+    task = world.tasks()[0]
+
+    answer = world.ecs.stop_task(cluster="AkkaCluster", task=task["taskArn"], reason="operator")
+
+    assert answer["task"]["desiredStatus"] == "STOPPED"
+    assert answer["task"]["lastStatus"] == "DEACTIVATING"
+    drained = world.run_until(lambda: world.ecs.describe_tasks(
+        cluster="AkkaCluster", tasks=[task["taskArn"]])["tasks"][0]["lastStatus"] != "DEACTIVATING")
+    assert 19 <= drained <= 21
+    stopped = world.ecs.describe_tasks(cluster="AkkaCluster", tasks=[task["taskArn"]])["tasks"][0]
+    assert (stopped["stoppedReason"], stopped["stopCode"]) == ("operator", "UserInitiated")
+    world.run_until(lambda: world.steady() and len(world.tasks()) == 1
+                    and world.tasks()[0]["taskArn"] != task["taskArn"], limit=120)
+
+
+def test_updating_part_of_the_deployment_configuration_keeps_the_rest(world):
+    world.build()
+    world.create_service(world.task_definition(), desired=2, minimum=50, maximum=100,
+                         breaker=True, rollback=True)
+
+    world.ecs.update_service(cluster="AkkaCluster", service=SERVICE,
+                             deploymentConfiguration={"maximumPercent": 150})
+
+    config = world.service()["deploymentConfiguration"]
+    assert config["maximumPercent"] == 150
+    assert config["minimumHealthyPercent"] == 50
+    assert config["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
