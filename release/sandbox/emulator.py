@@ -328,6 +328,28 @@ class EcsEmulator:
                                "ReasonCode": code, "Description": text})
             return states
 
+    def instance_registered(self, container_instance: Any,
+                            total_resources: list[dict[str, Any]]) -> None:
+        """RegisterContainerInstance with totalResources: the instance has what it reports.
+
+        The agent reports CPU units, memory, reserved ports; placement and
+        remainingResources follow those figures, not moto's 4096 / 7482 defaults.
+        """
+        with self.lock:
+            given = {r.get("name"): r for r in total_resources if r.get("name")}
+            for resources in (container_instance.registered_resources,
+                              container_instance.remaining_resources):
+                for resource in resources:
+                    reported = given.get(resource.get("name"))
+                    if reported is None:
+                        continue
+                    if resource.get("type") == "STRINGSET":
+                        resource["stringSetValue"] = [
+                            str(v) for v in reported.get("stringSetValue") or []]
+                    else:
+                        resource["integerValue"] = int(reported.get("integerValue") or 0)
+            self._refresh_instances()
+
     def stop_requested(self, task: str, reason: str) -> Any:
         """StopTask on a task the emulator runs: stop it the way ECS does (None: not ours)."""
         with self.lock:

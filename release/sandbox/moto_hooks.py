@@ -4,10 +4,17 @@ moto answers the ECS and ELB APIs from in-process backends but, by itself,
 never runs a scheduler: it drops `deploymentConfiguration` and
 `healthCheckGracePeriodSeconds` on CreateService, does not start a new
 deployment on UpdateService, ignores ListTasks' serviceName filter and default
-desiredStatus (RUNNING), stops tasks at once on StopTask, and reports every
-registered ELB instance `InService` with the description "N/A". These
-wrappers hand those calls to the emulator registered for the caller's account
-and region; with no emulator registered, moto behaves exactly as before.
+desiredStatus (RUNNING) and matches ListTasks' cluster as a substring
+("AkkaCluster" also lists the tasks of "AkkaCluster-staging"), stops tasks at
+once on StopTask, registers every container instance with 4096 CPU units and
+7482 MiB whatever totalResources says, and reports every registered ELB instance
+`InService` with the description "N/A". These wrappers hand those calls to the
+emulator registered for the caller's account and region; with no emulator
+registered, moto behaves exactly as before.
+
+ECR's CreateRepository is followed by the repository importer registered for
+the account and region (the sandbox registry's images, which outlive a sandbox
+restart while moto's ECR does not).
 
 The wrappers are installed once per process on moto's response classes (the
 backends are re-created on a moto reset, the classes are not).
@@ -16,11 +23,18 @@ backends are re-created on a moto reset, the classes are not).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 _install_lock = threading.Lock()
 _installed = False
 _emulators: dict[tuple[str, str], Any] = {}
+
+# put_image's parameters as the ECR API names them (repositoryName, imageManifest, ...).
+PutImage = Callable[[dict[str, Any]], None]
+# Called with a just-created repository's name and a way to put images into it.
+RepositoryImporter = Callable[[str, PutImage], None]
+_importers: dict[tuple[str, str], RepositoryImporter] = {}
 
 
 class ServiceListener(Protocol):
@@ -34,6 +48,9 @@ class ServiceListener(Protocol):
 
     def stop_requested(self, task: str, reason: str) -> Any: ...
 
+    def instance_registered(self, container_instance: Any,
+                            total_resources: list[dict[str, Any]]) -> None: ...
+
 
 def register(account: str, region: str, emulator: ServiceListener) -> None:
     install()
@@ -45,17 +62,49 @@ def unregister(account: str, region: str, emulator: ServiceListener) -> None:
         del _emulators[(account, region)]
 
 
+def register_importer(account: str, region: str, importer: RepositoryImporter) -> None:
+    install()
+    _importers[(account, region)] = importer
+
+
+def unregister_importer(account: str, region: str, importer: RepositoryImporter) -> None:
+    if _importers.get((account, region)) is importer:
+        del _importers[(account, region)]
+
+
 def _emulator_for(response: Any) -> Any:
     return _emulators.get((response.current_account, response.region))
 
 
+def same_cluster(task: Any, cluster: Any) -> bool:
+    """The task runs in exactly this cluster (moto compares names as substrings)."""
+    return task.cluster_arn == cluster.arn
+
+
+def _backend_put_image(backend: Any) -> PutImage:
+    """put_image straight into moto's ECR backend.
+
+    A hook runs while the sandbox middleware holds the emulator's lock, so a call
+    back through the HTTP API would wait for itself.
+    """
+    def put_image(params: dict[str, Any]) -> None:
+        backend.put_image(repository_name=params["repositoryName"],
+                          image_manifest=params["imageManifest"],
+                          image_tag=params.get("imageTag"),
+                          image_manifest_mediatype=params.get("imageManifestMediaType"),
+                          digest=params.get("imageDigest"))
+
+    return put_image
+
+
 def install() -> None:
-    """Wrap moto's ECS CreateService/UpdateService and ELB DescribeInstanceHealth (idempotent)."""
+    """Wrap moto's ECS, ELB and ECR calls named in the module docstring (idempotent)."""
     global _installed
     with _install_lock:
         if _installed:
             return
         from moto.core.responses import ActionResult
+        from moto.ecr.responses import ECRResponse
         from moto.ecs.responses import EC2ContainerServiceResponse
         from moto.elb.responses import ELBResponse
 
@@ -64,6 +113,8 @@ def install() -> None:
         original_health = ELBResponse.describe_instance_health
         original_list_tasks = EC2ContainerServiceResponse.list_tasks
         original_stop_task = EC2ContainerServiceResponse.stop_task
+        original_register_instance = EC2ContainerServiceResponse.register_container_instance
+        original_create_repository = ECRResponse.create_repository
 
         def create_service(self: Any) -> Any:
             result = original_create(self)
@@ -109,10 +160,12 @@ def install() -> None:
             if _emulator_for(self) is None:
                 return original_list_tasks(self)
             service_name = (self._get_param("serviceName") or "").split("/")[-1]
+            cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
             tasks = self.ecs_backend.list_tasks(
-                self._get_param("cluster", "default"), self._get_param("containerInstance"),
+                cluster.arn, self._get_param("containerInstance"),
                 self._get_param("family"), self._get_param("startedBy"), None,
                 self._get_param("desiredStatus") or "RUNNING")
+            tasks = [t for t in tasks if same_cluster(t, cluster)]
             if service_name:
                 tasks = [t for t in tasks if t.group == f"service:{service_name}"]
             return ActionResult({"taskArns": [t.task_arn for t in tasks]})
@@ -128,6 +181,26 @@ def install() -> None:
                 return original_stop_task(self)
             return ActionResult({"task": task})
 
+        def register_container_instance(self: Any) -> Any:
+            # moto registers 4096 CPU / 7482 MiB whatever the caller says; ECS takes
+            # totalResources as the agent reports them.
+            result = original_register_instance(self)
+            emulator = _emulator_for(self)
+            total = self._get_param("totalResources")
+            if emulator is not None and total:
+                emulator.instance_registered(result.result["containerInstance"], total)
+            return result
+
+        def create_repository(self: Any) -> Any:
+            result = original_create_repository(self)
+            importer = _importers.get((self.current_account, self.region))
+            if importer is not None:
+                importer(self._get_param("repositoryName"),
+                         _backend_put_image(self.ecr_backend))
+            return result
+
+        EC2ContainerServiceResponse.register_container_instance = register_container_instance
+        ECRResponse.create_repository = create_repository
         EC2ContainerServiceResponse.list_tasks = list_tasks
         EC2ContainerServiceResponse.stop_task = stop_task
         EC2ContainerServiceResponse.create_service = create_service

@@ -7,7 +7,9 @@ htpasswd file for user `AWS` and that password, so `docker push` with the ECR
 login flow is exercised for real. The registry's notification webhook tells
 us about every pushed manifest; we copy it into moto's ECR with `put_image`
 (passing the registry's own digest) so `describe_images` and `batch_get_image`
-answer as ECR would after a push.
+answer as ECR would after a push. The storage can outlive the sandbox; when
+ECR's repository is created again, `import_repository` copies the tags the
+registry still holds into it, the same way.
 
 A test double and demo engine only, never a production path.
 """
@@ -26,6 +28,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -54,7 +57,10 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Nothing listens on the port. Connections of a registry that just stopped may linger
+    in TIME_WAIT there; the registry binds with SO_REUSEADDR, so they do not count."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -289,20 +295,87 @@ class Registry:
                                      aws_secret_access_key="sandbox")
         return self._ecr
 
+    def ecr_image(self, repository: str, reference: str, tag: str | None) -> dict[str, Any]:
+        """put_image's parameters for one stored manifest, under the registry's own digest."""
+        body, media_type, content_digest = self.fetch_manifest(repository, reference)
+        digest = content_digest or (reference if reference.startswith("sha256:") else "")
+        params: dict[str, Any] = {"repositoryName": repository,
+                                  "imageManifest": body.decode(),
+                                  "imageManifestMediaType": media_type}
+        if digest:
+            params["imageDigest"] = digest
+        if tag:
+            params["imageTag"] = tag
+        return params
+
+    def _mirrored(self, params: dict[str, Any]) -> None:
+        with self._lock:
+            self.mirrored.append({"repository": params["repositoryName"],
+                                  "tag": params.get("imageTag"),
+                                  "digest": params.get("imageDigest")})
+
     def mirror(self, repository: str, tag: str | None, digest: str | None) -> None:
         """Copy one pushed manifest into moto's ECR under the registry's digest."""
         if not self.ecr_endpoint:
             return
-        body, media_type, content_digest = self.fetch_manifest(repository, digest or tag or "")
-        digest = content_digest or digest
-        params: dict[str, Any] = {"repositoryName": repository,
-                                  "imageManifest": body.decode(),
-                                  "imageManifestMediaType": media_type, "imageDigest": digest}
-        if tag:
-            params["imageTag"] = tag
         ecr = self._ecr_client()
+        try:
+            ecr.describe_repositories(repositoryNames=[repository])
+        except ecr.exceptions.RepositoryNotFoundException:
+            # moto answers put_image into a missing repository with an internal error.
+            self._import_failed(f"mirror of {repository}:{tag}: ECR has no repository "
+                                f"{repository} yet; its tags are imported when it is created")
+            return
+        params = self.ecr_image(repository, digest or tag or "", tag)
         # The same manifest pushed again: ECR is already up to date.
         with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):
             ecr.put_image(**params)
+        self._mirrored(params)
+
+    def tags(self, repository: str) -> list[str]:
+        """Every tag the registry holds for `repository` ([] when it holds none)."""
+        found: list[str] = []
+        path: str | None = f"/v2/{repository}/tags/list?n=1000"
+        while path:
+            request = urllib.request.Request(f"{self.url}{path}",
+                                             headers={"Authorization": self._auth_header()})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    answer = json.loads(response.read() or b"{}")
+                    link = response.headers.get("Link", "")
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:  # NAME_UNKNOWN: nothing was ever pushed there
+                    return found
+                raise
+            found.extend(answer.get("tags") or [])
+            # Pagination: Link: </v2/NAME/tags/list?last=X&n=1000>; rel="next"
+            path = link.split(">", 1)[0].lstrip("<") if 'rel="next"' in link else None
+        return found
+
+    def import_repository(self, repository: str,
+                          put_image: Callable[[dict[str, Any]], None]) -> None:
+        """Copy every tag stored for `repository` into a just-created ECR repository.
+
+        The registry's storage outlives a sandbox restart, moto's ECR does not: without
+        this, ECR would not know images the registry still serves, and a build of an
+        unchanged commit would not be skipped. Failures are recorded, never raised: the
+        repository exists either way.
+        """
+        try:
+            tags = self.tags(repository)
+        except Exception as exc:
+            self._import_failed(f"listing the tags of {repository}: {exc}")
+            return
+        for tag in sorted(tags):
+            try:
+                params = self.ecr_image(repository, tag, tag)
+                put_image(params)
+            except Exception as exc:
+                self._import_failed(f"import of {repository}:{tag}: {exc}")
+                continue
+            self._mirrored(params)
+
+    def _import_failed(self, message: str) -> None:
+        log.warning(message)
         with self._lock:
-            self.mirrored.append({"repository": repository, "tag": tag, "digest": digest})
+            self.mirror_errors.append(message)

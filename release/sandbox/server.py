@@ -29,6 +29,23 @@ DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 TICKS_PER_SECOND = 4
 REGISTRY_BINARY_VARIABLE = "RELEASE_SANDBOX_REGISTRY_BINARY"  # where docker-registry is
+REGISTRY_DIR_VARIABLE = "RELEASE_SANDBOX_REGISTRY_DIR"  # registry storage that outlives `down`
+# moto knows AWS managed policies (AmazonEC2ContainerServiceforEC2Role, which bootstrap
+# attaches) only when this is set before its IAM backend is created.
+MOTO_SETTINGS = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+
+
+def configure_moto() -> None:
+    """moto settings the sandbox needs; a value the caller set already wins."""
+    for name, value in MOTO_SETTINGS.items():
+        os.environ.setdefault(name, value)
+
+
+def registry_dir(state_dir: Path) -> Path:
+    """Where the server's registry keeps its images: $RELEASE_SANDBOX_REGISTRY_DIR, else
+    `registry/` in the sandbox state directory. `release sandbox down` deletes neither."""
+    configured = os.environ.get(REGISTRY_DIR_VARIABLE)
+    return Path(configured).expanduser().resolve() if configured else state_dir / "registry"
 
 
 def reset_moto() -> None:
@@ -74,6 +91,7 @@ class SandboxAws:
 
     def __init__(self, clock: Clock, host: str = "127.0.0.1", port: int = 0,
                  account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> None:
+        configure_moto()  # before any moto backend of this process is created
         self.clock = clock
         self.account = account
         self.region = region
@@ -81,6 +99,7 @@ class SandboxAws:
         self.emulator = EcsEmulator(account, region, clock)
         self._server = _QuietMotoServer(host, port, self._wrap)
         self.extra_health: dict[str, Any] = {}
+        self._importer: Any = None
 
     def _wrap(self, app: Any) -> Any:
         return FaultMiddleware(app, self.faults, lock=self.emulator.lock, control=self._control)
@@ -106,8 +125,16 @@ class SandboxAws:
         host, port = self._server.get_host_and_port()
         return f"http://{host}:{port}"
 
+    def attach_registry(self, registry: Any) -> None:
+        """Import the images `registry` holds into every ECR repository created from now on."""
+        self._importer = registry.import_repository
+        moto_hooks.register_importer(self.account, self.region, self._importer)
+
     def stop(self) -> None:
         moto_hooks.unregister(self.account, self.region, self.emulator)
+        if self._importer is not None:
+            moto_hooks.unregister_importer(self.account, self.region, self._importer)
+            self._importer = None
         server = self._server._server
         if server is not None:
             server.shutdown()
@@ -184,7 +211,7 @@ def _start_registry(aws: SandboxAws, address: str, state_dir: Path) -> tuple[Any
     from release.sandbox.registry import DEFAULT_BINARY, Registry
 
     binary = os.environ.get(REGISTRY_BINARY_VARIABLE) or DEFAULT_BINARY
-    registry = Registry(state_dir / "registry", password=ecr_password(aws),
+    registry = Registry(registry_dir(state_dir), password=ecr_password(aws),
                         ecr_endpoint=aws.endpoint, port=_port_of(address), region=aws.region,
                         binary=binary)
     try:
@@ -195,6 +222,7 @@ def _start_registry(aws: SandboxAws, address: str, state_dir: Path) -> tuple[Any
         return None, f"registry not started: {exc.message}; {exc.hint}.{hint}"
     except OSError as exc:
         return None, f"registry not started: {exc}"
+    aws.attach_registry(registry)
     return registry, ""
 
 

@@ -116,10 +116,9 @@ class SandboxHandle:
                         "availabilityZone": instance["Placement"]["AvailabilityZone"],
                         "instanceType": env.instance_type, "accountId": self.account}
             answer = ecs.register_container_instance(
-                cluster=env.cluster, instanceIdentityDocument=json.dumps(document))
+                cluster=env.cluster, instanceIdentityDocument=json.dumps(document),
+                totalResources=total_resources(T2_MEDIUM_CPU, T2_MEDIUM_MEMORY))
             arns.append(answer["containerInstance"]["containerInstanceArn"])
-        set_instance_resources(self.account, self.region, env.cluster, T2_MEDIUM_CPU,
-                               T2_MEDIUM_MEMORY)
         return arns
 
     def put_image(self, tag: str, env_name: str = "sandbox") -> str:
@@ -140,23 +139,10 @@ class SandboxHandle:
         return digest
 
 
-def set_instance_resources(account: str, region: str, cluster: str, cpu: int,
-                           memory: int) -> None:
-    """Give the cluster's container instances the CPU/memory of their instance type.
-
-    moto registers every container instance with 4096 CPU units and 7482 MiB, whatever
-    the instance; ECS registers what the instance has, which placement depends on.
-    """
-    from moto.backends import get_backend
-
-    backend = get_backend("ecs")[account][region]
-    for ci in backend.container_instances.get(cluster, {}).values():
-        for resources in (ci.registered_resources, ci.remaining_resources):
-            for resource in resources:
-                if resource.get("name") == "CPU":
-                    resource["integerValue"] = cpu
-                elif resource.get("name") == "MEMORY":
-                    resource["integerValue"] = memory
+def total_resources(cpu: int, memory: int) -> list[dict[str, Any]]:
+    """RegisterContainerInstance's totalResources as the ECS agent reports them."""
+    return [{"name": "CPU", "type": "INTEGER", "integerValue": cpu},
+            {"name": "MEMORY", "type": "INTEGER", "integerValue": memory}]
 
 
 def copy_config_repo(repo_root: Path, target: Path, endpoint: str,
@@ -184,8 +170,14 @@ def copy_config_repo(repo_root: Path, target: Path, endpoint: str,
 
 @contextmanager
 def running_sandbox(repo_root: Path, workdir: Path, clock: Clock | None = None,
-                    registry: bool = False) -> Iterator[SandboxHandle]:
-    """Start moto + the ECS emulator (+ the registry if asked) for the duration of a test."""
+                    registry: bool = False, registry_dir: Path | None = None
+                    ) -> Iterator[SandboxHandle]:
+    """Start moto + the ECS emulator (+ the registry if asked) for the duration of a test.
+
+    The registry stores its images in `registry_dir` (default `workdir/registry`); pass
+    the same directory to a later sandbox to see them again. RELEASE_SANDBOX_REGISTRY_DIR
+    is not read here, so a developer's setting never leaks images into tests.
+    """
     clock = clock if clock is not None else VirtualClock()
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -209,7 +201,8 @@ def running_sandbox(repo_root: Path, workdir: Path, clock: Clock | None = None,
     try:
         registry_address = None
         if registry:
-            registry_obj, registry_address = _start_test_registry(aws, workdir)
+            registry_obj, registry_address = _start_test_registry(
+                aws, Path(registry_dir) if registry_dir is not None else workdir / "registry")
         repo = copy_config_repo(Path(repo_root), workdir / "repo", aws.endpoint, registry_address)
         yield SandboxHandle(repo=repo, endpoint=aws.endpoint, clock=clock, emulator=aws.emulator,
                             faults=aws.faults, account=aws.account, region=aws.region,
@@ -225,11 +218,13 @@ def running_sandbox(repo_root: Path, workdir: Path, clock: Clock | None = None,
         reset_moto()
 
 
-def _start_test_registry(aws: SandboxAws, workdir: Path) -> tuple[Any, str | None]:
-    """The image registry on a free port, with ECR's login password, mirroring into moto."""
+def _start_test_registry(aws: SandboxAws, storage: Path) -> tuple[Any, str | None]:
+    """The image registry on a free port, with ECR's login password, mirroring into moto
+    (and imported into each ECR repository created while it runs)."""
     from release.sandbox.registry import Registry
 
-    registry = Registry(workdir / "registry", password=ecr_password(aws),
+    registry = Registry(storage, password=ecr_password(aws),
                         ecr_endpoint=aws.endpoint, region=aws.region)
     registry.start()
+    aws.attach_registry(registry)
     return registry, registry.address

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.sandbox.testing import SandboxHandle, set_instance_resources
+from release.sandbox.testing import SandboxHandle, total_resources
 
 CLUSTER = "AkkaCluster"
 LB = "akkaElb"
@@ -47,8 +47,8 @@ class World:
             self.instance_ids.append(instance["InstanceId"])
             document = json.dumps({"instanceId": instance["InstanceId"]})
             self.ecs.register_container_instance(cluster=CLUSTER,
-                                                 instanceIdentityDocument=document)
-        set_instance_resources(self.sb.account, self.sb.region, CLUSTER, cpu, memory)
+                                                 instanceIdentityDocument=document,
+                                                 totalResources=total_resources(cpu, memory))
         return self
 
     def task_definition(self, fault: str | None = None, cpu: int = 1024, revision_note: str = ""

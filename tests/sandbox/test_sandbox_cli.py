@@ -179,3 +179,37 @@ def test_up_without_docker_registry_says_how_to_install_it_and_starts_the_rest(t
     finally:
         release(repo, "sandbox", "down")
     assert sandbox_processes(repo) == []
+
+
+def test_registry_images_outlive_down_and_reach_ecr_after_the_next_up(tmp_path):
+    from registry_push import push_image
+
+    repo, aws_port, registry_port = sandbox_repo(tmp_path)
+    images = tmp_path / "images"
+    kept = {"RELEASE_SANDBOX_REGISTRY_DIR": str(images)}
+
+    def ecr():
+        return boto3.client("ecr", endpoint_url=f"http://127.0.0.1:{aws_port}",
+                            region_name="us-east-1", aws_access_key_id="x",
+                            aws_secret_access_key="x")
+
+    def password() -> str:
+        token = ecr().get_authorization_token()["authorizationData"][0]["authorizationToken"]
+        return base64.b64decode(token).decode().split(":", 1)[1]
+
+    try:
+        assert release(repo, "sandbox", "up", **kept).returncode == 0
+        digest = push_image(f"http://127.0.0.1:{registry_port}", password(), "akka-firehose",
+                            "abc123")
+        assert release(repo, "sandbox", "down").returncode == 0
+        assert (images / "storage").is_dir()
+
+        assert release(repo, "sandbox", "up", **kept).returncode == 0
+        ecr().create_repository(repositoryName="akka-firehose")
+        found = ecr().describe_images(repositoryName="akka-firehose")["imageDetails"]
+    finally:
+        release(repo, "sandbox", "down")
+
+    assert [(image["imageTags"], image["imageDigest"]) for image in found] == [
+        (["abc123"], digest)]
+    assert not (repo / ".state/sandbox/registry").exists()
