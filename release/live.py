@@ -1,0 +1,175 @@
+"""Reading the live state from AWS: the service, its revision and records, one wait snapshot.
+
+The boto3 side of plan and stability. `SnapshotReader.read` is one poll of the
+wait loop: ONE DescribeServices, the service's tasks (ListTasks for running and
+stopped ones, DescribeTasks only for tasks whose state can still change), the
+container instances' EC2 ids (cached: they do not move) and the classic ELB's
+DescribeInstanceHealth. It counts its DescribeServices calls for the benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from release import stability
+from release.config import Environment, ServiceSpec
+from release.errors import InvalidInput
+from release.plan import Live
+from release.records import Record
+
+DESCRIBE_TASKS_MAX = 100
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def describe_service(ecs: Any, cluster: str, name: str) -> dict[str, Any] | None:
+    """The service, or None when it does not exist (or was deleted: INACTIVE)."""
+    try:
+        response = ecs.describe_services(cluster=cluster, services=[name])
+    except ecs.exceptions.ClusterNotFoundException:
+        raise InvalidInput(f"cluster {cluster!r} does not exist",
+                           "create it with `release bootstrap --env ENV`, or fix "
+                           "environment.json's cluster") from None
+    for service in response.get("services", []):
+        if service.get("status") != "INACTIVE":
+            return service
+    return None
+
+
+def describe_revision(ecs: Any, revision: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """A task definition revision (family:N or ARN) and its tags."""
+    response = ecs.describe_task_definition(taskDefinition=revision, include=["TAGS"])
+    return response["taskDefinition"], response.get("tags", [])
+
+
+def fetch_live(ecs: Any, env: Environment, spec: ServiceSpec) -> Live:
+    service = describe_service(ecs, env.cluster, spec.service_name)
+    if service is None or not service.get("taskDefinition"):
+        return Live(service, None)
+    taskdef, tags = describe_revision(ecs, service["taskDefinition"])
+    return Live(service, taskdef, {t["key"]: t["value"] for t in tags})
+
+
+def revision_arns(ecs: Any, family: str) -> list[str]:
+    """Every revision of the family, newest first (releases never deregister any)."""
+    arns: list[str] = []
+    paginator = ecs.get_paginator("list_task_definitions")
+    for page in paginator.paginate(familyPrefix=family, sort="DESC"):
+        arns += [a for a in page.get("taskDefinitionArns", [])
+                 if a.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
+    return arns
+
+
+def records_of(ecs: Any, family: str, limit: int | None = None) -> list[Record]:
+    """Release records of the family's newest revisions (revisions without one are skipped)."""
+    records = []
+    for arn in revision_arns(ecs, family)[:limit]:
+        tags = ecs.list_tags_for_resource(resourceArn=arn).get("tags", [])
+        record = Record.from_tags(arn, tags)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def resolve_revision(ecs: Any, family: str, given: str) -> str:
+    """`7`, `akka-demo:7` or a full ARN → the ARN of an existing revision."""
+    name = f"{family}:{given}" if given.isdigit() else given
+    try:
+        taskdef, _ = describe_revision(ecs, name)
+    except ecs.exceptions.ClientException:
+        raise InvalidInput(f"task definition revision {name!r} does not exist",
+                           f"list the releases with `release history`; revisions are "
+                           f"{family}:N") from None
+    if taskdef.get("family") != family:
+        raise InvalidInput(f"{name} belongs to family {taskdef.get('family')!r}, not {family!r}",
+                           "roll back to a revision of the service's own family")
+    return taskdef["taskDefinitionArn"]
+
+
+def draining_seconds(elb: Any, env: Environment) -> float:
+    """The ELB's own connection-draining timeout (what ECS waits for), else the document's."""
+    try:
+        attributes = elb.describe_load_balancer_attributes(
+            LoadBalancerName=env.load_balancer.name)["LoadBalancerAttributes"]
+    except Exception:  # no such ELB yet, or no permission: the document's value is the plan
+        return float(env.load_balancer.effective_draining)
+    draining = attributes.get("ConnectionDraining") or {}
+    return float(draining.get("Timeout", 0)) if draining.get("Enabled") else 0.0
+
+
+def check_image(ecr: Any, env: Environment, spec: ServiceSpec) -> None:
+    """The pinned image must exist in ECR before anything is registered."""
+    image_id = ({"imageDigest": spec.image.digest} if spec.image.digest
+                else {"imageTag": spec.image.tag})
+    shown = spec.image.digest or spec.image.tag
+    try:
+        ecr.describe_images(repositoryName=env.ecr_repository, imageIds=[image_id])
+    except (ecr.exceptions.ImageNotFoundException,
+            ecr.exceptions.RepositoryNotFoundException) as exc:
+        raise InvalidInput(
+            f"missing image: {env.ecr_repository}@{shown} is not in ECR ({type(exc).__name__})",
+            f"push it with `release build --env {env.name} --push`, or pin an image that "
+            f"exists with `release promote`; nothing was changed",
+            where=str(spec.path)) from None
+
+
+@dataclass
+class SnapshotReader:
+    """One wait-loop poll: the state `stability.Watch` judges."""
+
+    aws: Any
+    cluster: str
+    service_name: str
+    load_balancer: str | None
+    describe_services_calls: int = 0
+    _final_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _instance_ids: dict[str, str] = field(default_factory=dict)
+
+    def read(self, now: float) -> stability.Snapshot:
+        ecs = self.aws.ecs
+        self.describe_services_calls += 1
+        service = describe_service(ecs, self.cluster, self.service_name)
+        if service is None:
+            return stability.Snapshot(now, {"serviceName": self.service_name,
+                                            "status": "INACTIVE", "deployments": []}, [])
+        tasks = self._tasks(ecs, service)
+        self._learn_instances(ecs, tasks)
+        health = None
+        if self.load_balancer:
+            health = self.aws.elb.describe_instance_health(
+                LoadBalancerName=self.load_balancer).get("InstanceStates", [])
+        return stability.Snapshot(now, service, tasks, dict(self._instance_ids), health)
+
+    def _list(self, ecs: Any, desired_status: str) -> list[str]:
+        arns: list[str] = []
+        paginator = ecs.get_paginator("list_tasks")
+        for page in paginator.paginate(cluster=self.cluster, serviceName=self.service_name,
+                                       desiredStatus=desired_status):
+            arns += page.get("taskArns", [])
+        return arns
+
+    def _tasks(self, ecs: Any, service: dict[str, Any]) -> list[dict[str, Any]]:
+        arns = list(dict.fromkeys(self._list(ecs, "RUNNING") + self._list(ecs, "STOPPED")))
+        changing = [a for a in arns if a not in self._final_tasks]
+        described: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(changing, DESCRIBE_TASKS_MAX):
+            for task in ecs.describe_tasks(cluster=self.cluster, tasks=chunk).get("tasks", []):
+                described[task["taskArn"]] = task
+                if task.get("lastStatus") == "STOPPED":
+                    self._final_tasks[task["taskArn"]] = task
+        tasks = [described.get(a) or self._final_tasks.get(a) for a in arns]
+        return [t for t in tasks if t is not None and stability.belongs_to(t, service)]
+
+    def _learn_instances(self, ecs: Any, tasks: list[dict[str, Any]]) -> None:
+        unknown = sorted({t["containerInstanceArn"] for t in tasks
+                          if t.get("containerInstanceArn")} - set(self._instance_ids))
+        for chunk in _chunks(unknown, DESCRIBE_TASKS_MAX):
+            response = ecs.describe_container_instances(cluster=self.cluster,
+                                                        containerInstances=chunk)
+            for ci in response.get("containerInstances", []):
+                self._instance_ids[ci["containerInstanceArn"]] = ci.get("ec2InstanceId", "")

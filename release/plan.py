@@ -1,0 +1,436 @@
+"""Desired (git) vs live (AWS) → what differs, the API calls that make it so, the time budget.
+
+Pure: the caller fetches the live service and task definition (release/live.py)
+and renders the desired one (release/render.py). The same `ReleasePlan` is what
+`release plan` prints and what `release deploy` executes, so the plan shown is
+the plan run.
+
+The live task definition carries what ECS adds on registration (ARN, revision,
+status, registeredAt/By, compatibilities, requiresAttributes, empty lists,
+`essential: true`, `protocol: tcp`, ...). Both sides go through the same
+normalisation before comparing, so an untouched repository plans "no change"
+instead of registering a new revision on every run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from release.calls import ApiCall, Ref
+from release.config import Environment, ServiceSpec
+
+# Keys ECS adds to a registered task definition (never part of what we register).
+ECS_ADDED_KEYS = frozenset({
+    "taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
+    "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
+})
+NAMED_LISTS = frozenset({"containerDefinitions", "environment", "secrets", "volumes",
+                         "ulimits", "systemControls", "extraHosts"})
+SORTED_STRING_LISTS = frozenset({"requiresCompatibilities", "links", "dnsServers",
+                                 "dnsSearchDomains", "dockerSecurityOptions"})
+
+# Service settings update_service can change in place, and the ones it cannot.
+UPDATABLE_SETTINGS = ("desiredCount", "deploymentConfiguration", "healthCheckGracePeriodSeconds",
+                      "placementConstraints", "placementStrategy", "enableExecuteCommand",
+                      "propagateTags", "enableECSManagedTags")
+RECREATE_SETTINGS = ("loadBalancers", "role", "launchType", "schedulingStrategy",
+                     "deploymentController")
+
+PLACEMENT_SECONDS = 30  # pull + start of one task; ECS schedules every few seconds
+MIN_MARGIN_SECONDS = 60
+NEW_REVISION = "<new revision>"
+REGISTER_KEY = "register"
+
+
+# ------------------------------------------------------------------------- normalisation
+
+
+def normalise_taskdef(doc: dict[str, Any]) -> dict[str, Any]:
+    """A task definition with ECS's additions and defaults removed, lists in a stable order."""
+    body = {k: v for k, v in doc.items() if k not in ECS_ADDED_KEYS and not k.startswith("$")}
+    network_mode = body.get("networkMode") or "bridge"
+    body["networkMode"] = network_mode
+    for key in ("cpu", "memory"):
+        if key in body and body[key] is not None:
+            body[key] = str(body[key])
+    containers = []
+    for container in body.get("containerDefinitions", []):
+        c = dict(container)
+        c.setdefault("essential", True)
+        if c.get("cpu") == 0:
+            del c["cpu"]
+        c["portMappings"] = [_normalise_port(p, network_mode) for p in c.get("portMappings", [])]
+        containers.append(c)
+    body["containerDefinitions"] = containers
+    return _prune(body)
+
+
+def _normalise_port(mapping: dict[str, Any], network_mode: str) -> dict[str, Any]:
+    m = dict(mapping)
+    m.setdefault("protocol", "tcp")
+    if "hostPort" not in m:
+        # bridge: no hostPort means a dynamic port; host/awsvpc: the container port.
+        m["hostPort"] = 0 if network_mode == "bridge" else m.get("containerPort")
+    return m
+
+
+def _prune(value: Any, key: str = "") -> Any:
+    """Drop empty lists/objects/None (ECS echoes them back), order named lists by name."""
+    if isinstance(value, dict):
+        pruned = {k: _prune(v, k) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, [], {})}
+    if isinstance(value, list):
+        items = [_prune(v) for v in value]
+        items = [v for v in items if v not in (None, [], {})]
+        if key in NAMED_LISTS and all(isinstance(v, dict) and "name" in v for v in items):
+            return sorted(items, key=lambda v: str(v["name"]))
+        if key in SORTED_STRING_LISTS and all(isinstance(v, str) for v in items):
+            return sorted(items)
+        return items
+    return value
+
+
+# ----------------------------------------------------------------------------- diffing
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference: where (a readable path), what is live, what git wants."""
+
+    path: str
+    live: Any
+    desired: Any
+
+    @property
+    def kind(self) -> str:
+        if self.live is None:
+            return "add"
+        if self.desired is None:
+            return "remove"
+        return "change"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "kind": self.kind, "live": self.live, "desired": self.desired}
+
+    def one_line(self) -> str:
+        if self.kind == "add":
+            return f"+ {self.path} = {_show(self.desired)}"
+        if self.kind == "remove":
+            return f"- {self.path} (was {_show(self.live)})"
+        return f"~ {self.path}: {_show(self.live)} → {_show(self.desired)}"
+
+
+def _show(value: Any, limit: int = 120) -> str:
+    import json
+
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def diff(live: Any, desired: Any, path: str = "") -> list[Change]:
+    """Differences between two normalised documents; named list items are matched by name."""
+    if isinstance(live, dict) and isinstance(desired, dict):
+        changes: list[Change] = []
+        for key in sorted(set(live) | set(desired), key=str):
+            changes += diff(live.get(key), desired.get(key), f"{path}.{key}" if path else key)
+        return changes
+    if (isinstance(live, list) and isinstance(desired, list) and _named(live) and _named(desired)):
+        by_live = {v["name"]: v for v in live}
+        by_desired = {v["name"]: v for v in desired}
+        changes = []
+        for name in sorted(set(by_live) | set(by_desired), key=str):
+            changes += diff(by_live.get(name), by_desired.get(name), f"{path}[{name}]")
+        return changes
+    if (isinstance(live, list) and isinstance(desired, list) and len(live) == len(desired)
+            and all(isinstance(v, dict) for v in live + desired)):
+        changes = []
+        for i, (a, b) in enumerate(zip(live, desired, strict=True)):
+            changes += diff(a, b, f"{path}[{i}]")
+        return changes
+    if live == desired:
+        return []
+    return [Change(path, live, desired)]
+
+
+def _named(items: list[Any]) -> bool:
+    return bool(items) and all(isinstance(v, dict) and "name" in v for v in items)
+
+
+def taskdef_changes(live: dict[str, Any] | None, desired: dict[str, Any]) -> list[Change]:
+    """What registering `desired` would change compared with the live revision."""
+    if live is None:
+        return [Change("taskDefinition", None, desired.get("family"))]
+    return diff(normalise_taskdef(live), normalise_taskdef(desired))
+
+
+def _role_matches(live_arn: str | None, role: str | None) -> bool:
+    if not role:
+        return True
+    if not live_arn:
+        return False
+    return live_arn == role or live_arn.endswith("/" + role.split("/")[-1])
+
+
+def _normal_lbs(lbs: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return sorted(({k: v for k, v in lb.items() if v is not None} for lb in lbs or []),
+                  key=lambda lb: sorted(lb.items()))
+
+
+def _subset_changes(live: Any, desired: Any, path: str) -> list[Change]:
+    """Compare only what the spec states: settings it leaves out stay as they are."""
+    if isinstance(desired, dict):
+        live = live if isinstance(live, dict) else {}
+        changes: list[Change] = []
+        for key, value in desired.items():
+            changes += _subset_changes(live.get(key), value, f"{path}.{key}")
+        return changes
+    return [] if live == desired else [Change(path, live, desired)]
+
+
+def service_changes(spec: ServiceSpec, live: dict[str, Any]
+                    ) -> tuple[list[Change], list[Change]]:
+    """(settings update_service can change, settings that need the service re-created)."""
+    wanted = spec.service
+    updatable: list[Change] = []
+    for key in UPDATABLE_SETTINGS:
+        if key not in wanted:
+            continue
+        if key == "healthCheckGracePeriodSeconds":
+            if int(live.get(key) or 0) != int(wanted[key]):
+                updatable.append(Change(f"service.{key}", live.get(key), wanted[key]))
+        else:
+            updatable += _subset_changes(live.get(key), wanted[key], f"service.{key}")
+    recreate: list[Change] = []
+    if "loadBalancers" in wanted and (
+            _normal_lbs(live.get("loadBalancers")) != _normal_lbs(wanted["loadBalancers"])):
+        recreate.append(Change("service.loadBalancers", live.get("loadBalancers"),
+                               wanted["loadBalancers"]))
+    if "role" in wanted and not _role_matches(live.get("roleArn"), wanted["role"]):
+        recreate.append(Change("service.role", live.get("roleArn"), wanted["role"]))
+    for key in ("launchType", "schedulingStrategy"):
+        if key in wanted and live.get(key) not in (None, wanted[key]):
+            recreate.append(Change(f"service.{key}", live.get(key), wanted[key]))
+    if "deploymentController" in wanted:
+        recreate += _subset_changes(live.get("deploymentController"),
+                                    wanted["deploymentController"], "service.deploymentController")
+    return updatable, recreate
+
+
+# ------------------------------------------------------------------------------ budget
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a release may take before it counts as failed, and how that was worked out."""
+
+    seconds: int
+    source: str  # auto | spec | option
+    waves: int = 0
+    per_wave: int = 0
+    margin: int = 0
+    explanation: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "source": self.source, "waves": self.waves,
+                "per_wave": self.per_wave, "margin": self.margin,
+                "explanation": self.explanation}
+
+
+def static_host_port(taskdef: dict[str, Any], container: str | None) -> int | None:
+    """The fixed host port of the load-balanced container (None when ECS picks one)."""
+    mode = taskdef.get("networkMode") or "bridge"
+    for c in taskdef.get("containerDefinitions", []):
+        if container and c.get("name") != container:
+            continue
+        for mapping in c.get("portMappings", []):
+            host = mapping.get("hostPort")
+            if mode != "bridge" and host is None:
+                host = mapping.get("containerPort")
+            if host:
+                return int(host)
+    return None
+
+
+def waves(desired: int, minimum_percent: int, maximum_percent: int, instances: int,
+          static_port: bool) -> int:
+    """How many replace-steps a rolling update needs.
+
+    ECS keeps at least ceil(desired × min%) tasks healthy and runs at most
+    floor(desired × max%) tasks; with a static host port there is at most one
+    task per instance. Each step replaces the slack between the two.
+    """
+    if desired <= 0:
+        return 0
+    floor_healthy = math.ceil(desired * minimum_percent / 100)
+    ceiling = math.floor(desired * maximum_percent / 100)
+    if static_port and instances > 0:
+        ceiling = min(ceiling, instances)
+    slack = ceiling - floor_healthy
+    if slack <= 0:
+        return desired  # cannot roll as configured; validation says why; budget the worst
+    return math.ceil(desired / slack)
+
+
+def load_balanced_container(spec: ServiceSpec) -> str | None:
+    for lb in spec.service.get("loadBalancers", []):
+        if lb.get("containerName"):
+            return lb["containerName"]
+    return spec.image.container
+
+
+def budget_for(env: Environment, spec: ServiceSpec, taskdef: dict[str, Any],
+               override: str | int | None = None) -> Budget:
+    """`--timeout` if given, else the spec's release.timeout; `auto` derives it from settings."""
+    chosen, source = (override, "option") if override not in (None, "") else (spec.timeout, "spec")
+    if str(chosen).strip().lower() != "auto":
+        try:
+            seconds = int(str(chosen))
+        except ValueError:
+            from release.errors import UsageError
+
+            raise UsageError(f"timeout must be `auto` or a number of seconds, not {chosen!r}",
+                             "pass --timeout auto or e.g. --timeout 900") from None
+        return Budget(seconds, source, explanation=f"{seconds} s ({source})")
+    lb = env.load_balancer
+    port = static_host_port(taskdef, load_balanced_container(spec))
+    count = waves(spec.desired_count, spec.minimum_healthy_percent, spec.maximum_percent,
+                  env.instance_count, port is not None)
+    health = lb.health_check.healthy_threshold * lb.health_check.interval
+    draining = lb.effective_draining
+    per_wave = PLACEMENT_SECONDS + health + draining
+    base = max(count, 1) * per_wave
+    margin = max(MIN_MARGIN_SECONDS, math.ceil(base * 0.1))
+    total = base + margin
+    explanation = (f"{count} wave{'s' if count != 1 else ''} × ({PLACEMENT_SECONDS} s placement + "
+                   f"{lb.health_check.healthy_threshold} × {lb.health_check.interval} s health "
+                   f"checks + {draining} s draining) + {margin} s margin = {total} s")
+    return Budget(total, "auto", count, per_wave, margin, explanation)
+
+
+# -------------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class Live:
+    """What AWS has now for one service (fetched by release/live.py)."""
+
+    service: dict[str, Any] | None  # DescribeServices Service, None when missing/INACTIVE
+    taskdef: dict[str, Any] | None  # DescribeTaskDefinition of the live revision
+    taskdef_tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def revision_arn(self) -> str | None:
+        if self.service is not None:
+            return self.service.get("taskDefinition")
+        return None
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    env: str
+    service: str
+    cluster: str
+    family: str
+    desired_taskdef: dict[str, Any]
+    live_revision: str | None
+    service_exists: bool
+    taskdef_changes: list[Change]
+    setting_changes: list[Change]
+    recreate_changes: list[Change]
+    calls: list[ApiCall]
+    budget: Budget
+
+    @property
+    def registers(self) -> bool:
+        return any(c.operation == "register_task_definition" for c in self.calls)
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.calls and not self.recreate_changes
+
+    @property
+    def blockers(self) -> list[str]:
+        """Changes a release cannot make: the service must be re-created by hand."""
+        return [f"{c.path} cannot be changed on an existing service (classic ELB services fix "
+                "their load balancer and role at creation): delete and re-create the service "
+                "(a downtime), or revert the change in git" for c in self.recreate_changes]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "env": self.env, "service": self.service, "cluster": self.cluster,
+            "family": self.family, "live_revision": self.live_revision,
+            "service_exists": self.service_exists, "unchanged": self.unchanged,
+            "taskdef_changes": [c.as_dict() for c in self.taskdef_changes],
+            "service_changes": [c.as_dict() for c in self.setting_changes],
+            "blockers": self.blockers,
+            "calls": [c.as_dict() for c in self.calls],
+            "budget": self.budget.as_dict(),
+        }
+
+
+def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live: Live,
+              timeout: str | int | None = None, tags: list[dict[str, str]] | None = None
+              ) -> ReleasePlan:
+    """Compare and list the calls, in the order they must run."""
+    cluster, name = env.cluster, spec.service_name
+    exists = live.service is not None
+    td_changes = taskdef_changes(live.taskdef, desired)
+    settings, recreate = service_changes(spec, live.service) if exists else ([], [])
+    calls: list[ApiCall] = []
+    revision: Any = live.revision_arn
+    if td_changes:
+        register = dict(desired)
+        if tags:
+            register["tags"] = tags
+        calls.append(ApiCall(
+            "ecs", "register_task_definition", register,
+            "the task definition differs from the live revision" if live.taskdef is not None
+            else "no live revision yet", target=desired.get("family", spec.family),
+            key=REGISTER_KEY))
+        revision = Ref(REGISTER_KEY, ("taskDefinition", "taskDefinitionArn"))
+    if not exists:
+        params = {k: v for k, v in spec.service.items()}
+        params.update(cluster=cluster, taskDefinition=revision)
+        params.setdefault("launchType", "EC2")
+        calls.append(ApiCall("ecs", "create_service", params, "the service does not exist",
+                             target=f"{cluster}/{name}"))
+    elif td_changes or settings:
+        params = {"cluster": cluster, "service": name, "taskDefinition": revision}
+        for key in UPDATABLE_SETTINGS:
+            if key in spec.service:
+                params[key] = spec.service[key]
+        why = []
+        if td_changes:
+            why.append("new revision")
+        if settings:
+            why.append("settings: " + ", ".join(sorted({c.path.split('.')[1] for c in settings})))
+        calls.append(ApiCall("ecs", "update_service", params, "; ".join(why),
+                             target=f"{cluster}/{name}"))
+    return ReleasePlan(
+        env=env.name, service=name, cluster=cluster, family=desired.get("family", spec.family),
+        desired_taskdef=desired, live_revision=live.revision_arn, service_exists=exists,
+        taskdef_changes=td_changes, setting_changes=settings, recreate_changes=recreate,
+        calls=calls, budget=budget_for(env, spec, desired, timeout))
+
+
+def rollback_plan(env: Environment, spec: ServiceSpec, live: Live, to_revision: str,
+                  timeout: str | int | None = None) -> ReleasePlan:
+    """Point the service back at an existing revision; nothing is registered or deregistered."""
+    calls = [ApiCall("ecs", "update_service",
+                     {"cluster": env.cluster, "service": spec.service_name,
+                      "taskDefinition": to_revision},
+                     f"roll back from {_rev(live.revision_arn)} to {_rev(to_revision)}",
+                     target=f"{env.cluster}/{spec.service_name}")]
+    change = Change("service.taskDefinition", live.revision_arn, to_revision)
+    return ReleasePlan(
+        env=env.name, service=spec.service_name, cluster=env.cluster, family=spec.family,
+        desired_taskdef=live.taskdef or {}, live_revision=live.revision_arn,
+        service_exists=live.service is not None, taskdef_changes=[change], setting_changes=[],
+        recreate_changes=[], calls=calls,
+        budget=budget_for(env, spec, live.taskdef or {}, timeout))
+
+
+def _rev(arn: str | None) -> str:
+    return str(arn or "none").rsplit("/", 1)[-1]

@@ -1,0 +1,598 @@
+"""Is a rolling update done, still going, or failed? Decided from one snapshot at a time.
+
+Pure: the input is what DescribeServices, DescribeTasks, DescribeContainerInstances
+and the classic ELB's DescribeInstanceHealth return (plain dicts, botocore shapes),
+plus the time. A `Watch` keeps the little memory a verdict needs across polls
+(when an instance started draining, how many new tasks stopped, since when ECS
+cannot place a task) so the loop in deploy.py stays a loop.
+
+"Stable" is connection-draining-safe, not the boto3 waiter's "one deployment and
+running == desired", which also holds while old tasks still drain and after the
+ECS circuit breaker rolled the service back:
+
+- the PRIMARY deployment is the one this release created, runs this release's
+  revision, has rolloutState COMPLETED when ECS reports one, and is the only one;
+- runningCount == desiredCount and pendingCount == 0;
+- every task of the service that is not STOPPED runs the new revision (so no old
+  task is still running, draining or stopping);
+- every instance hosting a new task is InService on the ELB, and no instance is
+  draining ("Instance deregistration currently in progress").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+PROGRESSING = "progressing"
+STABLE = "stable"
+FAILED = "failed"
+
+# Failure causes (stable strings: they appear in JSON output and release records).
+CIRCUIT_BREAKER = "circuit_breaker"
+ROLLED_BACK_BY_ECS = "rolled_back_by_ecs"
+SUPERSEDED = "superseded"
+TASKS_STOPPING = "tasks_stopping"
+ELB_UNHEALTHY = "elb_unhealthy"
+UNPLACEABLE_PORT = "unplaceable_port"
+UNPLACEABLE_RESOURCES = "unplaceable_resources"
+UNPLACEABLE = "unplaceable"
+BUDGET_EXHAUSTED = "budget_exhausted"
+SERVICE_GONE = "service_gone"
+
+DRAINING_DESCRIPTION = "Instance deregistration currently in progress"
+UNPLACEABLE_MARKER = "was unable to place a task"
+
+_STOPPING_STATES = {"DEACTIVATING", "STOPPING", "DEPROVISIONING"}
+_BENIGN_STOP_CODES = {"UserInitiated", "SpotInterruption", "TerminationNotice"}
+_BENIGN_STOP_REASONS = ("Scaling activity initiated", "Service scheduler initiated")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one wait is waiting for: this release's revision, deployment and limits."""
+
+    task_definition_arn: str
+    started_at: float
+    deadline: float
+    desired_count: int
+    deployment_id: str | None = None  # None: recognise ours by its task definition
+    previous_task_definition_arn: str | None = None  # tells an ECS rollback from a takeover
+    draining_timeout: float = 0.0
+    healthy_after: float = 0.0  # HealthyThreshold × Interval: running → InService
+    unhealthy_after: float | None = None  # OutOfService this long after RUNNING → failed
+    stop_failures_allowed: int = 3
+    unplaceable_grace: float = 60.0
+    unplaceable_polls: int = 3
+    host_port: int | None = None
+    cluster: str = ""
+    events_before: frozenset[str] = frozenset()  # service event ids older than this wait
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One poll's worth of state, in the shapes the APIs return."""
+
+    taken_at: float
+    service: Mapping[str, Any]  # DescribeServices → services[0]
+    tasks: Sequence[Mapping[str, Any]]  # DescribeTasks → tasks of this service
+    instance_ids: Mapping[str, str] = field(default_factory=dict)  # containerInstanceArn → EC2 id
+    instance_health: Sequence[Mapping[str, Any]] | None = None  # None: no ELB to check
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str  # progressing | stable | failed
+    summary: str  # one line for people: "1/2 new tasks InService, 1 old task draining (212 s left)"
+    cause: str | None = None
+    reason: str = ""  # why it failed, with ECS's own words where it gave any
+    fix: str = ""  # what to do about it
+    changed: bool = False  # anything moved since the previous snapshot (drives poll backoff)
+    next_change_at: float | None = None  # when something is expected to move (drain end, ...)
+    moving_on_its_own: bool = False  # tasks starting/stopping on ECS's schedule, not a known one
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return self.state != PROGRESSING
+
+
+def epoch(value: Any) -> float | None:
+    """Timestamps arrive as datetime (boto3), epoch numbers, or ISO strings (JSON)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def belongs_to(task: Mapping[str, Any], service: Mapping[str, Any]) -> bool:
+    """Tasks a service started carry group "service:NAME" and its deployment id as startedBy."""
+    name = service.get("serviceName", "")
+    if task.get("group") == f"service:{name}":
+        return True
+    deployment_ids = {d.get("id") for d in service.get("deployments", [])}
+    return bool(task.get("startedBy")) and task.get("startedBy") in deployment_ids
+
+
+def is_draining(health: Mapping[str, Any]) -> bool:
+    return DRAINING_DESCRIPTION.lower() in str(health.get("Description", "")).lower()
+
+
+def is_in_service(health: Mapping[str, Any] | None) -> bool:
+    return bool(health) and health.get("State") == "InService" and not is_draining(health)
+
+
+def placement_problem(message: str) -> tuple[str, str] | None:
+    """(cause, fix) for an ECS "unable to place a task" event, None for any other event."""
+    if UNPLACEABLE_MARKER not in message:
+        return None
+    lowered = message.lower()
+    if "already using a port" in lowered:
+        return UNPLACEABLE_PORT, ""
+    if "insufficient" in lowered:
+        return UNPLACEABLE_RESOURCES, ""
+    return UNPLACEABLE, ""
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _failed_container(task: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    for container in task.get("containers", []):
+        code = container.get("exitCode")
+        if code not in (None, 0):
+            return container
+    return None
+
+
+def describe_stop(task: Mapping[str, Any]) -> str:
+    """ECS's reason for a stopped task, with the failing container's exit code when known."""
+    reason = task.get("stoppedReason") or task.get("stopCode") or "stopped"
+    container = _failed_container(task)
+    if container is not None:
+        reason += f" (container {container.get('name')} exit code {container.get('exitCode')}"
+        if container.get("reason"):
+            reason += f": {container['reason']}"
+        reason += ")"
+    return reason
+
+
+def is_failure_stop(task: Mapping[str, Any]) -> bool:
+    """A stop that says the revision is bad (crash, failed health checks), not a scale-in."""
+    if task.get("stopCode") in _BENIGN_STOP_CODES:
+        return False
+    reason = str(task.get("stoppedReason", ""))
+    return not (reason.startswith(_BENIGN_STOP_REASONS) and _failed_container(task) is None)
+
+
+def is_health_check_stop(task: Mapping[str, Any]) -> bool:
+    return "health check" in str(task.get("stoppedReason", "")).lower()
+
+
+@dataclass
+class _Counts:
+    desired: int = 0
+    new_running: int = 0
+    new_pending: int = 0
+    new_in_service: int = 0
+    new_out_of_service: int = 0
+    old_running: int = 0
+    old_draining: int = 0
+    old_stopping: int = 0
+    old_pending: int = 0
+    deployments: int = 0
+    draining_instances: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+class Watch:
+    """Turns successive snapshots into verdicts; remembers only what one snapshot cannot say."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.draining_since: dict[str, float] = {}
+        self.running_since: dict[str, float] = {}
+        self.out_of_service_since: dict[str, float] = {}
+        self.failed_tasks: dict[str, str] = {}  # new-revision task ARN → why it stopped
+        self.unplaceable_since: float | None = None
+        self.unplaceable_polls = 0
+        self.unplaceable_message = ""
+        self.seen_events: set[str] = set(target.events_before)
+        self.last_fingerprint: tuple[Any, ...] | None = None
+        self.last_progress_at = target.started_at
+        self.stable_declared_at: float | None = None
+
+    # -- the verdict -------------------------------------------------------------------------
+
+    def observe(self, snap: Snapshot) -> Verdict:
+        target, now, service = self.target, snap.taken_at, snap.service
+        fingerprint = self._fingerprint(snap)
+        changed = fingerprint != self.last_fingerprint
+        if changed:
+            self.last_fingerprint = fingerprint
+            self.last_progress_at = now
+            self.unplaceable_since = None
+            self.unplaceable_polls = 0
+        health_by_instance = {h.get("InstanceId"): h for h in snap.instance_health or []}
+        self._remember_draining(snap, health_by_instance)
+        counts, stops = self._count(snap, health_by_instance)
+        self._remember_failed_stops(stops)
+        self._remember_placement_events(snap, now)
+        summary = self._summary(counts, now, snap.instance_health is not None)
+        verdict_args = {"summary": summary, "changed": changed, "counts": counts.as_dict(),
+                        "next_change_at": self._next_change(now),
+                        "moving_on_its_own": bool(counts.new_pending + counts.old_stopping
+                                                  + counts.old_pending)}
+
+        if service.get("status") not in (None, "ACTIVE"):
+            return Verdict(FAILED, summary, SERVICE_GONE,
+                           f"the service is {service.get('status')}",
+                           "re-create it with `release deploy` after checking who deleted it",
+                           **_without(verdict_args, "summary"))
+
+        failed = (self._deployment_failure(service) or self._stop_failure()
+                  or self._placement_failure(counts, now)
+                  or self._health_failure(snap, health_by_instance, now))
+        if failed is not None:
+            cause, reason, fix = failed
+            return Verdict(FAILED, summary, cause, reason, fix, **_without(verdict_args, "summary"))
+
+        if self._is_stable(snap, counts):
+            self.stable_declared_at = now
+            return Verdict(STABLE, summary, **_without(verdict_args, "summary"))
+
+        if now >= target.deadline:
+            waited = int(now - target.started_at)
+            return Verdict(
+                FAILED, summary, BUDGET_EXHAUSTED,
+                f"not stable after {waited} s (the time budget): {summary}",
+                _budget_fix(counts, target),
+                **_without(verdict_args, "summary"))
+        return Verdict(PROGRESSING, **verdict_args)
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    def _ours(self, service: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        deployments = service.get("deployments", [])
+        if self.target.deployment_id:
+            return next((d for d in deployments if d.get("id") == self.target.deployment_id),
+                        None)
+        return next((d for d in deployments
+                     if d.get("taskDefinition") == self.target.task_definition_arn), None)
+
+    def _deployment_failure(self, service: Mapping[str, Any]) -> tuple[str, str, str] | None:
+        target = self.target
+        deployments = service.get("deployments", [])
+        primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+        ours = self._ours(service)
+        if ours is not None and ours.get("rolloutState") == "FAILED":
+            why = ours.get("rolloutStateReason") or "the deployment circuit breaker tripped"
+            if primary is not None and primary is not ours:
+                return (ROLLED_BACK_BY_ECS, f"rolled back by ECS: {why}",
+                        "see the stopped tasks' reasons above; fix the revision and release "
+                        "again")
+            return (CIRCUIT_BREAKER, f"circuit breaker: {why}",
+                    "see the stopped tasks' reasons above; fix the revision and release again")
+        if primary is None or primary is ours:
+            return None
+        if primary.get("taskDefinition") == target.task_definition_arn:
+            return None  # a forced redeploy of the same revision still counts
+        if (target.previous_task_definition_arn
+                and primary.get("taskDefinition") == target.previous_task_definition_arn):
+            why = self._why_ecs_gave_up(service)
+            return (ROLLED_BACK_BY_ECS,
+                    f"rolled back by ECS to {_short(primary.get('taskDefinition'))}: {why}",
+                    "see the stopped tasks' reasons above; fix the revision and release again")
+        return (SUPERSEDED,
+                f"another deployment took over the service: {primary.get('id')} on "
+                f"{_short(primary.get('taskDefinition'))}",
+                "someone else is releasing this service; check `release status` before acting")
+
+    def _why_ecs_gave_up(self, service: Mapping[str, Any]) -> str:
+        """The circuit breaker's own event and the new tasks' stop reasons, when known."""
+        parts = []
+        for event in service.get("events", []):
+            message = str(event.get("message", ""))
+            if "deployment failed" in message and event.get("id") not in self.target.events_before:
+                parts.append("circuit breaker: "
+                             + message[message.index("deployment failed"):].rstrip("."))
+                break
+        if self.failed_tasks:
+            latest = list(self.failed_tasks.values())[-1]
+            parts.append(f"{_plural(len(self.failed_tasks), 'new task')} failed, the last: "
+                         f"{latest}")
+        return "; ".join(parts) or "the primary deployment is the previous revision again"
+
+    def _remember_failed_stops(self, stops: list[Mapping[str, Any]]) -> None:
+        for task in stops:
+            arn = task.get("taskArn", "")
+            if arn not in self.failed_tasks and is_failure_stop(task):
+                self.failed_tasks[arn] = describe_stop(task)
+
+    def _remember_placement_events(self, snap: Snapshot, now: float) -> None:
+        for event in reversed(list(snap.service.get("events", []))):
+            event_id = event.get("id") or f"{event.get('createdAt')}:{event.get('message')}"
+            if event_id in self.seen_events:
+                continue
+            self.seen_events.add(event_id)
+            if placement_problem(str(event.get("message", ""))):
+                if self.unplaceable_since is None:
+                    self.unplaceable_since = now
+                self.unplaceable_message = str(event.get("message"))
+        if self.unplaceable_since is not None:
+            self.unplaceable_polls += 1
+
+    def _stop_failure(self) -> tuple[str, str, str] | None:
+        if len(self.failed_tasks) < self.target.stop_failures_allowed:
+            return None
+        stopped = [self.failed_tasks[a] for a in self.failed_tasks]
+        by_health = sum(1 for r in stopped if "health check" in r.lower())
+        latest = stopped[-1]
+        if by_health * 2 >= len(stopped):
+            return (ELB_UNHEALTHY,
+                    f"{len(stopped)} new tasks failed ELB health checks: {latest}",
+                    "the new revision does not answer the ELB health check "
+                    "(target and port in environment.json's loadBalancer.healthCheck); "
+                    "check the container's logs and its health endpoint")
+        return (TASKS_STOPPING, f"{len(stopped)} new tasks stopped: {latest}",
+                "the new revision crashes on start: check the container's logs and its "
+                "configuration (environment, secrets, command), then release a fixed image")
+
+    def _placement_failure(self, counts: _Counts, now: float) -> tuple[str, str, str] | None:
+        if self.unplaceable_since is None:
+            return None
+        in_transition = (counts.old_draining + counts.old_stopping + counts.new_pending
+                         + counts.old_pending + counts.draining_instances)
+        if in_transition:
+            return None  # a stopping or draining task will free the port or the memory
+        if (now - self.unplaceable_since < self.target.unplaceable_grace
+                or self.unplaceable_polls < self.target.unplaceable_polls):
+            return None
+        cause, _ = placement_problem(self.unplaceable_message) or (UNPLACEABLE, "")
+        detail = _placement_detail(self.unplaceable_message)
+        return (cause, f"ECS cannot place the new tasks: {detail}",
+                _placement_fix(cause, self.target))
+
+    def _health_failure(self, snap: Snapshot, health: Mapping[str, Mapping[str, Any]],
+                        now: float) -> tuple[str, str, str] | None:
+        limit = self.target.unhealthy_after
+        if limit is None or snap.instance_health is None:
+            return None
+        for arn, since in self.out_of_service_since.items():
+            if now - since >= limit:
+                return (ELB_UNHEALTHY,
+                        f"a new task ({_short(arn)}) has been OutOfService on the ELB for "
+                        f"{int(now - since)} s",
+                        "the new revision does not pass the ELB health check: check its "
+                        "health endpoint and the health check target in environment.json")
+        return None
+
+    def _is_stable(self, snap: Snapshot, counts: _Counts) -> bool:
+        service, target = snap.service, self.target
+        deployments = service.get("deployments", [])
+        if len(deployments) != 1:
+            return False
+        only = deployments[0]
+        if only.get("status") != "PRIMARY":
+            return False
+        if only.get("taskDefinition") != target.task_definition_arn:
+            return False
+        if target.deployment_id and only.get("id") != target.deployment_id:
+            return False
+        if only.get("rolloutState") not in (None, "COMPLETED"):
+            return False
+        desired = int(service.get("desiredCount", target.desired_count))
+        if int(service.get("runningCount", -1)) != desired or int(service.get("pendingCount", 0)):
+            return False
+        if "runningCount" in only and int(only["runningCount"]) != desired:
+            return False
+        if counts.old_running + counts.old_draining + counts.old_stopping + counts.old_pending:
+            return False
+        if counts.new_running != desired or counts.new_pending:
+            return False
+        if snap.instance_health is not None:
+            if counts.draining_instances:
+                return False
+            if counts.new_in_service != counts.new_running:
+                return False
+        return True
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def _fingerprint(self, snap: Snapshot) -> tuple[Any, ...]:
+        service = snap.service
+        deployments = tuple(sorted(
+            (d.get("id"), d.get("status"), d.get("runningCount"), d.get("pendingCount"),
+             d.get("rolloutState"), d.get("failedTasks"))
+            for d in service.get("deployments", [])))
+        tasks = tuple(sorted((t.get("taskArn"), t.get("lastStatus"), t.get("desiredStatus"))
+                             for t in snap.tasks))
+        health = tuple(sorted((h.get("InstanceId"), h.get("State"), h.get("Description"))
+                              for h in snap.instance_health or []))
+        return (service.get("status"), service.get("runningCount"), service.get("pendingCount"),
+                deployments, tasks, health)
+
+    def _remember_draining(self, snap: Snapshot, health: Mapping[str, Mapping[str, Any]]) -> None:
+        now = snap.taken_at
+        draining_now = {i for i, h in health.items() if is_draining(h)}
+        for instance in draining_now:
+            self.draining_since.setdefault(instance, now)
+        for instance in list(self.draining_since):
+            if instance not in draining_now:
+                del self.draining_since[instance]
+
+    def _count(self, snap: Snapshot, health: Mapping[str, Mapping[str, Any]]
+               ) -> tuple[_Counts, list[Mapping[str, Any]]]:
+        target, now = self.target, snap.taken_at
+        counts = _Counts(desired=int(snap.service.get("desiredCount", target.desired_count)),
+                         deployments=len(snap.service.get("deployments", [])),
+                         draining_instances=sum(1 for h in health.values() if is_draining(h)))
+        stops: list[Mapping[str, Any]] = []
+        out_of_service_now: set[str] = set()
+        for task in snap.tasks:
+            arn = task.get("taskArn", "")
+            last, wanted = task.get("lastStatus"), task.get("desiredStatus")
+            new = task.get("taskDefinitionArn") == target.task_definition_arn
+            instance = snap.instance_ids.get(task.get("containerInstanceArn", ""), "")
+            instance_health = health.get(instance)
+            if last == "STOPPED":
+                stopped_at = epoch(task.get("stoppedAt"))
+                if new and (stopped_at is None or stopped_at >= target.started_at - 1):
+                    stops.append(task)
+                continue
+            if not new:
+                if instance_health and is_draining(instance_health):
+                    counts.old_draining += 1
+                    stopping_at = epoch(task.get("stoppingAt"))
+                    if stopping_at is not None and instance in self.draining_since:
+                        # ECS deregistered it then: a better start than when we first saw it
+                        self.draining_since[instance] = min(self.draining_since[instance],
+                                                            stopping_at)
+                elif wanted == "STOPPED" or last in _STOPPING_STATES:
+                    counts.old_stopping += 1
+                elif last == "RUNNING":
+                    counts.old_running += 1
+                else:
+                    counts.old_pending += 1
+                continue
+            if last == "RUNNING" and wanted != "STOPPED":
+                counts.new_running += 1
+                started_at = epoch(task.get("startedAt"))
+                self.running_since.setdefault(arn, min(now, started_at or now))
+                if snap.instance_health is not None:
+                    if is_in_service(instance_health):
+                        counts.new_in_service += 1
+                    else:
+                        counts.new_out_of_service += 1
+                        if _failing_health(instance_health):
+                            out_of_service_now.add(arn)
+            elif wanted == "STOPPED":
+                pass  # a new task on its way out: its STOPPED record will tell why
+            else:
+                counts.new_pending += 1
+        for arn in out_of_service_now:
+            self.out_of_service_since.setdefault(arn, now)
+        for arn in list(self.out_of_service_since):
+            if arn not in out_of_service_now:
+                del self.out_of_service_since[arn]
+        return counts, stops
+
+    def _draining_left(self, now: float) -> int | None:
+        if not self.draining_since:
+            return None
+        ends = [since + self.target.draining_timeout for since in self.draining_since.values()]
+        return max(0, math.ceil(max(ends) - now))
+
+    def _next_change(self, now: float) -> float | None:
+        """Moments something should move without anything new happening: drain end, InService."""
+        moments = [since + self.target.draining_timeout for since in self.draining_since.values()]
+        moments += [since + self.target.healthy_after for since in self.running_since.values()]
+        upcoming = [m for m in moments if m > now]
+        return min(upcoming) if upcoming else None
+
+    def _summary(self, c: _Counts, now: float, with_elb: bool) -> str:
+        if with_elb:
+            parts = [f"{c.new_in_service}/{c.desired} new tasks InService"]
+            if c.new_out_of_service:
+                parts.append(f"{c.new_out_of_service} in ELB health checks")
+        else:
+            parts = [f"{c.new_running}/{c.desired} new tasks running"]
+        if c.new_pending:
+            parts.append(f"{c.new_pending} pending")
+        if c.old_running:
+            parts.append(f"{_plural(c.old_running, 'old task')} running")
+        if c.old_draining:
+            left = self._draining_left(now)
+            suffix = f" ({left} s left)" if left is not None else ""
+            parts.append(f"{_plural(c.old_draining, 'old task')} draining{suffix}")
+        elif c.draining_instances:
+            left = self._draining_left(now)
+            suffix = f" ({left} s left)" if left is not None else ""
+            parts.append(f"{_plural(c.draining_instances, 'instance')} draining{suffix}")
+        if c.old_stopping:
+            parts.append(f"{_plural(c.old_stopping, 'old task')} stopping")
+        if c.old_pending:
+            parts.append(f"{_plural(c.old_pending, 'old task')} starting")
+        if self.unplaceable_since is not None:
+            cause = placement_problem(self.unplaceable_message)
+            what = {UNPLACEABLE_PORT: "port in use", UNPLACEABLE_RESOURCES: "no cpu/memory"}
+            parts.append("ECS cannot place a task"
+                         + (f" ({what[cause[0]]})" if cause and cause[0] in what else ""))
+        if self.failed_tasks:
+            parts.append(f"{_plural(len(self.failed_tasks), 'new task')} failed")
+        if c.deployments > 1:
+            parts.append(f"{c.deployments} deployments")
+        return ", ".join(parts)
+
+
+def _failing_health(health: Mapping[str, Any] | None) -> bool:
+    """OutOfService because checks fail, not because registration is still in progress."""
+    if not health or health.get("State") != "OutOfService":
+        return False
+    text = f"{health.get('ReasonCode', '')} {health.get('Description', '')}".lower()
+    return "registration" not in text and "not currently registered" not in text
+
+
+def _placement_detail(message: str) -> str:
+    """The informative middle of ECS's "unable to place" event."""
+    detail = message.split("met all of its requirements.", 1)[-1]
+    detail = detail.split("For more information", 1)[0].strip()
+    return (detail[:1].lower() + detail[1:]).rstrip(".") if detail else message
+
+
+def _placement_fix(cause: str, target: Target) -> str:
+    if cause == UNPLACEABLE_PORT:
+        port = f" {target.host_port}" if target.host_port else ""
+        return (f"every container instance already uses host port{port}: lower "
+                "deploymentConfiguration.minimumHealthyPercent (e.g. to 50) so ECS may stop "
+                "an old task first, add a container instance to the cluster, or use a "
+                "dynamic host port (hostPort 0)")
+    if cause == UNPLACEABLE_RESOURCES:
+        return ("the container instances lack free cpu or memory for a new task: add an "
+                "instance (or a larger type), or lower the task's cpu/memory "
+                "(overrides in the service spec)")
+    cluster = f" {target.cluster}" if target.cluster else ""
+    return (f"no container instance in the cluster{cluster} meets the task's requirements: "
+            "check that instances are registered and ACTIVE, and the placement constraints")
+
+
+def _budget_fix(c: _Counts, target: Target) -> str:
+    if c.old_draining or c.draining_instances:
+        return (f"connection draining ({int(target.draining_timeout)} s) is the slow part: "
+                "raise release.timeout in the service spec (or pass --timeout), or lower "
+                "the ELB's connectionDraining.timeout")
+    if c.new_running and c.new_in_service < c.new_running:
+        return ("new tasks run but are not InService on the ELB yet: check the health check "
+                "target, or raise release.timeout")
+    return "raise release.timeout (or --timeout) if the rollout is just slow; see the events above"
+
+
+def _short(arn: Any) -> str:
+    """`family:revision` (or a task id) out of an ARN, for messages."""
+    text = str(arn or "")
+    return text.rsplit("/", 1)[-1]
+
+
+def _without(args: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in args.items() if k not in keys}
+
+
+_REVISION = re.compile(r":(\d+)$")
+
+
+def revision_of(task_definition_arn: str) -> int | None:
+    match = _REVISION.search(task_definition_arn or "")
+    return int(match.group(1)) if match else None

@@ -1,0 +1,87 @@
+"""Release records as tags, rollback targets, and the wait loop's polling rhythm."""
+
+from __future__ import annotations
+
+import pytest
+
+from release import records
+from release.deploy import (
+    CHANGED_POLL_SECONDS,
+    MAX_POLL_SECONDS,
+    next_interval,
+    pause_before_next_poll,
+)
+
+ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/akka-demo:{}"
+
+
+def record(n: int, previous: int | None, outcome: str, at: str,
+           restored_at: str = "") -> records.Record:
+    return records.Record(revision=ARN.format(n), previous=ARN.format(previous) if previous
+                          else "", outcome=outcome, at=at, restored_at=restored_at)
+
+
+def test_record_round_trips_through_tags_and_values_are_what_ecs_accepts() -> None:
+    rec = records.Record(revision=ARN.format(3), env="prod", service="svc", commit="abc",
+                         by="dom\\user#1", reason="x" * 400, outcome="failed")
+    tags = rec.tags()
+    assert all(t["key"].startswith("release:") for t in tags)
+    values = {t["key"]: t["value"] for t in tags}
+    assert values["release:by"] == "dom_user_1"
+    assert len(values["release:reason"]) == 256
+    back = records.Record.from_tags(ARN.format(3), tags)
+    assert back is not None and back.env == "prod" and back.outcome == "failed"
+
+
+def test_revision_without_release_tags_has_no_record() -> None:
+    assert records.Record.from_tags(ARN.format(1), [{"key": "team", "value": "a"}]) is None
+
+
+def test_rollback_target_is_the_recorded_previous_not_n_minus_1() -> None:
+    history = [record(5, 2, "completed", "2026-01-05T00:00:00Z"),
+               record(4, 2, "rolled-back", "2026-01-04T00:00:00Z"),
+               record(3, 2, "failed", "2026-01-03T00:00:00Z"),
+               record(2, 1, "completed", "2026-01-02T00:00:00Z")]
+    assert records.rollback_target(ARN.format(5), history) == ARN.format(2)
+
+
+def test_rollback_target_without_a_record_is_the_last_good_release() -> None:
+    history = [record(4, 3, "failed", "2026-01-04T00:00:00Z"),
+               record(3, 2, "completed", "2026-01-03T00:00:00Z"),
+               record(2, 1, "completed", "2026-01-02T00:00:00Z")]
+    assert records.rollback_target(ARN.format(9), history) == ARN.format(3)
+    assert records.rollback_target(ARN.format(9), []) is None
+
+
+def test_history_lists_releases_and_restores_newest_first() -> None:
+    history = [record(3, 2, "rolled-back", "2026-01-03T00:00:00Z"),
+               record(2, 1, "completed", "2026-01-02T00:00:00Z",
+                      restored_at="2026-01-03T00:05:00Z")]
+    entries = records.history_entries(history)
+    assert [(e.kind, e.record.revision[-1]) for e in entries] == [
+        ("restore", "2"), ("release", "3"), ("release", "2")]
+
+
+def test_after_a_change_look_again_soon_and_back_off_while_nothing_moves() -> None:
+    assert next_interval(MAX_POLL_SECONDS, changed=True) == CHANGED_POLL_SECONDS
+    steps = [CHANGED_POLL_SECONDS]
+    for _ in range(5):
+        steps.append(next_interval(steps[-1], changed=False))
+    assert steps == [2, 4, 8, 10, 10, 10]
+
+
+@pytest.mark.parametrize(("interval", "expected_in", "moving", "pause"), [
+    (2.0, None, True, 2.0),     # nothing known: the backoff
+    (8.0, 3.0, True, 3.25),     # tasks moving on their own, but something due sooner
+    (2.0, 7.0, False, 7.25),    # only a known moment left: sleep until just after it
+    (2.0, 30.0, False, 10.0),   # ... but never longer than the maximum
+    (4.0, -3.0, False, 0.5),    # overdue: look again shortly
+])
+def test_pause_before_next_poll(interval, expected_in, moving, pause) -> None:
+    now = 1000.0
+    expected = None if expected_in is None else now + expected_in
+    assert pause_before_next_poll(interval, expected, now, now + 600, moving) == pause
+
+
+def test_pause_never_sleeps_past_the_deadline() -> None:
+    assert pause_before_next_poll(10.0, None, 1000.0, 1003.0, True) == pytest.approx(3.1)
