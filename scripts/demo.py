@@ -14,6 +14,7 @@ demo: the broken release *must* end with 3.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +56,14 @@ class Demo:
         self.repo = workdir / "config"
         self.steps: list[Step] = []
         self.release = [str(Path(sys.executable).with_name("release"))]
-        self.env = {**os.environ, "RELEASE_REPO": str(self.repo), "USER": os.environ.get(
-            "USER", "demo")}
+        self.env = {
+            **os.environ,
+            "RELEASE_REPO": str(self.repo),
+            "USER": os.environ.get("USER", "demo"),
+            # The registry's images outlive the sandbox, so a second demo skips the build.
+            "RELEASE_SANDBOX_REGISTRY_DIR": os.environ.get(
+                "RELEASE_SANDBOX_REGISTRY_DIR", str(ROOT / ".state" / "demo-registry")),
+        }
 
     def run(self, name: str, args: list[str], expected: int = 0, capture: bool = False,
             note: str = "") -> subprocess.CompletedProcess[str]:
@@ -73,12 +81,18 @@ class Demo:
                              f"expected {expected}")
         return proc
 
-    def git(self, *args: str) -> str:
+    def git(self, *args: str, env: dict[str, str] | None = None) -> str:
         return subprocess.run(["git", *args], cwd=self.repo, check=True, text=True,
-                              capture_output=True).stdout.strip()
+                              capture_output=True, env=env).stdout.strip()
 
     def prepare(self) -> None:
-        """A scratch git repository holding this project's documents and example."""
+        """A scratch git repository holding this project's documents and example.
+
+        Its first commit is reproducible (fixed author and date), so the image tag
+        (the commit of the build context) is the same on every run.
+        """
+        subprocess.run(["make", "-s", "-C", str(ROOT / "examples" / "akka-firehose")],
+                       check=True)
         self.repo.mkdir(parents=True)
         for name in COPY:
             shutil.copytree(ROOT / name, self.repo / name,
@@ -87,7 +101,9 @@ class Demo:
         self.git("config", "user.email", "demo@example.invalid")
         self.git("config", "user.name", "release demo")
         self.git("add", "-A")
-        self.git("commit", "-q", "-m", "config repository for the demo")
+        fixed = "2026-01-01T00:00:00+00:00"
+        self.git("commit", "-q", "-m", "config repository for the demo",
+                 env={**os.environ, "GIT_AUTHOR_DATE": fixed, "GIT_COMMITTER_DATE": fixed})
 
     def edit_spec(self, change) -> None:
         path = self.repo / SPEC
@@ -96,14 +112,29 @@ class Demo:
         path.write_text(json.dumps(doc, indent=2) + "\n")
 
     def image_reference(self, proc: subprocess.CompletedProcess[str]) -> str:
+        """`tag@sha256:…` from the build's JSON result: the pin keeps both."""
         for line in reversed(proc.stdout.splitlines()):
             try:
                 event = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if event.get("reference"):
-                return event["reference"]
+            if event.get("digest") and event.get("tag"):
+                return f"{event['tag']}@{event['digest']}"
         raise SystemExit("the build printed no image reference")
+
+    @contextlib.contextmanager
+    def serving(self, ref: str) -> Iterator[None]:
+        """Run the released image locally: the sandbox's ELB has no address to call."""
+        import docker
+
+        client = docker.from_env()
+        container = client.containers.run(ref, detach=True, network_mode="host",
+                                          environment={"HTTP_PORT": str(SMOKE_PORT)})
+        try:
+            yield
+        finally:
+            container.remove(force=True)
+            client.close()
 
     def main(self) -> None:
         self.prepare()
@@ -124,8 +155,10 @@ class Demo:
                              "--commit"])
         self.run("plan", ["plan", "--env", ENV])
         self.run("deploy v1", ["deploy", "--env", ENV])
-        self.run("verify", ["verify", "--env", ENV, "--base-url",
-                            f"http://127.0.0.1:{SMOKE_PORT}"])
+        with self.serving(ref):
+            self.run("verify", ["verify", "--env", ENV, "--base-url",
+                                f"http://127.0.0.1:{SMOKE_PORT}"],
+                     note="smoke checks against the released image")
 
         def second(doc):
             doc["overrides"]["containers"]["akka-firehose"]["environment"]["LOG_LEVEL"] = "debug"

@@ -1,0 +1,43 @@
+"""`make demo`'s script, run as a newcomer would, on the embedded sandbox."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED_STEPS = [
+    ("sandbox up", 0), ("bootstrap", 0), ("validate", 0), ("build & push", 0), ("promote", 0),
+    ("plan", 0), ("deploy v1", 0), ("verify", 0), ("deploy v2", 0), ("deploy broken", 3),
+    ("rollback", 0), ("status", 0), ("history", 0), ("sandbox down", 0),
+]
+
+
+def test_the_demo_runs_the_whole_release_and_its_summary_says_so(tmp_path: Path):
+    env = {**os.environ, "RELEASE_SANDBOX_REGISTRY_DIR": str(tmp_path / "registry"),
+           "NO_COLOR": "1"}
+    env.pop("RELEASE_DEMO_DIR", None)
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py")], env=env,
+                          text=True, capture_output=True, timeout=600, cwd=tmp_path)
+    out = proc.stdout
+    assert proc.returncode == 0, out[-4000:] + proc.stderr[-2000:]
+    assert re.search(r"DEMO PASSED: 14 steps in \d+ s", out)
+    summary = out[out.index("release demo summary"):]
+    rows = {}
+    for line in summary.splitlines():
+        cells = [c.strip() for c in re.split(r"[│┃|]", line)][1:-1]
+        if len(cells) == 6:
+            rows[cells[0]] = cells
+    for name, code in EXPECTED_STEPS:
+        step, exit_code, expected, _seconds, result, _note = rows[name]
+        assert (exit_code, expected, result) == (str(code), str(code), "ok"), rows[name]
+    # The broken release was rolled back by itself and said so, and the operator's
+    # rollback left the first release serving.
+    assert "rolled back by ECS" in out
+    assert "roll back from akka-demo:2 to akka-demo:1" in out
+    # No process or port was left behind by the demo's sandbox.
+    assert "sandbox stopped" in out
