@@ -13,8 +13,9 @@ from release.commands.common import (
     RepoOption,
     find_repo,
     handles_errors,
+    load_valid_repo,
 )
-from release.errors import InvalidInput, UsageError
+from release.errors import UsageError
 from release.events import OutputFormat, Reporter
 
 PLAN_COLUMNS = ["#", "service", "call", "target", "reason"]
@@ -23,27 +24,6 @@ PLAN_COLUMNS = ["#", "service", "call", "target", "reason"]
 def interactive() -> bool:
     """A person can answer a prompt: both stdin and stdout are terminals."""
     return sys.stdin.isatty() and sys.stdout.isatty()
-
-
-def load_environment(repo, env: str, reporter: Reporter):
-    """The environment's typed document, validated when the validator is installed."""
-    from release import config
-    from release.commands.common import load_valid_repo
-
-    try:
-        return load_valid_repo(repo, [env], reporter).environment(env)
-    except ImportError:  # a build without the validator: load the document as it is
-        pass
-    try:
-        return config.load_repo(repo, [env]).environment(env)
-    except config.UnknownName as exc:
-        raise InvalidInput(exc.message, exc.hint) from None
-    except config.DocumentError as exc:
-        raise InvalidInput(f"cannot read the environment: {exc}",
-                           "fix the document (`release validate` shows every problem)") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput(f"environment {env!r} lacks a required field: {exc}",
-                           "run `release validate` and fix the document") from None
 
 
 @handles_errors
@@ -70,7 +50,7 @@ def bootstrap(
         raise UsageError("--format junit is for validation reports",
                          "use --format text or --format json with bootstrap")
     reporter = Reporter(format)
-    environment = load_environment(find_repo(repo), env, reporter)
+    environment = load_valid_repo(find_repo(repo), [env], reporter).environment(env)
 
     from release.aws import Aws
     from release.bootstrap import apply_plan, build_plan

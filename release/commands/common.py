@@ -83,14 +83,8 @@ def load_valid_repo(repo: Path, envs: list[str] | None, reporter: Reporter):
     """Validate (schemas + rules) and load; any error ends the command with exit 1 before AWS."""
     from release import config, validate
 
-    known = config.discover(repo).environments
     for name in envs or []:
-        if name not in known:
-            raise InvalidInput(
-                f"unknown environment {name!r}",
-                f"environments in {repo}: {', '.join(sorted(known)) or 'none'} "
-                "(folders under environments/)",
-            )
+        require_environment(repo, name)
     report = validate.validate_repo(repo, envs)
     if report.errors:
         for finding in report.errors[:20]:
@@ -107,3 +101,34 @@ def load_valid_repo(repo: Path, envs: list[str] | None, reporter: Reporter):
         return config.load_repo(repo, envs)
     except config.UnknownName as exc:
         raise InvalidInput(exc.message, exc.hint) from None
+
+
+def require_environment(repo: Path, env: str) -> None:
+    """Exit 1 with the known names when `env` is not a folder under environments/."""
+    from release import config
+
+    known = config.discover(repo).environments
+    if env not in known:
+        raise InvalidInput(
+            f"unknown environment {env!r}",
+            f"environments in {repo}: {', '.join(sorted(known)) or 'none'} "
+            "(folders under environments/)",
+        )
+
+
+def load_environment_repo(repo: Path, env: str):
+    """One environment's documents without validating the rest of the repository.
+
+    For operations that must work at 3 a.m. even when someone broke an unrelated
+    document (rollback, status, history).
+    """
+    from release import config
+
+    require_environment(repo, env)
+    try:
+        return config.load_repo(repo, [env])
+    except config.DocumentError as exc:
+        raise InvalidInput(str(exc), "fix the document (`release validate`)") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"the documents of {env} are incomplete ({exc})",
+                           "run `release validate` and fix them first") from None

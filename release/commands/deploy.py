@@ -18,6 +18,7 @@ from release.commands.common import (
     ServiceOption,
     find_repo,
     handles_errors,
+    load_environment_repo,
     load_valid_repo,
 )
 from release.events import OutputFormat
@@ -178,25 +179,6 @@ def _finish(reporter: Any, verb: str, outcomes: list[Any]) -> None:
 # --------------------------------------------------------------------------- rollback
 
 
-def _load_for_operations(root: Path, env: str) -> Any:
-    """The environment and its specs; no full validation: a rollback must work at 3 a.m. even
-    when someone broke an unrelated document."""
-    from release import config
-    from release.errors import InvalidInput
-
-    known = config.discover(root).environments
-    if env not in known:
-        raise InvalidInput(f"unknown environment {env!r}",
-                           f"environments in {root}: {', '.join(sorted(known)) or 'none'}")
-    try:
-        return config.load_repo(root, [env])
-    except config.DocumentError as exc:
-        raise InvalidInput(str(exc), "fix the document (`release validate`)") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput(f"the documents of {env} are incomplete ({exc})",
-                           "run `release validate` and fix them first") from None
-
-
 @handles_errors
 def rollback(
     env: EnvOption,
@@ -215,7 +197,7 @@ def rollback(
 
     reporter = _reporter(format)
     root = find_repo(repo)
-    config_repo = _load_for_operations(root, env)
+    config_repo = load_environment_repo(root, env)
     specs = _specs(config_repo, env, service)
     if to and len(specs) > 1:
         raise InvalidInput("--to names one revision: pick the service with --service",
@@ -352,7 +334,7 @@ def status(
     from release.render import render_service
 
     reporter = _reporter(format)
-    config_repo = _load_for_operations(find_repo(repo), env)
+    config_repo = load_environment_repo(find_repo(repo), env)
     for spec in _specs(config_repo, env, service):
         environment = config_repo.environment(env)
         aws = engine.connect(environment)
@@ -452,7 +434,7 @@ def history(
     from release import live, records
 
     reporter = _reporter(format)
-    config_repo = _load_for_operations(find_repo(repo), env)
+    config_repo = load_environment_repo(find_repo(repo), env)
     for spec in _specs(config_repo, env, service):
         environment = config_repo.environment(env)
         aws = engine.connect(environment)
