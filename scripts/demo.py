@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,6 @@ COPY = ("taskdefs", "environments", "schemas", "examples")
 ENV = "sandbox"
 SERVICE = "akka-firehose"
 SPEC = Path("environments") / ENV / "services" / f"{SERVICE}.json"
-SMOKE_PORT = 18080
 
 
 @dataclass
@@ -55,6 +55,7 @@ class Demo:
     def __init__(self, workdir: Path) -> None:
         self.repo = workdir / "config"
         self.steps: list[Step] = []
+        self.smoke_port = free_port()
         self.release = [str(Path(sys.executable).with_name("release"))]
         self.env = {
             **os.environ,
@@ -97,6 +98,7 @@ class Demo:
         for name in COPY:
             shutil.copytree(ROOT / name, self.repo / name,
                             ignore=shutil.ignore_patterns("*.o", "build"))
+        self.use_free_ports()
         self.git("init", "-q", "-b", "main")
         self.git("config", "user.email", "demo@example.invalid")
         self.git("config", "user.name", "release demo")
@@ -105,22 +107,30 @@ class Demo:
         self.git("commit", "-q", "-m", "config repository for the demo",
                  env={**os.environ, "GIT_AUTHOR_DATE": fixed, "GIT_COMMITTER_DATE": fixed})
 
+    def use_free_ports(self) -> None:
+        """Point the sandbox at free local ports, so a busy 4566 or 5050 cannot stop the demo."""
+        path = self.repo / "environments" / ENV / "environment.json"
+        doc = json.loads(path.read_text())
+        doc["endpoints"] = {"aws": f"http://127.0.0.1:{free_port()}",
+                            "registry": f"127.0.0.1:{free_port()}"}
+        path.write_text(json.dumps(doc, indent=2) + "\n")
+
     def edit_spec(self, change) -> None:
         path = self.repo / SPEC
         doc = json.loads(path.read_text())
         change(doc)
         path.write_text(json.dumps(doc, indent=2) + "\n")
 
-    def image_reference(self, proc: subprocess.CompletedProcess[str]) -> str:
-        """`tag@sha256:…` from the build's JSON result: the pin keeps both."""
+    def built_image(self, proc: subprocess.CompletedProcess[str]) -> dict[str, str]:
+        """The build's JSON result: tag, digest and the `<registry>/<repo>@sha256:…` reference."""
         for line in reversed(proc.stdout.splitlines()):
             try:
                 event = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if event.get("digest") and event.get("tag"):
-                return f"{event['tag']}@{event['digest']}"
-        raise SystemExit("the build printed no image reference")
+            if event.get("event") == "build.result" and event.get("digest"):
+                return event
+        raise SystemExit("the build printed no image digest")
 
     @contextlib.contextmanager
     def serving(self, ref: str) -> Iterator[None]:
@@ -129,7 +139,7 @@ class Demo:
 
         client = docker.from_env()
         container = client.containers.run(ref, detach=True, network_mode="host",
-                                          environment={"HTTP_PORT": str(SMOKE_PORT)})
+                                          environment={"HTTP_PORT": str(self.smoke_port)})
         try:
             yield
         finally:
@@ -150,14 +160,16 @@ class Demo:
         self.run("validate", ["validate"])
         build = self.run("build & push", ["build", "--env", ENV, "--service", SERVICE, "--push",
                                           "--format", "json"], capture=True)
-        ref = self.image_reference(build)
-        self.run("promote", ["promote", "--env", ENV, "--service", SERVICE, "--image", ref,
+        image = self.built_image(build)
+        # The pin keeps both the tag (for people) and the digest (what ECS runs).
+        pin = f"{image['tag']}@{image['digest']}"
+        self.run("promote", ["promote", "--env", ENV, "--service", SERVICE, "--image", pin,
                              "--commit"])
         self.run("plan", ["plan", "--env", ENV])
         self.run("deploy v1", ["deploy", "--env", ENV])
-        with self.serving(ref):
+        with self.serving(image["reference"]):
             self.run("verify", ["verify", "--env", ENV, "--base-url",
-                                f"http://127.0.0.1:{SMOKE_PORT}"],
+                                f"http://127.0.0.1:{self.smoke_port}"],
                      note="smoke checks against the released image")
 
         def second(doc):
@@ -192,6 +204,12 @@ class Demo:
         total = sum(s.seconds for s in self.steps)
         ok = all(s.ok for s in self.steps)
         print(f"DEMO {'PASSED' if ok else 'FAILED'}: {len(self.steps)} steps in {total:.0f} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def main() -> None:

@@ -99,7 +99,11 @@ def test_unknown_path_is_404_and_logged(running_service):
     status, _ = call(f"{base}/nothing-here")
 
     assert status == 404
-    assert "GET /nothing-here 404" in container.logs().decode()
+    # The engine collects container output asynchronously: give it a moment to arrive.
+    deadline = time.monotonic() + 10
+    while "GET /nothing-here 404" not in container.logs().decode():
+        assert time.monotonic() < deadline, container.logs().decode()
+        time.sleep(0.05)
 
 
 def test_image_defaults_to_port_8080(built_image, docker_client):
