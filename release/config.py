@@ -328,6 +328,7 @@ class ConfigRepo:
     environments: dict[str, Environment]
     services: dict[tuple[str, str], ServiceSpec]
     taskdefs: dict[str, TaskDefinition]
+    commit: str | None = None  # the git commit the documents were read from, when known
 
     def environment(self, name: str) -> Environment:
         try:

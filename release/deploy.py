@@ -161,7 +161,8 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
             resume = {"deployment": primary, "tags": tags}
     record = records.new_record(env.name, spec.service_name, repo.root,
                                 spec.image.digest or image_reference(env, spec),
-                                live.revision_arn, clock.now(), spec.image.tag)
+                                live.revision_arn, clock.now(), spec.image.tag,
+                                commit=repo.commit)
     plan = planning.make_plan(env, spec, desired, live, timeout, tags=record.tags())
     return Prepared(env, spec, aws, desired, live, plan, record, resume)
 

@@ -18,6 +18,7 @@ commit that records the promotion.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import tempfile
@@ -336,8 +337,9 @@ def changed_between(repo_path: Path, since: str, until: str = "HEAD",
 
 
 def load_repo_at(commit: git.Commit, dest: Path, prefix: str = "") -> ConfigRepo:
-    """Write a commit's documents to `dest` and load them as a ConfigRepo."""
-    return config.load_repo(write_documents(tree_documents(commit, prefix), dest))
+    """Write a commit's documents to `dest` and load them as a ConfigRepo of that commit."""
+    loaded = config.load_repo(write_documents(tree_documents(commit, prefix), dest))
+    return dataclasses.replace(loaded, commit=commit.hexsha)
 
 
 # --------------------------------------------------------------------------- promote

@@ -136,8 +136,10 @@ def repo_commit(root: Path) -> tuple[str, str]:
 
 
 def new_record(env: str, service: str, root: Path, image: str, previous: str | None,
-               now: float, image_tag: str | None = None) -> Record:
-    commit, base = repo_commit(root)
+               now: float, image_tag: str | None = None, commit: str | None = None) -> Record:
+    """A release record; `commit` names the documents' commit when the caller knows it
+    (`release apply` renders from --until, not from the checkout's HEAD)."""
+    commit, base = (commit, "") if commit else repo_commit(root)
     return Record(
         env=env, service=service, commit=commit, base_commit=base, image=image,
         image_tag=image_tag or "", by=who(),

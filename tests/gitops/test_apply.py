@@ -118,3 +118,20 @@ def test_apply_refuses_environments_that_require_approval_unless_approved(sandbo
     error = events_of(out)[-1]
     assert "production requires approval" in error["message"]
     assert "--approved" in error["hint"]
+
+
+def test_the_release_record_names_the_commit_apply_released_not_the_checkouts_head(sandbox):
+    git_repo = init_git(sandbox.repo)
+    promote(sandbox, "sandbox", "000000000001")
+    released = git_repo.head.commit.hexsha
+    # The checkout moves on (an unrelated commit) before apply runs with --until.
+    (sandbox.repo / "NOTES.md").write_text("later\n")
+    commit_all(git_repo, "notes")
+    assert git_repo.head.commit.hexsha != released
+
+    out = apply(sandbox.repo, "--since", "", "--until", released, "--env", "sandbox")
+    assert out.exit_code == 0, out.output
+    ecs = sandbox.client("ecs")
+    revision = live_revision(sandbox, "sandbox")
+    tags = ecs.describe_task_definition(taskDefinition=revision, include=["TAGS"])["tags"]
+    assert {"key": "release:commit", "value": released} in tags
