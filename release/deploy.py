@@ -295,6 +295,7 @@ class Waiter:
             self.describe_calls = self.reader.describe_services_calls
             verdict = watch.observe(snap)
             self._print_events(snap, printed)
+            self._print_failed_tasks(snap, target, printed)
             shape = _COUNTDOWN.sub("", verdict.summary)
             if shape != last_shape or (verdict.summary != last_summary
                                        and now - last_printed >= COUNTDOWN_EVERY_SECONDS):
@@ -332,6 +333,23 @@ class Waiter:
             self.reporter.emit("service.event", f"  {event.get('message', '')}",
                                env=self.env.name, service=self.spec.service_name,
                                id=event_id, at=records.iso(when) if when else None)
+
+
+    def _print_failed_tasks(self, snap: stability.Snapshot, target: stability.Target,
+                            printed: set[str]) -> None:
+        """Each task of the new revision that stopped for a failure, once, with ECS's reason and
+        the exit code: the diagnosis operators look for first."""
+        for task in snap.tasks:
+            arn = task.get("taskArn", "")
+            if (task.get("lastStatus") != "STOPPED" or arn in printed
+                    or task.get("taskDefinitionArn") != target.task_definition_arn
+                    or not stability.is_failure_stop(task)):
+                continue
+            printed.add(arn)
+            reason = stability.describe_stop(task)
+            self.reporter.emit("task.stopped", f"  task {short(arn)} stopped: {reason}", "warn",
+                               env=self.env.name, service=self.spec.service_name, task=arn,
+                               reason=reason)
 
 
 def next_interval(interval: float, changed: bool) -> float:

@@ -109,6 +109,9 @@ def test_crash_loop_is_rolled_back_and_the_previous_revision_serves(released: St
     failed = run.first("wait.failed")
     assert failed["cause"] == "tasks_stopping"
     assert "exit code 3" in failed["reason"] and "Essential container" in failed["reason"]
+    # Each crashed task was reported as it stopped, before the verdict.
+    stops = [e for e in run.events if e["event"] == "task.stopped"]
+    assert len(stops) >= 3 and all("exit code 3" in e["reason"] for e in stops)
     assert run.has("release.rolled_back")
     assert stage.live_revision() == "akka-demo:1"
     assert stage.tags("akka-demo:2")["release:outcome"] == "rolled-back"
