@@ -23,18 +23,23 @@ example:
 	$(MAKE) -s -C examples/akka-firehose
 
 # Tests need a Docker engine; start one on a private socket when none answers.
+# An engine that `make` started is stopped again afterwards; one that was running is left alone.
 test: install engine
 	@eval "$$(scripts/engine.sh start)"; \
-	$(BIN)/ruff check . && $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/ruff check . && $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+	rc=$$?; [ -z "$${RELEASE_ENGINE_STARTED:-}" ] || scripts/engine.sh stop; exit $$rc
 
 demo: install engine example
-	@eval "$$(scripts/engine.sh start)"; $(BIN)/python scripts/demo.py
+	@eval "$$(scripts/engine.sh start)"; $(BIN)/python scripts/demo.py; \
+	rc=$$?; [ -z "$${RELEASE_ENGINE_STARTED:-}" ] || scripts/engine.sh stop; exit $$rc
 
 lint: install
 	$(BIN)/ruff check .
 
 bench: install engine example
-	@eval "$$(scripts/engine.sh start)"; for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	@eval "$$(scripts/engine.sh start)"; rc=0; \
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || rc=1; done; \
+	[ -z "$${RELEASE_ENGINE_STARTED:-}" ] || scripts/engine.sh stop; exit $$rc
 
 clean:
 	scripts/engine.sh stop

@@ -98,7 +98,6 @@ class Demo:
         for name in COPY:
             shutil.copytree(ROOT / name, self.repo / name,
                             ignore=shutil.ignore_patterns("*.o", "build"))
-        self.use_free_ports()
         self.git("init", "-q", "-b", "main")
         self.git("config", "user.email", "demo@example.invalid")
         self.git("config", "user.name", "release demo")
@@ -106,6 +105,9 @@ class Demo:
         fixed = "2026-01-01T00:00:00+00:00"
         self.git("commit", "-q", "-m", "config repository for the demo",
                  env={**os.environ, "GIT_AUTHOR_DATE": fixed, "GIT_COMMITTER_DATE": fixed})
+        # A commit of its own, so the build context's commit (the image tag) stays the same.
+        self.use_free_ports()
+        self.git("commit", "-q", "-am", "sandbox: free local ports for this demo")
 
     def use_free_ports(self) -> None:
         """Point the sandbox at free local ports, so a busy 4566 or 5050 cannot stop the demo."""

@@ -3,7 +3,9 @@
 #
 #   scripts/engine.sh install   apt-get install docker.io docker-registry (and groovy, gcc) when missing
 #   scripts/engine.sh start     start dockerd on a private socket unless DOCKER_HOST already answers;
-#                               prints `export DOCKER_HOST=...` for eval
+#                               prints `export DOCKER_HOST=...` for eval (with
+#                               RELEASE_ENGINE_STARTED=1 when it started one, so callers stop
+#                               only what they started)
 #   scripts/engine.sh stop      stop the dockerd that `start` started (by pid), remove its state
 #
 # State lives in $RELEASE_ENGINE_DIR (default: .state/engine in the repository).
@@ -55,11 +57,11 @@ PY
 
 start() {
   if [ -n "${DOCKER_HOST:-}" ] && [[ "$DOCKER_HOST" == unix://* ]] && answers "$DOCKER_HOST"; then
-    echo "export DOCKER_HOST=$DOCKER_HOST"
+    echo "export DOCKER_HOST=$DOCKER_HOST RELEASE_ENGINE_STARTED="
     return 0
   fi
   if [ -S "$sock" ] && answers "unix://$sock"; then
-    echo "export DOCKER_HOST=unix://$sock"
+    echo "export DOCKER_HOST=unix://$sock RELEASE_ENGINE_STARTED="
     return 0
   fi
   if [ "$(id -u)" != 0 ]; then
@@ -73,7 +75,7 @@ start() {
     --pidfile "$state/docker.pid" >"$state/dockerd.log" 2>&1 &
   for _ in $(seq 1 150); do
     if [ -S "$sock" ] && answers "unix://$sock"; then
-      echo "export DOCKER_HOST=unix://$sock"
+      echo "export DOCKER_HOST=unix://$sock RELEASE_ENGINE_STARTED=1"
       return 0
     fi
     sleep 0.2
