@@ -93,6 +93,10 @@ stop() {
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$sock" "$state/docker.pid"
+  # dockerd leaves its network-namespace bind mount behind; without unmounting it the state
+  # folder cannot be removed.
+  awk -v dir="$state/" 'index($2, dir) == 1 {print $2}' /proc/mounts 2>/dev/null | sort -r |
+    while read -r mnt; do umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true; done
 }
 
 case "${1:-}" in
