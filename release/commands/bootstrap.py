@@ -46,9 +46,6 @@ def bootstrap(
     Reads what exists, plans only the missing or drifted calls with a reason each, shows
     the plan, asks, then applies in order. Running it again plans 0 changes.
     """
-    if format is OutputFormat.junit:
-        raise UsageError("--format junit is for validation reports",
-                         "use --format text or --format json with bootstrap")
     reporter = Reporter(format)
     environment = load_valid_repo(find_repo(repo), [env], reporter).environment(env)
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from release.errors import EXIT_INTERRUPTED, InvalidInput, ReleaseError
+from release.errors import EXIT_INTERRUPTED, EXIT_USAGE, InvalidInput, ReleaseError
 from release.events import OutputFormat, Reporter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,11 +50,20 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def handles_errors(fn: F) -> F:
-    """Run a verb: ReleaseError → its exit code with a message and hint; Ctrl-C/SIGTERM → 130."""
+def handles_errors(fn: F, *, junit: bool = False) -> F:
+    """Run a verb: ReleaseError → its exit code with a message and hint; Ctrl-C/SIGTERM → 130.
+
+    `--format junit` is a validation report: verbs that do not write one (junit=False)
+    refuse it with exit 2 instead of running silently.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("format") is OutputFormat.junit and not junit:
+            Reporter(OutputFormat.text).error(
+                "--format junit is for validation reports",
+                "use `release validate --format junit`; this command takes text or json")
+            raise typer.Exit(EXIT_USAGE)
         reporter = Reporter(kwargs.get("format", OutputFormat.text)
                             if kwargs.get("format") in (OutputFormat.json, OutputFormat.text)
                             else OutputFormat.text)
@@ -132,3 +141,8 @@ def load_environment_repo(repo: Path, env: str):
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"the documents of {env} are incomplete ({exc})",
                            "run `release validate` and fix them first") from None
+
+
+def handles_errors_with_junit(fn: F) -> F:
+    """`handles_errors` for the verb that writes JUnit reports (validate)."""
+    return handles_errors(fn, junit=True)

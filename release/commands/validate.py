@@ -11,7 +11,12 @@ from typing import Annotated
 
 import typer
 
-from release.commands.common import FormatOption, RepoOption, find_repo, handles_errors
+from release.commands.common import (
+    FormatOption,
+    RepoOption,
+    find_repo,
+    handles_errors_with_junit,
+)
 from release.events import OutputFormat
 
 EnvsOption = Annotated[
@@ -30,7 +35,7 @@ StrictOption = Annotated[
                        "definitions also go through botocore's ECS parameter validation.")]
 
 
-@handles_errors
+@handles_errors_with_junit
 def validate(
     repo: RepoOption = None,
     envs: EnvsOption = None,
