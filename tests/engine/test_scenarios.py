@@ -207,17 +207,23 @@ def test_draining_longer_than_the_budget_fails_and_says_why(stage: Stage) -> Non
     assert stage.live_revision() == "akka-demo:1"
 
 
+def once_the_rollout_of_v2_began(stage: Stage, inject) -> list[float]:
+    """Call `inject()` on the first clock tick after the service moved to revision 2."""
+    armed: list[float] = []
+
+    def tick(now: float) -> None:
+        if not armed and stage.service()["deployments"][0]["taskDefinition"].endswith(":2"):
+            armed.append(now)
+            inject()
+
+    stage.sandbox.clock.on_tick(tick)
+    return armed
+
+
 def test_throttling_storm_is_absorbed(released: Stage) -> None:
     stage = released
     stage.pin("v2")
-    armed = []
-
-    def storm(now: float) -> None:
-        if not armed and stage.service()["deployments"][0]["taskDefinition"].endswith(":2"):
-            armed.append(now)
-            stage.sandbox.faults.throttle(6)
-
-    stage.sandbox.clock.on_tick(storm)
+    armed = once_the_rollout_of_v2_began(stage, lambda: stage.sandbox.faults.throttle(6))
     run = stage.cli("deploy")
     assert armed, "the storm never started"
     assert run.exit_code == 0, run.output
@@ -227,14 +233,7 @@ def test_throttling_storm_is_absorbed(released: Stage) -> None:
 def test_server_dropping_connections_mid_wait_is_retried(released: Stage) -> None:
     stage = released
     stage.pin("v2")
-    armed = []
-
-    def outage(now: float) -> None:
-        if not armed and stage.service()["deployments"][0]["taskDefinition"].endswith(":2"):
-            armed.append(now)
-            stage.sandbox.faults.drop(25)
-
-    stage.sandbox.clock.on_tick(outage)
+    armed = once_the_rollout_of_v2_began(stage, lambda: stage.sandbox.faults.drop(25))
     run = stage.cli("deploy")
     assert armed
     assert run.exit_code == 0, run.output

@@ -103,10 +103,9 @@ class _Application(BaseHTTPRequestHandler):
         self._answer(200 if ok else 400)
 
 
-@contextmanager
-def application() -> Iterator[str]:
-    """A local HTTP server standing in for the service behind the sandbox's ELB."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Application)
+def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A real HTTP server on a free local port, answering with `handler`; yields its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -114,3 +113,9 @@ def application() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def application() -> Iterator[str]:
+    """A local HTTP server standing in for the service behind the sandbox's ELB."""
+    yield from serve(_Application)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from sandbox_git import serve
 from typer.testing import CliRunner
 
 from release import clock as clocks
@@ -49,16 +49,6 @@ class AkkaFirehoseLike(BaseHTTPRequestHandler):
         else:
             self._answer(400, b"bad request")
 
-
-def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 SEEN: list[tuple[str, str, object]] = []
