@@ -136,10 +136,19 @@ class Demo:
 
     @contextlib.contextmanager
     def serving(self, ref: str) -> Iterator[None]:
-        """Run the released image locally: the sandbox's ELB has no address to call."""
+        """Run the released image locally: the sandbox's ELB has no address to call.
+
+        Like an ECS instance, it pulls the image by digest from ECR with the ECR token.
+        """
         import docker
 
+        from release import config, image
+
+        env = config.load_repo(self.repo, [ENV]).environment(ENV)
+        auth = image.ecr_login(image.ecr_clients(env), env)
         client = docker.from_env()
+        repository, digest = ref.split("@", 1)
+        client.images.pull(repository, tag=digest, auth_config=auth.auth_config())
         container = client.containers.run(ref, detach=True, network_mode="host",
                                           environment={"HTTP_PORT": str(self.smoke_port)})
         try:
