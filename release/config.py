@@ -62,9 +62,6 @@ class DocumentSet:
     services: dict[tuple[str, str], Path]  # (env, service file stem) -> spec
     taskdefs: dict[str, Path]  # repo-relative path -> file
 
-    def all_files(self) -> list[Path]:
-        return [*self.taskdefs.values(), *self.environments.values(), *self.services.values()]
-
 
 def discover(root: Path, only_envs: list[str] | None = None) -> DocumentSet:
     """Find the documents by the repository layout (environment folders, services, taskdefs)."""

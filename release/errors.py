@@ -54,7 +54,3 @@ class NotRestored(ReleaseError):
     """The release failed and the service is not back on a good revision: page someone."""
 
     exit_code = EXIT_NOT_RESTORED
-
-
-class Interrupted(ReleaseError):
-    exit_code = EXIT_INTERRUPTED
