@@ -5,11 +5,17 @@ and renders the desired one (release/render.py). The same `ReleasePlan` is what
 `release plan` prints and what `release deploy` executes, so the plan shown is
 the plan run.
 
-The live task definition carries what ECS adds on registration (ARN, revision,
-status, registeredAt/By, compatibilities, requiresAttributes, empty lists,
-`essential: true`, `protocol: tcp`, ...). Both sides go through the same
-normalisation before comparing, so an untouched repository plans "no change"
-instead of registering a new revision on every run.
+DescribeTaskDefinition answers with more than was registered: what ECS adds
+(ARN, revision, status, registeredAt/By, compatibilities, requiresAttributes,
+...) and members nobody wrote at their API defaults (`enableFaultInjection:
+false`, `essential: true`, `protocol: tcp`, `cpu: 0`, empty lists, ...). Both
+facts come from the ECS API model (release/ecs_model.py), not from a list kept
+here. The desired document decides what is compared: a member it writes is
+always compared (against the API default when live omits it); a member it
+does not write is a change only when live holds something other than empty or
+the default. The service settings compare only what the spec states, each
+against live or, when live omits it, the API default. So an untouched
+repository plans "no change" instead of registering a new revision every run.
 """
 
 from __future__ import annotations
@@ -18,14 +24,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from release import ecs_model as model
 from release.calls import ApiCall, Ref
 from release.config import Environment, ServiceSpec
 
-# Keys ECS adds to a registered task definition (never part of what we register).
-ECS_ADDED_KEYS = frozenset({
-    "taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
-    "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
-})
 NAMED_LISTS = frozenset({"containerDefinitions", "environment", "secrets", "volumes",
                          "ulimits", "systemControls", "extraHosts"})
 SORTED_STRING_LISTS = frozenset({"requiresCompatibilities", "links", "dnsServers",
@@ -41,6 +43,7 @@ RECREATE_SETTINGS = ("loadBalancers", "role", "launchType", "schedulingStrategy"
 PLACEMENT_SECONDS = 30  # pull + start of one task; ECS schedules every few seconds
 MIN_MARGIN_SECONDS = 60
 NEW_REVISION = "<new revision>"
+TASKDEF, SERVICE = model.TASK_DEFINITION, model.SERVICE
 REGISTER_KEY = "register"
 
 
@@ -48,30 +51,37 @@ REGISTER_KEY = "register"
 
 
 def normalise_taskdef(doc: dict[str, Any]) -> dict[str, Any]:
-    """A task definition with ECS's additions and defaults removed, lists in a stable order."""
-    body = {k: v for k, v in doc.items() if k not in ECS_ADDED_KEYS and not k.startswith("$")}
-    network_mode = body.get("networkMode") or "bridge"
-    body["networkMode"] = network_mode
+    """A task definition without what ECS adds, lists in a stable order, host ports filled in.
+
+    API defaults stay as they are: `diff` knows them (from the model) and only a
+    member the desired document writes is compared with them.
+    """
+    added = model.added_by_ecs()
+    body = {k: v for k, v in doc.items() if k not in added and not k.startswith("$")}
+    network_mode = body.get("networkMode") or model.defaults(TASKDEF)["networkMode"]
     for key in ("cpu", "memory"):
         if key in body and body[key] is not None:
-            body[key] = str(body[key])
-    containers = []
-    for container in body.get("containerDefinitions", []):
-        c = dict(container)
-        c.setdefault("essential", True)
-        if c.get("cpu") == 0:
-            del c["cpu"]
-        c["portMappings"] = [_normalise_port(p, network_mode) for p in c.get("portMappings", [])]
-        containers.append(c)
-    body["containerDefinitions"] = containers
+            body[key] = str(body[key])  # the API's type is a string; documents may write 1024
+    if "containerDefinitions" in body:
+        body["containerDefinitions"] = [_normalise_container(c, network_mode)
+                                        for c in body["containerDefinitions"]]
     return _prune(body)
 
 
+def _normalise_container(container: dict[str, Any], network_mode: str) -> dict[str, Any]:
+    c = dict(container)
+    if "portMappings" in c:
+        c["portMappings"] = [_normalise_port(p, network_mode) for p in c["portMappings"]]
+    return c
+
+
 def _normalise_port(mapping: dict[str, Any], network_mode: str) -> dict[str, Any]:
+    """PortMapping.hostPort's default depends on the network mode (ECS API reference): "If you
+    use containers in a task with the awsvpc or host network mode, the hostPort can either be
+    left blank or set to the same value as the containerPort"; in bridge mode "you can omit the
+    hostPort (or set it to 0)" for a dynamic port."""
     m = dict(mapping)
-    m.setdefault("protocol", "tcp")
     if "hostPort" not in m:
-        # bridge: no hostPort means a dynamic port; host/awsvpc: the container port.
         m["hostPort"] = 0 if network_mode == "bridge" else m.get("containerPort")
     return m
 
@@ -129,29 +139,52 @@ def _show(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def diff(live: Any, desired: Any, path: str = "") -> list[Change]:
-    """Differences between two normalised documents; named list items are matched by name."""
+def diff(live: Any, desired: Any, path: str = "", shape: str | None = None) -> list[Change]:
+    """Differences between two normalised documents; named list items are matched by name.
+
+    `shape` (an ECS model structure) brings in the API defaults: a member only live has is
+    no change when it is empty or at its default; a member desired writes is compared with
+    live's value, or with the default when live omits it.
+    """
     if isinstance(live, dict) and isinstance(desired, dict):
-        changes: list[Change] = []
-        for key in sorted(set(live) | set(desired), key=str):
-            changes += diff(live.get(key), desired.get(key), f"{path}.{key}" if path else key)
-        return changes
+        return _member_changes(live, desired, path, shape)
     if (isinstance(live, list) and isinstance(desired, list) and _named(live) and _named(desired)):
         by_live = {v["name"]: v for v in live}
         by_desired = {v["name"]: v for v in desired}
-        changes = []
+        changes: list[Change] = []
         for name in sorted(set(by_live) | set(by_desired), key=str):
-            changes += diff(by_live.get(name), by_desired.get(name), f"{path}[{name}]")
+            changes += diff(by_live.get(name), by_desired.get(name), f"{path}[{name}]", shape)
         return changes
     if (isinstance(live, list) and isinstance(desired, list) and len(live) == len(desired)
             and all(isinstance(v, dict) for v in live + desired)):
         changes = []
         for i, (a, b) in enumerate(zip(live, desired, strict=True)):
-            changes += diff(a, b, f"{path}[{i}]")
+            changes += diff(a, b, f"{path}[{i}]", shape)
         return changes
-    if live == desired:
+    if model.same(live, desired):
         return []
     return [Change(path, live, desired)]
+
+
+def _member_changes(live: dict[str, Any], desired: dict[str, Any], path: str,
+                    shape: str | None) -> list[Change]:
+    known = model.defaults(shape)
+    changes: list[Change] = []
+    for key in sorted(set(live) | set(desired), key=str):
+        where = f"{path}.{key}" if path else key
+        if key not in desired:
+            if not model.is_unwritten(shape, key, live[key]):
+                changes.append(Change(where, live[key], None))
+            continue
+        inner = model.structure(shape, key)
+        if key in live:
+            theirs = live[key]
+        elif key in known:
+            theirs = known[key]
+        else:
+            theirs = {} if inner is not None and isinstance(desired[key], dict) else None
+        changes += diff(theirs, desired[key], where, inner)
+    return changes
 
 
 def _named(items: list[Any]) -> bool:
@@ -162,7 +195,7 @@ def taskdef_changes(live: dict[str, Any] | None, desired: dict[str, Any]) -> lis
     """What registering `desired` would change compared with the live revision."""
     if live is None:
         return [Change("taskDefinition", None, desired.get("family"))]
-    return diff(normalise_taskdef(live), normalise_taskdef(desired))
+    return diff(normalise_taskdef(live), normalise_taskdef(desired), shape=TASKDEF)
 
 
 def _role_matches(live_arn: str | None, role: str | None) -> bool:
@@ -178,30 +211,27 @@ def _normal_lbs(lbs: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
                   key=lambda lb: sorted(lb.items()))
 
 
-def _subset_changes(live: Any, desired: Any, path: str) -> list[Change]:
-    """Compare only what the spec states: settings it leaves out stay as they are."""
+def _subset_changes(live: Any, desired: Any, path: str, shape: str | None) -> list[Change]:
+    """Compare only what the spec states: settings it leaves out stay as they are, and a
+    setting live omits counts as the API default."""
     if isinstance(desired, dict):
         live = live if isinstance(live, dict) else {}
+        known = model.defaults(shape)
         changes: list[Change] = []
         for key, value in desired.items():
-            changes += _subset_changes(live.get(key), value, f"{path}.{key}")
+            theirs = live[key] if live.get(key) is not None else known.get(key)
+            changes += _subset_changes(theirs, value, f"{path}.{key}",
+                                       model.structure(shape, key))
         return changes
-    return [] if live == desired else [Change(path, live, desired)]
+    return [] if model.same(live, desired) else [Change(path, live, desired)]
 
 
 def service_changes(spec: ServiceSpec, live: dict[str, Any]
                     ) -> tuple[list[Change], list[Change]]:
     """(settings update_service can change, settings that need the service re-created)."""
     wanted = spec.service
-    updatable: list[Change] = []
-    for key in UPDATABLE_SETTINGS:
-        if key not in wanted:
-            continue
-        if key == "healthCheckGracePeriodSeconds":
-            if int(live.get(key) or 0) != int(wanted[key]):
-                updatable.append(Change(f"service.{key}", live.get(key), wanted[key]))
-        else:
-            updatable += _subset_changes(live.get(key), wanted[key], f"service.{key}")
+    updatable = _subset_changes(live, {k: wanted[k] for k in UPDATABLE_SETTINGS if k in wanted},
+                                "service", SERVICE)
     recreate: list[Change] = []
     if "loadBalancers" in wanted and (
             _normal_lbs(live.get("loadBalancers")) != _normal_lbs(wanted["loadBalancers"])):
@@ -213,8 +243,8 @@ def service_changes(spec: ServiceSpec, live: dict[str, Any]
         if key in wanted and live.get(key) not in (None, wanted[key]):
             recreate.append(Change(f"service.{key}", live.get(key), wanted[key]))
     if "deploymentController" in wanted:
-        recreate += _subset_changes(live.get("deploymentController"),
-                                    wanted["deploymentController"], "service.deploymentController")
+        recreate += _subset_changes(live, {"deploymentController": wanted["deploymentController"]},
+                                    "service", SERVICE)
     return updatable, recreate
 
 

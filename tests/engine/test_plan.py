@@ -230,3 +230,142 @@ def test_rollback_plan_points_back_without_registering(sandbox) -> None:
     assert [c.operation for c in plan.calls] == ["update_service"]
     assert plan.calls[0].params["taskDefinition"] == previous
     assert not plan.registers
+
+
+# ------------------------------------------------- members at their API defaults (ECS model)
+
+
+def with_aws_defaults(live: dict[str, Any]) -> dict[str, Any]:
+    """Members real DescribeTaskDefinition reports at their defaults although nobody set them."""
+    live = copy.deepcopy(live)
+    live.update(enableFaultInjection=False, placementConstraints=[], volumes=[])
+    for c in live["containerDefinitions"]:
+        c.update(versionConsistency="enabled", privileged=False, readonlyRootFilesystem=False,
+                 linuxParameters={"initProcessEnabled": False, "capabilities": {}})
+        if "healthCheck" in c:
+            c["healthCheck"].update(interval=30, timeout=5, retries=3)
+    return live
+
+
+def with_health_check(desired: dict[str, Any]) -> dict[str, Any]:
+    desired = copy.deepcopy(desired)
+    desired["containerDefinitions"][0]["healthCheck"] = {
+        "command": ["CMD-SHELL", "curl -f http://localhost:8080/api/healthcheck"]}
+    return desired
+
+
+def test_members_at_their_api_defaults_are_not_changes(sandbox) -> None:
+    _, _, desired = sandbox
+    desired = with_health_check(desired)
+    live = with_aws_defaults(as_real_ecs_returns(registered(desired)))
+    assert live["enableFaultInjection"] is False
+    assert pl.taskdef_changes(live, desired) == []
+
+
+def test_a_member_the_document_writes_is_compared_even_at_its_default(sandbox) -> None:
+    _, _, desired = sandbox
+    written = copy.deepcopy(desired)
+    written["enableFaultInjection"] = False
+    written["containerDefinitions"][0]["linuxParameters"] = {"initProcessEnabled": False}
+    assert pl.taskdef_changes(registered(desired), written) == []  # live omits both: defaults
+    written["enableFaultInjection"] = True
+    live = with_aws_defaults(registered(desired))
+    (change,) = pl.taskdef_changes(live, written)
+    assert (change.path, change.live, change.desired) == ("enableFaultInjection", False, True)
+
+
+def test_a_removed_member_that_live_still_has_is_a_change(sandbox) -> None:
+    _, _, desired = sandbox
+    live = with_aws_defaults(registered(desired))
+    live["containerDefinitions"][0]["privileged"] = True
+    live["containerDefinitions"][0]["linuxParameters"]["initProcessEnabled"] = True
+    changes = pl.taskdef_changes(live, desired)
+    assert [c.one_line() for c in changes] == [
+        '- containerDefinitions[akka-firehose].linuxParameters (was {"initProcessEnabled": true})',
+        "- containerDefinitions[akka-firehose].privileged (was true)"]
+
+
+def test_essential_false_against_the_default_true_is_a_change(sandbox) -> None:
+    _, _, desired = sandbox
+    live = registered(desired)
+    del live["containerDefinitions"][0]["essential"]  # omitted means essential
+    changed = copy.deepcopy(desired)
+    changed["containerDefinitions"][0]["essential"] = False
+    (change,) = pl.taskdef_changes(live, changed)
+    assert (change.path, change.live, change.desired) == (
+        "containerDefinitions[akka-firehose].essential", True, False)
+
+
+def test_what_ecs_adds_comes_from_the_model() -> None:
+    added = pl.model.added_by_ecs()
+    assert {"taskDefinitionArn", "revision", "status", "registeredAt", "registeredBy",
+            "compatibilities", "requiresAttributes", "deregisteredAt"} <= added
+    assert not added & {"family", "containerDefinitions", "enableFaultInjection", "cpu"}
+
+
+def with_service(spec, **settings: Any):
+    return dataclasses.replace(spec, service={**spec.service, **settings})
+
+
+def test_service_settings_stated_at_their_api_defaults_match_a_live_that_omits_them(
+        sandbox) -> None:
+    _, spec, _ = sandbox
+    spec = with_service(
+        spec, propagateTags="NONE", enableECSManagedTags=False, enableExecuteCommand=False,
+        healthCheckGracePeriodSeconds=0, deploymentController={"type": "ECS"},
+        deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100,
+                                 "deploymentCircuitBreaker": {"enable": False,
+                                                              "rollback": False}})
+    live = live_service(spec, healthCheckGracePeriodSeconds=None)
+    del live["healthCheckGracePeriodSeconds"]
+    live["deploymentConfiguration"] = {}
+    assert pl.service_changes(spec, live) == ([], [])
+
+
+def test_service_members_the_spec_does_not_state_are_not_changes(sandbox) -> None:
+    _, spec, _ = sandbox
+    live = live_service(spec, propagateTags="TASK_DEFINITION", enableExecuteCommand=True,
+                        availabilityZoneRebalancing="ENABLED",
+                        deploymentController={"type": "ECS"})
+    live["deploymentConfiguration"].update(strategy="ROLLING", bakeTimeInMinutes=0,
+                                           lifecycleHooks=[])
+    live["deploymentConfiguration"]["deploymentCircuitBreaker"]["resetOnHealthyTask"] = True
+    assert pl.service_changes(spec, live) == ([], [])
+
+
+def test_a_stated_service_setting_against_live_defaults_is_a_change(sandbox) -> None:
+    _, spec, _ = sandbox
+    live = live_service(spec)
+    live["deploymentConfiguration"] = {"maximumPercent": 200, "minimumHealthyPercent": 100}
+    updatable, _ = pl.service_changes(spec, live)
+    assert [(c.path, c.live, c.desired) for c in updatable] == [
+        ("service.deploymentConfiguration.minimumHealthyPercent", 100, 50),
+        ("service.deploymentConfiguration.maximumPercent", 200, 100),
+        ("service.deploymentConfiguration.deploymentCircuitBreaker.enable", False, True),
+        ("service.deploymentConfiguration.deploymentCircuitBreaker.rollback", False, True)]
+
+
+def test_a_second_deploy_against_a_live_revision_with_aws_defaults_registers_nothing(
+        stage) -> None:
+    """On the sandbox: release, make the stored revision look as real ECS reports it, deploy
+    again: nothing registered, 'nothing to change'."""
+    from moto.backends import get_backend
+
+    stage.pin("v1")
+    assert stage.cli("deploy").exit_code == 0
+    backend = get_backend("ecs")[stage.sandbox.account][stage.sandbox.region]
+    (revision,) = backend.task_definitions["akka-demo"].values()
+    revision.enable_fault_injection = False  # what moto leaves out and real ECS returns
+    revision.registered_by = "arn:aws:sts::123456789012:assumed-role/jenkins/build-42"
+    for container in revision.container_definitions:
+        container.update(versionConsistency="enabled", privileged=False, systemControls=[])
+    live = stage.ecs().describe_task_definition(taskDefinition="akka-demo:1")["taskDefinition"]
+    assert live["enableFaultInjection"] is False
+    assert live["containerDefinitions"][0]["versionConsistency"] == "enabled"
+    before = stage.revisions()
+    run = stage.cli("deploy")
+    assert run.exit_code == 0, run.output
+    assert "nothing to change" in run.first("release.unchanged")["message"]
+    assert not run.has("release.call")
+    assert stage.revisions() == before == ["akka-demo:1"]
+    assert stage.live_revision() == "akka-demo:1"
