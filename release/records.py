@@ -34,7 +34,7 @@ PREFIX = "release:"
 IN_PROGRESS, COMPLETED, FAILED, ROLLED_BACK, INTERRUPTED = (
     "in-progress", "completed", "failed", "rolled-back", "interrupted")
 MAX_VALUE = 256
-_REFUSED = re.compile(r"[^\w\s.:/=+\-@]")
+_REFUSED = re.compile(r"[^\w .:/=+\-@]")  # ECS TagValue: [\p{L}\p{Z}\p{N}_.:/=+\-@]*
 
 # record field → tag key suffix
 _KEYS = {
