@@ -1,0 +1,171 @@
+"""Plan and the no-change path, replayed on answers in the shapes real AWS gives.
+
+botocore's Stubber answers the tool's ECS and ECR calls with the documents of
+shapes_taskdef.py (each validated against the botocore output model) and
+refuses any call not queued: a `release deploy` that tried to register a
+revision or update the service would fail on the spot.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from shapes_taskdef import (
+    api_reference_example,
+    described_images,
+    described_service,
+    described_task_definition,
+    stubbed,
+    taskdef_arn,
+)
+from typer.testing import CliRunner
+
+from release import deploy, live, plan
+from release.aws import Aws
+from release.cli import app
+from release.config import load_repo
+from release.render import render_service
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = "staging"
+LIVE_REVISION = 41
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The staging documents, and clients whose answers the test queues (nothing is sent)."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "replay", "AWS_SECRET_ACCESS_KEY": "replay",
+                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("RELEASE_AWS_ENDPOINT", raising=False)
+    repo = load_repo(ROOT)
+    env = repo.environment(ENV)
+    spec = repo.services_of(ENV)[0]
+    aws = Aws(env)
+    monkeypatch.setattr(deploy, "connect", lambda _env: aws)
+    return {"repo": repo, "env": env, "spec": spec, "aws": aws,
+            "desired": render_service(repo, spec)}
+
+
+def queue_live(world: dict[str, Any], taskdef_response: dict[str, Any]) -> Any:
+    """DescribeServices then DescribeTaskDefinition, as fetch_live asks for them."""
+    arn = taskdef_response["taskDefinition"]["taskDefinitionArn"]
+    spec = world["spec"]
+    return stubbed(world["aws"].ecs, [
+        ("describe_services", described_service(spec.service, arn),
+         {"cluster": world["env"].cluster, "services": [spec.service_name]}),
+        ("describe_task_definition", taskdef_response,
+         {"taskDefinition": arn, "include": ["TAGS"]}),
+    ])
+
+
+def queue_image(world: dict[str, Any]) -> Any:
+    env, spec = world["env"], world["spec"]
+    return stubbed(world["aws"].ecr, [
+        ("describe_images", described_images(env.ecr_repository, spec.image.digest,
+                                              spec.image.tag), None)])
+
+
+def run(*args: str) -> tuple[int, list[dict[str, Any]], str]:
+    result = CliRunner().invoke(app, [*args, "--env", ENV, "--repo", str(ROOT),
+                                      "--format", "json"], catch_exceptions=False)
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return result.exit_code, events, result.output
+
+
+def test_the_api_reference_example_plans_no_change_against_what_was_registered() -> None:
+    example = api_reference_example("DescribeTaskDefinition")["taskDefinition"]
+    registered = {"family": example["family"],
+                  "containerDefinitions": copy.deepcopy(example["containerDefinitions"])}
+    for container in registered["containerDefinitions"]:  # what its author would have written
+        for empty in ("environment", "mountPoints", "volumesFrom", "portMappings"):
+            if not container[empty]:
+                del container[empty]
+        del container["essential"]
+    assert plan.taskdef_changes(example, registered) == []
+    assert [c.path for c in plan.taskdef_changes(example, {**registered, "cpu": "256"})] == [
+        "cpu"]
+
+
+def test_a_live_revision_with_aws_defaults_plans_no_change(world) -> None:
+    answer = described_task_definition(world["desired"], LIVE_REVISION)
+    ecs = queue_live(world, answer)
+    current = live.fetch_live(world["aws"].ecs, world["env"], world["spec"])
+    ecs.assert_no_pending_responses()
+    assert current.taskdef["enableFaultInjection"] is False
+    assert current.taskdef["registeredAt"].year == 2026  # a datetime, as boto3 parses it
+    the_plan = plan.make_plan(world["env"], world["spec"], world["desired"], current)
+    assert the_plan.taskdef_changes == [] and the_plan.setting_changes == []
+    assert the_plan.unchanged and not the_plan.registers
+
+
+def test_second_deploy_registers_nothing_and_says_nothing_to_change(world) -> None:
+    answer = described_task_definition(world["desired"], LIVE_REVISION,
+                                       tags={"release:outcome": "completed"})
+    ecs, ecr = queue_live(world, answer), queue_image(world)
+    code, events, output = run("deploy")
+    assert code == 0, output
+    unchanged = next(e for e in events if e["event"] == "release.unchanged")
+    assert "nothing to change" in unchanged["message"]
+    assert f"akka-demo:{LIVE_REVISION}" in unchanged["message"]
+    assert not any(e["event"] == "release.call" for e in events)
+    ecs.assert_no_pending_responses()  # read the service and its revision, and nothing more
+    ecr.assert_no_pending_responses()
+
+
+def test_a_real_change_is_still_detected(world) -> None:
+    previous = copy.deepcopy(world["desired"])
+    container = previous["containerDefinitions"][0]
+    container["image"] = container["image"][:-1] + "0"
+    ecs = queue_live(world, described_task_definition(previous, LIVE_REVISION))
+    queue_image(world)
+    code, events, output = run("plan")
+    assert code == 0, output
+    (shown,) = [e for e in events if e["event"] == "plan"]
+    assert [c["path"] for c in shown["taskdef_changes"]] == [
+        "containerDefinitions[akka-firehose].image"]
+    assert [c["operation"] for c in shown["calls"]] == ["register_task_definition",
+                                                        "update_service"]
+    ecs.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ({"enableFaultInjection": False}, []),  # written at the default live reports: same
+    ({"enableFaultInjection": True}, [("enableFaultInjection", False, True)]),
+])
+def test_a_member_the_document_writes_is_compared(world, written, expected) -> None:
+    queue_live(world, described_task_definition(world["desired"], LIVE_REVISION))
+    current = live.fetch_live(world["aws"].ecs, world["env"], world["spec"])
+    desired = {**world["desired"], **written}
+    changes = plan.taskdef_changes(current.taskdef, desired)
+    assert [(c.path, c.live, c.desired) for c in changes] == expected
+
+
+def test_a_member_removed_from_the_document_is_a_change(world) -> None:
+    queue_live(world, described_task_definition(world["desired"], LIVE_REVISION))
+    current = live.fetch_live(world["aws"].ecs, world["env"], world["spec"])
+    desired = copy.deepcopy(world["desired"])
+    del desired["containerDefinitions"][0]["stopTimeout"]
+    changes = plan.taskdef_changes(current.taskdef, desired)
+    assert [c.one_line() for c in changes] == [
+        "- containerDefinitions[akka-firehose].stopTimeout (was 30)"]
+
+
+def test_a_service_setting_changed_in_the_spec_is_detected_against_real_shapes(world) -> None:
+    arn = taskdef_arn("akka-demo", LIVE_REVISION)
+    live_service = described_service(world["spec"].service, arn)["services"][0]
+    spec = world["spec"]
+    wanted = copy.deepcopy(spec.service)
+    wanted["deploymentConfiguration"]["minimumHealthyPercent"] = 100
+    updatable, recreate = plan.service_changes(dataclasses.replace(spec, service=wanted),
+                                               live_service)
+    assert [(c.path, c.live, c.desired) for c in updatable] == [
+        ("service.deploymentConfiguration.minimumHealthyPercent", 50, 100)]
+    assert recreate == []
+    assert plan.service_changes(spec, live_service) == ([], [])
