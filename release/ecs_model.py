@@ -10,9 +10,13 @@ A test regenerates it from the installed botocore and compares, so a
 botocore upgrade that adds a member or changes a default fails a test, not
 a release.
 
+botocore's parser keeps only the members its model knows, so a member AWS
+starts returning tomorrow reaches the tool only with a botocore upgrade, and
+that upgrade changes the facts (every member of every structure is listed).
+
 The shapes are named as in the model; `TaskDefinition` stands for the
 registered task definition and the RegisterTaskDefinition request,
-`Service` for the service and the CreateService/UpdateService requests.
+`Service` for the CreateService/UpdateService settings.
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ def test_the_committed_facts_match_the_installed_botocore_model() -> None:
     facts = generator()
     wanted = facts.render(facts.facts(facts.load_model()))
     assert ecs_model.FACTS.read_text() == wanted, (
-        "botocore's ECS model changed: run `python scripts/ecs_model_facts.py`, review the "
-        "diff of release/ecs_model.json (new members, new defaults) and commit it")
+        "botocore's ECS model changed: run `python scripts/ecs_model_facts.py` and review the "
+        "diff of release/ecs_model.json: a new member that DescribeTaskDefinition reports "
+        "when nobody set it needs its default (STATED_ELSEWHERE if the phrasing is new)")
 
 
 def test_the_defaults_plan_relies_on_are_there() -> None:
