@@ -223,7 +223,9 @@ def _subset_changes(live: Any, desired: Any, path: str, shape: str | None) -> li
             changes += _subset_changes(theirs, value, f"{path}.{key}",
                                        model.structure(shape, key))
         return changes
-    return [] if model.same(live, desired) else [Change(path, live, desired)]
+    if model.same(live, desired) or (live is None and desired in ([], "")):
+        return []
+    return [Change(path, live, desired)]
 
 
 def service_changes(spec: ServiceSpec, live: dict[str, Any]

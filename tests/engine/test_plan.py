@@ -313,6 +313,7 @@ def test_service_settings_stated_at_their_api_defaults_match_a_live_that_omits_t
     spec = with_service(
         spec, propagateTags="NONE", enableECSManagedTags=False, enableExecuteCommand=False,
         healthCheckGracePeriodSeconds=0, deploymentController={"type": "ECS"},
+        placementConstraints=[],
         deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100,
                                  "deploymentCircuitBreaker": {"enable": False,
                                                               "rollback": False}})
