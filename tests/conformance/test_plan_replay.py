@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from shapes_taskdef import (
+    JENKINS,
     api_reference_example,
     described_images,
     described_service,
@@ -48,6 +49,10 @@ def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     env = repo.environment(ENV)
     spec = repo.services_of(ENV)[0]
     aws = Aws(env)
+    # Whoever asks STS whose credentials these are hears the environment's own account.
+    stubbed(aws.sts, [("get_caller_identity", {
+        "UserId": "AROAEXAMPLEID:jenkins-akka-firehose-41", "Account": env.account,
+        "Arn": JENKINS}, None)])
     monkeypatch.setattr(deploy, "connect", lambda _env: aws)
     return {"repo": repo, "env": env, "spec": spec, "aws": aws,
             "desired": render_service(repo, spec)}
