@@ -174,3 +174,24 @@ def test_a_service_setting_changed_in_the_spec_is_detected_against_real_shapes(w
         ("service.deploymentConfiguration.minimumHealthyPercent", 50, 100)]
     assert recreate == []
     assert plan.service_changes(spec, live_service) == ([], [])
+
+
+def test_the_api_reference_service_example_with_its_defaults_stated_plans_no_change(
+        world) -> None:
+    example = api_reference_example("DescribeServices")
+    queue = stubbed(world["aws"].ecs, [("describe_services", example, None)])
+    (service,) = world["aws"].ecs.describe_services(services=["ecs-simple-service"])["services"]
+    queue.assert_no_pending_responses()
+    stated = {"serviceName": "ecs-simple-service", "desiredCount": 1,
+              "deploymentConfiguration": {
+                  "maximumPercent": 200, "minimumHealthyPercent": 100,
+                  "deploymentCircuitBreaker": {"enable": False, "rollback": False}},
+              "healthCheckGracePeriodSeconds": 0, "propagateTags": "NONE",
+              "enableECSManagedTags": False, "enableExecuteCommand": False,
+              "deploymentController": {"type": "ECS"}, "placementConstraints": []}
+    spec = dataclasses.replace(world["spec"], service=stated)
+    assert plan.service_changes(spec, service) == ([], [])
+    stated["deploymentConfiguration"]["deploymentCircuitBreaker"]["enable"] = True
+    updatable, _ = plan.service_changes(spec, service)
+    assert [(c.path, c.live, c.desired) for c in updatable] == [
+        ("service.deploymentConfiguration.deploymentCircuitBreaker.enable", False, True)]
