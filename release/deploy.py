@@ -343,6 +343,7 @@ class Waiter:
             arn = task.get("taskArn", "")
             if (task.get("lastStatus") != "STOPPED" or arn in printed
                     or task.get("taskDefinitionArn") != target.task_definition_arn
+                    or not stability.stopped_during(task, target)
                     or not stability.is_failure_stop(task)):
                 continue
             printed.add(arn)

@@ -203,6 +203,12 @@ def is_failure_stop(task: Mapping[str, Any]) -> bool:
                for c in task.get("containers", []))
 
 
+def stopped_during(task: Mapping[str, Any], target: Target) -> bool:
+    """Stopped since this wait began: older stops (ECS lists them for an hour) say nothing."""
+    stopped_at = epoch(task.get("stoppedAt"))
+    return stopped_at is None or stopped_at >= target.started_at - 1
+
+
 def is_health_check_stop(task: Mapping[str, Any]) -> bool:
     return "health check" in str(task.get("stoppedReason", "")).lower()
 
@@ -502,8 +508,7 @@ class Watch:
             instance = snap.instance_ids.get(task.get("containerInstanceArn", ""), "")
             instance_health = health.get(instance)
             if last == "STOPPED":
-                stopped_at = epoch(task.get("stoppedAt"))
-                if new and (stopped_at is None or stopped_at >= target.started_at - 1):
+                if new and stopped_during(task, target):
                     stops.append(task)
                 continue
             if not new:
