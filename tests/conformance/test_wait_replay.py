@@ -91,11 +91,12 @@ def registered(revision: int, image: str, desired: dict[str, Any]) -> dict[str, 
     return doc
 
 
-def record_tags(outcome: str, previous: int | None = None) -> list[dict[str, str]]:
+def record_tags(outcome: str, previous: int | None = None, day: int = 2
+                ) -> list[dict[str, str]]:
     tags = [{"key": "release:env", "value": "staging"},
             {"key": "release:service", "value": SERVICE},
             {"key": "release:outcome", "value": outcome},
-            {"key": "release:at", "value": "2026-01-02T00:00:00Z"}]
+            {"key": "release:at", "value": f"2026-01-{day:02d}T00:00:00Z"}]
     if previous:
         tags.append({"key": "release:previous", "value": td_arn(previous)})
     return tags
@@ -335,3 +336,34 @@ def test_the_reader_names_every_instance_of_the_service_old_and_new(staging) -> 
     assert by_id[ec2(1)]["Description"] == DRAINING_NOW.description
     assert snap.instance_ids == {ci_arn(1): ec2(1), ci_arn(2): ec2(2)}
     assert sorted(t["lastStatus"] for t in snap.tasks) == ["DEACTIVATING", "RUNNING"]
+
+
+@pytest.mark.parametrize(("previous_outcome", "restored", "expected"), [
+    ("completed", False, 3),
+    ("failed", False, 2),      # left in place by --no-rollback: not a release that completed
+    ("rolled-back", True, 3),  # its release failed, but a rollback made it live again since
+])
+def test_the_tool_rolls_back_to_the_last_completed_release(staging, previous_outcome,
+                                                           restored, expected) -> None:
+    aws = Aws(staging["env"])
+    desired = render_service(staging["repo"], staging["spec"])
+    tags_of_3 = record_tags(previous_outcome, previous=2, day=3)
+    if restored:
+        tags_of_3.append({"key": "release:restored-at", "value": "2026-01-03T00:00:00Z"})
+    script: list[Call | Polls] = [
+        Call("ecs", "describe_task_definition",
+             {"taskDefinition": registered(3, OLD_IMAGE, desired), "tags": tags_of_3},
+             {"taskDefinition": td_arn(3), "include": ["TAGS"]})]
+    if expected != 3:
+        script += [
+            Call("ecs", "list_task_definitions",
+                 {"taskDefinitionArns": [td_arn(n) for n in (4, 3, 2, 1)]},
+                 {"familyPrefix": "akka-demo", "sort": "DESC"}),
+            *(Call("ecs", "list_tags_for_resource", {"tags": tags}, {"resourceArn": td_arn(n)})
+              for n, tags in ((4, record_tags("in-progress", previous=3, day=4)),
+                              (3, tags_of_3), (2, record_tags("completed", previous=1)),
+                              (1, record_tags("completed", day=1))))]
+    with Replay(aws, script, staging["clock"].now) as replay:
+        chosen = deploy.last_completed(aws, staging["spec"], td_arn(3), td_arn(4))
+        replay.assert_done()
+    assert chosen == td_arn(expected)
