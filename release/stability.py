@@ -60,14 +60,15 @@ UNPLACEABLE_MARKER = "was unable to place a task"
 _STOPPING_STATES = {"DEACTIVATING", "STOPPING", "DEPROVISIONING"}
 _BENIGN_STOP_CODES = {"UserInitiated", "SpotInterruption", "TerminationNotice"}
 _BENIGN_STOP_REASONS = ("Scaling activity initiated", "Service scheduler initiated")
-# A task the scheduler stops gets SIGTERM, then SIGKILL after the container's stopTimeout
-# (ECS developer guide, "Amazon ECS task lifecycle" / StopTask: "a SIGTERM value is sent
-# ... If the container doesn't exit within the stopTimeout, a SIGKILL value is sent").
-# A JVM exits 128 + 15 = 143 on SIGTERM; a container that outlives stopTimeout exits
-# 128 + 9 = 137. Either is the scheduler's stop, not the revision failing: the task ran
-# until ECS decided to stop it. (137 from the kernel's OOM killer comes with ECS's own
-# stoppedReason "Essential container in task exited" / "OutOfMemoryError", which is
-# not a scheduler reason, so it still counts.)
+# A task the scheduler stops gets the stop signal, then SIGKILL after stopTimeout (ECS API
+# reference, StopTask: "This results in a stop signal value and a default 30-second
+# timeout, after which the SIGKILL value is sent and the containers are forcibly stopped
+# ... will default to SIGTERM"). A JVM exits 128 + 15 = 143 on SIGTERM; a container that
+# outlives stopTimeout exits 128 + 9 = 137. Either is the scheduler's stop, not the
+# revision failing: the task ran until ECS decided to stop it (a slow shutdown is worth
+# fixing, but says nothing about the release). 137 from the kernel's OOM killer comes
+# with ECS's own "Essential container in task exited" / "OutOfMemoryError", not a
+# scheduler reason, so it still counts.
 _SIGNAL_EXIT_CODES = {0, 143, 137}
 
 
