@@ -159,6 +159,7 @@ class SnapshotReader:
     describe_services_calls: int = 0
     _final_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     _instance_ids: dict[str, str] = field(default_factory=dict)
+    _not_described: set[str] = field(default_factory=set)  # EC2 ids the ELB did not answer for
 
     def read(self, now: float) -> stability.Snapshot:
         ecs = self.aws.ecs
@@ -172,8 +173,10 @@ class SnapshotReader:
         health = None
         if self.load_balancer:
             hosts = sorted({self._instance_ids.get(t.get("containerInstanceArn", ""), "")
-                            for t in tasks} - {""})
+                            for t in tasks} - {""} - self._not_described)
             health = instance_health(self.aws.elb, self.load_balancer, hosts)
+            # terminated (not returned) or refused: not asked again, each poll would repeat it
+            self._not_described |= set(hosts) - {h.get("InstanceId") for h in health}
         return stability.Snapshot(now, service, tasks, dict(self._instance_ids), health)
 
     def _list(self, ecs: Any, desired_status: str) -> list[str]:

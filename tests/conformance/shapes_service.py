@@ -174,7 +174,7 @@ class Moment:
 
     service: dict[str, Any]
     tasks: list[dict[str, Any]]
-    elb: dict[str, Instance]
+    elb: dict[str, Instance | None]  # None: an id the ELB refuses (InvalidInstance)
 
 
 @dataclass
@@ -304,10 +304,15 @@ class Replay:
         self.health_calls.append(params)
         elb = self._current.elb
         named = [i["InstanceId"] for i in params.get("Instances", [])]
-        ids = named or [i for i, inst in elb.items() if inst.registered]
+        if any(i in elb and elb[i] is None for i in named):
+            self.stubbers["elb"].add_client_error(
+                "describe_instance_health", "InvalidInstance",
+                "The specified endpoint is not valid.", 400, expected_params=params)
+            return
+        ids = named or [i for i, inst in elb.items() if inst is not None and inst.registered]
         states = []
         for instance_id in ids:
-            inst = elb.get(instance_id, GONE)
+            inst = elb.get(instance_id) or GONE
             states.append({"InstanceId": instance_id, "State": inst.state,
                            "ReasonCode": inst.reason_code, "Description": inst.description})
         self.stubbers["elb"].add_response("describe_instance_health", {"InstanceStates": states},

@@ -367,3 +367,22 @@ def test_the_tool_rolls_back_to_the_last_completed_release(staging, previous_out
         chosen = deploy.last_completed(aws, staging["spec"], td_arn(3), td_arn(4))
         replay.assert_done()
     assert chosen == td_arn(expected)
+
+
+def test_an_instance_the_elb_refused_is_not_asked_again_on_every_poll(staging) -> None:
+    # An old task stopped on an instance since terminated: ECS still lists the task (for an
+    # hour), the ELB refuses the id. One extra round on the first poll, none after.
+    moment = Moment(service([deployment(2, running=1)], running=1, desired=1),
+                    [task("new1", 2, 1, started=-50),
+                     replaced("old3", 1, 3, stopping=-400, stopped=-100)],
+                    {ec2(1): IN_SERVICE, ec2(3): None})
+    aws = Aws(staging["env"])
+    with Replay(aws, [Polls([(0, moment)])], staging["clock"].now) as replay:
+        reader = live.SnapshotReader(aws, CLUSTER, SERVICE, ELB)
+        first = reader.read(staging["clock"].now())
+        second = reader.read(staging["clock"].now())
+        replay.assert_done()
+    asked = [[i["InstanceId"] for i in call["Instances"]] for call in replay.health_calls]
+    assert asked == [[ec2(1), ec2(3)], [ec2(1)], [ec2(3)], [ec2(1)]]
+    assert first.instance_health == second.instance_health
+    assert [h["InstanceId"] for h in second.instance_health or []] == [ec2(1)]
