@@ -343,6 +343,7 @@ class Waiter:
             arn = task.get("taskArn", "")
             if (task.get("lastStatus") != "STOPPED" or arn in printed
                     or task.get("taskDefinitionArn") != target.task_definition_arn
+                    or not stability.stopped_during(task, target)
                     or not stability.is_failure_stop(task)):
                 continue
             printed.add(arn)
@@ -533,7 +534,7 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
     failure = verdict.reason
     _tag(aws, reporter, revision if registered else None,
          records.outcome_tags(records.FAILED, f"{verdict.cause}: {failure}", clock.now()))
-    restore_to, deployment_id = _restore_target(aws, env, spec, verdict, previous)
+    restore_to, deployment_id = _restore_target(aws, env, spec, verdict, previous, revision)
     if restore_to == revision and deployment_id is None:
         restore_to = None  # a settings-only release: there is no other revision to go back to
     if restore_to is None or not (rollback or deployment_id):
@@ -559,10 +560,12 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
         _tag(aws, reporter, revision if registered else None,
              records.outcome_tags(records.ROLLED_BACK, f"{verdict.cause}: {failure}",
                                   clock.now()))
-        by = "by ECS " if verdict.cause == stability.ROLLED_BACK_BY_ECS else ""
+        # who rolled back: ECS only when it did (circuit breaker); behind a classic ELB it
+        # never does, and the rollback is this tool's own
+        by = "by ECS" if verdict.cause == stability.ROLLED_BACK_BY_ECS else "by release"
         message = (f"{env.name}/{name}: release of {short(revision)} failed ({failure}); "
-                   f"rolled back {by}to {short(restore_to)}, which is serving")
-        reporter.emit("release.rolled_back", f"{env.name}/{name}: rolled back {by}to "
+                   f"rolled back {by} to {short(restore_to)}, which is serving")
+        reporter.emit("release.rolled_back", f"{env.name}/{name}: rolled back {by} to "
                       f"{short(restore_to)}, which is serving again", "warn", env=env.name,
                       service=name,
                       revision=revision, restored=restore_to, cause=verdict.cause)
@@ -585,7 +588,7 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
 
 
 def _restore_target(aws: Any, env: Environment, spec: ServiceSpec, verdict: stability.Verdict,
-                    previous: str | None) -> tuple[str | None, str | None]:
+                    previous: str | None, failed: str) -> tuple[str | None, str | None]:
     """(revision to go back to, ECS's own rollback deployment when it already started one)."""
     if verdict.cause == stability.ROLLED_BACK_BY_ECS:
         from release.live import describe_service
@@ -598,7 +601,24 @@ def _restore_target(aws: Any, env: Environment, spec: ServiceSpec, verdict: stab
             return primary["taskDefinition"], primary.get("id")
     if verdict.cause == stability.SUPERSEDED:
         return None, None
-    return previous, None
+    with aws_step(env, f"reading the release records of {spec.service_name}"):
+        return last_completed(aws, spec, previous, failed), None
+
+
+def last_completed(aws: Any, spec: ServiceSpec, previous: str | None, failed: str
+                   ) -> str | None:
+    """What the tool rolls back to: the revision live before, when its release completed
+    (or no release of this tool made it), else the newest release that did complete."""
+    from release.live import describe_revision, records_of
+
+    if not previous or previous == failed:
+        return previous
+    _, tags = describe_revision(aws.ecs, previous)
+    record = records.Record.from_tags(previous, tags)
+    if record is None or record.outcome == records.COMPLETED or record.restored_at:
+        return previous
+    history = [r for r in records_of(aws.ecs, spec.family, limit=20) if r.revision != failed]
+    return records.rollback_target(failed, history) or previous
 
 
 def roll_back(env: Environment, spec: ServiceSpec, aws: Any, waiter: Waiter, reporter: Reporter,

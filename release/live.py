@@ -5,6 +5,13 @@ wait loop: ONE DescribeServices, the service's tasks (ListTasks for running and
 stopped ones, DescribeTasks only for tasks whose state can still change), the
 container instances' EC2 ids (cached: they do not move) and the classic ELB's
 DescribeInstanceHealth. It counts its DescribeServices calls for the benchmark.
+
+DescribeInstanceHealth names every instance that hosts a task of the service, old
+or new (ELB API reference: "If no instances are specified, the call describes the
+state of all instances that are currently registered with the load balancer. If
+instances are specified, their state is returned even if they are no longer
+registered"): a draining instance is already deregistered, so only naming it
+shows it.
 """
 
 from __future__ import annotations
@@ -118,6 +125,29 @@ def check_image(ecr: Any, env: Environment, spec: ServiceSpec) -> None:
             where=str(spec.path)) from None
 
 
+def instance_health(elb: Any, load_balancer: str, instances: list[str]
+                    ) -> list[dict[str, Any]]:
+    """The ELB's view of `instances` (all registered ones when none are named).
+
+    An id the ELB cannot describe fails the whole call with InvalidInstance ("The
+    specified endpoint is not valid."); then each instance is asked on its own and the
+    ones it refuses are left out: not registered, so not serving."""
+    if not instances:
+        return elb.describe_instance_health(LoadBalancerName=load_balancer
+                                            ).get("InstanceStates", [])
+    try:
+        return elb.describe_instance_health(
+            LoadBalancerName=load_balancer,
+            Instances=[{"InstanceId": i} for i in instances]).get("InstanceStates", [])
+    except elb.exceptions.InvalidEndPointException:
+        if len(instances) == 1:
+            return []
+    states: list[dict[str, Any]] = []
+    for instance in instances:
+        states += instance_health(elb, load_balancer, [instance])
+    return states
+
+
 @dataclass
 class SnapshotReader:
     """One wait-loop poll: the state `stability.Watch` judges."""
@@ -129,6 +159,7 @@ class SnapshotReader:
     describe_services_calls: int = 0
     _final_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     _instance_ids: dict[str, str] = field(default_factory=dict)
+    _not_described: set[str] = field(default_factory=set)  # EC2 ids the ELB did not answer for
 
     def read(self, now: float) -> stability.Snapshot:
         ecs = self.aws.ecs
@@ -141,8 +172,11 @@ class SnapshotReader:
         self._learn_instances(ecs, tasks)
         health = None
         if self.load_balancer:
-            health = self.aws.elb.describe_instance_health(
-                LoadBalancerName=self.load_balancer).get("InstanceStates", [])
+            hosts = sorted({self._instance_ids.get(t.get("containerInstanceArn", ""), "")
+                            for t in tasks} - {""} - self._not_described)
+            health = instance_health(self.aws.elb, self.load_balancer, hosts)
+            # terminated (not returned) or refused: not asked again, each poll would repeat it
+            self._not_described |= set(hosts) - {h.get("InstanceId") for h in health}
         return stability.Snapshot(now, service, tasks, dict(self._instance_ids), health)
 
     def _list(self, ecs: Any, desired_status: str) -> list[str]:

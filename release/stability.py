@@ -15,8 +15,18 @@ ECS circuit breaker rolled the service back:
 - runningCount == desiredCount and pendingCount == 0;
 - every task of the service that is not STOPPED runs the new revision (so no old
   task is still running, draining or stopping);
-- every instance hosting a new task is InService on the ELB, and no instance is
-  draining ("Instance deregistration currently in progress").
+- every instance hosting a new task is InService on the ELB *for that task*: seen
+  not InService after the task's startedAt, or InService HealthyThreshold × Interval
+  after it (an InService left over from the instance's previous task proves
+  nothing), and no instance is draining ("Instance deregistration currently in
+  progress").
+
+Behind a classic ELB, ECS reports neither rolloutState nor a circuit breaker (ECS
+API reference, Deployment.rolloutState: "only returned for services that use the
+rolling update (ECS) deployment type that aren't behind a Classic Load
+Balancer"), so the verdict never needs them: crash loops, failing ELB health
+checks and unplaceable tasks are read from the tasks, the events and the ELB.
+When ECS does report a rolloutState, it is used as well.
 """
 
 from __future__ import annotations
@@ -50,6 +60,16 @@ UNPLACEABLE_MARKER = "was unable to place a task"
 _STOPPING_STATES = {"DEACTIVATING", "STOPPING", "DEPROVISIONING"}
 _BENIGN_STOP_CODES = {"UserInitiated", "SpotInterruption", "TerminationNotice"}
 _BENIGN_STOP_REASONS = ("Scaling activity initiated", "Service scheduler initiated")
+# A task the scheduler stops gets the stop signal, then SIGKILL after stopTimeout (ECS API
+# reference, StopTask: "This results in a stop signal value and a default 30-second
+# timeout, after which the SIGKILL value is sent and the containers are forcibly stopped
+# ... will default to SIGTERM"). A JVM exits 128 + 15 = 143 on SIGTERM; a container that
+# outlives stopTimeout exits 128 + 9 = 137. Either is the scheduler's stop, not the
+# revision failing: the task ran until ECS decided to stop it (a slow shutdown is worth
+# fixing, but says nothing about the release). 137 from the kernel's OOM killer comes
+# with ECS's own "Essential container in task exited" / "OutOfMemoryError", not a
+# scheduler reason, so it still counts.
+_SIGNAL_EXIT_CODES = {0, 143, 137}
 
 
 @dataclass(frozen=True)
@@ -169,11 +189,25 @@ def describe_stop(task: Mapping[str, Any]) -> str:
 
 
 def is_failure_stop(task: Mapping[str, Any]) -> bool:
-    """A stop that says the revision is bad (crash, failed health checks), not a scale-in."""
+    """A stop that says the revision is bad (crash, failed health checks), not a scale-in.
+
+    A scheduler stop (scale-in, replacement) whose containers exited on the stop signal
+    (143 SIGTERM, 137 SIGKILL after stopTimeout) is not a failure; a crash is, whatever
+    its exit code, and so is a scheduler stop for failed ELB health checks."""
     if task.get("stopCode") in _BENIGN_STOP_CODES:
         return False
     reason = str(task.get("stoppedReason", ""))
-    return not (reason.startswith(_BENIGN_STOP_REASONS) and _failed_container(task) is None)
+    if not reason.startswith(_BENIGN_STOP_REASONS):
+        return True
+    return any(c.get("exitCode") not in (None, *_SIGNAL_EXIT_CODES)
+               or "outofmemory" in str(c.get("reason", "")).lower()
+               for c in task.get("containers", []))
+
+
+def stopped_during(task: Mapping[str, Any], target: Target) -> bool:
+    """Stopped since this wait began: older stops (ECS lists them for an hour) say nothing."""
+    stopped_at = epoch(task.get("stoppedAt"))
+    return stopped_at is None or stopped_at >= target.started_at - 1
 
 
 def is_health_check_stop(task: Mapping[str, Any]) -> bool:
@@ -206,6 +240,7 @@ class Watch:
         self.draining_since: dict[str, float] = {}
         self.running_since: dict[str, float] = {}
         self.out_of_service_since: dict[str, float] = {}
+        self.not_in_service_at: dict[str, float] = {}  # EC2 id → last poll it was not InService
         self.failed_tasks: dict[str, str] = {}  # new-revision task ARN → why it stopped
         self.unplaceable_since: float | None = None
         self.unplaceable_polls = 0
@@ -228,6 +263,7 @@ class Watch:
             self.unplaceable_polls = 0
         health_by_instance = {h.get("InstanceId"): h for h in snap.instance_health or []}
         self._remember_draining(snap, health_by_instance)
+        self._remember_not_in_service(snap, health_by_instance)
         counts, stops = self._count(snap, health_by_instance)
         self._remember_failed_stops(stops)
         self._remember_placement_events(snap, now)
@@ -434,6 +470,30 @@ class Watch:
             if instance not in draining_now:
                 del self.draining_since[instance]
 
+    def _remember_not_in_service(self, snap: Snapshot,
+                                 health: Mapping[str, Mapping[str, Any]]) -> None:
+        """When each instance was last seen not InService (absent from the answer counts:
+        it is not registered), so an InService can be dated after a task's start."""
+        if snap.instance_health is None:
+            return
+        for instance in {*snap.instance_ids.values(), *health} - {""}:
+            if not is_in_service(health.get(instance)):
+                self.not_in_service_at[instance] = snap.taken_at
+
+    def _serves_new_task(self, instance: str, health: Mapping[str, Any] | None,
+                         started: float, now: float) -> bool:
+        """InService for the task that started at `started`, not for its predecessor.
+
+        The ELB reports an instance, not a task: an instance that served the old task
+        can still show InService a moment after the new task started there. Proof is
+        seeing it not InService since the start (it was re-registered and passed its
+        checks again), or HealthyThreshold × Interval passing since the start (the
+        least time a fresh registration takes to turn InService)."""
+        if not is_in_service(health):
+            return False
+        return (self.not_in_service_at.get(instance, -math.inf) >= started
+                or now - started >= self.target.healthy_after)
+
     def _count(self, snap: Snapshot, health: Mapping[str, Mapping[str, Any]]
                ) -> tuple[_Counts, list[Mapping[str, Any]]]:
         target, now = self.target, snap.taken_at
@@ -449,8 +509,7 @@ class Watch:
             instance = snap.instance_ids.get(task.get("containerInstanceArn", ""), "")
             instance_health = health.get(instance)
             if last == "STOPPED":
-                stopped_at = epoch(task.get("stoppedAt"))
-                if new and (stopped_at is None or stopped_at >= target.started_at - 1):
+                if new and stopped_during(task, target):
                     stops.append(task)
                 continue
             if not new:
@@ -473,7 +532,8 @@ class Watch:
                 started_at = epoch(task.get("startedAt"))
                 self.running_since.setdefault(arn, min(now, started_at or now))
                 if snap.instance_health is not None:
-                    if is_in_service(instance_health):
+                    if self._serves_new_task(instance, instance_health,
+                                             self.running_since[arn], now):
                         counts.new_in_service += 1
                     else:
                         counts.new_out_of_service += 1

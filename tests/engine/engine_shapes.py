@@ -106,9 +106,12 @@ def instance_arn(n: int) -> str:
     return f"arn:aws:ecs:us-east-1:{ACCOUNT}:container-instance/AkkaCluster/ci-{n}"
 
 
+_NOT_STARTED = {"PROVISIONING", "PENDING", "ACTIVATING"}
+
+
 def task(task_id: str, td: str, *, instance: int, last: str = "RUNNING",
          desired: str = "RUNNING", started_by: str = NEW_DEPLOYMENT,
-         stopped_at: float | None = None,
+         started_at: float | None = 0, stopped_at: float | None = None,
          stopped_reason: str | None = None, stop_code: str | None = None,
          exit_code: int | None = None) -> dict[str, Any]:
     arn = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/AkkaCluster/{task_id}"
@@ -122,6 +125,8 @@ def task(task_id: str, td: str, *, instance: int, last: str = "RUNNING",
         "desiredStatus": desired, "group": f"service:{SERVICE}", "startedBy": started_by,
         "launchType": "EC2", "containers": [container], "createdAt": at(0),
     }
+    if started_at is not None and last not in _NOT_STARTED:
+        t["startedAt"] = at(started_at)  # ECS sets it when the task reaches RUNNING
     if stopped_at is not None:
         t["stoppedAt"] = at(stopped_at)
     if stopped_reason is not None:

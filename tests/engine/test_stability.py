@@ -294,8 +294,9 @@ def test_changed_only_when_something_moved() -> None:
 def test_next_change_predicts_when_a_new_task_should_be_in_service() -> None:
     watch = st.Watch(target(healthy_after=10))
     svc = service([deployment(NEW_DEPLOYMENT, NEW_TD, running=1)])
-    verdict = watch.observe(snap(5, svc, new_tasks(1), [health(ec2(1), "OutOfService")]))
-    assert verdict.next_change_at == T0 + 15
+    started_3s_in = [task("new1", NEW_TD, instance=1, started_at=3)]
+    verdict = watch.observe(snap(5, svc, started_3s_in, [health(ec2(1), "OutOfService")]))
+    assert verdict.next_change_at == T0 + 13  # startedAt + HealthyThreshold × Interval
 
 
 def test_task_belongs_to_service_by_group_or_deployment() -> None:
@@ -313,3 +314,65 @@ def test_timestamps_in_any_of_the_shapes_they_arrive_in() -> None:
     assert st.epoch("2023-11-14T22:13:20+00:00") == T0
     assert st.epoch("2023-11-14T22:13:20Z") == T0
     assert st.epoch(None) is None
+
+
+def test_an_in_service_left_over_from_the_previous_task_does_not_prove_the_new_one() -> None:
+    # The new task on instance 2 started 5 s ago; the ELB still says InService from the old
+    # task that ran there. Only HealthyThreshold × Interval (60 s) after startedAt, or an
+    # OutOfService seen since, shows the ELB passed the new task.
+    watch = st.Watch(target())
+    fresh = [task("new1", NEW_TD, instance=1), task("new2", NEW_TD, instance=2, started_at=85)]
+    early = watch.observe(snap(90, STABLE_SERVICE, fresh, in_service(1, 2)))
+    assert early.state == st.PROGRESSING
+    assert early.summary.startswith("1/2 new tasks InService, 1 in ELB health checks")
+    assert early.next_change_at == T0 + 145
+    assert watch.observe(snap(144, STABLE_SERVICE, fresh, in_service(1, 2))).state == \
+        st.PROGRESSING
+    assert watch.observe(snap(145, STABLE_SERVICE, fresh, in_service(1, 2))).state == st.STABLE
+
+
+def test_an_out_of_service_seen_after_the_start_proves_the_next_in_service() -> None:
+    watch = st.Watch(target())
+    fresh = [task("new1", NEW_TD, instance=1), task("new2", NEW_TD, instance=2, started_at=85)]
+    registering = in_service(1) + [health(ec2(2), "OutOfService", "Instance registration is "
+                                          "still in progress.", "ELB")]
+    assert watch.observe(snap(90, STABLE_SERVICE, fresh, registering)).state == st.PROGRESSING
+    assert watch.observe(snap(100, STABLE_SERVICE, fresh, in_service(1, 2))).state == st.STABLE
+
+
+def test_an_instance_missing_from_the_answer_was_not_in_service() -> None:
+    # Unfiltered DescribeInstanceHealth lists registered instances only: not listed = not
+    # registered, which dates the InService that follows after the task's start.
+    watch = st.Watch(target())
+    fresh = [task("new1", NEW_TD, instance=1), task("new2", NEW_TD, instance=2, started_at=85)]
+    assert watch.observe(snap(90, STABLE_SERVICE, fresh, in_service(1))).state == st.PROGRESSING
+    assert watch.observe(snap(100, STABLE_SERVICE, fresh, in_service(1, 2))).state == st.STABLE
+
+
+SCALE_IN = f"Scaling activity initiated by (deployment {NEW_DEPLOYMENT})"
+
+
+@pytest.mark.parametrize(("reason", "code", "exit_code", "failure"), [
+    (SCALE_IN, "ServiceSchedulerInitiated", 143, False),  # a JVM's answer to SIGTERM
+    (SCALE_IN, "ServiceSchedulerInitiated", 137, False),  # SIGKILL after stopTimeout
+    (SCALE_IN, "ServiceSchedulerInitiated", 0, False),
+    (SCALE_IN, "ServiceSchedulerInitiated", 1, True),     # crashed while being stopped
+    (CRASH, "EssentialContainerExited", 143, True),       # exited by itself
+    (CRASH, "EssentialContainerExited", 137, True),       # e.g. killed for memory
+    (CRASH, "EssentialContainerExited", 1, True),
+    (ELB_FAILED, "ServiceSchedulerInitiated", 143, True),  # stopped cleanly, still unhealthy
+])
+def test_scheduler_stops_on_the_stop_signal_are_not_failures(reason, code, exit_code,
+                                                            failure) -> None:
+    stopped = stopped_new(1, 10, reason, exit_code=exit_code, code=code)
+    assert_shape(stopped, "ecs", "Task")
+    assert st.is_failure_stop(stopped) is failure
+
+
+def test_three_jvm_scale_in_stops_are_not_a_crash_loop() -> None:
+    watch = st.Watch(target())
+    stops = [stopped_new(i, 10 + i, SCALE_IN, exit_code=143, code="ServiceSchedulerInitiated")
+             for i in range(3)]
+    verdict = watch.observe(snap(30, service([deployment(NEW_DEPLOYMENT, NEW_TD)]),
+                                 [old_task(2)] + stops, in_service(2)))
+    assert verdict.state == st.PROGRESSING and "failed" not in verdict.summary
