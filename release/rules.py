@@ -56,6 +56,16 @@ describe("unknown-environment", ERROR, "every --env names a folder under environ
          "use one of the listed environment names")
 describe("json-malformed", ERROR, "the file is readable UTF-8 JSON (reported with line:column)",
          "fix the syntax at the line and column shown")
+describe("document-type", ERROR, "every document is a readable regular file (not a named pipe, "
+         "device or folder: those would block or never end)",
+         "replace it with a regular JSON file, or remove it")
+describe("document-size", ERROR, "a document is at most 1 MiB (read no further; ECS itself "
+         "accepts task definitions of at most 64 KiB)", "split the document or remove what does "
+         "not belong")
+describe("json-depth", ERROR, "arrays and objects nest at most 64 levels deep",
+         "flatten the document")
+describe("json-bom", WARNING, "the file has no UTF-8 byte order mark (release ignores one; "
+         "other JSON tools may refuse it)", "save the file as UTF-8 without a BOM")
 describe("json-duplicate-key", ERROR, "no object repeats a key (JSON readers silently keep "
          "the last one)", "keep one of them")
 describe("schema-file", ERROR, "the repository's schemas/ files are usable JSON Schemas",
