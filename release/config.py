@@ -484,16 +484,28 @@ class UnknownName(Exception):
         self.hint = hint
 
 
-def load_repo(root: Path, only_envs: list[str] | None = None) -> ConfigRepo:
-    """Parse every document into typed objects. Call after validation has passed."""
+def load_repo(root: Path, only_envs: list[str] | None = None,
+              leave_out: frozenset[str] | set[str] = frozenset()) -> ConfigRepo:
+    """Parse documents into typed objects. Call after validation has passed.
+
+    With `only_envs`, only those environments and the task definitions their
+    services use are read, so a broken file elsewhere cannot stop the command.
+    `leave_out` names repository-relative files validation found broken.
+    """
     docs = discover(root, only_envs)
+
+    def rel(path: Path) -> Path:
+        return path.relative_to(docs.root)
+
     envs = {
-        name: Environment.from_doc(path.relative_to(docs.root), read_json(path), name)
-        for name, path in docs.environments.items()
+        name: Environment.from_doc(rel(path), read_json(path), name)
+        for name, path in docs.environments.items() if rel(path).as_posix() not in leave_out
     }
     services = {
-        key: ServiceSpec.from_doc(key[0], path.relative_to(docs.root), read_json(path))
-        for key, path in docs.services.items()
+        key: ServiceSpec.from_doc(key[0], rel(path), read_json(path))
+        for key, path in docs.services.items() if rel(path).as_posix() not in leave_out
     }
-    taskdefs = {rel: TaskDefinition(rel, read_json(path)) for rel, path in docs.taskdefs.items()}
+    used = {spec.taskdef_file for spec in services.values()} if only_envs else set(docs.taskdefs)
+    taskdefs = {name: TaskDefinition(name, read_json(path)) for name, path in docs.taskdefs.items()
+                if name in used and name not in leave_out}
     return ConfigRepo(root=docs.root, environments=envs, services=services, taskdefs=taskdefs)

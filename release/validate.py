@@ -77,6 +77,7 @@ class Finding:
 class Report:
     findings: list[Finding] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)  # repo-relative files checked
+    broken: set[str] = field(default_factory=set)  # files that failed to parse or their schema
 
     @property
     def errors(self) -> list[Finding]:
@@ -571,6 +572,7 @@ def _validate(root: Path, envs: list[str] | None, report: Report, api_check: boo
         if doc is not None:
             loaded.taskdefs[rel] = doc
 
+    report.broken = loaded.broken
     from release.rules import run_rules
 
     findings.extend(run_rules(loaded, api_check=api_check))
