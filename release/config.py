@@ -80,8 +80,12 @@ def read_bytes(path: Path) -> bytes:
         if info.st_size > MAX_DOCUMENT_BYTES:
             raise DocumentError(path, _too_large(info.st_size), rule="document-size",
                                 fix=SIZE_FIX)
-        with os.fdopen(fd, "rb", closefd=False) as stream:
-            raw = stream.read(MAX_DOCUMENT_BYTES + 1)
+        chunks: list[bytes] = []
+        left = MAX_DOCUMENT_BYTES + 1
+        while left > 0 and (chunk := os.read(fd, max(left, 1))):  # usually one read and EOF
+            chunks.append(chunk)
+            left -= len(chunk)
+        raw = b"".join(chunks)
     except OSError as exc:
         raise DocumentError(path, f"cannot read: {exc.strerror or exc}", rule="document-type",
                             fix="make it a readable regular file") from None
