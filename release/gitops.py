@@ -555,7 +555,10 @@ def _spec_path(repo_root: Path, env: str, service: str) -> Path:
     if direct.is_file():
         return direct
     for candidate in sorted(svc_dir.glob("*.json")):
-        doc = _parse({"x": candidate.read_bytes()}, "x")
+        try:
+            doc = config.read_json(candidate)
+        except config.DocumentError:
+            continue
         if _service_name_of(doc) == service:
             return candidate
     known = sorted(p.stem for p in svc_dir.glob("*.json"))
