@@ -514,6 +514,13 @@ def container_network_mode(ctx: Context) -> Iterator[Finding]:
                          "hostname is not supported with networkMode awsvpc", "remove hostname")
             seen: dict[tuple[Any, str], int] = {}
             for mi, mapping in enumerate(mappings):
+                if "containerPortRange" in mapping:
+                    problem = _port_range_problem(mode, mapping)
+                    if problem:
+                        yield _f("container-network-mode", rel,
+                                 f"{here}/portMappings/{mi}/containerPortRange", problem,
+                                 "write FIRST-LAST with 1 ≤ FIRST < LAST ≤ 65535, no hostPort, "
+                                 "in networkMode bridge or awsvpc")
                 port, proto = mapping.get("containerPort"), mapping.get("protocol", "tcp")
                 if port is None:
                     continue
@@ -529,6 +536,19 @@ def container_network_mode(ctx: Context) -> Iterator[Finding]:
                              f"with networkMode {mode} the host port is the container port "
                              f"{port}, not {mapping['hostPort']}",
                              f"remove hostPort or set it to {port}")
+
+
+def _port_range_problem(mode: str, mapping: dict[str, Any]) -> str | None:
+    """What ContainerDefinition's containerPortRange rules a mapping breaks, if any."""
+    first, _, last = mapping["containerPortRange"].partition("-")
+    if not 1 <= int(first) < int(last) <= 65535:
+        return (f"containerPortRange {mapping['containerPortRange']!r} must run from a lower to "
+                "a higher port within 1-65535")
+    if "hostPort" in mapping:
+        return "a containerPortRange takes no hostPort (ECS chooses the host ports)"
+    if mode not in ("bridge", "awsvpc"):
+        return f"containerPortRange needs networkMode bridge or awsvpc, not {mode!r}"
+    return None
 
 
 # Options the log drivers cannot start without (ECS LogConfiguration reference; Docker's
@@ -661,6 +681,29 @@ def resources_task_size(ctx: Context) -> Iterator[Finding]:
                 if finding.message not in own.get(view.taskdef_rel, set()):
                     yield _f("resources-task-size", view.rel, "/overrides",
                              f"with this service's overrides: {finding.message}")
+
+
+# RegisterTaskDefinition: "Supported values are between 128 CPU units (0.125 vCPUs) and
+# 196608 CPU units (192 vCPUs)."
+TASK_CPU_RANGE = (128, 196608)
+
+
+@rule("resources-task-cpu", ERROR, "a task-level cpu (in the task definition or an override) is "
+      "128 to 196608 CPU units (0.125 to 192 vCPU)", "use e.g. \"256\", \"1024\" or \"2 vCPU\"")
+def resources_task_cpu(ctx: Context) -> Iterator[Finding]:
+    low, high = TASK_CPU_RANGE
+    for rel, taskdef in ctx.taskdef_items():
+        units = parse_cpu(taskdef["cpu"]) if "cpu" in taskdef else None
+        if units is not None and not low <= units <= high:
+            yield _f("resources-task-cpu", rel, "/cpu",
+                     f"task cpu {taskdef['cpu']!r} is {units} CPU units, outside {low}-{high}")
+    for view in ctx.services:
+        if "cpu" in view.spec.overrides:
+            units = parse_cpu(view.spec.overrides["cpu"])
+            if units is not None and not low <= units <= high:
+                yield _f("resources-task-cpu", view.rel, "/overrides/cpu",
+                         f"cpu override {view.spec.overrides['cpu']!r} is {units} CPU units, "
+                         f"outside {low}-{high}")
 
 
 @rule("resources-instance", ERROR, "one task fits on one container instance of the "

@@ -214,6 +214,14 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
      both(taskdef(lambda d: (d.update(networkMode="host"), c0(d).update(
          portMappings=[{"containerPort": 80, "hostPort": 80}]))),
          service(lambda d: d["service"]["loadBalancers"][0].update(containerPort=80)))),
+    ("container-network-mode",
+     taskdef(lambda d: c0(d)["portMappings"].append({"containerPortRange": "9000-8000"})),
+     TASKDEF, "/containerDefinitions/0/portMappings/1/containerPortRange",
+     taskdef(lambda d: c0(d)["portMappings"].append({"containerPortRange": "8000-9000"}))),
+    ("resources-task-cpu", taskdef(lambda d: d.update(cpu="200 vCPU")), TASKDEF, "/cpu",
+     taskdef(lambda d: d.update(cpu="1 vCPU"))),
+    ("resources-task-cpu", service(lambda d: d["overrides"].update(cpu="100")),
+     STAGING_SERVICE, "/overrides/cpu", service(lambda d: d["overrides"].update(cpu="1024"))),
     ("container-log-configuration",
      taskdef(lambda d: c0(d).update(logConfiguration={
          "logDriver": "awslogs", "options": {"awslogs-group": "/ecs/akka"}})),
