@@ -6,15 +6,21 @@ The repository layout is fixed (see docs/design.md):
     environments/<env>/environment.json       where: account, region, cluster, ELB, IAM, ...
     environments/<env>/services/<name>.json   what: the service spec and its image pin
 
-This module only reads; it trusts that `validate` has passed. Readers that must
-survive broken input (validate itself) use `read_json` and `discover`, which
-report problems as `DocumentError` with a line and column instead of raising
-anything else.
+`read_json` is the one reader of documents (validate, the typed loaders and
+gitops all use it): only regular files, at most 1 MiB, UTF-8 with an optional
+byte order mark, at most 64 levels deep; every problem is a `DocumentError`
+(with line and column for malformed JSON), never a hang or another exception.
+The typed loaders trust that `validate` has passed.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import re
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,33 +30,146 @@ TASKDEFS_DIR = "taskdefs"
 SCHEMAS_DIR = "schemas"
 
 
+# Bounds on what one document may be: a registered task definition may be at most 64 KiB
+# (Amazon ECS service quotas), so a megabyte is generous for any document here and still
+# keeps a mistaken (or hostile) file from costing minutes; real documents nest about 8 deep.
+MAX_DOCUMENT_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+BOM = "\ufeff"
+
+
 class DocumentError(Exception):
-    """A document that cannot be read or parsed; carries where, for the report."""
+    """A document that cannot be read or parsed; carries where, for the report.
+
+    `rule` is the validation rule id the problem is reported under (docs/validation.md).
+    """
 
     def __init__(self, path: Path | str, message: str, line: int | None = None,
-                 column: int | None = None) -> None:
+                 column: int | None = None, rule: str = "json-malformed",
+                 fix: str = "") -> None:
         self.path = Path(path)
         self.message = message
         self.line = line
         self.column = column
+        self.rule = rule
+        self.fix = fix
         where = f"{self.path}:{line}:{column}" if line is not None else str(self.path)
         super().__init__(f"{where}: {message}")
 
 
-def read_json(path: Path) -> Any:
-    """Parse one JSON document; malformed JSON becomes a DocumentError with line:column."""
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_DOCUMENT_BYTES; anything else a DocumentError.
+
+    Opened without blocking and checked on the open descriptor, so a FIFO, a device or
+    a folder named *.json is refused instead of hanging or streaming forever.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise DocumentError(path, "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise DocumentError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise DocumentError(path, "file not found", rule="repo-layout",
+                            fix="create it (see docs/validation.md for the layout)") from None
     except OSError as exc:
-        raise DocumentError(path, f"cannot read: {exc.strerror}") from None
+        raise DocumentError(path, f"cannot read: {exc.strerror or exc}", rule="document-type",
+                            fix="make it a readable regular file") from None
     try:
-        return json.loads(text)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError(path, f"not a regular file ({_file_kind(info.st_mode)})",
+                                rule="document-type",
+                                fix="replace it with a regular JSON file, or remove it")
+        if info.st_size > MAX_DOCUMENT_BYTES:
+            raise DocumentError(path, _too_large(info.st_size), rule="document-size",
+                                fix=SIZE_FIX)
+        chunks: list[bytes] = []
+        left = MAX_DOCUMENT_BYTES + 1
+        while left > 0 and (chunk := os.read(fd, max(left, 1))):  # usually one read and EOF
+            chunks.append(chunk)
+            left -= len(chunk)
+        raw = b"".join(chunks)
+    except OSError as exc:
+        raise DocumentError(path, f"cannot read: {exc.strerror or exc}", rule="document-type",
+                            fix="make it a readable regular file") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_DOCUMENT_BYTES:  # grew while we read it
+        raise DocumentError(path, _too_large(len(raw)), rule="document-size", fix=SIZE_FIX)
+    return raw
+
+
+SIZE_FIX = ("a document this large is a mistake: ECS accepts task definitions of at most "
+            "64 KiB; split it or remove what does not belong")
+
+
+def _too_large(size: int) -> str:
+    return (f"the file is {size:,} bytes; documents may be at most {MAX_DOCUMENT_BYTES:,} "
+            "bytes (1 MiB)")
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
+def decode(raw: bytes, path: Path | str) -> str:
+    """UTF-8 text; a leading byte order mark is dropped (RFC 8259 lets parsers ignore it)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                            fix="save the document as UTF-8 JSON") from None
+    return text[1:] if text.startswith(BOM) else text
+
+
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_BRACKETS = re.compile(r"[\[\]{}]")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def nesting_depth(text: str) -> int:
+    """How deeply arrays and objects nest (brackets inside strings do not count)."""
+    steps = map(_STEP.__getitem__, _BRACKETS.findall(_STRINGS.sub("", text)))
+    return max(itertools.accumulate(steps, initial=0))
+
+
+def _not_json(word: str) -> Any:
+    raise ValueError(f"{word} is not a JSON value")
+
+
+def parse_json(text: str, path: Path | str,
+               object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
+    """Parse JSON text of at most MAX_DEPTH levels; NaN/Infinity refused (they are not JSON)."""
+    # Fewer brackets than the bound cannot nest deeper than it: the common case costs two counts.
+    depth = nesting_depth(text) if text.count("[") + text.count("{") > MAX_DEPTH else 0
+    if depth > MAX_DEPTH:
+        raise DocumentError(path, f"nested {depth} levels deep; documents may nest at most "
+                            f"{MAX_DEPTH} levels", rule="json-depth",
+                            fix="flatten the document (ECS documents nest about 8 levels)")
+    try:
+        return json.loads(text, object_pairs_hook=object_pairs_hook, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
-        raise DocumentError(path, f"malformed JSON: {exc.msg}", exc.lineno, exc.colno) from None
+        raise DocumentError(path, f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
+                            f"{exc.msg}", exc.lineno, exc.colno,
+                            fix="fix the JSON syntax there (a missing comma, quote or bracket "
+                                "is usual; comments and trailing commas are not JSON)") from None
+    except (RecursionError, ValueError) as exc:
+        raise DocumentError(path, f"cannot parse the JSON: {exc}",
+                            fix="write plain JSON values (no NaN or Infinity, numbers of "
+                                "reasonable length)") from None
+
+
+def read_text(path: Path) -> str:
+    """A document's text: a bounded regular file, UTF-8, without a byte order mark."""
+    return decode(read_bytes(path), path)
+
+
+def read_json(path: Path,
+              object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
+    """The one JSON reader for documents: bounded, never blocks, every failure a DocumentError."""
+    return parse_json(read_text(path), path, object_pairs_hook)
 
 
 @dataclass(frozen=True)
@@ -369,16 +488,28 @@ class UnknownName(Exception):
         self.hint = hint
 
 
-def load_repo(root: Path, only_envs: list[str] | None = None) -> ConfigRepo:
-    """Parse every document into typed objects. Call after validation has passed."""
+def load_repo(root: Path, only_envs: list[str] | None = None,
+              leave_out: frozenset[str] | set[str] = frozenset()) -> ConfigRepo:
+    """Parse documents into typed objects. Call after validation has passed.
+
+    With `only_envs`, only those environments and the task definitions their
+    services use are read, so a broken file elsewhere cannot stop the command.
+    `leave_out` names repository-relative files validation found broken.
+    """
     docs = discover(root, only_envs)
+
+    def rel(path: Path) -> Path:
+        return path.relative_to(docs.root)
+
     envs = {
-        name: Environment.from_doc(path.relative_to(docs.root), read_json(path), name)
-        for name, path in docs.environments.items()
+        name: Environment.from_doc(rel(path), read_json(path), name)
+        for name, path in docs.environments.items() if rel(path).as_posix() not in leave_out
     }
     services = {
-        key: ServiceSpec.from_doc(key[0], path.relative_to(docs.root), read_json(path))
-        for key, path in docs.services.items()
+        key: ServiceSpec.from_doc(key[0], rel(path), read_json(path))
+        for key, path in docs.services.items() if rel(path).as_posix() not in leave_out
     }
-    taskdefs = {rel: TaskDefinition(rel, read_json(path)) for rel, path in docs.taskdefs.items()}
+    used = {spec.taskdef_file for spec in services.values()} if only_envs else set(docs.taskdefs)
+    taskdefs = {name: TaskDefinition(name, read_json(path)) for name, path in docs.taskdefs.items()
+                if name in used and name not in leave_out}
     return ConfigRepo(root=docs.root, environments=envs, services=services, taskdefs=taskdefs)

@@ -161,8 +161,8 @@ def service_parts(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition) 
 
 def _parse(files: dict[str, bytes], rel: str) -> Any:
     try:
-        return json.loads(files[rel].decode("utf-8"))
-    except (KeyError, UnicodeDecodeError, json.JSONDecodeError):
+        return config.parse_json(config.decode(files[rel], rel), rel)
+    except (KeyError, config.DocumentError):
         return None
 
 
@@ -555,7 +555,10 @@ def _spec_path(repo_root: Path, env: str, service: str) -> Path:
     if direct.is_file():
         return direct
     for candidate in sorted(svc_dir.glob("*.json")):
-        doc = _parse({"x": candidate.read_bytes()}, "x")
+        try:
+            doc = config.read_json(candidate)
+        except config.DocumentError:
+            continue
         if _service_name_of(doc) == service:
             return candidate
     known = sorted(p.stem for p in svc_dir.glob("*.json"))
@@ -613,12 +616,12 @@ def promote_pin(repo_root: Path, env: str, service: str, image_ref: str, commit:
     path = _spec_path(repo_root, env, service)
     rel = path.relative_to(repo_root).as_posix()
     ref = parse_image_ref(image_ref)
-    text = path.read_text(encoding="utf-8")
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{rel} is not valid JSON: {exc.msg} at line {exc.lineno}",
-                           "fix the file first (`release validate`)") from None
+        text = config.read_text(path)
+        doc = config.parse_json(text, rel)
+    except config.DocumentError as exc:
+        raise InvalidInput(f"{rel}: {exc.message}", "fix the file first (`release validate`)"
+                           ) from None
     service_name = _service_name_of(doc) or path.stem
     env_obj = _load_env(repo_root, env)
     if ref.repository is not None and (ref.repository != env_obj.ecr_repository

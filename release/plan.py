@@ -331,8 +331,14 @@ def budget_for(env: Environment, spec: ServiceSpec, taskdef: dict[str, Any],
                   env.instance_count, port is not None)
     health = lb.health_check.healthy_threshold * lb.health_check.interval
     draining = lb.effective_draining
+    if count == 0:  # scaled to zero: nothing starts, but the old tasks still drain and stop
+        base = PLACEMENT_SECONDS + draining
+        margin = max(MIN_MARGIN_SECONDS, math.ceil(base * 0.1))
+        return Budget(base + margin, "auto", 0, base, margin,
+                      f"desiredCount 0: no new tasks; the old ones drain ({draining} s) and stop "
+                      f"({PLACEMENT_SECONDS} s) + {margin} s margin = {base + margin} s")
     per_wave = PLACEMENT_SECONDS + health + draining
-    base = max(count, 1) * per_wave
+    base = count * per_wave
     margin = max(MIN_MARGIN_SECONDS, math.ceil(base * 0.1))
     total = base + margin
     explanation = (f"{count} wave{'s' if count != 1 else ''} × ({PLACEMENT_SECONDS} s placement + "

@@ -8,6 +8,7 @@ still crashes becomes an `internal-error` finding instead of a traceback.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -56,6 +57,16 @@ describe("unknown-environment", ERROR, "every --env names a folder under environ
          "use one of the listed environment names")
 describe("json-malformed", ERROR, "the file is readable UTF-8 JSON (reported with line:column)",
          "fix the syntax at the line and column shown")
+describe("document-type", ERROR, "every document is a readable regular file (not a named pipe, "
+         "device or folder: those would block or never end)",
+         "replace it with a regular JSON file, or remove it")
+describe("document-size", ERROR, "a document is at most 1 MiB (read no further; ECS itself "
+         "accepts task definitions of at most 64 KiB)", "split the document or remove what does "
+         "not belong")
+describe("json-depth", ERROR, "arrays and objects nest at most 64 levels deep",
+         "flatten the document")
+describe("json-bom", WARNING, "the file has no UTF-8 byte order mark (release ignores one; "
+         "other JSON tools may refuse it)", "save the file as UTF-8 without a BOM")
 describe("json-duplicate-key", ERROR, "no object repeats a key (JSON readers silently keep "
          "the last one)", "keep one of them")
 describe("schema-file", ERROR, "the repository's schemas/ files are usable JSON Schemas",
@@ -94,8 +105,8 @@ INSTANCE_TYPES: dict[str, tuple[int, float]] = {
 
 # Plain-text secrets: names that say "secret", values that look like credentials.
 SECRET_NAME = re.compile(
-    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL)",
-    re.IGNORECASE)
+    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL"
+    r"|(^|[_.-])PASS([_.-]|$))", re.IGNORECASE)
 NOT_A_SECRET_NAME = re.compile(
     r"(_ARN|_FILE|_PATH|_NAME|_ID|_URL|_URI|_ENDPOINT|_HOST|_REGION|_TTL|_TIMEOUT|_SECONDS|"
     r"_LENGTH|_EXPIRY|_HEADER)$", re.IGNORECASE)
@@ -362,6 +373,47 @@ def taskdef_unused(ctx: Context) -> Iterator[Finding]:
             yield _f("taskdef-unused", rel, "", "no service uses this task definition")
 
 
+# Amazon ECS service quotas: "Task definition size: 64 KiB" (the registered JSON).
+MAX_TASKDEF_BYTES = 64 * 1024
+
+
+def json_size(doc: Any) -> int:
+    """Bytes of the compact UTF-8 JSON the API receives (the ASCII form is exact when nothing
+    needed a \\u escape, and is the faster one to make)."""
+    escaped = json.dumps(doc, separators=(",", ":"))
+    if "\\u" not in escaped:
+        return len(escaped)
+    return len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+@rule("taskdef-size", ERROR, "the rendered register-task-definition input (task definition + "
+      "overrides + image) is at most 64 KiB, ECS's limit for a task definition",
+      "move large values (long commands, many environment variables) into an environment "
+      "file, SSM parameters or the image")
+def taskdef_size(ctx: Context) -> Iterator[Finding]:
+    sizes: dict[str, int] = {}
+    for rel, taskdef in ctx.taskdef_items():
+        sizes[rel] = json_size({k: v for k, v in taskdef.items() if not k.startswith("$")})
+        if sizes[rel] > MAX_TASKDEF_BYTES:
+            yield _f("taskdef-size", rel, "", f"the task definition is {sizes[rel]:,} bytes as "
+                     f"JSON; ECS registers at most {MAX_TASKDEF_BYTES:,} (64 KiB)")
+    for view in ctx.services:
+        size = sizes.get(view.taskdef_rel)
+        if view.taskdef is None or view.env is None or size is None or size > MAX_TASKDEF_BYTES:
+            continue
+        # Rendering adds at most the overrides and an image reference: render only when close.
+        if size + 2 * json_size(view.spec.overrides) + 1024 <= MAX_TASKDEF_BYTES:
+            continue
+        from release.render import render_taskdef
+
+        rendered = json_size(render_taskdef(view.env, view.spec, config.TaskDefinition(
+            view.taskdef_rel, view.taskdef)))
+        if rendered > MAX_TASKDEF_BYTES:
+            yield _f("taskdef-size", view.rel, "/overrides",
+                     f"with this service's overrides and image, {view.taskdef_rel} renders to "
+                     f"{rendered:,} bytes; ECS registers at most {MAX_TASKDEF_BYTES:,} (64 KiB)")
+
+
 @rule("container-essential", ERROR, "at least one container is essential (ECS requires one)",
       "set \"essential\": true on the main container (left out, it defaults to true)")
 def container_essential(ctx: Context) -> Iterator[Finding]:
@@ -385,6 +437,177 @@ def container_names_unique(ctx: Context) -> Iterator[Finding]:
                          f"{seen[name]}")
             else:
                 seen[name] = index
+
+
+@rule("container-references", ERROR, "links, dependsOn, volumesFrom and mountPoints name "
+      "containers and volumes of the same task definition; dependsOn COMPLETE/SUCCESS is not on "
+      "an essential container and HEALTHY waits for a container that has a healthCheck",
+      "use a name from the task definition, or fix the condition")
+def container_references(ctx: Context) -> Iterator[Finding]:
+    for rel, taskdef in ctx.taskdef_items():
+        items = containers(taskdef)
+        by_name = {c["name"]: c for c in items}
+        volumes = {v.get("name") for v in taskdef.get("volumes", [])}
+        for ci, container in enumerate(items):
+            here = f"/containerDefinitions/{ci}"
+            others = [n for n in by_name if n != container["name"]]
+            for li, link in enumerate(container.get("links", [])):
+                target = link.split(":", 1)[0]
+                if target not in others:
+                    yield _f("container-references", rel, f"{here}/links/{li}",
+                             f"link to {target!r}, which is not another container of this task"
+                             + _hint(target, others), f"use one of: {', '.join(others) or 'none'}")
+            for di, dep in enumerate(container.get("dependsOn", [])):
+                target, condition = dep["containerName"], dep["condition"]
+                pointer = f"{here}/dependsOn/{di}"
+                if target not in others:
+                    yield _f("container-references", rel, f"{pointer}/containerName",
+                             f"depends on {target!r}, which is not another container of this "
+                             "task" + _hint(target, others),
+                             f"use one of: {', '.join(others) or 'none'}")
+                elif condition in ("COMPLETE", "SUCCESS") and by_name[target].get("essential",
+                                                                                   True):
+                    yield _f("container-references", rel, f"{pointer}/condition",
+                             f"condition {condition} waits for {target!r} to exit, but it is "
+                             "essential: its exit stops the whole task",
+                             f"set \"essential\": false on {target!r}, or use START or HEALTHY")
+                elif condition == "HEALTHY" and "healthCheck" not in by_name[target]:
+                    yield _f("container-references", rel, f"{pointer}/condition",
+                             f"condition HEALTHY waits for {target!r}'s health check, which it "
+                             "does not have: the task never starts",
+                             f"add a healthCheck to {target!r}, or use START")
+            for vi, source in enumerate(container.get("volumesFrom", [])):
+                target = source.get("sourceContainer")
+                if target not in others:
+                    yield _f("container-references", rel,
+                             f"{here}/volumesFrom/{vi}/sourceContainer",
+                             f"volumes from {target!r}, which is not another container of this "
+                             "task", f"use one of: {', '.join(others) or 'none'}")
+            for mi, mount in enumerate(container.get("mountPoints", [])):
+                if mount.get("sourceVolume") not in volumes:
+                    yield _f("container-references", rel,
+                             f"{here}/mountPoints/{mi}/sourceVolume",
+                             f"mounts volume {mount.get('sourceVolume')!r}, which /volumes does "
+                             "not define", "add it to the task's volumes or fix the name")
+
+
+@rule("container-network-mode", ERROR, "port mappings and links fit the task's networkMode: "
+      "none has no port mappings, host and awsvpc map hostPort = containerPort, links need "
+      "bridge, hostname is not allowed with awsvpc; a container maps each containerPort once",
+      "change the mapping, or the networkMode")
+def container_network_mode(ctx: Context) -> Iterator[Finding]:
+    for rel, taskdef in ctx.taskdef_items():
+        mode = taskdef.get("networkMode", "bridge")
+        for ci, container in enumerate(containers(taskdef)):
+            here = f"/containerDefinitions/{ci}"
+            mappings = container.get("portMappings", [])
+            if mode == "none" and mappings:
+                yield _f("container-network-mode", rel, f"{here}/portMappings",
+                         "networkMode none cannot have port mappings",
+                         "remove the port mappings or use networkMode bridge")
+            if mode != "bridge" and container.get("links"):
+                yield _f("container-network-mode", rel, f"{here}/links",
+                         f"links only work with networkMode bridge, not {mode!r}",
+                         "remove links (containers reach each other on localhost) or use bridge")
+            if mode == "awsvpc" and "hostname" in container:
+                yield _f("container-network-mode", rel, f"{here}/hostname",
+                         "hostname is not supported with networkMode awsvpc", "remove hostname")
+            seen: dict[tuple[Any, str], int] = {}
+            for mi, mapping in enumerate(mappings):
+                if "containerPortRange" in mapping:
+                    problem = _port_range_problem(mode, mapping)
+                    if problem:
+                        yield _f("container-network-mode", rel,
+                                 f"{here}/portMappings/{mi}/containerPortRange", problem,
+                                 "write FIRST-LAST with 1 ≤ FIRST < LAST ≤ 65535, no hostPort, "
+                                 "in networkMode bridge or awsvpc")
+                port, proto = mapping.get("containerPort"), mapping.get("protocol", "tcp")
+                if port is None:
+                    continue
+                if (port, proto) in seen:
+                    yield _f("container-network-mode", rel, f"{here}/portMappings/{mi}",
+                             f"containerPort {port}/{proto} is already mapped by "
+                             f"{here}/portMappings/{seen[port, proto]}",
+                             "map each container port once")
+                seen[port, proto] = mi
+                if (mode in ("host", "awsvpc") and mapping.get("hostPort") not in (None, port)):
+                    yield _f("container-network-mode", rel,
+                             f"{here}/portMappings/{mi}/hostPort",
+                             f"with networkMode {mode} the host port is the container port "
+                             f"{port}, not {mapping['hostPort']}",
+                             f"remove hostPort or set it to {port}")
+
+
+def _port_range_problem(mode: str, mapping: dict[str, Any]) -> str | None:
+    """What ContainerDefinition's containerPortRange rules a mapping breaks, if any."""
+    first, _, last = mapping["containerPortRange"].partition("-")
+    if not 1 <= int(first) < int(last) <= 65535:
+        return (f"containerPortRange {mapping['containerPortRange']!r} must run from a lower to "
+                "a higher port within 1-65535")
+    if "hostPort" in mapping:
+        return "a containerPortRange takes no hostPort (ECS chooses the host ports)"
+    if mode not in ("bridge", "awsvpc"):
+        return f"containerPortRange needs networkMode bridge or awsvpc, not {mode!r}"
+    return None
+
+
+# Options the log drivers cannot start without (ECS LogConfiguration reference; Docker's
+# splunk driver documentation).
+REQUIRED_LOG_OPTIONS = {"awslogs": ("awslogs-group", "awslogs-region"),
+                        "splunk": ("splunk-token", "splunk-url")}
+
+
+@rule("container-log-configuration", ERROR, "log drivers have their required options (awslogs: "
+      "awslogs-group and awslogs-region; splunk: splunk-token and splunk-url) and awsfirelens "
+      "has a container with firelensConfiguration", "add the options the message names")
+def container_log_configuration(ctx: Context) -> Iterator[Finding]:
+    for rel, taskdef in ctx.taskdef_items():
+        items = containers(taskdef)
+        for ci, container in enumerate(items):
+            logs = container.get("logConfiguration")
+            if not logs:
+                continue
+            here = f"/containerDefinitions/{ci}/logConfiguration"
+            driver = logs["logDriver"]
+            given = set(logs.get("options", {})) | {s["name"] for s in
+                                                     logs.get("secretOptions", [])}
+            missing = [o for o in REQUIRED_LOG_OPTIONS.get(driver, ()) if o not in given]
+            if missing:
+                yield _f("container-log-configuration", rel, f"{here}/options",
+                         f"log driver {driver} needs {', '.join(missing)}: the container "
+                         "cannot start without it",
+                         "add " + ", ".join(f'"{o}": ...' for o in missing) + " to options")
+            if driver == "awsfirelens" and not any("firelensConfiguration" in c for c in items):
+                yield _f("container-log-configuration", rel, f"{here}/logDriver",
+                         "log driver awsfirelens needs a log router container (one with "
+                         "firelensConfiguration) in the task",
+                         "add the FireLens log router container, or use awslogs")
+
+
+@rule("container-limits", ERROR, "ulimits are named once with softLimit ≤ hardLimit, and a "
+      "healthCheck command runs something (CMD or CMD-SHELL and a command)",
+      "fix the limit or the health check command")
+def container_limits(ctx: Context) -> Iterator[Finding]:
+    for rel, taskdef in ctx.taskdef_items():
+        for ci, container in enumerate(containers(taskdef)):
+            here = f"/containerDefinitions/{ci}"
+            named: set[str] = set()
+            for ui, limit in enumerate(container.get("ulimits", [])):
+                if limit["name"] in named:
+                    yield _f("container-limits", rel, f"{here}/ulimits/{ui}/name",
+                             f"ulimit {limit['name']!r} is set twice", "keep one of them")
+                named.add(limit["name"])
+                if limit["softLimit"] > limit["hardLimit"]:
+                    yield _f("container-limits", rel, f"{here}/ulimits/{ui}/softLimit",
+                             f"ulimit {limit['name']} softLimit {limit['softLimit']} is above "
+                             f"its hardLimit {limit['hardLimit']}: the container cannot start",
+                             "lower softLimit or raise hardLimit")
+            command = container.get("healthCheck", {}).get("command")
+            if command and command[0] in ("CMD", "CMD-SHELL") and not any(
+                    part.strip() for part in command[1:]):
+                yield _f("container-limits", rel, f"{here}/healthCheck/command",
+                         f"the health check says {command[0]} but gives no command to run",
+                         "e.g. [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]")
 
 
 @rule("host-ports-unique", ERROR, "no two port mappings of a task bind the same static host port",
@@ -458,6 +681,29 @@ def resources_task_size(ctx: Context) -> Iterator[Finding]:
                 if finding.message not in own.get(view.taskdef_rel, set()):
                     yield _f("resources-task-size", view.rel, "/overrides",
                              f"with this service's overrides: {finding.message}")
+
+
+# RegisterTaskDefinition: "Supported values are between 128 CPU units (0.125 vCPUs) and
+# 196608 CPU units (192 vCPUs)."
+TASK_CPU_RANGE = (128, 196608)
+
+
+@rule("resources-task-cpu", ERROR, "a task-level cpu (in the task definition or an override) is "
+      "128 to 196608 CPU units (0.125 to 192 vCPU)", "use e.g. \"256\", \"1024\" or \"2 vCPU\"")
+def resources_task_cpu(ctx: Context) -> Iterator[Finding]:
+    low, high = TASK_CPU_RANGE
+    for rel, taskdef in ctx.taskdef_items():
+        units = parse_cpu(taskdef["cpu"]) if "cpu" in taskdef else None
+        if units is not None and not low <= units <= high:
+            yield _f("resources-task-cpu", rel, "/cpu",
+                     f"task cpu {taskdef['cpu']!r} is {units} CPU units, outside {low}-{high}")
+    for view in ctx.services:
+        if "cpu" in view.spec.overrides:
+            units = parse_cpu(view.spec.overrides["cpu"])
+            if units is not None and not low <= units <= high:
+                yield _f("resources-task-cpu", view.rel, "/overrides/cpu",
+                         f"cpu override {view.spec.overrides['cpu']!r} is {units} CPU units, "
+                         f"outside {low}-{high}")
 
 
 @rule("resources-instance", ERROR, "one task fits on one container instance of the "
@@ -622,6 +868,37 @@ def lb_grace_period(ctx: Context) -> Iterator[Finding]:
                      f"set \"healthCheckGracePeriodSeconds\": {needed} (or more)")
 
 
+@rule("lb-container-essential", ERROR, "the load-balanced container is essential (else the "
+      "task keeps running, and stays registered with the ELB, after it stops)",
+      "set \"essential\": true on the container that serves the traffic")
+def lb_container_essential(ctx: Context) -> Iterator[Finding]:
+    for view in ctx.services:
+        if view.taskdef is None:
+            continue
+        for _, lb in lb_entries(view):
+            ci = container_index(view.taskdef, lb["containerName"])
+            if ci is not None and not containers(view.taskdef)[ci].get("essential", True):
+                yield _f("lb-container-essential", view.taskdef_rel,
+                         f"/containerDefinitions/{ci}/essential",
+                         f"container {lb['containerName']!r} serves {view.rel}'s load balancer "
+                         "but is not essential: when it stops the task keeps running without it")
+
+
+@rule("lb-health-check", ERROR, "the classic ELB health check's Timeout is less than its "
+      "Interval and its target port is 1-65535 (ConfigureHealthCheck)",
+      "lower timeout below interval; use a port from 1 to 65535 in the target")
+def lb_health_check(ctx: Context) -> Iterator[Finding]:
+    for _, (rel, env) in ctx.environments.items():
+        hc = env.load_balancer.health_check
+        if hc.timeout >= hc.interval:
+            yield _f("lb-health-check", rel, "/loadBalancer/healthCheck/timeout",
+                     f"timeout {hc.timeout} s is not less than interval {hc.interval} s; "
+                     "ConfigureHealthCheck refuses it", f"use a timeout below {hc.interval}")
+        if hc.port is not None and not 1 <= hc.port <= 65535:
+            yield _f("lb-health-check", rel, "/loadBalancer/healthCheck/target",
+                     f"port {hc.port} is outside 1-65535", "use the listener's instance port")
+
+
 # ----------------------------------------------------------------------------- deployment
 
 
@@ -662,6 +939,21 @@ def deploy_placement(ctx: Context) -> Iterator[Finding]:
                  + ("leaves no free instance" if plan.capacity <= plan.desired else
                     "forbids starting an extra one")
                  + "; ECS would report 'unable to place a task' until the release times out")
+
+
+@rule("deploy-zero-tasks", WARNING, "desiredCount 0 is meant: the service then runs no tasks, "
+      "the ELB has no instance InService, and smoke checks cannot pass",
+      "set desiredCount to the number of tasks to run, or remove the smoke checks while the "
+      "service is scaled to zero")
+def deploy_zero_tasks(ctx: Context) -> Iterator[Finding]:
+    for view in ctx.services:
+        if view.spec.service.get("desiredCount", 1) == 0 and view.spec.service.get(
+                "schedulingStrategy") != "DAEMON":
+            checks = len(view.spec.smoke_checks)
+            yield _f("deploy-zero-tasks", view.rel, "/service/desiredCount",
+                     "desiredCount 0: a release registers the revision and stops every task "
+                     "(old tasks still drain)" + (f"; the {checks} smoke check(s) will fail with "
+                                                   "nothing to answer them" if checks else ""))
 
 
 @rule("timing-release-timeout", ERROR, "an explicit release timeout covers the rolling update: "
@@ -733,6 +1025,118 @@ def _secret_problem(name: str, value: str) -> str | None:
             and not NOT_A_SECRET_NAME.search(name)):
         return f"environment variable {name!r} looks like a secret kept in plain text"
     return None
+
+
+# `--password=x`, `PASSWORD=x`, `-Dapp.token=x` inside a command line or a label.
+SECRET_ASSIGNMENT = re.compile(r"^-*(?:D)?([A-Za-z_][A-Za-z0-9_.-]*)[=:](.+)$")
+
+
+@rule("secret-in-container", ERROR, "no plain-text secrets in any other container field a value "
+      "can leak through (command, entryPoint, dockerLabels, health check, log options, ...): "
+      "credential-looking values, or NAME=value with a secret-looking name",
+      "pass the value as a secret (`secrets`, valueFrom: the ARN) and read it from the "
+      "environment in the command")
+def secret_in_container(ctx: Context) -> Iterator[Finding]:
+    for rel, taskdef in ctx.taskdef_items():
+        for ci, container in enumerate(containers(taskdef)):
+            for key, value in container.items():
+                if key in ("environment", "secrets", "name"):
+                    continue
+                for path, text in _strings(value, (key,)):
+                    problem = _leak(path, text)
+                    if problem:
+                        yield _f("secret-in-container", rel,
+                                 pointer_of(["containerDefinitions", ci, *path]), problem)
+
+
+def _strings(value: Any, path: tuple) -> Iterator[tuple[tuple, str]]:
+    """Every string in a value (label keys too, as `key=value`) with its path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str):
+                yield (*path, key), f"{key}={item}"
+            else:
+                yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+
+
+def _leak(path: tuple, text: str) -> str | None:
+    where = "/".join(map(str, path))
+    for pattern, what in SECRET_VALUES:
+        if pattern.search(text):
+            return f"{where} holds what looks like {what} in plain text"
+    for word in re.split(r"\s+", text) if path[0] != "dockerLabels" else [text]:
+        match = SECRET_ASSIGNMENT.match(word)
+        if match and _secret_problem(match.group(1), match.group(2).strip("'\"")):
+            return f"{where} sets {match.group(1)!r} to what looks like a secret in plain text"
+    return None
+
+
+SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+"
+                        r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+)$")
+SSM_PARAMETER_NAME = re.compile(r"^/?(?!(?:aws|ssm))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,14}$",
+                                re.IGNORECASE)
+
+
+@rule("secret-value-from", ERROR, "every secret's valueFrom is a Secrets Manager secret ARN, an "
+      "SSM parameter ARN, or an SSM parameter name (letters, digits, _ . - and / levels; not "
+      "starting with aws or ssm)", "use the secret's full ARN (Secrets Manager) or the parameter's "
+      "name or ARN (SSM Parameter Store); never the secret itself")
+def secret_value_from(ctx: Context) -> Iterator[Finding]:
+    def check(rel: str, path: list, value: str) -> Iterator[Finding]:
+        if not (SECRET_ARN.match(value) or SSM_PARAMETER_NAME.match(value)):
+            kind = ("an ARN of another service" if value.startswith("arn:") else
+                    "neither an ARN nor a parameter name")
+            yield _f("secret-value-from", rel, pointer_of(path),
+                     f"valueFrom is {kind}; ECS cannot resolve it and the task fails to start "
+                     "(ResourceInitializationError)")
+
+    for rel, taskdef in ctx.taskdef_items():
+        for ci, container in enumerate(containers(taskdef)):
+            for si, item in enumerate(container.get("secrets", [])):
+                yield from check(rel, ["containerDefinitions", ci, "secrets", si, "valueFrom"],
+                                 item["valueFrom"])
+            options = container.get("logConfiguration", {}).get("secretOptions", [])
+            for si, item in enumerate(options):
+                yield from check(rel, ["containerDefinitions", ci, "logConfiguration",
+                                       "secretOptions", si, "valueFrom"], item["valueFrom"])
+    for view in ctx.services:
+        for name, extra in view.spec.overrides.get("containers", {}).items():
+            for key, value in extra.get("secrets", {}).items():
+                yield from check(view.rel, ["overrides", "containers", name, "secrets", key],
+                                 value)
+
+
+@rule("secret-execution-role", ERROR, "a task that reads secrets or private-registry "
+      "credentials has an executionRoleArn (the agent fetches them with that role)",
+      "set executionRoleArn to a role allowed to read the secrets (ecsTaskExecutionRole)")
+def secret_execution_role(ctx: Context) -> Iterator[Finding]:
+    for rel, taskdef in ctx.taskdef_items():
+        if taskdef.get("executionRoleArn"):
+            continue
+        for ci, container in enumerate(containers(taskdef)):
+            uses = [key for key in ("secrets", "repositoryCredentials") if container.get(key)]
+            if container.get("logConfiguration", {}).get("secretOptions"):
+                uses.append("logConfiguration/secretOptions")
+            if uses:
+                yield _f("secret-execution-role", rel, f"/containerDefinitions/{ci}/{uses[0]}",
+                         f"container {container['name']!r} uses {uses[0]} but the task has no "
+                         "executionRoleArn: its tasks stop with ResourceInitializationError "
+                         "(unable to pull secrets or registry auth)")
+                break
+    for view in ctx.services:
+        if view.taskdef is None or view.taskdef.get("executionRoleArn"):
+            continue
+        for name, extra in view.spec.overrides.get("containers", {}).items():
+            if extra.get("secrets"):
+                yield _f("secret-execution-role", view.rel,
+                         pointer_of(["overrides", "containers", name, "secrets"]),
+                         f"this service adds secrets to {name!r} but {view.taskdef_rel} has no "
+                         "executionRoleArn: its tasks stop with ResourceInitializationError")
 
 
 @rule("image-pin-mutable", ERROR, "the image pin is immutable: a sha256 digest, or a tag other "

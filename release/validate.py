@@ -77,6 +77,7 @@ class Finding:
 class Report:
     findings: list[Finding] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)  # repo-relative files checked
+    broken: set[str] = field(default_factory=set)  # files that failed to parse or their schema
 
     @property
     def errors(self) -> list[Finding]:
@@ -115,37 +116,28 @@ def pointer_of(path: Any) -> str:
 # ----------------------------------------------------------------------------- documents
 
 
-def read_document(root: Path, path: Path) -> tuple[Any, Finding | None]:
-    """Parse one file; any failure becomes a finding (with line:column for malformed JSON)."""
+def read_document(root: Path, path: Path) -> tuple[Any, list[Finding]]:
+    """Parse one file with the one document reader; any failure becomes a finding.
+
+    A byte order mark is accepted (as by every command, through the same reader) with
+    a warning, because other JSON tools in a pipeline may refuse it.
+    """
     rel = relative(root, path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None, Finding(ERROR, "repo-layout", rel, "", "file not found",
-                             "create it (see docs/validation.md for the repository layout)")
-    except OSError as exc:
-        return None, Finding(ERROR, "json-malformed", rel, "",
-                             f"cannot read the file: {exc.strerror or exc}",
-                             "make it a readable regular file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, Finding(ERROR, "json-malformed", rel, "",
-                             f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                             "save the document as UTF-8 JSON")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    try:
-        return json.loads(text, object_pairs_hook=_object), None
-    except json.JSONDecodeError as exc:
-        return None, Finding(ERROR, "json-malformed", rel, "",
-                             f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                             "fix the JSON syntax there (a missing comma, quote or bracket is "
-                             "usual; comments and trailing commas are not JSON)",
-                             line=exc.lineno, column=exc.colno)
-    except (RecursionError, ValueError) as exc:
-        return None, Finding(ERROR, "json-malformed", rel, "",
-                             f"cannot parse the JSON: {exc}", "simplify the document")
+        raw = config.read_bytes(path)
+        doc = config.parse_json(config.decode(raw, path), path, _object)
+    except config.DocumentError as exc:
+        return None, [Finding(ERROR, exc.rule, rel, "", exc.message, exc.fix, exc.line,
+                              exc.column)]
+    if raw.startswith(BOM_BYTES):
+        return doc, [Finding(WARNING, "json-bom", rel, "",
+                             "the file starts with a UTF-8 byte order mark; release ignores "
+                             "it, other JSON tools may not",
+                             "save the file as UTF-8 without a BOM")]
+    return doc, []
+
+
+BOM_BYTES = config.BOM.encode("utf-8")
 
 
 class DuplicateKeys(dict):
@@ -260,8 +252,8 @@ def add_positions(root: Path, findings: list[Finding]) -> None:
             continue
         if finding.file not in texts:
             try:
-                texts[finding.file] = (root / finding.file).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError, ValueError):
+                texts[finding.file] = config.read_text(root / finding.file)
+            except config.DocumentError:
                 texts[finding.file] = None
         text = texts[finding.file]
         if text:
@@ -306,7 +298,7 @@ class SchemaChecker:
 def _load_checker(kind: str, path: str, stamp: int) -> SchemaChecker:
     from release.schemacheck import Unsupported, compile_schema
 
-    schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    schema = config.read_json(Path(path))
     if not isinstance(schema, dict):
         raise ValueError("the schema is not a JSON object")
     try:
@@ -536,9 +528,9 @@ def _validate(root: Path, envs: list[str] | None, report: Report, api_check: boo
         report.documents.append(rel)
         loaded.present.add(rel)
         repeated_before = _DUPLICATE_OBJECTS[0]
-        doc, problem = read_document(root, path)
-        if problem is not None:
-            findings.append(problem)
+        doc, problems = read_document(root, path)
+        findings.extend(problems)
+        if any(p.severity == ERROR for p in problems):
             loaded.broken.add(rel)
             return None
         if _DUPLICATE_OBJECTS[0] != repeated_before:
@@ -580,6 +572,7 @@ def _validate(root: Path, envs: list[str] | None, report: Report, api_check: boo
         if doc is not None:
             loaded.taskdefs[rel] = doc
 
+    report.broken = loaded.broken
     from release.rules import run_rules
 
     findings.extend(run_rules(loaded, api_check=api_check))

@@ -197,7 +197,7 @@ def rollback(
 
     reporter = _reporter(format)
     root = find_repo(repo)
-    config_repo = load_environment_repo(root, env)
+    config_repo = load_environment_repo(root, env, service, reporter)
     specs = _specs(config_repo, env, service)
     if to and len(specs) > 1:
         raise InvalidInput("--to names one revision: pick the service with --service",
@@ -334,7 +334,7 @@ def status(
     from release.render import render_service
 
     reporter = _reporter(format)
-    config_repo = load_environment_repo(find_repo(repo), env)
+    config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
     for spec in _specs(config_repo, env, service):
         environment = config_repo.environment(env)
         aws = engine.connect(environment)
@@ -434,7 +434,7 @@ def history(
     from release import live, records
 
     reporter = _reporter(format)
-    config_repo = load_environment_repo(find_repo(repo), env)
+    config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
     for spec in _specs(config_repo, env, service):
         environment = config_repo.environment(env)
         aws = engine.connect(environment)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,11 @@ def sidecar(**fields):
                                             **fields})
 
     return add
+
+
+def big_environment(kib: int) -> list[dict[str, str]]:
+    """Environment variables that add about `kib` KiB to a task definition."""
+    return [{"name": f"BIG_{i}", "value": "x" * 1000} for i in range(kib)]
 
 
 def spare_taskdef(point_staging_at_it: bool) -> Change:
@@ -156,13 +162,135 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
      taskdef(lambda d: (c0(d)["environment"].append(
          {"name": "DB_PASSWORD_FILE", "value": "/run/secrets/db"}), c0(d).update(secrets=[
              {"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}
-         ])))),
+         ]), d.update(executionRoleArn="ecsTaskExecutionRole")))),
     ("secret-in-environment",
      service(lambda d: d["overrides"]["containers"]["akka-firehose"]["environment"].update(
          DATABASE_URL="postgres://app:s3cret@db:5432/app")),
      STAGING_SERVICE, "/overrides/containers/akka-firehose/environment/DATABASE_URL",
      service(lambda d: d["overrides"]["containers"]["akka-firehose"]["environment"].update(
          DATABASE_URL="postgres://db:5432/app"))),
+    ("taskdef-size", taskdef(lambda d: c0(d)["environment"].extend(big_environment(70))),
+     TASKDEF, "", taskdef(lambda d: c0(d)["environment"].extend(big_environment(60)))),
+    ("taskdef-size",
+     both(taskdef(lambda d: c0(d)["environment"].extend(big_environment(63))),
+          service(lambda d: d["overrides"]["containers"]["akka-firehose"]["environment"].update(
+              {f"EXTRA_{i}": "y" * 1000 for i in range(3)}))),
+     STAGING_SERVICE, "/overrides",
+     taskdef(lambda d: c0(d)["environment"].extend(big_environment(63)))),
+    ("container-references", taskdef(sidecar(links=["akka"])),
+     TASKDEF, "/containerDefinitions/1/links/0", taskdef(sidecar(links=["akka-firehose:app"]))),
+    ("container-references",
+     both(taskdef(sidecar(essential=True)),
+          taskdef(lambda d: c0(d).update(dependsOn=[{"containerName": "sidecar",
+                                                     "condition": "COMPLETE"}]))),
+     TASKDEF, "/containerDefinitions/0/dependsOn/0/condition",
+     both(taskdef(sidecar()), taskdef(lambda d: c0(d).update(
+         dependsOn=[{"containerName": "sidecar", "condition": "COMPLETE"}])))),
+    ("container-references",
+     both(taskdef(sidecar()), taskdef(lambda d: c0(d).update(
+         dependsOn=[{"containerName": "sidecar", "condition": "HEALTHY"}]))),
+     TASKDEF, "/containerDefinitions/0/dependsOn/0/condition",
+     both(taskdef(sidecar(healthCheck={"command": ["CMD", "/bin/true"]})),
+          taskdef(lambda d: c0(d).update(
+              dependsOn=[{"containerName": "sidecar", "condition": "HEALTHY"}])))),
+    ("container-references",
+     taskdef(lambda d: c0(d).update(dependsOn=[{"containerName": "db", "condition": "START"}])),
+     TASKDEF, "/containerDefinitions/0/dependsOn/0/containerName",
+     both(taskdef(sidecar(name="db")), taskdef(lambda d: c0(d).update(
+         dependsOn=[{"containerName": "db", "condition": "START"}])))),
+    ("container-references",
+     taskdef(lambda d: c0(d).update(mountPoints=[{"sourceVolume": "data",
+                                                  "containerPath": "/data"}])),
+     TASKDEF, "/containerDefinitions/0/mountPoints/0/sourceVolume",
+     taskdef(lambda d: (c0(d).update(mountPoints=[{"sourceVolume": "data",
+                                                   "containerPath": "/data"}]),
+                        d.update(volumes=[{"name": "data"}])))),
+    ("container-network-mode",
+     taskdef(lambda d: c0(d)["portMappings"].append({"containerPort": 8080, "hostPort": 81})),
+     TASKDEF, "/containerDefinitions/0/portMappings/1",
+     taskdef(lambda d: c0(d)["portMappings"].append({"containerPort": 8081, "hostPort": 81}))),
+    ("container-network-mode", taskdef(lambda d: d.update(networkMode="host")),
+     TASKDEF, "/containerDefinitions/0/portMappings/0/hostPort",
+     both(taskdef(lambda d: (d.update(networkMode="host"), c0(d).update(
+         portMappings=[{"containerPort": 80, "hostPort": 80}]))),
+         service(lambda d: d["service"]["loadBalancers"][0].update(containerPort=80)))),
+    ("container-network-mode",
+     taskdef(lambda d: c0(d)["portMappings"].append({"containerPortRange": "9000-8000"})),
+     TASKDEF, "/containerDefinitions/0/portMappings/1/containerPortRange",
+     taskdef(lambda d: c0(d)["portMappings"].append({"containerPortRange": "8000-9000"}))),
+    ("resources-task-cpu", taskdef(lambda d: d.update(cpu="200 vCPU")), TASKDEF, "/cpu",
+     taskdef(lambda d: d.update(cpu="1 vCPU"))),
+    ("resources-task-cpu", service(lambda d: d["overrides"].update(cpu="100")),
+     STAGING_SERVICE, "/overrides/cpu", service(lambda d: d["overrides"].update(cpu="1024"))),
+    ("container-log-configuration",
+     taskdef(lambda d: c0(d).update(logConfiguration={
+         "logDriver": "awslogs", "options": {"awslogs-group": "/ecs/akka"}})),
+     TASKDEF, "/containerDefinitions/0/logConfiguration/options",
+     taskdef(lambda d: c0(d).update(logConfiguration={
+         "logDriver": "awslogs", "options": {"awslogs-group": "/ecs/akka",
+                                             "awslogs-region": "us-east-1"}}))),
+    ("container-limits",
+     taskdef(lambda d: c0(d).update(ulimits=[{"name": "nofile", "softLimit": 4096,
+                                              "hardLimit": 1024}])),
+     TASKDEF, "/containerDefinitions/0/ulimits/0/softLimit",
+     taskdef(lambda d: c0(d).update(ulimits=[{"name": "nofile", "softLimit": 1024,
+                                              "hardLimit": 4096}]))),
+    ("container-limits", taskdef(lambda d: c0(d).update(healthCheck={"command": ["CMD-SHELL"]})),
+     TASKDEF, "/containerDefinitions/0/healthCheck/command",
+     taskdef(lambda d: c0(d).update(healthCheck={"command": ["CMD-SHELL", "exit 0"]}))),
+    ("secret-in-environment",
+     taskdef(lambda d: c0(d)["environment"].append({"name": "DB_PASS", "value": "hunter2"})),
+     TASKDEF, "/containerDefinitions/0/environment/1",
+     taskdef(lambda d: c0(d)["environment"].append({"name": "BYPASS_CACHE", "value": "1"}))),
+    ("secret-in-container",
+     taskdef(lambda d: c0(d).update(command=["java", "-Ddb.password=hunter2", "-jar", "a.jar"])),
+     TASKDEF, "/containerDefinitions/0/command/1",
+     taskdef(lambda d: c0(d).update(command=["java", "-Ddb.user=app", "-jar", "a.jar"]))),
+    ("secret-in-container",
+     taskdef(lambda d: c0(d).update(dockerLabels={"api_token": "abc123"})),
+     TASKDEF, "/containerDefinitions/0/dockerLabels/api_token",
+     taskdef(lambda d: c0(d).update(dockerLabels={"team": "payments"}))),
+    ("secret-in-container",
+     taskdef(lambda d: c0(d).update(entryPoint=["sh", "-c", "AWS_KEY=AKIAIOSFODNN7EXAMPLE run"])),
+     TASKDEF, "/containerDefinitions/0/entryPoint/2",
+     taskdef(lambda d: c0(d).update(entryPoint=["sh", "-c", "exec run"]))),
+    ("secret-value-from",
+     taskdef(lambda d: (d.update(executionRoleArn="ecsTaskExecutionRole"), c0(d).update(
+         secrets=[{"name": "DB", "valueFrom": "hunter 2!"}]))),
+     TASKDEF, "/containerDefinitions/0/secrets/0/valueFrom",
+     taskdef(lambda d: (d.update(executionRoleArn="ecsTaskExecutionRole"), c0(d).update(
+         secrets=[{"name": "DB", "valueFrom": "/staging/db/password"}])))),
+    ("secret-value-from",
+     both(taskdef(lambda d: d.update(executionRoleArn="ecsTaskExecutionRole")),
+          service(lambda d: d["overrides"]["containers"]["akka-firehose"].update(
+              secrets={"DB": "arn:aws:s3:::bucket/db"}))),
+     STAGING_SERVICE, "/overrides/containers/akka-firehose/secrets/DB",
+     both(taskdef(lambda d: d.update(executionRoleArn="ecsTaskExecutionRole")),
+          service(lambda d: d["overrides"]["containers"]["akka-firehose"].update(secrets={
+              "DB": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"})))),
+    ("secret-execution-role",
+     taskdef(lambda d: c0(d).update(secrets=[{"name": "DB", "valueFrom": "/staging/db"}])),
+     TASKDEF, "/containerDefinitions/0/secrets",
+     taskdef(lambda d: (d.update(executionRoleArn="ecsTaskExecutionRole"), c0(d).update(
+         secrets=[{"name": "DB", "valueFrom": "/staging/db"}])))),
+    ("secret-execution-role",
+     service(lambda d: d["overrides"]["containers"]["akka-firehose"].update(
+         secrets={"DB": "/staging/db"})),
+     STAGING_SERVICE, "/overrides/containers/akka-firehose/secrets",
+     both(taskdef(lambda d: d.update(executionRoleArn="ecsTaskExecutionRole")),
+          service(lambda d: d["overrides"]["containers"]["akka-firehose"].update(
+              secrets={"DB": "/staging/db"})))),
+    ("lb-container-essential",
+     both(taskdef(sidecar(essential=True)), taskdef(lambda d: c0(d).update(essential=False))),
+     TASKDEF, "/containerDefinitions/0/essential", taskdef(sidecar(essential=True))),
+    ("lb-health-check",
+     environment(lambda d: d["loadBalancer"]["healthCheck"].update(timeout=30)),
+     STAGING_ENV, "/loadBalancer/healthCheck/timeout",
+     environment(lambda d: d["loadBalancer"]["healthCheck"].update(timeout=29))),
+    ("lb-health-check",
+     environment(lambda d: d["loadBalancer"]["healthCheck"].update(target="TCP:99999")),
+     STAGING_ENV, "/loadBalancer/healthCheck/target",
+     environment(lambda d: d["loadBalancer"]["healthCheck"].update(target="TCP:80"))),
     ("image-pin-mutable", service(lambda d: d.update(image={"tag": "latest"})),
      STAGING_SERVICE, "/image/tag",
      service(lambda d: d["image"].update(tag="latest"))),
@@ -205,6 +333,9 @@ WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
     ("env-promotion-order", environment(lambda d: d["promotion"].update(order=2)),
      "environments/staging/environment.json", "/promotion/order",
      environment(lambda d: d["promotion"].update(order=5))),
+    ("deploy-zero-tasks", service(lambda d: d["service"].update(desiredCount=0)),
+     STAGING_SERVICE, "/service/desiredCount",
+     service(lambda d: d["service"].update(desiredCount=2))),
     ("resources-instance", environment(lambda d: d["instances"].update(type="x9.huge")),
      STAGING_ENV, "/instances/type", environment(lambda d: d["instances"].update(type="m5.large"))),
 ]
@@ -257,7 +388,7 @@ def test_warning_rule_stays_quiet_on_a_near_miss(repo: Path, case) -> None:
 
 def test_every_rule_has_a_fire_and_a_quiet_case() -> None:
     tested = {c[0] for c in CASES + WARNING_CASES}
-    document_layer = {r for r in RULES if r.startswith(("schema-", "json-", "repo-"))}
+    document_layer = {r for r in RULES if r.startswith(("schema-", "json-", "repo-", "document-"))}
     elsewhere = {"unknown-environment", "internal-error", "api-register-task-definition"}
     assert set(RULES) - document_layer - elsewhere <= tested
 
@@ -319,3 +450,18 @@ def test_the_documented_rules_table_is_the_code_s() -> None:
     from release.rules import rules_table
 
     assert rules_table() in (PROJECT / "docs/validation.md").read_text()
+
+
+def test_a_service_scaled_to_zero_is_budgeted_for_draining_not_zero_waves() -> None:
+    from validate_helpers import PROJECT
+
+    from release import config, plan
+
+    repo = config.load_repo(PROJECT, ["staging"])
+    spec = repo.services_of("staging")[0]
+    spec = dataclasses.replace(spec, service={**spec.service, "desiredCount": 0})
+    env = repo.environment("staging")
+    budget = plan.budget_for(env, spec, repo.taskdef_for(spec).doc)
+    assert budget.waves == 0
+    assert budget.seconds == 30 + 300 + 60  # stop + staging's 300 s draining + margin
+    assert "desiredCount 0" in budget.explanation and "0 waves" not in budget.explanation
