@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from sandbox_world import LB, SERVICE
 
-from release.sandbox.emulator import circuit_breaker_threshold
+from release.sandbox.emulator import ServiceRecord, circuit_breaker_threshold
 
 PORT_EVENT = (f"(service {SERVICE}) was unable to place a task because no container instance "
               "met all of its requirements. The closest matching (container-instance ")
@@ -546,3 +548,20 @@ def test_task_stopped_before_its_container_started_has_no_exit_code(world):
 
     stopped = world.ecs.describe_tasks(cluster="AkkaCluster", tasks=[task["taskArn"]])["tasks"][0]
     assert "exitCode" not in stopped["containers"][0]
+
+
+def test_only_a_classic_elb_takes_the_rollout_state_away():
+    def record(*load_balancers: dict) -> ServiceRecord:
+        return ServiceRecord(service=SimpleNamespace(load_balancers=list(load_balancers)),
+                             key="AkkaCluster:s")
+
+    classic = record({"loadBalancerName": LB, "containerName": "c", "containerPort": 8080})
+    target_group = record({"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:"
+                           "123456789012:targetgroup/akka/0123456789abcdef",
+                           "containerName": "c", "containerPort": 8080})
+
+    assert classic.rollout("ecs-svc/1") == {}
+    for documented in (target_group, record()):
+        assert documented.rollout("ecs-svc/1") == {
+            "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": "ECS deployment ecs-svc/1 in progress."}
