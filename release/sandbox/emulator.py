@@ -18,12 +18,23 @@ production path. What it follows (AWS documentation, by page title):
   tasks; maximumPercent (rounded down) the upper limit of RUNNING or PENDING
   tasks; the old deployment is removed once its tasks have stopped; the
   deployment's rolloutState goes IN_PROGRESS → COMPLETED (or FAILED).
+* Deployment API reference, rolloutState: "The rolloutState of a service is only
+  returned for services that use the rolling update (ECS) deployment type that
+  aren't behind a Classic Load Balancer" — behind one, deployments have neither
+  rolloutState nor rolloutStateReason, and the circuit breaker (which "can only
+  be used for services using the rolling update (ECS) deployment type that
+  aren't behind a Classic Load Balancer", as the DeploymentCircuitBreaker
+  reference long said) never trips.
 * "Amazon ECS service event messages" and "Amazon ECS stopped task error
   messages": the wording of service events ("has started 1 tasks", "registered
   1 instances in (elb ...)", "has reached a steady state", "was unable to place a
   task because no container instance met all of its requirements ...") and of
   stoppedReason ("Task failed ELB health checks in (elb ...)", "Essential
   container in task exited", "Scaling activity initiated by (deployment ...)").
+* StopTask API reference: a stop is "the equivalent of docker stop", a stop signal
+  that defaults to SIGTERM: a container that ran exits with what it gives on
+  SIGTERM, 143 (128 + 15, a JVM) unless its definition declares another
+  (faults.stop_exit_code); a container that never started has no exit code.
 * "How the Amazon ECS deployment circuit breaker detects failures": failure
   threshold = 0.5 × desiredCount, at least 3, at most 200; on failure the
   deployment is FAILED and, with rollback enabled, ECS deploys the last
@@ -38,6 +49,13 @@ production path. What it follows (AWS documentation, by page title):
   DescribeInstanceHealth reports it InService, "Instance deregistration currently
   in progress."; afterwards OutOfService, "Instance is not currently registered
   with the LoadBalancer."
+* DescribeInstanceHealth API reference: "If no instances are specified, the call
+  describes the state of all instances that are currently registered with the
+  load balancer. If instances are specified, their state is returned even if
+  they are no longer registered" — a draining instance is listed only when named.
+  A registered instance (again) starts its health history anew: OutOfService,
+  "Instance registration is still in progress.", until HealthyThreshold checks
+  passed, even if it was InService or draining just before.
 
 Sandbox choices (not from AWS): task phases take fixed short times (below); the
 "unable to place" event repeats at most once a minute while the cause persists;
@@ -58,7 +76,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from release.clock import Clock
-from release.sandbox.faults import TaskFault, fault_of_container_definitions
+from release.sandbox.faults import TaskFault, fault_of_container_definitions, stop_exit_code
 
 PROVISIONING_SECONDS = 1.0
 PENDING_SECONDS = 2.0  # image pull and container start
@@ -106,9 +124,11 @@ class TaskRecord:
     ports: list[int]
     fault: TaskFault
     phase_since: float
+    fault_container: str | None = None  # the container that declares the fault
+    stop_codes: dict[str, int] = field(default_factory=dict)  # container -> exit when stopped
     started: float | None = None
-    stop_kind: str | None = None  # scale | unhealthy | crash
-    exit_code: int = 0
+    stop_kind: str | None = None  # scale | unhealthy | crash | user
+    exit_codes: dict[str, int] = field(default_factory=dict)  # containers that ran -> exit
     drain_until: float | None = None
     registered_lbs: set[str] = field(default_factory=set)
     stopped_at: float | None = None
@@ -169,6 +189,27 @@ class ServiceRecord:
     def lb_names(self) -> list[str]:
         return [lb["loadBalancerName"] for lb in self.service.load_balancers or []
                 if lb.get("loadBalancerName")]
+
+    @property
+    def behind_classic_elb(self) -> bool:
+        """A loadBalancers entry names a classic ELB (loadBalancerName, not targetGroupArn).
+
+        Deployment API reference, rolloutState: "The rolloutState of a service is only
+        returned for services that use the rolling update (ECS) deployment type that aren't
+        behind a Classic Load Balancer." Such a service's deployments carry neither
+        rolloutState nor rolloutStateReason, and (DeploymentCircuitBreaker, as the API
+        reference long said) "The deployment circuit breaker can only be used for services
+        using the rolling update (ECS) deployment type that aren't behind a Classic Load
+        Balancer": its setting is kept and echoed, but it never trips.
+        """
+        return bool(self.lb_names())
+
+    def rollout(self, deployment_id: str, reason: str | None = None) -> dict[str, str]:
+        """The rolloutState fields of a new deployment; none behind a classic ELB."""
+        if self.behind_classic_elb:
+            return {}
+        return {"rolloutState": "IN_PROGRESS",
+                "rolloutStateReason": reason or f"ECS deployment {deployment_id} in progress."}
 
 
 @dataclass
@@ -265,11 +306,12 @@ class EcsEmulator:
             record = ServiceRecord(service=service, key=f"{service.cluster_name}:{service.name}")
             self._services[record.key] = record
             for deployment in service.deployments:
+                # moto's own deployment carries rolloutState whatever the load balancer.
+                deployment.pop("rolloutState", None)
+                deployment.pop("rolloutStateReason", None)
                 deployment.update(createdAt=_stamp(now), updatedAt=_stamp(now),
                                   runningCount=0, pendingCount=0, failedTasks=0,
-                                  rolloutState="IN_PROGRESS",
-                                  rolloutStateReason=f"ECS deployment {deployment['id']} "
-                                  "in progress.")
+                                  **record.rollout(deployment["id"]))
             self._refresh_counts(record, now)
 
     def service_updated(self, service: Any, params: dict[str, Any],
@@ -303,13 +345,18 @@ class EcsEmulator:
             self._refresh_counts(record, now)
 
     def instance_health(self, lb_name: str, instance_ids: list[str]) -> list[dict[str, str]]:
-        """DescribeInstanceHealth as a classic ELB answers it (see the module docstring)."""
+        """DescribeInstanceHealth as a classic ELB answers it (see the module docstring).
+
+        ELB API reference: "If no instances are specified, the call describes the state of
+        all instances that are currently registered with the load balancer. If instances
+        are specified, their state is returned even if they are no longer registered with
+        the load balancer." So a draining (deregistered) instance is listed only when named.
+        """
         with self.lock:
             lb = self.elb.get_load_balancer(lb_name)
             record = self._sync_lb(lb_name, lb, self.clock.now())
             registered = self._registered_ids(lb)
-            asked = instance_ids or [*registered,
-                                     *(i for i in record.draining if i not in registered)]
+            asked = instance_ids or registered
             states = []
             for instance_id in asked:
                 health = record.instances.get(instance_id)
@@ -349,6 +396,15 @@ class EcsEmulator:
                     else:
                         resource["integerValue"] = int(reported.get("integerValue") or 0)
             self._refresh_instances()
+
+    def registrations_changed(self, lb_name: str) -> None:
+        """RegisterInstancesWithLoadBalancer / DeregisterInstances... by an API caller.
+
+        Followed at once, so a deregistration and a registration within one tick still
+        restart the instance's health history (see `_sync_lb`).
+        """
+        with self.lock:
+            self._sync_lb(lb_name, self.elb.get_load_balancer(lb_name), self.clock.now())
 
     def stop_requested(self, task: str, reason: str) -> Any:
         """StopTask on a task the emulator runs: stop it the way ECS does (None: not ours)."""
@@ -418,8 +474,7 @@ class EcsEmulator:
             "desiredCount": service.desired_count, "pendingCount": 0, "runningCount": 0,
             "failedTasks": 0, "createdAt": _stamp(now), "updatedAt": _stamp(now),
             "launchType": service.launch_type or "EC2", "platformFamily": "EC2",
-            "rolloutState": "IN_PROGRESS",
-            "rolloutStateReason": reason or f"ECS deployment {deployment_id} in progress.",
+            **record.rollout(deployment_id, reason),
         }
         service.deployments.insert(0, deployment)
         service.task_definition = task_definition
@@ -536,12 +591,15 @@ class EcsEmulator:
                                        f"{cluster.name}/{task.id}/{uuid.uuid4()}")
         task.containers = containers
         self.ecs.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+        fault_container, fault = fault_of_container_definitions(
+            task_definition.container_definitions)
         record_task = TaskRecord(
             task=task, service_key=record.key, deployment_id=deployment["id"],
             container_instance_id=ci.id, ec2_instance_id=ci.ec2_instance_id, cpu=cpu,
-            memory=memory, ports=ports,
-            fault=fault_of_container_definitions(task_definition.container_definitions),
-            phase_since=now)
+            memory=memory, ports=ports, fault=fault, phase_since=now,
+            fault_container=fault_container,
+            stop_codes={d.get("name"): stop_exit_code(d)
+                        for d in task_definition.container_definitions})
         self._tasks[task.task_arn] = record_task
         return record_task
 
@@ -564,7 +622,7 @@ class EcsEmulator:
             elif (status == "RUNNING" and record_task.live and record_task.fault.crashes
                   and elapsed >= CRASH_AFTER_SECONDS):
                 record = self._services.get(record_task.service_key)
-                exit_code = record_task.fault.crash_exit_code or 0
+                exit_code = record_task.fault.crash_exit_code
                 self._stop_task(record, record_task, now, "Essential container in task exited",
                                 "EssentialContainerExited", "crash", exit_code)
             elif status == "DEACTIVATING" and now >= (record_task.drain_until or now):
@@ -577,7 +635,7 @@ class EcsEmulator:
                 task.execution_stopped_at = _stamp(now)
                 for container in task.containers:
                     container.last_status = "STOPPED"
-                    container.exitCode = record_task.exit_code
+                    container.exitCode = record_task.exit_codes.get(container.name)
             elif (status == "STOPPED" and record_task.stopped_at is not None
                   and now - record_task.stopped_at >= STOPPED_TASK_RETENTION):
                 self.ecs.tasks.get(task.cluster_name, {}).pop(task.task_arn, None)
@@ -590,15 +648,23 @@ class EcsEmulator:
         record_task.phase_since = now
 
     def _stop_task(self, record: ServiceRecord | None, record_task: TaskRecord, now: float,
-                   reason: str, code: str, kind: str, exit_code: int = 0) -> None:
-        """desiredStatus STOPPED; deregister and drain if it serves an ELB; then stop."""
+                   reason: str, code: str, kind: str, exit_code: int | None = None) -> None:
+        """desiredStatus STOPPED; deregister and drain if it serves an ELB; then stop.
+
+        `exit_code` is the crashed container's; every other container that ran exits with
+        what it gives on the stop signal (faults.stop_exit_code: 143 unless declared), and
+        a container that never started has no exit code.
+        """
         task = record_task.task
         task.desired_status = "STOPPED"
         task.stopped_reason = reason
         task.stop_code = code
         task.stopping_at = _stamp(now)
         record_task.stop_kind = kind
-        record_task.exit_code = exit_code
+        if task.last_status not in ("PROVISIONING", "PENDING"):
+            record_task.exit_codes = dict(record_task.stop_codes)
+            if kind == "crash" and exit_code is not None:
+                record_task.exit_codes[record_task.fault_container or ""] = exit_code
         if record is not None and kind in ("crash", "unhealthy"):
             deployment = self._deployment(record, record_task.deployment_id)
             if deployment is not None:
@@ -619,9 +685,10 @@ class EcsEmulator:
 
     @staticmethod
     def _registered_ids(lb: Any) -> list[str]:
+        """Each registered instance once (moto appends an instance registered twice)."""
         if lb is None:
             return []
-        return [*lb.instance_sparse_ids, *lb.instance_autoscaling_ids]
+        return list(dict.fromkeys([*lb.instance_sparse_ids, *lb.instance_autoscaling_ids]))
 
     def _register_with_lbs(self, record_task: TaskRecord, now: float) -> None:
         record = self._services.get(record_task.service_key)
@@ -662,7 +729,14 @@ class EcsEmulator:
         return until
 
     def _sync_lb(self, lb_name: str, lb: Any, now: float) -> LbRecord:
-        """Follow registrations made by anyone (API callers too) and end finished draining."""
+        """Follow registrations made by anyone (API callers too) and end finished draining.
+
+        A (re-)registered instance starts a new health history, even if it was InService or
+        still draining a moment ago: "Health checks for your Classic Load Balancer" has an
+        instance move to InService only after HealthyThreshold consecutive passing checks
+        (until then DescribeInstanceHealth says "Instance registration is still in
+        progress."), and a registered instance is no longer deregistering.
+        """
         record = self._lbs.setdefault(lb_name, LbRecord())
         if lb is None:
             return record
@@ -672,6 +746,7 @@ class EcsEmulator:
             if instance_id not in record.instances:
                 record.instances[instance_id] = InstanceHealth(registered_at=now,
                                                                next_check=now + interval)
+                record.draining.pop(instance_id, None)
         for instance_id in [i for i in record.instances if i not in registered]:
             health = record.instances.pop(instance_id)
             if health.in_service and _draining(lb) > 0 and instance_id not in record.draining:
@@ -684,10 +759,14 @@ class EcsEmulator:
     def _check_passes(self, instance_id: str, port: int | None, at: float) -> bool:
         """Would the health check on `port` of this instance pass at time `at`?"""
         for record_task in self._tasks.values():
-            if record_task.ec2_instance_id != instance_id or record_task.status != "RUNNING":
+            # A DEACTIVATING task's containers still run: ECS stops them only after draining.
+            if (record_task.ec2_instance_id != instance_id
+                    or record_task.status not in ("RUNNING", "DEACTIVATING")):
                 continue
             if port is not None and port not in record_task.ports:
                 continue
+            if record_task.stop_kind == "crash":
+                return False  # its essential container has exited
             if record_task.fault.unhealthy:
                 return False
             started = record_task.started or at
@@ -749,8 +828,9 @@ class EcsEmulator:
                 break
 
     def _circuit_breaker(self, record: ServiceRecord, now: float) -> None:
+        """Trip (and roll back) a failing deployment; never behind a classic ELB."""
         deployments = record.service.deployments
-        if not deployments or not record.breaker.get("enable"):
+        if not deployments or not record.breaker.get("enable") or record.behind_classic_elb:
             return
         primary = deployments[0]
         if primary.get("rolloutState") != "IN_PROGRESS":

@@ -8,6 +8,11 @@ Two kinds, so demos and tests can show how `release` behaves when things go wron
   `unhealthy` (the ELB health check never passes), `slow-start:seconds=N`
   (the application answers health checks only N seconds after it started).
   Several faults may be joined with `;`.
+* What a container exits with when ECS stops it (not a fault, a fact about the
+  image the emulator cannot run): the container definition's docker label
+  `release.sandbox.stop-exit-code` (real ECS just puts the label on the
+  container). Without it, 143: a JVM, such as the real akka-firehose, exits
+  128 + 15 on SIGTERM.
 * API faults, armed at run time: the next N AWS API calls answer
   ThrottlingException (HTTP 400) or have their connection closed without an
   answer. They are applied by `FaultMiddleware`, a WSGI layer around moto's app,
@@ -27,6 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 
 FAULT_VARIABLE = "RELEASE_SANDBOX_FAULT"
+STOP_EXIT_CODE_LABEL = "release.sandbox.stop-exit-code"
+# 128 + SIGTERM (15): what a JVM exits with after its shutdown hooks ran.
+DEFAULT_STOP_EXIT_CODE = 143
 CONTROL_PREFIX = "/_sandbox/"
 
 
@@ -70,13 +78,33 @@ def parse_fault(value: str | None) -> TaskFault:
     return TaskFault(crash_exit_code=crash, unhealthy=unhealthy, slow_start_seconds=slow)
 
 
-def fault_of_container_definitions(definitions: Iterable[dict[str, Any]]) -> TaskFault:
-    """The first container definition that declares a fault decides the task's fault."""
+def fault_of_container_definitions(definitions: Iterable[dict[str, Any]]
+                                   ) -> tuple[str | None, TaskFault]:
+    """The first container definition that declares a fault decides the task's fault.
+
+    Returns that container's name (None when no container declares one) and the fault.
+    """
     for definition in definitions:
         for variable in definition.get("environment") or []:
             if variable.get("name") == FAULT_VARIABLE:
-                return parse_fault(variable.get("value"))
-    return TaskFault()
+                return definition.get("name"), parse_fault(variable.get("value"))
+    return None, TaskFault()
+
+
+def stop_exit_code(definition: dict[str, Any]) -> int:
+    """The exit code of this container when ECS stops it (its label, else 143).
+
+    StopTask API reference: "the equivalent of docker stop is issued to the containers
+    running in the task. This results in a stop signal value [...] This signal can be
+    defined in your container image with the STOPSIGNAL instruction and will default to
+    SIGTERM." A process ended by signal n exits 128 + n; a JVM does the same after its
+    shutdown hooks. An unreadable label is ignored, like an unknown fault word.
+    """
+    value = (definition.get("dockerLabels") or {}).get(STOP_EXIT_CODE_LABEL)
+    try:
+        return int(value) if value is not None else DEFAULT_STOP_EXIT_CODE
+    except (TypeError, ValueError):
+        return DEFAULT_STOP_EXIT_CODE
 
 
 class Faults:

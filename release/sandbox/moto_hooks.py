@@ -8,7 +8,9 @@ desiredStatus (RUNNING) and matches ListTasks' cluster as a substring
 ("AkkaCluster" also lists the tasks of "AkkaCluster-staging"), stops tasks at
 once on StopTask, registers every container instance with 4096 CPU units and
 7482 MiB whatever totalResources says, and reports every registered ELB instance
-`InService` with the description "N/A". These wrappers hand those calls to the
+`InService` with the description "N/A" (a registration or deregistration by an
+API caller is therefore handed to the emulator too, which keeps the health
+history). These wrappers hand those calls to the
 emulator registered for the caller's account and region; with no emulator
 registered, moto behaves exactly as before.
 
@@ -45,6 +47,8 @@ class ServiceListener(Protocol):
 
     def instance_health(self, lb_name: str, instance_ids: list[str]
                         ) -> list[dict[str, str]] | None: ...
+
+    def registrations_changed(self, lb_name: str) -> None: ...
 
     def stop_requested(self, task: str, reason: str) -> Any: ...
 
@@ -111,6 +115,8 @@ def install() -> None:
         original_create = EC2ContainerServiceResponse.create_service
         original_update = EC2ContainerServiceResponse.update_service
         original_health = ELBResponse.describe_instance_health
+        original_register = ELBResponse.register_instances_with_load_balancer
+        original_deregister = ELBResponse.deregister_instances_from_load_balancer
         original_list_tasks = EC2ContainerServiceResponse.list_tasks
         original_stop_task = EC2ContainerServiceResponse.stop_task
         original_register_instance = EC2ContainerServiceResponse.register_container_instance
@@ -153,6 +159,15 @@ def install() -> None:
             if states is None:
                 return original_health(self)
             return ActionResult({"InstanceStates": states})
+
+        def registration(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            def call(self: Any) -> Any:
+                result = original(self)
+                emulator = _emulator_for(self)
+                if emulator is not None:
+                    emulator.registrations_changed(self._get_param("LoadBalancerName"))
+                return result
+            return call
 
         def list_tasks(self: Any) -> Any:
             # moto ignores serviceName and lists every desired status; ECS filters by the
@@ -206,4 +221,6 @@ def install() -> None:
         EC2ContainerServiceResponse.create_service = create_service
         EC2ContainerServiceResponse.update_service = update_service
         ELBResponse.describe_instance_health = describe_instance_health
+        ELBResponse.register_instances_with_load_balancer = registration(original_register)
+        ELBResponse.deregister_instances_from_load_balancer = registration(original_deregister)
         _installed = True

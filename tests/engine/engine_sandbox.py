@@ -136,7 +136,10 @@ class Stage:
             if t.task_definition_arn == revision and t.last_status != "RUNNING" and \
                     t.desired_status == "RUNNING":
                 self.early_stable.append(f"new task {t.id} is {t.last_status}")
-        for health in self.sandbox.emulator.instance_health("akkaElb", []):
+        # Named: unfiltered, DescribeInstanceHealth leaves out deregistered (draining) ones.
+        hosts = [ci.ec2_instance_id
+                 for ci in backend.container_instances.get(CLUSTER, {}).values()]
+        for health in self.sandbox.emulator.instance_health("akkaElb", hosts):
             if "deregistration" in health["Description"]:
                 self.early_stable.append(f"{health['InstanceId']} is draining")
             elif health["State"] != "InService" and "not currently registered" not in \

@@ -113,12 +113,12 @@ def test_image_defaults_to_port_8080(built_image, docker_client):
     assert "8080/tcp" in config["ExposedPorts"]
 
 
-def test_service_exits_0_on_sigterm(built_image, docker_client):
+def test_service_stops_on_sigterm_and_exits_143_as_the_jvm_does(built_image, docker_client):
     _, container = start(docker_client, built_image["image"])
     try:
         container.stop(timeout=5)
         container.reload()
-        assert container.attrs["State"]["ExitCode"] == 0
+        assert container.attrs["State"]["ExitCode"] == 143
         assert "stopping" in container.logs().decode()
     finally:
         container.remove(force=True)

@@ -51,8 +51,8 @@ class World:
                                                  totalResources=total_resources(cpu, memory))
         return self
 
-    def task_definition(self, fault: str | None = None, cpu: int = 1024, revision_note: str = ""
-                        ) -> str:
+    def task_definition(self, fault: str | None = None, cpu: int = 1024, revision_note: str = "",
+                        labels: dict[str, str] | None = None) -> str:
         environment = [{"name": "HTTP_PORT", "value": "8080"}]
         if fault:
             environment.append({"name": "RELEASE_SANDBOX_FAULT", "value": fault})
@@ -64,21 +64,25 @@ class World:
                 "name": CONTAINER, "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/"
                 "akka-firehose@sha256:" + "1" * 64, "cpu": cpu, "memory": 1024, "essential": True,
                 "portMappings": [{"containerPort": 8080, "hostPort": 80, "protocol": "tcp"}],
-                "environment": environment}])
+                "environment": environment, "dockerLabels": labels or {}}])
         return answer["taskDefinition"]["taskDefinitionArn"]
 
     def create_service(self, task_definition: str, desired: int = 2, minimum: int = 50,
                        maximum: int = 100, breaker: bool = False, rollback: bool = False,
-                       grace: int = 0) -> None:
+                       grace: int = 0, classic_elb: bool = True) -> None:
+        """Behind the classic ELB by default; `classic_elb=False`: no load balancer at all."""
+        balancing: dict[str, Any] = {}
+        if classic_elb:
+            balancing = {"role": "ecsServiceRole", "healthCheckGracePeriodSeconds": grace,
+                         "loadBalancers": [{"loadBalancerName": LB, "containerName": CONTAINER,
+                                            "containerPort": 8080}]}
         self.ecs.create_service(
             cluster=CLUSTER, serviceName=SERVICE, taskDefinition=task_definition,
-            desiredCount=desired, role="ecsServiceRole", launchType="EC2",
-            loadBalancers=[{"loadBalancerName": LB, "containerName": CONTAINER,
-                            "containerPort": 8080}],
+            desiredCount=desired, launchType="EC2",
             deploymentConfiguration={
                 "minimumHealthyPercent": minimum, "maximumPercent": maximum,
                 "deploymentCircuitBreaker": {"enable": breaker, "rollback": rollback}},
-            healthCheckGracePeriodSeconds=grace)
+            **balancing)
 
     def update(self, task_definition: str) -> None:
         self.ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=task_definition)
@@ -116,7 +120,13 @@ class World:
         return waited
 
     def steady(self) -> bool:
+        """One deployment, all desired tasks running, and ECS says it is done: rolloutState
+        COMPLETED, or (behind a classic ELB, where there is none) the steady-state event."""
         service = self.service()
         deployments = service["deployments"]
-        return (len(deployments) == 1 and deployments[0]["rolloutState"] == "COMPLETED"
-                and service["runningCount"] == service["desiredCount"])
+        if len(deployments) != 1 or service["runningCount"] != service["desiredCount"]:
+            return False
+        if "rolloutState" in deployments[0]:
+            return deployments[0]["rolloutState"] == "COMPLETED"
+        events = service["events"]
+        return bool(events) and events[0]["message"].endswith("has reached a steady state.")

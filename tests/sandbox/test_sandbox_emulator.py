@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from sandbox_world import LB, SERVICE
 
-from release.sandbox.emulator import circuit_breaker_threshold
+from release.sandbox.emulator import ServiceRecord, circuit_breaker_threshold
 
 PORT_EVENT = (f"(service {SERVICE}) was unable to place a task because no container instance "
               "met all of its requirements. The closest matching (container-instance ")
@@ -15,7 +17,7 @@ def test_new_service_starts_desired_tasks_registers_them_and_reaches_steady_stat
     world.create_service(world.task_definition())
     created = world.service()
     assert created["deploymentConfiguration"]["minimumHealthyPercent"] == 50
-    assert created["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+    assert "rolloutState" not in created["deployments"][0]  # behind a classic ELB
 
     took = world.run_until(world.steady, limit=120)
 
@@ -80,13 +82,13 @@ def test_rolling_update_min50_max100_replaces_one_task_at_a_time_and_completes(w
     service = world.service()
     assert len(service["deployments"]) == 1
     assert service["deployments"][0]["taskDefinition"] == new
-    assert service["deployments"][0]["rolloutState"] == "COMPLETED"
+    assert {"rolloutState", "rolloutStateReason"}.isdisjoint(service["deployments"][0])
     assert {t["taskDefinitionArn"] for t in world.tasks()} == {new}
     stopped = [t for t in world.tasks("STOPPED") if t["taskDefinitionArn"] == old]
     assert len(stopped) == 2
     assert all(t["stoppedReason"].startswith("Scaling activity initiated by (deployment ecs-svc/")
                for t in stopped)
-    assert all(t["containers"][0]["exitCode"] == 0 for t in stopped)
+    assert all(t["containers"][0]["exitCode"] == 143 for t in stopped)  # SIGTERM to a JVM
 
 
 def test_min100_max200_with_a_static_port_never_places_and_keeps_emitting_the_port_event(world):
@@ -101,7 +103,7 @@ def test_min100_max200_with_a_static_port_never_places_and_keeps_emitting_the_po
 
     service = world.service()
     assert [t["taskDefinitionArn"] for t in world.all_tasks()] == [old, old]
-    assert service["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+    assert [d["taskDefinition"] for d in service["deployments"]] == [new, old]
     assert service["deployments"][0]["runningCount"] == 0
     port_events = [m for m in world.messages() if m.startswith(PORT_EVENT)]
     assert len(port_events) >= 4  # repeated while the cause persists
@@ -213,7 +215,7 @@ def test_draining_holds_the_old_task_for_the_whole_timeout(world):
         state = world.health(instance)[instance]
         assert (state["State"], state["Description"]) == (
             "InService", "Instance deregistration currently in progress.")
-        assert instance in world.health()  # listed while draining
+        assert instance not in world.health()  # unfiltered: registered instances only
         world.sb.advance(1)
         drained += 1
 
@@ -268,9 +270,10 @@ def test_crashing_task_stops_with_its_exit_code(world):
 
 
 def test_circuit_breaker_trips_at_its_threshold_and_rolls_back(world):
+    # The breaker and rolloutState exist only for services not behind a classic ELB.
     world.build(draining=5)
     good = world.task_definition()
-    world.create_service(good, desired=2, breaker=True, rollback=True)
+    world.create_service(good, desired=2, breaker=True, rollback=True, classic_elb=False)
     world.run_until(world.steady)
     bad = world.task_definition(fault="crash:exit=1")
     world.update(bad)
@@ -298,20 +301,21 @@ def test_circuit_breaker_trips_at_its_threshold_and_rolls_back(world):
 def test_circuit_breaker_without_rollback_leaves_the_deployment_failed(world):
     world.build()
     good = world.task_definition()
-    world.create_service(good, desired=2, breaker=True, rollback=False)
+    world.create_service(good, desired=2, breaker=True, rollback=False, classic_elb=False)
     world.run_until(world.steady)
     bad = world.task_definition(fault="crash")
     world.update(bad)
 
     world.run_until(lambda: world.service()["deployments"][0]["rolloutState"] == "FAILED",
                     limit=300)
+    started = sum(1 for m in world.messages() if "has started" in m)
     world.sb.advance(120)
 
     service = world.service()
     assert service["deployments"][0]["taskDefinition"] == bad
     assert service["deployments"][0]["rolloutState"] == "FAILED"
     assert service["deployments"][0]["failedTasks"] == 3  # no more launches once FAILED
-    assert any(t["taskDefinitionArn"] == good for t in world.tasks())
+    assert sum(1 for m in world.messages() if "has started" in m) == started
 
 
 def test_force_new_deployment_replaces_tasks_of_the_same_revision(world):
@@ -406,3 +410,158 @@ def test_updating_part_of_the_deployment_configuration_keeps_the_rest(world):
     assert config["maximumPercent"] == 150
     assert config["minimumHealthyPercent"] == 50
     assert config["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+
+
+def test_without_a_load_balancer_deployments_report_their_rollout_state(world):
+    world.build()
+    world.create_service(world.task_definition(), desired=2, classic_elb=False)
+    created = world.service()["deployments"][0]
+    assert (created["rolloutState"], created["rolloutStateReason"]) == (
+        "IN_PROGRESS", f"ECS deployment {created['id']} in progress.")
+
+    world.run_until(world.steady, limit=60)
+
+    done = world.service()["deployments"][0]
+    assert (done["rolloutState"], done["rolloutStateReason"]) == (
+        "COMPLETED", f"ECS deployment {done['id']} completed.")
+
+
+def test_behind_a_classic_elb_the_circuit_breaker_never_trips(world):
+    world.build(draining=5)
+    good = world.task_definition()
+    world.create_service(good, desired=2, breaker=True, rollback=True)
+    world.run_until(world.steady)
+    bad = world.task_definition(fault="crash:exit=1")
+    world.update(bad)
+
+    world.run_until(lambda: len([t for t in world.tasks("STOPPED")
+                                 if t["taskDefinitionArn"] == bad]) >= 6, limit=600)
+
+    service = world.service()
+    primary = service["deployments"][0]
+    assert primary["taskDefinition"] == bad  # no rollback by ECS
+    assert primary["failedTasks"] >= 6  # twice the threshold for desired 2
+    assert {"rolloutState", "rolloutStateReason"}.isdisjoint(primary)
+    assert service["deploymentConfiguration"]["deploymentCircuitBreaker"] == {
+        "enable": True, "rollback": True}  # the setting is kept, it just does nothing
+    assert not any("deployment failed" in m or "rolling back" in m for m in world.messages())
+    assert any(t["taskDefinitionArn"] == good for t in world.tasks())  # the old ones serve
+
+
+def test_unfiltered_instance_health_lists_registered_instances_only(world):
+    world.build(instances=2, draining=60)
+    world.create_service(world.task_definition(), desired=1)
+    world.run_until(world.steady)
+    task = world.tasks()[0]
+    leaving = world.ecs.describe_container_instances(
+        cluster="AkkaCluster", containerInstances=[task["containerInstanceArn"]]
+    )["containerInstances"][0]["ec2InstanceId"]
+    other = next(i for i in world.instance_ids if i != leaving)
+
+    world.ecs.stop_task(cluster="AkkaCluster", task=task["taskArn"], reason="operator")
+    world.sb.advance(1)
+
+    assert leaving not in world.health()  # draining, so no longer registered
+    named = world.health(leaving)[leaving]
+    assert (named["State"], named["Description"]) == (
+        "InService", "Instance deregistration currently in progress.")
+    took = world.run_until(lambda: world.health(leaving)[leaving]["State"] == "OutOfService")
+    assert 58 <= took <= 60
+    gone = world.health(leaving)[leaving]
+    assert (gone["ReasonCode"], gone["Description"]) == (
+        "N/A", "Instance is not currently registered with the LoadBalancer.")
+    assert list(world.health()) == [other]  # where the replacement runs
+
+
+def test_instance_registered_again_while_draining_starts_its_health_history_anew(world):
+    world.build(instances=1, interval=5, healthy=3, draining=60)
+    world.create_service(world.task_definition(), desired=1)
+    world.run_until(world.steady)
+    instance = world.instance_ids[0]
+    world.elb.deregister_instances_from_load_balancer(LoadBalancerName=LB,
+                                                      Instances=[{"InstanceId": instance}])
+    assert world.health(instance)[instance]["Description"] == (
+        "Instance deregistration currently in progress.")
+    world.sb.advance(10)
+
+    world.elb.register_instances_with_load_balancer(LoadBalancerName=LB,
+                                                    Instances=[{"InstanceId": instance}])
+
+    seen = []
+    took = world.run_until(lambda: seen.append(world.health()[instance]) or
+                           seen[-1]["State"] == "InService", limit=60)
+    assert {(s["State"], s["ReasonCode"], s["Description"]) for s in seen[:-1]} == {
+        ("OutOfService", "ELB", "Instance registration is still in progress.")}
+    assert 14 <= took <= 15  # HealthyThreshold (3) x Interval (5 s)
+    assert seen[-1]["Description"] == "N/A"
+
+
+def test_instance_registered_again_at_once_is_not_still_in_service(world):
+    # Deregistered and registered again between two health checks: the history restarts.
+    world.build(instances=1, interval=5, healthy=2, draining=0)
+    world.create_service(world.task_definition(), desired=1)
+    world.run_until(world.steady)
+    instance = world.instance_ids[0]
+    asked = [{"InstanceId": instance}]
+
+    world.elb.deregister_instances_from_load_balancer(LoadBalancerName=LB, Instances=asked)
+    world.elb.register_instances_with_load_balancer(LoadBalancerName=LB, Instances=asked)
+
+    state = world.health(instance)[instance]
+    assert (state["State"], state["Description"]) == (
+        "OutOfService", "Instance registration is still in progress.")
+    assert list(world.health()) == [instance]  # registered once, listed once
+    took = world.run_until(lambda: world.health()[instance]["State"] == "InService", limit=30)
+    assert 9 <= took <= 10
+
+
+def test_scheduler_stops_exit_143_unless_the_container_declares_its_stop_exit_code(world):
+    world.build(instances=3)
+    jvm = world.task_definition()
+    world.create_service(jvm, desired=1, minimum=100, maximum=200)
+    world.run_until(world.steady)
+    declared = world.task_definition(labels={"release.sandbox.stop-exit-code": "0"})
+    world.update(declared)
+    world.run_until(lambda: world.steady() and world.service()["taskDefinition"] == declared)
+
+    world.ecs.update_service(cluster="AkkaCluster", service=SERVICE, desiredCount=0)
+    world.run_until(lambda: all(t["lastStatus"] == "STOPPED" for t in world.tasks("STOPPED"))
+                    and len(world.tasks("STOPPED")) == 2, limit=60)
+
+    codes = {t["taskDefinitionArn"]: (t["stoppedReason"].split(" by ")[0],
+                                      t["containers"][0]["exitCode"])
+             for t in world.tasks("STOPPED")}
+    assert codes == {jvm: ("Scaling activity initiated", 143),
+                     declared: ("Scaling activity initiated", 0)}
+
+
+def test_task_stopped_before_its_container_started_has_no_exit_code(world):
+    world.build(instances=1)
+    world.create_service(world.task_definition(), desired=1)
+    world.sb.advance(1)  # PENDING: the image is being pulled
+    task = world.tasks()[0]
+
+    world.ecs.stop_task(cluster="AkkaCluster", task=task["taskArn"], reason="operator")
+    world.run_until(lambda: world.ecs.describe_tasks(
+        cluster="AkkaCluster", tasks=[task["taskArn"]])["tasks"][0]["lastStatus"] == "STOPPED",
+        limit=10)
+
+    stopped = world.ecs.describe_tasks(cluster="AkkaCluster", tasks=[task["taskArn"]])["tasks"][0]
+    assert "exitCode" not in stopped["containers"][0]
+
+
+def test_only_a_classic_elb_takes_the_rollout_state_away():
+    def record(*load_balancers: dict) -> ServiceRecord:
+        return ServiceRecord(service=SimpleNamespace(load_balancers=list(load_balancers)),
+                             key="AkkaCluster:s")
+
+    classic = record({"loadBalancerName": LB, "containerName": "c", "containerPort": 8080})
+    target_group = record({"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:"
+                           "123456789012:targetgroup/akka/0123456789abcdef",
+                           "containerName": "c", "containerPort": 8080})
+
+    assert classic.rollout("ecs-svc/1") == {}
+    for documented in (target_group, record()):
+        assert documented.rollout("ecs-svc/1") == {
+            "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": "ECS deployment ecs-svc/1 in progress."}

@@ -7,7 +7,9 @@
  *                          200 {"accepted":true,"userId":...}; anything else 400
  *
  * Listens on $HTTP_PORT (default 8080); logs one line per request to stdout;
- * exits 0 on SIGTERM/SIGINT so ECS sees a clean stop.
+ * on SIGTERM/SIGINT it stops accepting, finishes and exits 128 + the signal
+ * (143 for SIGTERM), as the JVM of the real service does after its shutdown
+ * hooks: what ECS reports for a task it stopped is what the real service gives.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -26,8 +28,7 @@
 static volatile sig_atomic_t stopping = 0;
 
 static void on_stop(int sig) {
-    (void)sig;
-    stopping = 1;
+    stopping = sig;
 }
 
 /* ---- a minimal JSON reader: enough to validate the body and pick two fields ---- */
@@ -321,5 +322,5 @@ int main(void) {
     }
     printf("stopping\n");
     close(server);
-    return 0;
+    return 128 + stopping;
 }
