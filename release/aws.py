@@ -184,7 +184,8 @@ class Aws:
         """Whose credentials these are (STS), asked once per process and configuration."""
         env = self.env
         key = (self.endpoint, env.region, env.role_arn, env.external_id,
-               os.environ.get("AWS_PROFILE"), os.environ.get("AWS_ACCESS_KEY_ID"))
+               env.role_arn and role_session_name(), os.environ.get("AWS_PROFILE"),
+               os.environ.get("AWS_ACCESS_KEY_ID"))
         with _identities_lock:
             known = _identities.get(key)
         if known is not None:
