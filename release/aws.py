@@ -109,10 +109,11 @@ def role_session_name() -> str:
 def credential_source(env: Environment) -> str:
     """Where the credentials come from, for messages (nothing secret)."""
     profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
-    if profile:
+    if os.environ.get("AWS_ACCESS_KEY_ID"):  # botocore prefers these keys to a profile
+        source = "AWS_ACCESS_KEY_ID from the environment" + (
+            f" (before AWS_PROFILE {profile!r})" if profile else "")
+    elif profile:
         source = f"profile {profile!r} (AWS_PROFILE)"
-    elif os.environ.get("AWS_ACCESS_KEY_ID"):
-        source = "AWS_ACCESS_KEY_ID from the environment"
     elif is_local(endpoint_for(env)):
         source = "the sandbox's placeholder keys"
     else:

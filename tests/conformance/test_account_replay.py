@@ -22,7 +22,7 @@ import pytest
 from botocore.stub import Stubber
 
 from release import bootstrap, image, live
-from release.aws import Aws, connect
+from release.aws import Aws, aws_errors, connect
 from release.calls import ApiCall
 from release.clock import VirtualClock
 from release.config import load_repo
@@ -123,6 +123,24 @@ def test_sts_refusing_the_credentials_is_exit_5(staging) -> None:
             aws.check_account()
     assert "ExpiredToken" in refused.value.message
     assert "refresh the credentials" in refused.value.hint
+
+
+def test_a_refused_assume_role_names_the_role_and_its_trust_policy(staging) -> None:
+    """What botocore's AssumeRole fetcher raises when the trust policy does not allow it."""
+    role = "arn:aws:iam::123456789012:role/release"
+    env = dataclasses.replace(staging, role_arn=role, external_id="akka-firehose")
+    sts = Aws(staging).sts  # the fetcher's client: an STS client with the source credentials
+    with Stubber(sts) as stub:
+        stub.add_client_error(
+            "assume_role", "AccessDenied", f"User: arn:aws:iam::{OTHER_ACCOUNT}:user/jenkins is "
+            f"not authorized to perform: sts:AssumeRole on resource: {role}", 403)
+        with pytest.raises(Unreachable) as refused, aws_errors(env, "asking STS"):
+            sts.assume_role(RoleArn=role, RoleSessionName="jenkins-akka-42",
+                            ExternalId="akka-firehose")
+    assert f"AWS refused to let the credentials assume {role}" in refused.value.message
+    assert "not authorized to perform: sts:AssumeRole" in refused.value.message
+    assert "trust policy must allow these credentials with /aws/externalId" in \
+        refused.value.hint
 
 
 # ------------------------------------------------------------------------- credential errors
