@@ -173,7 +173,8 @@ class Environment:
         draining = lb.get("connectionDraining", {"enabled": False, "timeout": 300})
         endpoints = doc.get("endpoints", {})
         promotion = doc.get("promotion", {})
-        access = doc.get("aws", {})
+        access = dict(doc.get("aws", {}))
+        iam = dict(doc.get("iam", {}))
         return cls(
             name=name or doc.get("name") or path.parent.name,
             path=path,
@@ -197,7 +198,7 @@ class Environment:
                 draining_enabled=bool(draining.get("enabled", False)),
                 draining_timeout=int(draining.get("timeout", 300)),
             ),
-            iam={k: v for k, v in doc.get("iam", {}).items() if isinstance(v, str)},
+            iam={k: v for k, v in iam.items() if isinstance(v, str)},
             instances=dict(doc.get("instances", {})),
             promotion_order=int(promotion.get("order", 0)),
             requires_approval=bool(promotion.get("requiresApproval", False)),
@@ -206,7 +207,7 @@ class Environment:
             registry_override=endpoints.get("registry"),
             role_arn=access.get("roleArn"),
             external_id=access.get("externalId"),
-            create_jenkins_role=bool(doc.get("iam", {}).get("createJenkinsRole", False)),
+            create_jenkins_role=bool(iam.get("createJenkinsRole", False)),
         )
 
 
