@@ -2,19 +2,30 @@
 
 Adaptive retry mode absorbs throttling; connection errors are retried by
 botocore and, if they persist, reported as exit 5 with what to check.
+
+Right account, right role: when the environment names `/aws/roleArn`, the
+credentials found (profile, environment, instance role) assume it, refreshed
+by botocore as they near expiry. `connect` then asks STS whose credentials
+they are, once per process, and refuses (exit 5) when the account is not the
+environment's `/account` — before any other call, so a staging key never
+releases into production's name. Every botocore credential or configuration
+error is exit 5 with the fix, wherever it surfaces (session, client, call).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import boto3
 import botocore.config
+import botocore.credentials
 import botocore.exceptions
 import botocore.session
 
@@ -44,7 +55,7 @@ _shared_loader: Any = None
 _loader_lock = threading.Lock()
 
 
-def new_session(**kwargs: Any) -> boto3.session.Session:
+def new_session(credentials: Any = None, **kwargs: Any) -> boto3.session.Session:
     """A boto3 session whose service models are parsed once per process.
 
     Every new session re-reads and parses the JSON service models (about 0.2 s
@@ -54,6 +65,9 @@ def new_session(**kwargs: Any) -> boto3.session.Session:
     """
     global _shared_loader
     core = botocore.session.get_session()
+    if credentials is not None:  # an assumed role's refreshable credentials, nothing else
+        core.register_component("credential_provider",
+                                botocore.credentials.CredentialResolver([_Given(credentials)]))
     with _loader_lock:
         if _shared_loader is None:
             _shared_loader = core.get_component("data_loader")
@@ -65,8 +79,67 @@ def new_session(**kwargs: Any) -> boto3.session.Session:
     return session
 
 
+class _Given(botocore.credentials.CredentialProvider):
+    """A credential chain of one: the credentials an assumed role hands out."""
+
+    METHOD = "assume-role"
+    CANONICAL_NAME = "custom-release-assume-role"
+
+    def __init__(self, credentials: Any) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Any:
+        return self._credentials
+
+
+SESSION_NAME_LIMIT = 64  # STS roleSessionNameType: 2 to 64 of [\w+=,.@-]
+_NOT_IN_SESSION_NAME = re.compile(r"[^A-Za-z0-9_+=,.@-]")
+
+
+def role_session_name() -> str:
+    """Who assumes the role, as CloudTrail shows it: Jenkins' BUILD_TAG, else the user."""
+    from release.records import who
+
+    name = _NOT_IN_SESSION_NAME.sub("-", os.environ.get("BUILD_TAG") or who())
+    name = name[:SESSION_NAME_LIMIT]
+    return name if len(name) >= 2 else f"release-{name}"
+
+
+def credential_source(env: Environment) -> str:
+    """Where the credentials come from, for messages (nothing secret)."""
+    profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+    if os.environ.get("AWS_ACCESS_KEY_ID"):  # botocore prefers these keys to a profile
+        source = "AWS_ACCESS_KEY_ID from the environment" + (
+            f" (before AWS_PROFILE {profile!r})" if profile else "")
+    elif profile:
+        source = f"profile {profile!r} (AWS_PROFILE)"
+    elif is_local(endpoint_for(env)):
+        source = "the sandbox's placeholder keys"
+    else:
+        source = "the default credential chain (default profile, container or instance role)"
+    if env.role_arn:
+        return f"{source}, assuming role {env.role_arn} (/aws/roleArn)"
+    return f"{source}, no role to assume (no /aws/roleArn)"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What STS GetCallerIdentity says the credentials are."""
+
+    account: str
+    arn: str
+
+
+_identities: dict[tuple[Any, ...], Identity] = {}
+_identities_lock = threading.Lock()
+
+
 class Aws:
-    """Clients for one environment's account and region, created on first use."""
+    """Clients for one environment's account and region, created on first use.
+
+    `connect` is the way in for verbs: it also checks the account.
+    """
 
     def __init__(self, env: Environment, config: botocore.config.Config = RETRY_CONFIG) -> None:
         self.env = env
@@ -76,10 +149,71 @@ class Aws:
         if is_local(self.endpoint) and not os.environ.get("AWS_ACCESS_KEY_ID"):
             # The sandbox accepts any credentials; never send real ones to it.
             kwargs.update(aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
-        self.session = new_session(**kwargs)
+        with aws_errors(env, "loading the AWS configuration"):  # a bad AWS_PROFILE fails here
+            source = new_session(**kwargs)
+            self.session = self._assume_role(source) if env.role_arn else source
+
+    def _assume_role(self, source: boto3.session.Session) -> boto3.session.Session:
+        """A session on the environment's role, assumed with `source`'s credentials.
+
+        botocore's own AssumeRole fetcher (what a profile's role_arn uses) with
+        deferred refreshable credentials: assumed on the first call, assumed
+        again before they expire, so a long wait never outlives its session.
+        """
+        credentials = source.get_credentials()
+        if credentials is None:
+            raise botocore.exceptions.NoCredentialsError()
+        extra = {"RoleSessionName": role_session_name()}
+        if self.env.external_id:
+            extra["ExternalId"] = self.env.external_id
+
+        def sts_client(service: str, **kwargs: Any) -> Any:
+            return source.client(service, endpoint_url=self.endpoint, config=self.config,
+                                 **kwargs)
+
+        fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+            sts_client, credentials, str(self.env.role_arn), extra_args=extra)
+        assumed = botocore.credentials.DeferredRefreshableCredentials(
+            fetcher.fetch_credentials, "assume-role")
+        return new_session(credentials=assumed, region_name=self.env.region)
 
     def client(self, name: str) -> Any:
-        return self.session.client(name, endpoint_url=self.endpoint, config=self.config)
+        with aws_errors(self.env, f"creating the {name} client"):
+            return self.session.client(name, endpoint_url=self.endpoint, config=self.config)
+
+    def identity(self) -> Identity:
+        """Whose credentials these are (STS), asked once per process and configuration."""
+        env = self.env
+        key = (self.endpoint, env.region, env.role_arn, env.external_id,
+               env.role_arn and role_session_name(), os.environ.get("AWS_PROFILE"),
+               os.environ.get("AWS_ACCESS_KEY_ID"))
+        with _identities_lock:
+            known = _identities.get(key)
+        if known is not None:
+            return known
+        with aws_errors(env, "asking STS which account the credentials belong to"):
+            answer = self.sts.get_caller_identity()
+        found = Identity(str(answer["Account"]), str(answer["Arn"]))
+        with _identities_lock:
+            _identities[key] = found
+        return found
+
+    def check_account(self) -> Identity:
+        """The credentials must be the environment's account: else exit 5, nothing touched."""
+        env = self.env
+        found = self.identity()
+        if found.account != env.account:
+            raise Unreachable(
+                f"the AWS credentials are account {found.account} ({found.arn}), but "
+                f"environment {env.name!r} is account {env.account} ({env.path} /account); "
+                f"credentials: {credential_source(env)}; nothing was changed",
+                (f"the role in {env.path} /aws/roleArn must be in account {env.account}"
+                 if env.role_arn else
+                 f"use credentials of account {env.account} (AWS_PROFILE, or the pipeline's "
+                 f"credentials for {env.name}), or set /aws/roleArn in {env.path} to a role "
+                 f"in {env.account} that these credentials may assume"),
+                where=str(env.path))
+        return found
 
     @cached_property
     def ecs(self) -> Any:
@@ -106,6 +240,13 @@ class Aws:
         return self.client("sts")
 
 
+def connect(env: Environment, config: botocore.config.Config = RETRY_CONFIG) -> Aws:
+    """Clients for `env` whose credentials are proven to be the environment's account."""
+    aws = Aws(env, config)
+    aws.check_account()
+    return aws
+
+
 AUTH_CODES = {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException",
               "InvalidClientTokenId", "AccessDenied", "AccessDeniedException",
               "SignatureDoesNotMatch", "AuthFailure"}
@@ -117,18 +258,79 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
+_bx = botocore.exceptions
+_CONFIG_FIX = ("fix the AWS configuration: ~/.aws/config (AWS_CONFIG_FILE), "
+               "~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE) and the AWS_* variables")
+# botocore's credential and configuration errors, most specific first, with the fix.
+CREDENTIAL_FIXES: tuple[tuple[type[Exception], str], ...] = (
+    (_bx.ProfileNotFound, "AWS_PROFILE names a profile that ~/.aws/config and "
+     "~/.aws/credentials do not define: list them with `aws configure list-profiles`, then "
+     "fix or unset AWS_PROFILE"),
+    (_bx.PartialCredentialsError, "set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and "
+     "AWS_SESSION_TOKEN for temporary keys), or neither, or complete the profile"),
+    (_bx.SSOError, "the SSO session has expired or is missing: run `aws sso login` with the "
+     "same AWS_PROFILE, then retry"),
+    (_bx.TokenRetrievalError, "the SSO token could not be refreshed: run `aws sso login` with "
+     "the same AWS_PROFILE, then retry"),
+    (_bx.LoginError, "the console login session has expired: run `aws login` with the same "
+     "AWS_PROFILE, then retry"),
+    (_bx.RefreshWithMFAUnsupportedError, "the profile's role needs an MFA code on every "
+     "refresh: use credentials that need no prompt (a pipeline cannot answer one)"),
+    (_bx.CredentialRetrievalError, "the profile's credential source failed (role_arn with "
+     "source_profile/credential_source, credential_process, container or instance role): "
+     "`aws sts get-caller-identity` with the same AWS_PROFILE shows why"),
+    (_bx.MetadataRetrievalError, "the instance or container role could not be read: check "
+     "the instance profile / task role, or use a profile"),
+    (_bx.NoCredentialsError, "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or "
+     "run on a host with an instance role"),
+    (_bx.NoAuthTokenError, "log in again (`aws sso login` or `aws login`), then retry"),
+    (_bx.NoRegionError, "set the region: /region in the environment document, AWS_REGION, "
+     "or region in the profile"),
+    (_bx.UnknownRegionError, "check /region in the environment document and AWS_REGION"),
+    (_bx.InvalidRegionError, "check /region in the environment document and AWS_REGION"),
+    (_bx.ConfigNotFound, "AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE names a file that "
+     "does not exist: fix or unset it"),
+    (_bx.ConfigParseError, _CONFIG_FIX),
+    (_bx.InvalidConfigError, _CONFIG_FIX),
+    (_bx.UnknownCredentialError, "credential_source in the profile must be Environment, "
+     "Ec2InstanceMetadata or EcsContainer"),
+    (_bx.InvalidRetryConfigurationError, _CONFIG_FIX + " (retry_mode, max_attempts)"),
+    (_bx.InvalidSTSRegionalEndpointsConfigError, _CONFIG_FIX + " (sts_regional_endpoints)"),
+    (_bx.InvalidIMDSEndpointError, _CONFIG_FIX + " (ec2_metadata_service_endpoint)"),
+    (_bx.InvalidIMDSEndpointModeError, _CONFIG_FIX + " (ec2_metadata_service_endpoint_mode)"),
+    (_bx.InvalidDefaultsMode, _CONFIG_FIX + " (defaults_mode)"),
+)
+
+
+def credential_error(exc: BaseException, env: Environment, doing: str) -> Unreachable | None:
+    """Exit 5 with the fix for a botocore credential/configuration error, else None."""
+    for kind, fix in CREDENTIAL_FIXES:
+        if isinstance(exc, kind):
+            return Unreachable(f"AWS credentials: {exc} (while {doing}; credentials: "
+                               f"{credential_source(env)})", fix)
+    return None
+
+
+def _refused(exc: botocore.exceptions.ClientError, env: Environment, doing: str) -> Unreachable:
+    code = error_code(exc)
+    msg = exc.response.get("Error", {}).get("Message", str(exc))
+    if exc.operation_name == "AssumeRole":
+        with_id = " with /aws/externalId" if env.external_id else ""
+        return Unreachable(
+            f"AWS refused to let the credentials assume {env.role_arn} while {doing}: "
+            f"{code}: {msg} (credentials: {credential_source(env)})",
+            f"the role's trust policy must allow these credentials{with_id} (`aws sts "
+            f"get-caller-identity` names them); or fix /aws/roleArn in {env.path}")
+    return Unreachable(f"AWS refused the credentials while {doing}: {code}: {msg}",
+                       "refresh the credentials (expired session token?) and retry")
+
+
 @contextlib.contextmanager
 def aws_errors(env: Environment, doing: str) -> Iterator[None]:
     """Turn boto3's failures into errors that say what to do (exit 5 for reach/auth)."""
     endpoint = endpoint_for(env) or f"AWS {env.region}"
     try:
         yield
-    except botocore.exceptions.NoCredentialsError:
-        raise Unreachable(
-            f"no AWS credentials while {doing}",
-            "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run on a host "
-            "with an instance role",
-        ) from None
     except (botocore.exceptions.EndpointConnectionError,
             botocore.exceptions.ConnectionClosedError,
             botocore.exceptions.ConnectTimeoutError,
@@ -139,13 +341,15 @@ def aws_errors(env: Environment, doing: str) -> Iterator[None]:
     except botocore.exceptions.ClientError as exc:
         code = error_code(exc)
         msg = exc.response.get("Error", {}).get("Message", str(exc))
-        if code in AUTH_CODES:
-            raise Unreachable(
-                f"AWS refused the credentials while {doing}: {code}: {msg}",
-                "refresh the credentials (expired session token?) and retry",
-            ) from None
+        if code in AUTH_CODES or exc.operation_name == "AssumeRole":
+            raise _refused(exc, env, doing) from None
         if code in {"ThrottlingException", "Throttling", "RequestLimitExceeded"}:
             raise Unreachable(f"AWS kept throttling while {doing}: {msg}",
                               "retry in a minute; lower concurrency if it persists") from None
         raise InvalidInput(f"AWS rejected the request while {doing}: {code}: {msg}",
                            "check the named resource and the request") from None
+    except botocore.exceptions.BotoCoreError as exc:
+        mapped = credential_error(exc, env, doing)
+        if mapped is None:
+            raise
+        raise mapped from None

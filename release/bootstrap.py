@@ -34,6 +34,7 @@ from release.policies import (
     iam_name,
     policy_difference,
     repository_policy,
+    role_arn,
     trust_policy,
 )
 
@@ -139,6 +140,7 @@ class Planner:
         if self.instances is not None and self.instances > 0 and not self.env.instances.get("ami"):
             raise InvalidInput(f"environment {self.env.name!r} names no instances.ami",
                                f"set instances.ami in {self.env.path} or drop --instances")
+        self.aws.check_account()  # reading another account's resources would plan nonsense
         with aws_errors(self.env, "reading the live infrastructure"):
             self._network()
             self._iam()
@@ -241,6 +243,35 @@ class Planner:
         self._instance_profile(iam_name(env, "instanceProfile"), instance_role)
         self._role(iam_name(env, "serviceRole"), trust_policy("ecs.amazonaws.com"), [],
                    {"ecsServicePolicy": ecs_service_policy()})
+        self._jenkins_role()
+
+    def _jenkins_role(self) -> None:
+        """The repository policy names the Jenkins role, and real ECR refuses a policy whose
+        principal does not exist ("Principal not found"): it must exist before that call.
+
+        Bootstrap creates it only when the document asks (`iam.createJenkinsRole`), with a
+        trust policy for EC2 (where the write-up's Jenkins runs) and no permissions of its
+        own; once it exists it is the operator's (trust and grants are never planned back).
+        """
+        env = self.env
+        name = iam_name(env, "jenkinsRole")
+        if _absent_on({"NoSuchEntity"}, self.aws.iam.get_role, RoleName=name) is not None:
+            return
+        if not env.create_jenkins_role:
+            raise InvalidInput(
+                f"the Jenkins role {name!r} does not exist in account {env.account}: the ECR "
+                f"repository policy names it ({role_arn(env, name)}) and ECR refuses a policy "
+                "whose principal does not exist; nothing was changed",
+                f"create it where Jenkins gets its credentials (see docs/gitops.md for what it "
+                f"needs), fix iam.jenkinsRole, or set iam.createJenkinsRole to true in "
+                f"{env.path} to let bootstrap create it", where=str(env.path))
+        self.plan.add(ApiCall(
+            "iam", "create_role",
+            {"RoleName": name, "AssumeRolePolicyDocument": json.dumps(
+                trust_policy("ec2.amazonaws.com")),
+             "Description": "Jenkins: pushes images to ECR and releases (release bootstrap)"},
+            "role does not exist; the ECR repository policy names it (iam.createJenkinsRole)",
+            name))
 
     def _role(self, name: str, trust: dict[str, Any], managed: list[str],
               inline: dict[str, dict[str, Any]]) -> None:
@@ -435,37 +466,44 @@ class Planner:
         name = env.ecr_repository
         mutability, scan = ecr_settings(env)
         policy = repository_policy(env)
+        registry = env.account  # every ECR call names the environment's registry
         found = _absent_on({"RepositoryNotFoundException"}, ecr.describe_repositories,
-                           repositoryNames=[name])
+                           registryId=registry, repositoryNames=[name])
         live = found["repositories"][0] if found else None
         set_policy_reason = "repository policy missing"
         if live is None:
             self.plan.add(ApiCall("ecr", "create_repository",
-                                  {"repositoryName": name, "imageTagMutability": mutability,
+                                  {"registryId": registry, "repositoryName": name,
+                                   "imageTagMutability": mutability,
                                    "imageScanningConfiguration": {"scanOnPush": scan}},
                                   "repository does not exist", name))
         else:
             if live.get("imageTagMutability", "MUTABLE") != mutability:
                 self.plan.add(ApiCall("ecr", "put_image_tag_mutability",
-                                      {"repositoryName": name, "imageTagMutability": mutability},
+                                      {"registryId": registry, "repositoryName": name,
+                                       "imageTagMutability": mutability},
                                       f"tags are {live.get('imageTagMutability')}, "
                                       f"want {mutability}", name))
             live_scan = bool(live.get("imageScanningConfiguration", {}).get("scanOnPush"))
             if live_scan != scan:
                 self.plan.add(ApiCall("ecr", "put_image_scanning_configuration",
-                                      {"repositoryName": name,
+                                      {"registryId": registry, "repositoryName": name,
                                        "imageScanningConfiguration": {"scanOnPush": scan}},
                                       f"scanOnPush is {live_scan}, want {scan}", name))
             current = _absent_on({"RepositoryPolicyNotFoundException"},
-                                 ecr.get_repository_policy, repositoryName=name)
+                                 ecr.get_repository_policy, registryId=registry,
+                                 repositoryName=name)
             if current is not None:
                 difference = policy_difference(policy, current["policyText"])
                 if difference is None:
                     return
                 set_policy_reason = f"policy differs ({difference})"
         self.plan.add(ApiCall("ecr", "set_repository_policy",
-                              {"repositoryName": name, "policyText": json.dumps(policy)},
-                              set_policy_reason, f"{name} policy"))
+                              {"registryId": registry, "repositoryName": name,
+                               "policyText": json.dumps(policy)},
+                              f"{set_policy_reason} (retried for up to {RETRY_BUDGET_SECONDS:.0f}"
+                              " s while ECR does not see a just-created role yet)",
+                              f"{name} policy", retry_on=(PRINCIPAL_NOT_FOUND,)))
 
     # -- container instances
 
@@ -577,12 +615,44 @@ def build_plan(aws: Aws, env: Environment, instances: int | None = None) -> Plan
 # --------------------------------------------------------------------------- applying
 
 
-RETRY_ATTEMPTS = 6
-RETRY_DELAY_SECONDS = 5.0
+# IAM is eventually consistent: a just-created instance profile or role takes seconds to be
+# usable by EC2 or ECR. Calls that name such errors in `retry_on` are retried with backoff.
+RETRY_BUDGET_SECONDS = 60.0
+FIRST_RETRY_DELAY_SECONDS = 1.0  # doubled after each attempt, up to the next one
+MAX_RETRY_DELAY_SECONDS = 16.0
+# What ECR answers SetRepositoryPolicy when a principal does not exist (or not yet):
+# InvalidParameterException "Invalid parameter at 'PolicyText' failed to satisfy
+# constraint: 'Principal not found'".
+PRINCIPAL_NOT_FOUND = "InvalidParameterException: Principal not found"
+
+RetryNotice = Callable[[int, ApiCall, str, float], None]  # step, call, error, delay
+
+
+def retryable(exc: BaseException, retry_on: tuple[str, ...]) -> bool:
+    """Does the error match one of `retry_on`: "Code", or "Code: words in its message"?"""
+    code = error_code(exc)
+    if not code:
+        return False
+    message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", ""))
+    for entry in retry_on:
+        wanted, _, words = (part.strip() for part in entry.partition(":"))
+        if wanted == code and words.lower() in message.lower():
+            return True
+    return False
+
+
+def retry_delays() -> list[float]:
+    """1, 2, 4, 8, 16, 16, ... s, the last one cut so that they add up to the budget."""
+    delays: list[float] = []
+    delay = FIRST_RETRY_DELAY_SECONDS
+    while sum(delays) < RETRY_BUDGET_SECONDS:
+        delays.append(min(delay, RETRY_BUDGET_SECONDS - sum(delays)))
+        delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
+    return delays
 
 
 def apply_plan(aws: Aws, plan: Plan, on_applied: Callable[[int, ApiCall], None] | None = None,
-               clock: Any = None) -> dict[str, Any]:
+               clock: Any = None, on_retry: RetryNotice | None = None) -> dict[str, Any]:
     """Run the calls in order; a failure names the step and says a re-run resumes from there."""
     import botocore.exceptions
 
@@ -597,16 +667,19 @@ def apply_plan(aws: Aws, plan: Plan, on_applied: Callable[[int, ApiCall], None] 
         doing = f"step {step} of {total} ({call.operation} {call.target})"
         try:
             with aws_errors(plan.env, doing):
-                for attempt in range(1, RETRY_ATTEMPTS + 1):
+                delays = iter(retry_delays())
+                while True:
                     try:
                         response = method(**params)
                         break
                     except botocore.exceptions.ClientError as exc:
-                        # A new instance profile takes seconds to be usable by EC2 (IAM is
-                        # eventually consistent); only such named codes are retried.
-                        if error_code(exc) not in call.retry_on or attempt == RETRY_ATTEMPTS:
+                        delay = next(delays, None) if retryable(exc, call.retry_on) else None
+                        if delay is None:
                             raise
-                        clock.sleep(RETRY_DELAY_SECONDS)
+                        if on_retry:
+                            on_retry(step, call, f"{error_code(exc)}: "
+                                     f"{exc.response['Error'].get('Message', '')}", delay)
+                        clock.sleep(delay)
         except ReleaseError as exc:
             done = (f"{step - 1} of {total} steps were applied" if step > 1
                     else "nothing was applied")

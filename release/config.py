@@ -264,6 +264,9 @@ class Environment:
     firehose_stream: str | None = None
     aws_endpoint: str | None = None
     registry_override: str | None = None
+    role_arn: str | None = None  # /aws/roleArn: assumed for every call in this environment
+    external_id: str | None = None  # /aws/externalId: what the role's trust policy requires
+    create_jenkins_role: bool = False  # /iam/createJenkinsRole: bootstrap may create it
 
     @property
     def registry(self) -> str:
@@ -289,6 +292,8 @@ class Environment:
         draining = lb.get("connectionDraining", {"enabled": False, "timeout": 300})
         endpoints = doc.get("endpoints", {})
         promotion = doc.get("promotion", {})
+        access = dict(doc.get("aws", {}))
+        iam = dict(doc.get("iam", {}))
         return cls(
             name=name or doc.get("name") or path.parent.name,
             path=path,
@@ -312,13 +317,16 @@ class Environment:
                 draining_enabled=bool(draining.get("enabled", False)),
                 draining_timeout=int(draining.get("timeout", 300)),
             ),
-            iam=dict(doc.get("iam", {})),
+            iam={k: v for k, v in iam.items() if isinstance(v, str)},
             instances=dict(doc.get("instances", {})),
             promotion_order=int(promotion.get("order", 0)),
             requires_approval=bool(promotion.get("requiresApproval", False)),
             firehose_stream=doc.get("firehose", {}).get("deliveryStream"),
             aws_endpoint=endpoints.get("aws"),
             registry_override=endpoints.get("registry"),
+            role_arn=access.get("roleArn"),
+            external_id=access.get("externalId"),
+            create_jenkins_role=bool(iam.get("createJenkinsRole", False)),
         )
 
 

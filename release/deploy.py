@@ -85,9 +85,10 @@ def short(arn: str | None) -> str:
 
 
 def connect(env: Environment) -> Any:
-    from release.aws import Aws
+    """Clients for `env`, after STS has confirmed the credentials are its account."""
+    from release.aws import connect as connect_checked
 
-    return Aws(env)
+    return connect_checked(env)
 
 
 @contextlib.contextmanager

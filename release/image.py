@@ -309,17 +309,20 @@ def ecr_clients(env: Environment) -> Any:
     unreachable ECR fails a pipeline stage in seconds instead of half a minute."""
     import botocore.config
 
-    from release.aws import RETRY_CONFIG, Aws
+    from release.aws import RETRY_CONFIG, connect
 
     retries = botocore.config.Config(retries={"mode": "adaptive",
                                               "max_attempts": ECR_MAX_ATTEMPTS})
-    return Aws(env, config=RETRY_CONFIG.merge(retries))
+    return connect(env, config=RETRY_CONFIG.merge(retries))
 
 
 def ecr_login(aws: Any, env: Environment) -> RegistryAuth:
     """Decode the ECR token in memory; the host comes from proxyEndpoint unless overridden."""
     from release.aws import aws_errors
 
+    # No registryIds: the ECR model deprecates it ("specifying a registry ID doesn't change
+    # the permissions scope of the authorization token"); connect() has made sure the
+    # caller's default registry is the environment's account.
     with aws_errors(env, "getting an ECR authorization token"):
         data = aws.ecr.get_authorization_token()["authorizationData"][0]
     try:
@@ -341,7 +344,8 @@ def existing_digest(aws: Any, env: Environment, tag: str) -> str | None:
 
     with aws_errors(env, f"looking up {env.ecr_repository}:{tag} in ECR"):
         try:
-            found = aws.ecr.describe_images(repositoryName=env.ecr_repository,
+            found = aws.ecr.describe_images(registryId=env.account,
+                                            repositoryName=env.ecr_repository,
                                             imageIds=[{"imageTag": tag}])["imageDetails"]
         except botocore.exceptions.ClientError as exc:
             code = error_code(exc)

@@ -115,7 +115,8 @@ def check_image(ecr: Any, env: Environment, spec: ServiceSpec) -> None:
                 else {"imageTag": spec.image.tag})
     shown = spec.image.digest or spec.image.tag
     try:
-        ecr.describe_images(repositoryName=env.ecr_repository, imageIds=[image_id])
+        ecr.describe_images(registryId=env.account, repositoryName=env.ecr_repository,
+                            imageIds=[image_id])
     except (ecr.exceptions.ImageNotFoundException,
             ecr.exceptions.RepositoryNotFoundException) as exc:
         raise InvalidInput(

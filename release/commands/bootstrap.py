@@ -50,7 +50,7 @@ def bootstrap(
     environment = load_valid_repo(find_repo(repo), [env], reporter).environment(env)
 
     from release.aws import Aws
-    from release.bootstrap import apply_plan, build_plan
+    from release.bootstrap import RETRY_BUDGET_SECONDS, apply_plan, build_plan
 
     aws = Aws(environment)
     reporter.emit("bootstrap.reading", f"reading the live infrastructure of {env} "
@@ -87,6 +87,12 @@ def bootstrap(
         reporter.emit("bootstrap.applied", f"[{step}/{len(plan.calls)}] {call.describe()}",
                       "info", step=step, **call.as_dict())
 
-    apply_plan(aws, plan, applied)
+    def retrying(step: int, call, error: str, delay: float) -> None:
+        reporter.emit("bootstrap.retry", f"[{step}/{len(plan.calls)}] {call.operation} "
+                      f"{call.target}: {error}; retrying in {delay:.0f} s (a just-created IAM "
+                      f"role takes a while to be visible; up to {RETRY_BUDGET_SECONDS:.0f} s)",
+                      "warn", step=step, delay=delay, error=error)
+
+    apply_plan(aws, plan, applied, on_retry=retrying)
     reporter.emit("bootstrap.done", f"{env}: {len(plan.calls)} change(s) applied", "success",
                   changes=len(plan.calls), applied=len(plan.calls), dry_run=False)

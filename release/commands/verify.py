@@ -35,11 +35,11 @@ class SmokeChecksFailed(ReleaseError):
 
 def elb_base_url(env) -> str:
     """http(s)://<the classic ELB's DNS name>[:port] from describe_load_balancers."""
-    from release.aws import Aws, aws_errors
+    from release.aws import aws_errors, connect
 
     lb = env.load_balancer
     with aws_errors(env, f"looking up load balancer {lb.name}"):
-        found = Aws(env).elb.describe_load_balancers(LoadBalancerNames=[lb.name])
+        found = connect(env).elb.describe_load_balancers(LoadBalancerNames=[lb.name])
     descriptions = found.get("LoadBalancerDescriptions", [])
     if not descriptions or not descriptions[0].get("DNSName"):
         raise Unreachable(f"load balancer {lb.name} has no DNS name",

@@ -55,6 +55,13 @@ def canonical(document: str | dict[str, Any]) -> dict[str, Any]:
 ACCOUNT = "123456789012"
 
 
+def create_jenkins_role(aws, name: str = "jenkins") -> None:
+    """What an operator does once where Jenkins runs (bootstrap creates it only when asked)."""
+    aws.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                  "Principal": {"Service": "ec2.amazonaws.com"}}]}))
+
+
 def seed_trust(name: str) -> dict:
     """The seed's trust document in the 2012-10-17 policy language (see release.bootstrap)."""
     return {**seed_document(name), "Version": "2012-10-17"}

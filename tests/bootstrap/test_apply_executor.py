@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from bootstrap_helpers import environment
 
-from release.bootstrap import RETRY_ATTEMPTS, RETRY_DELAY_SECONDS, Plan, apply_plan
+from release.bootstrap import RETRY_BUDGET_SECONDS, Plan, apply_plan, retry_delays
 from release.calls import ApiCall, Ref
 from release.clock import VirtualClock
 from release.errors import InvalidInput
@@ -41,14 +41,39 @@ def test_a_failing_step_is_named_and_the_hint_says_a_rerun_resumes(repo, sandbox
 def test_only_the_named_error_codes_are_retried_on_the_clock(repo, sandbox_aws):
     clock = VirtualClock()
     start = clock.now()
+    notices: list[tuple[int, float]] = []
     retried = Plan(environment(repo), [ApiCall(
         "ecs", "delete_cluster", {"cluster": "never-created"}, "test",
         retry_on=("ClusterNotFoundException",))])
     with pytest.raises(InvalidInput):
-        apply_plan(sandbox_aws, retried, clock=clock)
-    assert clock.now() - start == (RETRY_ATTEMPTS - 1) * RETRY_DELAY_SECONDS
+        apply_plan(sandbox_aws, retried, clock=clock,
+                   on_retry=lambda step, call, error, delay: notices.append((step, delay)))
+    assert clock.now() - start == RETRY_BUDGET_SECONDS
+    assert [delay for _, delay in notices] == retry_delays()
     not_retried = Plan(retried.env, [ApiCall("ecs", "delete_cluster",
                                              {"cluster": "never-created"}, "test")])
     with pytest.raises(InvalidInput):
         apply_plan(sandbox_aws, not_retried, clock=clock)
-    assert clock.now() - start == (RETRY_ATTEMPTS - 1) * RETRY_DELAY_SECONDS
+    assert clock.now() - start == RETRY_BUDGET_SECONDS
+
+
+def test_the_backoff_doubles_and_stops_at_the_budget():
+    assert retry_delays() == [1.0, 2.0, 4.0, 8.0, 16.0, 16.0, 13.0]
+    assert sum(retry_delays()) == RETRY_BUDGET_SECONDS
+
+
+def test_a_code_with_words_is_retried_only_when_the_message_has_them(repo, sandbox_aws):
+    clock = VirtualClock()
+    start = clock.now()
+    other_words = Plan(environment(repo), [ApiCall(
+        "ecs", "delete_cluster", {"cluster": "never-created"}, "test",
+        retry_on=("ClusterNotFoundException: Principal not found",))])
+    with pytest.raises(InvalidInput):
+        apply_plan(sandbox_aws, other_words, clock=clock)
+    assert clock.now() == start
+    its_words = Plan(other_words.env, [ApiCall(
+        "ecs", "delete_cluster", {"cluster": "never-created"}, "test",
+        retry_on=("ClusterNotFoundException: cluster not found",))])
+    with pytest.raises(InvalidInput):
+        apply_plan(sandbox_aws, its_words, clock=clock)
+    assert clock.now() - start == RETRY_BUDGET_SECONDS

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import base64
 
-from bootstrap_helpers import assert_seed_infrastructure, environment, run_bootstrap
+from bootstrap_helpers import (
+    assert_seed_infrastructure,
+    create_jenkins_role,
+    environment,
+    run_bootstrap,
+)
 
 from release.bootstrap import apply_plan, build_plan
 
@@ -20,9 +25,10 @@ def test_staging_gets_300_seconds_of_draining_and_its_own_stream(repo, aws_url, 
     from release.aws import Aws
 
     monkeypatch.setenv("RELEASE_AWS_ENDPOINT", aws_url)
+    env = environment(repo, "staging")
+    create_jenkins_role(Aws(env))  # staging's Jenkins role is the operator's, not bootstrap's
     result = run_bootstrap(repo, "--env", "staging", "--yes")
     assert result.exit_code == 0, result.output
-    env = environment(repo, "staging")
     assert_seed_infrastructure(Aws(env), env, "akka-firehose-staging")
     attributes = Aws(env).elb.describe_load_balancer_attributes(LoadBalancerName="akkaElb")
     assert attributes["LoadBalancerAttributes"]["ConnectionDraining"] == {
@@ -32,6 +38,34 @@ def test_staging_gets_300_seconds_of_draining_and_its_own_stream(repo, aws_url, 
     assert lb["LoadBalancerDescriptions"][0]["HealthCheck"] == {
         "Target": "HTTP:80/api/healthcheck", "Interval": 30, "UnhealthyThreshold": 5,
         "HealthyThreshold": 2, "Timeout": 3}
+
+
+def test_without_the_jenkins_role_bootstrap_stops_naming_it_and_creates_nothing(
+        repo, aws_url, monkeypatch):
+    from release.aws import Aws
+
+    monkeypatch.setenv("RELEASE_AWS_ENDPOINT", aws_url)
+    result = run_bootstrap(repo, "--env", "staging", "--yes")
+    assert result.exit_code == 1, result.output
+    assert "the Jenkins role 'jenkins' does not exist in account 123456789012" in result.output
+    assert "iam.createJenkinsRole" in result.output
+    aws = Aws(environment(repo, "staging"))
+    assert aws.iam.list_roles()["Roles"] == []
+    assert aws.ecr.describe_repositories()["repositories"] == []
+
+
+def test_asked_to_create_it_the_jenkins_role_comes_before_the_policy_naming_it(repo,
+                                                                                sandbox_aws):
+    env = environment(repo)
+    assert env.create_jenkins_role  # the sandbox's document asks for it
+    operations = [(c.operation, c.target) for c in build_plan(sandbox_aws, env).calls]
+    assert operations.index(("create_role", "jenkins")) < operations.index(
+        ("set_repository_policy", "akka-firehose policy"))
+    assert run_bootstrap(repo, "--env", "sandbox", "--yes").exit_code == 0
+    role = sandbox_aws.iam.get_role(RoleName="jenkins")["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "ec2.amazonaws.com"}
+    assert sandbox_aws.iam.list_role_policies(RoleName="jenkins")["PolicyNames"] == []
 
 
 def test_second_run_plans_no_changes(repo, sandbox_aws):

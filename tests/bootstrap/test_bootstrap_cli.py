@@ -76,7 +76,7 @@ def test_on_a_terminal_it_asks_and_a_no_changes_nothing(repo, sandbox_aws, monke
     assert _roles(sandbox_aws) == []
     accepted = run_bootstrap(repo, "--env", "sandbox", input="y\n")
     assert accepted.exit_code == 0, accepted.output
-    assert sorted(_roles(sandbox_aws)) == ["ecsInstanceRole", "ecsServiceRole"]
+    assert sorted(_roles(sandbox_aws)) == ["ecsInstanceRole", "ecsServiceRole", "jenkins"]
 
 
 def test_json_output_carries_each_call_with_its_reason_and_parameters(repo):
