@@ -630,7 +630,11 @@ def promote_pin(repo_root: Path, env: str, service: str, image_ref: str, commit:
     path = _spec_path(repo_root, env, service)
     rel = path.relative_to(repo_root).as_posix()
     ref = parse_image_ref(image_ref)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{rel} is not UTF-8 text (byte {exc.start}: {exc.reason})",
+                           "fix the file first (`release validate`)") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
