@@ -215,15 +215,15 @@ def rollback(
     from release.errors import EXIT_NOT_RESTORED, EXIT_OK, InvalidInput, UsageError
 
     reporter = _reporter(format)
-    if not yes and not _stdin_is_terminal():
-        raise UsageError("rollback needs a confirmation and there is no terminal to ask on",
-                         "re-run with --yes (as Jenkins does); nothing was changed")
     root = find_repo(repo)
     config_repo = load_environment_repo(root, env)
     specs = _specs(config_repo, env, service)
     if to and len(specs) > 1:
         raise InvalidInput("--to names one revision: pick the service with --service",
                            f"services: {', '.join(s.name for s in specs)}")
+    if not yes and not _stdin_is_terminal():  # refused before AWS is even read
+        raise UsageError("rollback needs a confirmation and there is no terminal to ask on",
+                         "re-run with --yes (as Jenkins does); nothing was changed")
     outcomes = []
     for spec in specs:
         environment = config_repo.environment(env)
