@@ -7,6 +7,7 @@ same information as the console, with stable keys (`event`, `level`,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -46,14 +47,61 @@ def color_allowed(stream: IO[str]) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+class ClosedSafe:
+    """A stream whose reader may go away (`release deploy | head -3`): writes then go nowhere.
+
+    A closed pipe must not change what a release does nor what its exit code means,
+    so the first BrokenPipeError is not raised: the descriptor is pointed at
+    /dev/null (so that Python's own flush at exit cannot fail either), one line on
+    stderr says so, and the command carries on to its real outcome.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._reader_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_by_reader:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        self.closed_by_reader = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write("note: the reader of the output went away (closed pipe); the "
+                             "command carries on and its exit code is its outcome\n")
+            sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return not self.closed_by_reader and bool(getattr(self._stream, "isatty",
+                                                          lambda: False)())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 class Reporter:
     """Sends events to the console (text) or as JSON lines (json/junit modes keep stdout clean)."""
 
     def __init__(self, fmt: OutputFormat | str = OutputFormat.text,
                  stream: IO[str] | None = None, err: IO[str] | None = None) -> None:
         self.format = OutputFormat(fmt)
-        self.stream = stream or sys.stdout
-        self.err = err or sys.stderr
+        self.stream = ClosedSafe(stream or sys.stdout)  # type: ignore[assignment]
+        self.err = ClosedSafe(err or sys.stderr)  # type: ignore[assignment]
         self.events: list[Event] = []
         self._console = None
         self._err_console = None

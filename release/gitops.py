@@ -325,6 +325,7 @@ def changed_between(repo_path: Path, since: str, until: str = "HEAD",
     new_files = tree_documents(new_commit, prefix)
     if since.strip():
         old_commit = resolve(repo, since)
+        require_forward(repo, old_commit, new_commit, since, until)
         old_sha, old_files = old_commit.hexsha, tree_documents(old_commit, prefix)
     else:  # nothing released yet (a pipeline's first build): everything is new
         old_sha, old_files = "", {}
@@ -334,6 +335,22 @@ def changed_between(repo_path: Path, since: str, until: str = "HEAD",
                                f"{until} ({new_commit.hexsha[:12]})")
     changes = compare_states(effective_state(old_files), effective_state(new_files))
     return ChangeSet(old_sha, new_commit.hexsha, changes)
+
+
+def require_forward(repo: git.Repo, old: git.Commit, new: git.Commit, since: str,
+                    until: str) -> None:
+    """--until must descend from --since: a range read backwards would plan the older pins
+    as changes and release them (a rollback nobody asked for)."""
+    if old.hexsha == new.hexsha or repo.is_ancestor(old, new):
+        return
+    bases = repo.merge_base(old, new)
+    base = f" (their common ancestor is {bases[0].hexsha[:12]})" if bases else ""
+    raise InvalidInput(
+        f"--until {until} ({new.hexsha[:12]}) does not descend from --since {since} "
+        f"({old.hexsha[:12]}){base}: the range is backwards or history was rewritten",
+        "pass the older commit as --since and the newer as --until; to go back to an older "
+        "pin use `release rollback` or `release promote`; in a shallow clone fetch more "
+        "history first; nothing was changed")
 
 
 def load_repo_at(commit: git.Commit, dest: Path, prefix: str = "") -> ConfigRepo:

@@ -213,6 +213,19 @@ def docker_client(timeout: int = 120) -> Any:
         ) from None
 
 
+def engine_lost_errors() -> tuple[type[BaseException], ...]:
+    """What the SDK raises when the engine goes away mid-stream (dockerd killed, socket closed):
+    urllib3's ProtocolError from the chunked stream, requests' wrappers of it, a reset."""
+    import http.client
+
+    import docker.errors
+    import requests
+    import urllib3.exceptions
+
+    return (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
+            http.client.HTTPException, ConnectionError, docker.errors.DockerException)
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]
@@ -539,6 +552,13 @@ def build_and_push(env: Environment, context: Path, reporter: Reporter, *, push:
             result.reference = f"{repository_uri}@{digest}"
             reporter.emit("build.pushed", f"pushed {repository_uri}:{revision.tag} ({digest})",
                           "success", digest=digest)
+    except engine_lost_errors() as exc:
+        raise Unreachable(
+            f"lost the Docker engine at {docker_host_description()} while building or pushing "
+            f"{result.image}: {type(exc).__name__}: {_short(exc)}",
+            "check that dockerd still runs (`docker info`; it may have been restarted or run "
+            "out of memory or disk), then run the same build again: nothing was pushed "
+            "unless `pushed` was printed") from None
     finally:
         client.close()
     result.seconds = time.monotonic() - started

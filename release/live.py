@@ -149,6 +149,33 @@ def instance_health(elb: Any, load_balancer: str, instances: list[str]
     return states
 
 
+def check_revision_images(ecr: Any, env: Environment, taskdef: dict[str, Any]) -> None:
+    """Every image of a revision that lives in the environment's ECR must still be there.
+
+    A rollback to a revision whose image was deleted (lifecycle policy, cleanup) would
+    start tasks that cannot pull it; images of other registries are not ours to check.
+    """
+    prefix = env.registry + "/"
+    for container in taskdef.get("containerDefinitions", []):
+        image = str(container.get("image") or "")
+        if not image.startswith(prefix):
+            continue
+        location, _, digest = image[len(prefix):].partition("@")
+        repository, _, tag = location.partition(":")
+        image_id = {"imageDigest": digest} if digest else {"imageTag": tag or "latest"}
+        try:
+            ecr.describe_images(registryId=env.account, repositoryName=repository,
+                                imageIds=[image_id])
+        except (ecr.exceptions.ImageNotFoundException,
+                ecr.exceptions.RepositoryNotFoundException) as exc:
+            raise InvalidInput(
+                f"missing image: {taskdef.get('family')}:{taskdef.get('revision')} runs "
+                f"{image} (container {container.get('name')}), which is not in ECR any more "
+                f"({type(exc).__name__}); its tasks could not start",
+                "roll back to another revision with --to (see `release history`), or push "
+                "that image again; nothing was changed") from None
+
+
 @dataclass
 class SnapshotReader:
     """One wait-loop poll: the state `stability.Watch` judges."""

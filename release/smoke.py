@@ -50,6 +50,7 @@ class Answer:
     status: int | None
     body: bytes
     error: str | None  # set when there was no HTTP answer at all
+    refused: bool = False  # the request itself could not be sent: the check is malformed
 
 
 def request_body(check: SmokeCheck) -> tuple[bytes | None, dict[str, str]]:
@@ -73,15 +74,19 @@ def send(method: str, url: str, body: bytes | None, headers: dict[str, str],
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    conn = conn_class(parts.hostname or "", parts.port, timeout=timeout)
+    conn = None
     try:
+        conn = conn_class(parts.hostname or "", parts.port, timeout=timeout)
         conn.request(method, path, body=body, headers={"User-Agent": "release-verify", **headers})
         response = conn.getresponse()
         return Answer(response.status, response.read(4096), None)
+    except (ValueError, http.client.InvalidURL) as exc:  # CR/LF/NUL in a header or the path,
+        return Answer(None, b"", f"{type(exc).__name__}: {exc}", refused=True)  # a bad port
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:  # refused, DNS, timeout
         return Answer(None, b"", f"{type(exc).__name__}: {exc}")
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
 
 
 def run_check(base_url: str, check: SmokeCheck, retries: int, interval: float,
@@ -97,6 +102,11 @@ def run_check(base_url: str, check: SmokeCheck, retries: int, interval: float,
             clock.sleep(interval)
         attempts += 1
         answer = send(check.method, url, body, headers, timeout)
+        if answer.refused:  # retrying cannot help: the check, not the service, is at fault
+            return CheckResult(check, url, FAILED, attempts, None,
+                               f"the request cannot be sent: {answer.error}; fix the check's "
+                               "path and headers in the spec (`release validate`)",
+                               time.monotonic() - started)
         if answer.status == check.expect_status:
             return CheckResult(check, url, PASSED, attempts, answer.status, "",
                                time.monotonic() - started)

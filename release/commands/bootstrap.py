@@ -35,7 +35,7 @@ def bootstrap(
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Apply without asking (needed when not on a terminal).")] = False,
     instances: Annotated[int | None, typer.Option(
-        "--instances", min=0, show_default=False,
+        "--instances", min=0, max=100, show_default=False,
         help="Also keep N container instances (tagged, so a re-run counts them).")] = None,
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,

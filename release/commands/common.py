@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import signal
 from collections.abc import Callable
@@ -10,9 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.exceptions
 
 from release.errors import EXIT_INTERRUPTED, EXIT_USAGE, InvalidInput, ReleaseError
 from release.events import OutputFormat, Reporter
+from release.internal import internal_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +34,13 @@ ServiceOption = Annotated[
     str | None,
     typer.Option("--service", "-s", help="One service (file stem or serviceName); default all."),
 ]
+
+
+def finite(value: float | None) -> float | None:
+    """Option callback: NaN and infinity pass click's ranges; no sleep or timeout takes them."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number of seconds")
+    return value
 
 
 def find_repo(explicit: Path | None) -> Path:
@@ -81,6 +91,12 @@ def handles_errors(fn: F, *, junit: bool = False) -> F:
             reporter.error("interrupted", "nothing more was changed; see the last lines above "
                            "for how to resume", exit_code=EXIT_INTERRUPTED)
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
+            raise  # typer's own ways out: already an exit code with a message
+        except Exception as exc:  # noqa: BLE001 - the promise: never a traceback to the user
+            code, message, hint = internal_error(exc, fn.__name__)
+            reporter.error(message, hint, exit_code=code)
+            raise typer.Exit(code) from None
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)

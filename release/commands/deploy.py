@@ -23,11 +23,29 @@ from release.commands.common import (
 )
 from release.events import OutputFormat
 
+MAX_TIMEOUT = 86_400  # a day: longer is a typo, not a rollout
+
+
+def _valid_timeout(value: str | None) -> str | None:
+    """`auto` or a whole number of seconds above zero (a usage error, exit 2, otherwise)."""
+    if value is None or value.strip().lower() == "auto":
+        return value
+    try:
+        seconds = int(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is neither `auto` nor a number of seconds "
+                                 "(e.g. --timeout 900)") from None
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise typer.BadParameter(f"{seconds} s is not a time budget: give 1 to {MAX_TIMEOUT} "
+                                 "seconds, or `auto`")
+    return str(seconds)
+
+
 TimeoutOption = Annotated[
     str | None,
-    typer.Option("--timeout", help="Time budget: `auto` (from desiredCount, min/max percent, "
-                 "health checks and draining) or seconds. Default: the spec's release.timeout.",
-                 show_default=False),
+    typer.Option("--timeout", callback=_valid_timeout, show_default=False,
+                 help="Time budget: `auto` (from desiredCount, min/max percent, health checks "
+                 "and draining) or seconds (1 to 86400). Default: the spec's release.timeout."),
 ]
 NoRollbackOption = Annotated[
     bool, typer.Option("--no-rollback", help="On failure leave the service as it is instead of "
@@ -42,7 +60,8 @@ YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for con
 CommitOption = Annotated[
     bool, typer.Option("--commit", help="After a successful rollback, pin the restored image in "
                        "git and commit it, so the next release does not undo the rollback.")]
-LimitOption = Annotated[int, typer.Option("--limit", "-n", help="Newest N revisions to read.")]
+LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, max=1000,
+                                          help="Newest N revisions to read.")]
 
 
 def _reporter(fmt: OutputFormat) -> Any:
@@ -193,7 +212,7 @@ def rollback(
     """Roll a service back to the revision live before the current release (or --to)."""
     from release import deploy as engine
     from release import live, plan, records, stability
-    from release.errors import EXIT_NOT_RESTORED, EXIT_OK, InvalidInput
+    from release.errors import EXIT_NOT_RESTORED, EXIT_OK, InvalidInput, UsageError
 
     reporter = _reporter(format)
     root = find_repo(repo)
@@ -202,6 +221,9 @@ def rollback(
     if to and len(specs) > 1:
         raise InvalidInput("--to names one revision: pick the service with --service",
                            f"services: {', '.join(s.name for s in specs)}")
+    if not yes and not _stdin_is_terminal():  # refused before AWS is even read
+        raise UsageError("rollback needs a confirmation and there is no terminal to ask on",
+                         "re-run with --yes (as Jenkins does); nothing was changed")
     outcomes = []
     for spec in specs:
         environment = config_repo.environment(env)
@@ -212,8 +234,13 @@ def rollback(
             if current.service is None:
                 raise InvalidInput(f"{where} does not exist", "nothing to roll back")
             history = live.records_of(aws.ecs, spec.family, limit=50)
+            if to:
+                _check_revision_arn(environment, spec.family, to)
             target = (live.resolve_revision(aws.ecs, spec.family, to) if to
                       else records.rollback_target(current.revision_arn, history))
+            if target is not None and target != current.revision_arn:
+                live.check_revision_images(aws.ecr, environment,
+                                           live.describe_revision(aws.ecs, target)[0])
         if target is None:
             raise InvalidInput(f"{where}: no earlier release is recorded to roll back to",
                                "name one with --to REVISION (see `release history`)")
@@ -236,8 +263,8 @@ def rollback(
                       **the_plan.as_dict())
         for change in the_plan.taskdef_changes:
             reporter.emit("plan.change", f"  {change.one_line()}")
-        ask = not yes and format is OutputFormat.text and reporter.is_tty
-        if ask and not typer.confirm(f"Roll {where} back to {_short(target)}?", default=False):
+        if not yes and not typer.confirm(f"Roll {where} back to {_short(target)}?",
+                                         default=False, err=True):
             raise InvalidInput("rollback cancelled", "nothing was changed")
         waiter = engine.Waiter(environment, spec, aws, reporter)
         resume = busy is not None and busy.get("taskDefinition") == target
@@ -274,6 +301,39 @@ def rollback(
         if commit:
             _commit_pin(root, environment, spec, aws, target, reporter)
     _finish(reporter, "rollback", outcomes)
+
+
+def _stdin_is_terminal() -> bool:
+    """A person can answer the prompt: the question is read from stdin, whatever stdout is."""
+    import sys
+
+    return bool(getattr(sys.stdin, "isatty", lambda: False)())
+
+
+def _check_revision_arn(environment: Any, family: str, given: str) -> None:
+    """An ARN given to --to must name this environment's account, region and family.
+
+    ECS resolves a task definition ARN by family:revision in the caller's own account
+    and region, so an ARN copied from another account would silently name the local
+    revision of the same name.
+    """
+    from release.errors import InvalidInput
+
+    if not given.startswith("arn:"):
+        return
+    parts = given.split(":", 5)
+    resource = parts[5] if len(parts) == 6 else ""
+    named_family = resource.removeprefix("task-definition/").rsplit(":", 1)[0]
+    expected = (f"arn:aws:ecs:{environment.region}:{environment.account}:"
+                f"task-definition/{family}:N")
+    if (len(parts) != 6 or parts[2] != "ecs" or parts[3] != environment.region
+            or parts[4] != environment.account or not resource.startswith("task-definition/")
+            or named_family != family):
+        raise InvalidInput(f"--to {given} is not a revision of this service in "
+                           f"{environment.name} (account {environment.account}, region "
+                           f"{environment.region}, family {family})",
+                           f"name a revision as N, {family}:N or {expected}; nothing was "
+                           "changed")
 
 
 def _commit_pin(root: Path, environment: Any, spec: Any, aws: Any, revision: str,

@@ -39,6 +39,10 @@ def up(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> Non
     root = find_repo(repo)
     result = process.up(root)
     verb = "started" if result.started else "already running"
+    if result.replaced:
+        reporter.emit("sandbox.orphans", "stopped what an earlier sandbox of this repository "
+                      f"left running (pid {', '.join(map(str, result.replaced))})", "warn",
+                      pids=list(result.replaced))
     reporter.emit("sandbox.up", f"sandbox {verb}: AWS at {result.endpoints.aws} (pid "
                   f"{result.pid})", "success", pid=result.pid, started=result.started,
                   aws=result.endpoints.aws, registry=result.health.get("registry"))
@@ -54,6 +58,10 @@ def down(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> N
 
     reporter = Reporter(format)
     result = process.down(find_repo(repo))
+    if result.orphans:
+        reporter.emit("sandbox.orphans", "stopped what an earlier sandbox of this repository "
+                      f"left running (pid {', '.join(map(str, result.orphans))})", "warn",
+                      pids=list(result.orphans))
     if result.pid is None:
         reporter.emit("sandbox.down", "sandbox was not running", "info", pid=None)
     else:
@@ -99,7 +107,8 @@ class FaultKind(StrEnum):
 def fault(
     kind: Annotated[FaultKind, typer.Argument(help="throttle: answer ThrottlingException; "
                                               "drop: close the connection; clear: disarm.")],
-    count: Annotated[int, typer.Argument(min=0, help="How many AWS API calls to affect.")] = 1,
+    count: Annotated[int, typer.Argument(min=0, max=10_000,
+                                           help="How many AWS API calls to affect.")] = 1,
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,  # noqa: A002
 ) -> None:

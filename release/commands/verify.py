@@ -20,6 +20,7 @@ from release.commands.common import (
     RepoOption,
     ServiceOption,
     find_repo,
+    finite,
     handles_errors,
     load_valid_repo,
 )
@@ -61,11 +62,13 @@ def verify(
         "for agents that reach the service through a proxy, and for the sandbox, whose ELB "
         "has no real address.")] = None,
     retries: Annotated[int, typer.Option(
-        "--retries", min=0, help="Retries per check after the first try.")] = 3,
+        "--retries", min=0, max=100, help="Retries per check after the first try.")] = 3,
     interval: Annotated[float, typer.Option(
-        "--interval", min=0, help="Seconds between tries of one check.")] = 5.0,
+        "--interval", min=0, max=600, callback=finite,
+        help="Seconds between tries of one check.")] = 5.0,
     timeout: Annotated[float, typer.Option(
-        "--timeout", min=0.1, help="Seconds one request may take.")] = 10.0,
+        "--timeout", min=0.1, max=600, callback=finite,
+        help="Seconds one request may take.")] = 10.0,
     summary: Annotated[Path | None, typer.Option(
         "--summary", help="Also write the report (JSON) here, e.g. for archiveArtifacts.")
     ] = None,

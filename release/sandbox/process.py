@@ -2,8 +2,15 @@
 
 State lives in `<repo>/.state/sandbox/`: `sandbox.pid` (the process `up` started),
 `sandbox.log` (its output) and `up.lock` (so two `up` at once start one server).
-`down` stops only the process named in the pid file, and only if its command line
-is still the sandbox's (a recycled pid is left alone).
+`down` stops only the process named in the pid file, and only if that process proves
+it is this repository's sandbox: its command line names this state directory
+(`--state-dir <repo>/.state/sandbox`), so neither a recycled pid nor the sandbox of a
+copy of the repository (`cp -a` copies the pid file too) is ever signalled.
+
+Every process `up` starts, and every process those start (the docker-registry),
+carries RELEASE_SANDBOX_STATE=<state dir> in its environment. When the server dies
+without stopping its registry, the orphan keeps the registry's port; `down` and `up`
+find it by that token in /proc/<pid>/environ and stop it, and only it.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import Any
 from release.errors import InvalidInput, Unreachable
 
 SERVER_MODULE = "release.sandbox.server"
+OWNER_VARIABLE = "RELEASE_SANDBOX_STATE"  # inherited by the server and the registry it runs
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
@@ -60,6 +68,12 @@ class Endpoints:
     @property
     def aws_port(self) -> int:
         return int(self.aws.rstrip("/").rsplit(":", 1)[1].split("/", 1)[0])
+
+    @property
+    def registry_port(self) -> int | None:
+        """The registry's port ("127.0.0.1:5000" → 5000), None when no registry is set."""
+        tail = (self.registry or "").rsplit(":", 1)[-1].split("/", 1)[0]
+        return int(tail) if self.registry and tail.isdigit() else None
 
     @property
     def aws_host(self) -> str:
@@ -100,13 +114,40 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _is_sandbox_process(pid: int) -> bool:
-    """The pid still runs our server (pids get recycled; never signal a stranger)."""
+def _cmdline(pid: int) -> list[str] | None:
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return _alive(pid)  # no /proc: trust the pid file
-    return any(part.decode(errors="replace") == SERVER_MODULE for part in cmdline)
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0")]
+
+
+def _is_sandbox_process(pid: int, paths: SandboxPaths) -> bool:
+    """The pid runs THIS repository's server (pids get recycled, repositories get copied)."""
+    cmdline = _cmdline(pid)
+    if cmdline is None:
+        return False  # no /proc to prove it: never signal on a pid file's word alone
+    state = str(paths.state)
+    return SERVER_MODULE in cmdline and any(
+        a == "--state-dir" and b == state for a, b in zip(cmdline, cmdline[1:], strict=False))
+
+
+def _carries_token(pid: int, token: bytes) -> bool:
+    try:
+        return token in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:  # gone, or another user's process: not ours either way
+        return False
+
+
+def owned_processes(paths: SandboxPaths) -> list[int]:
+    """Live processes started for this state directory (server, registry), by their token."""
+    token = f"{OWNER_VARIABLE}={paths.state}".encode()
+    try:
+        pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    except OSError:
+        return []
+    return sorted(pid for pid in pids
+                  if pid != os.getpid() and _carries_token(pid, token) and _alive(pid))
 
 
 def recorded_pid(paths: SandboxPaths) -> int | None:
@@ -114,7 +155,7 @@ def recorded_pid(paths: SandboxPaths) -> int | None:
         pid = int(paths.pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) and _is_sandbox_process(pid) else None
+    return pid if _alive(pid) and _is_sandbox_process(pid, paths) else None
 
 
 def health(endpoints: Endpoints, timeout: float = 1.0) -> dict[str, Any] | None:
@@ -157,6 +198,7 @@ class UpResult:
     started: bool  # False: it was already running
     health: dict[str, Any]
     endpoints: Endpoints
+    replaced: tuple[int, ...] = ()  # orphans of an earlier server that were stopped first
 
 
 def up(repo: Path, timeout: float = START_TIMEOUT) -> UpResult:
@@ -168,18 +210,25 @@ def up(repo: Path, timeout: float = START_TIMEOUT) -> UpResult:
         if pid is not None:
             answer = _wait_for_health(endpoints, pid, paths, timeout)
             return UpResult(pid, False, answer, endpoints)
-        if port_in_use(endpoints.aws_host, endpoints.aws_port):
-            raise Unreachable(
-                f"port {endpoints.aws_port} is already in use by another process, so the "
-                "sandbox cannot listen there",
-                "stop that process, or change endpoints.aws in "
-                "environments/sandbox/environment.json")
+        orphans = owned_processes(paths)  # left by a server that died (its registry, say)
+        for orphan in orphans:
+            _terminate(orphan)
+        for name, host, port in (("AWS", endpoints.aws_host, endpoints.aws_port),
+                                 ("registry", "127.0.0.1", endpoints.registry_port)):
+            if port is not None and port_in_use(host, port):
+                raise Unreachable(
+                    f"port {port} is already in use by a process that is not this "
+                    f"repository's sandbox, so the sandbox's {name} endpoint cannot listen "
+                    "there",
+                    f"stop that process (`ss -ltnp 'sport = :{port}'` names it), or change "
+                    "endpoints in environments/sandbox/environment.json")
         with paths.log_file.open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", SERVER_MODULE, "--repo", str(repo),
                  "--state-dir", str(paths.state)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=str(repo))
+                start_new_session=True, cwd=str(repo),
+                env={**os.environ, OWNER_VARIABLE: str(paths.state)})
         paths.pid_file.write_text(f"{process.pid}\n")
         try:
             answer = _wait_for_health(endpoints, process.pid, paths, timeout, process)
@@ -187,7 +236,7 @@ def up(repo: Path, timeout: float = START_TIMEOUT) -> UpResult:
             _terminate(process.pid)
             paths.pid_file.unlink(missing_ok=True)
             raise
-        return UpResult(process.pid, True, answer, endpoints)
+        return UpResult(process.pid, True, answer, endpoints, tuple(orphans))
 
 
 def _wait_for_health(endpoints: Endpoints, pid: int, paths: SandboxPaths, timeout: float,
@@ -228,6 +277,7 @@ def _terminate(pid: int, timeout: float = STOP_TIMEOUT) -> None:
 @dataclass(frozen=True)
 class DownResult:
     pid: int | None  # None: nothing was running
+    orphans: tuple[int, ...] = ()  # left by a server that died (its registry), now stopped
 
 
 def down(repo: Path) -> DownResult:
@@ -244,7 +294,10 @@ def down(repo: Path) -> DownResult:
         while (paths_pid is not None and time.monotonic() < deadline
                and port_in_use(endpoints.aws_host, endpoints.aws_port)):
             time.sleep(0.05)
-        return DownResult(pid)
+        orphans = owned_processes(paths)
+        for orphan in orphans:
+            _terminate(orphan)
+        return DownResult(pid, tuple(orphans))
 
 
 @dataclass(frozen=True)

@@ -185,3 +185,15 @@ def test_a_config_repository_in_a_folder_of_a_larger_git_repository_works(config
     result = changed_between(config_root, base, "HEAD", validate=False)
     assert [(c.env, c.service, c.reasons) for c in result.changes] == [
         ("staging", SERVICE, ["service settings"])]
+
+
+def test_a_backwards_range_is_refused_before_anything_is_planned(config_git):
+    base = config_git.head
+    config_git.edit_json(STAGING_SPEC, lambda d: d["image"].update(digest=DIGEST_2))
+    config_git.commit("promote")
+    for verb in (["changed"], ["apply", "--dry-run"]):
+        out = CliRunner().invoke(app, [*verb, "--since", "HEAD", "--until", base,
+                                       "--repo", str(config_git.root)])
+        assert out.exit_code == 1, out.output
+        assert "does not descend from --since HEAD" in out.stderr
+        assert "release rollback" in out.stderr

@@ -137,3 +137,28 @@ def test_verify_exits_5_when_nothing_answers(closed_port_url, virtual_clock):
     out = verify(closed_port_url, "--retries", "2")
     assert out.exit_code == 5
     assert virtual_clock.now() == 1_700_000_000.0 + 2 * 2 * 5  # two checks, two retries each
+
+
+@pytest.mark.parametrize("check", [
+    SmokeCheck("crlf-header", "GET", "/api/healthcheck", 200, {"X-Trace": "a\r\nX-Evil: 1"}),
+    SmokeCheck("crlf-path", "GET", "/api/healthcheck\r\nX-Evil: 1", 200),
+])
+def test_a_check_that_cannot_be_sent_fails_at_once_without_retries(healthy, virtual_clock,
+                                                                   check) -> None:
+    [result] = run_checks(healthy, [check], retries=3, interval=5, clock=virtual_clock)
+    assert result.outcome == FAILED and result.attempts == 1
+    assert "cannot be sent" in result.detail
+    assert SEEN == []  # nothing reached the service
+
+
+def test_validation_refuses_a_crlf_in_a_smoke_check_header(config_git) -> None:
+    spec = "environments/staging/services/akka-firehose.json"
+    config_git.edit_json(spec, lambda d: d["release"]["smokeChecks"][1]["headers"].update(
+        {"X-Trace": "a\r\nX-Evil: 1"}))
+    out = CliRunner().invoke(app, ["verify", "--env", "staging", "--format", "json",
+                                   "--repo", str(config_git.root)])
+    assert out.exit_code == 1, out.output
+    findings = [json.loads(line) for line in out.stdout.splitlines()
+                if '"validate.finding"' in line]
+    assert {(f["rule"], f["pointer"]) for f in findings} == {
+        ("schema-pattern", "/release/smokeChecks/1/headers/X-Trace")}

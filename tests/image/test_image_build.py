@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from image_support import (
@@ -258,3 +261,61 @@ def test_confirmation_refuses_a_digest_ecr_does_not_have(config_repo):
         confirm_digest(ecr_clients(env), env, result["tag"], "sha256:" + "1" * 64)
 
     assert result["digest"] in raised.value.message
+
+
+def _cutting_proxy(path: Path, engine: str) -> tuple[Any, list[bytes]]:
+    """A unix socket in front of the real engine that drops the build's connection right
+    after the first bytes of its answer: what the SDK sees when dockerd is killed mid-build."""
+    import socket
+    import threading
+
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+    cut: list[bytes] = []
+
+    def pump(source: socket.socket, sink: socket.socket, cut_after_first: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+                if cut_after_first:
+                    cut.append(data[:40])
+                    break
+        except OSError:
+            pass
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(engine)
+            request = client.recv(65536)
+            upstream.sendall(request)
+            is_build = b"/build" in request.split(b"\r\n", 1)[0]
+            threading.Thread(target=pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=pump, args=(upstream, client, is_build), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, cut
+
+
+def test_an_engine_lost_mid_build_exits_5_saying_what_to_check(config_repo, tmp_path):
+    engine = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock").removeprefix("unix://")
+    server, cut = _cutting_proxy(tmp_path / "cut.sock", engine)
+    try:
+        run = run_release(*build_args(config_repo), env={"DOCKER_HOST":
+                                                         f"unix://{tmp_path / 'cut.sock'}"})
+    finally:
+        server.close()
+
+    assert cut, "the build's connection was never cut"
+    assert run.exit_code == 5, run.output
+    assert "lost the Docker engine" in run.output and "dockerd" in run.output
+    assert "Traceback" not in run.output

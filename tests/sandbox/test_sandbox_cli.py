@@ -213,3 +213,128 @@ def test_registry_images_outlive_down_and_reach_ecr_after_the_next_up(tmp_path):
     assert [(image["imageTags"], image["imageDigest"]) for image in found] == [
         (["abc123"], digest)]
     assert not (repo / ".state/sandbox/registry").exists()
+
+
+def _kill(pid: int) -> None:
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_down_in_a_copy_of_the_repository_leaves_the_original_sandbox_running(tmp_path):
+    repo, aws_port, _ = sandbox_repo(tmp_path)
+    copy = tmp_path / "copy"
+    try:
+        up = release(repo, "sandbox", "up", "--format", "json")
+        assert up.returncode == 0, up.stderr
+        pid = json.loads(up.stdout.splitlines()[0])["pid"]
+        subprocess.run(["cp", "-a", str(repo), str(copy)], check=True)  # pid file included
+
+        down = release(copy, "sandbox", "down")
+
+        assert down.returncode == 0, down.stderr
+        assert "not running" in down.stdout
+        assert sandbox_processes(repo) == [pid]
+        assert listening(aws_port)
+    finally:
+        release(repo, "sandbox", "down")
+    assert sandbox_processes(repo) == []
+
+
+def test_down_never_signals_a_stranger_whose_argv_merely_names_the_server(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT / "environments", repo / "environments")
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
+                                 "-m", "release.sandbox.server", "--state-dir", "/elsewhere"])
+    try:
+        (repo / ".state/sandbox").mkdir(parents=True)
+        (repo / ".state/sandbox/sandbox.pid").write_text(f"{stranger.pid}\n")
+
+        down = release(repo, "sandbox", "down")
+
+        assert down.returncode == 0, down.stderr
+        assert "not running" in down.stdout
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def _registry_pids(repo: Path) -> list[int]:
+    token = f"RELEASE_SANDBOX_STATE={repo / '.state/sandbox'}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (entry.name.isdigit() and b"docker-registry" in (entry / "cmdline").read_bytes()
+                    and token in (entry / "environ").read_bytes().split(b"\0")):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_registry_orphaned_by_a_killed_server_is_stopped_by_down(tmp_path):
+    repo, aws_port, registry_port = sandbox_repo(tmp_path)
+    try:
+        up = release(repo, "sandbox", "up", "--format", "json")
+        assert up.returncode == 0, up.stderr
+        _kill(json.loads(up.stdout.splitlines()[0])["pid"])
+        deadline = time.monotonic() + 10
+        while listening(aws_port):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        [orphan] = _registry_pids(repo)
+        assert listening(registry_port)
+
+        down = release(repo, "sandbox", "down", "--format", "json")
+
+        assert down.returncode == 0, down.stderr
+        assert json.loads(down.stdout.splitlines()[0])["pids"] == [orphan]
+        assert not listening(registry_port)
+        assert _registry_pids(repo) == []
+    finally:
+        for pid in _registry_pids(repo):
+            _kill(pid)
+
+
+def test_up_replaces_a_registry_orphaned_by_a_killed_server(tmp_path):
+    repo, aws_port, registry_port = sandbox_repo(tmp_path)
+    try:
+        up = release(repo, "sandbox", "up", "--format", "json")
+        assert up.returncode == 0, up.stderr
+        _kill(json.loads(up.stdout.splitlines()[0])["pid"])
+        deadline = time.monotonic() + 10
+        while listening(aws_port):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        [orphan] = _registry_pids(repo)
+
+        again = release(repo, "sandbox", "up")
+
+        assert again.returncode == 0, again.stderr
+        assert f"left running (pid {orphan})" in again.stdout
+        assert "registry not started" not in again.stdout
+        status = release(repo, "sandbox", "status", "--format", "json")
+        rows = json.loads(status.stdout.splitlines()[0])["rows"]
+        assert {row["endpoint"]: row["health"] for row in rows}["registry"] == "answers"
+        assert orphan not in _registry_pids(repo)
+    finally:
+        release(repo, "sandbox", "down")
+        for pid in _registry_pids(repo):
+            _kill(pid)
+
+
+def test_up_fails_when_a_stranger_holds_the_registry_port(tmp_path):
+    repo, aws_port, registry_port = sandbox_repo(tmp_path)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", registry_port))
+        holder.listen()
+
+        result = release(repo, "sandbox", "up")
+
+    assert result.returncode == 5
+    assert f"port {registry_port} is already in use" in result.stderr
+    assert sandbox_processes(repo) == []
+    assert not listening(aws_port)

@@ -1,0 +1,77 @@
+"""The top-level guard (no traceback reaches a user) and output whose reader went away."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from release.cli import app
+from release.events import OutputFormat, Reporter
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _crash_validation(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
+    from release import validate
+
+    def broken(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(validate, "validate_repo", broken)
+
+
+def test_an_unexpected_exception_is_one_line_a_log_file_and_exit_1(monkeypatch, tmp_path):
+    _crash_validation(monkeypatch, KeyError("serviceName"))
+    result = CliRunner().invoke(app, ["plan", "--env", "staging", "--repo", str(ROOT)],
+                                env={"XDG_STATE_HOME": str(tmp_path), "RELEASE_DEBUG": ""})
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "internal error: KeyError: 'serviceName' — please report this" in result.stderr
+    [log] = (tmp_path / "release" / "internal-errors").iterdir()
+    assert str(log) in result.stderr
+    text = log.read_text()
+    assert "Traceback" in text and "KeyError" in text and "broken" in text
+
+
+def test_a_lost_connection_nobody_expected_is_exit_5(monkeypatch, tmp_path):
+    _crash_validation(monkeypatch, ConnectionResetError(104, "Connection reset by peer"))
+    result = CliRunner().invoke(app, ["plan", "--env", "staging", "--repo", str(ROOT)],
+                                env={"XDG_STATE_HOME": str(tmp_path)})
+    assert result.exit_code == 5
+    assert "lost the connection" in result.stderr and "please report this" in result.stderr
+
+
+def test_release_debug_prints_the_traceback_for_the_developer(monkeypatch, tmp_path):
+    _crash_validation(monkeypatch, ValueError("boom"))
+    result = CliRunner().invoke(app, ["plan", "--env", "staging", "--repo", str(ROOT)],
+                                env={"XDG_STATE_HOME": str(tmp_path), "RELEASE_DEBUG": "1"})
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr and "ValueError: boom" in result.stderr
+
+
+def test_a_reporter_whose_reader_closed_the_pipe_carries_on(capfd) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with os.fdopen(write_end, "w") as stream:
+        reporter = Reporter(OutputFormat.json, stream=stream)
+        reporter.emit("one", "first")  # EPIPE: must not raise
+        reporter.emit("two", "second")
+        assert reporter.stream.closed_by_reader
+        assert [e.kind for e in reporter.events] == ["one", "two"]
+    assert "reader of the output went away" in capfd.readouterr().err
+
+
+def test_a_closed_stdout_does_not_change_the_exit_code() -> None:
+    process = subprocess.Popen([sys.executable, "-m", "release.cli", "validate", "--repo",
+                                str(ROOT), "--format", "json"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line, as with `| head -0`
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
