@@ -21,6 +21,7 @@ from release.commands.common import (
     load_environment_repo,
     load_valid_repo,
 )
+from release.commands.lock import releases_locks
 from release.events import OutputFormat
 
 TimeoutOption = Annotated[
@@ -180,6 +181,7 @@ def _finish(reporter: Any, verb: str, outcomes: list[Any]) -> None:
 
 
 @handles_errors
+@releases_locks
 def rollback(
     env: EnvOption,
     service: ServiceOption = None,
@@ -192,7 +194,7 @@ def rollback(
 ) -> None:
     """Roll a service back to the revision live before the current release (or --to)."""
     from release import deploy as engine
-    from release import live, plan, records, stability
+    from release import ledger, live, plan, records, stability
     from release.errors import EXIT_NOT_RESTORED, EXIT_OK, InvalidInput
 
     reporter = _reporter(format)
@@ -207,13 +209,15 @@ def rollback(
         environment = config_repo.environment(env)
         aws = engine.connect(environment)
         where = f"{env}/{spec.service_name}"
+        ledger.take(environment, spec.service_name, reporter, "rollback", aws)
         with engine.aws_step(environment, f"reading {spec.service_name}"):
             current = live.fetch_live(aws.ecs, environment, spec)
             if current.service is None:
                 raise InvalidInput(f"{where} does not exist", "nothing to roll back")
             history = live.records_of(aws.ecs, spec.family, limit=50)
             target = (live.resolve_revision(aws.ecs, spec.family, to) if to
-                      else records.rollback_target(current.revision_arn, history))
+                      else records.rollback_target_of(current.revision_arn, ledger.history(
+                          environment, spec.service_name, history, aws)))
         if target is None:
             raise InvalidInput(f"{where}: no earlier release is recorded to roll back to",
                                "name one with --to REVISION (see `release history`)")
@@ -260,12 +264,6 @@ def rollback(
                 f"{verdict.fix}; check `release status --env {env} --service {spec.name}`, "
                 "try another revision with --to (see `release history`), and page the owner"))
             break
-        by = records.who()
-        if current.revision_arn and current.revision_arn != target:
-            engine._tag(aws, reporter, current.revision_arn if current.taskdef_tags.get(
-                records.PREFIX + "outcome") else None,
-                records.outcome_tags(records.ROLLED_BACK, f"rolled back by {by}",
-                                     engine.default_clock().now()))
         message = f"{where}: rolled back to {_short(target)}, which is serving"
         reporter.emit("rollback.done", message, "success", revision=target,
                       previous=current.revision_arn)
@@ -429,9 +427,10 @@ def history(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """List the release records (and rollbacks), newest first."""
+    """List the release ledger: every release, restore and rollback with its outcome, newest
+    first."""
     from release import deploy as engine
-    from release import live, records
+    from release import ledger, live
 
     reporter = _reporter(format)
     config_repo = load_environment_repo(find_repo(repo), env)
@@ -443,8 +442,8 @@ def history(
                      if r.service in ("", spec.service_name) and r.env in ("", env)]
             live_revision = (live.describe_service(aws.ecs, environment.cluster,
                                                    spec.service_name) or {}).get("taskDefinition")
-        entries = records.history_entries(found)
-        rows = [e.as_dict() for e in entries]
+        entries = ledger.history(environment, spec.service_name, found, aws, limit)
+        rows = [e.history_row() for e in entries]
         for row in rows:
             row["live"] = row["revision"] == live_revision
         if format is OutputFormat.json:
