@@ -223,20 +223,25 @@ def release_entry(entry_id: str, record: Record, command: str) -> Entry:
 def entries_from_tags(tag_records: list[Record], known: list[Entry]) -> list[Entry]:
     """Releases recorded only as tags (before the ledger existed), as entries.
 
-    A tag record whose release the ledger already holds (same revision and start) is
-    left out. Tags keep one outcome per revision, so these may be incomplete.
+    Only what happened before the ledger's first entry is taken from tags (the tags of
+    later changes are the ledger's pointers, with times of their own). Tags keep one
+    outcome per revision, so these entries may be incomplete.
     """
-    seen = {(e.revision, e.at) for e in known}
+    started = min((from_iso(e.at) or 0.0 for e in known), default=float("inf"))
+
+    def before_ledger(at: str) -> bool:
+        return bool(at) and (from_iso(at) or 0.0) < started
+
     entries = []
     for r in tag_records:
-        if r.at and (r.revision, r.at) not in seen:
+        if before_ledger(r.at):
             entries.append(Entry(id=f"{r.at}#tags", kind=RELEASE, env=r.env, service=r.service,
                                  revision=r.revision, previous=r.previous, at=r.at,
                                  outcome=r.outcome, reason=r.reason,
                                  finished_at=r.finished_at, by=r.by, commit=r.commit,
                                  image=r.image, image_tag=r.image_tag, build_url=r.build_url,
                                  build_tag=r.build_tag, job_name=r.job_name, source="tags"))
-        if r.restored_at and (r.revision, r.restored_at) not in seen:
+        if before_ledger(r.restored_at):
             entries.append(Entry(id=f"{r.restored_at}#tags", kind=RESTORE, env=r.env,
                                  service=r.service, revision=r.revision,
                                  previous=r.restored_from, at=r.restored_at, outcome=COMPLETED,

@@ -252,8 +252,7 @@ def test_output_closed_after_register_records_interrupted_and_frees_the_lock(
         return emit(self, kind, *args, **kwargs)
 
     monkeypatch.setattr(Reporter, "emit", closed_pipe)
-    with pytest.raises(BrokenPipeError):
-        stage.cli("deploy")
+    assert stage.cli("deploy").exit_code != 0  # which code is the command line's business
     monkeypatch.setattr(Reporter, "emit", emit)
     newest = table(stage).entries(SERVICE)[0]
     assert (newest.kind, newest.outcome) == (records.RELEASE, records.INTERRUPTED)
