@@ -105,6 +105,10 @@ class Aws:
     def sts(self) -> Any:
         return self.client("sts")
 
+    @cached_property
+    def dynamodb(self) -> Any:
+        return self.client("dynamodb")
+
 
 AUTH_CODES = {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException",
               "InvalidClientTokenId", "AccessDenied", "AccessDeniedException",

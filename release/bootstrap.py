@@ -145,6 +145,7 @@ class Planner:
             self._load_balancer()
             self._cluster()
             self._repository()
+            self._ledger_table()
             if self.instances is not None:
                 self._instances(self.instances)
         return self.plan
@@ -466,6 +467,41 @@ class Planner:
         self.plan.add(ApiCall("ecr", "set_repository_policy",
                               {"repositoryName": name, "policyText": json.dumps(policy)},
                               set_policy_reason, f"{name} policy"))
+
+    # -- the release ledger: the service locks and the records of releases (release/ledger.py)
+
+    def _ledger_table(self) -> None:
+        from release import ledger
+
+        name = ledger.table_name(self.env)
+        dynamodb = self.aws.dynamodb
+        found = _absent_on({"ResourceNotFoundException"}, dynamodb.describe_table,
+                           TableName=name)
+        if found is None:
+            self.plan.add(ApiCall("dynamodb", "create_table", ledger.table_definition(name),
+                                  "release ledger table does not exist", name))
+            reason = "new table: expired locks are deleted by DynamoDB"
+        else:
+            keys = {k["AttributeName"]: k["KeyType"] for k in found["Table"]["KeySchema"]}
+            if keys != {"pk": "HASH", "sk": "RANGE"}:
+                raise InvalidInput(
+                    f"DynamoDB table {name!r} exists with other keys ({keys}) than the release "
+                    "ledger's (pk, sk)", f"name another table in {self.env.path} "
+                    "(releaseLedger.table)")
+            ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            status = ttl.get("TimeToLiveStatus", "DISABLED")
+            if status in ("ENABLED", "ENABLING"):
+                if ttl.get("AttributeName") != ledger.TTL_ATTRIBUTE:
+                    self.plan.notes.append(
+                        f"table {name} deletes items by {ttl.get('AttributeName')!r}, not "
+                        f"{ledger.TTL_ATTRIBUTE!r}: expired locks stay until a taker replaces "
+                        "them (harmless); left alone")
+                return
+            reason = f"time to live is {status}"
+        # UpdateTimeToLive on a table still CREATING is refused with ResourceInUseException
+        self.plan.add(ApiCall("dynamodb", "update_time_to_live", ledger.ttl_specification(name),
+                              reason, f"{name} time to live",
+                              retry_on=("ResourceInUseException",)))
 
     # -- container instances
 

@@ -13,9 +13,11 @@ One table, one partition per service (`pk` = `<env>#<service>`):
 
 The lease is written with `attribute_not_exists(pk) OR expires_at < :now` (a free
 or expired lease), renewed and released only under `owner = :me`. TTL deletes an
-expired lease item eventually (DynamoDB promises no exact time), so the condition,
-not TTL, decides. Entries are created with `attribute_not_exists(sk)` and changed
-only while `outcome = in-progress`: once closed, an entry is never rewritten.
+expired lease item eventually, but the condition, not TTL, decides: "DynamoDB
+typically deletes expired items within two days of expiration ... Items that have
+expired and not been deleted will still show up in reads" (UpdateTimeToLive).
+Entries are created with `attribute_not_exists(sk)` and changed only while
+`outcome = in-progress`: once closed, an entry is never rewritten.
 
 `hold` is the context every change runs in: it takes the lease before anything
 is read for the change, closes entries an earlier run left in progress, renews the
@@ -260,7 +262,7 @@ def connect(env: Environment, aws: Any = None) -> Ledger:
         from release.aws import Aws
 
         aws = Aws(env)
-    return Ledger(env, aws.client("dynamodb"))
+    return Ledger(env, aws.dynamodb)
 
 
 @contextlib.contextmanager
@@ -276,8 +278,9 @@ def table_errors(env: Environment, doing: str) -> Iterator[None]:
                 raise
             raise InvalidInput(
                 f"the release ledger table {table_name(env)!r} does not exist in "
-                f"{env.region}", f"create it with `release bootstrap --env {env.name}` (or "
-                f"set releaseLedger.table in {env.path}); nothing was changed") from None
+                f"{env.region} (or is not ACTIVE yet)",
+                f"create it with `release bootstrap --env {env.name}` (or set "
+                f"releaseLedger.table in {env.path}); nothing was changed") from None
 
 
 # ---------------------------------------------------------------------------- the hold
