@@ -271,3 +271,16 @@ def rollback_target_of(live_revision: str | None, entries: list[Entry]) -> str |
             and (made_live.kind == RELEASE or made_live.previous in good):
         return made_live.previous
     return next((e.revision for e in done if e.revision != live_revision), None)
+
+
+def caution_about(target: str, entries: list[Entry]) -> str | None:
+    """Why rolling back to `target` deserves a second look, from the ledger; None if fine:
+    its newest release did not complete, or an operator rolled back away from it since."""
+    for e in newest_first(entries):
+        if e.kind == ROLLBACK and e.previous == target and e.outcome == COMPLETED:
+            return f"{e.by or 'someone'} rolled back away from it at {e.at}"
+        if e.kind == RELEASE and e.revision == target:
+            if e.outcome in (FAILED, ROLLED_BACK):
+                return f"its release ended {e.outcome} ({e.reason or 'no reason'})"
+            return None
+    return None

@@ -215,9 +215,9 @@ def rollback(
             if current.service is None:
                 raise InvalidInput(f"{where} does not exist", "nothing to roll back")
             history = live.records_of(aws.ecs, spec.family, limit=50)
+            entries = ledger.history(environment, spec.service_name, history, aws)
             target = (live.resolve_revision(aws.ecs, spec.family, to) if to
-                      else records.rollback_target_of(current.revision_arn, ledger.history(
-                          environment, spec.service_name, history, aws)))
+                      else records.rollback_target_of(current.revision_arn, entries))
         if target is None:
             raise InvalidInput(f"{where}: no earlier release is recorded to roll back to",
                                "name one with --to REVISION (see `release history`)")
@@ -228,12 +228,10 @@ def rollback(
             outcomes.append(engine.ReleaseOutcome(env, spec.service_name, engine.UNCHANGED,
                                                   target, target, message, EXIT_OK))
             continue
-        target_record = next((r for r in history if r.revision == target), None)
-        if target_record is not None and target_record.outcome in (records.FAILED,
-                                                                   records.ROLLED_BACK):
-            reporter.emit("rollback.warning", f"{where}: the release of {_short(target)} "
-                          f"ended {target_record.outcome} ({target_record.reason or 'no reason'}"
-                          "); rolling back to it anyway, as asked", "warn", revision=target)
+        caution = records.caution_about(target, entries)
+        if caution:
+            reporter.emit("rollback.warning", f"{where}: {_short(target)}: {caution}; rolling "
+                          "back to it anyway, as asked", "warn", revision=target)
         the_plan = plan.rollback_plan(environment, spec, current, target, timeout)
         reporter.emit("rollback.plan", f"{where}: roll back from {_short(current.revision_arn)} "
                       f"to {_short(target)} (budget {the_plan.budget.seconds} s)",

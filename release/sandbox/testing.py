@@ -110,7 +110,9 @@ class SandboxHandle:
             imageScanningConfiguration={"scanOnPush": bool(ecr_doc.get("scanOnPush", False))})
         from release import ledger
 
-        self.client("dynamodb").create_table(**ledger.table_definition(ledger.table_name(env)))
+        dynamodb = self.client("dynamodb")
+        if ledger.table_name(env) not in dynamodb.list_tables()["TableNames"]:  # shared by envs
+            dynamodb.create_table(**ledger.table_definition(ledger.table_name(env)))
         reservation = ec2.run_instances(ImageId=str(env.instances.get("ami", "ami-840e42ee")),
                                         InstanceType=env.instance_type, MinCount=instances,
                                         MaxCount=instances)
