@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -259,6 +260,30 @@ def test_output_closed_after_register_records_interrupted_and_frees_the_lock(
     assert newest.revision.endswith("akka-demo:2") and "broken pipe" in newest.reason
     assert stage.tags("akka-demo:2")["release:outcome"] == records.INTERRUPTED
     assert table(stage).read_lease(SERVICE) is None
+
+
+def test_sigterm_mid_wait_records_interrupted_frees_the_lock_and_resuming_adds_an_entry(
+        released: Stage) -> None:
+    # a Jenkins abort: SIGTERM while the release waits
+    stage = released
+    stage.pin("v2")
+    fired: list[float] = []
+
+    def abort(now: float) -> None:
+        if not fired and len(stage.service()["deployments"]) == 2:
+            fired.append(now)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    stage.sandbox.clock.on_tick(abort)
+    assert stage.cli("deploy").exit_code == 130
+    assert fired
+    assert table(stage).read_lease(SERVICE) is None
+    interrupted = table(stage).entries(SERVICE)[0]
+    assert (interrupted.revision.rsplit("/", 1)[-1], interrupted.outcome) == (
+        "akka-demo:2", records.INTERRUPTED)
+    assert stage.cli("deploy").exit_code == 0  # resumes waiting for the same deployment
+    assert outcomes(stage)[-2:] == [("release", "akka-demo:2", "interrupted"),
+                                    ("release", "akka-demo:2", "completed")]
 
 
 def test_aws_gone_mid_wait_then_back_the_next_deploy_closes_what_was_left_open(
