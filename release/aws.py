@@ -239,6 +239,10 @@ class Aws:
     def sts(self) -> Any:
         return self.client("sts")
 
+    @cached_property
+    def dynamodb(self) -> Any:
+        return self.client("dynamodb")
+
 
 def connect(env: Environment, config: botocore.config.Config = RETRY_CONFIG) -> Aws:
     """Clients for `env` whose credentials are proven to be the environment's account."""

@@ -147,6 +147,7 @@ class Planner:
             self._load_balancer()
             self._cluster()
             self._repository()
+            self._ledger_table()
             if self.instances is not None:
                 self._instances(self.instances)
         return self.plan
@@ -504,6 +505,41 @@ class Planner:
                               f"{set_policy_reason} (retried for up to {RETRY_BUDGET_SECONDS:.0f}"
                               " s while ECR does not see a just-created role yet)",
                               f"{name} policy", retry_on=(PRINCIPAL_NOT_FOUND,)))
+
+    # -- the release ledger: the service locks and the records of releases (release/ledger.py)
+
+    def _ledger_table(self) -> None:
+        from release import ledger
+
+        name = ledger.table_name(self.env)
+        dynamodb = self.aws.dynamodb
+        found = _absent_on({"ResourceNotFoundException"}, dynamodb.describe_table,
+                           TableName=name)
+        if found is None:
+            self.plan.add(ApiCall("dynamodb", "create_table", ledger.table_definition(name),
+                                  "release ledger table does not exist", name))
+            reason = "new table: expired locks are deleted by DynamoDB"
+        else:
+            keys = {k["AttributeName"]: k["KeyType"] for k in found["Table"]["KeySchema"]}
+            if keys != {"pk": "HASH", "sk": "RANGE"}:
+                raise InvalidInput(
+                    f"DynamoDB table {name!r} exists with other keys ({keys}) than the release "
+                    "ledger's (pk, sk)", f"name another table in {self.env.path} "
+                    "(releaseLedger.table)")
+            ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            status = ttl.get("TimeToLiveStatus", "DISABLED")
+            if status in ("ENABLED", "ENABLING"):
+                if ttl.get("AttributeName") != ledger.TTL_ATTRIBUTE:
+                    self.plan.notes.append(
+                        f"table {name} deletes items by {ttl.get('AttributeName')!r}, not "
+                        f"{ledger.TTL_ATTRIBUTE!r}: expired locks stay until a taker replaces "
+                        "them (harmless); left alone")
+                return
+            reason = f"time to live is {status}"
+        # UpdateTimeToLive on a table still CREATING is refused with ResourceInUseException
+        self.plan.add(ApiCall("dynamodb", "update_time_to_live", ledger.ttl_specification(name),
+                              reason, f"{name} time to live",
+                              retry_on=("ResourceInUseException",)))
 
     # -- container instances
 

@@ -13,6 +13,7 @@ from release.commands import (
     build,
     deploy,
     gitops,
+    lock,
     sandbox,
     validate,
     verify,
@@ -34,6 +35,7 @@ app.command("deploy")(deploy.deploy)
 app.command("rollback")(deploy.rollback)
 app.command("status")(deploy.status)
 app.command("history")(deploy.history)
+app.command("unlock")(lock.unlock)
 app.command("changed")(gitops.changed)
 app.command("apply")(gitops.apply)
 app.command("promote")(gitops.promote)

@@ -418,6 +418,8 @@ def _tag(aws: Any, reporter: Reporter, arn: str | None, tags: list[dict[str, str
 
 def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any]]:
     """Run the plan's calls in order; (revision the service now runs, its service dict)."""
+    from release import ledger
+
     results: dict[str, Any] = {}
     service: dict[str, Any] = prepared.live.service or {}
     revision = prepared.live.revision_arn or ""
@@ -431,6 +433,7 @@ def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any
             results[call.key] = response
         if call.operation == "register_task_definition":
             revision = response["taskDefinition"]["taskDefinitionArn"]
+            ledger.registered(prepared.env, prepared.spec.service_name, revision)
             reporter.emit("release.registered", f"registered {short(revision)} with its release "
                           "record", revision=revision)
         elif call.operation in ("create_service", "update_service"):
@@ -457,9 +460,32 @@ def _show_plan(plan: planning.ReleasePlan, reporter: Reporter) -> None:
         reporter.emit("release.change", f"  {line}", "dim")
 
 
+# how a release's outcome is written in its ledger entry
+LEDGER_OUTCOMES = {RELEASED: records.COMPLETED, ROLLED_BACK: records.ROLLED_BACK,
+                   NOT_RESTORED: records.FAILED, FAILED: records.FAILED}
+
+
 def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
-                    timeout: int | str | None = None, rollback: bool = True) -> ReleaseOutcome:
+                    timeout: int | str | None = None, rollback: bool = True,
+                    command: str = "deploy") -> ReleaseOutcome:
+    """Release one service under its lock (release/ledger.py), which is taken before the live
+    state is read: a second release of the same service is refused, nothing changed."""
+    from release import ledger
+
+    env = repo.environment(spec.env)
+    with ledger.hold(env, spec.service_name, reporter, command):
+        outcome = _release_service(repo, spec, reporter, timeout=timeout, rollback=rollback)
+        if outcome.status in LEDGER_OUTCOMES:
+            ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
+                                  outcome.message)
+        return outcome
+
+
+def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
+                     timeout: int | str | None = None, rollback: bool = True) -> ReleaseOutcome:
     """Release one service: plan, register, update, wait, and roll back when it fails."""
+    from release import ledger
+
     prepared = prepare(repo, spec, timeout=timeout)
     env, aws, plan = prepared.env, prepared.aws, prepared.plan
     where = f"{env.name}/{spec.service_name}"
@@ -478,6 +504,7 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
         reporter.emit("release.resume", f"{where}: a deployment of {short(revision)} (the same "
                       f"revision git asks for) is in progress: waiting for it",
                       revision=revision, deployment=deployment.get("id"))
+        ledger.begin_release(env, spec.service_name, prepared.record, revision)
         target = make_target(env, spec, revision, deployment.get("id"), previous,
                              plan.budget.seconds, prepared.live.service, prepared.desired,
                              waiter.draining())
@@ -495,6 +522,8 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
     _show_plan(plan, reporter)
     previous = prepared.live.revision_arn
     started = clock.now()
+    ledger.begin_release(env, spec.service_name, prepared.record,
+                         None if plan.registers else previous)
     with aws_step(env, f"releasing {spec.service_name}"):
         revision, service = _execute(prepared, reporter)
     target = make_target(env, spec, revision, _deployment_for(service, revision), previous,
@@ -603,13 +632,15 @@ def _restore_target(aws: Any, env: Environment, spec: ServiceSpec, verdict: stab
     if verdict.cause == stability.SUPERSEDED:
         return None, None
     with aws_step(env, f"reading the release records of {spec.service_name}"):
-        return last_completed(aws, spec, previous, failed), None
+        return last_completed(aws, env, spec, previous, failed), None
 
 
-def last_completed(aws: Any, spec: ServiceSpec, previous: str | None, failed: str
-                   ) -> str | None:
+def last_completed(aws: Any, env: Environment, spec: ServiceSpec, previous: str | None,
+                   failed: str) -> str | None:
     """What the tool rolls back to: the revision live before, when its release completed
-    (or no release of this tool made it), else the newest release that did complete."""
+    (or no release of this tool made it), else the newest release that did complete,
+    as the ledger tells."""
+    from release import ledger
     from release.live import describe_revision, records_of
 
     if not previous or previous == failed:
@@ -619,13 +650,16 @@ def last_completed(aws: Any, spec: ServiceSpec, previous: str | None, failed: st
     if record is None or record.outcome == records.COMPLETED or record.restored_at:
         return previous
     history = [r for r in records_of(aws.ecs, spec.family, limit=20) if r.revision != failed]
-    return records.rollback_target(failed, history) or previous
+    entries = [e for e in ledger.history(env, spec.service_name, history, aws)
+               if e.revision != failed]
+    return records.rollback_target_of(failed, entries) or previous
 
 
 def roll_back(env: Environment, spec: ServiceSpec, aws: Any, waiter: Waiter, reporter: Reporter,
               to_revision: str, deployment_id: str | None, why: str,
               timeout: str | int | None = None) -> stability.Verdict:
     """Point the service at `to_revision` (unless ECS already did) and wait under the same rules."""
+    from release import ledger
     from release.live import describe_revision, describe_service
 
     with aws_step(env, f"rolling back {spec.service_name}"):
@@ -634,6 +668,7 @@ def roll_back(env: Environment, spec: ServiceSpec, aws: Any, waiter: Waiter, rep
         before = describe_service(aws.ecs, env.cluster, spec.service_name)
         current = (before or {}).get("taskDefinition")
         updated = deployment_id is None
+        entry = ledger.begin_restore(env, spec.service_name, to_revision, current, why)
         if updated:
             reporter.emit("release.rollback", f"{env.name}/{spec.service_name}: {why}; rolling "
                           f"back to {short(to_revision)}", "warn", env=env.name,
@@ -648,6 +683,8 @@ def roll_back(env: Environment, spec: ServiceSpec, aws: Any, waiter: Waiter, rep
     target = make_target(env, spec, to_revision, deployment_id, current, budget, before, taskdef,
                          waiter.draining())
     verdict = waiter.wait(target, "rollback", just_updated=updated)
+    ledger.finish(env, spec.service_name, entry, records.COMPLETED if verdict.state ==
+                  stability.STABLE else records.FAILED, verdict.reason or "stable")
     if verdict.state == stability.STABLE:
         _tag(aws, reporter, to_revision, records.restored_tags(current, default_clock().now()))
     return verdict

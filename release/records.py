@@ -1,9 +1,11 @@
 """Release records, kept as tags on the task-definition revision each release registered.
 
-Why tags on the revision: the record lives next to the thing it describes, in
-the account that runs it, needs no extra store, and survives the tool's host.
-`history` reads the family's revisions' tags; `rollback` reads the live
-revision's record to find the revision that was live before it (not simply N-1).
+The tags are a quick pointer on the revision: what registered it, and how its
+release ended. They hold one value per key, so they cannot be a history (a
+second restore of a revision would replace the first): the record of truth is
+the append-only ledger (the `Entry` model at the end of this module, stored by
+release/ledger.py). `history` and `rollback` read the ledger, and the tags only
+of releases made before the ledger existed.
 
 Keys (values are cut to the 256 characters ECS allows and stripped of the
 characters it refuses):
@@ -160,56 +162,125 @@ def restored_tags(from_revision: str | None, now: float) -> list[dict[str, str]]
             {"key": PREFIX + "restored-from", "value": tag_value(from_revision or "")}]
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    """A line of `release history`: a release, or a rollback that made a revision live again."""
+# ---------------------------------------------------------------------------- the ledger
+#
+# The ledger (release/ledger.py stores it in DynamoDB) is the record of truth: every
+# release, automatic restore and operator rollback is a new entry, opened in-progress
+# before the first change and closed once with its outcome. Entries are never
+# rewritten after that, so history keeps every outcome as it was and the rollback
+# target is derived from them. The tags above stay as a quick pointer on the revision.
 
-    when: str
-    kind: str  # release | restore
-    record: Record
-
-    @property
-    def sort_key(self) -> tuple[float, int, int]:
-        revision = self.record.revision.rsplit(":", 1)[-1]
-        number = int(revision) if revision.isdigit() else 0
-        return (from_iso(self.when) or 0.0, 1 if self.kind == "restore" else 0, number)
-
-    def as_dict(self) -> dict[str, Any]:
-        r = self.record
-        base = {"when": self.when, "kind": self.kind, "revision": r.revision,
-                "env": r.env, "service": r.service}
-        if self.kind == "restore":
-            return {**base, "outcome": "restored", "by": r.restored_by,
-                    "from": r.restored_from, "image": r.image, "commit": r.commit}
-        return {**base, "outcome": r.outcome, "reason": r.reason, "by": r.by,
-                "image": r.image, "commit": r.commit, "previous": r.previous,
-                "build_url": r.build_url, "build_tag": r.build_tag, "job": r.job_name}
+RELEASE, RESTORE, ROLLBACK = "release", "restore", "rollback"
+UNKNOWN = "unknown"  # the run ended (lost contact, crashed) without knowing how the change ended
 
 
-def history_entries(records: list[Record]) -> list[HistoryEntry]:
-    """Releases and restores, newest first."""
-    entries = []
-    for record in records:
-        if record.at:
-            entries.append(HistoryEntry(record.at, "release", record))
-        if record.restored_at:
-            entries.append(HistoryEntry(record.restored_at, "restore", record))
-    return sorted(entries, key=lambda e: e.sort_key, reverse=True)
+@dataclass
+class Entry:
+    """One ledger entry: a change that put `revision` live in place of `previous`."""
+
+    id: str  # sortable: ISO time with milliseconds, then a random suffix
+    kind: str  # release | restore (after a failed release) | rollback (by an operator)
+    env: str
+    service: str
+    revision: str = ""
+    previous: str = ""
+    at: str = ""
+    outcome: str = IN_PROGRESS
+    reason: str = ""
+    finished_at: str = ""
+    by: str = ""
+    command: str = ""
+    commit: str = ""
+    image: str = ""
+    image_tag: str = ""
+    build_url: str = ""
+    build_tag: str = ""
+    job_name: str = ""
+    source: str = "ledger"  # "tags": a record from before the ledger, read off a revision
+
+    def as_dict(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def history_row(self) -> dict[str, str]:
+        """A line of `release history` (the keys its JSON output has always had, and more)."""
+        return {"when": self.at, "kind": self.kind, "revision": self.revision,
+                "env": self.env, "service": self.service, "outcome": self.outcome,
+                "reason": self.reason, "finished_at": self.finished_at, "by": self.by,
+                "image": self.image, "commit": self.commit, "previous": self.previous,
+                "build_url": self.build_url, "build_tag": self.build_tag, "job": self.job_name,
+                "command": self.command, "id": self.id, "source": self.source}
 
 
-def rollback_target(live_revision: str | None, records: list[Record]) -> str | None:
-    """The revision live before the current release, by the records; else the last good one.
+def release_entry(entry_id: str, record: Record, command: str) -> Entry:
+    """The ledger entry of a release about to register `record` (revision known later)."""
+    return Entry(id=entry_id, kind=RELEASE, env=record.env, service=record.service,
+                 revision=record.revision, previous=record.previous, at=record.at,
+                 by=record.by, command=command, commit=record.commit, image=record.image,
+                 image_tag=record.image_tag, build_url=record.build_url,
+                 build_tag=record.build_tag, job_name=record.job_name)
 
-    The live revision's own record names what it replaced. If the live revision
-    has no record (registered by hand), fall back to the newest other revision
-    whose release completed.
+
+def entries_from_tags(tag_records: list[Record], known: list[Entry]) -> list[Entry]:
+    """Releases recorded only as tags (before the ledger existed), as entries.
+
+    Only what happened before the ledger's first entry is taken from tags (the tags of
+    later changes are the ledger's pointers, with times of their own). Tags keep one
+    outcome per revision, so these entries may be incomplete.
     """
-    by_revision = {r.revision: r for r in records}
-    live = by_revision.get(live_revision or "")
-    if live is not None and live.previous and live.previous != live_revision:
-        return live.previous
-    completed = [r for r in records if r.revision != live_revision and (
-        r.outcome == COMPLETED or r.restored_at)]
-    completed.sort(key=lambda r: max(from_iso(r.at) or 0, from_iso(r.restored_at) or 0),
-                   reverse=True)
-    return completed[0].revision if completed else None
+    started = min((from_iso(e.at) or 0.0 for e in known), default=float("inf"))
+
+    def before_ledger(at: str) -> bool:
+        return bool(at) and (from_iso(at) or 0.0) < started
+
+    entries = []
+    for r in tag_records:
+        if before_ledger(r.at):
+            entries.append(Entry(id=f"{r.at}#tags", kind=RELEASE, env=r.env, service=r.service,
+                                 revision=r.revision, previous=r.previous, at=r.at,
+                                 outcome=r.outcome, reason=r.reason,
+                                 finished_at=r.finished_at, by=r.by, commit=r.commit,
+                                 image=r.image, image_tag=r.image_tag, build_url=r.build_url,
+                                 build_tag=r.build_tag, job_name=r.job_name, source="tags"))
+        if before_ledger(r.restored_at):
+            entries.append(Entry(id=f"{r.restored_at}#tags", kind=RESTORE, env=r.env,
+                                 service=r.service, revision=r.revision,
+                                 previous=r.restored_from, at=r.restored_at, outcome=COMPLETED,
+                                 by=r.restored_by, image=r.image, commit=r.commit,
+                                 source="tags"))
+    return entries
+
+
+def newest_first(entries: list[Entry]) -> list[Entry]:
+    return sorted(entries, key=lambda e: (from_iso(e.at) or 0.0, e.id),
+                  reverse=True)
+
+
+def rollback_target_of(live_revision: str | None, entries: list[Entry]) -> str | None:
+    """Where `release rollback` goes by default, derived from the ledger.
+
+    The newest completed entry that put the live revision live names what it
+    replaced: a release's previous revision was serving before it; a restore's or
+    rollback's previous is taken only if its own release once completed. Otherwise
+    (the live revision came from outside `release`, or what it replaced never
+    completed): the newest other revision whose release, restore or rollback completed.
+    """
+    done = [e for e in newest_first(entries) if e.outcome == COMPLETED and e.revision]
+    good = {e.revision for e in done}
+    made_live = next((e for e in done if e.revision == live_revision), None)
+    if made_live is not None and made_live.previous and made_live.previous != live_revision \
+            and (made_live.kind == RELEASE or made_live.previous in good):
+        return made_live.previous
+    return next((e.revision for e in done if e.revision != live_revision), None)
+
+
+def caution_about(target: str, entries: list[Entry]) -> str | None:
+    """Why rolling back to `target` deserves a second look, from the ledger; None if fine:
+    its newest release did not complete, or an operator rolled back away from it since."""
+    for e in newest_first(entries):
+        if e.kind == ROLLBACK and e.previous == target and e.outcome == COMPLETED:
+            return f"{e.by or 'someone'} rolled back away from it at {e.at}"
+        if e.kind == RELEASE and e.revision == target:
+            if e.outcome in (FAILED, ROLLED_BACK):
+                return f"its release ended {e.outcome} ({e.reason or 'no reason'})"
+            return None
+    return None

@@ -21,6 +21,7 @@ from release.commands.common import (
     load_environment_repo,
     load_valid_repo,
 )
+from release.commands.lock import releases_locks
 from release.events import OutputFormat
 
 MAX_TIMEOUT = 86_400  # a day: longer is a typo, not a rollout
@@ -199,6 +200,7 @@ def _finish(reporter: Any, verb: str, outcomes: list[Any]) -> None:
 
 
 @handles_errors
+@releases_locks
 def rollback(
     env: EnvOption,
     service: ServiceOption = None,
@@ -211,7 +213,7 @@ def rollback(
 ) -> None:
     """Roll a service back to the revision live before the current release (or --to)."""
     from release import deploy as engine
-    from release import live, plan, records, stability
+    from release import ledger, live, plan, records, stability
     from release.errors import EXIT_NOT_RESTORED, EXIT_OK, InvalidInput, UsageError
 
     reporter = _reporter(format)
@@ -229,15 +231,17 @@ def rollback(
         environment = config_repo.environment(env)
         aws = engine.connect(environment)
         where = f"{env}/{spec.service_name}"
+        ledger.take(environment, spec.service_name, reporter, "rollback", aws)
         with engine.aws_step(environment, f"reading {spec.service_name}"):
             current = live.fetch_live(aws.ecs, environment, spec)
             if current.service is None:
                 raise InvalidInput(f"{where} does not exist", "nothing to roll back")
             history = live.records_of(aws.ecs, spec.family, limit=50)
+            entries = ledger.history(environment, spec.service_name, history, aws)
             if to:
                 _check_revision_arn(environment, spec.family, to)
             target = (live.resolve_revision(aws.ecs, spec.family, to) if to
-                      else records.rollback_target(current.revision_arn, history))
+                      else records.rollback_target_of(current.revision_arn, entries))
             if target is not None and target != current.revision_arn:
                 live.check_revision_images(aws.ecr, environment,
                                            live.describe_revision(aws.ecs, target)[0])
@@ -251,12 +255,10 @@ def rollback(
             outcomes.append(engine.ReleaseOutcome(env, spec.service_name, engine.UNCHANGED,
                                                   target, target, message, EXIT_OK))
             continue
-        target_record = next((r for r in history if r.revision == target), None)
-        if target_record is not None and target_record.outcome in (records.FAILED,
-                                                                   records.ROLLED_BACK):
-            reporter.emit("rollback.warning", f"{where}: the release of {_short(target)} "
-                          f"ended {target_record.outcome} ({target_record.reason or 'no reason'}"
-                          "); rolling back to it anyway, as asked", "warn", revision=target)
+        caution = records.caution_about(target, entries)
+        if caution:
+            reporter.emit("rollback.warning", f"{where}: {_short(target)}: {caution}; rolling "
+                          "back to it anyway, as asked", "warn", revision=target)
         the_plan = plan.rollback_plan(environment, spec, current, target, timeout)
         reporter.emit("rollback.plan", f"{where}: roll back from {_short(current.revision_arn)} "
                       f"to {_short(target)} (budget {the_plan.budget.seconds} s)",
@@ -287,12 +289,6 @@ def rollback(
                 f"{verdict.fix}; check `release status --env {env} --service {spec.name}`, "
                 "try another revision with --to (see `release history`), and page the owner"))
             break
-        by = records.who()
-        if current.revision_arn and current.revision_arn != target:
-            engine._tag(aws, reporter, current.revision_arn if current.taskdef_tags.get(
-                records.PREFIX + "outcome") else None,
-                records.outcome_tags(records.ROLLED_BACK, f"rolled back by {by}",
-                                     engine.default_clock().now()))
         message = f"{where}: rolled back to {_short(target)}, which is serving"
         reporter.emit("rollback.done", message, "success", revision=target,
                       previous=current.revision_arn)
@@ -489,9 +485,10 @@ def history(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """List the release records (and rollbacks), newest first."""
+    """List the release ledger: every release, restore and rollback with its outcome, newest
+    first."""
     from release import deploy as engine
-    from release import live, records
+    from release import ledger, live
 
     reporter = _reporter(format)
     config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
@@ -503,8 +500,8 @@ def history(
                      if r.service in ("", spec.service_name) and r.env in ("", env)]
             live_revision = (live.describe_service(aws.ecs, environment.cluster,
                                                    spec.service_name) or {}).get("taskDefinition")
-        entries = records.history_entries(found)
-        rows = [e.as_dict() for e in entries]
+        entries = ledger.history(environment, spec.service_name, found, aws, limit)
+        rows = [e.history_row() for e in entries]
         for row in rows:
             row["live"] = row["revision"] == live_revision
         if format is OutputFormat.json:

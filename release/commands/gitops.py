@@ -152,7 +152,8 @@ def release_one(config_repo, spec, reporter, change) -> ServiceResult:
     from release.deploy import release_service
 
     try:
-        outcome = release_service(config_repo, spec, reporter, timeout=None, rollback=True)
+        outcome = release_service(config_repo, spec, reporter, timeout=None, rollback=True,
+                                  command="apply")
     except ReleaseError as exc:
         reporter.emit("apply.service_error", f"{spec.env}/{spec.service_name}: {exc.message}",
                       "error", env=spec.env, service=spec.service_name, hint=exc.hint)

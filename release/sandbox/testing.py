@@ -77,8 +77,9 @@ class SandboxHandle:
         return Environment.from_doc(path, read_json(path), env_name)
 
     def seed_infrastructure(self, env_name: str = "sandbox", instances: int = 2) -> list[str]:
-        """Create what `release bootstrap` would: cluster, classic ELB, ECR repository and
-        `instances` t2.medium EC2 instances registered as ECS container instances.
+        """Create what `release bootstrap` would: cluster, classic ELB, ECR repository, the
+        release ledger table and `instances` t2.medium EC2 instances registered as ECS
+        container instances.
 
         Returns the container instance ARNs.
         """
@@ -107,6 +108,11 @@ class SandboxHandle:
             repositoryName=env.ecr_repository,
             imageTagMutability="IMMUTABLE" if ecr_doc.get("tagImmutability", True) else "MUTABLE",
             imageScanningConfiguration={"scanOnPush": bool(ecr_doc.get("scanOnPush", False))})
+        from release import ledger
+
+        dynamodb = self.client("dynamodb")
+        if ledger.table_name(env) not in dynamodb.list_tables()["TableNames"]:  # shared by envs
+            dynamodb.create_table(**ledger.table_definition(ledger.table_name(env)))
         reservation = ec2.run_instances(ImageId=str(env.instances.get("ami", "ami-840e42ee")),
                                         InstanceType=env.instance_type, MinCount=instances,
                                         MaxCount=instances)

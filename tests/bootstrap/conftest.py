@@ -38,7 +38,7 @@ def moto_url() -> Iterator[str]:
 @pytest.fixture
 def aws_url(moto_url: str) -> str:
     request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
+    with urllib.request.urlopen(request, timeout=60):  # IAM reloads managed policies
         pass
     return moto_url
 

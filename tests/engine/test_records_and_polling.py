@@ -37,29 +37,33 @@ def test_revision_without_release_tags_has_no_record() -> None:
     assert records.Record.from_tags(ARN.format(1), [{"key": "team", "value": "a"}]) is None
 
 
-def test_rollback_target_is_the_recorded_previous_not_n_minus_1() -> None:
+def from_tags(history: list[records.Record]) -> list[records.Entry]:
+    return records.entries_from_tags(history, [])
+
+
+def test_rollback_target_from_tags_is_the_recorded_previous_not_n_minus_1() -> None:
     history = [record(5, 2, "completed", "2026-01-05T00:00:00Z"),
                record(4, 2, "rolled-back", "2026-01-04T00:00:00Z"),
                record(3, 2, "failed", "2026-01-03T00:00:00Z"),
                record(2, 1, "completed", "2026-01-02T00:00:00Z")]
-    assert records.rollback_target(ARN.format(5), history) == ARN.format(2)
+    assert records.rollback_target_of(ARN.format(5), from_tags(history)) == ARN.format(2)
 
 
 def test_rollback_target_without_a_record_is_the_last_good_release() -> None:
     history = [record(4, 3, "failed", "2026-01-04T00:00:00Z"),
                record(3, 2, "completed", "2026-01-03T00:00:00Z"),
                record(2, 1, "completed", "2026-01-02T00:00:00Z")]
-    assert records.rollback_target(ARN.format(9), history) == ARN.format(3)
-    assert records.rollback_target(ARN.format(9), []) is None
+    assert records.rollback_target_of(ARN.format(9), from_tags(history)) == ARN.format(3)
+    assert records.rollback_target_of(ARN.format(9), []) is None
 
 
-def test_history_lists_releases_and_restores_newest_first() -> None:
+def test_history_from_tags_lists_releases_and_restores_newest_first() -> None:
     history = [record(3, 2, "rolled-back", "2026-01-03T00:00:00Z"),
                record(2, 1, "completed", "2026-01-02T00:00:00Z",
                       restored_at="2026-01-03T00:05:00Z")]
-    entries = records.history_entries(history)
-    assert [(e.kind, e.record.revision[-1]) for e in entries] == [
-        ("restore", "2"), ("release", "3"), ("release", "2")]
+    entries = records.newest_first(from_tags(history))
+    assert [(e.kind, e.revision[-1], e.source) for e in entries] == [
+        ("restore", "2", "tags"), ("release", "3", "tags"), ("release", "2", "tags")]
 
 
 def test_after_a_change_look_again_soon_and_back_off_while_nothing_moves() -> None:

@@ -42,7 +42,7 @@ def test_services_of_one_environment_run_concurrently_but_never_above_the_bound(
     running, peak, lock = 0, 0, threading.Lock()
     all_started = threading.Event()
 
-    def recorder(repo, spec, reporter, timeout=None, rollback=True):
+    def recorder(repo, spec, reporter, timeout=None, rollback=True, command="deploy"):
         nonlocal running, peak
         with lock:
             running += 1
@@ -67,7 +67,7 @@ def test_services_of_one_environment_run_concurrently_but_never_above_the_bound(
 def test_an_engine_error_becomes_that_services_result_not_a_crash(monkeypatch):
     from release.errors import Unreachable
 
-    def engine(repo, spec, reporter, timeout=None, rollback=True):
+    def engine(repo, spec, reporter, timeout=None, rollback=True, command="deploy"):
         if spec.service_name == "svc-1":
             raise Unreachable("cannot reach AWS", "check the network")
         return Outcome("released", 0)

@@ -1,0 +1,75 @@
+"""The per-service lease that deploy, rollback and apply hold while they change a service.
+
+Pure: who holds a lease, whether it may be taken over, and how to say so. The
+store (a DynamoDB item written with conditional writes, as Terraform's state
+lock does) lives in release/ledger.py.
+
+A lease is stale, and is taken over with a warning, when it expired (its holder
+stopped renewing it) or when its holder ran on this very host and that process
+is gone (a crash or `kill -9` a minute ago need not wait for the expiry).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from release.records import iso
+
+LEASE_SECONDS = 300.0  # how long a lease lasts without renewal
+HEARTBEAT_SECONDS = 60.0  # how often a holder renews it
+FREE, HELD, STALE = "free", "held", "stale"
+EXPIRED, OWNER_GONE = "expired", "owner-gone"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who holds a service, for what, and until when (epoch seconds)."""
+
+    owner: str  # unique per taking: only this taker may renew or release it
+    holder: str  # user@host
+    host: str
+    pid: int
+    command: str
+    build: str  # Jenkins' BUILD_TAG or BUILD_URL, empty from a terminal
+    since: float
+    expires: float
+
+    def describe(self) -> str:
+        """`operator1@ci-3 (pid 4711, release deploy, build jenkins-app-42) since …`."""
+        what = ", ".join(p for p in (f"pid {self.pid}", self.command,
+                                     f"build {self.build}" if self.build else "") if p)
+        return f"{self.holder} ({what}) since {iso(self.since)}"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    state: str  # free | held | stale
+    why: str = ""  # expired | owner-gone, for a stale lease
+
+
+def judge(lease: Lease | None, now: float, this_host: str, owner_alive: bool | None) -> Judgement:
+    """Whether `lease` blocks a new taker.
+
+    `owner_alive` is whether the holder's process still runs, known only when the
+    holder is on this host (None otherwise: another machine's pid means nothing here).
+    """
+    if lease is None:
+        return Judgement(FREE)
+    if lease.expires < now:
+        return Judgement(STALE, EXPIRED)
+    if lease.host == this_host and owner_alive is False:
+        return Judgement(STALE, OWNER_GONE)
+    return Judgement(HELD)
+
+
+def takeover_warning(where: str, lease: Lease, why: str) -> str:
+    reason = (f"its lease expired at {iso(lease.expires)}" if why == EXPIRED
+              else f"its process {lease.pid} on {lease.host} is gone")
+    return f"{where}: taking over the lock of {lease.describe()}: {reason}"
+
+
+def held_message(where: str, lease: Lease, unlock: str) -> tuple[str, str]:
+    """(message, hint) for a taker that is refused: who holds it, since when, what to do."""
+    return (f"{where} is locked by {lease.describe()}; nothing was changed",
+            f"wait for that run to finish and try again; if it is gone, the lock frees itself "
+            f"at {iso(lease.expires)}, or an operator removes it with `{unlock}`")
