@@ -141,13 +141,13 @@ def in_progress(service: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
-            check_image: bool = True, for_plan: bool = False) -> Prepared:
+            check_image: bool = True, for_plan: bool = False, aws: Any = None) -> Prepared:
     """Render, read the live state, and plan. Reads only."""
     from release import live as live_state
 
     env = repo.environment(spec.env)
     desired = render_service(repo, spec)
-    aws = connect(env)
+    aws = aws if aws is not None else connect(env)
     clock = default_clock()
     with aws_step(env, f"reading {spec.service_name} in {env.name}"):
         if check_image:
@@ -473,21 +473,23 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
     from release import ledger
 
     env = repo.environment(spec.env)
-    with ledger.hold(env, spec.service_name, reporter, command):
-        outcome = _release_service(repo, spec, reporter, timeout=timeout, rollback=rollback)
+    aws = connect(env)  # the account is checked before the lock is written
+    with ledger.hold(env, spec.service_name, reporter, command, aws):
+        outcome = _release_service(repo, spec, reporter, aws, timeout=timeout,
+                                   rollback=rollback)
         if outcome.status in LEDGER_OUTCOMES:
             ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
                                   outcome.message)
         return outcome
 
 
-def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
+def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aws: Any, *,
                      timeout: int | str | None = None, rollback: bool = True) -> ReleaseOutcome:
     """Release one service: plan, register, update, wait, and roll back when it fails."""
     from release import ledger
 
-    prepared = prepare(repo, spec, timeout=timeout)
-    env, aws, plan = prepared.env, prepared.aws, prepared.plan
+    prepared = prepare(repo, spec, timeout=timeout, aws=aws)
+    env, plan = prepared.env, prepared.plan
     where = f"{env.name}/{spec.service_name}"
     clock = default_clock()
     if plan.blockers:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shapes_ledger import quiet_ledger
 from shapes_taskdef import (
     JENKINS,
     api_reference_example,
@@ -53,6 +54,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     stubbed(aws.sts, [("get_caller_identity", {
         "UserId": "AROAEXAMPLEID:jenkins-akka-firehose-41", "Account": env.account,
         "Arn": JENKINS}, None)])
+    quiet_ledger(aws)
     monkeypatch.setattr(deploy, "connect", lambda _env: aws)
     return {"repo": repo, "env": env, "spec": spec, "aws": aws,
             "desired": render_service(repo, spec)}

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY
+from shapes_ledger import quiet_ledger
 from shapes_service import (
     CLUSTER,
     DRAINING_NOW,
@@ -134,6 +135,7 @@ def record_update(revision: int) -> Call:
 def run_release(stage: dict[str, Any], script: list[Call | Polls]
                 ) -> tuple[deploy.ReleaseOutcome, Reporter, Replay]:
     aws = Aws(stage["env"])
+    quiet_ledger(aws)
     reporter = Reporter("json", stream=io.StringIO())
     with Replay(aws, script, stage["clock"].now) as replay:
         stage["monkeypatch"].setattr(deploy, "connect", lambda env: aws)
@@ -345,6 +347,7 @@ def test_the_reader_names_every_instance_of_the_service_old_and_new(staging) -> 
 def test_the_tool_rolls_back_to_the_last_completed_release(staging, previous_outcome,
                                                            restored, expected) -> None:
     aws = Aws(staging["env"])
+    quiet_ledger(aws)  # no ledger entries yet: the tags are the only records
     desired = render_service(staging["repo"], staging["spec"])
     tags_of_3 = record_tags(previous_outcome, previous=2, day=3)
     if restored:
@@ -363,7 +366,8 @@ def test_the_tool_rolls_back_to_the_last_completed_release(staging, previous_out
                               (3, tags_of_3), (2, record_tags("completed", previous=1)),
                               (1, record_tags("completed", day=1))))]
     with Replay(aws, script, staging["clock"].now) as replay:
-        chosen = deploy.last_completed(aws, staging["spec"], td_arn(3), td_arn(4))
+        chosen = deploy.last_completed(aws, staging["env"], staging["spec"], td_arn(3),
+                                       td_arn(4))
         replay.assert_done()
     assert chosen == td_arn(expected)
 
