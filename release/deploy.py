@@ -137,6 +137,13 @@ def in_progress(service: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     if len(deployments) > 1 or primary.get("rolloutState") == "IN_PROGRESS":
         return primary
+    if "rolloutState" not in primary and not int(primary.get("failedTasks") or 0) and (
+            int(primary.get("runningCount") or 0) != int(primary.get("desiredCount") or 0)
+            or int(primary.get("pendingCount") or 0)):
+        # Behind a classic ELB ECS reports no rolloutState: a lone deployment that has not
+        # got all its tasks running (a first rollout, a scale-up) is still going on. One
+        # whose tasks keep failing is not: a release of a fix must not be refused.
+        return primary
     return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from release import records
+from release import deploy, records
 from release.deploy import (
     CHANGED_POLL_SECONDS,
     MAX_POLL_SECONDS,
@@ -89,3 +89,21 @@ def test_pause_before_next_poll(interval, expected_in, moving, pause) -> None:
 
 def test_pause_never_sleeps_past_the_deadline() -> None:
     assert pause_before_next_poll(10.0, None, 1000.0, 1003.0, True) == pytest.approx(3.1)
+
+
+@pytest.mark.parametrize(("deployment", "busy"), [
+    ({"status": "PRIMARY", "desiredCount": 2, "runningCount": 2, "pendingCount": 0}, False),
+    ({"status": "PRIMARY", "desiredCount": 2, "runningCount": 1, "pendingCount": 1}, True),
+    ({"status": "PRIMARY", "desiredCount": 2, "runningCount": 0, "pendingCount": 0}, True),
+    ({"status": "PRIMARY", "desiredCount": 2, "runningCount": 0, "pendingCount": 0,
+      "failedTasks": 3}, False),
+    ({"status": "PRIMARY", "desiredCount": 2, "runningCount": 1, "pendingCount": 0,
+      "rolloutState": "COMPLETED"}, False),
+    ({"status": "PRIMARY", "desiredCount": 2, "runningCount": 2, "pendingCount": 0,
+      "rolloutState": "IN_PROGRESS"}, True),
+])
+def test_a_lone_deployment_without_rollout_state_is_in_progress_until_its_tasks_run(
+        deployment: dict, busy: bool) -> None:
+    # Behind a classic ELB DescribeServices carries no rolloutState (ECS API reference).
+    service = {"serviceName": "s", "deployments": [dict(deployment, id="ecs-svc/1")]}
+    assert (deploy.in_progress(service) is not None) is busy
