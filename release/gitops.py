@@ -639,6 +639,9 @@ def promote_pin(repo_root: Path, env: str, service: str, image_ref: str, commit:
     except config.DocumentError as exc:
         raise InvalidInput(f"{rel}: {exc.message}", "fix the file first (`release validate`)"
                            ) from None
+    if not isinstance(doc, dict):
+        raise InvalidInput(f"{rel}: a service spec is a JSON object, not {type(doc).__name__}",
+                           "fix the file first (`release validate`)")
     service_name = _service_name_of(doc) or path.stem
     env_obj = _load_env(repo_root, env)
     if ref.repository is not None and (ref.repository != env_obj.ecr_repository

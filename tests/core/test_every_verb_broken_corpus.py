@@ -49,6 +49,7 @@ VERB_ARGS: dict[str, list[str]] = {
     "verify": ["--env", "staging", "--base-url", "http://127.0.0.1:9", "--retries", "0",
                "--timeout", "0.5"],
     "bootstrap": ["--env", "staging", "--dry-run"],
+    "unlock": ["--env", "staging", "--service", "akka-firehose", "--yes"],
 }
 # Verbs that do not read the config documents: run once, not per document.
 ONCE: dict[str, list[str]] = {
@@ -123,6 +124,7 @@ def test_every_verb_survives_the_document(world, name: str, rel: str, content: b
         for verb, args in VERB_ARGS.items():
             code, output = run(case_env, verb, args)
             assert "Traceback" not in output, (verb, output[-2000:])
+            assert "internal error" not in output, (verb, output[-2000:])
             assert code in DOCUMENTED_EXIT_CODES, (verb, code, output[-2000:])
     finally:
         shutil.rmtree(repo_dir, ignore_errors=True)
