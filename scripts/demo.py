@@ -188,6 +188,10 @@ class Demo:
         self.edit_spec(second)
         self.git("commit", "-q", "-am", "sandbox: debug logging")
         self.run("deploy v2", ["deploy", "--env", ENV])
+        again = self.run("deploy again", ["deploy", "--env", ENV], capture=True,
+                         note="nothing to change: nothing registered")
+        if "nothing to change" not in again.stdout:
+            raise SystemExit("a second deploy of the same commit planned a change")
 
         def broken(doc):
             doc["overrides"]["containers"]["akka-firehose"]["environment"][

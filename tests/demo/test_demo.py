@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_STEPS = [
     ("sandbox up", 0), ("bootstrap", 0), ("validate", 0), ("build & push", 0), ("promote", 0),
-    ("plan", 0), ("deploy v1", 0), ("verify", 0), ("deploy v2", 0), ("deploy broken", 3),
+    ("plan", 0), ("deploy v1", 0), ("verify", 0), ("deploy v2", 0), ("deploy again", 0),
+    ("deploy broken", 3),
     ("rollback", 0), ("status", 0), ("history", 0), ("sandbox down", 0),
 ]
 
@@ -25,7 +26,7 @@ def test_the_demo_runs_the_whole_release_and_its_summary_says_so(tmp_path: Path)
                           text=True, capture_output=True, timeout=600, cwd=tmp_path)
     out = proc.stdout
     assert proc.returncode == 0, out[-4000:] + proc.stderr[-2000:]
-    assert re.search(r"DEMO PASSED: 14 steps in \d+ s", out)
+    assert re.search(r"DEMO PASSED: 15 steps in \d+ s", out)
     summary = out[out.index("release demo summary"):]
     rows = {}
     for line in summary.splitlines():
@@ -41,6 +42,8 @@ def test_the_demo_runs_the_whole_release_and_its_summary_says_so(tmp_path: Path)
     assert re.search(r"rolled back (by release )?to akka-demo:\d+, which is serving", out), \
         out[-4000:]
     assert "rolled back by ECS" not in out
+    # The same commit deployed twice registers nothing the second time.
+    assert "nothing to change (live revision akka-demo:2 matches git)" in out
     assert "roll back from akka-demo:2 to akka-demo:1" in out
     # No process or port was left behind by the demo's sandbox.
     assert "sandbox stopped" in out
