@@ -275,17 +275,23 @@ def _registry_pids(repo: Path) -> list[int]:
     return found
 
 
+def _orphan_a_registry(repo, aws_port) -> int:
+    """Start the sandbox, kill its server, and return the pid of the registry it leaves."""
+    up = release(repo, "sandbox", "up", "--format", "json")
+    assert up.returncode == 0, up.stderr
+    _kill(json.loads(up.stdout.splitlines()[0])["pid"])
+    deadline = time.monotonic() + 10
+    while listening(aws_port):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    [orphan] = _registry_pids(repo)
+    return orphan
+
+
 def test_a_registry_orphaned_by_a_killed_server_is_stopped_by_down(tmp_path):
     repo, aws_port, registry_port = sandbox_repo(tmp_path)
     try:
-        up = release(repo, "sandbox", "up", "--format", "json")
-        assert up.returncode == 0, up.stderr
-        _kill(json.loads(up.stdout.splitlines()[0])["pid"])
-        deadline = time.monotonic() + 10
-        while listening(aws_port):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        [orphan] = _registry_pids(repo)
+        orphan = _orphan_a_registry(repo, aws_port)
         assert listening(registry_port)
 
         down = release(repo, "sandbox", "down", "--format", "json")
@@ -302,14 +308,7 @@ def test_a_registry_orphaned_by_a_killed_server_is_stopped_by_down(tmp_path):
 def test_up_replaces_a_registry_orphaned_by_a_killed_server(tmp_path):
     repo, aws_port, registry_port = sandbox_repo(tmp_path)
     try:
-        up = release(repo, "sandbox", "up", "--format", "json")
-        assert up.returncode == 0, up.stderr
-        _kill(json.loads(up.stdout.splitlines()[0])["pid"])
-        deadline = time.monotonic() + 10
-        while listening(aws_port):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        [orphan] = _registry_pids(repo)
+        orphan = _orphan_a_registry(repo, aws_port)
 
         again = release(repo, "sandbox", "up")
 
