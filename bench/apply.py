@@ -60,7 +60,7 @@ def write_services(repo: Path, count: int) -> None:
 def sandbox_process(workdir: Path) -> Iterator[Any]:
     """The sandbox in its own process, as `release sandbox up` runs it: AWS is never inside
     the client's process, and here it gets a core of its own."""
-    from release.clock import RealClock
+    from release.core.clock import RealClock
     from release.sandbox.registry import free_port
     from release.sandbox.testing import SandboxHandle, copy_config_repo
 
@@ -123,7 +123,7 @@ def main() -> None:
 
     import git
 
-    from release.gitops import promote_pin
+    from release.engine.gitops import promote_pin
 
     names = [f"bench-{i:02d}" for i in range(args.services)]
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp, \

@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draining", type=int, default=5, help="connection draining (s)")
     args = parser.parse_args(argv)
 
-    from release.clock import RealClock
+    from release.core.clock import RealClock
     from release.sandbox import server
     from release.sandbox.testing import copy_config_repo, running_sandbox
 

@@ -21,7 +21,7 @@ import time
 import traceback
 from pathlib import Path
 
-from release.errors import EXIT_INVALID, EXIT_UNREACHABLE
+from release.core.errors import EXIT_INVALID, EXIT_UNREACHABLE
 
 DEBUG_VARIABLE = "RELEASE_DEBUG"
 LOG_FOLDER = ("release", "internal-errors")

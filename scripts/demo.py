@@ -142,7 +142,8 @@ class Demo:
         """
         import docker
 
-        from release import config, image
+        from release.adapters import image
+        from release.core import config
 
         env = config.load_repo(self.repo, [ENV]).environment(ENV)
         auth = image.ecr_login(image.ecr_clients(env), env)

@@ -1,4 +1,4 @@
-"""Write release/ecs_model.json: what plan needs to know from botocore's ECS model.
+"""Write release/core/ecs_model.json: what plan needs to know from botocore's ECS model.
 
     .venv/bin/python scripts/ecs_model_facts.py          # rewrite the file
     .venv/bin/python scripts/ecs_model_facts.py --check  # exit 1 when it is out of date
@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).resolve().parents[1] / "release" / "ecs_model.json"
+OUT = Path(__file__).resolve().parents[1] / "release" / "core" / "ecs_model.json"
 
 ROOTS = {"TaskDefinition": ("TaskDefinition", "RegisterTaskDefinitionRequest"),
          "Service": ("CreateServiceRequest", "UpdateServiceRequest")}

@@ -15,8 +15,8 @@ from release.commands.common import (
     handles_errors,
     load_valid_repo,
 )
-from release.errors import UsageError
-from release.events import OutputFormat, Reporter
+from release.core.errors import UsageError
+from release.output.events import OutputFormat, Reporter
 
 PLAN_COLUMNS = ["#", "service", "call", "target", "reason"]
 
@@ -49,8 +49,8 @@ def bootstrap(
     reporter = Reporter(format)
     environment = load_valid_repo(find_repo(repo), [env], reporter).environment(env)
 
-    from release.aws import Aws
-    from release.bootstrap import RETRY_BUDGET_SECONDS, apply_plan, build_plan
+    from release.adapters.aws import Aws
+    from release.engine.bootstrap import RETRY_BUDGET_SECONDS, apply_plan, build_plan
 
     aws = Aws(environment)
     reporter.emit("bootstrap.reading", f"reading the live infrastructure of {env} "

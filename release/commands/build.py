@@ -19,8 +19,8 @@ from release.commands.common import (
     handles_errors,
     load_valid_repo,
 )
-from release.errors import InvalidInput, UsageError
-from release.events import OutputFormat, Reporter
+from release.core.errors import InvalidInput, UsageError
+from release.output.events import OutputFormat, Reporter
 
 ServiceNameOption = Annotated[
     str | None,
@@ -54,7 +54,7 @@ def build(
     digest is returned. Exit 1 for a failing Dockerfile step or a dirty tree,
     5 when the engine, ECR or the registry cannot be reached or refuse the login.
     """
-    from release import image
+    from release.adapters import image
 
     reporter = Reporter(format)
     root = find_repo(repo)

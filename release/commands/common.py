@@ -13,9 +13,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 import typer.exceptions
 
-from release.errors import EXIT_INTERRUPTED, EXIT_USAGE, InvalidInput, ReleaseError
-from release.events import OutputFormat, Reporter
+from release.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, InvalidInput, ReleaseError
 from release.internal import internal_error
+from release.output.events import OutputFormat, Reporter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,7 +106,7 @@ def handles_errors(fn: F, *, junit: bool = False) -> F:
 
 def load_valid_repo(repo: Path, envs: list[str] | None, reporter: Reporter):
     """Validate (schemas + rules) and load; any error ends the command with exit 1 before AWS."""
-    from release import config, validate
+    from release.core import config, validate
 
     for name in envs or []:
         require_environment(repo, name)
@@ -132,7 +132,7 @@ def _refuse(reporter: Reporter, errors: list[Any], message: str, hint: str) -> N
 
 def require_environment(repo: Path, env: str) -> None:
     """Exit 1 with the known names when `env` is not a folder under environments/."""
-    from release import config
+    from release.core import config
 
     known = config.discover(repo).environments
     if env not in known:
@@ -154,7 +154,7 @@ def load_environment_repo(repo: Path, env: str, service: str | None = None,
     (another service, a task definition, a rule that guards the next deploy) is shown
     as a warning: a rollback goes back to a revision ECS already has.
     """
-    from release import config, validate
+    from release.core import config, validate
 
     require_environment(repo, env)
     reporter = reporter or Reporter(OutputFormat.text)
@@ -193,7 +193,7 @@ def load_environment_repo(repo: Path, env: str, service: str | None = None,
 
 def _service_name_of(path: Path) -> str | None:
     """The serviceName a spec declares, if it can be read at all."""
-    from release import config
+    from release.core import config
 
     try:
         doc = config.read_json(path)

@@ -22,7 +22,7 @@ from release.commands.common import (
     load_valid_repo,
 )
 from release.commands.lock import releases_locks
-from release.events import OutputFormat
+from release.output.events import OutputFormat
 
 MAX_TIMEOUT = 86_400  # a day: longer is a typo, not a rollout
 
@@ -66,15 +66,15 @@ LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, max=1000,
 
 
 def _reporter(fmt: OutputFormat) -> Any:
-    from release.events import Reporter
+    from release.output.events import Reporter
 
     return Reporter(fmt if fmt in (OutputFormat.text, OutputFormat.json) else OutputFormat.text)
 
 
 def _specs(config_repo: Any, env: str, service: str | None) -> list[Any]:
     """The services to act on; an unknown name is an input error (exit 1), not a crash."""
-    from release.config import UnknownName
-    from release.errors import InvalidInput
+    from release.core.config import UnknownName
+    from release.core.errors import InvalidInput
 
     try:
         return config_repo.services_of(env, service)
@@ -98,8 +98,8 @@ def plan(
     format: FormatOption = OutputFormat.text,
 ) -> None:
     """Show what a release would change: the diff, the API calls in order, the time budget."""
-    from release import deploy
-    from release.errors import InvalidInput, ReleaseError
+    from release.core.errors import InvalidInput, ReleaseError
+    from release.engine import deploy
 
     reporter = _reporter(format)
     config_repo = load_valid_repo(find_repo(repo), [env], reporter)
@@ -111,8 +111,8 @@ def plan(
         where = f"{env}/{spec.service_name}"
         missing_image = None
         try:
-            from release import live
-            from release.aws import aws_errors
+            from release.adapters import live
+            from release.adapters.aws import aws_errors
 
             with aws_errors(prepared.env, "checking the image"):
                 live.check_image(prepared.aws.ecr, prepared.env, spec)
@@ -164,8 +164,8 @@ def deploy(
 ) -> None:
     """Release the services of an environment: register, update, wait until stable, roll back
     on failure."""
-    from release import deploy as engine
-    from release.errors import EXIT_OK
+    from release.core.errors import EXIT_OK
+    from release.engine import deploy as engine
 
     reporter = _reporter(format)
     config_repo = load_valid_repo(find_repo(repo), [env], reporter)
@@ -181,8 +181,8 @@ def deploy(
 
 def _finish(reporter: Any, verb: str, outcomes: list[Any]) -> None:
     """Report the failure (if any) with its hint, then one final summary event; exit with it."""
-    from release.deploy import first_failure
-    from release.errors import EXIT_OK
+    from release.core.errors import EXIT_OK
+    from release.engine.deploy import first_failure
 
     failed = first_failure(outcomes)
     code = failed.exit_code if failed else EXIT_OK
@@ -212,9 +212,10 @@ def rollback(
     format: FormatOption = OutputFormat.text,
 ) -> None:
     """Roll a service back to the revision live before the current release (or --to)."""
-    from release import deploy as engine
-    from release import ledger, live, plan, records, stability
-    from release.errors import EXIT_NOT_RESTORED, EXIT_OK, InvalidInput, UsageError
+    from release.adapters import ledger, live
+    from release.core import plan, records, stability
+    from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, InvalidInput, UsageError
+    from release.engine import deploy as engine
 
     reporter = _reporter(format)
     root = find_repo(repo)
@@ -313,7 +314,7 @@ def _check_revision_arn(environment: Any, family: str, given: str) -> None:
     and region, so an ARN copied from another account would silently name the local
     revision of the same name.
     """
-    from release.errors import InvalidInput
+    from release.core.errors import InvalidInput
 
     if not given.startswith("arn:"):
         return
@@ -335,16 +336,11 @@ def _check_revision_arn(environment: Any, family: str, given: str) -> None:
 def _commit_pin(root: Path, environment: Any, spec: Any, aws: Any, revision: str,
                 reporter: Any) -> None:
     """Pin the restored image in git so that the next `release deploy` does not undo it."""
-    from release import live
-    from release.errors import InvalidInput
-    from release.render import image_container
-
-    try:
-        from release.gitops import promote_pin
-    except ImportError:
-        raise InvalidInput("--commit needs release.gitops.promote_pin, which this installation "
-                           "lacks", "pin the image by hand with `release promote`") from None
-    from release.records import Record
+    from release.adapters import live
+    from release.core.errors import InvalidInput
+    from release.core.records import Record
+    from release.core.render import image_container
+    from release.engine.gitops import promote_pin
 
     taskdef, tags = live.describe_revision(aws.ecs, revision)
     name = spec.image.container or image_container(spec, _TaskdefView(taskdef))
@@ -384,10 +380,11 @@ def status(
 ) -> None:
     """Show the live state of a service: revision and its release record, deployments, tasks,
     ELB health, and drift from git."""
-    from release import deploy as engine
-    from release import live, plan, records, stability
-    from release.clock import default_clock
-    from release.render import render_service
+    from release.adapters import live
+    from release.core import plan, records, stability
+    from release.core.clock import default_clock
+    from release.core.render import render_service
+    from release.engine import deploy as engine
 
     reporter = _reporter(format)
     config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
@@ -487,8 +484,8 @@ def history(
 ) -> None:
     """List the release ledger: every release, restore and rollback with its outcome, newest
     first."""
-    from release import deploy as engine
-    from release import ledger, live
+    from release.adapters import ledger, live
+    from release.engine import deploy as engine
 
     reporter = _reporter(format)
     config_repo = load_environment_repo(find_repo(repo), env, service, reporter)

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from release.commands.common import FormatOption, RepoOption, find_repo, handles_errors
-from release.errors import (
+from release.core.errors import (
     EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_NOT_RESTORED,
@@ -30,7 +30,7 @@ from release.errors import (
     ReleaseError,
     UsageError,
 )
-from release.events import OutputFormat, Reporter
+from release.output.events import OutputFormat, Reporter
 
 SinceOption = Annotated[str, typer.Option(
     "--since", help="Start of the range: the last released commit (e.g. "
@@ -47,7 +47,7 @@ JENKINS_VARIABLES = ("BUILD_URL", "BUILD_TAG", "JOB_NAME", "BUILD_NUMBER", "GIT_
 
 def _change_set(root: Path, since: str, until: str, reporter: Reporter):
     """changed_between, with the findings shown when the end of the range does not validate."""
-    from release import gitops
+    from release.engine import gitops
 
     try:
         return gitops.changed_between(root, since, until)
@@ -149,7 +149,7 @@ def _outcome_dict(outcome: Any) -> dict[str, Any] | None:
 
 def release_one(config_repo, spec, reporter, change) -> ServiceResult:
     """Release one service through the deploy engine; its errors become a result, not a crash."""
-    from release.deploy import release_service
+    from release.engine.deploy import release_service
 
     try:
         outcome = release_service(config_repo, spec, reporter, timeout=None, rollback=True,
@@ -190,7 +190,7 @@ def release_environment(config_repo, env: str, changes, reporter, max_parallel: 
 
 def _load_until(root: Path, until: str, tmp: Path):
     """The ConfigRepo as of `until` (from git objects, not the working tree), rooted at `root`."""
-    from release import gitops
+    from release.engine import gitops
 
     git_repo = gitops.open_repo(root)
     loaded = gitops.load_repo_at(gitops.resolve(git_repo, until), tmp,
@@ -205,7 +205,7 @@ def _write_summary(path: Path, summary: dict[str, Any]) -> None:
 
 def _dry_run(config_repo, to_release, reporter: Reporter) -> None:
     """Show each service's plan from read-only calls; nothing is registered or updated."""
-    from release.deploy import prepare, short
+    from release.engine.deploy import prepare, short
 
     for change in to_release:
         spec = next(s for s in config_repo.services_of(change.env)
@@ -324,7 +324,7 @@ def apply(
 
 
 def _unknown_env(name: str, config_repo) -> None:
-    from release.errors import InvalidInput
+    from release.core.errors import InvalidInput
 
     known = ", ".join(sorted(config_repo.environments))
     raise InvalidInput(f"unknown environment {name!r}", f"environments at this revision: {known}")
@@ -372,7 +372,7 @@ def promote(
     repo: RepoOption = None,
 ) -> None:
     """Pin a service to an image by rewriting only the pin in its spec (and commit it)."""
-    from release.gitops import promote_pin
+    from release.engine.gitops import promote_pin
 
     reporter = Reporter(format)
     result = promote_pin(find_repo(repo), env, service, image, commit=commit, message=message)

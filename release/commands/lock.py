@@ -22,7 +22,7 @@ from release.commands.common import (
     handles_errors,
     load_environment_repo,
 )
-from release.events import OutputFormat
+from release.output.events import OutputFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
 RequiredService = Annotated[
@@ -32,11 +32,11 @@ YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for con
 
 
 def releases_locks(fn: F) -> F:
-    """release.ledger.releases_locks, imported when the verb runs (keeps `--help` fast)."""
+    """release.adapters.ledger.releases_locks, imported when the verb runs (keeps `--help` fast)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from release.ledger import releases_locks as give_back_after
+        from release.adapters.ledger import releases_locks as give_back_after
 
         return give_back_after(fn)(*args, **kwargs)
 
@@ -52,10 +52,10 @@ def unlock(
     format: FormatOption = OutputFormat.text,
 ) -> None:
     """Remove the lock of a service that deploy, rollback or apply left behind."""
-    from release import ledger
-    from release.config import UnknownName
-    from release.errors import EXIT_USAGE, InvalidInput
-    from release.events import Reporter
+    from release.adapters import ledger
+    from release.core.config import UnknownName
+    from release.core.errors import EXIT_USAGE, InvalidInput
+    from release.output.events import Reporter
 
     reporter = Reporter(format if format is OutputFormat.json else OutputFormat.text)
     config_repo = load_environment_repo(find_repo(repo), env)

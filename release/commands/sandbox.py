@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from release.commands.common import FormatOption, RepoOption, find_repo, handles_errors
-from release.events import OutputFormat, Reporter
+from release.output.events import OutputFormat, Reporter
 
 app = typer.Typer(help="Local AWS sandbox (moto + ECS emulator + registry).",
                   no_args_is_help=True)
@@ -73,7 +73,7 @@ def down(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> N
 @handles_errors
 def status(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:  # noqa: A002
     """Show whether the sandbox runs, its endpoints and whether they answer."""
-    from release.errors import Unreachable
+    from release.core.errors import Unreachable
     from release.sandbox import process
 
     reporter = Reporter(format)

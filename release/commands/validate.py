@@ -17,7 +17,7 @@ from release.commands.common import (
     find_repo,
     handles_errors_with_junit,
 )
-from release.events import OutputFormat
+from release.output.events import OutputFormat
 
 EnvsOption = Annotated[
     list[str] | None,
@@ -44,10 +44,10 @@ def validate(
     strict: StrictOption = False,
 ) -> None:
     """Validate the documents against the schemas and cross-document rules."""
-    from release import config
-    from release.errors import InvalidInput, UsageError
-    from release.events import Reporter
-    from release.validate import validate_repo
+    from release.core import config
+    from release.core.errors import InvalidInput, UsageError
+    from release.core.validate import validate_repo
+    from release.output.events import Reporter
 
     root = find_repo(repo)
     if envs and (root / config.ENVIRONMENTS_DIR).is_dir():
@@ -90,10 +90,10 @@ def _summary(report, strict: bool) -> str:
 
 
 def _render(report, fmt: OutputFormat, strict: bool, stream) -> None:
-    from release.events import Reporter
+    from release.output.events import Reporter
 
     if fmt is OutputFormat.junit:
-        from release.junit import to_junit
+        from release.output.junit import to_junit
 
         stream.write(to_junit(report, strict))
         return

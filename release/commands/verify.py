@@ -24,8 +24,8 @@ from release.commands.common import (
     handles_errors,
     load_valid_repo,
 )
-from release.errors import EXIT_INVALID, ReleaseError, Unreachable
-from release.events import OutputFormat, Reporter
+from release.core.errors import EXIT_INVALID, ReleaseError, Unreachable
+from release.output.events import OutputFormat, Reporter
 
 
 class SmokeChecksFailed(ReleaseError):
@@ -36,7 +36,7 @@ class SmokeChecksFailed(ReleaseError):
 
 def elb_base_url(env) -> str:
     """http(s)://<the classic ELB's DNS name>[:port] from describe_load_balancers."""
-    from release.aws import aws_errors, connect
+    from release.adapters.aws import aws_errors, connect
 
     lb = env.load_balancer
     with aws_errors(env, f"looking up load balancer {lb.name}"):
@@ -76,7 +76,7 @@ def verify(
     repo: RepoOption = None,
 ) -> None:
     """Run the smoke checks of an environment's services (GET /api/healthcheck, ...)."""
-    from release.smoke import FAILED, UNREACHABLE, run_checks
+    from release.adapters.smoke import FAILED, UNREACHABLE, run_checks
 
     reporter = Reporter(format)
     config_repo = load_valid_repo(find_repo(repo), [env], reporter)

@@ -75,7 +75,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from release.clock import Clock
+from release.core.clock import Clock
 from release.sandbox.faults import TaskFault, fault_of_container_definitions, stop_exit_code
 
 PROVISIONING_SECONDS = 1.0

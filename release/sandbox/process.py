@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from release.errors import InvalidInput, Unreachable
+from release.core.errors import InvalidInput, Unreachable
 
 SERVER_MODULE = "release.sandbox.server"
 OWNER_VARIABLE = "RELEASE_SANDBOX_STATE"  # inherited by the server and the registry it runs

@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from release.errors import Unreachable
+from release.core.errors import Unreachable
 
 log = logging.getLogger(__name__)
 

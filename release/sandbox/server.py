@@ -20,7 +20,7 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from release.clock import Clock, RealClock
+from release.core.clock import Clock, RealClock
 from release.sandbox import moto_hooks
 from release.sandbox.emulator import EcsEmulator
 from release.sandbox.faults import FaultMiddleware, Faults
@@ -218,7 +218,7 @@ def serve(repo: Path, state_dir: Path) -> int:
 
 def _start_registry(aws: SandboxAws, address: str, state_dir: Path) -> tuple[Any, str]:
     """Start the image registry at `address`; when it cannot start, say why (and run on)."""
-    from release.errors import ReleaseError
+    from release.core.errors import ReleaseError
     from release.sandbox.registry import DEFAULT_BINARY, Registry
 
     binary = os.environ.get(REGISTRY_BINARY_VARIABLE) or DEFAULT_BINARY

@@ -5,7 +5,7 @@
         digest = sandbox.put_image("0123456789ab")
         CliRunner().invoke(app, ["deploy", "--repo", str(sandbox.repo), ...])
 
-While inside, `release.clock.default_clock()` is the sandbox's clock, so a
+While inside, `release.core.clock.default_clock()` is the sandbox's clock, so a
 `release deploy` run in-process sleeps on it and the emulated ECS moves as it
 sleeps. The config repository's documents are copied to `workdir/repo` with the
 sandbox environment's endpoints pointing at this server.
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from release.clock import Clock, VirtualClock, use_clock
+from release.core.clock import Clock, VirtualClock, use_clock
 from release.sandbox.emulator import EcsEmulator
 from release.sandbox.faults import Faults
 from release.sandbox.server import (
@@ -71,7 +71,7 @@ class SandboxHandle:
         self.clock.sleep(seconds)
 
     def environment(self, env_name: str = "sandbox") -> Any:
-        from release.config import Environment, read_json
+        from release.core.config import Environment, read_json
 
         path = self.repo / "environments" / env_name / "environment.json"
         return Environment.from_doc(path, read_json(path), env_name)
@@ -108,7 +108,7 @@ class SandboxHandle:
             repositoryName=env.ecr_repository,
             imageTagMutability="IMMUTABLE" if ecr_doc.get("tagImmutability", True) else "MUTABLE",
             imageScanningConfiguration={"scanOnPush": bool(ecr_doc.get("scanOnPush", False))})
-        from release import ledger
+        from release.adapters import ledger
 
         dynamodb = self.client("dynamodb")
         if ledger.table_name(env) not in dynamodb.list_tables()["TableNames"]:  # shared by envs

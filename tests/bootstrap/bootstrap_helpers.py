@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from release.bootstrap import MANAGED_INSTANCE_POLICY
+from release.engine.bootstrap import MANAGED_INSTANCE_POLICY
 
 PROJECT = Path(__file__).resolve().parents[2]
 SEED = Path(__file__).resolve().parent / "seed"
@@ -20,7 +20,7 @@ def edit_environment(root: Path, env: str, change) -> None:
 
 
 def environment(root: Path, env: str = "sandbox"):
-    from release import config
+    from release.core import config
 
     return config.load_repo(root, [env]).environment(env)
 

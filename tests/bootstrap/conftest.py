@@ -58,6 +58,6 @@ def repo(tmp_path: Path, aws_url: str) -> Path:
 @pytest.fixture
 def sandbox_aws(repo: Path):
     """Aws clients for the sandbox environment of `repo` (the code under test uses the same)."""
-    from release.aws import Aws
+    from release.adapters.aws import Aws
 
     return Aws(environment(repo))

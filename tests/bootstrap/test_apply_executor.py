@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from bootstrap_helpers import environment
 
-from release.bootstrap import RETRY_BUDGET_SECONDS, Plan, apply_plan, retry_delays
-from release.calls import ApiCall, Ref
-from release.clock import VirtualClock
-from release.errors import InvalidInput
+from release.core.calls import ApiCall, Ref
+from release.core.clock import VirtualClock
+from release.core.errors import InvalidInput
+from release.engine.bootstrap import RETRY_BUDGET_SECONDS, Plan, apply_plan, retry_delays
 
 
 def test_a_reference_is_filled_in_from_an_earlier_response(repo, sandbox_aws):

@@ -11,7 +11,7 @@ from bootstrap_helpers import (
     run_bootstrap,
 )
 
-from release.bootstrap import apply_plan, build_plan
+from release.engine.bootstrap import apply_plan, build_plan
 
 
 def test_first_run_creates_the_seed_infrastructure_with_the_seeds_settings(repo, sandbox_aws):
@@ -22,7 +22,7 @@ def test_first_run_creates_the_seed_infrastructure_with_the_seeds_settings(repo,
 
 
 def test_staging_gets_300_seconds_of_draining_and_its_own_stream(repo, aws_url, monkeypatch):
-    from release.aws import Aws
+    from release.adapters.aws import Aws
 
     monkeypatch.setenv("RELEASE_AWS_ENDPOINT", aws_url)
     env = environment(repo, "staging")
@@ -42,7 +42,7 @@ def test_staging_gets_300_seconds_of_draining_and_its_own_stream(repo, aws_url, 
 
 def test_without_the_jenkins_role_bootstrap_stops_naming_it_and_creates_nothing(
         repo, aws_url, monkeypatch):
-    from release.aws import Aws
+    from release.adapters.aws import Aws
 
     monkeypatch.setenv("RELEASE_AWS_ENDPOINT", aws_url)
     result = run_bootstrap(repo, "--env", "staging", "--yes")

@@ -7,7 +7,7 @@ import json
 import pytest
 from bootstrap_helpers import edit_environment, run_bootstrap
 
-from release.aws import Aws
+from release.adapters.aws import Aws
 
 READ_PREFIXES = ("Describe", "List", "Get")
 

@@ -22,8 +22,8 @@ from bootstrap_helpers import (
     seed_trust,
 )
 
-from release.aws import Aws
-from release.bootstrap import MANAGED_INSTANCE_POLICY, apply_plan, build_plan
+from release.adapters.aws import Aws
+from release.engine.bootstrap import MANAGED_INSTANCE_POLICY, apply_plan, build_plan
 
 
 @pytest.fixture(scope="module")

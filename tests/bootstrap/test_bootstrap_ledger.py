@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bootstrap_helpers import edit_environment, environment, run_bootstrap
 
-from release import ledger
-from release.bootstrap import build_plan
+from release.adapters import ledger
+from release.engine.bootstrap import build_plan
 
 
 def test_first_run_creates_the_table_with_time_to_live_and_a_second_plans_nothing(

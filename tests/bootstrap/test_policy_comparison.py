@@ -6,7 +6,7 @@ import json
 
 from bootstrap_helpers import PROJECT, environment
 
-from release.policies import normalise_policy, policy_difference, repository_policy
+from release.core.policies import normalise_policy, policy_difference, repository_policy
 
 ONE = {"Version": "2012-10-17", "Statement": [
     {"Sid": "", "Effect": "Allow", "Action": ["b:Two", "a:One"], "Resource": "arn:x"}]}

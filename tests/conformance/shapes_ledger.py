@@ -1,7 +1,7 @@
 """A release ledger that is empty and grants every lock, for the replay tests.
 
 The replay tests are about what ECS, ELB and ECR answer; the lock and the ledger
-(release/ledger.py) are tested against DynamoDB on the sandbox and in their own
+(release/adapters/ledger.py) are tested against DynamoDB on the sandbox and in their own
 shape tests. Here every DynamoDB call the tool makes is answered, through botocore's
 Stubber (so each request is still checked against the DynamoDB model), with the
 smallest answer real DynamoDB gives: no item, an accepted write, an empty query.

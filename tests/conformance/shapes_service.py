@@ -8,7 +8,7 @@ services that use the rolling update (ECS) deployment type that aren't behind a
 Classic Load Balancer"), tasks with startedAt/stoppingAt/stoppedAt, containers
 with exit codes.
 
-`Replay` puts botocore's Stubber on the real clients of a real `release.aws.Aws`
+`Replay` puts botocore's Stubber on the real clients of a real `release.adapters.aws.Aws`
 and plays a script: fixed calls (`Call`) in order, and `Polls`, a timeline of
 moments that answers each wait-loop poll with the moment the virtual clock is in.
 Stubber checks every response against the service's output model and every call

@@ -21,12 +21,13 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 
-from release import bootstrap, image, live
-from release.aws import Aws, aws_errors, connect
-from release.calls import ApiCall
-from release.clock import VirtualClock
-from release.config import load_repo
-from release.errors import InvalidInput, Unreachable
+from release.adapters import image, live
+from release.adapters.aws import Aws, aws_errors, connect
+from release.core.calls import ApiCall
+from release.core.clock import VirtualClock
+from release.core.config import load_repo
+from release.core.errors import InvalidInput, Unreachable
+from release.engine import bootstrap
 
 PROJECT = Path(__file__).resolve().parents[2]
 OTHER_ACCOUNT = "210987654321"

@@ -1,4 +1,4 @@
-"""release/ecs_model.json is what the installed botocore ECS model says, and plan reads it."""
+"""release/core/ecs_model.json is what the installed botocore ECS model says, and plan reads it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import ast
 import importlib.util
 from pathlib import Path
 
-from release import ecs_model
+from release.core import ecs_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ def test_the_committed_facts_match_the_installed_botocore_model() -> None:
     wanted = facts.render(facts.facts(facts.load_model()))
     assert ecs_model.FACTS.read_text() == wanted, (
         "botocore's ECS model changed: run `python scripts/ecs_model_facts.py` and review the "
-        "diff of release/ecs_model.json: a new member that DescribeTaskDefinition reports "
+        "diff of release/core/ecs_model.json: a new member that DescribeTaskDefinition reports "
         "when nobody set it needs its default (STATED_ELSEWHERE if the phrasing is new)")
 
 
@@ -68,7 +68,7 @@ def test_phrasings_are_typed_by_the_member_shape() -> None:
 
 def test_the_pure_core_reads_the_facts_without_botocore() -> None:
     for name in ("plan.py", "ecs_model.py"):
-        tree = ast.parse((ROOT / "release" / name).read_text())
+        tree = ast.parse((ROOT / "release" / "core" / name).read_text())
         imported = {alias.name.split(".")[0] for node in ast.walk(tree)
                     if isinstance(node, ast.Import) for alias in node.names}
         imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)

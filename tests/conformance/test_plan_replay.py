@@ -27,11 +27,13 @@ from shapes_taskdef import (
 )
 from typer.testing import CliRunner
 
-from release import deploy, live, plan
-from release.aws import Aws
+from release.adapters import live
+from release.adapters.aws import Aws
 from release.cli import app
-from release.config import load_repo
-from release.render import render_service
+from release.core import plan
+from release.core.config import load_repo
+from release.core.render import render_service
+from release.engine import deploy
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = "staging"

@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 from botocore.loaders import Loader
 
-from release.records import MAX_VALUE, tag_value
+from release.core.records import MAX_VALUE, tag_value
 
 ECS_TAG_VALUE = r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)"
 

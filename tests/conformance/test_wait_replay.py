@@ -43,13 +43,14 @@ from shapes_service import (
     td_arn,
 )
 
-from release import deploy, live
-from release.aws import Aws
-from release.clock import VirtualClock, use_clock
-from release.config import load_repo
-from release.errors import EXIT_OK, EXIT_ROLLED_BACK
-from release.events import Reporter
-from release.render import render_service
+from release.adapters import live
+from release.adapters.aws import Aws
+from release.core.clock import VirtualClock, use_clock
+from release.core.config import load_repo
+from release.core.errors import EXIT_OK, EXIT_ROLLED_BACK
+from release.core.render import render_service
+from release.engine import deploy
+from release.output.events import Reporter
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIRST_POLL = 2.0  # the wait looks first CHANGED_POLL_SECONDS after the UpdateService

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from release import config, render
+from release.core import config, render
 
 ROOT = Path(__file__).resolve().parents[2]
 

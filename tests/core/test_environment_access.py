@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from release import config, validate
+from release.core import config, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGING = "environments/staging/environment.json"

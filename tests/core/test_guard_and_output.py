@@ -11,13 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from release.cli import app
-from release.events import OutputFormat, Reporter
+from release.output.events import OutputFormat, Reporter
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _crash_validation(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
-    from release import validate
+    from release.core import validate
 
     def broken(*args, **kwargs):
         raise exc

@@ -10,7 +10,7 @@ import git
 import pytest
 from engine_sandbox import PROJECT, Stage
 
-from release.events import Reporter
+from release.output.events import Reporter
 from release.sandbox.testing import running_sandbox
 
 

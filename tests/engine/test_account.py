@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from engine_sandbox import ENV_DOC, Stage
 
-from release.aws import connect
-from release.errors import Unreachable
+from release.adapters.aws import connect
+from release.core.errors import Unreachable
 
 OTHER_ACCOUNT = "210987654321"
 

@@ -20,11 +20,12 @@ from typing import Any
 import pytest
 from engine_sandbox import SERVICE, Stage
 
-from release import lease as leases
-from release import ledger, records
-from release.clock import default_clock
-from release.errors import InvalidInput
-from release.events import OutputFormat, Reporter
+from release.adapters import ledger
+from release.core import lease as leases
+from release.core import records
+from release.core.clock import default_clock
+from release.core.errors import InvalidInput
+from release.output.events import OutputFormat, Reporter
 
 HOST = socket.gethostname()
 

@@ -10,8 +10,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from release import ledger, records
-from release.config import Environment, read_json
+from release.adapters import ledger
+from release.core import records
+from release.core.config import Environment, read_json
 
 PROJECT = Path(__file__).resolve().parents[2]
 PK = "sandbox#akka-firehose-service"

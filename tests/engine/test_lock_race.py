@@ -20,8 +20,9 @@ import git
 import pytest
 from engine_sandbox import PROJECT, SERVICE, Stage
 
-from release import ledger, records
-from release.clock import RealClock
+from release.adapters import ledger
+from release.core import records
+from release.core.clock import RealClock
 from release.sandbox.testing import running_sandbox
 
 

@@ -11,11 +11,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from release import plan as pl
-from release.calls import Ref
-from release.config import load_repo
-from release.errors import UsageError
-from release.render import render_service
+from release.core import plan as pl
+from release.core.calls import Ref
+from release.core.config import load_repo
+from release.core.errors import UsageError
+from release.core.render import render_service
 
 ROOT = Path(__file__).resolve().parents[2]
 

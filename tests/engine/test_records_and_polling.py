@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from release import deploy, records
-from release.deploy import (
+from release.core import records
+from release.engine import deploy
+from release.engine.deploy import (
     CHANGED_POLL_SECONDS,
     MAX_POLL_SECONDS,
     next_interval,

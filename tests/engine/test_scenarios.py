@@ -14,7 +14,7 @@ import time
 import pytest
 from engine_sandbox import ENV_DOC, SPEC, Stage
 
-from release.clock import default_clock
+from release.core.clock import default_clock
 
 
 def test_healthy_rollout_registers_records_and_waits_for_draining(released: Stage) -> None:

@@ -24,7 +24,7 @@ from engine_shapes import (
     task,
 )
 
-from release import stability as st
+from release.core import stability as st
 
 PORT_EVENT = ("(service akka-firehose-service) was unable to place a task because no container "
               "instance met all of its requirements. The closest matching (container-instance "

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from release import config, deploy
 from release.commands.gitops import LockedReporter, release_environment, worst_exit_code
-from release.events import OutputFormat, Reporter
-from release.gitops import CHANGED, Change
+from release.core import config
+from release.engine import deploy
+from release.engine.gitops import CHANGED, Change
+from release.output.events import OutputFormat, Reporter
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -65,7 +66,7 @@ def test_services_of_one_environment_run_concurrently_but_never_above_the_bound(
 
 
 def test_an_engine_error_becomes_that_services_result_not_a_crash(monkeypatch):
-    from release.errors import Unreachable
+    from release.core.errors import Unreachable
 
     def engine(repo, spec, reporter, timeout=None, rollback=True, command="deploy"):
         if spec.service_name == "svc-1":

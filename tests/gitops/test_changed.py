@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from release.cli import app
-from release.gitops import ADDED, CHANGED, REMOVED, changed_between
+from release.engine.gitops import ADDED, CHANGED, REMOVED, changed_between
 
 STAGING_SPEC = "environments/staging/services/akka-firehose.json"
 PRODUCTION_SPEC = "environments/production/services/akka-firehose.json"

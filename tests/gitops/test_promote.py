@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from release.cli import app
-from release.errors import InvalidInput
-from release.gitops import parse_image_ref, promote_pin, rewrite_pin
+from release.core.errors import InvalidInput
+from release.engine.gitops import parse_image_ref, promote_pin, rewrite_pin
 
 SPEC = "environments/staging/services/akka-firehose.json"
 OLD_TAG = "0123456789ab"

@@ -11,10 +11,10 @@ import pytest
 from sandbox_git import serve
 from typer.testing import CliRunner
 
-from release import clock as clocks
+from release.adapters.smoke import FAILED, PASSED, UNREACHABLE, run_checks
 from release.cli import app
-from release.config import SmokeCheck
-from release.smoke import FAILED, PASSED, UNREACHABLE, run_checks
+from release.core import clock as clocks
+from release.core.config import SmokeCheck
 
 SEED_BODY = {"userId": 100, "userName": "This is user data"}
 

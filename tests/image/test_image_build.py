@@ -21,7 +21,7 @@ from image_support import (
     run_release,
 )
 
-from release.errors import Unreachable
+from release.core.errors import Unreachable
 from release.sandbox.registry import Registry
 
 CONTEXT = "examples/akka-firehose"
@@ -228,15 +228,15 @@ def test_missing_binary_points_to_the_context_makefile(config_repo):
 
 
 def sandbox_env(config_repo):
-    from release import config
+    from release.core import config
 
     return config.load_repo(Path(config_repo.working_tree_dir), ["sandbox"]).environment(
         "sandbox")
 
 
 def test_confirmation_gives_up_after_its_timeout_on_the_clock(config_repo):
-    from release.clock import VirtualClock
-    from release.image import confirm_digest, ecr_clients
+    from release.adapters.image import confirm_digest, ecr_clients
+    from release.core.clock import VirtualClock
 
     env = sandbox_env(config_repo)
     clock = VirtualClock()
@@ -251,7 +251,7 @@ def test_confirmation_gives_up_after_its_timeout_on_the_clock(config_repo):
 
 
 def test_confirmation_refuses_a_digest_ecr_does_not_have(config_repo):
-    from release.image import confirm_digest, ecr_clients
+    from release.adapters.image import confirm_digest, ecr_clients
 
     pushed = run_release(*build_args(config_repo, "--push", "--format", "json"))
     result = pushed.event("build.result")

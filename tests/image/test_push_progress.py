@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from release.events import Reporter
-from release.image import PushProgress, docker_host_description
+from release.adapters.image import PushProgress, docker_host_description
+from release.output.events import Reporter
 
 # Items as the engine streams them for a one-layer push (recorded from dockerd 20.10).
 PUSH_STREAM = [

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from release.errors import Unreachable
+from release.core.errors import Unreachable
 from release.sandbox.registry import Registry
 
 

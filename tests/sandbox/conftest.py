@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sandbox_world import World
 
-from release.clock import VirtualClock
+from release.core.clock import VirtualClock
 from release.sandbox.testing import SandboxHandle, running_sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from release.clock import default_clock
+from release.core.clock import default_clock
 from release.sandbox.faults import TaskFault, parse_fault
 
 

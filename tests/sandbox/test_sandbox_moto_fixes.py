@@ -9,8 +9,8 @@ from registry_push import push_image
 from sandbox_world import CLUSTER, World
 from typer.testing import CliRunner
 
-from release.bootstrap import MANAGED_INSTANCE_POLICY
 from release.cli import app
+from release.engine.bootstrap import MANAGED_INSTANCE_POLICY
 from release.sandbox.server import registry_dir
 from release.sandbox.testing import running_sandbox, total_resources
 
@@ -109,8 +109,8 @@ def test_registry_images_are_imported_into_a_repository_created_after_a_restart(
         assert second.registry.mirror_errors == []
 
         # What `release build --push` asks before building: the tag is there, so it skips.
-        from release.aws import Aws
-        from release.image import existing_digest
+        from release.adapters.aws import Aws
+        from release.adapters.image import existing_digest
 
         env = second.environment()
         assert existing_digest(Aws(env), env, "v1") == digest

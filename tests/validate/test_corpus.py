@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from validate_helpers import CORPUS
 
-from release.validate import validate_repo
+from release.core.validate import validate_repo
 
 CASES = json.loads((CORPUS / "cases.json").read_text())
 

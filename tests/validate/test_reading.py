@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
 
-from release import config
 from release.commands.common import load_environment_repo, load_valid_repo
-from release.errors import InvalidInput
-from release.events import OutputFormat, Reporter
-from release.validate import validate_repo
+from release.core import config
+from release.core.errors import InvalidInput
+from release.core.validate import validate_repo
+from release.output.events import OutputFormat, Reporter
 
 PRODUCTION_SERVICE = "environments/production/services/akka-firehose.json"
 

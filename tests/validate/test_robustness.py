@@ -12,10 +12,10 @@ import jsonschema
 import pytest
 from validate_helpers import PROJECT, STAGING_ENV, STAGING_SERVICE, TASKDEF, load
 
-from release import config
-from release.render import render_taskdef
-from release.schemacheck import compile_schema
-from release.validate import validate_repo
+from release.core import config
+from release.core.render import render_taskdef
+from release.core.schemacheck import compile_schema
+from release.core.validate import validate_repo
 
 KIND_OF = {TASKDEF: "taskdef", STAGING_ENV: "environment", STAGING_SERVICE: "service"}
 JUNK: list[Any] = [None, True, False, 0, -1, 1.5, 2.0, 10**30, float("inf"), float("nan"), "",
@@ -187,7 +187,7 @@ def test_a_repository_schema_that_differs_from_the_tool_s_is_a_warning(repo: Pat
 
 
 def test_broken_schemas_are_findings_not_crashes(repo: Path, monkeypatch) -> None:
-    import release.validate as validate_module
+    import release.core.validate as validate_module
 
     monkeypatch.setattr(validate_module, "TOOL_SCHEMAS", repo / "no-tool-schemas")
     (repo / "schemas/taskdef.schema.json").write_text('{"type": 5}')

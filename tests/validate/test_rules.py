@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
 
-from release.rules import RULES
-from release.validate import validate_repo
+from release.core.rules import RULES
+from release.core.validate import validate_repo
 
 Change = Callable[[Path], None]
 
@@ -447,7 +447,7 @@ def test_rules_skip_documents_that_failed_their_schema(repo: Path) -> None:
 def test_the_documented_rules_table_is_the_code_s() -> None:
     from validate_helpers import PROJECT
 
-    from release.rules import rules_table
+    from release.core.rules import rules_table
 
     assert rules_table() in (PROJECT / "docs/validation.md").read_text()
 
@@ -455,7 +455,7 @@ def test_the_documented_rules_table_is_the_code_s() -> None:
 def test_a_service_scaled_to_zero_is_budgeted_for_draining_not_zero_waves() -> None:
     from validate_helpers import PROJECT
 
-    from release import config, plan
+    from release.core import config, plan
 
     repo = config.load_repo(PROJECT, ["staging"])
     spec = repo.services_of("staging")[0]

@@ -24,9 +24,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from release import ecs_model as model
-from release.calls import ApiCall, Ref
-from release.config import Environment, ServiceSpec
+from release.core import ecs_model as model
+from release.core.calls import ApiCall, Ref
+from release.core.config import Environment, ServiceSpec
 
 NAMED_LISTS = frozenset({"containerDefinitions", "environment", "secrets", "volumes",
                          "ulimits", "systemControls", "extraHosts"})
@@ -320,7 +320,7 @@ def budget_for(env: Environment, spec: ServiceSpec, taskdef: dict[str, Any],
         try:
             seconds = int(str(chosen))
         except ValueError:
-            from release.errors import UsageError
+            from release.core.errors import UsageError
 
             raise UsageError(f"timeout must be `auto` or a number of seconds, not {chosen!r}",
                              "pass --timeout auto or e.g. --timeout 900") from None

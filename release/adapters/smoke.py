@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from release.clock import Clock, default_clock
-from release.config import SmokeCheck
+from release.core.clock import Clock, default_clock
+from release.core.config import SmokeCheck
 
 PASSED, FAILED, UNREACHABLE = "passed", "failed", "unreachable"
 

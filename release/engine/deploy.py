@@ -23,19 +23,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from release import plan as planning
-from release import records, stability
-from release.clock import default_clock
-from release.config import ConfigRepo, Environment, ServiceSpec
-from release.errors import (
+from release.core import plan as planning
+from release.core import records, stability
+from release.core.clock import default_clock
+from release.core.config import ConfigRepo, Environment, ServiceSpec
+from release.core.errors import (
     EXIT_NOT_RESTORED,
     EXIT_OK,
     EXIT_ROLLED_BACK,
     InvalidInput,
     Unreachable,
 )
-from release.events import Reporter
-from release.render import render_service
+from release.core.render import render_service
+from release.output.events import Reporter
 
 UNCHANGED, RELEASED, ROLLED_BACK, NOT_RESTORED, FAILED = (
     "unchanged", "released", "rolled_back", "not_restored", "failed")
@@ -86,14 +86,14 @@ def short(arn: str | None) -> str:
 
 def connect(env: Environment) -> Any:
     """Clients for `env`, after STS has confirmed the credentials are its account."""
-    from release.aws import connect as connect_checked
+    from release.adapters.aws import connect as connect_checked
 
     return connect_checked(env)
 
 
 @contextlib.contextmanager
 def aws_step(env: Environment, doing: str) -> Iterator[None]:
-    from release.aws import aws_errors
+    from release.adapters.aws import aws_errors
 
     with aws_errors(env, doing):
         yield
@@ -150,7 +150,7 @@ def in_progress(service: dict[str, Any] | None) -> dict[str, Any] | None:
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
             check_image: bool = True, for_plan: bool = False, aws: Any = None) -> Prepared:
     """Render, read the live state, and plan. Reads only."""
-    from release import live as live_state
+    from release.adapters import live as live_state
 
     env = repo.environment(spec.env)
     desired = render_service(repo, spec)
@@ -237,7 +237,7 @@ class Waiter:
     stable_at: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from release.live import SnapshotReader
+        from release.adapters.live import SnapshotReader
 
         self.reader = SnapshotReader(self.aws, self.env.cluster, self.spec.service_name,
                                      _has_load_balancer(self.spec))
@@ -246,7 +246,7 @@ class Waiter:
     def draining(self) -> float | None:
         """The live ELB's draining timeout, read once: the document may not match AWS."""
         if self._draining is None and _has_load_balancer(self.spec):
-            from release.live import draining_seconds
+            from release.adapters.live import draining_seconds
 
             self._draining = draining_seconds(self.aws.elb, self.env)
         return self._draining
@@ -425,7 +425,7 @@ def _tag(aws: Any, reporter: Reporter, arn: str | None, tags: list[dict[str, str
 
 def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any]]:
     """Run the plan's calls in order; (revision the service now runs, its service dict)."""
-    from release import ledger
+    from release.adapters import ledger
 
     results: dict[str, Any] = {}
     service: dict[str, Any] = prepared.live.service or {}
@@ -477,7 +477,7 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
                     command: str = "deploy") -> ReleaseOutcome:
     """Release one service under its lock (release/ledger.py), which is taken before the live
     state is read: a second release of the same service is refused, nothing changed."""
-    from release import ledger
+    from release.adapters import ledger
 
     env = repo.environment(spec.env)
     aws = connect(env)  # the account is checked before the lock is written
@@ -493,7 +493,7 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
 def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aws: Any, *,
                      timeout: int | str | None = None, rollback: bool = True) -> ReleaseOutcome:
     """Release one service: plan, register, update, wait, and roll back when it fails."""
-    from release import ledger
+    from release.adapters import ledger
 
     prepared = prepare(repo, spec, timeout=timeout, aws=aws)
     env, plan = prepared.env, prepared.plan
@@ -630,7 +630,7 @@ def _restore_target(aws: Any, env: Environment, spec: ServiceSpec, verdict: stab
                     previous: str | None, failed: str) -> tuple[str | None, str | None]:
     """(revision to go back to, ECS's own rollback deployment when it already started one)."""
     if verdict.cause == stability.ROLLED_BACK_BY_ECS:
-        from release.live import describe_service
+        from release.adapters.live import describe_service
 
         with aws_step(env, f"reading {spec.service_name}"):
             service = describe_service(aws.ecs, env.cluster, spec.service_name) or {}
@@ -649,8 +649,8 @@ def last_completed(aws: Any, env: Environment, spec: ServiceSpec, previous: str 
     """What the tool rolls back to: the revision live before, when its release completed
     (or no release of this tool made it), else the newest release that did complete,
     as the ledger tells."""
-    from release import ledger
-    from release.live import describe_revision, records_of
+    from release.adapters import ledger
+    from release.adapters.live import describe_revision, records_of
 
     if not previous or previous == failed:
         return previous
@@ -668,8 +668,8 @@ def roll_back(env: Environment, spec: ServiceSpec, aws: Any, waiter: Waiter, rep
               to_revision: str, deployment_id: str | None, why: str,
               timeout: str | int | None = None) -> stability.Verdict:
     """Point the service at `to_revision` (unless ECS already did) and wait under the same rules."""
-    from release import ledger
-    from release.live import describe_revision, describe_service
+    from release.adapters import ledger
+    from release.adapters.live import describe_revision, describe_service
 
     with aws_step(env, f"rolling back {spec.service_name}"):
         taskdef, _ = describe_revision(aws.ecs, to_revision)

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from release import config
-from release.config import ConfigRepo, Environment, ServiceSpec, TaskDefinition
-from release.errors import InvalidInput, ReleaseError
-from release.render import image_container, render_taskdef
+from release.core import config
+from release.core.config import ConfigRepo, Environment, ServiceSpec, TaskDefinition
+from release.core.errors import InvalidInput, ReleaseError
+from release.core.render import image_container, render_taskdef
 
 if TYPE_CHECKING:  # gitpython is imported inside functions: `release --help` stays fast
     import git
@@ -297,7 +297,7 @@ class InvalidAtRevision(InvalidInput):
 
 def validate_documents(root: Path, rev_label: str) -> None:
     """The documents at `root` must validate (schemas + rules) before anything is released."""
-    from release import validate
+    from release.core import validate
 
     report = validate.validate_repo(root, None)
     if report.errors:
@@ -602,7 +602,7 @@ def _check_clean(repo: git.Repo, rel: str) -> None:
 
 def _validate_candidate(repo_root: Path, rel: str, new_text: str) -> None:
     """Validate the repository as it would be after the edit, before writing anything."""
-    from release import validate
+    from release.core import validate
 
     with tempfile.TemporaryDirectory(prefix="release-promote-") as tmp:
         root = Path(tmp)

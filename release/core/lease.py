@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from release.records import iso
+from release.core.records import iso
 
 LEASE_SECONDS = 300.0  # how long a lease lasts without renewal
 HEARTBEAT_SECONDS = 60.0  # how often a holder renews it

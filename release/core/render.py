@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from release.config import ConfigRepo, Environment, ServiceSpec, TaskDefinition
+from release.core.config import ConfigRepo, Environment, ServiceSpec, TaskDefinition
 
 
 def image_container(spec: ServiceSpec, taskdef: TaskDefinition) -> str:

@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from release import stability
-from release.config import Environment, ServiceSpec
-from release.errors import InvalidInput
-from release.plan import Live
-from release.records import Record
+from release.core import stability
+from release.core.config import Environment, ServiceSpec
+from release.core.errors import InvalidInput
+from release.core.plan import Live
+from release.core.records import Record
 
 DESCRIBE_TASKS_MAX = 100
 

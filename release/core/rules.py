@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from release import config
-from release.validate import ERROR, WARNING, Finding, Loaded, pointer_of
+from release.core import config
+from release.core.validate import ERROR, WARNING, Finding, Loaded, pointer_of
 
 
 @dataclass(frozen=True)
@@ -404,7 +404,7 @@ def taskdef_size(ctx: Context) -> Iterator[Finding]:
         # Rendering adds at most the overrides and an image reference: render only when close.
         if size + 2 * json_size(view.spec.overrides) + 1024 <= MAX_TASKDEF_BYTES:
             continue
-        from release.render import render_taskdef
+        from release.core.render import render_taskdef
 
         rendered = json_size(render_taskdef(view.env, view.spec, config.TaskDefinition(
             view.taskdef_rel, view.taskdef)))
@@ -757,7 +757,7 @@ def lb_container_name(ctx: Context) -> Iterator[Finding]:
 
 
 def _hint(word: str, choices: list[str]) -> str:
-    from release.validate import did_you_mean
+    from release.core.validate import did_you_mean
 
     return did_you_mean(word, choices)
 
@@ -1293,8 +1293,8 @@ def api_register_task_definition(ctx: Context) -> Iterator[Finding]:
     views = [v for v in ctx.services if v.taskdef is not None and v.env is not None]
     if not views:
         return
-    from release.apicheck import register_task_definition_problems
-    from release.render import render_taskdef
+    from release.core.apicheck import register_task_definition_problems
+    from release.core.render import render_taskdef
 
     for view in views:
         assert view.taskdef is not None and view.env is not None

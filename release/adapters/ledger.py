@@ -39,12 +39,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from release import lease as leases
-from release import records
-from release.clock import default_clock
-from release.config import Environment
-from release.errors import InvalidInput, ReleaseError
-from release.events import Reporter
+from release.core import lease as leases
+from release.core import records
+from release.core.clock import default_clock
+from release.core.config import Environment
+from release.core.errors import InvalidInput, ReleaseError
+from release.output.events import Reporter
 
 DEFAULT_TABLE = "release-ledger"
 LOCK_KEY = "lock"
@@ -259,7 +259,7 @@ class Ledger:
 
 def connect(env: Environment, aws: Any = None) -> Ledger:
     if aws is None:
-        from release.aws import Aws
+        from release.adapters.aws import Aws
 
         aws = Aws(env)
     return Ledger(env, aws.dynamodb)
@@ -268,7 +268,7 @@ def connect(env: Environment, aws: Any = None) -> Ledger:
 @contextlib.contextmanager
 def table_errors(env: Environment, doing: str) -> Iterator[None]:
     """A missing table is an input error that names the fix; the rest as every AWS call."""
-    from release.aws import aws_errors
+    from release.adapters.aws import aws_errors
 
     with aws_errors(env, doing):
         try:
@@ -519,7 +519,7 @@ def hold(env: Environment, service: str, reporter: Reporter, command: str,
          aws: Any = None) -> Iterator[Hold]:
     """Hold `service`'s lock for the block; exit 1 naming the holder if someone else has it."""
     if aws is None:
-        from release.aws import Aws
+        from release.adapters.aws import Aws
 
         aws = Aws(env)
     held = Hold(connect(env, aws), aws, service, reporter, command)

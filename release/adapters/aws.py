@@ -29,8 +29,8 @@ import botocore.credentials
 import botocore.exceptions
 import botocore.session
 
-from release.config import Environment
-from release.errors import InvalidInput, Unreachable
+from release.core.config import Environment
+from release.core.errors import InvalidInput, Unreachable
 
 RETRY_CONFIG = botocore.config.Config(
     retries={"mode": "adaptive", "max_attempts": 10},
@@ -99,7 +99,7 @@ _NOT_IN_SESSION_NAME = re.compile(r"[^A-Za-z0-9_+=,.@-]")
 
 def role_session_name() -> str:
     """Who assumes the role, as CloudTrail shows it: Jenkins' BUILD_TAG, else the user."""
-    from release.records import who
+    from release.core.records import who
 
     name = _NOT_IN_SESSION_NAME.sub("-", os.environ.get("BUILD_TAG") or who())
     name = name[:SESSION_NAME_LIMIT]

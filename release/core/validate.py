@@ -25,13 +25,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from release import config
+from release.core import config
 
 ERROR = "error"
 WARNING = "warning"
 
 KINDS = ("taskdef", "environment", "service")
-TOOL_SCHEMAS = Path(__file__).resolve().parent.parent / config.SCHEMAS_DIR
+TOOL_SCHEMAS = Path(__file__).resolve().parents[2] / config.SCHEMAS_DIR
 
 # Keys that are misplaced rather than misspelt: say where they belong.
 MISPLACED_KEYS = {
@@ -296,7 +296,7 @@ class SchemaChecker:
 
 @lru_cache(maxsize=16)
 def _load_checker(kind: str, path: str, stamp: int) -> SchemaChecker:
-    from release.schemacheck import Unsupported, compile_schema
+    from release.core.schemacheck import Unsupported, compile_schema
 
     schema = config.read_json(Path(path))
     if not isinstance(schema, dict):
@@ -573,6 +573,6 @@ def _validate(root: Path, envs: list[str] | None, report: Report, api_check: boo
             loaded.taskdefs[rel] = doc
 
     report.broken = loaded.broken
-    from release.rules import run_rules
+    from release.core.rules import run_rules
 
     findings.extend(run_rules(loaded, api_check=api_check))

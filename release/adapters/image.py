@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
-from release.clock import Clock, default_clock
-from release.config import Environment
-from release.errors import InvalidInput, Unreachable
-from release.events import OutputFormat, Reporter
+from release.core.clock import Clock, default_clock
+from release.core.config import Environment
+from release.core.errors import InvalidInput, Unreachable
+from release.output.events import OutputFormat, Reporter
 
 DEFAULT_DOCKER_SOCKET = "unix:///var/run/docker.sock"
 CONFIRM_TIMEOUT_S = 10.0  # how long ECR may take to list a pushed image (the sandbox mirrors)
@@ -322,7 +322,7 @@ def ecr_clients(env: Environment) -> Any:
     unreachable ECR fails a pipeline stage in seconds instead of half a minute."""
     import botocore.config
 
-    from release.aws import RETRY_CONFIG, connect
+    from release.adapters.aws import RETRY_CONFIG, connect
 
     retries = botocore.config.Config(retries={"mode": "adaptive",
                                               "max_attempts": ECR_MAX_ATTEMPTS})
@@ -331,7 +331,7 @@ def ecr_clients(env: Environment) -> Any:
 
 def ecr_login(aws: Any, env: Environment) -> RegistryAuth:
     """Decode the ECR token in memory; the host comes from proxyEndpoint unless overridden."""
-    from release.aws import aws_errors
+    from release.adapters.aws import aws_errors
 
     # No registryIds: the ECR model deprecates it ("specifying a registry ID doesn't change
     # the permissions scope of the authorization token"); connect() has made sure the
@@ -353,7 +353,7 @@ def existing_digest(aws: Any, env: Environment, tag: str) -> str | None:
     """The digest ECR holds under `tag`, None when absent; a missing repository is exit 5."""
     import botocore.exceptions
 
-    from release.aws import aws_errors, error_code
+    from release.adapters.aws import aws_errors, error_code
 
     with aws_errors(env, f"looking up {env.ecr_repository}:{tag} in ECR"):
         try:

@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.aws import Aws, aws_errors, error_code, is_local
-from release.calls import ApiCall, Ref
-from release.config import Environment
-from release.errors import InvalidInput, ReleaseError
-from release.policies import (
+from release.adapters.aws import Aws, aws_errors, error_code, is_local
+from release.core.calls import ApiCall, Ref
+from release.core.config import Environment
+from release.core.errors import InvalidInput, ReleaseError
+from release.core.policies import (
     ecr_pull_policy,
     ecs_service_policy,
     firehose_policy,
@@ -509,7 +509,7 @@ class Planner:
     # -- the release ledger: the service locks and the records of releases (release/ledger.py)
 
     def _ledger_table(self) -> None:
-        from release import ledger
+        from release.adapters import ledger
 
         name = ledger.table_name(self.env)
         dynamodb = self.aws.dynamodb
@@ -692,7 +692,7 @@ def apply_plan(aws: Aws, plan: Plan, on_applied: Callable[[int, ApiCall], None] 
     """Run the calls in order; a failure names the step and says a re-run resumes from there."""
     import botocore.exceptions
 
-    from release.clock import default_clock
+    from release.core.clock import default_clock
 
     clock = clock or default_clock()
     results: dict[str, Any] = {}

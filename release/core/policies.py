@@ -12,8 +12,8 @@ import json
 import urllib.parse
 from typing import Any
 
-from release.config import Environment
-from release.errors import InvalidInput
+from release.core.config import Environment
+from release.core.errors import InvalidInput
 
 # --------------------------------------------------------------------------- desired documents
 
