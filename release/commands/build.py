@@ -1,7 +1,8 @@
 """`release build`: build a service's image from its git commit and push it to ECR.
 
-Thin: options, validation, picking the service and context; the work is in
-release/image.py (docker and boto3 are imported there, inside functions).
+Thin: options and the rendered result; choosing the service and context is in
+release/engine/build.py, the work in release/adapters/image.py (docker and boto3
+are imported there, inside functions).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from release.commands.common import (
     handles_errors,
     load_valid_repo,
 )
-from release.core.errors import InvalidInput, UsageError
 from release.output.events import OutputFormat, Reporter
 
 ServiceNameOption = Annotated[
@@ -54,34 +54,15 @@ def build(
     digest is returned. Exit 1 for a failing Dockerfile step or a dirty tree,
     5 when the engine, ECR or the registry cannot be reached or refuse the login.
     """
-    from release.adapters import image
+    from release.engine.build import build as build_service
+    from release.engine.build import describe
 
     reporter = Reporter(format)
     root = find_repo(repo)
-    cfg = load_valid_repo(root, [env], reporter)
-    environment = cfg.environment(env)
-    specs = cfg.services_of(env, service)
-    if len(specs) != 1:
-        names = ", ".join(s.name for s in specs)
-        raise UsageError(f"environment {env!r} has several services ({names})",
-                         "name one with --service")
-    spec = specs[0]
-    if context is None:
-        if not spec.build_context:
-            raise InvalidInput(f"service {spec.name!r} in {env!r} names no build context",
-                               f'add "build": {{"context": "<folder>"}} to {spec.path}, '
-                               "or pass --context")
-        context = root / spec.build_context
-    result = image.build_and_push(environment, context, reporter, push=push,
-                                  allow_dirty=allow_dirty)
-    summary = result.as_dict()
-    outcome = ("already in ECR, nothing built or pushed" if result.existing
-               else "built and pushed" if result.pushed else "built locally (not pushed)")
-    lines = [f"{'repository':<11}{result.repository}", f"{'tag':<11}{result.tag}",
-             f"{'digest':<11}{result.digest or '-'}",
-             f"{'reference':<11}{result.reference or result.image}",
-             f"{'revision':<11}{result.revision}", f"{'outcome':<11}{outcome}"]
-    message = ("\n".join(lines) if reporter.format is OutputFormat.text
+    config_repo = load_valid_repo(root, [env], reporter)
+    result = build_service(root, config_repo, env, service, context, reporter, push=push,
+                           allow_dirty=allow_dirty)
+    message = ("\n".join(describe(result)) if reporter.format is OutputFormat.text
                else result.reference or result.image)
-    reporter.emit("build.result", message, "success", **summary)
-    return summary
+    reporter.emit("build.result", message, "success", **result.as_dict())
+    return result.as_dict()

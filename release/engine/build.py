@@ -1,0 +1,45 @@
+"""Which service and build context a `release build` means, then build and push once.
+
+The verb parses options and renders the result; choosing the service (one per
+environment unless named) and its context folder is a decision worth one place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from release.core.config import ConfigRepo
+from release.core.errors import InvalidInput, UsageError
+from release.output.events import Reporter
+
+
+def build(root: Path, config_repo: ConfigRepo, env: str, service: str | None,
+          context: Path | None, reporter: Reporter, *, push: bool, allow_dirty: bool) -> Any:
+    """Build the one chosen service's image (and push it); the adapter's BuildResult."""
+    from release.adapters import image
+
+    specs = config_repo.services_of(env, service)
+    if len(specs) != 1:
+        names = ", ".join(s.name for s in specs)
+        raise UsageError(f"environment {env!r} has several services ({names})",
+                         "name one with --service")
+    spec = specs[0]
+    if context is None:
+        if not spec.build_context:
+            raise InvalidInput(f"service {spec.name!r} in {env!r} names no build context",
+                               f'add "build": {{"context": "<folder>"}} to {spec.path}, '
+                               "or pass --context")
+        context = root / spec.build_context
+    return image.build_and_push(config_repo.environment(env), context, reporter, push=push,
+                                allow_dirty=allow_dirty)
+
+
+def describe(result: Any) -> list[str]:
+    """The result as aligned `name value` lines for the console."""
+    outcome = ("already in ECR, nothing built or pushed" if result.existing
+               else "built and pushed" if result.pushed else "built locally (not pushed)")
+    return [f"{'repository':<11}{result.repository}", f"{'tag':<11}{result.tag}",
+            f"{'digest':<11}{result.digest or '-'}",
+            f"{'reference':<11}{result.reference or result.image}",
+            f"{'revision':<11}{result.revision}", f"{'outcome':<11}{outcome}"]
