@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from release.core.calls import ApiCall
 from release.core.deployments import short
 from release.core.errors import EXIT_OK
 from release.output.events import Reporter
@@ -37,12 +36,6 @@ class ReleaseOutcome:
 
 def first_failure(outcomes: list[ReleaseOutcome]) -> ReleaseOutcome | None:
     return next((o for o in outcomes if o.exit_code != EXIT_OK), None)
-
-
-def tag_call(arn: str, tags: list[dict[str, str]], reason: str) -> ApiCall:
-    """Tags on a revision's release record, as a plan call: best effort (see `tag_record`)."""
-    return ApiCall("ecs", "tag_resource", {"resourceArn": arn, "tags": tags}, reason,
-                   target=short(arn), best_effort=True)
 
 
 def tag_record(aws: Any, reporter: Reporter, arn: str | None, tags: list[dict[str, str]]
