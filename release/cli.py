@@ -13,8 +13,12 @@ from release.commands import (
     build,
     deploy,
     gitops,
+    history,
     lock,
+    plan,
+    rollback,
     sandbox,
+    status,
     validate,
     verify,
 )
@@ -30,11 +34,11 @@ app = typer.Typer(
 
 app.command("validate")(validate.validate)
 app.command("build")(build.build)
-app.command("plan")(deploy.plan)
+app.command("plan")(plan.plan)
 app.command("deploy")(deploy.deploy)
-app.command("rollback")(deploy.rollback)
-app.command("status")(deploy.status)
-app.command("history")(deploy.history)
+app.command("rollback")(rollback.rollback)
+app.command("status")(status.status)
+app.command("history")(history.history)
 app.command("unlock")(lock.unlock)
 app.command("changed")(gitops.changed)
 app.command("apply")(gitops.apply)

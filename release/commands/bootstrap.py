@@ -18,8 +18,6 @@ from release.commands.common import (
 from release.core.errors import UsageError
 from release.output.events import OutputFormat, Reporter
 
-PLAN_COLUMNS = ["#", "service", "call", "target", "reason"]
-
 
 def interactive() -> bool:
     """A person can answer a prompt: both stdin and stdout are terminals."""
@@ -50,49 +48,14 @@ def bootstrap(
     environment = load_valid_repo(find_repo(repo), [env], reporter).environment(env)
 
     from release.adapters.aws import Aws
-    from release.engine.bootstrap import RETRY_BUDGET_SECONDS, apply_plan, build_plan
+    from release.engine.bootstrap import bootstrap as run
 
-    aws = Aws(environment)
-    reporter.emit("bootstrap.reading", f"reading the live infrastructure of {env} "
-                  f"({aws.endpoint or environment.region})", "dim")
-    plan = build_plan(aws, environment, instances)
-    for note in plan.notes:
-        reporter.emit("bootstrap.note", note, "warn")
-    if plan.empty:
-        reporter.emit("bootstrap.done", f"{env}: nothing to change, the infrastructure matches "
-                      "the environment document", "success", changes=0, applied=0,
-                      dry_run=dry_run)
-        return
-    reporter.table(f"bootstrap plan for {env}: {len(plan.calls)} change(s)", PLAN_COLUMNS,
-                   plan.rows(), kind="bootstrap.plan", changes=len(plan.calls),
-                   calls=[c.as_dict() for c in plan.calls])
-    if dry_run:
-        reporter.emit("bootstrap.done", f"dry run: {len(plan.calls)} change(s) planned, "
-                      "nothing was changed", "success", changes=len(plan.calls), applied=0,
-                      dry_run=True)
-        return
-    if not yes:
+    def confirm(changes: int) -> bool:
+        if yes:
+            return True
         if not interactive():
-            raise UsageError(
-                "refusing to change AWS without confirmation (not on a terminal)",
-                "re-run with --yes to apply this plan, or --dry-run to only show it",
-            )
-        if not typer.confirm(f"apply these {len(plan.calls)} change(s) to {env}?",
-                             default=False):
-            reporter.emit("bootstrap.done", "not applied: nothing was changed", "warn",
-                          changes=len(plan.calls), applied=0, dry_run=False)
-            return
+            raise UsageError("refusing to change AWS without confirmation (not on a terminal)",
+                             "re-run with --yes to apply this plan, or --dry-run to only show it")
+        return typer.confirm(f"apply these {changes} change(s) to {env}?", default=False)
 
-    def applied(step: int, call) -> None:
-        reporter.emit("bootstrap.applied", f"[{step}/{len(plan.calls)}] {call.describe()}",
-                      "info", step=step, **call.as_dict())
-
-    def retrying(step: int, call, error: str, delay: float) -> None:
-        reporter.emit("bootstrap.retry", f"[{step}/{len(plan.calls)}] {call.operation} "
-                      f"{call.target}: {error}; retrying in {delay:.0f} s (a just-created IAM "
-                      f"role takes a while to be visible; up to {RETRY_BUDGET_SECONDS:.0f} s)",
-                      "warn", step=step, delay=delay, error=error)
-
-    apply_plan(aws, plan, applied, on_retry=retrying)
-    reporter.emit("bootstrap.done", f"{env}: {len(plan.calls)} change(s) applied", "success",
-                  changes=len(plan.calls), applied=len(plan.calls), dry_run=False)
+    run(Aws(environment), environment, reporter, instances, dry_run, confirm)

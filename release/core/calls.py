@@ -16,15 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Operation name prefixes that only read; anything else mutates.
-READ_ONLY_PREFIXES = ("describe_", "list_", "get_", "batch_get_")
-
-
-def is_read_only(operation: str) -> bool:
-    """True for Describe/List/Get operations (boto3 snake_case or API CamelCase names)."""
-    snake = "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
-    return snake.startswith(READ_ONLY_PREFIXES)
-
 
 @dataclass(frozen=True)
 class Ref:
@@ -66,10 +57,9 @@ class ApiCall:
     target: str = ""  # the resource it changes, for the table: "role ecsInstanceRole"
     key: str | None = None  # name under which its response is kept for later `Ref`s
     retry_on: tuple[str, ...] = field(default=())  # error codes worth retrying (IAM is eventual)
-
-    @property
-    def mutating(self) -> bool:
-        return not is_read_only(self.operation)
+    # a failure is reported and the plan goes on: a release record that cannot be updated
+    # must not turn a release that happened into a failure
+    best_effort: bool = False
 
     def describe(self) -> str:
         """`put_role_policy ecsInstanceRole/firehosePolicy: policy differs (Resource)`."""

@@ -42,15 +42,3 @@ class Unreachable(ReleaseError):
     """AWS, the Docker engine, the registry or their auth cannot be reached."""
 
     exit_code = EXIT_UNREACHABLE
-
-
-class RolledBack(ReleaseError):
-    """The release failed; the previous revision was restored and is stable."""
-
-    exit_code = EXIT_ROLLED_BACK
-
-
-class NotRestored(ReleaseError):
-    """The release failed and the service is not back on a good revision: page someone."""
-
-    exit_code = EXIT_NOT_RESTORED

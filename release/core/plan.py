@@ -379,6 +379,7 @@ class ReleasePlan:
     recreate_changes: list[Change]
     calls: list[ApiCall]
     budget: Budget
+    after_stable: list[ApiCall] = field(default_factory=list)  # once the wait says stable
 
     @property
     def registers(self) -> bool:
@@ -404,6 +405,7 @@ class ReleasePlan:
             "service_changes": [c.as_dict() for c in self.setting_changes],
             "blockers": self.blockers,
             "calls": [c.as_dict() for c in self.calls],
+            "after_stable": [c.as_dict() for c in self.after_stable],
             "budget": self.budget.as_dict(),
         }
 
@@ -454,20 +456,32 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
 
 
 def rollback_plan(env: Environment, spec: ServiceSpec, live: Live, to_revision: str,
-                  timeout: str | int | None = None) -> ReleasePlan:
-    """Point the service back at an existing revision; nothing is registered or deregistered."""
-    calls = [ApiCall("ecs", "update_service",
-                     {"cluster": env.cluster, "service": spec.service_name,
-                      "taskDefinition": to_revision},
-                     f"roll back from {_rev(live.revision_arn)} to {_rev(to_revision)}",
-                     target=f"{env.cluster}/{spec.service_name}")]
+                  timeout: str | int | None = None, *, to_taskdef: dict[str, Any] | None = None,
+                  ecs_rolls_back: bool = False,
+                  restored_tags: list[dict[str, str]] | None = None) -> ReleasePlan:
+    """Point the service back at an existing revision; nothing is registered or deregistered.
+
+    The budget is that of the revision rolled back to (its stop timeout, its ports). When
+    ECS already started its own rollback there is no call to make, only the wait; once
+    stable, the restored revision's release record says so (`restored_tags`).
+    """
+    target = f"{env.cluster}/{spec.service_name}"
+    calls = [] if ecs_rolls_back else [
+        ApiCall("ecs", "update_service", {"cluster": env.cluster, "service": spec.service_name,
+                                          "taskDefinition": to_revision},
+                f"roll back from {_rev(live.revision_arn)} to {_rev(to_revision)}",
+                target=target)]
+    after = [ApiCall("ecs", "tag_resource", {"resourceArn": to_revision, "tags": restored_tags},
+                     "record on the restored revision that it was restored",
+                     target=_rev(to_revision), best_effort=True)] if restored_tags else []
     change = Change("service.taskDefinition", live.revision_arn, to_revision)
+    taskdef = to_taskdef if to_taskdef is not None else live.taskdef or {}
     return ReleasePlan(
         env=env.name, service=spec.service_name, cluster=env.cluster, family=spec.family,
-        desired_taskdef=live.taskdef or {}, live_revision=live.revision_arn,
+        desired_taskdef=taskdef, live_revision=live.revision_arn,
         service_exists=live.service is not None, taskdef_changes=[change], setting_changes=[],
-        recreate_changes=[], calls=calls,
-        budget=budget_for(env, spec, live.taskdef or {}, timeout))
+        recreate_changes=[], calls=calls, budget=budget_for(env, spec, taskdef, timeout),
+        after_stable=after)
 
 
 def _rev(arn: str | None) -> str:

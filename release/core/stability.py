@@ -38,6 +38,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from release.core import deployments as deployments_of
+from release.core.deployments import short
+
 PROGRESSING = "progressing"
 STABLE = "stable"
 FAILED = "failed"
@@ -311,8 +314,7 @@ class Watch:
 
     def _deployment_failure(self, service: Mapping[str, Any]) -> tuple[str, str, str] | None:
         target = self.target
-        deployments = service.get("deployments", [])
-        primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+        primary = deployments_of.primary(service)
         ours = self._ours(service)
         if ours is not None and ours.get("rolloutState") == "FAILED":
             why = ours.get("rolloutStateReason") or "the deployment circuit breaker tripped"
@@ -330,11 +332,11 @@ class Watch:
                 and primary.get("taskDefinition") == target.previous_task_definition_arn):
             why = self._why_ecs_gave_up(service)
             return (ROLLED_BACK_BY_ECS,
-                    f"rolled back by ECS to {_short(primary.get('taskDefinition'))}: {why}",
+                    f"rolled back by ECS to {short(primary.get('taskDefinition'))}: {why}",
                     "see the stopped tasks' reasons above; fix the revision and release again")
         return (SUPERSEDED,
                 f"another deployment took over the service: {primary.get('id')} on "
-                f"{_short(primary.get('taskDefinition'))}",
+                f"{short(primary.get('taskDefinition'))}",
                 "someone else is releasing this service; check `release status` before acting")
 
     def _why_ecs_gave_up(self, service: Mapping[str, Any]) -> str:
@@ -410,7 +412,7 @@ class Watch:
         for arn, since in self.out_of_service_since.items():
             if now - since >= limit:
                 return (ELB_UNHEALTHY,
-                        f"a new task ({_short(arn)}) has been OutOfService on the ELB for "
+                        f"a new task ({short(arn)}) has been OutOfService on the ELB for "
                         f"{int(now - since)} s",
                         "the new revision does not pass the ELB health check: check its "
                         "health endpoint and the health check target in environment.json")
@@ -422,7 +424,7 @@ class Watch:
         if len(deployments) != 1:
             return False
         only = deployments[0]
-        if only.get("status") != "PRIMARY":
+        if deployments_of.primary(service) is not only:
             return False
         if only.get("taskDefinition") != target.task_definition_arn:
             return False
@@ -638,12 +640,6 @@ def _budget_fix(c: _Counts, target: Target) -> str:
         return ("new tasks run but are not InService on the ELB yet: check the health check "
                 "target, or raise release.timeout")
     return "raise release.timeout (or --timeout) if the rollout is just slow; see the events above"
-
-
-def _short(arn: Any) -> str:
-    """`family:revision` (or a task id) out of an ARN, for messages."""
-    text = str(arn or "")
-    return text.rsplit("/", 1)[-1]
 
 
 def _without(args: dict[str, Any], *keys: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any
 from release.adapters.aws import Aws, aws_errors, error_code, is_local
 from release.core.calls import ApiCall, Ref
 from release.core.config import Environment
-from release.core.errors import InvalidInput, ReleaseError
+from release.core.errors import InvalidInput
 from release.core.policies import (
     ecr_pull_policy,
     ecs_service_policy,
@@ -37,6 +37,8 @@ from release.core.policies import (
     role_arn,
     trust_policy,
 )
+from release.engine.executor import RETRY_BUDGET_SECONDS, Executor, display
+from release.output.events import Reporter
 
 MANAGED_INSTANCE_POLICY = (
     "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
@@ -84,9 +86,6 @@ class Plan:
     def add(self, call: ApiCall) -> None:
         self.calls.append(call)
 
-    def rows(self) -> list[list[Any]]:
-        return [[i, c.service, c.operation, c.target, c.reason]
-                for i, c in enumerate(self.calls, 1)]
 
 
 def _absent_on(codes: set[str], fn: Callable[..., Any], **params: Any) -> Any:
@@ -121,7 +120,7 @@ def _ordered_unique(values: Iterable[str]) -> list[str]:
 class Planner:
     """Reads one environment's live infrastructure and plans the calls that are missing.
 
-    Only Describe/List/Get calls are made here; `apply_plan` makes the rest.
+    Only Describe/List/Get calls are made here; the executor makes the rest.
     """
 
     def __init__(self, aws: Aws, env: Environment, instances: int | None = None) -> None:
@@ -651,79 +650,43 @@ def build_plan(aws: Aws, env: Environment, instances: int | None = None) -> Plan
 # --------------------------------------------------------------------------- applying
 
 
-# IAM is eventually consistent: a just-created instance profile or role takes seconds to be
-# usable by EC2 or ECR. Calls that name such errors in `retry_on` are retried with backoff.
-RETRY_BUDGET_SECONDS = 60.0
-FIRST_RETRY_DELAY_SECONDS = 1.0  # doubled after each attempt, up to the next one
-MAX_RETRY_DELAY_SECONDS = 16.0
 # What ECR answers SetRepositoryPolicy when a principal does not exist (or not yet):
 # InvalidParameterException "Invalid parameter at 'PolicyText' failed to satisfy
 # constraint: 'Principal not found'".
 PRINCIPAL_NOT_FOUND = "InvalidParameterException: Principal not found"
 
-RetryNotice = Callable[[int, ApiCall, str, float], None]  # step, call, error, delay
+
+def executor(aws: Aws, env: Environment, reporter: Reporter, clock: Any = None) -> Executor:
+    """The executor of a bootstrap plan: a failed step says that a re-run resumes."""
+    return Executor(aws, reporter, env, kind="bootstrap", clock=clock,
+                    rerun=f"release bootstrap --env {env.name}")
 
 
-def retryable(exc: BaseException, retry_on: tuple[str, ...]) -> bool:
-    """Does the error match one of `retry_on`: "Code", or "Code: words in its message"?"""
-    code = error_code(exc)
-    if not code:
-        return False
-    message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", ""))
-    for entry in retry_on:
-        wanted, _, words = (part.strip() for part in entry.partition(":"))
-        if wanted == code and words.lower() in message.lower():
-            return True
-    return False
-
-
-def retry_delays() -> list[float]:
-    """1, 2, 4, 8, 16, 16, ... s, the last one cut so that they add up to the budget."""
-    delays: list[float] = []
-    delay = FIRST_RETRY_DELAY_SECONDS
-    while sum(delays) < RETRY_BUDGET_SECONDS:
-        delays.append(min(delay, RETRY_BUDGET_SECONDS - sum(delays)))
-        delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
-    return delays
-
-
-def apply_plan(aws: Aws, plan: Plan, on_applied: Callable[[int, ApiCall], None] | None = None,
-               clock: Any = None, on_retry: RetryNotice | None = None) -> dict[str, Any]:
-    """Run the calls in order; a failure names the step and says a re-run resumes from there."""
-    import botocore.exceptions
-
-    from release.core.clock import default_clock
-
-    clock = clock or default_clock()
-    results: dict[str, Any] = {}
-    total = len(plan.calls)
-    for step, call in enumerate(plan.calls, 1):
-        params = call.resolved_params(results)
-        method = getattr(getattr(aws, call.service), call.operation)
-        doing = f"step {step} of {total} ({call.operation} {call.target})"
-        try:
-            with aws_errors(plan.env, doing):
-                delays = iter(retry_delays())
-                while True:
-                    try:
-                        response = method(**params)
-                        break
-                    except botocore.exceptions.ClientError as exc:
-                        delay = next(delays, None) if retryable(exc, call.retry_on) else None
-                        if delay is None:
-                            raise
-                        if on_retry:
-                            on_retry(step, call, f"{error_code(exc)}: "
-                                     f"{exc.response['Error'].get('Message', '')}", delay)
-                        clock.sleep(delay)
-        except ReleaseError as exc:
-            done = (f"{step - 1} of {total} steps were applied" if step > 1
-                    else "nothing was applied")
-            raise type(exc)(exc.message, f"{done}; fix the cause and run `release bootstrap "
-                            f"--env {plan.env.name}` again: it plans only what is still "
-                            f"missing ({exc.hint})") from None
-        if call.key:
-            results[call.key] = response
-        if on_applied:
-            on_applied(step, call)
-    return results
+def bootstrap(aws: Aws, env: Environment, reporter: Reporter, instances: int | None,
+              dry_run: bool, confirm: Callable[[int], bool]) -> None:
+    """Read, plan, show; then (unless a dry run, and once `confirm` says yes) apply."""
+    reporter.emit("bootstrap.reading", f"reading the live infrastructure of {env.name} "
+                  f"({aws.endpoint or env.region})", "dim")
+    plan = build_plan(aws, env, instances)
+    for note in plan.notes:
+        reporter.emit("bootstrap.note", note, "warn")
+    changes = len(plan.calls)
+    if plan.empty:
+        reporter.emit("bootstrap.done", f"{env.name}: nothing to change, the infrastructure "
+                      "matches the environment document", "success", changes=0, applied=0,
+                      dry_run=dry_run)
+        return
+    reporter.emit("bootstrap.plan", f"bootstrap plan for {env.name}: {changes} change(s)",
+                  changes=changes, calls=[c.as_dict() for c in plan.calls])
+    display(plan, reporter, "bootstrap.plan")
+    if dry_run:
+        reporter.emit("bootstrap.done", f"dry run: {changes} change(s) planned, nothing was "
+                      "changed", "success", changes=changes, applied=0, dry_run=True)
+        return
+    if not confirm(changes):
+        reporter.emit("bootstrap.done", "not applied: nothing was changed", "warn",
+                      changes=changes, applied=0, dry_run=False)
+        return
+    executor(aws, env, reporter).execute(plan)
+    reporter.emit("bootstrap.done", f"{env.name}: {changes} change(s) applied", "success",
+                  changes=changes, applied=changes, dry_run=False)

@@ -117,3 +117,14 @@ def assert_seed_infrastructure(aws, env, stream: str) -> None:
     merged = seed_document("repositoryPolicy-jenkins", **ids)
     merged["Statement"] += seed_document("repositoryPolicy-ecs", **ids)["Statement"]
     assert canonical(policy) == canonical(merged)
+
+
+def apply_plan(aws, plan):
+    """Run a bootstrap plan with the command's executor, its events kept out of the way."""
+    import io
+
+    from release.engine.bootstrap import executor
+    from release.output.events import OutputFormat, Reporter
+
+    reporter = Reporter(OutputFormat.json, stream=io.StringIO())
+    return executor(aws, plan.env, reporter).execute(plan).results

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import io
+import json
+from typing import Any
+
 import pytest
 from bootstrap_helpers import environment
 
 from release.core.calls import ApiCall, Ref
 from release.core.clock import VirtualClock
 from release.core.errors import InvalidInput
-from release.engine.bootstrap import RETRY_BUDGET_SECONDS, Plan, apply_plan, retry_delays
+from release.engine.bootstrap import Plan, executor
+from release.engine.executor import RETRY_BUDGET_SECONDS, retry_delays
+from release.output.events import OutputFormat, Reporter
+
+
+class Recorded:
+    """A JSON reporter whose events the test reads back."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+        self.reporter = Reporter(OutputFormat.json, stream=self.stream)
+
+    def events(self, kind: str) -> list[dict[str, Any]]:
+        lines = [json.loads(line) for line in self.stream.getvalue().splitlines() if line]
+        return [e for e in lines if e["event"] == kind]
+
+
+def apply_plan(aws: Any, plan: Plan, out: Recorded | None = None,
+               clock: VirtualClock | None = None) -> dict[str, Any]:
+    reporter = (out or Recorded()).reporter
+    return executor(aws, plan.env, reporter, clock).execute(plan).results
 
 
 def test_a_reference_is_filled_in_from_an_earlier_response(repo, sandbox_aws):
@@ -22,18 +46,18 @@ def test_a_reference_is_filled_in_from_an_earlier_response(repo, sandbox_aws):
 
 
 def test_a_failing_step_is_named_and_the_hint_says_a_rerun_resumes(repo, sandbox_aws):
-    applied: list[int] = []
+    out = Recorded()
     plan = Plan(environment(repo), [
         ApiCall("ecs", "create_cluster", {"clusterName": "first"}, "test", "first"),
         ApiCall("ecs", "delete_cluster", {"cluster": "never-created"}, "test", "never-created"),
         ApiCall("ecs", "create_cluster", {"clusterName": "third"}, "test", "third"),
     ])
     with pytest.raises(InvalidInput) as failure:
-        apply_plan(sandbox_aws, plan, lambda step, call: applied.append(step))
+        apply_plan(sandbox_aws, plan, out)
     assert "step 2 of 3 (delete_cluster never-created)" in failure.value.message
     assert "1 of 3 steps were applied" in failure.value.hint
     assert "release bootstrap --env sandbox" in failure.value.hint
-    assert applied == [1]
+    assert [e["step"] for e in out.events("bootstrap.call")] == [1, 2]  # 2 was tried
     clusters = sandbox_aws.ecs.list_clusters()["clusterArns"]
     assert [arn.rsplit("/", 1)[-1] for arn in clusters] == ["first"]
 
@@ -41,15 +65,14 @@ def test_a_failing_step_is_named_and_the_hint_says_a_rerun_resumes(repo, sandbox
 def test_only_the_named_error_codes_are_retried_on_the_clock(repo, sandbox_aws):
     clock = VirtualClock()
     start = clock.now()
-    notices: list[tuple[int, float]] = []
+    out = Recorded()
     retried = Plan(environment(repo), [ApiCall(
         "ecs", "delete_cluster", {"cluster": "never-created"}, "test",
         retry_on=("ClusterNotFoundException",))])
     with pytest.raises(InvalidInput):
-        apply_plan(sandbox_aws, retried, clock=clock,
-                   on_retry=lambda step, call, error, delay: notices.append((step, delay)))
+        apply_plan(sandbox_aws, retried, out, clock=clock)
     assert clock.now() - start == RETRY_BUDGET_SECONDS
-    assert [delay for _, delay in notices] == retry_delays()
+    assert [e["delay"] for e in out.events("bootstrap.retry")] == retry_delays()
     not_retried = Plan(retried.env, [ApiCall("ecs", "delete_cluster",
                                              {"cluster": "never-created"}, "test")])
     with pytest.raises(InvalidInput):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 
 from bootstrap_helpers import (
+    apply_plan,
     assert_seed_infrastructure,
     create_jenkins_role,
     environment,
     run_bootstrap,
 )
 
-from release.engine.bootstrap import apply_plan, build_plan
+from release.engine.bootstrap import build_plan
 
 
 def test_first_run_creates_the_seed_infrastructure_with_the_seeds_settings(repo, sandbox_aws):

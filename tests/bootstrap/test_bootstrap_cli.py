@@ -84,7 +84,10 @@ def test_json_output_carries_each_call_with_its_reason_and_parameters(repo):
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     plan = next(e for e in events if e["event"] == "bootstrap.plan")
-    assert plan["changes"] == len(plan["calls"]) == len(plan["rows"])
+    assert plan["changes"] == len(plan["calls"])
+    shown = [e for e in events if e["event"] == "bootstrap.plan.call"]
+    assert [(e["step"], e["operation"]) for e in shown] == [
+        (n, c["operation"]) for n, c in enumerate(plan["calls"], 1)]
     firehose = next(c for c in plan["calls"] if c["target"] == "ecsInstanceRole/firehosePolicy")
     assert firehose["operation"] == "put_role_policy"
     assert firehose["reason"] == "inline policy missing"

@@ -15,6 +15,7 @@ import pytest
 from bootstrap_helpers import (
     ACCOUNT,
     PROJECT,
+    apply_plan,
     assert_seed_infrastructure,
     edit_environment,
     environment,
@@ -23,7 +24,7 @@ from bootstrap_helpers import (
 )
 
 from release.adapters.aws import Aws
-from release.engine.bootstrap import MANAGED_INSTANCE_POLICY, apply_plan, build_plan
+from release.engine.bootstrap import MANAGED_INSTANCE_POLICY, build_plan
 
 
 @pytest.fixture(scope="module")

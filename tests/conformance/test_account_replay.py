@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import io
 import json
 import os
 import subprocess
@@ -28,6 +29,8 @@ from release.core.clock import VirtualClock
 from release.core.config import load_repo
 from release.core.errors import InvalidInput, Unreachable
 from release.engine import bootstrap
+from release.engine.executor import RETRY_BUDGET_SECONDS, retry_delays
+from release.output.events import OutputFormat, Reporter
 
 PROJECT = Path(__file__).resolve().parents[2]
 OTHER_ACCOUNT = "210987654321"
@@ -302,7 +305,7 @@ def test_principal_not_found_is_retried_with_backoff_and_said(staging):
     call = _policy_call(env)
     clock = VirtualClock()
     start = clock.now()
-    notices: list[tuple[str, float]] = []
+    out = io.StringIO()
     with Stubber(aws.ecr) as stub:
         for _ in range(3):  # a just-created Jenkins role, not yet visible to ECR
             stub.add_client_error("set_repository_policy", "InvalidParameterException",
@@ -310,9 +313,10 @@ def test_principal_not_found_is_retried_with_backoff_and_said(staging):
         stub.add_response("set_repository_policy",
                           {"registryId": OTHER_ACCOUNT, "repositoryName": "akka-firehose",
                            "policyText": call.params["policyText"]}, call.params)
-        bootstrap.apply_plan(aws, bootstrap.Plan(env, [call]), clock=clock,
-                             on_retry=lambda step, c, error, delay: notices.append((error, delay)))
+        bootstrap.executor(aws, env, Reporter(OutputFormat.json, stream=out), clock).execute([call])
         stub.assert_no_pending_responses()
+    notices = [(e["error"], e["delay"]) for e in map(json.loads, out.getvalue().splitlines())
+               if e["event"] == "bootstrap.retry"]
     assert [delay for _, delay in notices] == [1.0, 2.0, 4.0]
     assert all("Principal not found" in error for error, _ in notices)
     assert clock.now() - start == 7.0
@@ -325,13 +329,14 @@ def test_principal_not_found_for_a_minute_fails_the_step(staging):
     clock = VirtualClock()
     start = clock.now()
     with Stubber(aws.ecr) as stub:
-        for _ in range(len(bootstrap.retry_delays()) + 1):
+        for _ in range(len(retry_delays()) + 1):
             stub.add_client_error("set_repository_policy", "InvalidParameterException",
                                   PRINCIPAL_NOT_FOUND, 400, expected_params=call.params)
         with pytest.raises(InvalidInput) as failed:
-            bootstrap.apply_plan(aws, bootstrap.Plan(env, [call]), clock=clock)
+            bootstrap.executor(aws, env, Reporter(OutputFormat.json, stream=io.StringIO()),
+                               clock).execute([call])
         stub.assert_no_pending_responses()
-    assert clock.now() - start == bootstrap.RETRY_BUDGET_SECONDS
+    assert clock.now() - start == RETRY_BUDGET_SECONDS
     assert "Principal not found" in failed.value.message
     assert "nothing was applied" in failed.value.hint
 
@@ -347,5 +352,6 @@ def test_another_invalid_parameter_is_not_retried(staging):
                               "'Invalid repository policy provided'", 400,
                               expected_params=call.params)
         with pytest.raises(InvalidInput):
-            bootstrap.apply_plan(aws, bootstrap.Plan(env, [call]), clock=clock)
+            bootstrap.executor(aws, env, Reporter(OutputFormat.json, stream=io.StringIO()),
+                               clock).execute([call])
     assert clock.now() == VirtualClock().now()

@@ -49,7 +49,7 @@ from release.core.clock import VirtualClock, use_clock
 from release.core.config import load_repo
 from release.core.errors import EXIT_OK, EXIT_ROLLED_BACK
 from release.core.render import render_service
-from release.engine import deploy
+from release.engine import deploy, rollback
 from release.output.events import Reporter
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -367,8 +367,8 @@ def test_the_tool_rolls_back_to_the_last_completed_release(staging, previous_out
                               (3, tags_of_3), (2, record_tags("completed", previous=1)),
                               (1, record_tags("completed", day=1))))]
     with Replay(aws, script, staging["clock"].now) as replay:
-        chosen = deploy.last_completed(aws, staging["env"], staging["spec"], td_arn(3),
-                                       td_arn(4))
+        chosen = rollback.last_completed(aws, staging["env"], staging["spec"], td_arn(3),
+                                         td_arn(4))
         replay.assert_done()
     assert chosen == td_arn(expected)
 

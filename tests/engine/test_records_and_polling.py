@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from release.core import records
-from release.engine import deploy
-from release.engine.deploy import (
+from release.core.deployments import in_progress
+from release.engine.wait import (
     CHANGED_POLL_SECONDS,
     MAX_POLL_SECONDS,
     next_interval,
@@ -107,4 +107,4 @@ def test_a_lone_deployment_without_rollout_state_is_in_progress_until_its_tasks_
         deployment: dict, busy: bool) -> None:
     # Behind a classic ELB DescribeServices carries no rolloutState (ECS API reference).
     service = {"serviceName": "s", "deployments": [dict(deployment, id="ecs-svc/1")]}
-    assert (deploy.in_progress(service) is not None) is busy
+    assert (in_progress(service) is not None) is busy

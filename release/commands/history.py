@@ -1,0 +1,54 @@
+"""`release history`: the release ledger of a service, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from release.commands.common import (
+    EnvOption,
+    FormatOption,
+    RepoOption,
+    ServiceOption,
+    find_repo,
+    handles_errors,
+    load_environment_repo,
+)
+from release.commands.service_options import LimitOption, reporter_for, specs_of
+from release.output.events import OutputFormat
+
+COLUMNS = ["when", "what", "revision", "outcome", "image", "commit", "by", "build"]
+
+
+@handles_errors
+def history(
+    env: EnvOption,
+    service: ServiceOption = None,
+    limit: LimitOption = 20,
+    repo: RepoOption = None,
+    format: FormatOption = OutputFormat.text,
+) -> None:
+    """List the release ledger: every release, restore and rollback with its outcome, newest
+    first."""
+    from release.engine.status import history_of
+
+    reporter = reporter_for(format)
+    config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
+    for spec in specs_of(config_repo, env, service):
+        found = history_of(config_repo, spec, limit)
+        if format is OutputFormat.json:
+            reporter.emit("history", f"{env}/{found.service}: {len(found.rows)} entries",
+                          env=env, service=found.service, live_revision=found.live_revision,
+                          entries=found.rows)
+            continue
+        reporter.table(f"{env}/{found.service}: releases, newest first", COLUMNS,
+                       [_row(r) for r in found.rows])
+
+
+def _row(r: dict[str, Any]) -> list[Any]:
+    from release.core.deployments import short
+
+    image = str(r.get("image") or "")
+    return [r["when"], r["kind"] + (" (live)" if r["live"] else ""), short(r["revision"]),
+            r["outcome"], image[:19] if image.startswith("sha256:") else image[-24:],
+            str(r.get("commit") or "")[:12], r.get("by"),
+            r.get("build_tag") or r.get("build_url") or ""]

@@ -1,0 +1,64 @@
+"""`release status`: the live state of a service and its drift from git."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from release.commands.common import (
+    EnvOption,
+    FormatOption,
+    RepoOption,
+    ServiceOption,
+    find_repo,
+    handles_errors,
+    load_environment_repo,
+)
+from release.commands.service_options import reporter_for, specs_of
+from release.output.events import OutputFormat
+
+
+@handles_errors
+def status(
+    env: EnvOption,
+    service: ServiceOption = None,
+    repo: RepoOption = None,
+    format: FormatOption = OutputFormat.text,
+) -> None:
+    """Show the live state of a service: revision and its release record, deployments, tasks,
+    ELB health, and drift from git."""
+    from release.engine.status import status_of
+
+    reporter = reporter_for(format)
+    config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
+    for spec in specs_of(config_repo, env, service):
+        _render(reporter, status_of(config_repo, spec), details=format is not OutputFormat.json)
+
+
+def _render(reporter: Any, st: Any, details: bool) -> None:
+    from release.core.deployments import short
+
+    where = f"{st.env}/{st.service}"
+    if not st.exists:
+        reporter.emit("status", f"{where}: does not exist (release deploy creates it)", "warn",
+                      **st.fields())
+        return
+    reporter.emit("status", f"{where}: {short(st.revision)}, {st.state}: {st.verdict.summary}",
+                  "success" if st.state == "stable" else "warn", **st.fields())
+    if not details:
+        return
+    record = st.record
+    reporter.emit("status.record", f"  released {record.at} by {record.by}: commit "
+                  f"{record.commit[:12]}, image {record.image[:19]}, outcome "
+                  f"{record.outcome or '?'}"
+                  + (f", restored {record.restored_at}" if record.restored_at else "")
+                  if record is not None else
+                  "  no release record on this revision (registered outside `release`)")
+    reporter.table("deployments", ["id", "status", "revision", "desired", "running", "pending",
+                                   "rollout"], [list(r.values()) for r in st.deployments])
+    reporter.table("tasks", ["task", "revision", "last", "desired", "instance", "elb"],
+                   [list(r.values()) for r in st.tasks])
+    reporter.emit("status.drift", "  in sync with git" if not st.drift else
+                  "  drift from git (`release plan` shows it, `release deploy` fixes it):",
+                  "success" if not st.drift else "warn")
+    for line in st.drift:
+        reporter.emit("status.drift", f"    {line}")

@@ -1,0 +1,300 @@
+"""Rolling a service back: to the revision before a failed release, or to one an operator names.
+
+Rollback is plan-as-data like a release: `plan_rollback` reads and decides
+(the UpdateService call, none when ECS already rolls back on its own, and the
+tags that mark the restored revision once it is stable); `run_rollback` shows
+nothing new and runs exactly those calls with the one Executor, then waits
+under the same rules as a release. The automatic rollback after a failed
+release and `release rollback` take this same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from release.core import deployments, records, stability
+from release.core import plan as planning
+from release.core.clock import default_clock
+from release.core.config import ConfigRepo, Environment, ServiceSpec
+from release.core.deployments import short
+from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, InvalidInput
+from release.engine.executor import Executor, display
+from release.engine.outcome import NOT_RESTORED, ROLLED_BACK, UNCHANGED, ReleaseOutcome
+from release.engine.wait import Waiter, aws_step, connect, make_target, resume_commands
+from release.output.events import Reporter
+
+
+@dataclass
+class Rollback:
+    """A rollback decided before anything changes: the plan shown is the plan run."""
+
+    env: Environment
+    spec: ServiceSpec
+    aws: Any
+    plan: planning.ReleasePlan  # calls, then after_stable (the record's "restored" tags)
+    before: dict[str, Any] | None  # the service as it was
+    taskdef: dict[str, Any]  # the revision rolled back to
+    deployment_id: str | None  # ECS's own rollback deployment, when it started one
+    to_revision: str
+
+    @property
+    def current(self) -> str | None:
+        return (self.before or {}).get("taskDefinition")
+
+
+def plan_rollback(env: Environment, spec: ServiceSpec, aws: Any, to_revision: str,
+                  deployment_id: str | None = None, timeout: str | int | None = None
+                  ) -> Rollback:
+    """Read the revision to go back to and the service; plan the calls. Reads only."""
+    from release.adapters.live import describe_revision, describe_service
+
+    with aws_step(env, f"rolling back {spec.service_name}"):
+        taskdef, _ = describe_revision(aws.ecs, to_revision)
+        before = describe_service(aws.ecs, env.cluster, spec.service_name)
+    current = (before or {}).get("taskDefinition")
+    plan = planning.rollback_plan(
+        env, spec, planning.Live(before, None), to_revision, timeout, to_taskdef=taskdef,
+        ecs_rolls_back=deployment_id is not None,
+        restored_tags=records.restored_tags(current, default_clock().now()))
+    return Rollback(env, spec, aws, plan, before, taskdef, deployment_id, to_revision)
+
+
+def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: str
+                 ) -> stability.Verdict:
+    """Run the planned calls, wait under the same rules as a release, then mark the record."""
+    from release.adapters import ledger
+
+    env, spec, plan = rollback.env, rollback.spec, rollback.plan
+    to_revision, current = rollback.to_revision, rollback.current
+    where = f"{env.name}/{spec.service_name}"
+    executor = Executor(rollback.aws, reporter, env, kind="rollback")
+    deployment_id = rollback.deployment_id
+    with aws_step(env, f"rolling back {spec.service_name}"):
+        entry = ledger.begin_restore(env, spec.service_name, to_revision, current, why)
+        if plan.calls:
+            reporter.emit("release.rollback", f"{where}: {why}; rolling back to "
+                          f"{short(to_revision)}", "warn", env=env.name,
+                          service=spec.service_name, revision=to_revision)
+        else:
+            reporter.emit("release.rollback", f"{where}: {why}; ECS is rolling back to "
+                          f"{short(to_revision)}: waiting for it", "warn", env=env.name,
+                          service=spec.service_name, revision=to_revision)
+        for call, _, response in executor.execute(plan).responses:
+            if call.operation == "update_service":
+                deployment_id = deployments.deployment_for(response["service"], to_revision)
+    target = make_target(env, spec, to_revision, deployment_id, current, plan.budget.seconds,
+                         rollback.before, rollback.taskdef, waiter.draining())
+    verdict = waiter.wait(target, "rollback", just_updated=bool(plan.calls))
+    ledger.finish(env, spec.service_name, entry, records.COMPLETED if verdict.state ==
+                  stability.STABLE else records.FAILED, verdict.reason or "stable")
+    if verdict.state == stability.STABLE:
+        executor.execute(plan.after_stable)
+    return verdict
+
+
+def roll_back(env: Environment, spec: ServiceSpec, aws: Any, waiter: Waiter, reporter: Reporter,
+              to_revision: str, deployment_id: str | None, why: str,
+              timeout: str | int | None = None) -> stability.Verdict:
+    """Point the service at `to_revision` (unless ECS already did) and wait under the same rules."""
+    rollback = plan_rollback(env, spec, aws, to_revision, deployment_id, timeout)
+    return run_rollback(rollback, waiter, reporter, why)
+
+
+def restore_target(aws: Any, env: Environment, spec: ServiceSpec, verdict: stability.Verdict,
+                    previous: str | None, failed: str) -> tuple[str | None, str | None]:
+    """(revision to go back to, ECS's own rollback deployment when it already started one)."""
+    if verdict.cause == stability.ROLLED_BACK_BY_ECS:
+        from release.adapters.live import describe_service
+
+        with aws_step(env, f"reading {spec.service_name}"):
+            service = describe_service(aws.ecs, env.cluster, spec.service_name) or {}
+        primary = deployments.primary(service)
+        if primary is not None and primary.get("taskDefinition"):
+            return primary["taskDefinition"], primary.get("id")
+    if verdict.cause == stability.SUPERSEDED:
+        return None, None
+    with aws_step(env, f"reading the release records of {spec.service_name}"):
+        return last_completed(aws, env, spec, previous, failed), None
+
+
+def last_completed(aws: Any, env: Environment, spec: ServiceSpec, previous: str | None,
+                   failed: str) -> str | None:
+    """What the tool rolls back to: the revision live before, when its release completed
+    (or no release of this tool made it), else the newest release that did complete,
+    as the ledger tells."""
+    from release.adapters import ledger
+    from release.adapters.live import describe_revision, records_of
+
+    if not previous or previous == failed:
+        return previous
+    _, tags = describe_revision(aws.ecs, previous)
+    record = records.Record.from_tags(previous, tags)
+    if record is None or record.outcome == records.COMPLETED or record.restored_at:
+        return previous
+    history = [r for r in records_of(aws.ecs, spec.family, limit=20) if r.revision != failed]
+    entries = [e for e in ledger.history(env, spec.service_name, history, aws)
+               if e.revision != failed]
+    return records.rollback_target_of(failed, entries) or previous
+
+
+def show(rollback: Rollback, reporter: Reporter) -> None:
+    """The rollback plan: from where to where, the budget, and the calls it will make."""
+    plan = rollback.plan
+    reporter.emit("rollback.plan", f"{plan.env}/{plan.service}: roll back from "
+                  f"{short(plan.live_revision)} to {short(rollback.to_revision)} (budget "
+                  f"{plan.budget.seconds} s)", **plan.as_dict())
+    for change in plan.taskdef_changes:
+        reporter.emit("plan.change", f"  {change.one_line()}")
+    display([*plan.calls, *plan.after_stable], reporter)
+
+
+# ------------------------------------------------------------------ `release rollback`
+
+
+def rollback_services(config_repo: ConfigRepo, specs: list[ServiceSpec], reporter: Reporter, *,
+                      to: str | None, timeout: str | int | None, commit: Path | None,
+                      confirm: Callable[[str], bool]) -> list[ReleaseOutcome]:
+    """Roll each service back (to --to, else to the revision live before the current release);
+    stop at the first that does not settle. `confirm` asks before anything is changed; with
+    `commit` (the repository's root) the restored image is pinned in git."""
+    outcomes = []
+    for spec in specs:
+        outcome = _rollback_one(config_repo, spec, reporter, to, timeout, commit, confirm)
+        outcomes.append(outcome)
+        if outcome.status == NOT_RESTORED:
+            break
+    return outcomes
+
+
+def _target_of(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
+               to: str | None) -> tuple[planning.Live, str, str | None]:
+    """(live state, revision to roll back to, a caution about it) under the rollback's lock."""
+    from release.adapters import ledger, live
+
+    where = f"{env.name}/{spec.service_name}"
+    ledger.take(env, spec.service_name, reporter, "rollback", aws)
+    with aws_step(env, f"reading {spec.service_name}"):
+        current = live.fetch_live(aws.ecs, env, spec)
+        if current.service is None:
+            raise InvalidInput(f"{where} does not exist", "nothing to roll back")
+        history = live.records_of(aws.ecs, spec.family, limit=50)
+        entries = ledger.history(env, spec.service_name, history, aws)
+        if to:
+            check_revision_arn(env, spec.family, to)
+        target = (live.resolve_revision(aws.ecs, spec.family, to) if to
+                  else records.rollback_target_of(current.revision_arn, entries))
+        if target is not None and target != current.revision_arn:
+            live.check_revision_images(aws.ecr, env, live.describe_revision(aws.ecs, target)[0])
+    if target is None:
+        raise InvalidInput(f"{where}: no earlier release is recorded to roll back to",
+                           "name one with --to REVISION (see `release history`)")
+    return current, target, records.caution_about(target, entries)
+
+
+def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
+                  to: str | None, timeout: str | int | None, commit: Path | None,
+                  confirm: Callable[[str], bool]) -> ReleaseOutcome:
+    env = config_repo.environment(spec.env)
+    aws = connect(env)
+    where = f"{env.name}/{spec.service_name}"
+    current, target, caution = _target_of(env, spec, aws, reporter, to)
+    busy = deployments.in_progress(current.service)
+    if target == current.revision_arn and busy is None:
+        message = f"{where}: already on {short(target)}; nothing to do"
+        reporter.emit("rollback.unchanged", message, "success", revision=target)
+        return ReleaseOutcome(env.name, spec.service_name, UNCHANGED, target, target, message,
+                              EXIT_OK)
+    if caution:
+        reporter.emit("rollback.warning", f"{where}: {short(target)}: {caution}; rolling "
+                      "back to it anyway, as asked", "warn", revision=target)
+    resume = busy is not None and busy.get("taskDefinition") == target
+    rollback = plan_rollback(env, spec, aws, target, busy.get("id") if resume and busy else None,
+                             timeout)
+    show(rollback, reporter)
+    if not confirm(f"Roll {where} back to {short(target)}?"):
+        raise InvalidInput("rollback cancelled", "nothing was changed")
+    try:
+        verdict = run_rollback(rollback, Waiter(env, spec, aws, reporter), reporter,
+                               "operator rollback")
+    except KeyboardInterrupt:
+        again, _ = resume_commands(env, spec, target)
+        reporter.emit("release.interrupted", f"{where}: interrupted; the service was left "
+                      f"as it is; to resume waiting run `{again}`, or watch `release "
+                      f"status --env {env.name} --service {spec.name}`", "warn",
+                      revision=target, resume=again)
+        raise
+    if verdict.state != stability.STABLE:
+        return ReleaseOutcome(
+            env.name, spec.service_name, NOT_RESTORED, target, current.revision_arn,
+            f"{where}: rollback to {short(target)} did not settle: {verdict.reason}",
+            EXIT_NOT_RESTORED, verdict.cause,
+            f"{verdict.fix}; check `release status --env {env.name} --service {spec.name}`, "
+            "try another revision with --to (see `release history`), and page the owner")
+    message = f"{where}: rolled back to {short(target)}, which is serving"
+    reporter.emit("rollback.done", message, "success", revision=target,
+                  previous=current.revision_arn)
+    if commit is not None:
+        commit_pin(commit, env, spec, aws, target, reporter)
+    return ReleaseOutcome(env.name, spec.service_name, ROLLED_BACK, target,
+                          current.revision_arn, message, EXIT_OK)
+
+
+def check_revision_arn(environment: Any, family: str, given: str) -> None:
+    """An ARN given to --to must name this environment's account, region and family.
+
+    ECS resolves a task definition ARN by family:revision in the caller's own account
+    and region, so an ARN copied from another account would silently name the local
+    revision of the same name.
+    """
+    if not given.startswith("arn:"):
+        return
+    parts = given.split(":", 5)
+    resource = parts[5] if len(parts) == 6 else ""
+    named_family = resource.removeprefix("task-definition/").rsplit(":", 1)[0]
+    expected = (f"arn:aws:ecs:{environment.region}:{environment.account}:"
+                f"task-definition/{family}:N")
+    if (len(parts) != 6 or parts[2] != "ecs" or parts[3] != environment.region
+            or parts[4] != environment.account or not resource.startswith("task-definition/")
+            or named_family != family):
+        raise InvalidInput(f"--to {given} is not a revision of this service in "
+                           f"{environment.name} (account {environment.account}, region "
+                           f"{environment.region}, family {family})",
+                           f"name a revision as N, {family}:N or {expected}; nothing was "
+                           "changed")
+
+
+def commit_pin(root: Path, environment: Any, spec: Any, aws: Any, revision: str,
+                reporter: Any) -> None:
+    """Pin the restored image in git so that the next `release deploy` does not undo it."""
+    from release.adapters import live
+    from release.core.records import Record
+    from release.core.render import image_container
+    from release.engine.gitops import promote_pin
+
+    taskdef, tags = live.describe_revision(aws.ecs, revision)
+    name = spec.image.container or image_container(spec, _TaskdefView(taskdef))
+    image = next((c.get("image") for c in taskdef.get("containerDefinitions", [])
+                  if c.get("name") == name), None)
+    record = Record.from_tags(revision, tags)
+    if image and record and record.image_tag and "@sha256:" in image:
+        location, _, digest = image.partition("@")
+        image = f"{location}:{record.image_tag}@{digest}"
+    if not image:
+        raise InvalidInput(f"{short(revision)} has no image for container {name}",
+                           "pin the image by hand with `release promote`")
+    result = promote_pin(root, environment.name, spec.name, image, commit=True,
+                         message=f"rollback {spec.service_name} in {environment.name} to "
+                                 f"{short(revision)}")
+    reporter.emit("rollback.committed", f"pinned {image} in {result.path}"
+                  + (f" (commit {result.commit[:12]})" if result.commit else " (already pinned)"),
+                  commit=result.commit, image=image)
+
+
+class _TaskdefView:
+    """The little of config.TaskDefinition that render.image_container reads."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.containers = doc.get("containerDefinitions", [])

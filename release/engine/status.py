@@ -1,0 +1,128 @@
+"""What `release status` and `release history` read: the live state of a service, and its
+release ledger. Reads only; the verbs render what these return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from release.core import plan, records, stability
+from release.core.clock import default_clock
+from release.core.config import ConfigRepo, ServiceSpec
+from release.core.deployments import primary, short
+from release.core.render import render_service
+from release.engine.wait import aws_step, connect, load_balancer_name, make_target
+
+
+@dataclass
+class ServiceStatus:
+    """One service as it is now, and how far it is from git."""
+
+    env: str
+    service: str
+    exists: bool
+    revision: str | None = None
+    state: str = ""  # stable | in progress | not stable
+    verdict: stability.Verdict | None = None
+    record: records.Record | None = None
+    drift: list[str] = field(default_factory=list)
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    elb: list[dict[str, Any]] = field(default_factory=list)
+
+    def fields(self) -> dict[str, Any]:
+        """The JSON fields of the `status` event."""
+        if not self.exists:
+            return {"env": self.env, "service": self.service, "exists": False}
+        assert self.verdict is not None
+        return {"env": self.env, "service": self.service, "exists": True,
+                "revision": self.revision, "state": self.verdict.state,
+                "summary": self.verdict.summary,
+                "record": self.record.as_dict() if self.record else None, "drift": self.drift,
+                "deployments": self.deployments, "tasks": self.tasks, "elb": self.elb}
+
+
+def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
+    """Read the service, its tasks and ELB health in one snapshot, and compare with git."""
+    from release.adapters import live
+
+    environment = config_repo.environment(spec.env)
+    aws = connect(environment)
+    with aws_step(environment, f"reading {spec.service_name}"):
+        current = live.fetch_live(aws.ecs, environment, spec)
+        if current.service is None:
+            return ServiceStatus(spec.env, spec.service_name, exists=False)
+        reader = live.SnapshotReader(aws, environment.cluster, spec.service_name,
+                                     load_balancer_name(spec))
+        snap = reader.read(default_clock().now())
+    target = make_target(environment, spec, current.revision_arn or "",
+                         (primary(current.service) or {}).get("id"), None, 10**9, None,
+                         current.taskdef or {})
+    verdict = stability.Watch(target).observe(snap)
+    record = records.Record.from_tags(current.revision_arn or "",
+                                      [{"key": k, "value": v}
+                                       for k, v in current.taskdef_tags.items()])
+    try:
+        desired = render_service(config_repo, spec)
+        drift = [c.one_line() for c in plan.taskdef_changes(current.taskdef, desired)]
+        drift += [c.one_line() for c in plan.service_changes(spec, current.service)[0]]
+    except (KeyError, TypeError, ValueError) as exc:
+        drift = [f"cannot render git's version: {exc}"]
+    state = "stable" if verdict.state == stability.STABLE else "in progress" \
+        if verdict.state == stability.PROGRESSING else "not stable"
+    return ServiceStatus(spec.env, spec.service_name, True, current.revision_arn, state, verdict,
+                         record, drift, _deployment_rows(current.service), _task_rows(snap),
+                         list(snap.instance_health or []))
+
+
+def _deployment_rows(service: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"id": d.get("id"), "status": d.get("status"),
+             "revision": short(d.get("taskDefinition")), "desired": d.get("desiredCount"),
+             "running": d.get("runningCount"), "pending": d.get("pendingCount"),
+             "rollout": d.get("rolloutState")} for d in service.get("deployments", [])]
+
+
+def _task_rows(snap: Any) -> list[dict[str, Any]]:
+    health = {h.get("InstanceId"): h for h in snap.instance_health or []}
+    rows = []
+    for t in snap.tasks:
+        if t.get("lastStatus") == "STOPPED":
+            continue
+        instance = snap.instance_ids.get(t.get("containerInstanceArn", ""), "")
+        h = health.get(instance, {})
+        state = h.get("State", "")
+        if "deregistration" in str(h.get("Description", "")).lower():
+            state = "draining"
+        rows.append({"task": str(t.get("taskArn", "")).rsplit("/", 1)[-1][:12],
+                     "revision": short(t.get("taskDefinitionArn")),
+                     "last": t.get("lastStatus"), "desired": t.get("desiredStatus"),
+                     "instance": instance, "elb": state})
+    return rows
+
+
+@dataclass
+class ServiceHistory:
+    """The ledger of one service, newest first, with the live revision marked."""
+
+    env: str
+    service: str
+    live_revision: str | None
+    rows: list[dict[str, Any]]
+
+
+def history_of(config_repo: ConfigRepo, spec: ServiceSpec, limit: int) -> ServiceHistory:
+    """Every release, restore and rollback of the service with its outcome (ledger + tags)."""
+    from release.adapters import ledger, live
+
+    environment = config_repo.environment(spec.env)
+    aws = connect(environment)
+    with aws_step(environment, f"reading the records of {spec.family}"):
+        found = [r for r in live.records_of(aws.ecs, spec.family, limit)
+                 if r.service in ("", spec.service_name) and r.env in ("", spec.env)]
+        live_revision = (live.describe_service(aws.ecs, environment.cluster,
+                                               spec.service_name) or {}).get("taskDefinition")
+    entries = ledger.history(environment, spec.service_name, found, aws, limit)
+    rows = [e.history_row() for e in entries]
+    for row in rows:
+        row["live"] = row["revision"] == live_revision
+    return ServiceHistory(spec.env, spec.service_name, live_revision, rows)

@@ -1,0 +1,284 @@
+"""Waiting for a service to be stable: the poll loop and its pacing.
+
+The wait is a loop over `stability.Watch`: one snapshot per poll
+(live.SnapshotReader: a single DescribeServices), polling fast while things
+change and backing off while they do not, waking up when the watch expects
+something (a drain ending, a task due InService). Throttling is absorbed by
+botocore's adaptive retry mode; a dropped connection is retried here for up to
+a minute before the wait gives up with exit 5. Ctrl-C or SIGTERM leaves the
+service as it is and prints how to resume waiting or roll back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from release.core import plan as planning
+from release.core import records, stability
+from release.core.clock import default_clock
+from release.core.config import Environment, ServiceSpec
+from release.core.deployments import short
+from release.core.errors import Unreachable
+from release.output.events import Reporter
+
+MIN_POLL_SECONDS = 1.0
+CHANGED_POLL_SECONDS = 2.0
+MAX_POLL_SECONDS = 10.0
+EXPECTED_SLACK_SECONDS = 0.25
+RECONNECT_SECONDS = 60.0
+COUNTDOWN_EVERY_SECONDS = 30.0  # a draining countdown alone is reprinted at most this often
+_COUNTDOWN = re.compile(r" \(\d+ s left\)")
+THROTTLING_CODES = {"ThrottlingException", "Throttling", "RequestLimitExceeded",
+                    "TooManyRequestsException"}
+
+
+
+# ---------------------------------------------------------------------------- AWS access
+
+
+def connect(env: Environment) -> Any:
+    """Clients for `env`, after STS has confirmed the credentials are its account."""
+    from release.adapters.aws import connect as connect_checked
+
+    return connect_checked(env)
+
+
+@contextlib.contextmanager
+def aws_step(env: Environment, doing: str) -> Iterator[None]:
+    from release.adapters.aws import aws_errors
+
+    with aws_errors(env, doing):
+        yield
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Lost connections and throttling that outlasted botocore's own retries."""
+    import botocore.exceptions as bx
+
+    if isinstance(exc, bx.ConnectionError | bx.HTTPClientError):
+        return True
+    if isinstance(exc, bx.ClientError):
+        return exc.response.get("Error", {}).get("Code", "") in THROTTLING_CODES
+    return False
+
+
+# ------------------------------------------------------------------------------ waiting
+
+
+def make_target(env: Environment, spec: ServiceSpec, revision: str, deployment_id: str | None,
+                previous: str | None, budget_seconds: int, service: dict[str, Any] | None,
+                taskdef: dict[str, Any], draining: float | None = None) -> stability.Target:
+    now = default_clock().now()
+    hc = env.load_balancer.health_check
+    grace = int(spec.service.get("healthCheckGracePeriodSeconds", 0))
+    return stability.Target(
+        task_definition_arn=revision, started_at=now, deadline=now + budget_seconds,
+        desired_count=spec.desired_count, deployment_id=deployment_id,
+        previous_task_definition_arn=previous,
+        draining_timeout=env.load_balancer.effective_draining if draining is None else draining,
+        healthy_after=hc.healthy_threshold * hc.interval,
+        unhealthy_after=grace + 2 * (hc.healthy_threshold + hc.unhealthy_threshold) * hc.interval
+        + 30,
+        # as many failed tasks as the ECS circuit breaker tolerates (half, 3..200)
+        stop_failures_allowed=min(200, max(3, math.ceil(spec.desired_count / 2))),
+        host_port=planning.static_host_port(taskdef, planning.load_balanced_container(spec)),
+        cluster=env.cluster,
+        events_before=frozenset(e.get("id", "") for e in (service or {}).get("events", [])))
+
+
+def load_balancer_name(spec: ServiceSpec) -> str | None:
+    for lb in spec.service.get("loadBalancers", []):
+        if lb.get("loadBalancerName"):
+            return lb["loadBalancerName"]
+    return None
+
+
+@dataclass
+class Waiter:
+    """The wait loop of one service: polls, prints what is new, returns the final verdict."""
+
+    env: Environment
+    spec: ServiceSpec
+    aws: Any
+    reporter: Reporter
+    reader: Any = None
+    describe_calls: int = 0
+    stable_at: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from release.adapters.live import SnapshotReader
+
+        self.reader = SnapshotReader(self.aws, self.env.cluster, self.spec.service_name,
+                                     load_balancer_name(self.spec))
+        self._draining: float | None = None
+
+    def draining(self) -> float | None:
+        """The live ELB's draining timeout, read once: the document may not match AWS."""
+        if self._draining is None and load_balancer_name(self.spec):
+            from release.adapters.live import draining_seconds
+
+            self._draining = draining_seconds(self.aws.elb, self.env)
+        return self._draining
+
+    def wait(self, target: stability.Target, label: str, just_updated: bool = True
+             ) -> stability.Verdict:
+        """Poll until stable or failed. Right after an UpdateService its answer is the
+        freshest state there is, so the first poll waits for ECS to act on it."""
+        clock = default_clock()
+        watch = stability.Watch(target)
+        printed: set[str] = set(target.events_before)
+        interval = CHANGED_POLL_SECONDS
+        last_summary = last_shape = ""
+        last_printed = 0.0
+        outage_since: float | None = None
+        retries = 0
+        where = f"{self.env.name}/{self.spec.service_name}"
+        self.reporter.emit("wait.start", f"{where}: waiting for {short(target.task_definition_arn)}"
+                           f" to be stable ({label}, budget "
+                           f"{math.ceil(target.deadline - target.started_at)} s)",
+                           env=self.env.name, service=self.spec.service_name,
+                           revision=target.task_definition_arn,
+                           deadline=records.iso(target.deadline))
+        if just_updated:
+            clock.sleep(CHANGED_POLL_SECONDS)
+        while True:
+            now = clock.now()
+            try:
+                snap = self.reader.read(now)
+            except Exception as exc:
+                if not _retryable(exc):
+                    with aws_step(self.env, f"waiting for {self.spec.service_name}"):
+                        raise
+                    raise  # aws_step re-raised it as a ReleaseError; this line is not reached
+                if outage_since is None:
+                    outage_since = now
+                    self.reporter.emit("wait.retry", f"{where}: lost contact with AWS "
+                                       f"({type(exc).__name__}); retrying", "warn",
+                                       env=self.env.name, service=self.spec.service_name)
+                if now - outage_since > RECONNECT_SECONDS or now >= target.deadline:
+                    raise Unreachable(
+                        f"lost contact with AWS for {int(now - outage_since)} s while waiting "
+                        f"for {self.spec.service_name}: {exc}",
+                        resume_hint(self.env, self.spec, target.task_definition_arn,
+                                    target.task_definition_arn if label == "rollback" else None)
+                    ) from None
+                clock.sleep(min(2.0 ** min(retries, 3), 8.0))
+                retries += 1
+                continue
+            if outage_since is not None:
+                self.reporter.emit("wait.reconnected", f"{where}: back in contact with AWS",
+                                   env=self.env.name, service=self.spec.service_name)
+                outage_since, retries = None, 0
+            self.describe_calls = self.reader.describe_services_calls
+            verdict = watch.observe(snap)
+            self._print_events(snap, printed)
+            self._print_failed_tasks(snap, target, printed)
+            shape = _COUNTDOWN.sub("", verdict.summary)
+            if shape != last_shape or (verdict.summary != last_summary
+                                       and now - last_printed >= COUNTDOWN_EVERY_SECONDS):
+                last_summary, last_shape, last_printed = verdict.summary, shape, now
+                self.reporter.emit("wait.progress", f"{where}: {verdict.summary}",
+                                   "dim" if verdict.state == stability.PROGRESSING else "info",
+                                   env=self.env.name, service=self.spec.service_name,
+                                   summary=verdict.summary, counts=verdict.counts)
+            if verdict.state == stability.STABLE:
+                self.stable_at.append(now)
+                self.reporter.emit("wait.stable", f"{where}: stable on "
+                                   f"{short(target.task_definition_arn)} after "
+                                   f"{int(now - target.started_at)} s", "success",
+                                   env=self.env.name, service=self.spec.service_name,
+                                   revision=target.task_definition_arn,
+                                   seconds=round(now - target.started_at, 1))
+                return verdict
+            if verdict.state == stability.FAILED:
+                self.reporter.emit("wait.failed", f"{where}: {verdict.reason}", "error",
+                                   env=self.env.name, service=self.spec.service_name,
+                                   cause=verdict.cause, reason=verdict.reason, fix=verdict.fix,
+                                   revision=target.task_definition_arn)
+                return verdict
+            interval = next_interval(interval, verdict.changed)
+            clock.sleep(pause_before_next_poll(interval, verdict.next_change_at, now,
+                                               target.deadline, verdict.moving_on_its_own))
+
+    def _print_events(self, snap: stability.Snapshot, printed: set[str]) -> None:
+        for event in reversed(list(snap.service.get("events", []))):
+            event_id = event.get("id", "")
+            if event_id in printed:
+                continue
+            printed.add(event_id)
+            when = stability.epoch(event.get("createdAt"))
+            self.reporter.emit("service.event", f"  {event.get('message', '')}",
+                               env=self.env.name, service=self.spec.service_name,
+                               id=event_id, at=records.iso(when) if when else None)
+
+
+    def _print_failed_tasks(self, snap: stability.Snapshot, target: stability.Target,
+                            printed: set[str]) -> None:
+        """Each task of the new revision that stopped for a failure, once, with ECS's reason and
+        the exit code: the diagnosis operators look for first."""
+        for task in snap.tasks:
+            arn = task.get("taskArn", "")
+            if (task.get("lastStatus") != "STOPPED" or arn in printed
+                    or task.get("taskDefinitionArn") != target.task_definition_arn
+                    or not stability.stopped_during(task, target)
+                    or not stability.is_failure_stop(task)):
+                continue
+            printed.add(arn)
+            reason = stability.describe_stop(task)
+            self.reporter.emit("task.stopped", f"  task {short(arn)} stopped: {reason}", "warn",
+                               env=self.env.name, service=self.spec.service_name, task=arn,
+                               reason=reason)
+
+
+def next_interval(interval: float, changed: bool) -> float:
+    """Back off while nothing moves; after a change, look again soon (changes come in runs)."""
+    return CHANGED_POLL_SECONDS if changed else min(interval * 2, MAX_POLL_SECONDS)
+
+
+def pause_before_next_poll(interval: float, expected_at: float | None, now: float,
+                           deadline: float, moving_on_its_own: bool = True) -> float:
+    """How long to sleep before the next poll.
+
+    When all that is left to happen is due at a known moment (a drain ending after
+    the ELB's timeout, a task turning InService after HealthyThreshold × Interval),
+    sleep until just after it, up to MAX_POLL_SECONDS: nothing else can change the
+    verdict before then. When tasks are starting or stopping on ECS's own schedule,
+    use the backoff interval (but still wake for a due moment). Never sleep past the
+    deadline. The moment a rollout becomes stable is almost always one of the known
+    ones, so it is seen within a fraction of a second without polling every second.
+    """
+    due = None if expected_at is None else max(MIN_POLL_SECONDS / 2,
+                                               expected_at - now + EXPECTED_SLACK_SECONDS)
+    if due is not None and not moving_on_its_own:
+        pause = min(due, MAX_POLL_SECONDS)
+    elif due is not None:
+        pause = min(interval, due)
+    else:
+        pause = interval
+    return max(min(pause, deadline - now + 0.1), 0.1)
+
+
+def resume_commands(env: Environment, spec: ServiceSpec, rollback_to: str | None = None
+                    ) -> tuple[str, str]:
+    """(resume waiting, roll back): a release resumes with `deploy`, a rollback with itself."""
+    where = f"--env {env.name} --service {spec.name}"
+    if rollback_to:
+        number = short(rollback_to).rsplit(":", 1)[-1]
+        resume = f"release rollback {where} --to {number} --yes"
+    else:
+        resume = f"release deploy {where}"
+    return resume, f"release rollback {where}"
+
+
+def resume_hint(env: Environment, spec: ServiceSpec, revision: str | None,
+                rollback_to: str | None = None) -> str:
+    resume, back = resume_commands(env, spec, rollback_to)
+    return (f"the service was left as it is; to resume waiting run `{resume}` (it continues "
+            f"the deployment in progress) or watch `release status --env {env.name} --service "
+            f"{spec.name}`" + ("" if rollback_to else f"; to roll back run `{back}`"))
+
