@@ -10,7 +10,9 @@ once on StopTask, registers every container instance with 4096 CPU units and
 7482 MiB whatever totalResources says, and reports every registered ELB instance
 `InService` with the description "N/A" (a registration or deregistration by an
 API caller is therefore handed to the emulator too, which keeps the health
-history). These wrappers hand those calls to the
+history). No ECS agent runs, so RunInstances and CreateCluster are followed by
+the emulator's stand-in for the agents' registration. These wrappers hand
+those calls to the
 emulator registered for the caller's account and region; with no emulator
 registered, moto behaves exactly as before.
 
@@ -54,6 +56,8 @@ class ServiceListener(Protocol):
 
     def instance_registered(self, container_instance: Any,
                             total_resources: list[dict[str, Any]]) -> None: ...
+
+    def instances_changed(self) -> None: ...
 
 
 def register(account: str, region: str, emulator: ServiceListener) -> None:
@@ -108,6 +112,7 @@ def install() -> None:
         if _installed:
             return
         from moto.core.responses import ActionResult
+        from moto.ec2.responses.instances import InstanceResponse
         from moto.ecr.responses import ECRResponse
         from moto.ecs.responses import EC2ContainerServiceResponse
         from moto.elb.responses import ELBResponse
@@ -121,6 +126,8 @@ def install() -> None:
         original_stop_task = EC2ContainerServiceResponse.stop_task
         original_register_instance = EC2ContainerServiceResponse.register_container_instance
         original_create_repository = ECRResponse.create_repository
+        original_run_instances = InstanceResponse.run_instances
+        original_create_cluster = EC2ContainerServiceResponse.create_cluster
 
         def create_service(self: Any) -> Any:
             result = original_create(self)
@@ -206,6 +213,16 @@ def install() -> None:
                 emulator.instance_registered(result.result["containerInstance"], total)
             return result
 
+        def agents_register(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            # No ECS agent runs: the emulator registers what the agents would.
+            def call(self: Any) -> Any:
+                result = original(self)
+                emulator = _emulator_for(self)
+                if emulator is not None:
+                    emulator.instances_changed()
+                return result
+            return call
+
         def create_repository(self: Any) -> Any:
             result = original_create_repository(self)
             importer = _importers.get((self.current_account, self.region))
@@ -215,6 +232,8 @@ def install() -> None:
             return result
 
         EC2ContainerServiceResponse.register_container_instance = register_container_instance
+        InstanceResponse.run_instances = agents_register(original_run_instances)
+        EC2ContainerServiceResponse.create_cluster = agents_register(original_create_cluster)
         ECRResponse.create_repository = create_repository
         EC2ContainerServiceResponse.list_tasks = list_tasks
         EC2ContainerServiceResponse.stop_task = stop_task

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 from sandbox_world import LB, SERVICE
 
-from release.sandbox.emulator import ServiceRecord, circuit_breaker_threshold
+from release.sandbox.scheduler import circuit_breaker_threshold
+from release.sandbox.world import ServiceRecord
 
 PORT_EVENT = (f"(service {SERVICE}) was unable to place a task because no container instance "
               "met all of its requirements. The closest matching (container-instance ")
