@@ -118,7 +118,7 @@ def test_a_rerun_counts_the_tagged_instances_and_adds_only_the_missing_ones(repo
     assert run_bootstrap(repo, "--env", "sandbox", "--yes", "--instances", "2").exit_code == 0
     assert build_plan(sandbox_aws, env, instances=2).calls == []
     plan = build_plan(sandbox_aws, env, instances=3)
-    assert [c.operation for c in plan.calls] == ["run_instances", "register_container_instance"]
+    assert [c.operation for c in plan.calls] == ["run_instances"]  # the agent registers it
     assert plan.calls[0].reason == "instance 3 of 3 missing"
     apply_plan(sandbox_aws, plan)
     assert len(_tagged_instances(sandbox_aws)) == 3
@@ -127,14 +127,13 @@ def test_a_rerun_counts_the_tagged_instances_and_adds_only_the_missing_ones(repo
     assert fewer.calls == [] and "never terminates" in fewer.notes[0]
 
 
-def test_an_instance_missing_from_the_cluster_is_registered_again(repo, sandbox_aws):
+def test_an_instance_missing_from_the_cluster_is_the_agents_business_as_on_aws(repo,
+                                                                             sandbox_aws):
+    """Bootstrap plans no registration: on AWS the instance's agent registers it."""
     env = environment(repo)
     assert run_bootstrap(repo, "--env", "sandbox", "--yes", "--instances", "1").exit_code == 0
     arn = sandbox_aws.ecs.list_container_instances(cluster="AkkaCluster")["containerInstanceArns"]
     sandbox_aws.ecs.deregister_container_instance(cluster="AkkaCluster",
                                                   containerInstance=arn[0], force=True)
-    plan = build_plan(sandbox_aws, env, instances=1)
-    assert [c.operation for c in plan.calls] == ["register_container_instance"]
-    apply_plan(sandbox_aws, plan)
-    assert _registered_instance_ids(sandbox_aws) == [_tagged_instances(sandbox_aws)[0][
-        "InstanceId"]]
+    assert build_plan(sandbox_aws, env, instances=1).calls == []
+    assert _registered_instance_ids(sandbox_aws) == []
