@@ -47,11 +47,6 @@ INSTANCE_TAG = "release:cluster"  # how a re-run finds (and counts) the instance
 SANDBOX_VPC_NAME = "release-sandbox"
 LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
 
-# What the ECS agent registers for an instance type (CPU units, MiB after the agent's reserve).
-# Only the sandbox needs it: there is no agent there, so bootstrap registers the instances.
-AGENT_RESOURCES = {"t2.medium": (2048, 3943)}
-AGENT_RESERVED_PORTS = ["22", "2375", "2376", "51678", "51679"]
-
 
 # --------------------------------------------------------------------------- settings
 
@@ -562,7 +557,6 @@ class Planner:
             for i, subnet in enumerate(subnets):
                 if instance.get("SubnetId") == subnet:
                     per_subnet[i] += 1
-        launched: list[Ref] = []
         for n in range(len(existing), wanted):
             params: dict[str, Any] = {
                 "ImageId": env.instances["ami"], "InstanceType": env.instance_type,
@@ -585,46 +579,6 @@ class Planner:
             self.plan.add(ApiCall("ec2", "run_instances", params,
                                   f"instance {n + 1} of {wanted} missing", target, key=key,
                                   retry_on=("InvalidParameterValue",)))
-            launched.append(Ref(key, ("Instances", 0, "InstanceId")))
-        if self.sandbox:
-            self._register_in_sandbox([i["InstanceId"] for i in existing], launched)
-
-    def _register_in_sandbox(self, existing: list[str], launched: list[Ref]) -> None:
-        """No ECS agent runs in the sandbox, so bootstrap registers what the agent would."""
-        registered: set[str] = set()
-        if self._cluster_exists:
-            ecs = self.aws.ecs
-            arns = [arn for page in ecs.get_paginator("list_container_instances").paginate(
-                cluster=self.env.cluster) for arn in page["containerInstanceArns"]]
-            for start in range(0, len(arns), 100):
-                described = ecs.describe_container_instances(
-                    cluster=self.env.cluster, containerInstances=arns[start:start + 100])
-                registered |= {c["ec2InstanceId"] for c in described["containerInstances"]}
-        for instance_id in existing:
-            if instance_id not in registered:
-                self._register_call(instance_id, "not registered with the cluster")
-        for ref in launched:
-            self._register_call(ref, "new instance (the sandbox has no ECS agent)")
-
-    def _register_call(self, instance: str | Ref, reason: str) -> None:
-        env = self.env
-        document = {"instanceId": Ref.PLACEHOLDER if isinstance(instance, Ref) else instance,
-                    "region": env.region, "accountId": env.account,
-                    "instanceType": env.instance_type, "imageId": env.instances.get("ami")}
-        text = json.dumps(document)
-        is_new = isinstance(instance, Ref)
-        identity: Any = Ref(instance.key, instance.path, text) if is_new else text
-        shown = f"new {instance.key}" if is_new else instance
-        cpu, memory = AGENT_RESOURCES.get(env.instance_type, AGENT_RESOURCES["t2.medium"])
-        self.plan.add(ApiCall(
-            "ecs", "register_container_instance",
-            {"cluster": env.cluster, "instanceIdentityDocument": identity,
-             "totalResources": [
-                 {"name": "CPU", "type": "INTEGER", "integerValue": cpu},
-                 {"name": "MEMORY", "type": "INTEGER", "integerValue": memory},
-                 {"name": "PORTS", "type": "STRINGSET", "stringSetValue": AGENT_RESERVED_PORTS},
-                 {"name": "PORTS_UDP", "type": "STRINGSET", "stringSetValue": []}]},
-            reason, f"{env.cluster}/{shown}"))
 
 
 def _name_tags(resource_type: str, name: str) -> dict[str, Any]:

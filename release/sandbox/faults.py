@@ -50,6 +50,33 @@ class TaskFault:
     def crashes(self) -> bool:
         return self.crash_exit_code is not None
 
+    def passes_health_check(self, seconds_since_start: float) -> bool:
+        """Would the application answer a health check this long after it started?"""
+        return not self.unhealthy and seconds_since_start >= self.slow_start_seconds
+
+
+def _number(options: dict[str, str], name: str, default: float) -> float:
+    try:
+        return float(options.get(name, default))
+    except ValueError:
+        return default
+
+
+def _crash(options: dict[str, str]) -> dict[str, Any]:
+    try:
+        return {"crash_exit_code": int(options.get("exit", "1"))}
+    except ValueError:
+        return {"crash_exit_code": 1}
+
+
+# Each fault word and the TaskFault fields it sets from its `name=value` options.
+# A new fault: a TaskFault field, a reader here, and where the emulator applies it.
+FAULT_WORDS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
+    "crash": _crash,
+    "unhealthy": lambda options: {"unhealthy": True},
+    "slow-start": lambda options: {"slow_start_seconds": _number(options, "seconds", 60.0)},
+}
+
 
 def parse_fault(value: str | None) -> TaskFault:
     """Read `crash`, `crash:exit=N`, `unhealthy`, `slow-start:seconds=N` (joined by `;`).
@@ -57,25 +84,14 @@ def parse_fault(value: str | None) -> TaskFault:
     Unknown words are ignored rather than rejected: the variable is a demo aid and
     must never make a real deployment fail validation.
     """
-    crash: int | None = None
-    unhealthy = False
-    slow = 0.0
+    fields: dict[str, Any] = {}
     for part in (value or "").split(";"):
         name, _, args = part.strip().partition(":")
         options = dict(item.partition("=")[::2] for item in args.split(",") if "=" in item)
-        if name == "crash":
-            try:
-                crash = int(options.get("exit", "1"))
-            except ValueError:
-                crash = 1
-        elif name == "unhealthy":
-            unhealthy = True
-        elif name == "slow-start":
-            try:
-                slow = float(options.get("seconds", "60"))
-            except ValueError:
-                slow = 60.0
-    return TaskFault(crash_exit_code=crash, unhealthy=unhealthy, slow_start_seconds=slow)
+        reader = FAULT_WORDS.get(name)
+        if reader is not None:
+            fields.update(reader(options))
+    return TaskFault(**fields)
 
 
 def fault_of_container_definitions(definitions: Iterable[dict[str, Any]]

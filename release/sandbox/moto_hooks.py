@@ -10,7 +10,9 @@ once on StopTask, registers every container instance with 4096 CPU units and
 7482 MiB whatever totalResources says, and reports every registered ELB instance
 `InService` with the description "N/A" (a registration or deregistration by an
 API caller is therefore handed to the emulator too, which keeps the health
-history). These wrappers hand those calls to the
+history). No ECS agent runs, so RunInstances and CreateCluster are followed by
+the emulator's stand-in for the agents' registration. These wrappers hand
+those calls to the
 emulator registered for the caller's account and region; with no emulator
 registered, moto behaves exactly as before.
 
@@ -54,6 +56,8 @@ class ServiceListener(Protocol):
 
     def instance_registered(self, container_instance: Any,
                             total_resources: list[dict[str, Any]]) -> None: ...
+
+    def instances_changed(self) -> None: ...
 
 
 def register(account: str, region: str, emulator: ServiceListener) -> None:
@@ -101,126 +105,163 @@ def _backend_put_image(backend: Any) -> PutImage:
     return put_image
 
 
+Handler = Callable[[Any], Any]  # a moto response method: (response object) -> result
+
+
+def _create_service(original: Handler) -> Handler:
+    def create_service(self: Any) -> Any:
+        result = original(self)
+        emulator = _emulator_for(self)
+        if emulator is not None:
+            params = self._get_params()
+            service = self.ecs_backend._get_service(params.get("cluster", "default"),
+                                                    params["serviceName"])
+            emulator.service_created(service, params)
+        return result
+    return create_service
+
+
+def _update_service(original: Handler) -> Handler:
+    def update_service(self: Any) -> Any:
+        emulator = _emulator_for(self)
+        if emulator is None:
+            return original(self)
+        params = self._get_params()
+        service = self.ecs_backend._get_service(params.get("cluster", "default"),
+                                                params["service"])
+        before = {"task_definition": service.task_definition,
+                  "deployments": [dict(d) for d in service.deployments],
+                  "deployment_configuration": dict(
+                      getattr(service, "deployment_configuration", None) or {})}
+        result = original(self)
+        emulator.service_updated(service, params, before)
+        return result
+    return update_service
+
+
+def _describe_instance_health(original: Handler) -> Handler:
+    def describe_instance_health(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        emulator = _emulator_for(self)
+        if emulator is None:
+            return original(self)
+        lb_name = self._get_param("LoadBalancerName")
+        asked = [i["InstanceId"] for i in self._get_param("Instances", [])]
+        # moto's own call first: it raises LoadBalancerNotFound as AWS would.
+        self.elb_backend.describe_instance_health(lb_name, [])
+        states = emulator.instance_health(lb_name, asked)
+        if states is None:
+            return original(self)
+        return ActionResult({"InstanceStates": states})
+    return describe_instance_health
+
+
+def _registration(original: Handler) -> Handler:
+    def call(self: Any) -> Any:
+        result = original(self)
+        emulator = _emulator_for(self)
+        if emulator is not None:
+            emulator.registrations_changed(self._get_param("LoadBalancerName"))
+        return result
+    return call
+
+
+def _list_tasks(original: Handler) -> Handler:
+    def list_tasks(self: Any) -> Any:
+        # moto ignores serviceName and lists every desired status; ECS filters by the
+        # service's task group and, with no desiredStatus given, lists RUNNING ones.
+        from moto.core.responses import ActionResult
+
+        if _emulator_for(self) is None:
+            return original(self)
+        service_name = (self._get_param("serviceName") or "").split("/")[-1]
+        cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
+        tasks = self.ecs_backend.list_tasks(
+            cluster.arn, self._get_param("containerInstance"),
+            self._get_param("family"), self._get_param("startedBy"), None,
+            self._get_param("desiredStatus") or "RUNNING")
+        tasks = [t for t in tasks if same_cluster(t, cluster)]
+        if service_name:
+            tasks = [t for t in tasks if t.group == f"service:{service_name}"]
+        return ActionResult({"taskArns": [t.task_arn for t in tasks]})
+    return list_tasks
+
+
+def _stop_task(original: Handler) -> Handler:
+    def stop_task(self: Any) -> Any:
+        # moto marks the task STOPPED at once; ECS deregisters and drains it first.
+        from moto.core.responses import ActionResult
+
+        emulator = _emulator_for(self)
+        task = None
+        if emulator is not None:
+            task = emulator.stop_requested(self._get_param("task"),
+                                           self._get_param("reason") or "")
+        if task is None:
+            return original(self)
+        return ActionResult({"task": task})
+    return stop_task
+
+
+def _register_container_instance(original: Handler) -> Handler:
+    def register_container_instance(self: Any) -> Any:
+        # moto registers 4096 CPU / 7482 MiB whatever the caller says; ECS takes
+        # totalResources as the agent reports them.
+        result = original(self)
+        emulator = _emulator_for(self)
+        total = self._get_param("totalResources")
+        if emulator is not None and total:
+            emulator.instance_registered(result.result["containerInstance"], total)
+        return result
+    return register_container_instance
+
+
+def _agents_register(original: Handler) -> Handler:
+    def call(self: Any) -> Any:
+        # No ECS agent runs: the emulator registers what the agents would.
+        result = original(self)
+        emulator = _emulator_for(self)
+        if emulator is not None:
+            emulator.instances_changed()
+        return result
+    return call
+
+
+def _create_repository(original: Handler) -> Handler:
+    def create_repository(self: Any) -> Any:
+        result = original(self)
+        importer = _importers.get((self.current_account, self.region))
+        if importer is not None:
+            importer(self._get_param("repositoryName"), _backend_put_image(self.ecr_backend))
+        return result
+    return create_repository
+
+
 def install() -> None:
-    """Wrap moto's ECS, ELB and ECR calls named in the module docstring (idempotent)."""
+    """Wrap moto's ECS, ELB, EC2 and ECR calls named in the module docstring (idempotent)."""
     global _installed
     with _install_lock:
         if _installed:
             return
-        from moto.core.responses import ActionResult
+        from moto.ec2.responses.instances import InstanceResponse
         from moto.ecr.responses import ECRResponse
-        from moto.ecs.responses import EC2ContainerServiceResponse
-        from moto.elb.responses import ELBResponse
+        from moto.ecs.responses import EC2ContainerServiceResponse as Ecs
+        from moto.elb.responses import ELBResponse as Elb
 
-        original_create = EC2ContainerServiceResponse.create_service
-        original_update = EC2ContainerServiceResponse.update_service
-        original_health = ELBResponse.describe_instance_health
-        original_register = ELBResponse.register_instances_with_load_balancer
-        original_deregister = ELBResponse.deregister_instances_from_load_balancer
-        original_list_tasks = EC2ContainerServiceResponse.list_tasks
-        original_stop_task = EC2ContainerServiceResponse.stop_task
-        original_register_instance = EC2ContainerServiceResponse.register_container_instance
-        original_create_repository = ECRResponse.create_repository
-
-        def create_service(self: Any) -> Any:
-            result = original_create(self)
-            emulator = _emulator_for(self)
-            if emulator is not None:
-                params = self._get_params()
-                service = self.ecs_backend._get_service(params.get("cluster", "default"),
-                                                        params["serviceName"])
-                emulator.service_created(service, params)
-            return result
-
-        def update_service(self: Any) -> Any:
-            emulator = _emulator_for(self)
-            if emulator is None:
-                return original_update(self)
-            params = self._get_params()
-            service = self.ecs_backend._get_service(params.get("cluster", "default"),
-                                                    params["service"])
-            before = {"task_definition": service.task_definition,
-                      "deployments": [dict(d) for d in service.deployments],
-                      "deployment_configuration": dict(
-                          getattr(service, "deployment_configuration", None) or {})}
-            result = original_update(self)
-            emulator.service_updated(service, params, before)
-            return result
-
-        def describe_instance_health(self: Any) -> Any:
-            emulator = _emulator_for(self)
-            if emulator is None:
-                return original_health(self)
-            lb_name = self._get_param("LoadBalancerName")
-            asked = [i["InstanceId"] for i in self._get_param("Instances", [])]
-            # moto's own call first: it raises LoadBalancerNotFound as AWS would.
-            self.elb_backend.describe_instance_health(lb_name, [])
-            states = emulator.instance_health(lb_name, asked)
-            if states is None:
-                return original_health(self)
-            return ActionResult({"InstanceStates": states})
-
-        def registration(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-            def call(self: Any) -> Any:
-                result = original(self)
-                emulator = _emulator_for(self)
-                if emulator is not None:
-                    emulator.registrations_changed(self._get_param("LoadBalancerName"))
-                return result
-            return call
-
-        def list_tasks(self: Any) -> Any:
-            # moto ignores serviceName and lists every desired status; ECS filters by the
-            # service's task group and, with no desiredStatus given, lists RUNNING ones.
-            if _emulator_for(self) is None:
-                return original_list_tasks(self)
-            service_name = (self._get_param("serviceName") or "").split("/")[-1]
-            cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
-            tasks = self.ecs_backend.list_tasks(
-                cluster.arn, self._get_param("containerInstance"),
-                self._get_param("family"), self._get_param("startedBy"), None,
-                self._get_param("desiredStatus") or "RUNNING")
-            tasks = [t for t in tasks if same_cluster(t, cluster)]
-            if service_name:
-                tasks = [t for t in tasks if t.group == f"service:{service_name}"]
-            return ActionResult({"taskArns": [t.task_arn for t in tasks]})
-
-        def stop_task(self: Any) -> Any:
-            # moto marks the task STOPPED at once; ECS deregisters and drains it first.
-            emulator = _emulator_for(self)
-            task = None
-            if emulator is not None:
-                task = emulator.stop_requested(self._get_param("task"),
-                                               self._get_param("reason") or "")
-            if task is None:
-                return original_stop_task(self)
-            return ActionResult({"task": task})
-
-        def register_container_instance(self: Any) -> Any:
-            # moto registers 4096 CPU / 7482 MiB whatever the caller says; ECS takes
-            # totalResources as the agent reports them.
-            result = original_register_instance(self)
-            emulator = _emulator_for(self)
-            total = self._get_param("totalResources")
-            if emulator is not None and total:
-                emulator.instance_registered(result.result["containerInstance"], total)
-            return result
-
-        def create_repository(self: Any) -> Any:
-            result = original_create_repository(self)
-            importer = _importers.get((self.current_account, self.region))
-            if importer is not None:
-                importer(self._get_param("repositoryName"),
-                         _backend_put_image(self.ecr_backend))
-            return result
-
-        EC2ContainerServiceResponse.register_container_instance = register_container_instance
-        ECRResponse.create_repository = create_repository
-        EC2ContainerServiceResponse.list_tasks = list_tasks
-        EC2ContainerServiceResponse.stop_task = stop_task
-        EC2ContainerServiceResponse.create_service = create_service
-        EC2ContainerServiceResponse.update_service = update_service
-        ELBResponse.describe_instance_health = describe_instance_health
-        ELBResponse.register_instances_with_load_balancer = registration(original_register)
-        ELBResponse.deregister_instances_from_load_balancer = registration(original_deregister)
+        wrappers: list[tuple[type, str, Callable[[Handler], Handler]]] = [
+            (Ecs, "create_service", _create_service),
+            (Ecs, "update_service", _update_service),
+            (Ecs, "list_tasks", _list_tasks),
+            (Ecs, "stop_task", _stop_task),
+            (Ecs, "register_container_instance", _register_container_instance),
+            (Ecs, "create_cluster", _agents_register),
+            (InstanceResponse, "run_instances", _agents_register),
+            (Elb, "describe_instance_health", _describe_instance_health),
+            (Elb, "register_instances_with_load_balancer", _registration),
+            (Elb, "deregister_instances_from_load_balancer", _registration),
+            (ECRResponse, "create_repository", _create_repository),
+        ]
+        for cls, name, wrap in wrappers:
+            setattr(cls, name, wrap(getattr(cls, name)))
         _installed = True

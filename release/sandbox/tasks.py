@@ -1,0 +1,220 @@
+"""The task lifecycle: start, phases, stop (with deregistration and draining), exit codes.
+
+What it follows (AWS documentation, by page title):
+
+* "Amazon ECS task lifecycle": lastStatus PROVISIONING → PENDING → RUNNING, and
+  on stop DEACTIVATING (load balancer deregistration happens here) → STOPPING →
+  STOPPED; desiredStatus turns STOPPED when the scheduler decides to stop.
+* "Amazon ECS stopped task error messages": stoppedReason "Essential container
+  in task exited", "Task failed ELB health checks in (elb ...)", "Scaling
+  activity initiated by (deployment ...)"; Container.exitCode ("The exit code
+  returned from the container").
+* StopTask API reference: a stop is "the equivalent of docker stop", a stop signal
+  that defaults to SIGTERM: a container that ran exits with what it gives on
+  SIGTERM, 143 (128 + 15, a JVM) unless its definition declares another
+  (faults.stop_exit_code); a container that never started has no exit code.
+
+Sandbox choices (not from AWS): task phases take fixed short times (below);
+stopped tasks stay listed for an hour.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from release.sandbox.faults import fault_of_container_definitions, stop_exit_code
+from release.sandbox.placement import requirements
+from release.sandbox.world import LoadBalancers, ServiceRecord, TaskRecord, World, stamp
+
+PROVISIONING_SECONDS = 1.0
+PENDING_SECONDS = 2.0  # image pull and container start
+CRASH_AFTER_SECONDS = 1.0
+STOPPING_SECONDS = 1.0
+STOPPED_TASK_RETENTION = 3600.0  # ECS keeps stopped tasks visible for at least an hour
+
+
+def _phase(task: TaskRecord, status: str, now: float) -> None:
+    task.task.last_status = status
+    task.task.version = getattr(task.task, "version", 1) + 1
+    task.phase_since = now
+
+
+class Tasks:
+    """Starts, advances and stops the tasks of the emulated services."""
+
+    def __init__(self, world: World, balancers: list[LoadBalancers]) -> None:
+        self.world = world
+        self.balancers = balancers
+
+    def start(self, record: ServiceRecord, deployment: dict[str, Any], ci: Any,
+              task_definition: Any, now: float) -> TaskRecord:
+        """A new PROVISIONING task of `deployment` on container instance `ci`."""
+        ecs = self.world.ecs
+        cpu, memory, ports = requirements(task_definition)
+        cluster = ecs.clusters[record.service.cluster_name]
+        task = _EmulatedTask(cluster, task_definition, ci.container_instance_arn,
+                             {"CPU": cpu, "MEMORY": memory, "PORTS": ports, "PORTS_UDP": []},
+                             backend=ecs, group=f"service:{record.name}",
+                             launch_type="EC2", started_by=deployment["id"])
+        task.last_status = "PROVISIONING"
+        task.created_at = stamp(now)
+        task.version = 1
+        task.containers = self._containers(task, task_definition, cluster.name)
+        ecs.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+        definitions = task_definition.container_definitions
+        fault_container, fault = fault_of_container_definitions(definitions)
+        started = TaskRecord(
+            task=task, service_key=record.key, deployment_id=deployment["id"],
+            container_instance_id=ci.id, ec2_instance_id=ci.ec2_instance_id, cpu=cpu,
+            memory=memory, ports=ports, fault=fault, phase_since=now,
+            fault_container=fault_container,
+            stop_codes={d.get("name"): stop_exit_code(d) for d in definitions})
+        self.world.tasks[task.task_arn] = started
+        return started
+
+    def _containers(self, task: Any, task_definition: Any, cluster: str) -> list[Any]:
+        from moto.ecs.models import Container
+
+        containers = []
+        for definition in task_definition.container_definitions:
+            container = Container(task_definition)
+            container.name = definition.get("name")
+            container.image = definition.get("image")
+            container.cpu = definition.get("cpu", 0)
+            container.memory = definition.get("memory")
+            container.environment = definition.get("environment")
+            container.last_status = "PENDING"
+            container.exitCode = None
+            container.network_bindings = [
+                {"bindIP": "0.0.0.0", "containerPort": m.get("containerPort"),
+                 "hostPort": m.get("hostPort") or m.get("containerPort"),
+                 "protocol": m.get("protocol", "tcp")}
+                for m in definition.get("portMappings") or []]
+            # moto names these after the task definition
+            container.task_arn = task.task_arn
+            container.container_arn = (f"arn:aws:ecs:{self.world.region}:{self.world.account}:"
+                                       f"container/{cluster}/{task.id}/{uuid.uuid4()}")
+            containers.append(container)
+        return containers
+
+    def advance(self, now: float) -> None:
+        """Move every task whose phase has lasted long enough to its next phase."""
+        for task in list(self.world.tasks.values()):
+            status = task.task.last_status
+            elapsed = now - task.phase_since
+            if status == "PROVISIONING" and elapsed >= PROVISIONING_SECONDS:
+                _phase(task, "PENDING", now)
+            elif status == "PENDING" and elapsed >= PENDING_SECONDS:
+                self._running(task, now)
+            elif (status == "RUNNING" and task.live and task.fault.crashes
+                  and elapsed >= CRASH_AFTER_SECONDS):
+                self.stop(self.world.services.get(task.service_key), task, now,
+                          "Essential container in task exited", "EssentialContainerExited",
+                          "crash", task.fault.crash_exit_code)
+            elif status == "DEACTIVATING" and now >= (task.drain_until or now):
+                _phase(task, "STOPPING", now)
+                task.task.stopping_at = task.task.stopping_at or stamp(now)
+            elif status == "STOPPING" and elapsed >= STOPPING_SECONDS:
+                self._stopped(task, now)
+            elif (status == "STOPPED" and task.stopped_at is not None
+                  and now - task.stopped_at >= STOPPED_TASK_RETENTION):
+                self.world.ecs.tasks.get(task.task.cluster_name, {}).pop(task.arn, None)
+                del self.world.tasks[task.arn]
+
+    def _running(self, task: TaskRecord, now: float) -> None:
+        _phase(task, "RUNNING", now)
+        task.started = now
+        task.task.started_at = stamp(now)
+        task.task.pull_started_at = stamp(now - PENDING_SECONDS)
+        task.task.pull_stopped_at = stamp(now - PENDING_SECONDS / 2)
+        for container in task.task.containers:
+            container.last_status = "RUNNING"
+        record = self.world.services.get(task.service_key)
+        if record is not None:
+            for balancers in self.balancers:
+                balancers.register(record, task, now)
+
+    def _stopped(self, task: TaskRecord, now: float) -> None:
+        _phase(task, "STOPPED", now)
+        task.stopped_at = now
+        task.task.stopped_at = stamp(now)
+        task.task.execution_stopped_at = stamp(now)
+        for container in task.task.containers:
+            container.last_status = "STOPPED"
+            container.exitCode = task.exit_codes.get(container.name)
+
+    def stop(self, record: ServiceRecord | None, task: TaskRecord, now: float,
+             reason: str, code: str, kind: str, exit_code: int | None = None) -> None:
+        """desiredStatus STOPPED; deregister and drain if it serves a load balancer; then stop.
+
+        `exit_code` is the crashed container's; every other container that ran exits with
+        what it gives on the stop signal (faults.stop_exit_code: 143 unless declared), and
+        a container that never started has no exit code.
+        """
+        task.task.desired_status = "STOPPED"
+        task.task.stopped_reason = reason
+        task.task.stop_code = code
+        task.task.stopping_at = stamp(now)
+        task.stop_kind = kind
+        started = task.task.last_status not in ("PROVISIONING", "PENDING")
+        if started:
+            task.exit_codes = dict(task.stop_codes)
+            if kind == "crash" and exit_code is not None:
+                task.exit_codes[task.fault_container or ""] = exit_code
+        if record is not None:
+            deployment = record.deployment(task.deployment_id)
+            if deployment is not None and kind in ("crash", "unhealthy"):
+                deployment["failedTasks"] = int(deployment.get("failedTasks") or 0) + 1
+            record.steady_reported_at = None
+        if not started:
+            _phase(task, "STOPPING", now)
+            return
+        task.drain_until = max([now, *(b.deregister(record, task, now) for b in self.balancers)])
+        task.registered_lbs.clear()
+        _phase(task, "DEACTIVATING", now)
+
+    def stop_requested(self, task_arn: str, reason: str) -> Any:
+        """StopTask on a task the emulator runs: stop it the way ECS does (None: not ours)."""
+        task_id = task_arn.split("/")[-1]
+        task = next((t for t in self.world.tasks.values() if t.short_id == task_id), None)
+        if task is None:
+            return None
+        if task.live:
+            self.stop(self.world.services.get(task.service_key), task, self.world.clock.now(),
+                      reason or "Task stopped by user", "UserInitiated", "user")
+        return task.task
+
+
+def _emulated_task_class() -> type:
+    from moto.ecs.models import Task
+
+    class EmulatedTask(Task):
+        """A moto Task whose status only the emulator moves (moto advances it on describe)."""
+
+        def advance(self) -> None:
+            return None
+
+        @property
+        def status(self) -> str | None:
+            return self._status
+
+        @status.setter
+        def status(self, value: str) -> None:
+            self._status = value
+
+    return EmulatedTask
+
+
+class _LazyTask:
+    """Builds the moto Task subclass on first use so importing this module stays cheap."""
+
+    cls: type | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _LazyTask.cls is None:
+            _LazyTask.cls = _emulated_task_class()
+        return _LazyTask.cls(*args, **kwargs)
+
+
+_EmulatedTask = _LazyTask()
