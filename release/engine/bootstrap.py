@@ -37,6 +37,7 @@ from release.core.policies import (
     role_arn,
     trust_policy,
 )
+from release.core.rolling import instance_resources
 
 MANAGED_INSTANCE_POLICY = (
     "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
@@ -45,9 +46,6 @@ INSTANCE_TAG = "release:cluster"  # how a re-run finds (and counts) the instance
 SANDBOX_VPC_NAME = "release-sandbox"
 LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
 
-# What the ECS agent registers for an instance type (CPU units, MiB after the agent's reserve).
-# Only the sandbox needs it: there is no agent there, so bootstrap registers the instances.
-AGENT_RESOURCES = {"t2.medium": (2048, 3943)}
 AGENT_RESERVED_PORTS = ["22", "2375", "2376", "51678", "51679"]
 
 
@@ -616,7 +614,7 @@ class Planner:
         is_new = isinstance(instance, Ref)
         identity: Any = Ref(instance.key, instance.path, text) if is_new else text
         shown = f"new {instance.key}" if is_new else instance
-        cpu, memory = AGENT_RESOURCES.get(env.instance_type, AGENT_RESOURCES["t2.medium"])
+        cpu, memory = instance_resources(env.instance_type) or instance_resources("t2.medium")
         self.plan.add(ApiCall(
             "ecs", "register_container_instance",
             {"cluster": env.cluster, "instanceIdentityDocument": identity,
