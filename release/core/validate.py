@@ -36,6 +36,7 @@ from release.core.findings import (  # noqa: F401 - re-exported: the validation 
     printable,
 )
 from release.core.rules import run_rules
+from release.core.schemacheck import Unsupported, compile_schema
 
 KINDS = ("taskdef", "environment", "service")
 TOOL_SCHEMAS = Path(__file__).resolve().parents[2] / config.SCHEMAS_DIR
@@ -255,8 +256,6 @@ class SchemaChecker:
 
 @lru_cache(maxsize=16)
 def _load_checker(kind: str, path: str, stamp: int) -> SchemaChecker:
-    from release.core.schemacheck import Unsupported, compile_schema
-
     schema = config.read_json(Path(path))
     if not isinstance(schema, dict):
         raise ValueError("the schema is not a JSON object")
@@ -424,26 +423,27 @@ def validate_repo(root: Path, envs: list[str] | None = None, *,
     return report
 
 
-def _validate(root: Path, envs: list[str] | None, report: Report,
-              api_check: RequestCheck | None) -> None:
-    findings = report.findings
+def _layout(root: Path, envs: list[str] | None, findings: list[Finding]
+            ) -> tuple[config.DocumentSet, list[str]] | None:
+    """Every document of the repository and the environments asked for; None when the
+    repository's layout leaves nothing to check (the findings say why)."""
     if not root.is_dir():
         findings.append(Finding(ERROR, "repo-layout", root.as_posix(), "",
                                 "the repository folder does not exist",
                                 "pass --repo with the config repository's root"))
-        return
+        return None
     try:
         everything = config.discover(root)
     except OSError as exc:
         findings.append(Finding(ERROR, "repo-layout", ".", "",
                                 f"cannot list the repository: {exc}", "check the permissions"))
-        return
+        return None
     if not (root / config.ENVIRONMENTS_DIR).is_dir():
         findings.append(Finding(ERROR, "repo-layout", config.ENVIRONMENTS_DIR, "",
                                 "no environments/ folder: this is not a config repository",
                                 "run in the repository root or pass --repo; the layout is "
                                 "environments/<env>/environment.json + services/<name>.json"))
-        return
+        return None
     if not everything.environments:
         findings.append(Finding(ERROR, "repo-layout", config.ENVIRONMENTS_DIR, "",
                                 "no environments: environments/ has no folders",
@@ -455,6 +455,16 @@ def _validate(root: Path, envs: list[str] | None, report: Report,
             findings.append(Finding(ERROR, "unknown-environment", config.ENVIRONMENTS_DIR, "",
                                     f"unknown environment {name!r}",
                                     f"environments in this repository: {known}"))
+    return everything, wanted
+
+
+def _validate(root: Path, envs: list[str] | None, report: Report,
+              api_check: RequestCheck | None) -> None:
+    findings = report.findings
+    layout = _layout(root, envs, findings)
+    if layout is None:
+        return
+    everything, wanted = layout
     docs = config.discover(root, wanted) if wanted else everything
     loaded = Loaded(root=root, filtered=bool(wanted))
 
@@ -465,43 +475,12 @@ def _validate(root: Path, envs: list[str] | None, report: Report,
         if problem:
             findings.append(problem)
 
-    def check(kind: str, path: Path) -> dict[str, Any] | None:
-        rel = relative(root, path)
-        report.documents.append(rel)
-        loaded.present.add(rel)
-        repeated_before = _DUPLICATE_OBJECTS[0]
-        doc, problems = read_document(root, path)
-        findings.extend(problems)
-        if any(p.severity == ERROR for p in problems):
-            loaded.broken.add(rel)
-            return None
-        if _DUPLICATE_OBJECTS[0] != repeated_before:
-            findings.extend(duplicate_key_findings(rel, doc))
-            loaded.broken.add(rel)
-            return None
-        if kind == "service" and isinstance(doc, dict):
-            reference = doc.get("taskDefinition")
-            if isinstance(reference, dict) and isinstance(reference.get("file"), str):
-                loaded.referenced.add(reference["file"])
-        checker = checkers[kind]
-        if checker is None:  # no usable schema: reported once above; rules cannot trust it
-            loaded.broken.add(rel)
-            return None
-        if checker.is_valid(doc):
-            return doc
-        found = checker.findings(rel, doc)
-        findings.extend(found)
-        if found:
-            loaded.broken.add(rel)
-            return None
-        return doc
-
     for name, path in docs.environments.items():
-        doc = check("environment", path)
+        doc = _check_document("environment", path, report, loaded, checkers["environment"])
         if doc is not None:
             loaded.environments[name] = (relative(root, path), doc)
     for key, path in docs.services.items():
-        doc = check("service", path)
+        doc = _check_document("service", path, report, loaded, checkers["service"])
         if doc is not None:
             loaded.services[key] = (relative(root, path), doc)
     taskdef_files = docs.taskdefs
@@ -510,9 +489,43 @@ def _validate(root: Path, envs: list[str] | None, report: Report,
                          if rel in loaded.referenced}
         loaded.present.update(everything.taskdefs)
     for rel, path in taskdef_files.items():
-        doc = check("taskdef", path)
+        doc = _check_document("taskdef", path, report, loaded, checkers["taskdef"])
         if doc is not None:
             loaded.taskdefs[rel] = doc
 
     report.broken = loaded.broken
     findings.extend(run_rules(loaded, api_check))
+
+
+def _check_document(kind: str, path: Path, report: Report, loaded: Loaded,
+                    checker: SchemaChecker | None) -> dict[str, Any] | None:
+    """One document parsed and schema-checked; None (findings say why) if rules cannot use it."""
+    root, findings = loaded.root, report.findings
+    rel = relative(root, path)
+    report.documents.append(rel)
+    loaded.present.add(rel)
+    repeated_before = _DUPLICATE_OBJECTS[0]
+    doc, problems = read_document(root, path)
+    findings.extend(problems)
+    if any(p.severity == ERROR for p in problems):
+        loaded.broken.add(rel)
+        return None
+    if _DUPLICATE_OBJECTS[0] != repeated_before:
+        findings.extend(duplicate_key_findings(rel, doc))
+        loaded.broken.add(rel)
+        return None
+    if kind == "service" and isinstance(doc, dict):
+        reference = doc.get("taskDefinition")
+        if isinstance(reference, dict) and isinstance(reference.get("file"), str):
+            loaded.referenced.add(reference["file"])
+    if checker is None:  # no usable schema: reported once above; rules cannot trust it
+        loaded.broken.add(rel)
+        return None
+    if checker.is_valid(doc):
+        return doc
+    found = checker.findings(rel, doc)
+    findings.extend(found)
+    if found:
+        loaded.broken.add(rel)
+        return None
+    return doc

@@ -9,6 +9,7 @@ drivers without their required options, impossible ulimits, no memory.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from release.core.findings import ERROR, Finding
 from release.core.rolling import containers
@@ -57,51 +58,54 @@ def container_references(ctx: Context) -> Iterator[Finding]:
         for ci, container in enumerate(items):
             here = f"/containerDefinitions/{ci}"
             others = [n for n in by_name if n != container["name"]]
+            use_one = f"use one of: {', '.join(others) or 'none'}"
             for li, link in enumerate(container.get("links", [])):
                 target = link.split(":", 1)[0]
                 if target not in others:
-                    yield finding(
-                        "container-references", rel, f"{here}/links/{li}",
-                        f"link to {target!r}, which is not another container of this task"
-                        + hint(target, others), f"use one of: {', '.join(others) or 'none'}")
+                    yield finding("container-references", rel, f"{here}/links/{li}",
+                                  f"link to {target!r}, which is not another container of this "
+                                  "task" + hint(target, others), use_one)
             for di, dep in enumerate(container.get("dependsOn", [])):
-                target, condition = dep["containerName"], dep["condition"]
-                pointer = f"{here}/dependsOn/{di}"
-                if target not in others:
-                    yield finding("container-references", rel, f"{pointer}/containerName",
-                                  f"depends on {target!r}, which is not another container of this "
-                                  "task" + hint(target, others),
-                                  f"use one of: {', '.join(others) or 'none'}")
-                elif condition in ("COMPLETE", "SUCCESS") and by_name[target].get("essential",
-                                                                                   True):
-                    yield finding(
-                        "container-references", rel, f"{pointer}/condition",
-                        f"condition {condition} waits for {target!r} to exit, but it is "
-                        "essential: its exit stops the whole task",
-                        f"set \"essential\": false on {target!r}, or use START or HEALTHY")
-                elif condition == "HEALTHY" and "healthCheck" not in by_name[target]:
-                    yield finding(
-                        "container-references", rel, f"{pointer}/condition",
-                        f"condition HEALTHY waits for {target!r}'s health check, which it "
-                        "does not have: the task never starts",
-                        f"add a healthCheck to {target!r}, or use START")
+                yield from _dependency_problems(rel, f"{here}/dependsOn/{di}", dep, by_name,
+                                                others)
             for vi, source in enumerate(container.get("volumesFrom", [])):
                 target = source.get("sourceContainer")
                 if target not in others:
-                    yield finding(
-                        "container-references", rel,
-                        f"{here}/volumesFrom/{vi}/sourceContainer",
-                        f"volumes from {target!r}, which is not another container of this "
-                        "task", f"use one of: {', '.join(others) or 'none'}")
+                    yield finding("container-references", rel,
+                                  f"{here}/volumesFrom/{vi}/sourceContainer",
+                                  f"volumes from {target!r}, which is not another container of "
+                                  "this task", use_one)
             for mi, mount in enumerate(container.get("mountPoints", [])):
                 if mount.get("sourceVolume") not in volumes:
-                    yield finding(
-                        "container-references", rel,
-                        f"{here}/mountPoints/{mi}/sourceVolume",
-                        f"mounts volume {mount.get('sourceVolume')!r}, which /volumes does "
-                        "not define", "add it to the task's volumes or fix the name")
+                    yield finding("container-references", rel,
+                                  f"{here}/mountPoints/{mi}/sourceVolume",
+                                  f"mounts volume {mount.get('sourceVolume')!r}, which /volumes "
+                                  "does not define", "add it to the task's volumes or fix the name")
 
 
+def _dependency_problems(rel: str, pointer: str, dep: dict[str, Any],
+                         by_name: dict[str, dict[str, Any]], others: list[str]
+                         ) -> Iterator[Finding]:
+    """A dependsOn entry names another container, and its condition can ever be met."""
+    target, condition = dep["containerName"], dep["condition"]
+    if target not in others:
+        yield finding("container-references", rel, f"{pointer}/containerName",
+                      f"depends on {target!r}, which is not another container of this task"
+                      + hint(target, others), f"use one of: {', '.join(others) or 'none'}")
+    elif condition in ("COMPLETE", "SUCCESS") and by_name[target].get("essential", True):
+        yield finding("container-references", rel, f"{pointer}/condition",
+                      f"condition {condition} waits for {target!r} to exit, but it is "
+                      "essential: its exit stops the whole task",
+                      f"set \"essential\": false on {target!r}, or use START or HEALTHY")
+    elif condition == "HEALTHY" and "healthCheck" not in by_name[target]:
+        yield finding("container-references", rel, f"{pointer}/condition",
+                      f"condition HEALTHY waits for {target!r}'s health check, which it "
+                      "does not have: the task never starts",
+                      f"add a healthCheck to {target!r}, or use START")
+
+
+# Options the log drivers cannot start without (ECS LogConfiguration reference; Docker's
+# splunk driver documentation).
 REQUIRED_LOG_OPTIONS = {"awslogs": ("awslogs-group", "awslogs-region"),
                         "splunk": ("splunk-token", "splunk-url")}
 
