@@ -106,11 +106,12 @@ def handles_errors(fn: F, *, junit: bool = False) -> F:
 
 def load_valid_repo(repo: Path, envs: list[str] | None, reporter: Reporter):
     """Validate (schemas + rules) and load; any error ends the command with exit 1 before AWS."""
+    from release.adapters.apicheck import register_task_definition_problems
     from release.core import config, validate
 
     for name in envs or []:
         require_environment(repo, name)
-    report = validate.validate_repo(repo, envs)
+    report = validate.validate_repo(repo, envs, api_check=register_task_definition_problems)
     if report.errors:
         _refuse(reporter, report.errors, f"the config repository has {len(report.errors)} "
                 "validation error(s)", "run `release validate` for the full report, fix the "
@@ -158,7 +159,7 @@ def load_environment_repo(repo: Path, env: str, service: str | None = None,
 
     require_environment(repo, env)
     reporter = reporter or Reporter(OutputFormat.text)
-    report = validate.validate_repo(repo, [env], api_check=False)
+    report = validate.validate_repo(repo, [env])
     docs = config.discover(repo, [env])
     rel = validate.relative
     specs = {rel(docs.root, path): path for (_, stem), path in docs.services.items()

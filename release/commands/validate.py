@@ -44,6 +44,7 @@ def validate(
     strict: StrictOption = False,
 ) -> None:
     """Validate the documents against the schemas and cross-document rules."""
+    from release.adapters.apicheck import register_task_definition_problems
     from release.core import config
     from release.core.errors import InvalidInput, UsageError
     from release.core.validate import validate_repo
@@ -59,7 +60,8 @@ def validate(
                 f"environments in {root}: {', '.join(sorted(known)) or 'none'} "
                 "(folders under environments/)",
             )
-    report = validate_repo(root, envs, api_check=strict)
+    report = validate_repo(root, envs,
+                           api_check=register_task_definition_problems if strict else None)
     failed = report.failed(strict)
 
     if output is not None:

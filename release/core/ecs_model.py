@@ -21,10 +21,11 @@ registered task definition and the RegisterTaskDefinition request,
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from release.core import config
 
 FACTS = Path(__file__).with_name("ecs_model.json")
 TASK_DEFINITION = "TaskDefinition"
@@ -33,7 +34,7 @@ SERVICE = "Service"
 
 @cache
 def facts() -> dict[str, Any]:
-    return json.loads(FACTS.read_text())
+    return config.read_json(FACTS)  # the one document reader (bounded, errors explained)
 
 
 def added_by_ecs() -> frozenset[str]:

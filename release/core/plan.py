@@ -20,13 +20,16 @@ repository plans "no change" instead of registering a new revision every run.
 
 from __future__ import annotations
 
-import math
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from release.core import ecs_model as model
+from release.core import rolling
 from release.core.calls import ApiCall, Ref
 from release.core.config import Environment, ServiceSpec
+from release.core.errors import UsageError
+from release.core.rolling import static_host_port  # noqa: F401 - the wait's target port
 
 NAMED_LISTS = frozenset({"containerDefinitions", "environment", "secrets", "volumes",
                          "ulimits", "systemControls", "extraHosts"})
@@ -40,8 +43,6 @@ UPDATABLE_SETTINGS = ("desiredCount", "deploymentConfiguration", "healthCheckGra
 RECREATE_SETTINGS = ("loadBalancers", "role", "launchType", "schedulingStrategy",
                      "deploymentController")
 
-PLACEMENT_SECONDS = 30  # pull + start of one task; ECS schedules every few seconds
-MIN_MARGIN_SECONDS = 60
 NEW_REVISION = "<new revision>"
 TASKDEF, SERVICE = model.TASK_DEFINITION, model.SERVICE
 REGISTER_KEY = "register"
@@ -133,8 +134,6 @@ class Change:
 
 
 def _show(value: Any, limit: int = 120) -> str:
-    import json
-
     text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -270,41 +269,6 @@ class Budget:
                 "explanation": self.explanation}
 
 
-def static_host_port(taskdef: dict[str, Any], container: str | None) -> int | None:
-    """The fixed host port of the load-balanced container (None when ECS picks one)."""
-    mode = taskdef.get("networkMode") or "bridge"
-    for c in taskdef.get("containerDefinitions", []):
-        if container and c.get("name") != container:
-            continue
-        for mapping in c.get("portMappings", []):
-            host = mapping.get("hostPort")
-            if mode != "bridge" and host is None:
-                host = mapping.get("containerPort")
-            if host:
-                return int(host)
-    return None
-
-
-def waves(desired: int, minimum_percent: int, maximum_percent: int, instances: int,
-          static_port: bool) -> int:
-    """How many replace-steps a rolling update needs.
-
-    ECS keeps at least ceil(desired × min%) tasks healthy and runs at most
-    floor(desired × max%) tasks; with a static host port there is at most one
-    task per instance. Each step replaces the slack between the two.
-    """
-    if desired <= 0:
-        return 0
-    floor_healthy = math.ceil(desired * minimum_percent / 100)
-    ceiling = math.floor(desired * maximum_percent / 100)
-    if static_port and instances > 0:
-        ceiling = min(ceiling, instances)
-    slack = ceiling - floor_healthy
-    if slack <= 0:
-        return desired  # cannot roll as configured; validation says why; budget the worst
-    return math.ceil(desired / slack)
-
-
 def load_balanced_container(spec: ServiceSpec) -> str | None:
     for lb in spec.service.get("loadBalancers", []):
         if lb.get("containerName"):
@@ -314,37 +278,26 @@ def load_balanced_container(spec: ServiceSpec) -> str | None:
 
 def budget_for(env: Environment, spec: ServiceSpec, taskdef: dict[str, Any],
                override: str | int | None = None) -> Budget:
-    """`--timeout` if given, else the spec's release.timeout; `auto` derives it from settings."""
+    """`--timeout` if given, else the spec's release.timeout; `auto` derives it from settings:
+    the waves of the rolling update × one wave's time (release/core/rolling.py) + a margin."""
     chosen, source = (override, "option") if override not in (None, "") else (spec.timeout, "spec")
     if str(chosen).strip().lower() != "auto":
         try:
             seconds = int(str(chosen))
         except ValueError:
-            from release.core.errors import UsageError
-
             raise UsageError(f"timeout must be `auto` or a number of seconds, not {chosen!r}",
                              "pass --timeout auto or e.g. --timeout 900") from None
         return Budget(seconds, source, explanation=f"{seconds} s ({source})")
-    lb = env.load_balancer
-    port = static_host_port(taskdef, load_balanced_container(spec))
-    count = waves(spec.desired_count, spec.minimum_healthy_percent, spec.maximum_percent,
-                  env.instance_count, port is not None)
-    health = lb.health_check.healthy_threshold * lb.health_check.interval
-    draining = lb.effective_draining
-    if count == 0:  # scaled to zero: nothing starts, but the old tasks still drain and stop
-        base = PLACEMENT_SECONDS + draining
-        margin = max(MIN_MARGIN_SECONDS, math.ceil(base * 0.1))
-        return Budget(base + margin, "auto", 0, base, margin,
-                      f"desiredCount 0: no new tasks; the old ones drain ({draining} s) and stop "
-                      f"({PLACEMENT_SECONDS} s) + {margin} s margin = {base + margin} s")
-    per_wave = PLACEMENT_SECONDS + health + draining
-    base = count * per_wave
-    margin = max(MIN_MARGIN_SECONDS, math.ceil(base * 0.1))
-    total = base + margin
-    explanation = (f"{count} wave{'s' if count != 1 else ''} × ({PLACEMENT_SECONDS} s placement + "
-                   f"{lb.health_check.healthy_threshold} × {lb.health_check.interval} s health "
-                   f"checks + {draining} s draining) + {margin} s margin = {total} s")
-    return Budget(total, "auto", count, per_wave, margin, explanation)
+    count = rolling.plan_for(env, spec.desired_count, spec.minimum_healthy_percent,
+                             spec.maximum_percent, taskdef).waves
+    wave = rolling.wave_time(env, taskdef)
+    base = wave.minimum(count)
+    margin = rolling.margin(base)
+    hc = env.load_balancer.health_check
+    explanation = (f"{wave.describe(count, hc.healthy_threshold, hc.interval)} + {margin} s "
+                   f"margin = {base + margin} s")
+    per_wave = wave.seconds if count else base
+    return Budget(base + margin, "auto", count, per_wave, margin, explanation)
 
 
 # -------------------------------------------------------------------------------- plan

@@ -29,7 +29,6 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 PREFIX = "release:"
@@ -123,25 +122,11 @@ def who() -> str:
         return "unknown"
 
 
-def repo_commit(root: Path) -> tuple[str, str]:
-    """(commit, base): HEAD's sha when the config repo is clean; "uncommitted" and HEAD if not."""
-    try:
-        import git
-
-        repo = git.Repo(root, search_parent_directories=True)
-        sha = repo.head.commit.hexsha if repo.head.is_valid() else ""
-        if repo.is_dirty(untracked_files=False, path=None):
-            return "uncommitted", sha
-        return sha or "uncommitted", ""
-    except Exception:  # not a git checkout (a copied tree): say so instead of guessing
-        return "unknown", ""
-
-
-def new_record(env: str, service: str, root: Path, image: str, previous: str | None,
-               now: float, image_tag: str | None = None, commit: str | None = None) -> Record:
-    """A release record; `commit` names the documents' commit when the caller knows it
-    (`release apply` renders from --until, not from the checkout's HEAD)."""
-    commit, base = (commit, "") if commit else repo_commit(root)
+def new_record(env: str, service: str, source: tuple[str, str], image: str,
+               previous: str | None, now: float, image_tag: str | None = None) -> Record:
+    """A release record; `source` is (commit, base) of the documents released, as the edge
+    reads them from the checkout (release/adapters/checkout.py)."""
+    commit, base = source
     return Record(
         env=env, service=service, commit=commit, base_commit=base, image=image,
         image_tag=image_tag or "", by=who(),

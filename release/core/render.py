@@ -40,18 +40,20 @@ def _merge_named(items: list[dict[str, Any]], updates: dict[str, str], value_key
     return merged
 
 
-def render_taskdef(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, Any]:
-    """The register-task-definition input this service should run (no tags)."""
+def apply_overrides(spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, Any]:
+    """The task definition with the service's overrides merged in (no image yet).
+
+    The one override merge: the rules check what this returns, and
+    `render_taskdef` registers it with the image filled in.
+    """
     body = copy.deepcopy(taskdef.body())
     overrides = spec.overrides
     for key in ("cpu", "memory"):
         if key in overrides:
             body[key] = str(overrides[key])
-    target = image_container(spec, taskdef)
     per_container = overrides.get("containers", {})
     for container in body.get("containerDefinitions", []):
-        name = container.get("name")
-        extra = per_container.get(name, {})
+        extra = per_container.get(container.get("name"), {})
         for key in ("cpu", "memory", "memoryReservation"):
             if key in extra:
                 container[key] = extra[key]
@@ -61,7 +63,15 @@ def render_taskdef(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition)
         if extra.get("secrets"):
             container["secrets"] = _merge_named(
                 container.get("secrets", []), extra["secrets"], "valueFrom")
-        if name == target:
+    return body
+
+
+def render_taskdef(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, Any]:
+    """The register-task-definition input this service should run (no tags)."""
+    body = apply_overrides(spec, taskdef)
+    target = image_container(spec, taskdef)
+    for container in body.get("containerDefinitions", []):
+        if container.get("name") == target:
             container["image"] = image_reference(env, spec)
     return body
 

@@ -2,7 +2,7 @@
 
 Two layers, both reported with file, JSON pointer, a sentence a person can act
 on and how to fix it: the JSON Schemas in schemas/ (what one document may
-say), then the rules in release/rules.py (what no schema can express: the
+say), then the rules in release/core/rules/ (what no schema can express: the
 load balancer's container and port exist in the task definition, a rolling
 update can be placed, and so on). Rules only look at documents that passed
 their schema, so they may trust the shapes.
@@ -16,19 +16,27 @@ clean run should not pay for error machinery it does not use.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import gc
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from release.core import config
-
-ERROR = "error"
-WARNING = "warning"
+from release.core.findings import (  # noqa: F401 - re-exported: the validation API
+    ERROR,
+    WARNING,
+    Finding,
+    Loaded,
+    RequestCheck,
+    did_you_mean,
+    pointer_of,
+    printable,
+)
+from release.core.rules import run_rules
+from release.core.schemacheck import Unsupported, compile_schema
 
 KINDS = ("taskdef", "environment", "service")
 TOOL_SCHEMAS = Path(__file__).resolve().parents[2] / config.SCHEMAS_DIR
@@ -38,39 +46,6 @@ MISPLACED_KEYS = {
     "taskDefinition": "the release registers the task definition itself: name its file and "
                       "family under /taskDefinition of the service spec, not inside /service",
 }
-
-
-@dataclass
-class Finding:
-    """One problem in one place: what is wrong and what to do about it."""
-
-    severity: str  # "error" | "warning"
-    rule: str  # stable id, e.g. "lb-container-port" (docs/validation.md)
-    file: str  # repository-relative, posix separators
-    pointer: str  # JSON pointer into the document, "" for the whole document
-    message: str
-    fix: str = ""
-    line: int | None = None
-    column: int | None = None
-
-    def __post_init__(self) -> None:
-        self.message = printable(self.message)
-        self.fix = printable(self.fix)
-        self.pointer = printable(self.pointer)
-        self.file = printable(self.file)
-
-    @property
-    def location(self) -> str:
-        where = self.file
-        if self.line is not None:
-            where += f":{self.line}:{self.column or 1}"
-        return f"{where}#{self.pointer}"
-
-    def one_line(self) -> str:
-        return f"{self.file}#{self.pointer}: {self.message} ({self.rule})"
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -96,21 +71,6 @@ class Report:
         for finding in self.findings:
             grouped.setdefault(finding.file, []).append(finding)
         return grouped
-
-
-def printable(text: Any) -> str:
-    """Text that any terminal, JSON encoder and XML writer accepts (lone surrogates escaped)."""
-    text = str(text)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
-def pointer_of(path: Any) -> str:
-    """A JSON pointer (RFC 6901) for a sequence of keys and indexes."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
 # ----------------------------------------------------------------------------- documents
@@ -296,8 +256,6 @@ class SchemaChecker:
 
 @lru_cache(maxsize=16)
 def _load_checker(kind: str, path: str, stamp: int) -> SchemaChecker:
-    from release.core.schemacheck import Unsupported, compile_schema
-
     schema = config.read_json(Path(path))
     if not isinstance(schema, dict):
         raise ValueError("the schema is not a JSON object")
@@ -364,12 +322,6 @@ SCHEMA_RULES = {
     "propertyNames": "schema-pattern",
     "uniqueItems": "schema-unique",
 }
-
-
-def did_you_mean(word: str, choices: list[str]) -> str:
-    by_case = [c for c in choices if c.lower() == word.lower()]
-    close = by_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def schema_findings(rel: str, error: Any) -> list[Finding]:
@@ -443,27 +395,15 @@ def schema_fix(error: Any, schema: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------- the repository
 
 
-@dataclass
-class Loaded:
-    """Documents that parsed and passed their schema, for the cross-document rules."""
-
-    root: Path
-    environments: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    services: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    taskdefs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    broken: set[str] = field(default_factory=set)  # files that exist but failed parse/schema
-    present: set[str] = field(default_factory=set)  # every document file found
-    filtered: bool = False  # --env given: some environments were left out on purpose
-    referenced: set[str] = field(default_factory=set)  # taskdef files any parsed service names
-
-
-def validate_repo(root: Path, envs: list[str] | None = None, *, api_check: bool = True) -> Report:
+def validate_repo(root: Path, envs: list[str] | None = None, *,
+                  api_check: RequestCheck | None = None) -> Report:
     """Check every document of the repository (or of the given environments).
 
-    `api_check` also runs botocore's parameter validation on the rendered
-    register-task-definition input; it costs about 0.1 s of botocore imports,
-    so `release validate` only asks for it with --strict (commands that go on
-    to call AWS import botocore anyway and keep the default).
+    `api_check`, when given, also runs the ECS API's own parameter validation
+    on the rendered register-task-definition input (the edges pass botocore's,
+    release/adapters/apicheck.py; it costs about 0.1 s of botocore imports, so
+    `release validate` only asks for it with --strict, while commands that go
+    on to call AWS import botocore anyway and pass it).
     """
     root = Path(root)
     report = Report()
@@ -483,25 +423,27 @@ def validate_repo(root: Path, envs: list[str] | None = None, *, api_check: bool 
     return report
 
 
-def _validate(root: Path, envs: list[str] | None, report: Report, api_check: bool) -> None:
-    findings = report.findings
+def _layout(root: Path, envs: list[str] | None, findings: list[Finding]
+            ) -> tuple[config.DocumentSet, list[str]] | None:
+    """Every document of the repository and the environments asked for; None when the
+    repository's layout leaves nothing to check (the findings say why)."""
     if not root.is_dir():
         findings.append(Finding(ERROR, "repo-layout", root.as_posix(), "",
                                 "the repository folder does not exist",
                                 "pass --repo with the config repository's root"))
-        return
+        return None
     try:
         everything = config.discover(root)
     except OSError as exc:
         findings.append(Finding(ERROR, "repo-layout", ".", "",
                                 f"cannot list the repository: {exc}", "check the permissions"))
-        return
+        return None
     if not (root / config.ENVIRONMENTS_DIR).is_dir():
         findings.append(Finding(ERROR, "repo-layout", config.ENVIRONMENTS_DIR, "",
                                 "no environments/ folder: this is not a config repository",
                                 "run in the repository root or pass --repo; the layout is "
                                 "environments/<env>/environment.json + services/<name>.json"))
-        return
+        return None
     if not everything.environments:
         findings.append(Finding(ERROR, "repo-layout", config.ENVIRONMENTS_DIR, "",
                                 "no environments: environments/ has no folders",
@@ -513,6 +455,16 @@ def _validate(root: Path, envs: list[str] | None, report: Report, api_check: boo
             findings.append(Finding(ERROR, "unknown-environment", config.ENVIRONMENTS_DIR, "",
                                     f"unknown environment {name!r}",
                                     f"environments in this repository: {known}"))
+    return everything, wanted
+
+
+def _validate(root: Path, envs: list[str] | None, report: Report,
+              api_check: RequestCheck | None) -> None:
+    findings = report.findings
+    layout = _layout(root, envs, findings)
+    if layout is None:
+        return
+    everything, wanted = layout
     docs = config.discover(root, wanted) if wanted else everything
     loaded = Loaded(root=root, filtered=bool(wanted))
 
@@ -523,43 +475,12 @@ def _validate(root: Path, envs: list[str] | None, report: Report, api_check: boo
         if problem:
             findings.append(problem)
 
-    def check(kind: str, path: Path) -> dict[str, Any] | None:
-        rel = relative(root, path)
-        report.documents.append(rel)
-        loaded.present.add(rel)
-        repeated_before = _DUPLICATE_OBJECTS[0]
-        doc, problems = read_document(root, path)
-        findings.extend(problems)
-        if any(p.severity == ERROR for p in problems):
-            loaded.broken.add(rel)
-            return None
-        if _DUPLICATE_OBJECTS[0] != repeated_before:
-            findings.extend(duplicate_key_findings(rel, doc))
-            loaded.broken.add(rel)
-            return None
-        if kind == "service" and isinstance(doc, dict):
-            reference = doc.get("taskDefinition")
-            if isinstance(reference, dict) and isinstance(reference.get("file"), str):
-                loaded.referenced.add(reference["file"])
-        checker = checkers[kind]
-        if checker is None:  # no usable schema: reported once above; rules cannot trust it
-            loaded.broken.add(rel)
-            return None
-        if checker.is_valid(doc):
-            return doc
-        found = checker.findings(rel, doc)
-        findings.extend(found)
-        if found:
-            loaded.broken.add(rel)
-            return None
-        return doc
-
     for name, path in docs.environments.items():
-        doc = check("environment", path)
+        doc = _check_document("environment", path, report, loaded, checkers["environment"])
         if doc is not None:
             loaded.environments[name] = (relative(root, path), doc)
     for key, path in docs.services.items():
-        doc = check("service", path)
+        doc = _check_document("service", path, report, loaded, checkers["service"])
         if doc is not None:
             loaded.services[key] = (relative(root, path), doc)
     taskdef_files = docs.taskdefs
@@ -568,11 +489,43 @@ def _validate(root: Path, envs: list[str] | None, report: Report, api_check: boo
                          if rel in loaded.referenced}
         loaded.present.update(everything.taskdefs)
     for rel, path in taskdef_files.items():
-        doc = check("taskdef", path)
+        doc = _check_document("taskdef", path, report, loaded, checkers["taskdef"])
         if doc is not None:
             loaded.taskdefs[rel] = doc
 
     report.broken = loaded.broken
-    from release.core.rules import run_rules
+    findings.extend(run_rules(loaded, api_check))
 
-    findings.extend(run_rules(loaded, api_check=api_check))
+
+def _check_document(kind: str, path: Path, report: Report, loaded: Loaded,
+                    checker: SchemaChecker | None) -> dict[str, Any] | None:
+    """One document parsed and schema-checked; None (findings say why) if rules cannot use it."""
+    root, findings = loaded.root, report.findings
+    rel = relative(root, path)
+    report.documents.append(rel)
+    loaded.present.add(rel)
+    repeated_before = _DUPLICATE_OBJECTS[0]
+    doc, problems = read_document(root, path)
+    findings.extend(problems)
+    if any(p.severity == ERROR for p in problems):
+        loaded.broken.add(rel)
+        return None
+    if _DUPLICATE_OBJECTS[0] != repeated_before:
+        findings.extend(duplicate_key_findings(rel, doc))
+        loaded.broken.add(rel)
+        return None
+    if kind == "service" and isinstance(doc, dict):
+        reference = doc.get("taskDefinition")
+        if isinstance(reference, dict) and isinstance(reference.get("file"), str):
+            loaded.referenced.add(reference["file"])
+    if checker is None:  # no usable schema: reported once above; rules cannot trust it
+        loaded.broken.add(rel)
+        return None
+    if checker.is_valid(doc):
+        return doc
+    found = checker.findings(rel, doc)
+    findings.extend(found)
+    if found:
+        loaded.broken.add(rel)
+        return None
+    return doc

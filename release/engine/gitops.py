@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from release.adapters.apicheck import register_task_definition_problems
 from release.core import config
 from release.core.config import ConfigRepo, Environment, ServiceSpec, TaskDefinition
 from release.core.errors import InvalidInput, ReleaseError
@@ -299,7 +300,7 @@ def validate_documents(root: Path, rev_label: str) -> None:
     """The documents at `root` must validate (schemas + rules) before anything is released."""
     from release.core import validate
 
-    report = validate.validate_repo(root, None)
+    report = validate.validate_repo(root, None, api_check=register_task_definition_problems)
     if report.errors:
         raise InvalidAtRevision(
             f"the documents at {rev_label} have {len(report.errors)} validation error(s)",
@@ -615,7 +616,7 @@ def _validate_candidate(repo_root: Path, rel: str, new_text: str) -> None:
                     target.write_bytes(path.read_bytes())
         (root / rel).write_text(new_text, encoding="utf-8")
         env = PurePosixPath(rel).parts[1]
-        report = validate.validate_repo(root, [env])
+        report = validate.validate_repo(root, [env], api_check=register_task_definition_problems)
         if report.errors:
             first = report.errors[0]
             raise InvalidInput(

@@ -23,19 +23,17 @@ import binascii
 import re
 from typing import Any
 
+from release.core.rolling import instance_resources
 from release.sandbox.placement import Placement
 from release.sandbox.world import World
 
-# What the agent registers for an instance type: CPU units, and MiB after the agent's
-# reserve (a t2.medium has 4096 MiB; the agent reports 3943).
-AGENT_RESOURCES = {"t2.medium": (2048, 3943)}
 AGENT_RESERVED_PORTS = ["22", "2375", "2376", "51678", "51679"]
 _CLUSTER_LINE = re.compile(r"ECS_CLUSTER=([A-Za-z0-9_-]+)")
 
 
 def agent_resources(instance_type: str) -> list[dict[str, Any]]:
     """totalResources as the agent reports them (a t2.medium's for an unknown type)."""
-    cpu, memory = AGENT_RESOURCES.get(instance_type, AGENT_RESOURCES["t2.medium"])
+    cpu, memory = instance_resources(instance_type) or instance_resources("t2.medium")
     return [{"name": "CPU", "type": "INTEGER", "integerValue": cpu},
             {"name": "MEMORY", "type": "INTEGER", "integerValue": memory},
             {"name": "PORTS", "type": "STRINGSET", "stringSetValue": AGENT_RESERVED_PORTS},

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from release.core.clock import Clock, VirtualClock, use_clock
+from release.core.rolling import instance_resources
 from release.sandbox.emulator import EcsEmulator
 from release.sandbox.faults import Faults
 from release.sandbox.server import (
@@ -34,9 +35,8 @@ from release.sandbox.server import (
     reset_moto,
 )
 
-# What an ECS-optimized t2.medium registers (2 vCPU = 2048 units; 4 GiB less the agent's share).
-T2_MEDIUM_CPU = 2048
-T2_MEDIUM_MEMORY = 3943
+# What an ECS-optimized t2.medium registers (release/core/rolling.py's table).
+T2_MEDIUM_CPU, T2_MEDIUM_MEMORY = instance_resources("t2.medium")  # type: ignore[misc]
 COPIED_FOLDERS = ("taskdefs", "environments", "schemas")
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 

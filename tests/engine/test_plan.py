@@ -185,31 +185,18 @@ def test_nothing_to_change_means_no_calls(sandbox) -> None:
     assert plan.as_dict()["unchanged"] is True
 
 
-@pytest.mark.parametrize(("desired", "min_pct", "max_pct", "instances", "static", "expected"), [
-    (2, 50, 100, 2, True, 2),   # the seed: one task at a time
-    (2, 50, 200, 2, True, 2),   # max 200 buys nothing without a spare instance
-    (2, 50, 200, 4, True, 1),   # ... and everything with two spare instances
-    (2, 100, 200, 4, False, 1),
-    (4, 50, 100, 4, True, 2),
-    (3, 100, 200, 3, True, 3),  # cannot roll: budget the worst case
-    (0, 50, 100, 2, True, 0),
-])
-def test_waves(desired, min_pct, max_pct, instances, static, expected) -> None:
-    assert pl.waves(desired, min_pct, max_pct, instances, static) == expected
-
-
 def test_auto_budget_follows_health_checks_and_draining(sandbox, repo) -> None:
     env, spec, desired = sandbox
     budget = pl.budget_for(env, spec, desired)
     lb = env.load_balancer
     per_wave = 30 + lb.health_check.healthy_threshold * lb.health_check.interval + \
-        lb.draining_timeout
+        lb.draining_timeout + 30  # placement + health checks + draining + stopTimeout
     assert (budget.seconds, budget.waves, budget.source) == (2 * per_wave + 60, 2, "auto")
     assert "2 waves" in budget.explanation
     assert f"{lb.draining_timeout} s draining" in budget.explanation
     prod_env = repo.environment("production")
     prod = pl.budget_for(prod_env, repo.services_of("production")[0], desired)
-    assert prod.seconds == 2 * (30 + 60 + 300) + 78
+    assert prod.seconds == 2 * (30 + 60 + 300 + 30) + 84
 
 
 def test_budget_from_spec_or_option(sandbox) -> None:

@@ -6,6 +6,10 @@ the rendered register-task-definition input catches what slipped between the
 two (e.g. 2.0 where the API wants an integer) without a network call. Only
 botocore's loader, model and validator are imported (not boto3), and only
 when a repository has a service to check.
+
+This is the edge's half of the `api-register-task-definition` rule: the pure
+core knows only the `RequestCheck` type (release/core/findings.py) and the
+commands pass `register_task_definition_problems` in.
 """
 
 from __future__ import annotations
@@ -39,4 +43,5 @@ def api_problems(operation: str, params: dict[str, Any]) -> list[str]:
 
 
 def register_task_definition_problems(params: dict[str, Any]) -> list[str]:
+    """botocore's RequestCheck for RegisterTaskDefinition (see release.core.findings)."""
     return api_problems("RegisterTaskDefinition", params)

@@ -1,0 +1,124 @@
+"""References between documents: load balancer, cluster, role, repository, names, order.
+
+Why: a service spec names things its environment owns; a name that differs
+from the environment's would deploy into, or route through, something else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from release.core.findings import ERROR, WARNING, Finding
+from release.core.rules.base import (
+    Context,
+    finding,
+    lb_entries,
+    rule,
+)
+
+
+@rule("ref-load-balancer", ERROR, "the service's loadBalancerName is the environment's classic "
+      "ELB (target groups are not used)", "use the ELB name from environment.json /loadBalancer")
+def ref_load_balancer(ctx: Context) -> Iterator[Finding]:
+    for view in ctx.services:
+        if view.env is None:
+            continue
+        for index, lb in lb_entries(view):
+            here = f"/service/loadBalancers/{index}"
+            if "targetGroupArn" in lb:
+                yield finding("ref-load-balancer", view.rel, f"{here}/targetGroupArn",
+                              "a target group belongs to an ALB/NLB; this environment uses the "
+                              f"classic ELB {view.env.load_balancer.name!r}",
+                              f"replace it with \"loadBalancerName\": "
+                              f"\"{view.env.load_balancer.name}\"")
+            elif "loadBalancerName" not in lb:
+                yield finding("ref-load-balancer", view.rel, here,
+                              "the load balancer entry names no load balancer",
+                              f"add \"loadBalancerName\": \"{view.env.load_balancer.name}\"")
+            elif lb["loadBalancerName"] != view.env.load_balancer.name:
+                yield finding("ref-load-balancer", view.rel, f"{here}/loadBalancerName",
+                              f"load balancer {lb['loadBalancerName']!r} is not environment "
+                              f"{view.env_name}'s ELB {view.env.load_balancer.name!r}",
+                              f"use {view.env.load_balancer.name!r}")
+
+
+@rule("ref-cluster", ERROR, "a cluster named in the service spec is the environment's cluster",
+      "remove /service/cluster (the environment's is used) or make them equal")
+def ref_cluster(ctx: Context) -> Iterator[Finding]:
+    for view in ctx.services:
+        cluster = view.spec.service.get("cluster")
+        if (view.env is not None and cluster is not None and cluster != view.env.cluster
+                and not str(cluster).endswith(f":cluster/{view.env.cluster}")):
+            yield finding("ref-cluster", view.rel, "/service/cluster",
+                          f"cluster {cluster!r} is not environment {view.env_name}'s cluster "
+                          f"{view.env.cluster!r}")
+
+
+@rule("ref-role", ERROR, "the service role is the environment's iam.serviceRole",
+      "use the role named in environment.json /iam/serviceRole")
+def ref_role(ctx: Context) -> Iterator[Finding]:
+    for view in ctx.services:
+        role = view.spec.service.get("role")
+        expected = view.env.iam.get("serviceRole") if view.env is not None else None
+        if role is not None and expected and role != expected and not str(role).endswith(
+                f"/{expected}"):
+            yield finding("ref-role", view.rel, "/service/role",
+                          f"role {role!r} is not environment {view.env_name}'s service role "
+                          f"{expected!r}", f"use {expected!r}")
+
+
+@rule("ref-repository", ERROR, "an image repository named in the pin is the environment's ECR "
+      "repository", "remove /image/repository or make it equal to ecr.repository")
+def ref_repository(ctx: Context) -> Iterator[Finding]:
+    for view in ctx.services:
+        repository = view.doc.get("image", {}).get("repository")
+        if view.env is not None and repository and repository != view.env.ecr_repository:
+            yield finding("ref-repository", view.rel, "/image/repository",
+                          f"repository {repository!r} is not environment {view.env_name}'s ECR "
+                          f"repository {view.env.ecr_repository!r}")
+
+
+@rule("ref-environment-name", ERROR, "environment.json's name equals its folder name",
+      "rename the folder or fix /name")
+def ref_environment_name(ctx: Context) -> Iterator[Finding]:
+    for name, (rel, env) in ctx.environments.items():
+        declared = env.doc.get("name")
+        if declared is not None and declared != name:
+            yield finding("ref-environment-name", rel, "/name",
+                          f"name {declared!r} differs from the folder name {name!r}",
+                          f"set \"name\": {name!r}")
+
+
+@rule("ref-service-name", ERROR, "service names are unique within an environment",
+      "rename one of the services")
+def ref_service_name(ctx: Context) -> Iterator[Finding]:
+    seen: dict[tuple[str, str], str] = {}
+    for view in ctx.services:
+        key = (view.env_name, view.spec.service_name)
+        if key in seen:
+            yield finding("ref-service-name", view.rel, "/service/serviceName",
+                          f"service {key[1]!r} is also defined by {seen[key]}")
+        else:
+            seen[key] = view.rel
+
+
+@rule("env-promotion-order", WARNING, "environments have distinct promotion orders",
+      "give each environment its own promotion.order")
+def env_promotion_order(ctx: Context) -> Iterator[Finding]:
+    seen: dict[int, str] = {}
+    for name, (rel, env) in sorted(ctx.environments.items()):
+        if "order" not in env.doc.get("promotion", {}):
+            continue
+        if env.promotion_order in seen:
+            yield finding(
+                "env-promotion-order", rel, "/promotion/order",
+                f"promotion order {env.promotion_order} is also {seen[env.promotion_order]}'s:"
+                f" which one is released first is undefined")
+        else:
+            seen[env.promotion_order] = name
+
+
+CHECKS = (
+    ref_load_balancer, ref_cluster, ref_role, ref_repository, ref_environment_name,
+    ref_service_name, env_promotion_order,
+)

@@ -1,0 +1,184 @@
+"""Secrets: none in plain text, every valueFrom resolvable, an execution role to fetch them.
+
+Why: a task definition is readable by anyone with DescribeTaskDefinition and
+lives in git; a secret written there has leaked. A valueFrom ECS cannot
+resolve, or no executionRoleArn, stops every task at start.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from release.core.findings import ERROR, Finding, pointer_of
+from release.core.rolling import containers
+from release.core.rules.base import (
+    Context,
+    finding,
+    rule,
+)
+
+# Plain-text secrets: names that say "secret", values that look like credentials.
+SECRET_NAME = re.compile(
+    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL"
+    r"|(^|[_.-])PASS([_.-]|$))", re.IGNORECASE)
+NOT_A_SECRET_NAME = re.compile(
+    r"(_ARN|_FILE|_PATH|_NAME|_ID|_URL|_URI|_ENDPOINT|_HOST|_REGION|_TTL|_TIMEOUT|_SECONDS|"
+    r"_LENGTH|_EXPIRY|_HEADER)$", re.IGNORECASE)
+SECRET_VALUES = [
+    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
+    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"), "a JWT"),
+    (re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
+]
+
+
+@rule("secret-in-environment", ERROR, "no plain-text secrets in `environment` (names or values "
+      "that look like passwords, tokens, keys, AWS access keys)",
+      "move the value to Secrets Manager or SSM and reference it under `secrets` "
+      "(valueFrom: the ARN)")
+def secret_in_environment(ctx: Context) -> Iterator[Finding]:
+    for rel, taskdef in ctx.taskdef_items():
+        for ci, container in enumerate(containers(taskdef)):
+            for ei, item in enumerate(container.get("environment", [])):
+                problem = _secret_problem(item["name"], item["value"])
+                if problem:
+                    yield finding("secret-in-environment", rel,
+                                  f"/containerDefinitions/{ci}/environment/{ei}", problem)
+    for view in ctx.services:
+        for name, extra in view.spec.overrides.get("containers", {}).items():
+            for key, value in extra.get("environment", {}).items():
+                problem = _secret_problem(key, value)
+                if problem:
+                    yield finding("secret-in-environment", view.rel,
+                                  pointer_of(["overrides", "containers", name, "environment", key]),
+                                  problem)
+
+
+def _secret_problem(name: str, value: str) -> str | None:
+    for pattern, what in SECRET_VALUES:
+        if pattern.search(value):
+            return f"environment variable {name!r} holds what looks like {what} in plain text"
+    if (value and not value.startswith("arn:") and SECRET_NAME.search(name)
+            and not NOT_A_SECRET_NAME.search(name)):
+        return f"environment variable {name!r} looks like a secret kept in plain text"
+    return None
+
+
+# `--password=x`, `PASSWORD=x`, `-Dapp.token=x` inside a command line or a label.
+SECRET_ASSIGNMENT = re.compile(r"^-*(?:D)?([A-Za-z_][A-Za-z0-9_.-]*)[=:](.+)$")
+
+
+@rule("secret-in-container", ERROR, "no plain-text secrets in any other container field a value "
+      "can leak through (command, entryPoint, dockerLabels, health check, log options, ...): "
+      "credential-looking values, or NAME=value with a secret-looking name",
+      "pass the value as a secret (`secrets`, valueFrom: the ARN) and read it from the "
+      "environment in the command")
+def secret_in_container(ctx: Context) -> Iterator[Finding]:
+    for rel, taskdef in ctx.taskdef_items():
+        for ci, container in enumerate(containers(taskdef)):
+            for key, value in container.items():
+                if key in ("environment", "secrets", "name"):
+                    continue
+                for path, text in _strings(value, (key,)):
+                    problem = _leak(path, text)
+                    if problem:
+                        yield finding("secret-in-container", rel,
+                                      pointer_of(["containerDefinitions", ci, *path]), problem)
+
+
+def _strings(value: Any, path: tuple) -> Iterator[tuple[tuple, str]]:
+    """Every string in a value (label keys too, as `key=value`) with its path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str):
+                yield (*path, key), f"{key}={item}"
+            else:
+                yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+
+
+def _leak(path: tuple, text: str) -> str | None:
+    where = "/".join(map(str, path))
+    for pattern, what in SECRET_VALUES:
+        if pattern.search(text):
+            return f"{where} holds what looks like {what} in plain text"
+    for word in re.split(r"\s+", text) if path[0] != "dockerLabels" else [text]:
+        match = SECRET_ASSIGNMENT.match(word)
+        if match and _secret_problem(match.group(1), match.group(2).strip("'\"")):
+            return f"{where} sets {match.group(1)!r} to what looks like a secret in plain text"
+    return None
+
+
+SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+"
+                        r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+)$")
+SSM_PARAMETER_NAME = re.compile(r"^/?(?!(?:aws|ssm))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,14}$",
+                                re.IGNORECASE)
+
+
+@rule("secret-value-from", ERROR, "every secret's valueFrom is a Secrets Manager secret ARN, an "
+      "SSM parameter ARN, or an SSM parameter name (letters, digits, _ . - and / levels; not "
+      "starting with aws or ssm)", "use the secret's full ARN (Secrets Manager) or the parameter's "
+      "name or ARN (SSM Parameter Store); never the secret itself")
+def secret_value_from(ctx: Context) -> Iterator[Finding]:
+    def check(rel: str, path: list, value: str) -> Iterator[Finding]:
+        if not (SECRET_ARN.match(value) or SSM_PARAMETER_NAME.match(value)):
+            kind = ("an ARN of another service" if value.startswith("arn:") else
+                    "neither an ARN nor a parameter name")
+            yield finding("secret-value-from", rel, pointer_of(path),
+                          f"valueFrom is {kind}; ECS cannot resolve it and the task fails to start "
+                          "(ResourceInitializationError)")
+
+    for rel, taskdef in ctx.taskdef_items():
+        for ci, container in enumerate(containers(taskdef)):
+            for si, item in enumerate(container.get("secrets", [])):
+                yield from check(rel, ["containerDefinitions", ci, "secrets", si, "valueFrom"],
+                                 item["valueFrom"])
+            options = container.get("logConfiguration", {}).get("secretOptions", [])
+            for si, item in enumerate(options):
+                yield from check(rel, ["containerDefinitions", ci, "logConfiguration",
+                                       "secretOptions", si, "valueFrom"], item["valueFrom"])
+    for view in ctx.services:
+        for name, extra in view.spec.overrides.get("containers", {}).items():
+            for key, value in extra.get("secrets", {}).items():
+                yield from check(view.rel, ["overrides", "containers", name, "secrets", key],
+                                 value)
+
+
+@rule("secret-execution-role", ERROR, "a task that reads secrets or private-registry "
+      "credentials has an executionRoleArn (the agent fetches them with that role)",
+      "set executionRoleArn to a role allowed to read the secrets (ecsTaskExecutionRole)")
+def secret_execution_role(ctx: Context) -> Iterator[Finding]:
+    for rel, taskdef in ctx.taskdef_items():
+        if taskdef.get("executionRoleArn"):
+            continue
+        for ci, container in enumerate(containers(taskdef)):
+            uses = [key for key in ("secrets", "repositoryCredentials") if container.get(key)]
+            if container.get("logConfiguration", {}).get("secretOptions"):
+                uses.append("logConfiguration/secretOptions")
+            if uses:
+                yield finding("secret-execution-role", rel, f"/containerDefinitions/{ci}/{uses[0]}",
+                              f"container {container['name']!r} uses {uses[0]} but the task has no "
+                              "executionRoleArn: its tasks stop with ResourceInitializationError "
+                              "(unable to pull secrets or registry auth)")
+                break
+    for view in ctx.services:
+        if view.taskdef is None or view.taskdef.get("executionRoleArn"):
+            continue
+        for name, extra in view.spec.overrides.get("containers", {}).items():
+            if extra.get("secrets"):
+                yield finding(
+                    "secret-execution-role", view.rel,
+                    pointer_of(["overrides", "containers", name, "secrets"]),
+                    f"this service adds secrets to {name!r} but {view.taskdef_rel} has no "
+                    "executionRoleArn: its tasks stop with ResourceInitializationError")
+
+
+CHECKS = (secret_in_environment, secret_in_container, secret_value_from, secret_execution_role)
