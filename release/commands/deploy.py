@@ -399,7 +399,7 @@ def status(
                               "warn", env=env, service=spec.service_name, exists=False)
                 continue
             reader = live.SnapshotReader(aws, environment.cluster, spec.service_name,
-                                         engine._has_load_balancer(spec))
+                                         live.health_source(aws, environment, spec))
             snap = reader.read(default_clock().now())
         primary = next((d for d in current.service.get("deployments", [])
                         if d.get("status") == "PRIMARY"), {})
@@ -423,7 +423,7 @@ def status(
                       revision=current.revision_arn, state=verdict.state,
                       summary=verdict.summary, record=record.as_dict() if record else None,
                       drift=drift, deployments=_deployment_rows(current.service),
-                      tasks=_task_rows(snap), elb=list(snap.instance_health or []))
+                      tasks=_task_rows(snap), elb=list(snap.health.answer if snap.health else []))
         if format is OutputFormat.json:
             continue
         if record is not None:
@@ -454,7 +454,7 @@ def _deployment_rows(service: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _task_rows(snap: Any) -> list[dict[str, Any]]:
-    health = {h.get("InstanceId"): h for h in snap.instance_health or []}
+    health = {h.get("InstanceId"): h for h in (snap.health.answer if snap.health else [])}
     rows = []
     for t in snap.tasks:
         if t.get("lastStatus") == "STOPPED":
