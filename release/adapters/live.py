@@ -3,15 +3,9 @@
 The boto3 side of plan and stability. `SnapshotReader.read` is one poll of the
 wait loop: ONE DescribeServices, the service's tasks (ListTasks for running and
 stopped ones, DescribeTasks only for tasks whose state can still change), the
-container instances' EC2 ids (cached: they do not move) and the classic ELB's
-DescribeInstanceHealth. It counts its DescribeServices calls for the benchmark.
-
-DescribeInstanceHealth names every instance that hosts a task of the service, old
-or new (ELB API reference: "If no instances are specified, the call describes the
-state of all instances that are currently registered with the load balancer. If
-instances are specified, their state is returned even if they are no longer
-registered"): a draining instance is already deregistered, so only naming it
-shows it.
+container instances' EC2 ids (cached: they do not move) and the load balancer's
+view of the tasks from the service's health source (`HEALTH_SOURCES`: the classic
+ELB in `elb_classic`). It counts its DescribeServices calls for the benchmark.
 """
 
 from __future__ import annotations
@@ -20,11 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from release.adapters import elb_classic
 from release.core import stability
 from release.core.config import Environment, ServiceSpec
 from release.core.errors import InvalidInput
 from release.core.plan import Live
 from release.core.records import Record
+from release.core.serving import HealthSource, placed
 
 DESCRIBE_TASKS_MAX = 100
 
@@ -98,17 +94,6 @@ def resolve_revision(ecs: Any, family: str, given: str) -> str:
     return taskdef["taskDefinitionArn"]
 
 
-def draining_seconds(elb: Any, env: Environment) -> float:
-    """The ELB's own connection-draining timeout (what ECS waits for), else the document's."""
-    try:
-        attributes = elb.describe_load_balancer_attributes(
-            LoadBalancerName=env.load_balancer.name)["LoadBalancerAttributes"]
-    except Exception:  # no such ELB yet, or no permission: the document's value is the plan
-        return float(env.load_balancer.effective_draining)
-    draining = attributes.get("ConnectionDraining") or {}
-    return float(draining.get("Timeout", 0)) if draining.get("Enabled") else 0.0
-
-
 def check_image(ecr: Any, env: Environment, spec: ServiceSpec) -> None:
     """The pinned image must exist in ECR before anything is registered."""
     image_id = ({"imageDigest": spec.image.digest} if spec.image.digest
@@ -124,29 +109,6 @@ def check_image(ecr: Any, env: Environment, spec: ServiceSpec) -> None:
             f"push it with `release build --env {env.name} --push`, or pin an image that "
             f"exists with `release promote`; nothing was changed",
             where=str(spec.path)) from None
-
-
-def instance_health(elb: Any, load_balancer: str, instances: list[str]
-                    ) -> list[dict[str, Any]]:
-    """The ELB's view of `instances` (all registered ones when none are named).
-
-    An id the ELB cannot describe fails the whole call with InvalidInstance ("The
-    specified endpoint is not valid."); then each instance is asked on its own and the
-    ones it refuses are left out: not registered, so not serving."""
-    if not instances:
-        return elb.describe_instance_health(LoadBalancerName=load_balancer
-                                            ).get("InstanceStates", [])
-    try:
-        return elb.describe_instance_health(
-            LoadBalancerName=load_balancer,
-            Instances=[{"InstanceId": i} for i in instances]).get("InstanceStates", [])
-    except elb.exceptions.InvalidEndPointException:
-        if len(instances) == 1:
-            return []
-    states: list[dict[str, Any]] = []
-    for instance in instances:
-        states += instance_health(elb, load_balancer, [instance])
-    return states
 
 
 def check_revision_images(ecr: Any, env: Environment, taskdef: dict[str, Any]) -> None:
@@ -176,6 +138,19 @@ def check_revision_images(ecr: Any, env: Environment, taskdef: dict[str, Any]) -
                 "that image again; nothing was changed") from None
 
 
+# the key of the service's loadBalancers entry → the health source of that kind
+HEALTH_SOURCES = {"loadBalancerName": elb_classic.ClassicElb}
+
+
+def health_source(aws: Any, env: Environment, spec: ServiceSpec) -> HealthSource | None:
+    """The health source of the load balancer the service is behind (None: behind none)."""
+    for lb in spec.service.get("loadBalancers", []):
+        for key, kind in HEALTH_SOURCES.items():
+            if lb.get(key):
+                return kind.for_service(aws, env, lb[key])
+    return None
+
+
 @dataclass
 class SnapshotReader:
     """One wait-loop poll: the state `stability.Watch` judges."""
@@ -183,11 +158,10 @@ class SnapshotReader:
     aws: Any
     cluster: str
     service_name: str
-    load_balancer: str | None
+    health: HealthSource | None  # None: behind no load balancer
     describe_services_calls: int = 0
     _final_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     _instance_ids: dict[str, str] = field(default_factory=dict)
-    _not_described: set[str] = field(default_factory=set)  # EC2 ids the ELB did not answer for
 
     def read(self, now: float) -> stability.Snapshot:
         ecs = self.aws.ecs
@@ -198,14 +172,10 @@ class SnapshotReader:
                                             "status": "INACTIVE", "deployments": []}, [])
         tasks = self._tasks(ecs, service)
         self._learn_instances(ecs, tasks)
-        health = None
-        if self.load_balancer:
-            hosts = sorted({self._instance_ids.get(t.get("containerInstanceArn", ""), "")
-                            for t in tasks} - {""} - self._not_described)
-            health = instance_health(self.aws.elb, self.load_balancer, hosts)
-            # terminated (not returned) or refused: not asked again, each poll would repeat it
-            self._not_described |= set(hosts) - {h.get("InstanceId") for h in health}
-        return stability.Snapshot(now, service, tasks, dict(self._instance_ids), health)
+        view = None
+        if self.health is not None:
+            view = self.health.serving([placed(t, self._instance_ids, now) for t in tasks], now)
+        return stability.Snapshot(now, service, tasks, dict(self._instance_ids), view)
 
     def _list(self, ecs: Any, desired_status: str) -> list[str]:
         arns: list[str] = []

@@ -55,7 +55,7 @@ def _render(reporter: Any, st: Any, details: bool) -> None:
                   "  no release record on this revision (registered outside `release`)")
     reporter.table("deployments", ["id", "status", "revision", "desired", "running", "pending",
                                    "rollout"], [list(r.values()) for r in st.deployments])
-    reporter.table("tasks", ["task", "revision", "last", "desired", "instance", "elb"],
+    reporter.table("tasks", ["task", "revision", "last", "desired", "instance", "load balancer"],
                    [list(r.values()) for r in st.tasks])
     reporter.emit("status.drift", "  in sync with git" if not st.drift else
                   "  drift from git (`release plan` shows it, `release deploy` fixes it):",

@@ -1,10 +1,10 @@
 """Is a rolling update done, still going, or failed? Decided from one snapshot at a time.
 
-Pure: the input is what DescribeServices, DescribeTasks, DescribeContainerInstances
-and the classic ELB's DescribeInstanceHealth return (plain dicts, botocore shapes),
-plus the time. A `Watch` keeps the little memory a verdict needs across polls
-(when an instance started draining, how many new tasks stopped, since when ECS
-cannot place a task) so the loop in deploy.py stays a loop.
+Pure: the input is what DescribeServices, DescribeTasks and DescribeContainerInstances
+return (plain dicts, botocore shapes), the load balancer's `serving.HealthView` of the
+tasks (whatever its kind), plus the time. A `Watch` keeps the little memory a verdict
+needs across polls (how many new tasks stopped, since when ECS cannot place a task, since
+when a new task fails its health checks) so the wait loop stays a loop.
 
 "Stable" is connection-draining-safe, not the boto3 waiter's "one deployment and
 running == desired", which also holds while old tasks still drain and after the
@@ -15,11 +15,9 @@ ECS circuit breaker rolled the service back:
 - runningCount == desiredCount and pendingCount == 0;
 - every task of the service that is not STOPPED runs the new revision (so no old
   task is still running, draining or stopping);
-- every instance hosting a new task is InService on the ELB *for that task*: seen
-  not InService after the task's startedAt, or InService HealthyThreshold × Interval
-  after it (an InService left over from the instance's previous task proves
-  nothing), and no instance is draining ("Instance deregistration currently in
-  progress").
+- the load balancer serves every new task (its health source decides what proves
+  that for a task, not for the task before it on the same instance), and drains
+  nothing.
 
 Behind a classic ELB, ECS reports neither rolloutState nor a circuit breaker (ECS
 API reference, Deployment.rolloutState: "only returned for services that use the
@@ -32,14 +30,13 @@ When ECS does report a rolloutState, it is used as well.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from release.core import deployments as deployments_of
 from release.core.deployments import short
+from release.core.serving import DRAINING, SERVING, HealthView, epoch
 
 PROGRESSING = "progressing"
 STABLE = "stable"
@@ -57,7 +54,6 @@ UNPLACEABLE = "unplaceable"
 BUDGET_EXHAUSTED = "budget_exhausted"
 SERVICE_GONE = "service_gone"
 
-DRAINING_DESCRIPTION = "Instance deregistration currently in progress"
 UNPLACEABLE_MARKER = "was unable to place a task"
 
 _STOPPING_STATES = {"DEACTIVATING", "STOPPING", "DEPROVISIONING"}
@@ -86,7 +82,6 @@ class Target:
     deployment_id: str | None = None  # None: recognise ours by its task definition
     previous_task_definition_arn: str | None = None  # tells an ECS rollback from a takeover
     draining_timeout: float = 0.0
-    healthy_after: float = 0.0  # HealthyThreshold × Interval: running → InService
     unhealthy_after: float | None = None  # OutOfService this long after RUNNING → failed
     stop_failures_allowed: int = 3
     unplaceable_grace: float = 60.0
@@ -98,13 +93,14 @@ class Target:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One poll's worth of state, in the shapes the APIs return."""
+    """One poll's worth of state: ECS's in the shapes its API returns, the load balancer's
+    in the neutral view."""
 
     taken_at: float
     service: Mapping[str, Any]  # DescribeServices → services[0]
     tasks: Sequence[Mapping[str, Any]]  # DescribeTasks → tasks of this service
     instance_ids: Mapping[str, str] = field(default_factory=dict)  # containerInstanceArn → EC2 id
-    instance_health: Sequence[Mapping[str, Any]] | None = None  # None: no ELB to check
+    health: HealthView | None = None  # None: no load balancer to check
 
 
 @dataclass(frozen=True)
@@ -124,20 +120,6 @@ class Verdict:
         return self.state != PROGRESSING
 
 
-def epoch(value: Any) -> float | None:
-    """Timestamps arrive as datetime (boto3), epoch numbers, or ISO strings (JSON)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 def belongs_to(task: Mapping[str, Any], service: Mapping[str, Any]) -> bool:
     """Tasks a service started carry group "service:NAME" and its deployment id as startedBy."""
     name = service.get("serviceName", "")
@@ -145,14 +127,6 @@ def belongs_to(task: Mapping[str, Any], service: Mapping[str, Any]) -> bool:
         return True
     deployment_ids = {d.get("id") for d in service.get("deployments", [])}
     return bool(task.get("startedBy")) and task.get("startedBy") in deployment_ids
-
-
-def is_draining(health: Mapping[str, Any]) -> bool:
-    return DRAINING_DESCRIPTION.lower() in str(health.get("Description", "")).lower()
-
-
-def is_in_service(health: Mapping[str, Any] | None) -> bool:
-    return bool(health) and health.get("State") == "InService" and not is_draining(health)
 
 
 def placement_problem(message: str) -> tuple[str, str] | None:
@@ -213,10 +187,6 @@ def stopped_during(task: Mapping[str, Any], target: Target) -> bool:
     return stopped_at is None or stopped_at >= target.started_at - 1
 
 
-def is_health_check_stop(task: Mapping[str, Any]) -> bool:
-    return "health check" in str(task.get("stoppedReason", "")).lower()
-
-
 @dataclass
 class _Counts:
     desired: int = 0
@@ -240,10 +210,7 @@ class Watch:
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self.draining_since: dict[str, float] = {}
-        self.running_since: dict[str, float] = {}
-        self.out_of_service_since: dict[str, float] = {}
-        self.not_in_service_at: dict[str, float] = {}  # EC2 id → last poll it was not InService
+        self.out_of_service_since: dict[str, float] = {}  # new task ARN → failing since
         self.failed_tasks: dict[str, str] = {}  # new-revision task ARN → why it stopped
         self.unplaceable_since: float | None = None
         self.unplaceable_polls = 0
@@ -252,6 +219,7 @@ class Watch:
         self.last_fingerprint: tuple[Any, ...] | None = None
         self.last_progress_at = target.started_at
         self.stable_declared_at: float | None = None
+        self.serving_due: list[float] = []  # when new tasks not served yet are due to be
 
     # -- the verdict -------------------------------------------------------------------------
 
@@ -264,15 +232,12 @@ class Watch:
             self.last_progress_at = now
             self.unplaceable_since = None
             self.unplaceable_polls = 0
-        health_by_instance = {h.get("InstanceId"): h for h in snap.instance_health or []}
-        self._remember_draining(snap, health_by_instance)
-        self._remember_not_in_service(snap, health_by_instance)
-        counts, stops = self._count(snap, health_by_instance)
+        counts, stops = self._count(snap)
         self._remember_failed_stops(stops)
         self._remember_placement_events(snap, now)
-        summary = self._summary(counts, now, snap.instance_health is not None)
+        summary = self._summary(counts, snap)
         verdict_args = {"summary": summary, "changed": changed, "counts": counts.as_dict(),
-                        "next_change_at": self._next_change(now),
+                        "next_change_at": self._next_change(snap),
                         "moving_on_its_own": bool(counts.new_pending + counts.old_stopping
                                                   + counts.old_pending)}
 
@@ -284,7 +249,7 @@ class Watch:
 
         failed = (self._deployment_failure(service) or self._stop_failure()
                   or self._placement_failure(counts, now)
-                  or self._health_failure(snap, health_by_instance, now))
+                  or self._health_failure(snap, now))
         if failed is not None:
             cause, reason, fix = failed
             return Verdict(FAILED, summary, cause, reason, fix, **_without(verdict_args, "summary"))
@@ -404,10 +369,9 @@ class Watch:
         return (cause, f"ECS cannot place the new tasks: {detail}",
                 _placement_fix(cause, self.target))
 
-    def _health_failure(self, snap: Snapshot, health: Mapping[str, Mapping[str, Any]],
-                        now: float) -> tuple[str, str, str] | None:
+    def _health_failure(self, snap: Snapshot, now: float) -> tuple[str, str, str] | None:
         limit = self.target.unhealthy_after
-        if limit is None or snap.instance_health is None:
+        if limit is None or snap.health is None:
             return None
         for arn, since in self.out_of_service_since.items():
             if now - since >= limit:
@@ -441,7 +405,7 @@ class Watch:
             return False
         if counts.new_running != desired or counts.new_pending:
             return False
-        if snap.instance_health is not None:
+        if snap.health is not None:
             if counts.draining_instances:
                 return False
             if counts.new_in_service != counts.new_running:
@@ -458,70 +422,30 @@ class Watch:
             for d in service.get("deployments", [])))
         tasks = tuple(sorted((t.get("taskArn"), t.get("lastStatus"), t.get("desiredStatus"))
                              for t in snap.tasks))
-        health = tuple(sorted((h.get("InstanceId"), h.get("State"), h.get("Description"))
-                              for h in snap.instance_health or []))
+        health = snap.health.fingerprint() if snap.health is not None else None
         return (service.get("status"), service.get("runningCount"), service.get("pendingCount"),
                 deployments, tasks, health)
 
-    def _remember_draining(self, snap: Snapshot, health: Mapping[str, Mapping[str, Any]]) -> None:
-        now = snap.taken_at
-        draining_now = {i for i, h in health.items() if is_draining(h)}
-        for instance in draining_now:
-            self.draining_since.setdefault(instance, now)
-        for instance in list(self.draining_since):
-            if instance not in draining_now:
-                del self.draining_since[instance]
-
-    def _remember_not_in_service(self, snap: Snapshot,
-                                 health: Mapping[str, Mapping[str, Any]]) -> None:
-        """When each instance was last seen not InService (absent from the answer counts:
-        it is not registered), so an InService can be dated after a task's start."""
-        if snap.instance_health is None:
-            return
-        for instance in {*snap.instance_ids.values(), *health} - {""}:
-            if not is_in_service(health.get(instance)):
-                self.not_in_service_at[instance] = snap.taken_at
-
-    def _serves_new_task(self, instance: str, health: Mapping[str, Any] | None,
-                         started: float, now: float) -> bool:
-        """InService for the task that started at `started`, not for its predecessor.
-
-        The ELB reports an instance, not a task: an instance that served the old task
-        can still show InService a moment after the new task started there. Proof is
-        seeing it not InService since the start (it was re-registered and passed its
-        checks again), or HealthyThreshold × Interval passing since the start (the
-        least time a fresh registration takes to turn InService)."""
-        if not is_in_service(health):
-            return False
-        return (self.not_in_service_at.get(instance, -math.inf) >= started
-                or now - started >= self.target.healthy_after)
-
-    def _count(self, snap: Snapshot, health: Mapping[str, Mapping[str, Any]]
-               ) -> tuple[_Counts, list[Mapping[str, Any]]]:
-        target, now = self.target, snap.taken_at
+    def _count(self, snap: Snapshot) -> tuple[_Counts, list[Mapping[str, Any]]]:
+        target, now, health = self.target, snap.taken_at, snap.health
         counts = _Counts(desired=int(snap.service.get("desiredCount", target.desired_count)),
                          deployments=len(snap.service.get("deployments", [])),
-                         draining_instances=sum(1 for h in health.values() if is_draining(h)))
+                         draining_instances=len(health.draining) if health else 0)
         stops: list[Mapping[str, Any]] = []
-        out_of_service_now: set[str] = set()
+        failing_now: set[str] = set()
+        self.serving_due = []
         for task in snap.tasks:
             arn = task.get("taskArn", "")
             last, wanted = task.get("lastStatus"), task.get("desiredStatus")
             new = task.get("taskDefinitionArn") == target.task_definition_arn
-            instance = snap.instance_ids.get(task.get("containerInstanceArn", ""), "")
-            instance_health = health.get(instance)
+            serving = health.of(arn) if health is not None else None
             if last == "STOPPED":
                 if new and stopped_during(task, target):
                     stops.append(task)
                 continue
             if not new:
-                if instance_health and is_draining(instance_health):
+                if serving is not None and serving.state == DRAINING:
                     counts.old_draining += 1
-                    stopping_at = epoch(task.get("stoppingAt"))
-                    if stopping_at is not None and instance in self.draining_since:
-                        # ECS deregistered it then: a better start than when we first saw it
-                        self.draining_since[instance] = min(self.draining_since[instance],
-                                                            stopping_at)
                 elif wanted == "STOPPED" or last in _STOPPING_STATES:
                     counts.old_stopping += 1
                 elif last == "RUNNING":
@@ -531,42 +455,41 @@ class Watch:
                 continue
             if last == "RUNNING" and wanted != "STOPPED":
                 counts.new_running += 1
-                started_at = epoch(task.get("startedAt"))
-                self.running_since.setdefault(arn, min(now, started_at or now))
-                if snap.instance_health is not None:
-                    if self._serves_new_task(instance, instance_health,
-                                             self.running_since[arn], now):
-                        counts.new_in_service += 1
-                    else:
-                        counts.new_out_of_service += 1
-                        if _failing_health(instance_health):
-                            out_of_service_now.add(arn)
+                if serving is None:
+                    continue
+                if serving.state == SERVING:
+                    counts.new_in_service += 1
+                    continue
+                counts.new_out_of_service += 1
+                if serving.failing:
+                    failing_now.add(arn)
+                if serving.until is not None:
+                    self.serving_due.append(serving.until)
             elif wanted == "STOPPED":
                 pass  # a new task on its way out: its STOPPED record will tell why
             else:
                 counts.new_pending += 1
-        for arn in out_of_service_now:
+        for arn in failing_now:
             self.out_of_service_since.setdefault(arn, now)
         for arn in list(self.out_of_service_since):
-            if arn not in out_of_service_now:
+            if arn not in failing_now:
                 del self.out_of_service_since[arn]
         return counts, stops
 
-    def _draining_left(self, now: float) -> int | None:
-        if not self.draining_since:
-            return None
-        ends = [since + self.target.draining_timeout for since in self.draining_since.values()]
-        return max(0, math.ceil(max(ends) - now))
+    @staticmethod
+    def _draining_left(snap: Snapshot) -> int | None:
+        ends = [u for u in (snap.health.draining.values() if snap.health else ()) if u is not None]
+        return max(0, math.ceil(max(ends) - snap.taken_at)) if ends else None
 
-    def _next_change(self, now: float) -> float | None:
-        """Moments something should move without anything new happening: drain end, InService."""
-        moments = [since + self.target.draining_timeout for since in self.draining_since.values()]
-        moments += [since + self.target.healthy_after for since in self.running_since.values()]
-        upcoming = [m for m in moments if m > now]
+    def _next_change(self, snap: Snapshot) -> float | None:
+        """Moments something should move without anything new happening: drain end, serving."""
+        moments = [u for u in (snap.health.draining.values() if snap.health else ())
+                   if u is not None]
+        upcoming = [m for m in moments + self.serving_due if m > snap.taken_at]
         return min(upcoming) if upcoming else None
 
-    def _summary(self, c: _Counts, now: float, with_elb: bool) -> str:
-        if with_elb:
+    def _summary(self, c: _Counts, snap: Snapshot) -> str:
+        if snap.health is not None:
             parts = [f"{c.new_in_service}/{c.desired} new tasks InService"]
             if c.new_out_of_service:
                 parts.append(f"{c.new_out_of_service} in ELB health checks")
@@ -577,11 +500,11 @@ class Watch:
         if c.old_running:
             parts.append(f"{_plural(c.old_running, 'old task')} running")
         if c.old_draining:
-            left = self._draining_left(now)
+            left = self._draining_left(snap)
             suffix = f" ({left} s left)" if left is not None else ""
             parts.append(f"{_plural(c.old_draining, 'old task')} draining{suffix}")
         elif c.draining_instances:
-            left = self._draining_left(now)
+            left = self._draining_left(snap)
             suffix = f" ({left} s left)" if left is not None else ""
             parts.append(f"{_plural(c.draining_instances, 'instance')} draining{suffix}")
         if c.old_stopping:
@@ -598,14 +521,6 @@ class Watch:
         if c.deployments > 1:
             parts.append(f"{c.deployments} deployments")
         return ", ".join(parts)
-
-
-def _failing_health(health: Mapping[str, Any] | None) -> bool:
-    """OutOfService because checks fail, not because registration is still in progress."""
-    if not health or health.get("State") != "OutOfService":
-        return False
-    text = f"{health.get('ReasonCode', '')} {health.get('Description', '')}".lower()
-    return "registration" not in text and "not currently registered" not in text
 
 
 def _placement_detail(message: str) -> str:
@@ -644,11 +559,3 @@ def _budget_fix(c: _Counts, target: Target) -> str:
 
 def _without(args: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in args.items() if k not in keys}
-
-
-_REVISION = re.compile(r":(\d+)$")
-
-
-def revision_of(task_definition_arn: str) -> int | None:
-    match = _REVISION.search(task_definition_arn or "")
-    return int(match.group(1)) if match else None

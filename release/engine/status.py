@@ -11,7 +11,7 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import primary, short
 from release.core.render import render_service
-from release.engine.wait import aws_step, connect, load_balancer_name, make_target
+from release.engine.wait import aws_step, connect, make_target
 
 
 @dataclass
@@ -53,7 +53,7 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
         if current.service is None:
             return ServiceStatus(spec.env, spec.service_name, exists=False)
         reader = live.SnapshotReader(aws, environment.cluster, spec.service_name,
-                                     load_balancer_name(spec))
+                                     live.health_source(aws, environment, spec))
         snap = reader.read(default_clock().now())
     target = make_target(environment, spec, current.revision_arn or "",
                          (primary(current.service) or {}).get("id"), None, 10**9, None,
@@ -72,7 +72,7 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
         if verdict.state == stability.PROGRESSING else "not stable"
     return ServiceStatus(spec.env, spec.service_name, True, current.revision_arn, state, verdict,
                          record, drift, _deployment_rows(current.service), _task_rows(snap),
-                         list(snap.instance_health or []))
+                         list(snap.health.answer if snap.health else []))
 
 
 def _deployment_rows(service: dict[str, Any]) -> list[dict[str, Any]]:
@@ -83,16 +83,13 @@ def _deployment_rows(service: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _task_rows(snap: Any) -> list[dict[str, Any]]:
-    health = {h.get("InstanceId"): h for h in snap.instance_health or []}
+    """One row per task still running; `elb` is the load balancer's state for that task."""
     rows = []
     for t in snap.tasks:
         if t.get("lastStatus") == "STOPPED":
             continue
         instance = snap.instance_ids.get(t.get("containerInstanceArn", ""), "")
-        h = health.get(instance, {})
-        state = h.get("State", "")
-        if "deregistration" in str(h.get("Description", "")).lower():
-            state = "draining"
+        state = snap.health.of(t.get("taskArn", "")).state if snap.health else ""
         rows.append({"task": str(t.get("taskArn", "")).rsplit("/", 1)[-1][:12],
                      "revision": short(t.get("taskDefinitionArn")),
                      "last": t.get("lastStatus"), "desired": t.get("desiredStatus"),

@@ -81,7 +81,6 @@ def make_target(env: Environment, spec: ServiceSpec, revision: str, deployment_i
         desired_count=spec.desired_count, deployment_id=deployment_id,
         previous_task_definition_arn=previous,
         draining_timeout=env.load_balancer.effective_draining if draining is None else draining,
-        healthy_after=hc.healthy_threshold * hc.interval,
         unhealthy_after=grace + 2 * (hc.healthy_threshold + hc.unhealthy_threshold) * hc.interval
         + 30,
         # as many failed tasks as the ECS circuit breaker tolerates (half, 3..200)
@@ -111,19 +110,14 @@ class Waiter:
     stable_at: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from release.adapters.live import SnapshotReader
+        from release.adapters.live import SnapshotReader, health_source
 
         self.reader = SnapshotReader(self.aws, self.env.cluster, self.spec.service_name,
-                                     load_balancer_name(self.spec))
-        self._draining: float | None = None
+                                     health_source(self.aws, self.env, self.spec))
 
     def draining(self) -> float | None:
-        """The live ELB's draining timeout, read once: the document may not match AWS."""
-        if self._draining is None and load_balancer_name(self.spec):
-            from release.adapters.live import draining_seconds
-
-            self._draining = draining_seconds(self.aws.elb, self.env)
-        return self._draining
+        """The load balancer's draining timeout, as the live one has it (read once)."""
+        return self.reader.health.draining_seconds() if self.reader.health else None
 
     def wait(self, target: stability.Target, label: str, just_updated: bool = True
              ) -> stability.Verdict:

@@ -43,8 +43,9 @@ from shapes_service import (
     td_arn,
 )
 
-from release.adapters import live
+from release.adapters import elb_classic, live
 from release.adapters.aws import Aws
+from release.core import serving
 from release.core.clock import VirtualClock, use_clock
 from release.core.config import load_repo
 from release.core.errors import EXIT_OK, EXIT_ROLLED_BACK
@@ -79,6 +80,11 @@ def staging(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
                "monkeypatch": monkeypatch}
     finally:
         use_clock(previous)
+
+
+def classic(aws: Aws) -> elb_classic.ClassicElb:
+    """The staging ELB's health source (health check 2 × 30 s), as the wait builds it."""
+    return elb_classic.ClassicElb(aws.elb, ELB, healthy_after=60, draining=300)
 
 
 def registered(revision: int, image: str, desired: dict[str, Any]) -> dict[str, Any]:
@@ -318,7 +324,7 @@ def test_an_instance_the_elb_refuses_is_left_out_not_fatal() -> None:
              "Description": "N/A"}]}, {"LoadBalancerName": ELB, "Instances": asked[:1]})
         stub.add_client_error("describe_instance_health", "InvalidInstance", http_status_code=400,
                               expected_params={"LoadBalancerName": ELB, "Instances": asked[1:]})
-        states = live.instance_health(elb, ELB, [ec2(1), ec2(9)])
+        states = elb_classic.instance_health(elb, ELB, [ec2(1), ec2(9)])
         stub.assert_no_pending_responses()
     assert [s["InstanceId"] for s in states] == [ec2(1)]
 
@@ -331,11 +337,12 @@ def test_the_reader_names_every_instance_of_the_service_old_and_new(staging) -> 
                     {ec2(1): DRAINING_NOW, ec2(2): IN_SERVICE})
     aws = Aws(staging["env"])
     with Replay(aws, [Polls([(0, moment)])], staging["clock"].now) as replay:
-        reader = live.SnapshotReader(aws, CLUSTER, SERVICE, ELB)
+        reader = live.SnapshotReader(aws, CLUSTER, SERVICE, classic(aws))
         snap = reader.read(staging["clock"].now())
         replay.assert_done()
-    by_id = {h["InstanceId"]: h for h in snap.instance_health or []}
+    by_id = {h["InstanceId"]: h for h in snap.health.answer}
     assert by_id[ec2(1)]["Description"] == DRAINING_NOW.description
+    assert snap.health.of(task("old1", 1, 1)["taskArn"]).state == serving.DRAINING
     assert snap.instance_ids == {ci_arn(1): ec2(1), ci_arn(2): ec2(2)}
     assert sorted(t["lastStatus"] for t in snap.tasks) == ["DEACTIVATING", "RUNNING"]
 
@@ -382,11 +389,11 @@ def test_an_instance_the_elb_refused_is_not_asked_again_on_every_poll(staging) -
                     {ec2(1): IN_SERVICE, ec2(3): None})
     aws = Aws(staging["env"])
     with Replay(aws, [Polls([(0, moment)])], staging["clock"].now) as replay:
-        reader = live.SnapshotReader(aws, CLUSTER, SERVICE, ELB)
+        reader = live.SnapshotReader(aws, CLUSTER, SERVICE, classic(aws))
         first = reader.read(staging["clock"].now())
         second = reader.read(staging["clock"].now())
         replay.assert_done()
     asked = [[i["InstanceId"] for i in call["Instances"]] for call in replay.health_calls]
     assert asked == [[ec2(1), ec2(3)], [ec2(1)], [ec2(3)], [ec2(1)]]
-    assert first.instance_health == second.instance_health
-    assert [h["InstanceId"] for h in second.instance_health or []] == [ec2(1)]
+    assert first.health.answer == second.health.answer
+    assert [h["InstanceId"] for h in second.health.answer] == [ec2(1)]

@@ -376,7 +376,7 @@ def test_status_shows_revision_record_and_drift(released: Stage) -> None:
     status = run.first("status")
     assert status["state"] == "stable" and status["drift"] == []
     assert status["record"]["outcome"] == "completed"
-    assert len(status["tasks"]) == 2 and all(t["elb"] == "InService" for t in status["tasks"])
+    assert len(status["tasks"]) == 2 and all(t["elb"] == "serving" for t in status["tasks"])
     stage.pin("v2")
     drift = stage.cli("status").first("status")["drift"]
     assert len(drift) == 1 and "image" in drift[0]

@@ -1,4 +1,8 @@
-"""Table tests of the stability verdict over snapshots in the ECS and ELB API shapes."""
+"""Table tests of the stability verdict over snapshots in the ECS and ELB API shapes.
+
+The ELB's DescribeInstanceHealth answers reach the verdict as the wait passes them: through
+the classic ELB's health source (`ClassicWatch`), whose neutral view is all `Watch` reads.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,9 @@ from engine_shapes import (
     task,
 )
 
+from release.adapters.elb_classic import ClassicElb
 from release.core import stability as st
+from release.core.serving import placed
 
 PORT_EVENT = ("(service akka-firehose-service) was unable to place a task because no container "
               "instance met all of its requirements. The closest matching (container-instance "
@@ -41,19 +47,45 @@ def target(**overrides: Any) -> st.Target:
     args: dict[str, Any] = dict(
         task_definition_arn=NEW_TD, deployment_id=NEW_DEPLOYMENT, started_at=T0,
         deadline=T0 + 600, desired_count=2, previous_task_definition_arn=OLD_TD,
-        draining_timeout=300, healthy_after=60, host_port=80, cluster="AkkaCluster")
+        draining_timeout=300, host_port=80, cluster="AkkaCluster")
     args.update(overrides)
     return st.Target(**args)
 
 
+@dataclass(frozen=True)
+class Poll:
+    """One poll's answers: ECS's, and the ELB's (None: no ELB) before the source reads it."""
+
+    taken_at: float
+    service: dict[str, Any]
+    tasks: list[dict[str, Any]]
+    elb: list[dict[str, Any]] | None
+
+
 def snap(seconds: float, svc: dict[str, Any], tasks: list[dict[str, Any]],
-         elb: list[dict[str, Any]] | None) -> st.Snapshot:
+         elb: list[dict[str, Any]] | None) -> Poll:
     assert_shape(svc, "ecs", "Service")
     for t in tasks:
         assert_shape(t, "ecs", "Task")
     for h in elb or []:
         assert_shape(h, "elb", "InstanceState")
-    return st.Snapshot(T0 + seconds, svc, tasks, INSTANCE_IDS, elb)
+    return Poll(T0 + seconds, svc, tasks, elb)
+
+
+class ClassicWatch:
+    """A `Watch` fed as the wait feeds it behind a classic ELB (HealthyThreshold × Interval
+    60 s, the target's draining timeout), without the DescribeInstanceHealth call."""
+
+    def __init__(self, target: st.Target, healthy_after: float = 60) -> None:
+        self.watch = st.Watch(target)
+        self.source = ClassicElb(None, "akkaElb", healthy_after, target.draining_timeout)
+
+    def observe(self, poll: Poll) -> st.Verdict:
+        now = poll.taken_at
+        view = None if poll.elb is None else self.source.judge(
+            [placed(t, INSTANCE_IDS, now) for t in poll.tasks], poll.elb, now)
+        return self.watch.observe(st.Snapshot(now, poll.service, poll.tasks, INSTANCE_IDS,
+                                              view))
 
 
 def done_primary(**kw: Any) -> dict[str, Any]:
@@ -82,7 +114,7 @@ def stopped_new(n: int, at: float, reason: str, exit_code: int | None = None,
 @dataclass
 class Case:
     name: str
-    snapshots: list[st.Snapshot]
+    snapshots: list[Poll]
     state: str
     cause: str | None = None
     summary_has: list[str] = field(default_factory=list)
@@ -235,7 +267,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_verdict_table(case: Case) -> None:
-    watch = st.Watch(case.target)
+    watch = ClassicWatch(case.target)
     verdicts = [watch.observe(s) for s in case.snapshots]
     final = verdicts[-1]
     assert all(v.state == st.PROGRESSING for v in verdicts[:-1]), [v.state for v in verdicts]
@@ -256,7 +288,7 @@ OLD_TASK_STATES = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVA
 @pytest.mark.parametrize(("last", "desired"),
                          list(itertools.product(OLD_TASK_STATES, ["RUNNING", "STOPPED"])))
 def test_never_stable_while_an_old_task_is_not_stopped(last: str, desired: str) -> None:
-    watch = st.Watch(target())
+    watch = ClassicWatch(target())
     verdict = watch.observe(snap(120, STABLE_SERVICE,
                                  new_tasks(1, 2) + [old_task(3, last=last, desired=desired)],
                                  in_service(1, 2, 3)))
@@ -264,7 +296,7 @@ def test_never_stable_while_an_old_task_is_not_stopped(last: str, desired: str) 
 
 
 def test_a_stopped_old_task_does_not_hold_stability() -> None:
-    watch = st.Watch(target())
+    watch = ClassicWatch(target())
     verdict = watch.observe(snap(120, STABLE_SERVICE,
                                  new_tasks(1, 2) + [old_task(3, last="STOPPED",
                                                              desired="STOPPED")],
@@ -273,7 +305,7 @@ def test_a_stopped_old_task_does_not_hold_stability() -> None:
 
 
 def test_draining_summary_counts_down_from_when_draining_was_first_seen() -> None:
-    watch = st.Watch(target())
+    watch = ClassicWatch(target())
     draining = [health(ec2(3), description=DRAINING)] + in_service(1, 2)
     tasks = new_tasks(1, 2) + [old_task(3, desired="STOPPED")]
     watch.observe(snap(10, STABLE_SERVICE, tasks, draining))
@@ -283,7 +315,7 @@ def test_draining_summary_counts_down_from_when_draining_was_first_seen() -> Non
 
 
 def test_changed_only_when_something_moved() -> None:
-    watch = st.Watch(target())
+    watch = ClassicWatch(target())
     tasks, elb = new_tasks(1) + [old_task(2)], in_service(1, 2)
     svc = service([deployment(NEW_DEPLOYMENT, NEW_TD, running=1)])
     assert watch.observe(snap(1, svc, tasks, elb)).changed
@@ -292,7 +324,7 @@ def test_changed_only_when_something_moved() -> None:
 
 
 def test_next_change_predicts_when_a_new_task_should_be_in_service() -> None:
-    watch = st.Watch(target(healthy_after=10))
+    watch = ClassicWatch(target(), healthy_after=10)
     svc = service([deployment(NEW_DEPLOYMENT, NEW_TD, running=1)])
     started_3s_in = [task("new1", NEW_TD, instance=1, started_at=3)]
     verdict = watch.observe(snap(5, svc, started_3s_in, [health(ec2(1), "OutOfService")]))
@@ -320,7 +352,7 @@ def test_an_in_service_left_over_from_the_previous_task_does_not_prove_the_new_o
     # The new task on instance 2 started 5 s ago; the ELB still says InService from the old
     # task that ran there. Only HealthyThreshold × Interval (60 s) after startedAt, or an
     # OutOfService seen since, shows the ELB passed the new task.
-    watch = st.Watch(target())
+    watch = ClassicWatch(target())
     fresh = [task("new1", NEW_TD, instance=1), task("new2", NEW_TD, instance=2, started_at=85)]
     early = watch.observe(snap(90, STABLE_SERVICE, fresh, in_service(1, 2)))
     assert early.state == st.PROGRESSING
@@ -332,7 +364,7 @@ def test_an_in_service_left_over_from_the_previous_task_does_not_prove_the_new_o
 
 
 def test_an_out_of_service_seen_after_the_start_proves_the_next_in_service() -> None:
-    watch = st.Watch(target())
+    watch = ClassicWatch(target())
     fresh = [task("new1", NEW_TD, instance=1), task("new2", NEW_TD, instance=2, started_at=85)]
     registering = in_service(1) + [health(ec2(2), "OutOfService", "Instance registration is "
                                           "still in progress.", "ELB")]
@@ -343,7 +375,7 @@ def test_an_out_of_service_seen_after_the_start_proves_the_next_in_service() -> 
 def test_an_instance_missing_from_the_answer_was_not_in_service() -> None:
     # Unfiltered DescribeInstanceHealth lists registered instances only: not listed = not
     # registered, which dates the InService that follows after the task's start.
-    watch = st.Watch(target())
+    watch = ClassicWatch(target())
     fresh = [task("new1", NEW_TD, instance=1), task("new2", NEW_TD, instance=2, started_at=85)]
     assert watch.observe(snap(90, STABLE_SERVICE, fresh, in_service(1))).state == st.PROGRESSING
     assert watch.observe(snap(100, STABLE_SERVICE, fresh, in_service(1, 2))).state == st.STABLE
@@ -370,7 +402,7 @@ def test_scheduler_stops_on_the_stop_signal_are_not_failures(reason, code, exit_
 
 
 def test_three_jvm_scale_in_stops_are_not_a_crash_loop() -> None:
-    watch = st.Watch(target())
+    watch = ClassicWatch(target())
     stops = [stopped_new(i, 10 + i, SCALE_IN, exit_code=143, code="ServiceSchedulerInitiated")
              for i in range(3)]
     verdict = watch.observe(snap(30, service([deployment(NEW_DEPLOYMENT, NEW_TD)]),
