@@ -1,0 +1,48 @@
+"""`release deploy`: release the services of an environment (register, update, wait, roll back
+on failure). Only typer is imported at load time; boto3 comes in with the engine."""
+
+from __future__ import annotations
+
+from release.commands.common import (
+    EnvOption,
+    FormatOption,
+    RepoOption,
+    ServiceOption,
+    find_repo,
+    handles_errors,
+    load_valid_repo,
+)
+from release.commands.service_options import (
+    NoRollbackOption,
+    TimeoutOption,
+    finish,
+    reporter_for,
+    specs_of,
+)
+from release.output.events import OutputFormat
+
+
+@handles_errors
+def deploy(
+    env: EnvOption,
+    service: ServiceOption = None,
+    timeout: TimeoutOption = None,
+    no_rollback: NoRollbackOption = False,
+    repo: RepoOption = None,
+    format: FormatOption = OutputFormat.text,
+) -> None:
+    """Release the services of an environment: register, update, wait until stable, roll back
+    on failure."""
+    from release.core.errors import EXIT_OK
+    from release.engine import deploy as engine
+
+    reporter = reporter_for(format)
+    config_repo = load_valid_repo(find_repo(repo), [env], reporter)
+    outcomes = []
+    for spec in specs_of(config_repo, env, service):
+        outcome = engine.release_service(config_repo, spec, reporter, timeout=timeout,
+                                         rollback=not no_rollback)
+        outcomes.append(outcome)
+        if outcome.exit_code != EXIT_OK:
+            break  # do not release more services on top of a failed one
+    finish(reporter, "deploy", outcomes)
