@@ -13,7 +13,9 @@ from release.commands import (
     build,
     deploy,
     gitops,
+    init,
     lock,
+    run,
     sandbox,
     validate,
     verify,
@@ -41,6 +43,8 @@ app.command("apply")(gitops.apply)
 app.command("promote")(gitops.promote)
 app.command("verify")(verify.verify)
 app.command("bootstrap")(bootstrap.bootstrap)
+app.command("init")(init.init)
+app.command("run", context_settings={"allow_interspersed_args": False})(run.run)
 app.add_typer(sandbox.app, name="sandbox")
 
 

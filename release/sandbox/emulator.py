@@ -77,6 +77,7 @@ from typing import Any
 
 from release.core.clock import Clock
 from release.sandbox.faults import TaskFault, fault_of_container_definitions, stop_exit_code
+from release.sandbox.oneoff import OneOffTasks
 
 PROVISIONING_SECONDS = 1.0
 PENDING_SECONDS = 2.0  # image pull and container start
@@ -275,6 +276,7 @@ class EcsEmulator:
         self._services: dict[str, ServiceRecord] = {}
         self._tasks: dict[str, TaskRecord] = {}
         self._lbs: dict[str, LbRecord] = {}
+        self.oneoff = OneOffTasks(_emulated_task_class_once, account, region)
 
     # -- moto backends (looked up each time: a moto reset replaces them) -----------------
 
@@ -419,6 +421,10 @@ class EcsEmulator:
                                 reason or "Task stopped by user", "UserInitiated", "user")
             return record_task.task
 
+    def tasks_run(self, tasks: list[Any]) -> None:
+        with self.lock:
+            self.oneoff.started(tasks, self.clock.now())
+
     # -- the clock ------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
@@ -436,6 +442,7 @@ class EcsEmulator:
                 self._settle(record, now)
                 self._refresh_counts(record, now)
             self._refresh_instances()
+            self.oneoff.tick(now)
 
     # -- bookkeeping ----------------------------------------------------------------------
 
@@ -1024,3 +1031,9 @@ class _LazyTask:
 
 
 _EmulatedTask = _LazyTask()
+
+
+def _emulated_task_class_once() -> type:
+    if _LazyTask.cls is None:
+        _LazyTask.cls = _emulated_task_class()
+    return _LazyTask.cls

@@ -52,6 +52,8 @@ class ServiceListener(Protocol):
 
     def stop_requested(self, task: str, reason: str) -> Any: ...
 
+    def tasks_run(self, tasks: list[Any]) -> None: ...
+
     def instance_registered(self, container_instance: Any,
                             total_resources: list[dict[str, Any]]) -> None: ...
 
@@ -121,6 +123,7 @@ def install() -> None:
         original_stop_task = EC2ContainerServiceResponse.stop_task
         original_register_instance = EC2ContainerServiceResponse.register_container_instance
         original_create_repository = ECRResponse.create_repository
+        original_run_task = EC2ContainerServiceResponse.run_task
 
         def create_service(self: Any) -> Any:
             result = original_create(self)
@@ -214,6 +217,15 @@ def install() -> None:
                          _backend_put_image(self.ecr_backend))
             return result
 
+        def run_task(self: Any) -> Any:
+            # moto's one-off tasks stop at RUNNING for ever: release/sandbox/oneoff.py.
+            result = original_run_task(self)
+            emulator = _emulator_for(self)
+            if emulator is not None:
+                emulator.tasks_run(list(result.result["tasks"]))
+            return result
+
+        EC2ContainerServiceResponse.run_task = run_task
         EC2ContainerServiceResponse.register_container_instance = register_container_instance
         ECRResponse.create_repository = create_repository
         EC2ContainerServiceResponse.list_tasks = list_tasks
