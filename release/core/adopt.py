@@ -5,7 +5,9 @@ the classic ELB (release/engine/init.py) and hands the answers here. The
 documents are normalised with plan's own model-driven rules (plan.normalise_taskdef
 and the ECS model's API defaults), so `release plan` on them reports no change:
 what ECS adds is dropped, members at their API default are left out (nobody
-wrote them), and the image moves from the task definition into the pin.
+wrote them), and the image moves from the task definition into the pin (by digest when the live
+revision names it by digest; by tag, with the digest ECR resolves as a decision,
+when it names a tag: a digest there would be a change).
 
 A plain-text environment value that looks like a secret is never copied: it is
 written as PLACEHOLDER, and the validation rule `placeholder_values` points at
@@ -130,8 +132,8 @@ def service_document(live: LiveService, container: str, file: str) -> dict[str, 
     pin: dict[str, Any] = {"container": container}
     if tag or live.image_tag:
         pin["tag"] = live.image_tag or tag
-    if digest or live.digest:
-        pin["digest"] = digest or live.digest
+    if digest:
+        pin["digest"] = digest
     return {"$schema": "../../../schemas/service.schema.json",
             "taskDefinition": {"file": file, "family": live.taskdef["family"]},
             "service": settings, "image": pin}
@@ -173,6 +175,19 @@ def environment_document(live: LiveService, repository: str) -> dict[str, Any]:
     return doc
 
 
+def _digest_decision(spec_file: str, resolved: str | None) -> str:
+    """The live revision names its image by tag: the pin keeps the tag, so plan reports no
+    change (a digest would register a new revision and replace every task for the same
+    image); pinning it immutably is the person's call."""
+    if resolved:
+        return (f"{spec_file}#/image: the live revision names the image by tag; ECR resolves "
+                f"it to {resolved}: add \"digest\": \"{resolved}\" to pin it immutably (the "
+                "next release then registers a revision by digest and replaces the tasks)")
+    return (f"{spec_file}#/image: the live revision names the image by tag and ECR could not "
+            "resolve it to a digest; push it to the environment's ECR or pin one with "
+            "`release promote`")
+
+
 def adopt(live: LiveService) -> Adopted:
     """The three documents; environment.json is the caller's to skip when it exists."""
     decisions: list[str] = []
@@ -182,10 +197,9 @@ def adopt(live: LiveService) -> Adopted:
     image = next(c.get("image", "") for c in live.taskdef["containerDefinitions"]
                  if c.get("name") == container)
     _, repository, _, _ = image_parts(str(image))
+    spec_file = f"environments/{live.env}/services/{live.service['serviceName']}.json"
     if "digest" not in service["image"]:
-        decisions.append(f"environments/{live.env}/services/{live.service['serviceName']}.json"
-                         "#/image: no digest (ECR could not resolve the tag); pin one with "
-                         "`release promote`")
+        decisions.append(_digest_decision(spec_file, live.digest))
     name = live.service["serviceName"]
     return Adopted({
         file: taskdef,

@@ -77,11 +77,13 @@ class LogFollower:
         self.stream = f"{prefix}/{container}/{task_id}" if prefix else None
         self.token: str | None = None
         if self.group and not self.stream:
-            say("logs.unavailable", f"no log lines: awslogs without awslogs-stream-prefix names "
+            say("logs.unavailable", "no log lines: awslogs without awslogs-stream-prefix names "
                 "no stream by task")
             self.group = None
 
-    def read(self) -> None:
+    def read(self, final: bool = False) -> None:
+        """New lines; a missing stream is normal until the container starts, so it is
+        reported only on the `final` read after the task stopped."""
         if not self.group or not self.stream:
             return
         args: dict[str, Any] = {"logGroupName": self.group, "logStreamName": self.stream,
@@ -91,9 +93,10 @@ class LogFollower:
         try:
             answer = self.logs.get_log_events(**args)
         except self.logs.exceptions.ResourceNotFoundException as exc:
-            if "group" in str(exc).lower():
-                self._give_up(f"log group {self.group} does not exist")
-            return  # the stream appears when the container starts
+            if final:
+                message = exc.response.get("Error", {}).get("Message", "")
+                self._give_up(f"{self.group} {self.stream}: {message or 'does not exist'}")
+            return
         except Exception as exc:  # AccessDenied and the like: the task still runs
             self._give_up(f"cannot read {self.group}: {aws_adapter.error_code(exc) or exc}")
             return
@@ -122,7 +125,8 @@ def run_once(aws: Any, env: Environment, service: dict[str, Any], revision: str,
         reasons = "; ".join(f"{f.get('reason')} {f.get('detail') or ''}".strip()
                             for f in answer.get("failures", [])) or "no reason given"
         raise InvalidInput(f"ECS did not start the task: {reasons}",
-                           "free capacity on the cluster or fix the placement; nothing ran")
+                           "free capacity on the cluster (a static host port needs an instance "
+                           "where it is free) or fix the placement; nothing ran")
     task = answer["tasks"][0]
     arn = task["taskArn"]
     stop = f"aws ecs stop-task --cluster {env.cluster} --task {arn.rsplit('/', 1)[-1]}"
@@ -140,14 +144,15 @@ def run_once(aws: Any, env: Environment, service: dict[str, Any], revision: str,
             if task.get("lastStatus") != status:
                 status = task.get("lastStatus", "")
                 reporter.emit("run.status", f"{arn.rsplit('/', 1)[-1]}: {status}", status=status)
-            follower.read()
+            if status != "STOPPED":
+                follower.read()
             if status == "STOPPED":
                 break
             clock.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted: task {arn} is still running",
                           f"it goes on; stop it with `{stop}`") from None
-    follower.read()
+    follower.read(final=True)
     exit_code = next((c.get("exitCode") for c in task.get("containers", [])
                       if c.get("name") == chosen), None)
     return TaskRun(arn, chosen, exit_code, str(task.get("stoppedReason") or ""))

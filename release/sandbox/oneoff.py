@@ -25,6 +25,7 @@ StopTask on a one-off task is moto's own (STOPPED at once); this module then lea
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,8 +48,7 @@ class OneOff:
     run_seconds: float
     log_lines: list[str]
     since: float
-    logged: bool = False
-    containers: dict[str, list[str]] = field(default_factory=dict)  # container → its command
+    definitions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _stamp(now: float) -> datetime:
@@ -84,11 +84,15 @@ class OneOffTasks:
 
     def started(self, tasks: list[Any], now: float) -> None:
         """RunTask placed `tasks`: from now on their status is moved here."""
+        from moto.backends import get_backend
+
+        ecs = get_backend("ecs")[self.account][self.region]
         for task in tasks:
+            definitions = ecs.describe_task_definition(task.task_definition_arn
+                                                       ).container_definitions
             task.__class__ = self.task_class()  # a moto Task whose status only we move
             task.last_status = "PROVISIONING"
             task.created_at = _stamp(now)
-            definitions = task.task_definition.container_definitions
             _, fault = fault_of_container_definitions(definitions)
             essential = next((d for d in definitions if d.get("essential", True)),
                              definitions[0])
@@ -97,7 +101,7 @@ class OneOffTasks:
             for container in task.containers:
                 container.last_status = "PENDING"
                 container.exitCode = None
-            self.tasks[task.task_arn] = OneOff(task, code, seconds, lines, now)
+            self.tasks[task.task_arn] = OneOff(task, code, seconds, lines, now, definitions)
 
     def tick(self, now: float) -> None:
         for arn, one in list(self.tasks.items()):
@@ -138,7 +142,7 @@ class OneOffTasks:
         if not one.log_lines:
             return
         logs = get_backend("logs")[self.account][self.region]
-        for definition in one.task.task_definition.container_definitions:
+        for definition in one.definitions:
             config = definition.get("logConfiguration") or {}
             options = config.get("options") or {}
             group = options.get("awslogs-group")
@@ -147,6 +151,9 @@ class OneOffTasks:
             stream = f"{options.get('awslogs-stream-prefix', 'ecs')}/{definition['name']}/" \
                      f"{one.task.id}"
             logs.ensure_log_stream(group, stream)
+            # PutLogEvents refuses events older than 14 days (CloudWatch Logs API reference),
+            # and a virtual clock may be years behind: the lines carry the wall clock's time.
+            wall = int(time.time() * 1000)
             logs.put_log_events(group, stream, [
-                {"timestamp": int(now * 1000) + i, "message": line}
+                {"timestamp": wall + i, "message": line}
                 for i, line in enumerate(one.log_lines)])
