@@ -1313,3 +1313,6 @@ def rules_table() -> str:
         cells = [f"`{item.id}`", item.severity, item.summary, item.fix]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)
+
+
+from release.core import rules_init_run  # noqa: E402,F401  (registers its rules)

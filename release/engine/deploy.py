@@ -426,6 +426,7 @@ def _tag(aws: Any, reporter: Reporter, arn: str | None, tags: list[dict[str, str
 def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any]]:
     """Run the plan's calls in order; (revision the service now runs, its service dict)."""
     from release.adapters import ledger
+    from release.engine import run
 
     results: dict[str, Any] = {}
     service: dict[str, Any] = prepared.live.service or {}
@@ -433,6 +434,8 @@ def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any
     ecs = prepared.aws.ecs
     for call in prepared.plan.calls:
         params = call.resolved_params(results)
+        if call.operation == "update_service":  # release.beforeDeploy (engine/run.py)
+            run.before_deploy(prepared, params["taskDefinition"], reporter)
         reporter.emit("release.call", f"{call.operation} {call.target}: {call.reason}",
                       operation=call.operation, target=call.target, reason=call.reason)
         response = getattr(ecs, call.operation)(**params)

@@ -19,7 +19,7 @@ from release.adapters import live as live_state
 from release.core import records
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
-from release.core.errors import EXIT_INTERRUPTED, InvalidInput, ReleaseError
+from release.core.errors import EXIT_INTERRUPTED, EXIT_ROLLED_BACK, InvalidInput, ReleaseError
 from release.output.events import Reporter
 
 POLL_SECONDS = 2.0
@@ -180,3 +180,41 @@ def run(repo: ConfigRepo, spec: ServiceSpec, command: list[str], reporter: Repor
     reporter.emit("run.summary", f"{done.container} exited {done.exit_code}", level,
                   exit_code=done.exit_code, task=done.task_arn)
     return int(done.exit_code)
+
+
+class BeforeDeployFailed(ReleaseError):
+    """The beforeDeploy task failed: the service was not touched, the last good revision
+    serves (exit 3, as for a release that failed and is rolled back)."""
+
+    exit_code = EXIT_ROLLED_BACK
+
+
+def before_deploy(prepared: Any, revision: str, reporter: Reporter) -> None:
+    """Run release.beforeDeploy with the new `revision`, before update_service (engine/deploy.py).
+
+    Only when this release registered that revision: a settings-only change has no new
+    code to prepare for. A non-zero exit raises, so update_service is never called.
+    """
+    hook = (prepared.spec.doc.get("release") or {}).get("beforeDeploy")
+    if not hook or not prepared.plan.registers or prepared.live.service is None:
+        return
+    where = f"{prepared.env.name}/{prepared.spec.service_name}"
+    reporter.emit("release.before_deploy", f"{where}: beforeDeploy with "
+                  f"{revision.rsplit('/', 1)[-1]}: {' '.join(hook['command'])}")
+    tags = [t for t in prepared.record.tags() if t["key"] in
+            {records.PREFIX + k for k in ("env", "service", "commit", "by", "at", "build-url",
+                                          "build-tag", "job")}]
+    done = run_once(prepared.aws, prepared.env, prepared.live.service, revision,
+                    hook.get("container"), list(hook["command"]), tags, reporter)
+    if done.exit_code != 0:
+        from release.adapters import ledger
+
+        failed = BeforeDeployFailed(
+            f"{where}: beforeDeploy exited {done.exit_code if done.exit_code is not None else '-'}"
+            f"{': ' + done.stopped_reason if done.exit_code is None else ''}; the service was "
+            f"not updated and still runs {str(prepared.live.revision_arn).rsplit('/', 1)[-1]}",
+            f"{revision.rsplit('/', 1)[-1]} is registered but not released; fix the cause and "
+            f"deploy again (its logs: `release run` shows them)")
+        ledger.finish_release(prepared.env, prepared.spec.service_name, records.FAILED,
+                              failed.message)
+        raise failed

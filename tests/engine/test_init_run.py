@@ -161,3 +161,46 @@ def test_run_interrupted_leaves_the_task_running_and_says_how_to_stop_it(
     task = released.ecs().describe_tasks(cluster=CLUSTER,
                                          tasks=[run.first("run.started")["task"]])["tasks"][0]
     assert task["lastStatus"] == "RUNNING"
+
+
+def _before_deploy(stage: Stage, command: list[str]) -> None:
+    stage.edit("environments/sandbox/services/akka-firehose.json",
+               lambda doc: doc["release"].update(beforeDeploy={"command": command}))
+
+
+@pytest.mark.instances(3)  # room for the one-off task next to the service's static port
+def test_a_failing_before_deploy_leaves_the_service_untouched(
+        released: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    from release.sandbox import moto_hooks  # noqa: F401  (the emulator's update hook)
+
+    updates: list[str] = []
+    emulator = released.sandbox.emulator
+    original = emulator.service_updated
+    monkeypatch.setattr(emulator, "service_updated",
+                        lambda service, params, before: (updates.append(params["service"]),
+                                                         original(service, params, before)))
+    _before_deploy(released, ["sh", "-c", "migrate; exit 4"])
+    released.pin("v2")
+    run = released.cli("deploy")
+    assert run.exit_code == 3, run.output
+    assert "beforeDeploy exited 4" in run.output and "not updated" in run.output
+    assert released.live_revision() == "akka-demo:1"
+    assert "akka-demo:2" in released.revisions()  # registered, not released
+    assert updates == [] and not any(e.get("operation") == "update_service"
+                                     for e in run.events)
+    assert len(released.service()["deployments"]) == 1
+
+
+@pytest.mark.instances(3)
+def test_a_passing_before_deploy_runs_with_the_new_revision_then_releases(
+        released: Stage) -> None:
+    _before_deploy(released, ["sh", "-c", "migrate; exit 0"])
+    released.pin("v2")
+    run = released.cli("deploy")
+    assert run.exit_code == 0, run.output
+    started = run.first("run.started")
+    assert "akka-demo:2" in started["message"]
+    stopped = next(i for i, e in enumerate(run.events) if e.get("status") == "STOPPED")
+    assert stopped < next(i for i, e in enumerate(run.events)
+                          if e.get("operation") == "update_service")
+    assert released.live_revision() == "akka-demo:2"
