@@ -18,7 +18,7 @@ from typing import Any
 from release.adapters import aws as aws_adapter
 from release.adapters import live as live_state
 from release.core import adopt
-from release.core.config import Environment, read_json
+from release.core.config import DocumentError, Environment, read_json
 from release.core.errors import InvalidInput, UsageError
 
 
@@ -33,8 +33,13 @@ def _environment(repo: Path, env: str, cluster: str, region: str | None) -> Envi
     """The environment's own document when it exists (its account is checked), else one
     made from the options, whose account is the credentials' own."""
     path = repo / "environments" / env / "environment.json"
-    if path.is_file():
-        return Environment.from_doc(path, read_json(path), env)
+    if path.exists():
+        try:
+            return Environment.from_doc(path, read_json(path), env)
+        except (DocumentError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidInput(f"{path} cannot be used: {exc}",
+                               "fix it (`release validate`), or remove it and init writes "
+                               "one; nothing was written", where=str(path)) from None
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
         raise UsageError("no region: environment.json does not exist yet",
