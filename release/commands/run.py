@@ -32,13 +32,17 @@ def run(command: Command, env: EnvOption, service: ServiceName,
         container: ContainerOption = None, revision: RevisionOption = None,
         repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:
     """Run one task with a command (a migration), wait for it, exit with its exit code."""
-    from release.commands.deploy import _specs
+    from release.core.config import UnknownName
+    from release.core.errors import InvalidInput
     from release.engine.run import run as run_task
     from release.output.events import Reporter
 
     reporter = Reporter(format if format is OutputFormat.json else OutputFormat.text)
     config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
-    spec = _specs(config_repo, env, service)[0]
+    try:
+        spec = config_repo.services_of(env, service)[0]
+    except UnknownName as exc:
+        raise InvalidInput(exc.message, exc.hint) from None
     code = run_task(config_repo, spec, command, reporter, container, revision)
     if code:
         raise typer.Exit(code)
