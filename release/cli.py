@@ -14,9 +14,11 @@ from release.commands import (
     deploy,
     gitops,
     history,
+    init,
     lock,
     plan,
     rollback,
+    run,
     sandbox,
     status,
     validate,
@@ -45,6 +47,8 @@ app.command("apply")(gitops.apply)
 app.command("promote")(gitops.promote)
 app.command("verify")(verify.verify)
 app.command("bootstrap")(bootstrap.bootstrap)
+app.command("init")(init.init)
+app.command("run", context_settings={"allow_interspersed_args": False})(run.run)
 app.add_typer(sandbox.app, name="sandbox")
 
 

@@ -185,6 +185,7 @@ def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any
     """Run the plan with the executor; (revision the service now runs, its service dict).
     Right after the register call the ledger learns the new revision."""
     from release.adapters import ledger
+    from release.engine import run
 
     def registered(_call: ApiCall, _params: dict[str, Any], response: Any) -> None:
         revision = response["taskDefinition"]["taskDefinitionArn"]
@@ -192,8 +193,12 @@ def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any
         reporter.emit("release.registered", f"registered {short(revision)} with its release "
                       "record", revision=revision)
 
+    def before_deploy(_call: ApiCall, params: dict[str, Any]) -> None:
+        run.before_deploy(prepared, params["taskDefinition"], reporter)  # release.beforeDeploy
+
     executed = Executor(prepared.aws, reporter, prepared.env, kind="release",
-                        after={"register_task_definition": registered}).execute(prepared.plan)
+                        after={"register_task_definition": registered},
+                        before={"update_service": before_deploy}).execute(prepared.plan)
     return _now_running(prepared, executed)
 
 

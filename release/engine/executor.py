@@ -28,6 +28,8 @@ MAX_RETRY_DELAY_SECONDS = 16.0
 
 # what must happen right after a call succeeded: (the call, its parameters, its response)
 AfterCall = Callable[[ApiCall, dict[str, Any], Any], None]
+# what must pass right before a call is made (release.beforeDeploy): raises to stop the plan
+BeforeCall = Callable[[ApiCall, dict[str, Any]], None]
 
 
 class Planned(Protocol):
@@ -104,18 +106,21 @@ class Executor:
 
     `Ref`s are filled in from earlier responses; a call that names error codes in
     `retry_on` is retried with backoff on the clock; `after` hooks (by operation) run
-    right after a call succeeded. A failure names the step; with `rerun` it also says
+    right after a call succeeded, `before` hooks right before it is made (one that raises
+    stops the plan there, that call not made). A failure names the step; with `rerun` it also says
     that running that command again resumes (the planner plans only what is missing).
     """
 
     def __init__(self, clients: Any, reporter: Reporter, env: Environment, *,
                  kind: str = "release", after: Mapping[str, AfterCall] | None = None,
-                 clock: Any = None, rerun: str | None = None) -> None:
+                 before: Mapping[str, BeforeCall] | None = None, clock: Any = None,
+                 rerun: str | None = None) -> None:
         self.clients = clients
         self.reporter = reporter
         self.env = env
         self.kind = kind
         self.after = dict(after or {})
+        self.before = dict(before or {})
         self.clock = clock or default_clock()
         self.rerun = rerun
 
@@ -124,6 +129,9 @@ class Executor:
         executed = Executed()
         for step, call in enumerate(calls, 1):
             params = call.resolved_params(executed.results)
+            check = self.before.get(call.operation)
+            if check is not None:
+                check(call, params)
             self.reporter.emit(f"{self.kind}.call", f"[{step}/{len(calls)}] {call.describe()}",
                                **call_fields(step, len(calls), call))
             try:

@@ -25,9 +25,10 @@ from typing import Any
 from release.core.clock import Clock
 from release.sandbox.agent import Agent
 from release.sandbox.elb import ClassicElb
+from release.sandbox.oneoff import OneOffTasks
 from release.sandbox.placement import Placement
 from release.sandbox.scheduler import Scheduler
-from release.sandbox.tasks import Tasks
+from release.sandbox.tasks import Tasks, emulated_task_class
 from release.sandbox.world import LoadBalancers, World
 
 
@@ -51,6 +52,7 @@ class EcsEmulator:
         self.tasks = Tasks(self.world, self.balancers)
         self.scheduler = Scheduler(self.world, self.placement, self.tasks, self.balancers)
         self.agent = Agent(self.world, self.placement)
+        self.oneoff = OneOffTasks(emulated_task_class, account, region)
 
     @property
     def ecs(self) -> Any:
@@ -89,6 +91,11 @@ class EcsEmulator:
         with self.lock:
             return self.tasks.stop_requested(task, reason)
 
+    def tasks_run(self, tasks: list[Any]) -> None:
+        """RunTask: one-off tasks, which moto leaves RUNNING for ever (sandbox/oneoff.py)."""
+        with self.lock:
+            self.oneoff.started(tasks, self.clock.now())
+
     # -- the clock ------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
@@ -102,3 +109,4 @@ class EcsEmulator:
                 balancers.tick(now)
             self.scheduler.tick(now)
             self.placement.refresh()
+            self.oneoff.tick(now)

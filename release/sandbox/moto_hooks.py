@@ -54,6 +54,8 @@ class ServiceListener(Protocol):
 
     def stop_requested(self, task: str, reason: str) -> Any: ...
 
+    def tasks_run(self, tasks: list[Any]) -> None: ...
+
     def instance_registered(self, container_instance: Any,
                             total_resources: list[dict[str, Any]]) -> None: ...
 
@@ -204,6 +206,17 @@ def _stop_task(original: Handler) -> Handler:
     return stop_task
 
 
+def _run_task(original: Handler) -> Handler:
+    def run_task(self: Any) -> Any:
+        # moto's one-off tasks stop at RUNNING for ever: release/sandbox/oneoff.py.
+        result = original(self)
+        emulator = _emulator_for(self)
+        if emulator is not None:
+            emulator.tasks_run(list(result.result["tasks"]))
+        return result
+    return run_task
+
+
 def _register_container_instance(original: Handler) -> Handler:
     def register_container_instance(self: Any) -> Any:
         # moto registers 4096 CPU / 7482 MiB whatever the caller says; ECS takes
@@ -254,6 +267,7 @@ def install() -> None:
             (Ecs, "update_service", _update_service),
             (Ecs, "list_tasks", _list_tasks),
             (Ecs, "stop_task", _stop_task),
+            (Ecs, "run_task", _run_task),
             (Ecs, "register_container_instance", _register_container_instance),
             (Ecs, "create_cluster", _agents_register),
             (InstanceResponse, "run_instances", _agents_register),

@@ -218,3 +218,10 @@ class _LazyTask:
 
 
 _EmulatedTask = _LazyTask()
+
+
+def emulated_task_class() -> type:
+    """The moto Task subclass whose describe answers carry what the emulator knows."""
+    if _LazyTask.cls is None:
+        _LazyTask.cls = _emulated_task_class()
+    return _LazyTask.cls

@@ -50,6 +50,9 @@ VERB_ARGS: dict[str, list[str]] = {
                "--timeout", "0.5"],
     "bootstrap": ["--env", "staging", "--dry-run"],
     "unlock": ["--env", "staging", "--service", "akka-firehose", "--yes"],
+    "init": ["--env", "staging", "--cluster", "AkkaCluster-staging", "--service",
+             "akka-firehose-service"],
+    "run": ["--env", "staging", "--service", "akka-firehose", "--", "true"],
 }
 # Verbs that do not read the config documents: run once, not per document.
 ONCE: dict[str, list[str]] = {

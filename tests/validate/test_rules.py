@@ -11,6 +11,7 @@ import pytest
 from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
 
 from release.adapters.apicheck import register_task_definition_problems as botocore_check
+from release.core.adopt import PLACEHOLDER
 from release.core.rules import RULES
 from release.core.validate import validate_repo
 
@@ -87,6 +88,14 @@ def staging_uses_web(doc):
 
 # rule id, change that fires it (staging), file and pointer it names, near miss that stays quiet
 CASES: list[tuple[str, Change, str, str, Change]] = [
+    ("init-placeholder", taskdef(lambda d: c0(d)["environment"][0].update(value=PLACEHOLDER)),
+     TASKDEF, "/containerDefinitions/0/environment/0/value",
+     taskdef(lambda d: c0(d)["environment"][0].update(value="8081"))),
+    ("before-deploy-container", service(lambda d: d.setdefault("release", {}).update(
+        beforeDeploy={"command": ["bin/migrate"], "container": "akka"})),
+     STAGING_SERVICE, "/release/beforeDeploy/container",
+     service(lambda d: d.setdefault("release", {}).update(
+         beforeDeploy={"command": ["bin/migrate"], "container": "akka-firehose"}))),
     ("taskdef-file", service(lambda d: d["taskDefinition"].update(file="taskdefs/nope.json")),
      STAGING_SERVICE, "/taskDefinition/file", spare_taskdef(point_staging_at_it=True)),
     ("taskdef-family", service(lambda d: d["taskDefinition"].update(family="akka")),

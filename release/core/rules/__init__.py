@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from release.core.findings import ERROR, Finding, Loaded, RequestCheck
 from release.core.rules import (
+    adoption,
     api,
     containers,
     documents,  # noqa: F401 - catalogues the document layer's ids (first in the table)
@@ -39,7 +40,7 @@ from release.core.rules.base import CATALOGUE, Context, Rule, RuleFn
 
 # The registry: every family whose CHECKS run, in this order.
 FAMILIES = (taskdefs, containers, ports, resources, load_balancer, placement, timing, secrets,
-            images, references, api)
+            images, references, api, adoption)
 
 RULES: dict[str, Rule] = CATALOGUE
 CHECKS: tuple[RuleFn, ...] = tuple(check for family in FAMILIES for check in family.CHECKS)

@@ -1,0 +1,147 @@
+"""`release init`: read a live service from AWS and write its documents (release/core/adopt.py).
+
+Reads only: DescribeServices, DescribeTaskDefinition (with tags), the classic ELB
+(DescribeLoadBalancers, DescribeLoadBalancerAttributes), ECR DescribeImages when the
+image reference has no digest, and the cluster's container instances (their type and
+count for environment.json). Files are written only after every read succeeded, and
+none is overwritten without `force`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from release.adapters import aws as aws_adapter
+from release.adapters import live as live_state
+from release.core import adopt
+from release.core.config import DocumentError, Environment, read_json
+from release.core.errors import InvalidInput, UsageError
+
+
+@dataclass(frozen=True)
+class InitResult:
+    written: list[str]
+    kept: list[str]  # environment.json that already existed
+    decisions: list[str]
+
+
+def _environment(repo: Path, env: str, cluster: str, region: str | None) -> Environment:
+    """The environment's own document when it exists (its account is checked), else one
+    made from the options, whose account is the credentials' own."""
+    path = repo / "environments" / env / "environment.json"
+    if path.exists():
+        try:
+            return Environment.from_doc(path, read_json(path), env)
+        except (DocumentError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidInput(f"{path} cannot be used: {exc}",
+                               "fix it (`release validate`), or remove it and init writes "
+                               "one; nothing was written", where=str(path)) from None
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise UsageError("no region: environment.json does not exist yet",
+                         "pass --region (or set AWS_REGION)")
+    doc = {"name": env, "account": "", "region": region, "cluster": cluster,
+           "ecr": {"repository": "unknown"}, "instances": {"type": "t2.medium", "count": 0},
+           "loadBalancer": {"name": "", "listener": {}, "healthCheck": {
+               "target": "TCP:80", "interval": 30, "timeout": 5, "unhealthyThreshold": 2,
+               "healthyThreshold": 10}}}
+    return Environment.from_doc(path, doc, env)
+
+
+def _connect(env: Environment) -> tuple[Any, str]:
+    if env.account:
+        return aws_adapter.connect(env), env.account
+    clients = aws_adapter.Aws(env)
+    return clients, clients.identity().account
+
+
+def _resolve_digest(ecr: Any, account: str, repository: str, tag: str | None
+                    ) -> tuple[str | None, str | None]:
+    """(digest, a tag of it) from ECR; (None, tag) when the image is not in this ECR."""
+    if not tag:
+        return None, None
+    try:
+        details = ecr.describe_images(registryId=account, repositoryName=repository,
+                                      imageIds=[{"imageTag": tag}])["imageDetails"]
+    except (ecr.exceptions.ImageNotFoundException, ecr.exceptions.RepositoryNotFoundException):
+        return None, tag
+    return (details[0].get("imageDigest") if details else None), tag
+
+
+def _digest_tag(ecr: Any, account: str, repository: str, digest: str) -> str | None:
+    try:
+        details = ecr.describe_images(registryId=account, repositoryName=repository,
+                                      imageIds=[{"imageDigest": digest}])["imageDetails"]
+    except (ecr.exceptions.ImageNotFoundException, ecr.exceptions.RepositoryNotFoundException):
+        return None
+    tags = details[0].get("imageTags") if details else None
+    return sorted(tags)[0] if tags else None
+
+
+def _instances(clients: Any, cluster: str) -> tuple[str | None, int]:
+    ecs = clients.ecs
+    arns = ecs.list_container_instances(cluster=cluster).get("containerInstanceArns", [])
+    if not arns:
+        return None, 0
+    described = ecs.describe_container_instances(cluster=cluster, containerInstances=arns[:100])
+    types = [a.get("value") for ci in described.get("containerInstances", [])
+             for a in ci.get("attributes") or [] if a.get("name") == "ecs.instance-type"]
+    if not types:
+        ids = [ci["ec2InstanceId"] for ci in described.get("containerInstances", [])]
+        reservations = clients.ec2.describe_instances(InstanceIds=ids[:1])["Reservations"]
+        types = [i["InstanceType"] for r in reservations for i in r["Instances"]]
+    return (types[0] if types else None), len(arns)
+
+
+def read_live(env: Environment, cluster: str, name: str) -> adopt.LiveService:
+    clients, account = _connect(env)
+    with aws_adapter.aws_errors(env, f"reading {cluster}/{name}"):
+        service = live_state.describe_service(clients.ecs, cluster, name)
+        if service is None:
+            raise InvalidInput(f"service {name!r} does not exist in cluster {cluster!r}",
+                               "check --cluster and --service (`aws ecs list-services`)")
+        taskdef, tags = live_state.describe_revision(clients.ecs, service["taskDefinition"])
+        lb, attributes = None, None
+        names = [b["loadBalancerName"] for b in service.get("loadBalancers") or []
+                 if b.get("loadBalancerName")]
+        if names:
+            lb = clients.elb.describe_load_balancers(
+                LoadBalancerNames=names[:1])["LoadBalancerDescriptions"][0]
+            attributes = clients.elb.describe_load_balancer_attributes(
+                LoadBalancerName=names[0])["LoadBalancerAttributes"]
+        container = adopt.image_container(service, taskdef)
+        image = next(str(c.get("image", "")) for c in taskdef["containerDefinitions"]
+                     if c.get("name") == container)
+        _, repository, tag, digest = adopt.image_parts(image)
+        if digest:
+            image_tag = _digest_tag(clients.ecr, account, repository, digest)
+        else:
+            digest, image_tag = _resolve_digest(clients.ecr, account, repository, tag)
+        instance_type, count = _instances(clients, cluster)
+    endpoint = clients.endpoint if aws_adapter.is_local(clients.endpoint) else None
+    return adopt.LiveService(env.name, account, env.region, cluster, service, taskdef, tags,
+                             lb, attributes, digest, image_tag, instance_type, count, endpoint)
+
+
+def init(repo: Path, env: str, cluster: str, service: str, region: str | None = None,
+         force: bool = False) -> InitResult:
+    """Read the live service, then write its documents under `repo`."""
+    environment = _environment(repo, env, cluster, region)
+    adopted = adopt.adopt(read_live(environment, cluster, service))
+    env_file = f"environments/{env}/environment.json"
+    kept = [env_file] if (repo / env_file).is_file() else []
+    targets = [p for p in adopted.documents if p not in kept]
+    existing = [p for p in targets if (repo / p).exists()]
+    if existing and not force:
+        raise InvalidInput(f"would overwrite {', '.join(existing)}",
+                           "pass --force to replace them, or init into another --repo; "
+                           "nothing was written")
+    for rel in targets:
+        path = repo / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(adopted.documents[rel], indent=2) + "\n")
+    return InitResult(targets, kept, adopted.decisions)

@@ -1,0 +1,206 @@
+"""`release init` round trips and `release run` on the real sandbox (moto + the emulator)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from engine_sandbox import CLUSTER, SERVICE, Run, Stage
+from typer.testing import CliRunner
+
+from release.cli import app
+
+
+def _cli(*args: str) -> tuple[int, list[dict]]:
+    result = CliRunner().invoke(app, [*args, "--format", "json"], catch_exceptions=False)
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return result.exit_code, events
+
+
+def _run(stage: Stage, *command: str) -> Run:
+    """`release run` (options before `--`: what follows it is the task's command)."""
+    argv = ["run", "--env", "sandbox", "--service", "akka-firehose", "--repo", str(stage.repo),
+            "--format", "json", "--", *command]
+    result = CliRunner().invoke(app, argv, catch_exceptions=False)
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return Run(result.exit_code, result.output, events)
+
+
+def _init_into(stage: Stage, target: Path, service: str, monkeypatch: pytest.MonkeyPatch
+               ) -> list[dict]:
+    monkeypatch.setenv("RELEASE_AWS_ENDPOINT", stage.sandbox.endpoint)
+    target.mkdir()
+    code, events = _cli("init", "--env", "sandbox", "--cluster", CLUSTER, "--service", service,
+                        "--region", stage.sandbox.region, "--repo", str(target))
+    assert code == 0, events
+    return events
+
+
+def test_deploy_then_init_into_an_empty_dir_validates_and_plans_no_change(
+        released: Stage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "adopted"
+    _init_into(released, target, SERVICE, monkeypatch)
+    taskdef = json.loads((target / "taskdefs/akka-demo.json").read_text())
+    spec = json.loads((target / f"environments/sandbox/services/{SERVICE}.json").read_text())
+    assert "image" not in taskdef["containerDefinitions"][0]
+    assert "taskDefinitionArn" not in taskdef and "revision" not in taskdef
+    assert "essential" not in taskdef["containerDefinitions"][0]  # the API default
+    assert spec["image"]["digest"].startswith("sha256:") and spec["image"]["tag"] == "v1"
+    assert all("$schema" in json.loads(p.read_text()) for p in target.rglob("*.json"))
+    code, events = _cli("validate", "--repo", str(target))
+    assert code == 0, events
+    code, events = _cli("plan", "--env", "sandbox", "--repo", str(target))
+    assert code == 0, events
+    plan = next(e for e in events if e["event"] == "plan")
+    assert plan["unchanged"], (plan["taskdef_changes"], plan["service_changes"])
+    code, events = _cli("init", "--env", "sandbox", "--cluster", CLUSTER, "--service", SERVICE,
+                        "--repo", str(target))
+    assert code == 1 and "overwrite" in events[-1]["message"]
+
+
+def test_init_of_a_service_created_by_hand_validates_and_plans_no_change(
+        stage: Stage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written the way a person would with boto3, with the API defaults spelled out."""
+    sandbox = stage.sandbox
+    digest = sandbox.put_image("v7")
+    image = f"{sandbox.account}.dkr.ecr.{sandbox.region}.amazonaws.com/akka-firehose:v7"
+    ecs = sandbox.client("ecs")
+    arn = ecs.register_task_definition(
+        family="handmade", networkMode="bridge", requiresCompatibilities=["EC2"],
+        containerDefinitions=[{
+            "name": "web", "image": image, "cpu": 512, "memory": 512, "essential": True,
+            "portMappings": [{"containerPort": 8080, "hostPort": 80, "protocol": "tcp"}],
+            "environment": [{"name": "MODE", "value": "live"}], "mountPoints": [],
+            "volumesFrom": []}])["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(
+        cluster=CLUSTER, serviceName="handmade", taskDefinition=arn, desiredCount=1,
+        launchType="EC2", role="ecsServiceRole", schedulingStrategy="REPLICA",
+        healthCheckGracePeriodSeconds=20,
+        deploymentController={"type": "ECS"},
+        deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100},
+        loadBalancers=[{"loadBalancerName": "akkaElb", "containerName": "web",
+                        "containerPort": 8080}],
+        placementStrategy=[{"type": "spread", "field": "instanceId"}])
+    target = tmp_path / "adopted"
+    events = _init_into(stage, target, "handmade", monkeypatch)
+    spec = json.loads((target / "environments/sandbox/services/handmade.json").read_text())
+    assert spec["image"] == {"container": "web", "tag": "v7"}  # a digest would be a change
+    decisions = [e["decision"] for e in events if e["event"] == "init.decide"]
+    assert len(decisions) == 1 and digest in decisions[0]  # ECR resolved it: the person decides
+    assert "deploymentController" not in spec["service"]  # the API default, nobody must write
+    code, events = _cli("validate", "--repo", str(target))
+    assert code == 0, events
+    code, events = _cli("plan", "--env", "sandbox", "--repo", str(target))
+    assert code == 0, events
+    plan = next(e for e in events if e["event"] == "plan")
+    assert plan["unchanged"], (plan["taskdef_changes"], plan["service_changes"])
+
+
+AWSLOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/akka",
+                                               "awslogs-region": "us-east-1",
+                                               "awslogs-stream-prefix": "app"}}
+
+
+@pytest.fixture
+def logged(stage: Stage) -> Stage:
+    """Live on akka-demo:1 whose container logs with awslogs to /ecs/akka."""
+    stage.edit("taskdefs/akka-firehose.json",
+               lambda doc: doc["containerDefinitions"][0].update(logConfiguration=AWSLOGS))
+    stage.pin("v1")
+    run = stage.cli("deploy")
+    assert run.exit_code == 0, run.output
+    return stage
+
+
+@pytest.mark.instances(3)  # the service's static host port is taken on two of them
+def test_run_passes_exit_0_and_streams_the_log_lines(logged: Stage) -> None:
+    logged.sandbox.client("logs").create_log_group(logGroupName="/ecs/akka")
+    run = _run(logged, "sh", "-c", "echo migrated 3 tables; exit 0")
+    assert run.exit_code == 0, run.output
+    statuses = [e["status"] for e in run.events if e["event"] == "run.status"]
+    assert statuses[-1] == "STOPPED" and "RUNNING" in statuses
+    assert [e["message"] for e in run.events if e["event"] == "run.log"] == [
+        "migrated 3 tables"], run.output
+    task = logged.ecs().describe_tasks(cluster=CLUSTER, tasks=[run.first("run.started")["task"]],
+                                       include=["TAGS"])["tasks"][0]
+    tags = {t["key"]: t["value"] for t in task["tags"]}
+    assert tags["release:by"] == "operator1" and len(tags["release:commit"]) == 40
+    assert task["overrides"]["containerOverrides"][0]["command"][-1].endswith("exit 0")
+    assert task["launchType"] == "EC2"
+
+
+@pytest.mark.instances(3)
+def test_run_passes_the_container_exit_code_and_says_when_there_are_no_logs(
+        logged: Stage) -> None:
+    run = _run(logged, "sh", "-c", "echo x; exit 3")
+    assert run.exit_code == 3, run.output
+    unavailable = [e["message"] for e in run.events if e["event"] == "logs.unavailable"]
+    assert len(unavailable) == 1 and "/ecs/akka" in unavailable[0]
+    assert "log group does not exist" in unavailable[0]
+    assert run.summary["exit_code"] == 3
+
+
+@pytest.mark.instances(3)
+def test_run_interrupted_leaves_the_task_running_and_says_how_to_stop_it(
+        released: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    from release.output.events import Reporter
+
+    original = Reporter.emit
+
+    def emit(self, kind, message, level="info", **data):  # Ctrl-C once the task runs
+        event = original(self, kind, message, level, **data)
+        if kind == "run.status" and data.get("status") == "RUNNING":
+            raise KeyboardInterrupt
+        return event
+
+    monkeypatch.setattr(Reporter, "emit", emit)
+    run = _run(released, "sleep", "600")
+    assert run.exit_code == 130, run.output
+    assert "aws ecs stop-task --cluster AkkaCluster --task" in run.output
+    task = released.ecs().describe_tasks(cluster=CLUSTER,
+                                         tasks=[run.first("run.started")["task"]])["tasks"][0]
+    assert task["lastStatus"] == "RUNNING"
+
+
+def _before_deploy(stage: Stage, command: list[str]) -> None:
+    stage.edit("environments/sandbox/services/akka-firehose.json",
+               lambda doc: doc["release"].update(beforeDeploy={"command": command}))
+
+
+@pytest.mark.instances(3)  # room for the one-off task next to the service's static port
+def test_a_failing_before_deploy_leaves_the_service_untouched(
+        released: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    from release.sandbox import moto_hooks  # noqa: F401  (the emulator's update hook)
+
+    updates: list[str] = []
+    emulator = released.sandbox.emulator
+    original = emulator.service_updated
+    monkeypatch.setattr(emulator, "service_updated",
+                        lambda service, params, before: (updates.append(params["service"]),
+                                                         original(service, params, before)))
+    _before_deploy(released, ["sh", "-c", "migrate; exit 4"])
+    released.pin("v2")
+    run = released.cli("deploy")
+    assert run.exit_code == 3, run.output
+    assert "beforeDeploy exited 4" in run.output and "not updated" in run.output
+    assert released.live_revision() == "akka-demo:1"
+    assert "akka-demo:2" in released.revisions()  # registered, not released
+    assert updates == [] and not any(e.get("operation") == "update_service"
+                                     for e in run.events)
+    assert len(released.service()["deployments"]) == 1
+
+
+@pytest.mark.instances(3)
+def test_a_passing_before_deploy_runs_with_the_new_revision_then_releases(
+        released: Stage) -> None:
+    _before_deploy(released, ["sh", "-c", "migrate; exit 0"])
+    released.pin("v2")
+    run = released.cli("deploy")
+    assert run.exit_code == 0, run.output
+    started = run.first("run.started")
+    assert "akka-demo:2" in started["message"]
+    stopped = next(i for i, e in enumerate(run.events) if e.get("status") == "STOPPED")
+    assert stopped < next(i for i, e in enumerate(run.events)
+                          if e.get("operation") == "update_service")
+    assert released.live_revision() == "akka-demo:2"
