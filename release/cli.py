@@ -9,11 +9,13 @@ from __future__ import annotations
 import typer
 
 from release.commands import (
+    apply,
     bootstrap,
     build,
+    changed,
     deploy,
-    gitops,
     lock,
+    promote,
     sandbox,
     validate,
     verify,
@@ -36,9 +38,9 @@ app.command("rollback")(deploy.rollback)
 app.command("status")(deploy.status)
 app.command("history")(deploy.history)
 app.command("unlock")(lock.unlock)
-app.command("changed")(gitops.changed)
-app.command("apply")(gitops.apply)
-app.command("promote")(gitops.promote)
+app.command("changed")(changed.changed)
+app.command("apply")(apply.apply)
+app.command("promote")(promote.promote)
 app.command("verify")(verify.verify)
 app.command("bootstrap")(bootstrap.bootstrap)
 app.add_typer(sandbox.app, name="sandbox")

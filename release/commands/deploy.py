@@ -340,7 +340,7 @@ def _commit_pin(root: Path, environment: Any, spec: Any, aws: Any, revision: str
     from release.core.errors import InvalidInput
     from release.core.records import Record
     from release.core.render import image_container
-    from release.engine.gitops import promote_pin
+    from release.engine.promote import promote_pin
 
     taskdef, tags = live.describe_revision(aws.ecs, revision)
     name = spec.image.container or image_container(spec, _TaskdefView(taskdef))
