@@ -67,6 +67,8 @@ class LockedReporter:
 
 @dataclass
 class ServiceResult:
+    """How one service's release ended, as the summary table and file show it."""
+
     env: str
     service: str
     status: str  # released/unchanged/rolled_back/not_restored/failed, or not_released/removed
@@ -82,6 +84,7 @@ class ServiceResult:
 
 
 def worst_exit_code(codes: list[int]) -> int:
+    """The exit code of the worst ending (SEVERITY), so a pipeline sees the gravest one."""
     failing = [c for c in codes if c != EXIT_OK]
     if not failing:
         return EXIT_OK
@@ -140,7 +143,8 @@ def _outcome_dict(outcome: Any) -> dict[str, Any] | None:
     return None
 
 
-def release_one(config_repo, spec, reporter, change) -> ServiceResult:
+def release_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter | LockedReporter,
+                change: Change) -> ServiceResult:
     """Release one service through the deploy engine; its errors become a result, not a crash."""
     from release.engine.deploy import release_service
 
@@ -163,7 +167,8 @@ def release_one(config_repo, spec, reporter, change) -> ServiceResult:
                          str(getattr(outcome, "message", "") or ""), _outcome_dict(outcome))
 
 
-def release_environment(config_repo, env: str, changes, reporter, max_parallel: int
+def release_environment(config_repo: ConfigRepo, env: str, changes: list[Change],
+                        reporter: Reporter | LockedReporter, max_parallel: int
                         ) -> list[ServiceResult]:
     """Release one environment's changed services, at most `max_parallel` at a time.
 
@@ -181,8 +186,8 @@ def release_environment(config_repo, env: str, changes, reporter, max_parallel: 
         return [f.result() for f in futures]
 
 
-def release_in_order(config_repo, order: list[str], to_release, reporter: Reporter,
-                     max_parallel: int) -> list[ServiceResult]:
+def release_in_order(config_repo: ConfigRepo, order: list[str], to_release: list[Change],
+                     reporter: Reporter, max_parallel: int) -> list[ServiceResult]:
     """Environments one after another; after a failing one, the rest are reported, not released."""
     shared = LockedReporter(reporter)
     results: list[ServiceResult] = []
