@@ -123,7 +123,7 @@ def main() -> None:
 
     import git
 
-    from release.engine.gitops import promote_pin
+    from release.engine.promote import promote_pin
 
     names = [f"bench-{i:02d}" for i in range(args.services)]
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp, \

@@ -9,14 +9,16 @@ from __future__ import annotations
 import typer
 
 from release.commands import (
+    apply,
     bootstrap,
     build,
+    changed,
     deploy,
-    gitops,
     history,
     init,
     lock,
     plan,
+    promote,
     rollback,
     run,
     sandbox,
@@ -42,9 +44,9 @@ app.command("rollback")(rollback.rollback)
 app.command("status")(status.status)
 app.command("history")(history.history)
 app.command("unlock")(lock.unlock)
-app.command("changed")(gitops.changed)
-app.command("apply")(gitops.apply)
-app.command("promote")(gitops.promote)
+app.command("changed")(changed.changed)
+app.command("apply")(apply.apply)
+app.command("promote")(promote.promote)
 app.command("verify")(verify.verify)
 app.command("bootstrap")(bootstrap.bootstrap)
 app.command("init")(init.init)

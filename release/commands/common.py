@@ -34,6 +34,10 @@ ServiceOption = Annotated[
     str | None,
     typer.Option("--service", "-s", help="One service (file stem or serviceName); default all."),
 ]
+SinceOption = Annotated[str, typer.Option(
+    "--since", help="Start of the range: the last released commit (e.g. "
+    "$GIT_PREVIOUS_SUCCESSFUL_COMMIT).")]
+UntilOption = Annotated[str, typer.Option("--until", help="End of the range.")]
 
 
 def finite(value: float | None) -> float | None:

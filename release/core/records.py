@@ -125,7 +125,7 @@ def who() -> str:
 def new_record(env: str, service: str, source: tuple[str, str], image: str,
                previous: str | None, now: float, image_tag: str | None = None) -> Record:
     """A release record; `source` is (commit, base) of the documents released, as the edge
-    reads them from the checkout (release/adapters/checkout.py)."""
+    reads them from the checkout (adapters/git.repo_commit)."""
     commit, base = source
     return Record(
         env=env, service=service, commit=commit, base_commit=base, image=image,

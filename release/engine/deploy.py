@@ -73,7 +73,7 @@ class Prepared:
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
             check_image: bool = True, for_plan: bool = False, aws: Any = None) -> Prepared:
     """Render, read the live state, and plan. Reads only."""
-    from release.adapters import checkout
+    from release.adapters import git
     from release.adapters import live as live_state
 
     env = repo.environment(spec.env)
@@ -92,7 +92,7 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
                 raise _busy(env, spec, live.service or {}, primary)
             resume = {"deployment": primary, "tags": tags}
     record = records.new_record(env.name, spec.service_name,
-                                checkout.repo_commit(repo.root, repo.commit),
+                                git.repo_commit(repo.root, repo.commit),
                                 spec.image.digest or image_reference(env, spec),
                                 live.revision_arn, clock.now(), spec.image.tag)
     plan = planning.make_plan(env, spec, desired, live, timeout, tags=record.tags())

@@ -272,7 +272,7 @@ def commit_pin(root: Path, environment: Any, spec: Any, aws: Any, revision: str,
     from release.adapters import live
     from release.core.records import Record
     from release.core.render import image_container
-    from release.engine.gitops import promote_pin
+    from release.engine.promote import promote_pin
 
     taskdef, tags = live.describe_revision(aws.ecs, revision)
     name = spec.image.container or image_container(spec, _TaskdefView(taskdef))

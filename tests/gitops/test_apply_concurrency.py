@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from release.commands.gitops import LockedReporter, release_environment, worst_exit_code
 from release.core import config
+from release.core.changes import CHANGED, Change
 from release.engine import deploy
-from release.engine.gitops import CHANGED, Change
+from release.engine.apply import LockedReporter, release_environment, worst_exit_code
 from release.output.events import OutputFormat, Reporter
 
 PROJECT = Path(__file__).resolve().parents[2]

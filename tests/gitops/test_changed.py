@@ -7,7 +7,8 @@ import json
 from typer.testing import CliRunner
 
 from release.cli import app
-from release.engine.gitops import ADDED, CHANGED, REMOVED, changed_between
+from release.core.changes import ADDED, CHANGED, REMOVED
+from release.engine.changed import changed_between
 
 STAGING_SPEC = "environments/staging/services/akka-firehose.json"
 PRODUCTION_SPEC = "environments/production/services/akka-firehose.json"

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from release.cli import app
 from release.core.errors import InvalidInput
-from release.engine.gitops import parse_image_ref, promote_pin, rewrite_pin
+from release.core.pin import parse_image_ref, rewrite_pin
+from release.engine.promote import promote_pin
 
 SPEC = "environments/staging/services/akka-firehose.json"
 OLD_TAG = "0123456789ab"

@@ -17,7 +17,7 @@ from sandbox_git import application, init_git, live_image, live_revision, move_i
 from typer.testing import CliRunner
 
 from release.cli import app
-from release.engine.gitops import promote_pin
+from release.engine.promote import promote_pin
 from release.sandbox.testing import running_sandbox
 
 PROJECT = Path(__file__).resolve().parents[2]
