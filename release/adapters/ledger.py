@@ -8,7 +8,7 @@ unless someone holds it" and "add a record, never replace one" single calls.
 
 One table, one partition per service (`pk` = `<env>#<service>`):
 
-    sk = "lock"                        the lease (release/lease.py), with the TTL attribute
+    sk = "lock"                        the lease (release/core/lease.py), with the TTL attribute
     sk = "record#<ISO time ms>#<id>"   one ledger entry per release, restore, rollback
 
 The lease is written with `attribute_not_exists(pk) OR expires_at < :now` (a free
@@ -148,7 +148,7 @@ def _code(exc: BaseException) -> str:
 
 
 class Ledger:
-    """DynamoDB calls for one environment's table; no decisions (see release/lease.py)."""
+    """DynamoDB calls for one environment's table; no decisions (see release/core/lease.py)."""
 
     def __init__(self, env: Environment, client: Any) -> None:
         self.env = env

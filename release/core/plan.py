@@ -1,7 +1,7 @@
 """Desired (git) vs live (AWS) → what differs, the API calls that make it so, the time budget.
 
-Pure: the caller fetches the live service and task definition (release/live.py)
-and renders the desired one (release/render.py). The same `ReleasePlan` is what
+Pure: the caller fetches the live service and task definition (release/adapters/live.py)
+and renders the desired one (release/core/render.py). The same `ReleasePlan` is what
 `release plan` prints and what `release deploy` executes, so the plan shown is
 the plan run.
 
@@ -9,7 +9,7 @@ DescribeTaskDefinition answers with more than was registered: what ECS adds
 (ARN, revision, status, registeredAt/By, compatibilities, requiresAttributes,
 ...) and members nobody wrote at their API defaults (`enableFaultInjection:
 false`, `essential: true`, `protocol: tcp`, `cpu: 0`, empty lists, ...). Both
-facts come from the ECS API model (release/ecs_model.py), not from a list kept
+facts come from the ECS API model (release/core/ecs_model.py), not from a list kept
 here. The desired document decides what is compared: a member it writes is
 always compared (against the API default when live omits it); a member it
 does not write is a change only when live holds something other than empty or
@@ -305,7 +305,7 @@ def budget_for(env: Environment, spec: ServiceSpec, taskdef: dict[str, Any],
 
 @dataclass(frozen=True)
 class Live:
-    """What AWS has now for one service (fetched by release/live.py)."""
+    """What AWS has now for one service (fetched by release/adapters/live.py)."""
 
     service: dict[str, Any] | None  # DescribeServices Service, None when missing/INACTIVE
     taskdef: dict[str, Any] | None  # DescribeTaskDefinition of the live revision

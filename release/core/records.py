@@ -4,7 +4,7 @@ The tags are a quick pointer on the revision: what registered it, and how its
 release ended. They hold one value per key, so they cannot be a history (a
 second restore of a revision would replace the first): the record of truth is
 the append-only ledger (the `Entry` model at the end of this module, stored by
-release/ledger.py). `history` and `rollback` read the ledger, and the tags only
+release/adapters/ledger.py). `history` and `rollback` read the ledger, and the tags only
 of releases made before the ledger existed.
 
 Keys (values are cut to the 256 characters ECS allows and stripped of the
@@ -149,7 +149,7 @@ def restored_tags(from_revision: str | None, now: float) -> list[dict[str, str]]
 
 # ---------------------------------------------------------------------------- the ledger
 #
-# The ledger (release/ledger.py stores it in DynamoDB) is the record of truth: every
+# The ledger (release/adapters/ledger.py stores it in DynamoDB) is the record of truth: every
 # release, automatic restore and operator rollback is a new entry, opened in-progress
 # before the first change and closed once with its outcome. Entries are never
 # rewritten after that, so history keeps every outcome as it was and the rollback

@@ -9,7 +9,7 @@ their schema, so they may trust the shapes.
 
 Nothing here raises for bad input: unreadable files, malformed JSON, wrong
 types and missing folders all become findings. jsonschema is imported only
-when a document fails the fast check (release/schemacheck.py), because a
+when a document fails the fast check (release/core/schemacheck.py), because a
 clean run should not pay for error machinery it does not use.
 """
 

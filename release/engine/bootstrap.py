@@ -6,7 +6,7 @@ with what the environment document asks for, and only the differences become
 `ApiCall`s, each with the reason a person reads before saying yes. A second
 run therefore plans nothing, and a resource edited by hand is planned back.
 
-The documents and their comparison live in release/policies.py. Two
+The documents and their comparison live in release/core/policies.py. Two
 departures from the seed, both deliberate:
 - the repository policy holds BOTH statements in one document; the seed's two
   `set-repository-policy` calls replace each other, so its second call erases
@@ -500,7 +500,7 @@ class Planner:
                               " s while ECR does not see a just-created role yet)",
                               f"{name} policy", retry_on=(PRINCIPAL_NOT_FOUND,)))
 
-    # -- the release ledger: the service locks and the records of releases (release/ledger.py)
+    # -- the release ledger: the service locks and the records of releases (release/adapters/ledger.py)
 
     def _ledger_table(self) -> None:
         from release.adapters import ledger
