@@ -44,24 +44,11 @@ def validate(
     strict: StrictOption = False,
 ) -> None:
     """Validate the documents against the schemas and cross-document rules."""
-    from release.adapters.apicheck import register_task_definition_problems
-    from release.core import config
-    from release.core.errors import InvalidInput, UsageError
-    from release.core.validate import validate_repo
+    from release.core.errors import UsageError
+    from release.engine.validate import validate as validate_documents
     from release.output.events import Reporter
 
-    root = find_repo(repo)
-    if envs and (root / config.ENVIRONMENTS_DIR).is_dir():
-        known = config.discover(root).environments
-        unknown = [name for name in envs if name not in known]
-        if unknown:
-            raise InvalidInput(
-                f"unknown environment {unknown[0]!r}",
-                f"environments in {root}: {', '.join(sorted(known)) or 'none'} "
-                "(folders under environments/)",
-            )
-    report = validate_repo(root, envs,
-                           api_check=register_task_definition_problems if strict else None)
+    report = validate_documents(find_repo(repo), envs, strict)
     failed = report.failed(strict)
 
     if output is not None:

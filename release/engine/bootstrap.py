@@ -500,7 +500,7 @@ class Planner:
                               " s while ECR does not see a just-created role yet)",
                               f"{name} policy", retry_on=(PRINCIPAL_NOT_FOUND,)))
 
-    # -- the release ledger: the service locks and the records of releases (release/adapters/ledger.py)
+    # -- the release ledger: the service locks and the records of releases (adapters/ledger.py)
 
     def _ledger_table(self) -> None:
         from release.adapters import ledger

@@ -218,7 +218,7 @@ LEDGER_OUTCOMES = {RELEASED: records.COMPLETED, ROLLED_BACK: records.ROLLED_BACK
 def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
                     timeout: int | str | None = None, rollback: bool = True,
                     command: str = "deploy") -> ReleaseOutcome:
-    """Release one service under its lock (release/adapters/ledger.py), which is taken before the live
+    """Release one service under its lock (adapters/ledger.py), which is taken before the live
     state is read: a second release of the same service is refused, nothing changed."""
     from release.adapters import ledger
 
