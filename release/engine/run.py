@@ -57,8 +57,10 @@ def run_params(env: Environment, service: dict[str, Any], revision: str, contain
 
 def record_tags(repo: ConfigRepo, spec: ServiceSpec, now: float) -> list[dict[str, str]]:
     """Who ran it, from which commit and build (the release record's fields)."""
-    full = records.new_record(spec.env, spec.service_name, repo.root, "", None, now,
-                              commit=repo.commit)
+    from release.adapters import git
+
+    full = records.new_record(spec.env, spec.service_name,
+                              git.repo_commit(repo.root, repo.commit), "", None, now)
     kept = records.Record(**{name: getattr(full, name) for name in RECORD_FIELDS})
     return kept.tags()
 

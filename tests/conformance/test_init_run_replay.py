@@ -136,7 +136,7 @@ def test_init_on_real_shapes_writes_documents_that_plan_no_change(world, tmp_pat
 
 
 def test_init_never_copies_a_plain_text_secret_and_validation_points_at_it(world) -> None:
-    from release.core import adopt, rules_init_run  # noqa: F401  (the rule is registered)
+    from release.core import adopt
 
     taskdef = copy.deepcopy(world["taskdef"]["taskDefinition"])
     taskdef["containerDefinitions"][0]["environment"].append(
