@@ -5,8 +5,8 @@ reason it is needed); an executor runs them in order. Keeping the calls as data
 is what makes `--dry-run` trustworthy: the same list is shown and applied, and
 a dry run simply never reaches the executor.
 
-A call whose parameters depend on an earlier call's response (the instance id
-that `run_instances` returns, the subnet id that `create_subnet` returns) holds
+A call whose parameters depend on an earlier call's response (the VPC id that
+`create_vpc` returns, the subnet id that `create_subnet` returns) holds
 a `Ref` there; the executor fills it in from the named earlier result.
 """
 
@@ -21,16 +21,12 @@ from typing import Any
 class Ref:
     """A value taken from the response of an earlier call in the same plan.
 
-    `path` walks the response (keys and list indexes); `template`, when given,
-    is a string in which `<ref>` is replaced by that value (e.g. a JSON
-    document naming a new instance id).
+    `path` walks the response (keys and list indexes), e.g. the subnet id that
+    `create_subnet` returns, for the security group planned after it.
     """
 
     key: str
     path: tuple[str | int, ...]
-    template: str | None = None
-
-    PLACEHOLDER = "<ref>"
 
     def resolve(self, results: Mapping[str, Any]) -> Any:
         if self.key not in results:
@@ -38,8 +34,6 @@ class Ref:
         value: Any = results[self.key]
         for step in self.path:
             value = value[step]
-        if self.template is not None:
-            return self.template.replace(self.PLACEHOLDER, str(value))
         return value
 
     def describe(self) -> str:
