@@ -21,8 +21,8 @@ from typing import Any
 class Ref:
     """A value taken from the response of an earlier call in the same plan.
 
-    `path` walks the response (keys and list indexes), e.g. the subnet id that
-    `create_subnet` returns, for the security group planned after it.
+    `path` walks the response (keys and list indexes), e.g. the VPC id that
+    `create_vpc` returns, for the subnets planned after it.
     """
 
     key: str
