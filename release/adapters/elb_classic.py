@@ -109,7 +109,7 @@ class ClassicElb:
     @classmethod
     def for_service(cls, aws: Any, env: Environment, name: str) -> ClassicElb:
         hc = env.load_balancer.health_check
-        return cls(aws.elb, name, hc.healthy_threshold * hc.interval, env=env)
+        return cls(aws.elb, name, hc.healthy_after, env=env)
 
     def draining_seconds(self) -> float:
         """Read once from the live ELB: the document may not match AWS."""

@@ -214,6 +214,11 @@ class HealthCheck:
     timeout: int
 
     @property
+    def healthy_after(self) -> int:
+        """Seconds the ELB needs to call a new instance healthy: HealthyThreshold × Interval."""
+        return self.healthy_threshold * self.interval
+
+    @property
     def port(self) -> int | None:
         """The port of a target such as HTTP:80/api/healthcheck or TCP:80."""
         try:

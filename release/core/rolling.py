@@ -245,7 +245,7 @@ class WaveTime:
 def wave_time(env: Environment, taskdef: dict[str, Any]) -> WaveTime:
     lb = env.load_balancer
     hc = lb.health_check
-    return WaveTime(PLACEMENT_SECONDS, hc.healthy_threshold * hc.interval, lb.effective_draining,
+    return WaveTime(PLACEMENT_SECONDS, hc.healthy_after, lb.effective_draining,
                     stop_timeout(taskdef))
 
 

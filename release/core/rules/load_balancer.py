@@ -134,7 +134,7 @@ def lb_grace_period(ctx: Context) -> Iterator[Finding]:
         if view.env is None or not view.spec.service.get("loadBalancers"):
             continue
         hc = view.env.load_balancer.health_check
-        needed = hc.healthy_threshold * hc.interval
+        needed = hc.healthy_after
         grace = view.spec.service.get("healthCheckGracePeriodSeconds", 0)
         if grace < needed:
             yield finding("lb-grace-period", view.rel, "/service/healthCheckGracePeriodSeconds",
