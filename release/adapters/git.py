@@ -8,6 +8,7 @@ so `release --help` never loads gitpython.
 from __future__ import annotations
 
 import dataclasses
+import os
 from contextlib import suppress
 from pathlib import Path
 
@@ -150,3 +151,52 @@ def repo_commit(root: Path, known: str | None = None) -> tuple[str, str]:
         return sha or "uncommitted", ""
     except Exception:  # not a git checkout (a copied tree): say so instead of guessing
         return "unknown", ""
+
+
+_REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "[remote rejected]")
+
+
+def push_head(repo: git.Repo, remote: str, branch: str) -> None:
+    """Push HEAD to `remote`'s `branch`, fast-forward only: a branch that moved is refused by
+    the remote and reported with its fix, never forced. Neither the remote's URL nor git's
+    output is shown (either may carry credentials)."""
+    try:
+        repo.git.push("--porcelain", remote, f"HEAD:refs/heads/{branch}")
+    except git.GitCommandError as exc:
+        said = f"{exc.stdout or ''}\n{exc.stderr or ''}"
+        if any(word in said for word in _REJECTED):
+            raise InvalidInput(
+                f"the push of {repo.head.commit.hexsha[:12]} to {remote}/{branch} was rejected: "
+                "the branch moved since this checkout (not a fast-forward)",
+                "the branch moved: rebase and rerun (start the job again: it checks out the "
+                "new tip and promotes anew); nothing was released and nothing was forced",
+            ) from None
+        raise ReleaseError(
+            f"git could not push to {remote}/{branch} (exit {exc.status})",
+            "check the job's git credentials (withCredentials/sshagent) and the remote's "
+            "name; nothing was released",
+        ) from None
+
+
+def push_branch(repo: git.Repo, given: str | None, remote: str) -> str:
+    """The branch to push to: `given`, else Jenkins' GIT_BRANCH / BRANCH_NAME, else the
+    checked-out branch (Jenkins checks out a detached HEAD, hence the variables first)."""
+    for candidate in (given, os.environ.get("GIT_BRANCH"), os.environ.get("BRANCH_NAME")):
+        if candidate:
+            return candidate.removeprefix(f"{remote}/").removeprefix("refs/heads/")
+    if not repo.head.is_detached:
+        return repo.active_branch.name
+    raise InvalidInput("HEAD is detached and no branch is named to push the promotion to",
+                       "pass --branch BRANCH (Jenkins sets GIT_BRANCH); nothing was pushed")
+
+
+def commits_touching(root: Path, since: str, until: str, paths: list[str],
+                     limit: int = 100) -> list[tuple[str, str]]:
+    """(sha, title) of the commits in since..until (all of until's history when since is
+    empty) that touched `paths` (relative to the config repository), newest first."""
+    repo = open_repo(root)
+    prefix = config_prefix(repo, root)
+    scoped = [f"{prefix}/{p}" if prefix else p for p in paths]
+    span = f"{since}..{until}" if since.strip() else until
+    out = repo.git.log(f"--max-count={limit}", "--format=%H%x09%s", span, "--", *scoped)
+    return [tuple(line.split("\t", 1)) for line in out.splitlines() if "\t" in line]

@@ -1,4 +1,4 @@
-"""`release promote`: the one-line pin change (and commit) that requests a release."""
+"""`release promote`: the one-line pin change (and commit, and push) that requests a release."""
 
 from __future__ import annotations
 
@@ -9,38 +9,36 @@ import typer
 from release.commands.common import FormatOption, RepoOption, find_repo, handles_errors
 from release.output.events import OutputFormat, Reporter
 
+ImageOption = Annotated[str | None, typer.Option("--image", help="<registry>/<repo>@sha256:…, "
+    "<registry>/<repo>:tag, tag@sha256:…, or @FILE: the digest of `release build --push "
+    "--format json` output.")]
+FromOption = Annotated[str | None, typer.Option("--from", help="Pin to what is live and "
+    "completed in this environment (its release record), instead of --image.")]
+PushOption = Annotated[bool, typer.Option("--push", help="Push the commit (fast-forward only; "
+    "a branch that moved is refused, never forced).")]
+
 
 @handles_errors
 def promote(
     env: Annotated[str, typer.Option("--env", "-e", help="Environment whose pin to change.")],
-    service: Annotated[str, typer.Option(
-        "--service", "-s", help="Service (file stem or serviceName).")],
-    image: Annotated[str, typer.Option(
-        "--image", help="<registry>/<repo>@sha256:…, <registry>/<repo>:tag, or tag@sha256:….")],
+    service: Annotated[str | None, typer.Option(
+        "--service", "-s", help="Service (file stem or serviceName); with --from, default all."
+    )] = None,
+    image: ImageOption = None, source: FromOption = None,
     commit: Annotated[bool, typer.Option(
         "--commit", help="Commit the pin change (one commit, nothing else in it).")] = False,
+    push: PushOption = False,
+    branch: Annotated[str | None, typer.Option("--branch", help="Branch to push to (default: "
+                      "$GIT_BRANCH, $BRANCH_NAME, the checked-out branch).")] = None,
+    remote: Annotated[str, typer.Option("--remote", help="Remote to push to.")] = "origin",
     message: Annotated[str | None, typer.Option(
         "--message", "-m", help="Commit message (default: promote SERVICE to IMAGE in ENV).")
     ] = None,
     format: FormatOption = OutputFormat.text,
     repo: RepoOption = None,
 ) -> None:
-    """Pin a service to an image by rewriting only the pin in its spec (and commit it)."""
-    from release.engine.promote import promote_pin
+    """Pin a service to an image by rewriting only the pin in its spec (commit, push it)."""
+    from release.engine.promote_run import promote_and_push
 
-    reporter = Reporter(format)
-    result = promote_pin(find_repo(repo), env, service, image, commit=commit, message=message)
-    pin = f"tag={result.new_tag} digest={result.new_digest}"
-    if not result.changed:
-        reporter.emit("promote.unchanged", f"{env}/{result.service} is already pinned to {pin}; "
-                      "nothing to do", **result.as_dict())
-        return
-    reporter.emit("promote.done", f"{result.path.name}: {env}/{result.service} pinned to {pin} "
-                  f"(was tag={result.old_tag} digest={result.old_digest})", "success",
-                  **result.as_dict())
-    if result.commit:
-        reporter.emit("promote.commit", f"committed {result.commit[:12]}: {result.message}; "
-                      "push it and the pipeline releases it", commit=result.commit)
-    else:
-        reporter.emit("promote.next", "not committed: review with `git diff`, then commit "
-                      "(or rerun with --commit)", "dim")
+    promote_and_push(find_repo(repo), Reporter(format), env, service, image, source, commit,
+                     push, branch, remote, message)

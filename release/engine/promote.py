@@ -19,6 +19,7 @@ from release.core.changes import DOCUMENT_DIRS, service_name_of
 from release.core.config import Environment
 from release.core.errors import InvalidInput
 from release.core.pin import ImageRef, parse_image_ref, rewrite_pin
+from release.core.promotion import SourceRelease, trailers
 
 
 @dataclass
@@ -35,16 +36,33 @@ class PromoteResult:
     changed: bool
     commit: str | None = None  # sha of the promotion commit
     message: str | None = None
+    source: SourceRelease | None = None  # `promote --from`: the release copied
+    pushed: str | None = None  # remote/branch the commit was pushed to
 
     def as_dict(self) -> dict[str, Any]:
         return {"env": self.env, "service": self.service, "file": str(self.path),
                 "old": {"tag": self.old_tag, "digest": self.old_digest},
                 "new": {"tag": self.new_tag, "digest": self.new_digest},
-                "changed": self.changed, "commit": self.commit, "commit_message": self.message}
+                "changed": self.changed, "commit": self.commit, "commit_message": self.message,
+                "source": self.source.as_dict() if self.source else None, "pushed": self.pushed}
 
 
-def default_message(service: str, env: str, ref: ImageRef) -> str:
+def default_message(service: str, env: str, ref: ImageRef,
+                    source: SourceRelease | None = None) -> str:
+    if source is not None:
+        return (f"promote {service} in {env} to {source.env}'s release "
+                f"{source.short_revision} ({ref.short})")
     return f"promote {service} to {ref.short} in {env}"
+
+
+def commit_body(title: str, rel: str, old: tuple[str | None, str | None], ref: ImageRef,
+                env: str, source: SourceRelease | None) -> str:
+    """Title, the source release (promote --from), the pin before and after, the trailers."""
+    parts = [title, *(["\n".join(source.describe())] if source else []),
+             f"{rel}: image pin\n  was: tag={old[0]} digest={old[1]}\n"
+             f"  now: tag={ref.tag} digest={ref.digest}",
+             "\n".join(trailers(env, source))]
+    return "\n\n".join(parts) + "\n"
 
 
 def _spec_path(repo_root: Path, env: str, service: str) -> Path:
@@ -127,7 +145,8 @@ def _require_env_repository(ref: ImageRef, image_ref: str, env_obj: Environment)
 
 
 def promote_pin(repo_root: Path, env: str, service: str, image_ref: str, commit: bool = False,
-                message: str | None = None) -> PromoteResult:
+                message: str | None = None, source: SourceRelease | None = None
+                ) -> PromoteResult:
     """Pin `service` in `env` to `image_ref` by editing the spec's text; optionally commit it."""
     repo_root = Path(repo_root)
     path = _spec_path(repo_root, env, service)
@@ -139,7 +158,8 @@ def promote_pin(repo_root: Path, env: str, service: str, image_ref: str, commit:
     pin = doc.get("image") if isinstance(doc.get("image"), dict) else {}
     old_tag, old_digest = pin.get("tag"), pin.get("digest")
     result = PromoteResult(env, service_name, path, old_tag, old_digest, ref.tag, ref.digest,
-                           changed=(old_tag, old_digest) != (ref.tag, ref.digest))
+                           changed=(old_tag, old_digest) != (ref.tag, ref.digest),
+                           source=source)
     if not result.changed:
         return result
     try:
@@ -153,11 +173,21 @@ def promote_pin(repo_root: Path, env: str, service: str, image_ref: str, commit:
     path.write_text(new_text, encoding="utf-8")
     if repo is None:
         return result
-    result.message = message or default_message(service_name, env, ref)
-    body = (f"{result.message}\n\n{rel}: image pin\n"
-            f"  was: tag={old_tag} digest={old_digest}\n"
-            f"  now: tag={ref.tag} digest={ref.digest}\n")
+    result.message = message or default_message(service_name, env, ref, source)
+    body = commit_body(result.message, rel, (old_tag, old_digest), ref, env, source)
     result.commit = git.commit_file(repo, path, body, text)
+    return result
+
+
+def push_promotion(repo_root: Path, result: PromoteResult, remote: str = "origin",
+                   branch: str | None = None) -> PromoteResult:
+    """Push the promotion commit (fast-forward only); no commit, nothing to push."""
+    if result.commit is None:
+        return result
+    repo = git.open_repo(repo_root)
+    target = git.push_branch(repo, branch, remote)
+    git.push_head(repo, remote, target)
+    result.pushed = f"{remote}/{target}"
     return result
 
 

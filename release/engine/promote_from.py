@@ -1,0 +1,99 @@
+"""`promote --from ENV`: pin a target environment to the release that is live and completed
+in ENV, read from AWS (the live revision, its release record, the ledger), not from git alone.
+
+git says what ENV should run; only ECS and the ledger say what it does run and whether that
+release completed. The judgement is pure (`release.core.promotion.judge_source`); this
+module reads its inputs and hands the digest to `promote_pin`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from release.core.config import ConfigRepo, Environment, ServiceSpec
+from release.core.errors import InvalidInput
+from release.core.promotion import SourceRelease, judge_source
+from release.core.records import Record
+from release.engine.promote import PromoteResult, promote_pin
+
+
+def load_valid(root: Path, envs: list[str]) -> ConfigRepo:
+    """The working tree's documents of `envs`, which must validate before anything is read."""
+    from release.adapters.apicheck import register_task_definition_problems
+    from release.core import config, validate
+
+    report = validate.validate_repo(root, envs, api_check=register_task_definition_problems)
+    if report.errors:
+        raise InvalidInput(f"the documents do not validate: {report.errors[0].one_line()}"
+                           + (f" (and {len(report.errors) - 1} more)"
+                              if len(report.errors) > 1 else ""),
+                           "run `release validate`, fix them, and retry; nothing was changed")
+    try:
+        return config.load_repo(root, envs)
+    except (config.UnknownName, config.DocumentError) as exc:
+        raise InvalidInput(str(exc), "pass environments that exist (folders under "
+                           "environments/); nothing was changed") from None
+
+
+def read_source(aws: Any, environment: Environment, spec: ServiceSpec,
+                history: Any) -> SourceRelease:
+    """Read the live revision of `spec` (DescribeServices, DescribeTaskDefinition with its
+    tags) and judge it with the ledger's entries (`history(tag_records)`, newest first)."""
+    from release.adapters import live
+
+    current = live.fetch_live(aws.ecs, environment, spec)
+    record = None
+    if current.revision_arn:
+        record = Record.from_tags(current.revision_arn, [
+            {"key": k, "value": v} for k, v in current.taskdef_tags.items()])
+    tag_records = [record] if record is not None else []
+    entries = history(tag_records)
+    return judge_source(spec.env, spec.service_name, current.revision_arn,
+                        current.taskdef or {}, record, entries, spec.image.container,
+                        (spec.image.tag, spec.image.digest))
+
+
+def source_release(config_repo: ConfigRepo, spec: ServiceSpec) -> SourceRelease:
+    """The release of `spec` live and completed in its environment, or a refusal."""
+    from release.adapters import ledger
+    from release.engine.wait import aws_step, connect
+
+    environment = config_repo.environment(spec.env)
+    aws = connect(environment)
+    with aws_step(environment, f"reading the live release of {spec.service_name}"):
+        return read_source(aws, environment, spec, lambda found: ledger.history(
+            environment, spec.service_name, found, aws))
+
+
+def _pairs(config_repo: ConfigRepo, source_env: str, target_env: str,
+           service: str | None) -> list[tuple[ServiceSpec, ServiceSpec]]:
+    """(source spec, target spec) by serviceName; a named service must be in both."""
+    sources = {s.service_name: s for s in config_repo.services_of(source_env)}
+    known = config_repo.services_of(target_env)
+    targets = [s for s in known if service is None or service in (s.service_name, s.name)]
+    if service is not None and not targets:
+        raise InvalidInput(f"unknown service {service!r} in environment {target_env!r}",
+                           f"services there: {', '.join(s.name for s in known) or 'none'}")
+    missing = [t.service_name for t in targets if t.service_name not in sources]
+    if missing and service is not None:
+        raise InvalidInput(f"{source_env} has no service {missing[0]!r} to promote from",
+                           f"promote it with --image, or add it to {source_env} first")
+    return [(sources[t.service_name], t) for t in targets if t.service_name in sources]
+
+
+def promote_from(repo_root: Path, config_repo: ConfigRepo, source_env: str, target_env: str,
+                 service: str | None, commit: bool) -> list[PromoteResult]:
+    """Pin each service of `target_env` to what is live and completed in `source_env`.
+
+    Every source is read and judged before the first pin is written: one refusal
+    changes nothing.
+    """
+    if source_env == target_env:
+        raise InvalidInput(f"--from {source_env} and --env {target_env} are the same "
+                           "environment", "promote from the environment before it (staging "
+                           "→ production)")
+    sources = [(source_release(config_repo, src), target)
+               for src, target in _pairs(config_repo, source_env, target_env, service)]
+    return [promote_pin(repo_root, target_env, target.name, found.image_ref, commit=commit,
+                        source=found) for found, target in sources]
