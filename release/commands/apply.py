@@ -49,6 +49,10 @@ def apply(since: SinceOption, until: UntilOption = "HEAD", env: EnvsOption = Non
         reporter.table(f"release summary ({result.span})",
                        ["env", "service", "status", "exit", "detail"], rows,
                        kind="apply.summary", exit_code=result.exit_code)
+    for env_name, commits in result.commits.items():
+        reporter.emit("apply.commits", f"{env_name}: released {len(commits)} commit(s)"
+                      + "".join(f"\n  {c['commit'][:12]} {c['title']}" for c in commits),
+                      env=env_name, commits=commits)
     if summary is not None:
         summary.parent.mkdir(parents=True, exist_ok=True)
         summary.write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")

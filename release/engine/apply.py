@@ -99,6 +99,7 @@ class ApplyResult:
     order: list[str]
     results: list[ServiceResult] = field(default_factory=list)
     dry_run: bool = False
+    commits: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # env → released
 
     @property
     def span(self) -> str:
@@ -112,7 +113,7 @@ class ApplyResult:
         """The release summary a pipeline archives, with the CI build it ran in."""
         return {"since": self.change_set.since, "until": self.change_set.until,
                 "exit_code": self.exit_code, "environments": self.order,
-                "services": [r.as_dict() for r in self.results],
+                "services": [r.as_dict() for r in self.results], "commits": self.commits,
                 "ci": {k: os.environ[k] for k in JENKINS_VARIABLES if os.environ.get(k)}}
 
     def failure(self) -> ReleaseError | None:
@@ -285,4 +286,15 @@ def apply_range(root: Path, since: str, until: str, envs: list[str], reporter: R
     result.results += [ServiceResult(c.env, c.service, "removed", EXIT_OK, c.reasons,
                                      "spec deleted; not released")
                        for c in selected if not c.releasable]
+    result.commits = released_commits(root, change_set, result.results)
     return result
+
+
+def released_commits(root: Path, change_set: ChangeSet, results: list[ServiceResult]
+                     ) -> dict[str, list[dict[str, str]]]:
+    """Per environment where a service was released: the commits of the range that touched
+    its documents (its folder, or a task definition), newest first."""
+    envs = list(dict.fromkeys(r.env for r in results if r.status == "released"))
+    return {env: [{"commit": sha, "title": title} for sha, title in git.commits_touching(
+        root, change_set.since, change_set.until, [f"environments/{env}", "taskdefs"])]
+        for env in envs}

@@ -3,7 +3,10 @@
 //
 //   groovy pipeline_stub.groovy JENKINSFILE SCENARIOS_JSON
 //
-// SCENARIOS_JSON: {"name": {"params": {...}, "env": {...}, "changed": ["path", ...]}, ...};
+// SCENARIOS_JSON: {"name": {"params": {...}, "env": {...}, "changed": ["path", ...],
+//                            "commits": [{"message": "...", "files": ["path", ...]}]}, ...};
+// `changed` alone stands for one commit by a person touching those files; `commits` are
+// the build's change log (currentBuild.changeSets), their files count as changed too.
 // one JVM start serves every scenario (the output maps each name to its record).
 // Build parameters left out take the Jenkinsfile's defaults, as in Jenkins. `when` conditions are evaluated (expression,
 // anyOf, allOf, not, changeset, branch, environment), so a stage that would be
@@ -58,7 +61,7 @@ class Assignments {
     def propertyMissing(String name) { throw new MissingPropertyException(name, Assignments) }
 }
 
-def simulate = { Map givenParams, Map envVars, List changedFiles ->
+def simulate = { Map givenParams, Map envVars, List changedFiles, List commits ->
 def record = [agent: null, options: [], parameters: [], environment: [:], stages: [], post: [:]]
 def params = [:]
 def env = [:] + envVars
@@ -95,6 +98,16 @@ def recorded = { String name ->
 
 def binding = new Binding()
 binding.setVariable('params', params)
+// currentBuild.changeSets: one change-log set of git commits (msg: the title, comment: the
+// whole message, affectedPaths), the way the git plugin's GitChangeSet reads them.
+binding.setVariable('currentBuild', [changeSets: [[items: commits.collect { c ->
+    [msg: (c.message as String).readLines()[0], comment: c.message as String,
+     affectedPaths: c.files ?: []]
+}]]])
+// Credentials bindings are arguments of withCredentials: recorded as what they name.
+['gitUsernamePassword', 'usernamePassword', 'sshUserPrivateKey'].each { kind ->
+    binding.setVariable(kind, { Map a -> [binding: kind] + plain(a) })
+}
 binding.setVariable('env', env)
 binding.setVariable('any', 'any')
 binding.setVariable('none', 'none')
@@ -152,7 +165,7 @@ binding.setVariable('sh', { Object a ->
 })
 ['echo', 'junit', 'archiveArtifacts', 'input', 'lock', 'timeout', 'timestamps',
  'disableConcurrentBuilds', 'buildDiscarder', 'logRotator', 'retry', 'dir', 'withEnv',
- 'withCredentials', 'ansiColor', 'skipDefaultCheckout', 'checkout', 'milestone',
+ 'withCredentials', 'sshagent', 'ansiColor', 'skipDefaultCheckout', 'checkout', 'milestone',
  'stash', 'unstash', 'cleanWs', 'error'].each { name ->
     binding.setVariable(name, recorded(name))
 }
@@ -164,6 +177,8 @@ return [agent: record.agent, options: record.options, parameters: record.paramet
 }
 
 def results = scenarios.collectEntries { name, scenario ->
-    [(name): simulate(scenario.params ?: [:], scenario.env ?: [:], scenario.changed ?: [])]
+    def commits = scenario.commits ?: (scenario.changed ? [[message: 'a change', files: scenario.changed]] : [])
+    def changed = ((scenario.changed ?: []) + commits.collectMany { it.files ?: [] }).unique()
+    [(name): simulate(scenario.params ?: [:], scenario.env ?: [:], changed, commits)]
 }
 println JsonOutput.toJson(results)
