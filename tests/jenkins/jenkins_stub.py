@@ -17,7 +17,14 @@ JENKINSFILE = PROJECT / "Jenkinsfile"
 
 # What Jenkins sets for every build; left as `$NAME` so the values a test has only at run
 # time (the workspace) are expanded then, by `jenkins_environment`.
-JENKINS_ENV = {"WORKSPACE": "$WORKSPACE", "JOB_NAME": "$JOB_NAME", "BUILD_URL": "$BUILD_URL"}
+JENKINS_ENV = {"WORKSPACE": "$WORKSPACE", "JOB_NAME": "$JOB_NAME", "BUILD_URL": "$BUILD_URL",
+               "PATH": "$PATH"}
+APPLICATION = "examples/akka-firehose/README.md"
+PIN = "environments/staging/services/akka-firehose.json"
+# The commit `release promote --commit` makes (its trailer marks it), and a person's.
+PROMOTION = {"message": "promote akka-firehose-service to 0123456789ab@sha256:3be3d43b in "
+                        "staging\n\nRelease-Promotion: staging\n", "files": [PIN]}
+PERSON = {"message": "serve /api/user faster", "files": [APPLICATION]}
 
 # Builds the tests look at: parameters, Jenkins' environment, files the commits touched.
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -30,6 +37,20 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "build_asked": {"params": {"ACTION": "release", "ENV": "staging", "BUILD_IMAGE": True}},
     "rollback": {"params": {"ACTION": "rollback", "ENV": "production", "TO_REVISION": "3"},
                  "env": JENKINS_ENV},
+    # the end-to-end path: a code change goes to staging, then to production
+    "code_to_production": {"params": {"ACTION": "release", "ENV": "production"},
+                           "env": JENKINS_ENV, "commits": [PERSON]},
+    "code_to_staging": {"params": {"ACTION": "release", "ENV": "staging"},
+                        "env": JENKINS_ENV, "commits": [PERSON]},
+    "nothing_changed": {"params": {"ACTION": "release", "ENV": "staging"}, "env": JENKINS_ENV},
+    # the loop guard: the build started by the pipeline's own push builds nothing
+    "promotion_pushed": {"params": {"ACTION": "release", "ENV": "staging"},
+                         "env": JENKINS_ENV, "commits": [PROMOTION]},
+    "promotion_listing_the_application": {
+        "params": {"ACTION": "release", "ENV": "staging"},
+        "commits": [{**PROMOTION, "files": [PIN, APPLICATION]}]},
+    "promotion_and_a_code_change": {"params": {"ACTION": "release", "ENV": "staging"},
+                                    "commits": [PROMOTION, PERSON]},
 }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from jenkins_stub import commands_in_order, shell_steps, step_names
 
-RELEASE_STAGES = ["Validate", "Build & Push", "Plan", "Deploy staging", "Approve production",
+RELEASE_STAGES = ["Setup", "Validate", "Build & Push", "Promote staging", "Plan",
+                  "Deploy staging", "Approve production", "Promote production",
                   "Deploy production", "Rollback", "Verify"]
 
 
@@ -40,6 +41,9 @@ def test_every_stage_that_runs_is_one_release_command(pipeline):
             if st["name"] == "Approve production":
                 assert scripts == []
                 continue
+            if st["name"] == "Setup":  # installs `release` itself
+                assert scripts == ['scripts/agent-venv.sh "$RELEASE_VENV"']
+                continue
             assert len(scripts) == 1, st["name"]
             assert scripts[0].startswith("release "), scripts[0]
 
@@ -62,8 +66,8 @@ def test_the_release_is_driven_by_the_commits_since_the_last_successful_build(pi
 
 def test_deploys_hold_a_lock_and_production_waits_for_approval(pipeline):
     record = pipeline["release_production"]
-    assert ran(record) == ["Validate", "Plan", "Deploy staging", "Approve production",
-                           "Deploy production", "Verify"]
+    assert ran(record) == ["Setup", "Validate", "Plan", "Deploy staging", "Approve production",
+                           "Promote production", "Deploy production", "Verify"]
     for name, resource in (("Deploy staging", "release-staging"),
                            ("Deploy production", "release-production")):
         [lock] = stage(record, name)["steps"]
@@ -72,7 +76,8 @@ def test_deploys_hold_a_lock_and_production_waits_for_approval(pipeline):
 
 
 def test_a_staging_release_never_asks_for_or_deploys_production(pipeline):
-    assert ran(pipeline["release_staging"]) == ["Validate", "Plan", "Deploy staging", "Verify"]
+    assert ran(pipeline["release_staging"]) == ["Setup", "Validate", "Plan", "Deploy staging",
+                                                "Verify"]
 
 
 def test_the_image_is_built_only_when_the_application_changed_or_it_was_asked(pipeline):
@@ -85,7 +90,7 @@ def test_the_image_is_built_only_when_the_application_changed_or_it_was_asked(pi
 
 def test_the_rollback_path_validates_rolls_back_under_the_lock_and_verifies(pipeline):
     record = pipeline["rollback"]
-    assert ran(record) == ["Validate", "Rollback", "Verify"]
+    assert ran(record) == ["Setup", "Validate", "Rollback", "Verify"]
     [lock] = stage(record, "Rollback")["steps"]
     assert lock["args"] == [{"resource": "release-production"}]
     assert shell_steps([lock]) == ['release rollback --env "$ENV" --to "$TO_REVISION" --yes']
@@ -95,3 +100,60 @@ def test_the_release_summaries_are_archived(pipeline):
     [archive] = pipeline["release_staging"]["post"]["always"]
     assert archive["step"] == "archiveArtifacts"
     assert archive["args"][0]["artifacts"] == "reports/*.json"
+
+
+def test_setup_installs_the_tool_in_a_workspace_venv_that_later_stages_find_on_path(pipeline):
+    record = pipeline["release_production"]
+    assert ran(record)[0] == "Setup"
+    environment = record["environment"]
+    assert environment["RELEASE_VENV"] == "$WORKSPACE/.release-venv"
+    assert environment["PATH"] == "$WORKSPACE/.release-venv/bin:$PATH"
+
+
+def promote_step(record, name):
+    """The stage's one `sh`, inside withCredentials binding the job's git credentials."""
+    [binding] = stage(record, name)["steps"]
+    assert binding["step"] == "withCredentials"
+    [[credentials]] = binding["args"]
+    assert credentials == {"binding": "gitUsernamePassword",
+                           "credentialsId": record["environment"]["GIT_PUSH_CREDENTIALS"]}
+    [script] = shell_steps([binding])
+    return script
+
+
+def test_a_built_image_is_promoted_in_staging_and_pushed_with_the_jobs_git_credentials(pipeline):
+    record = pipeline["code_to_staging"]
+    assert ran(record) == ["Setup", "Validate", "Build & Push", "Promote staging", "Plan",
+                           "Deploy staging", "Verify"]
+    assert promote_step(record, "Promote staging") == (
+        "release promote --env staging --service akka-firehose --image @reports/build.json "
+        "--commit --push")
+    scripts = [script for _, script in commands_in_order(record)]
+    assert scripts.index(next(s for s in scripts if "build.json" in s and "build " in s)) < \
+        scripts.index(promote_step(record, "Promote staging"))
+
+
+def test_production_is_promoted_from_staging_after_the_approval(pipeline):
+    record = pipeline["code_to_production"]
+    order = ran(record)
+    assert order.index("Deploy staging") < order.index("Approve production") < \
+        order.index("Promote production") < order.index("Deploy production")
+    assert promote_step(record, "Promote production") == (
+        "release promote --from staging --env production --service akka-firehose --commit --push")
+
+
+def test_no_change_builds_and_commits_nothing(pipeline):
+    stages = ran(pipeline["nothing_changed"])
+    assert "Build & Push" not in stages and "Promote staging" not in stages
+
+
+def test_the_pipelines_own_promotion_commit_does_not_build_the_image_again(pipeline):
+    for scenario in ("promotion_pushed", "promotion_listing_the_application"):
+        stages = ran(pipeline[scenario])
+        assert "Build & Push" not in stages and "Promote staging" not in stages, scenario
+        assert "Deploy staging" in stages, scenario  # apply still releases the commit
+
+
+def test_a_code_change_next_to_a_promotion_commit_is_still_built(pipeline):
+    stages = ran(pipeline["promotion_and_a_code_change"])
+    assert {"Build & Push", "Promote staging"} <= set(stages)

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from jenkins_stub import commands_in_order, jenkins_environment, split_command
+from pipeline_run import run_build
 from sandbox_git import application, init_git, live_image, live_revision, move_into_sandbox
 from typer.testing import CliRunner
 
@@ -23,21 +23,6 @@ from release.sandbox.testing import running_sandbox
 PROJECT = Path(__file__).resolve().parents[2]
 SERVICE = "akka-firehose-service"
 ENVIRONMENTS = ("staging", "production")
-
-
-def run_build(record, build_env: dict[str, str]) -> list[tuple[str, str, int]]:
-    """Run each stage's `release` command in process (the sandbox's clock lives here)."""
-    env = jenkins_environment(record, build_env)
-    ran = []
-    for stage, script in commands_in_order(record):
-        argv, stdout_file = split_command(script, env)
-        assert argv[0] == "release", script
-        result = CliRunner().invoke(app, argv[1:], env=env, catch_exceptions=False)
-        if stdout_file:
-            Path(stdout_file).write_text(result.stdout)
-        assert result.exit_code == 0, f"{stage}: {script}\n{result.output[-4000:]}"
-        ran.append((stage, argv[1], result.exit_code))
-    return ran
 
 
 @pytest.fixture()
@@ -76,8 +61,9 @@ def test_the_release_build_takes_staging_then_production_to_the_promoted_image(
 
     ran = run_build(pipeline["release_production"], jenkins(sandbox, repo, app_url, previous))
 
-    assert [stage for stage, _, _ in ran] == ["Validate", "Plan", "Deploy staging",
-                                              "Deploy production", "Verify"]
+    assert [step.stage for step in ran] == ["Validate", "Plan", "Deploy staging",
+                                            "Promote production", "Deploy production",
+                                            "Verify"]
     for env in ENVIRONMENTS:
         assert live_image(sandbox, env).endswith(digests[env])
         summary = json.loads((sandbox.repo / f"reports/release-{env}.json").read_text())
@@ -102,5 +88,5 @@ def test_the_rollback_build_puts_production_back_on_the_named_revision(pipeline,
                     TO_REVISION=before.rsplit(":", 1)[1])
     ran = run_build(pipeline["rollback"], build)
 
-    assert [stage for stage, _, _ in ran] == ["Validate", "Rollback", "Verify"]
+    assert [step.stage for step in ran] == ["Validate", "Rollback", "Verify"]
     assert live_revision(sandbox, "production") == before
