@@ -145,6 +145,9 @@ def test_a_code_change_is_built_promoted_released_in_staging_then_promoted_to_pr
         "promote akka-firehose-service in production to staging's release akka-demo:")
     assert all(is_promotion(c.message) for c in (staging_pin, production_pin))
     assert f"digest: {digest}" in production_pin.message
+    assert "Release-Promoted-From: staging akka-demo:" in production_pin.message
+    assert production_pin.stats.files.keys() == {
+        "environments/production/services/akka-firehose.json"}
     assert repo.head.commit.hexsha == production_pin.hexsha  # the workspace made them
     for env in ENVIRONMENTS:
         assert live_image(sandbox, env).endswith(digest) and before[env] != live_image(
