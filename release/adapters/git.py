@@ -17,7 +17,7 @@ import git
 from release.core import config
 from release.core.changes import DOCUMENT_DIRS, write_documents
 from release.core.config import ConfigRepo
-from release.core.errors import InvalidInput, ReleaseError
+from release.core.errors import InvalidInput, ReleaseError, Unreachable
 
 
 def open_repo(path: Path) -> git.Repo:
@@ -171,7 +171,7 @@ def push_head(repo: git.Repo, remote: str, branch: str) -> None:
                 "the branch moved: rebase and rerun (start the job again: it checks out the "
                 "new tip and promotes anew); nothing was released and nothing was forced",
             ) from None
-        raise ReleaseError(
+        raise Unreachable(
             f"git could not push to {remote}/{branch} (exit {exc.status})",
             "check the job's git credentials (withCredentials/sshagent) and the remote's "
             "name; nothing was released",

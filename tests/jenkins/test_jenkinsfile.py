@@ -115,7 +115,7 @@ def promote_step(record, name):
     [binding] = stage(record, name)["steps"]
     assert binding["step"] == "withCredentials"
     [[credentials]] = binding["args"]
-    assert credentials == {"binding": "gitUsernamePassword",
+    assert credentials == {"binding": "gitUsernamePassword", "gitToolName": "Default",
                            "credentialsId": record["environment"]["GIT_PUSH_CREDENTIALS"]}
     [script] = shell_steps([binding])
     return script
