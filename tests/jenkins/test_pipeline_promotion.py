@@ -163,12 +163,15 @@ def test_a_code_change_is_built_promoted_released_in_staging_then_promoted_to_pr
     deployed = next(s for s in ran if s.stage == "Deploy staging").output
     assert f"staging: released 1 commit(s)\n  {staging_pin.hexsha[:12]}" in deployed
 
-    # The next build (started by those pushes): nothing built, nothing committed.
+    # The next build, started by those pushes: Jenkins' last successful build checked out
+    # the code commit, so the range holds the two promotion commits, already live.
     revisions = {env: live_revision(sandbox, env) for env in ENVIRONMENTS}
     (sandbox.repo / "reports/build.json").unlink()
-    again = run_build(pipeline["promotion_pushed"],
-                      jenkins(sandbox, repo, app_url, repo.head.commit.hexsha))
+    again = run_build(pipeline["promotion_pushed"], jenkins(sandbox, repo, app_url, code))
     assert [s.stage for s in again] == ["Validate", "Plan", "Deploy staging", "Verify"]
+    summary = json.loads((sandbox.repo / "reports/release-staging.json").read_text())
+    assert [s["status"] for s in summary["services"]] == ["unchanged"]
+    assert summary["commits"] == {}
     assert not (sandbox.repo / "reports/build.json").exists()
     assert origin.commit("main").hexsha == production_pin.hexsha
     assert repo.head.commit.hexsha == production_pin.hexsha
