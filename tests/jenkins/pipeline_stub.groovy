@@ -14,6 +14,8 @@
 // steps (lock, timeout, dir, withEnv ...) keep their nested steps under "body".
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurper
+import org.codehaus.groovy.control.CompilerConfiguration
+import org.codehaus.groovy.control.customizers.ImportCustomizer
 
 import java.nio.file.FileSystems
 import java.nio.file.Paths
@@ -60,6 +62,15 @@ class Assignments {
     def propertyMissing(String name, value) { assigned[name] = value }
     def propertyMissing(String name) { throw new MissingPropertyException(name, Assignments) }
 }
+
+// Jenkins compiles a Jenkinsfile with com.cloudbees.groovy.cps.NonCPS imported (methods that
+// run outside the CPS transform); the stub defines that annotation the same way.
+def loader = new GroovyClassLoader(this.class.classLoader)
+loader.parseClass('package com.cloudbees.groovy.cps\n' +
+                  'import java.lang.annotation.*\n' +
+                  '@Retention(RetentionPolicy.RUNTIME) @Target(ElementType.METHOD) @interface NonCPS {}')
+def compiler = new CompilerConfiguration()
+compiler.addCompilationCustomizers(new ImportCustomizer().addImports('com.cloudbees.groovy.cps.NonCPS'))
 
 def simulate = { Map givenParams, Map envVars, List changedFiles, List commits ->
 def record = [agent: null, options: [], parameters: [], environment: [:], stages: [], post: [:]]
@@ -171,7 +182,7 @@ binding.setVariable('sh', { Object a ->
 }
 binding.setVariable('logRotator', { Map a -> [logRotator: plain(a)] })  // an argument, not a step
 
-new GroovyShell(binding).evaluate(jenkinsfile)
+new GroovyShell(loader, binding, compiler).evaluate(jenkinsfile)
 return [agent: record.agent, options: record.options, parameters: record.parameters,
         params: params, environment: record.environment, stages: record.stages, post: record.post]
 }
