@@ -83,7 +83,8 @@ def _pairs(config_repo: ConfigRepo, source_env: str, target_env: str,
 
 
 def promote_from(repo_root: Path, config_repo: ConfigRepo, source_env: str, target_env: str,
-                 service: str | None, commit: bool) -> list[PromoteResult]:
+                 service: str | None, commit: bool, message: str | None = None
+                 ) -> list[PromoteResult]:
     """Pin each service of `target_env` to what is live and completed in `source_env`.
 
     Every source is read and judged before the first pin is written: one refusal
@@ -96,4 +97,4 @@ def promote_from(repo_root: Path, config_repo: ConfigRepo, source_env: str, targ
     sources = [(source_release(config_repo, src), target)
                for src, target in _pairs(config_repo, source_env, target_env, service)]
     return [promote_pin(repo_root, target_env, target.name, found.image_ref, commit=commit,
-                        source=found) for found, target in sources]
+                        message=message, source=found) for found, target in sources]

@@ -38,7 +38,8 @@ def _choose(root: Path, reporter: Reporter, env: str, service: str | None, image
     if source is not None:
         from release.engine.promote_from import load_valid, promote_from
 
-        return promote_from(root, load_valid(root, [source, env]), source, env, service, commit)
+        return promote_from(root, load_valid(root, [source, env]), source, env, service, commit,
+                            message)
     if service is None:
         raise UsageError("--image needs --service", "name the service whose pin to change")
     return [promote_pin(root, env, service, image_argument(image or ""), commit=commit,
@@ -53,16 +54,18 @@ def promote_and_push(root: Path, reporter: Reporter, env: str, service: str | No
         raise UsageError("--push needs --commit", "add --commit (the commit is what is pushed)")
     results = _choose(root, reporter, env, service, image, source, commit, message)
     for result in results:
-        report(reporter, env, result)
-    for result in results:
-        if push and result.commit:
-            push_promotion(root, result, remote, branch)
-            reporter.emit("promote.pushed", f"pushed {result.commit[:12]} to {result.pushed}: "
-                          "the release that follows includes it", "success",
-                          commit=result.commit, pushed=result.pushed)
+        report(reporter, env, result, push)
+    made = [r for r in results if r.commit]
+    if push and made:  # one push carries every commit made (HEAD is the last)
+        last = push_promotion(root, made[-1], remote, branch)
+        reporter.emit("promote.pushed", f"pushed {len(made)} commit(s) up to "
+                      f"{(last.commit or '')[:12]} to {last.pushed}: the release that follows "
+                      "includes them", "success", commits=[r.commit for r in made],
+                      pushed=last.pushed)
 
 
-def report(reporter: Reporter, env: str, result: PromoteResult) -> None:
+def report(reporter: Reporter, env: str, result: PromoteResult, pushing: bool = False
+           ) -> None:
     """One line for the pin (or that it was already there), one for the commit."""
     pin = f"tag={result.new_tag} digest={result.new_digest}"
     origin = (f" from {result.source.env}'s {result.source.short_revision}"
@@ -75,8 +78,9 @@ def report(reporter: Reporter, env: str, result: PromoteResult) -> None:
                   f"{origin} (was tag={result.old_tag} digest={result.old_digest})", "success",
                   **result.as_dict())
     if result.commit:
-        reporter.emit("promote.commit", f"committed {result.commit[:12]}: {result.message}"
-                      "; push it (or --push) and the pipeline releases it", commit=result.commit)
+        then = "" if pushing else "; push it (or --push) and the pipeline releases it"
+        reporter.emit("promote.commit", f"committed {result.commit[:12]}: {result.message}{then}",
+                      commit=result.commit)
     else:
         reporter.emit("promote.next", "not committed: review with `git diff`, then commit "
                       "(or rerun with --commit)", "dim")
