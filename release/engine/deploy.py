@@ -255,7 +255,9 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
         previous = (record.previous if record else None) or None
         reporter.emit("release.resume", f"{where}: a deployment of {short(revision)} (the same "
                       f"revision git asks for) is in progress: waiting for it",
-                      revision=revision, deployment=deployment.get("id"))
+                      revision=revision, deployment=deployment.get("id"), env=env.name,
+                      service=spec.service_name, commit=prepared.record.commit,
+                      image=prepared.record.image)
         ledger.begin_release(env, spec.service_name, prepared.record, revision)
         target = make_target(env, spec, revision, deployment.get("id"), previous,
                              plan.budget.seconds, prepared.live.service, prepared.desired,
@@ -271,7 +273,8 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
         return ReleaseOutcome(env.name, spec.service_name, UNCHANGED, plan.live_revision,
                               plan.live_revision, message, EXIT_OK)
 
-    show_plan(plan, reporter, "release.plan", calls=False)
+    show_plan(plan, reporter, "release.plan", calls=False, commit=prepared.record.commit,
+              image=prepared.record.image)  # what notifications (engine/notify.py) tell
     previous = prepared.live.revision_arn
     started = clock.now()
     ledger.begin_release(env, spec.service_name, prepared.record,
