@@ -74,9 +74,9 @@ def show(answer: scan_gate.Answer, reporter: Any) -> None:
     """`release plan`'s line for the gate: what `release deploy` would do about the scan."""
     then = {"pass": "", "wait": ": `release deploy` would wait for it",
             "refuse": ": `release deploy` would refuse"}[answer.state]
-    for finding in answer.blocking[:20]:
-        reporter.emit("plan.scan_finding", f"    {finding.one_line()}", "warn", id=finding.id,
-                      severity=finding.severity, package=finding.package)
     reporter.emit("plan.scan_gate", f"  {answer.message}{then}",
                   "success" if answer.state == "pass" else "warn", state=answer.state,
                   fix=answer.fix or None)
+    for finding in answer.blocking[:20]:
+        reporter.emit("plan.scan_finding", f"    {finding.one_line()}", "warn", id=finding.id,
+                      severity=finding.severity, package=finding.package)
