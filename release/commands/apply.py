@@ -16,6 +16,7 @@ from release.commands.common import (
     find_repo,
     handles_errors,
 )
+from release.commands.service_options import NotifyOption
 from release.output.events import OutputFormat, Reporter
 
 EnvsOption = Annotated[list[str] | None, typer.Option(
@@ -35,13 +36,16 @@ SummaryOption = Annotated[Path | None, typer.Option(
 def apply(since: SinceOption, until: UntilOption = "HEAD", env: EnvsOption = None,
           dry_run: DryRunOption = False, max_parallel: MaxParallelOption = 4,
           approved: ApprovedOption = False, summary: SummaryOption = None,
-          format: FormatOption = OutputFormat.text, repo: RepoOption = None) -> None:
+          notify: NotifyOption = None, format: FormatOption = OutputFormat.text,
+          repo: RepoOption = None) -> None:
     """Release what a commit range changed, in promotion order; stop at the first failure."""
     from release.engine.apply import apply_range
+    from release.engine.notify import notifications
 
-    reporter = Reporter(format)
-    result = apply_range(find_repo(repo), since, until, env or [], reporter, dry_run=dry_run,
-                         max_parallel=max_parallel, approved=approved)
+    root = find_repo(repo)
+    with notifications(Reporter(format), root, None if dry_run else notify) as reporter:
+        result = apply_range(root, since, until, env or [], reporter, dry_run=dry_run,
+                             max_parallel=max_parallel, approved=approved)
     if result.dry_run:
         return
     rows = [[r.env, r.service, r.status, r.exit_code, r.detail] for r in result.results]

@@ -14,6 +14,7 @@ from release.commands.common import (
 )
 from release.commands.service_options import (
     NoRollbackOption,
+    NotifyOption,
     TimeoutOption,
     finish,
     reporter_for,
@@ -28,6 +29,7 @@ def deploy(
     service: ServiceOption = None,
     timeout: TimeoutOption = None,
     no_rollback: NoRollbackOption = False,
+    notify: NotifyOption = None,
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
@@ -35,14 +37,16 @@ def deploy(
     on failure."""
     from release.core.errors import EXIT_OK
     from release.engine import deploy as engine
+    from release.engine.notify import notifications
 
-    reporter = reporter_for(format)
-    config_repo = load_valid_repo(find_repo(repo), [env], reporter)
-    outcomes = []
-    for spec in specs_of(config_repo, env, service):
-        outcome = engine.release_service(config_repo, spec, reporter, timeout=timeout,
-                                         rollback=not no_rollback)
-        outcomes.append(outcome)
-        if outcome.exit_code != EXIT_OK:
-            break  # do not release more services on top of a failed one
-    finish(reporter, "deploy", outcomes)
+    root = find_repo(repo)
+    with notifications(reporter_for(format), root, notify) as reporter:
+        config_repo = load_valid_repo(root, [env], reporter)
+        outcomes = []
+        for spec in specs_of(config_repo, env, service):
+            outcome = engine.release_service(config_repo, spec, reporter, timeout=timeout,
+                                             rollback=not no_rollback)
+            outcomes.append(outcome)
+            if outcome.exit_code != EXIT_OK:
+                break  # do not release more services on top of a failed one
+        finish(reporter, "deploy", outcomes)

@@ -46,6 +46,13 @@ YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for con
 CommitOption = Annotated[
     bool, typer.Option("--commit", help="After a successful rollback, pin the restored image in "
                        "git and commit it, so the next release does not undo the rollback.")]
+NotifyOption = Annotated[
+    str | None,
+    typer.Option("--notify", metavar="URL", show_default=False,
+                 help="POST a JSON message (Slack incoming-webhook compatible) at release start, "
+                 "success, failure and rollback. Default: $RELEASE_NOTIFY_URL, else the "
+                 "environment's /notify. A failing webhook never fails the release."),
+]
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, max=1000,
                                           help="Newest N revisions to read.")]
 

@@ -124,6 +124,7 @@ class PlannedRelease:
     plan: planning.ReleasePlan
     missing_image: str | None
     busy: dict[str, Any] | None
+    scan_gate: Any = None  # engine/scan_gate.for_plan's answer, None without a gate
 
 
 def plan_service(repo: ConfigRepo, spec: ServiceSpec, timeout: str | int | None = None
@@ -131,16 +132,19 @@ def plan_service(repo: ConfigRepo, spec: ServiceSpec, timeout: str | int | None 
     """The plan of one service, and why `release deploy` would refuse it. Reads only."""
     from release.adapters import live
     from release.core.errors import ReleaseError
+    from release.engine import scan_gate
 
     prepared = prepare(repo, spec, timeout=timeout, check_image=False, for_plan=True)
-    missing_image = None
+    missing_image, gate = None, None
     try:
         with aws_step(prepared.env, "checking the image"):
             live.check_image(prepared.aws.ecr, prepared.env, spec)
     except ReleaseError as exc:
         missing_image = exc.message
+    if missing_image is None:
+        gate = scan_gate.for_plan(prepared.env, spec, prepared.aws)
     busy = in_progress(prepared.live.service)
-    return PlannedRelease(prepared.plan, missing_image, dict(busy) if busy else None)
+    return PlannedRelease(prepared.plan, missing_image, dict(busy) if busy else None, gate)
 
 
 def show_plan(plan: planning.ReleasePlan, reporter: Reporter, kind: str = "plan", *,
@@ -170,6 +174,10 @@ def show_planned(planned: PlannedRelease, reporter: Reporter) -> None:
     """`release plan`'s display: the plan, and what would make `release deploy` refuse."""
     show_plan(planned.plan, reporter, missing_image=planned.missing_image,
               deployment_in_progress=(planned.busy or {}).get("id"))
+    if planned.scan_gate is not None:  # ecr.scanGate's answer now
+        from release.engine import scan_gate
+
+        scan_gate.show(planned.scan_gate, reporter)
     if planned.missing_image:
         reporter.emit("plan.warning", f"  {planned.missing_image}: `release deploy` would "
                       "refuse", "warn")
@@ -237,6 +245,7 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                      timeout: int | str | None = None, rollback: bool = True) -> ReleaseOutcome:
     """Release one service: plan, register, update, wait, and roll back when it fails."""
     from release.adapters import ledger
+    from release.engine import scan_gate
 
     prepared = prepare(repo, spec, timeout=timeout, aws=aws)
     env, plan = prepared.env, prepared.plan
@@ -255,7 +264,9 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
         previous = (record.previous if record else None) or None
         reporter.emit("release.resume", f"{where}: a deployment of {short(revision)} (the same "
                       f"revision git asks for) is in progress: waiting for it",
-                      revision=revision, deployment=deployment.get("id"))
+                      revision=revision, deployment=deployment.get("id"), env=env.name,
+                      service=spec.service_name, commit=prepared.record.commit,
+                      image=prepared.record.image)
         ledger.begin_release(env, spec.service_name, prepared.record, revision)
         target = make_target(env, spec, revision, deployment.get("id"), previous,
                              plan.budget.seconds, prepared.live.service, prepared.desired,
@@ -271,7 +282,9 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
         return ReleaseOutcome(env.name, spec.service_name, UNCHANGED, plan.live_revision,
                               plan.live_revision, message, EXIT_OK)
 
-    show_plan(plan, reporter, "release.plan", calls=False)
+    scan_gate.enforce(env, spec, aws, reporter)  # ecr.scanGate, before the first change
+    show_plan(plan, reporter, "release.plan", calls=False, commit=prepared.record.commit,
+              image=prepared.record.image)  # what notifications (engine/notify.py) tell
     previous = prepared.live.revision_arn
     started = clock.now()
     ledger.begin_release(env, spec.service_name, prepared.record,

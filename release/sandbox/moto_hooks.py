@@ -18,7 +18,9 @@ registered, moto behaves exactly as before.
 
 ECR's CreateRepository is followed by the repository importer registered for
 the account and region (the sandbox registry's images, which outlive a sandbox
-restart while moto's ECR does not).
+restart while moto's ECR does not). DescribeImageScanFindings is answered by the
+scan findings registered for the account and region (release/sandbox/scans.py)
+once moto found the repository and image.
 
 The wrappers are installed once per process on moto's response classes (the
 backends are re-created on a moto reset, the classes are not).
@@ -39,6 +41,7 @@ PutImage = Callable[[dict[str, Any]], None]
 # Called with a just-created repository's name and a way to put images into it.
 RepositoryImporter = Callable[[str, PutImage], None]
 _importers: dict[tuple[str, str], RepositoryImporter] = {}
+_scanners: dict[tuple[str, str], Any] = {}  # release.sandbox.scans.ScanFindings
 
 
 class ServiceListener(Protocol):
@@ -80,6 +83,16 @@ def register_importer(account: str, region: str, importer: RepositoryImporter) -
 def unregister_importer(account: str, region: str, importer: RepositoryImporter) -> None:
     if _importers.get((account, region)) is importer:
         del _importers[(account, region)]
+
+
+def register_scanner(account: str, region: str, scanner: Any) -> None:
+    install()
+    _scanners[(account, region)] = scanner
+
+
+def unregister_scanner(account: str, region: str, scanner: Any) -> None:
+    if _scanners.get((account, region)) is scanner:
+        del _scanners[(account, region)]
 
 
 def _emulator_for(response: Any) -> Any:
@@ -251,6 +264,26 @@ def _create_repository(original: Handler) -> Handler:
     return create_repository
 
 
+def _describe_image_scan_findings(original: Handler) -> Handler:
+    def describe_image_scan_findings(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        scanner = _scanners.get((self.current_account, self.region))
+        if scanner is None:
+            return original(self)
+        # moto's lookups first: they raise RepositoryNotFound / ImageNotFound as AWS does
+        repo = self.ecr_backend._get_repository(self._get_param("repositoryName"),
+                                                self._get_param("registryId"))
+        image_id = self._get_param("imageId") or {}
+        image = repo._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
+        scan_on_push = bool((repo.image_scanning_configuration or {}).get("scanOnPush"))
+        answer = scanner.answer(repo.name, repo.registry_id, image.get_image_digest(),
+                                image.image_tag, scan_on_push, self._get_param("maxResults"),
+                                self._get_param("nextToken"))
+        return original(self) if answer is None else ActionResult(answer)
+    return describe_image_scan_findings
+
+
 def install() -> None:
     """Wrap moto's ECS, ELB, EC2 and ECR calls named in the module docstring (idempotent)."""
     global _installed
@@ -275,6 +308,7 @@ def install() -> None:
             (Elb, "register_instances_with_load_balancer", _registration),
             (Elb, "deregister_instances_from_load_balancer", _registration),
             (ECRResponse, "create_repository", _create_repository),
+            (ECRResponse, "describe_image_scan_findings", _describe_image_scan_findings),
         ]
         for cls, name, wrap in wrappers:
             setattr(cls, name, wrap(getattr(cls, name)))

@@ -24,6 +24,7 @@ from release.core.clock import Clock, RealClock
 from release.sandbox import moto_hooks
 from release.sandbox.emulator import EcsEmulator
 from release.sandbox.faults import FaultMiddleware, Faults
+from release.sandbox.scans import ScanFindings
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -108,6 +109,7 @@ class SandboxAws:
         self.region = region
         self.faults = Faults()
         self.emulator = EcsEmulator(account, region, clock)
+        self.scans = ScanFindings(clock)
         self._server = _QuietMotoServer(host, port, self._wrap)
         self.extra_health: dict[str, Any] = {}
         self._importer: Any = None
@@ -121,14 +123,21 @@ class SandboxAws:
                 services = len(self.emulator.ecs.services)
             return 200, {"status": "ok", "time": self.clock.now(), "services": services,
                          "faults": self.faults.pending(), **self.extra_health}
+        if path == "scan-findings" and method == "POST":  # release/sandbox/scans.py
+            try:
+                return 200, self.scans.control(json.loads(body or b"{}"))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                return 400, {"error": f"bad scan-findings request: {exc!r}"}
         return 404, {"error": f"unknown control path {path!r}"}
 
     def start(self) -> None:
         moto_hooks.register(self.account, self.region, self.emulator)
+        moto_hooks.register_scanner(self.account, self.region, self.scans)
         self._server.start()
         error = getattr(self._server, "start_error", None)
         if error is not None:
             moto_hooks.unregister(self.account, self.region, self.emulator)
+            moto_hooks.unregister_scanner(self.account, self.region, self.scans)
             raise error
 
     @property
@@ -143,6 +152,7 @@ class SandboxAws:
 
     def stop(self) -> None:
         moto_hooks.unregister(self.account, self.region, self.emulator)
+        moto_hooks.unregister_scanner(self.account, self.region, self.scans)
         if self._importer is not None:
             moto_hooks.unregister_importer(self.account, self.region, self._importer)
             self._importer = None
