@@ -23,3 +23,8 @@ def test_a_missing_log_group_is_one_line_and_the_release_ends_as_it_would(
     assert "does not exist" in logs[0]["message"] and GROUP in logs[0]["message"]
     assert run.first("wait.failed")["cause"] == "tasks_stopping"
     assert run.has("release.rolled_back") and stage.live_revision() == "akka-demo:1"
+    # on demand it is an error: there is nothing to show (exit 1, and how to fix it)
+    asked = stage.cli("logs", "--service", "akka-firehose")
+    assert asked.exit_code == 1, asked.output
+    error = asked.first("error")
+    assert "does not exist" in error["message"] and "release bootstrap" in error["hint"]
