@@ -121,8 +121,14 @@ class FailingTaskLogs:
             if _failed_stop(task, target) or (verdict.state == stability.FAILED
                                               and _failing_checks(task, snap)):
                 self.shown.add(arn)
-                emit_tail(self.reporter, self.logs, task, self.limit, env=self.env.name,
-                          service=self.spec.service_name)
+                try:
+                    emit_tail(self.reporter, self.logs, task, self.limit, env=self.env.name,
+                              service=self.spec.service_name)
+                except Exception as exc:  # noqa: BLE001 - a diagnosis never ends a release
+                    self.reporter.emit("task.logs", f"  no log lines for task "
+                                       f"{awslogs.task_id(arn)}: {type(exc).__name__}: {exc}",
+                                       "warn", task=arn, lines=[], unavailable=str(exc),
+                                       env=self.env.name, service=self.spec.service_name)
 
 
 def _failed_stop(task: Mapping[str, Any], target: stability.Target) -> bool:

@@ -141,3 +141,33 @@ def test_an_empty_stream_is_said_in_one_line(logs) -> None:
     emit_tail(reporter, _Logs(client, TASKDEF), TASK, 20)  # type: ignore[arg-type]
     event = reporter.events[-1]
     assert event.level == "warn" and "is empty" in event.message and event.data["lines"] == []
+
+
+def test_whatever_goes_wrong_reading_the_release_goes_on() -> None:
+    from pathlib import Path
+
+    from release.core import stability
+    from release.core.config import load_repo
+    from release.engine.task_logs import FailingTaskLogs
+
+    repo = load_repo(Path(__file__).resolve().parents[2], ["staging"])
+    spec = repo.services_of("staging")[0]
+    reporter = Reporter("json")
+    shower = FailingTaskLogs(None, repo.environment("staging"), spec, reporter)
+
+    class Broken:
+        def locate(self, task: Any, container: Any = None) -> Any:
+            raise RuntimeError("the connection pool is closed")
+
+    shower.logs = Broken()  # type: ignore[assignment]
+    revision = "arn:aws:ecs:us-east-1:123456789012:task-definition/akka-demo:2"
+    crashed = {**TASK, "taskDefinitionArn": revision, "lastStatus": "STOPPED",
+               "stoppedReason": "Essential container in task exited",
+               "containers": [{"name": "akka-firehose", "exitCode": 1}]}
+    target = stability.Target(revision, started_at=0, deadline=10**10, desired_count=2)
+    snap = stability.Snapshot(1.0, {"serviceName": "s"}, [crashed])
+    verdict = stability.Verdict(stability.PROGRESSING, "")
+    shower.observe(snap, target, verdict)
+    shower.observe(snap, target, verdict)  # once per task
+    assert [(e.kind, e.level) for e in reporter.events] == [("task.logs", "warn")]
+    assert "connection pool is closed" in reporter.events[0].message
