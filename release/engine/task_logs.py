@@ -53,7 +53,7 @@ class TaskLogs:
         region = region or self.env.region
         if region not in self.clients:
             if region == self.env.region:
-                self.clients[region] = self.aws.client("logs")
+                self.clients[region] = self.aws.logs
             else:
                 self.clients[region] = self.aws.session.client(
                     "logs", region_name=region, endpoint_url=self.aws.endpoint,
