@@ -17,6 +17,7 @@ from release.commands import (
     history,
     init,
     lock,
+    logs,
     plan,
     promote,
     rollback,
@@ -50,6 +51,7 @@ app.command("promote")(promote.promote)
 app.command("verify")(verify.verify)
 app.command("bootstrap")(bootstrap.bootstrap)
 app.command("init")(init.init)
+app.command("logs")(logs.logs)
 app.command("run", context_settings={"allow_interspersed_args": False})(run.run)
 app.add_typer(sandbox.app, name="sandbox")
 

@@ -45,7 +45,8 @@ def bootstrap(
     the plan, asks, then applies in order. Running it again plans 0 changes.
     """
     reporter = Reporter(format)
-    environment = load_valid_repo(find_repo(repo), [env], reporter).environment(env)
+    config_repo = load_valid_repo(find_repo(repo), [env], reporter)
+    environment = config_repo.environment(env)
 
     from release.adapters.aws import Aws
     from release.engine.bootstrap import bootstrap as run
@@ -58,4 +59,7 @@ def bootstrap(
                              "re-run with --yes to apply this plan, or --dry-run to only show it")
         return typer.confirm(f"apply these {changes} change(s) to {env}?", default=False)
 
-    run(Aws(environment), environment, reporter, instances, dry_run, confirm)
+    from release.core.awslogs import environment_log_groups
+
+    run(Aws(environment), environment, reporter, instances, dry_run, confirm,
+        environment_log_groups(config_repo, env))

@@ -118,10 +118,12 @@ class Planner:
     Only Describe/List/Get calls are made here; the executor makes the rest.
     """
 
-    def __init__(self, aws: Aws, env: Environment, instances: int | None = None) -> None:
+    def __init__(self, aws: Aws, env: Environment, instances: int | None = None,
+                 log_groups: Iterable[tuple[str, str | None]] = ()) -> None:
         self.aws = aws
         self.env = env
         self.instances = instances
+        self.log_groups = list(log_groups)
         self.sandbox = is_local(aws.endpoint)
         self.plan = Plan(env)
         self._subnets: dict[str, Any] = {}  # name in the document -> id or Ref
@@ -142,6 +144,7 @@ class Planner:
             self._cluster()
             self._repository()
             self._ledger_table()
+            self._log_groups()
             if self.instances is not None:
                 self._instances(self.instances)
         return self.plan
@@ -535,6 +538,15 @@ class Planner:
                               reason, f"{name} time to live",
                               retry_on=("ResourceInUseException",)))
 
+    # -- the awslogs groups of the environment's containers (engine/bootstrap_logs.py)
+
+    def _log_groups(self) -> None:
+        from release.engine.bootstrap_logs import plan_log_groups
+
+        calls, notes = plan_log_groups(self.aws.logs, self.env, self.log_groups)
+        self.plan.calls.extend(calls)
+        self.plan.notes.extend(notes)
+
     # -- container instances
 
     def _instances(self, wanted: int) -> None:
@@ -596,9 +608,10 @@ def _draining_text(setting: dict[str, Any]) -> str:
     return f"enabled {setting.get('Timeout')} s"
 
 
-def build_plan(aws: Aws, env: Environment, instances: int | None = None) -> Plan:
+def build_plan(aws: Aws, env: Environment, instances: int | None = None,
+               log_groups: Iterable[tuple[str, str | None]] = ()) -> Plan:
     """Describe what exists and return the calls that would make it match the document."""
-    return Planner(aws, env, instances).build()
+    return Planner(aws, env, instances, log_groups).build()
 
 
 # --------------------------------------------------------------------------- applying
@@ -617,11 +630,12 @@ def executor(aws: Aws, env: Environment, reporter: Reporter, clock: Any = None) 
 
 
 def bootstrap(aws: Aws, env: Environment, reporter: Reporter, instances: int | None,
-              dry_run: bool, confirm: Callable[[int], bool]) -> None:
+              dry_run: bool, confirm: Callable[[int], bool],
+              log_groups: Iterable[tuple[str, str | None]] = ()) -> None:
     """Read, plan, show; then (unless a dry run, and once `confirm` says yes) apply."""
     reporter.emit("bootstrap.reading", f"reading the live infrastructure of {env.name} "
                   f"({aws.endpoint or env.region})", "dim")
-    plan = build_plan(aws, env, instances)
+    plan = build_plan(aws, env, instances, log_groups)
     for note in plan.notes:
         reporter.emit("bootstrap.note", note, "warn")
     changes = len(plan.calls)

@@ -24,6 +24,7 @@ from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import Unreachable
+from release.engine.task_logs import show_failing_task_logs
 from release.output.events import Reporter
 
 MIN_POLL_SECONDS = 1.0
@@ -172,6 +173,7 @@ class Waiter:
             verdict = watch.observe(snap)
             self._print_events(snap, printed)
             self._print_failed_tasks(snap, target, printed)
+            show_failing_task_logs(self, snap, target, verdict)
             shape = _COUNTDOWN.sub("", verdict.summary)
             if shape != last_shape or (verdict.summary != last_summary
                                        and now - last_printed >= COUNTDOWN_EVERY_SECONDS):

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from release.sandbox import awslogs
 from release.sandbox.world import ServiceRecord, TaskRecord, World
 
 DEFAULT_HEALTH_CHECK = {"target": "TCP:80", "interval": 30, "timeout": 5,
@@ -251,7 +252,8 @@ class ClassicElb:
                 del record.draining[instance_id]
         return record
 
-    def _check_passes(self, instance_id: str, port: int | None, at: float) -> bool:
+    def _check_passes(self, instance_id: str, port: int | None, at: float,
+                     target: str = "") -> bool:
         """Would the health check on `port` of this instance pass at time `at`?"""
         for task in self.world.tasks.values():
             # A DEACTIVATING task's containers still run: ECS stops them only after draining.
@@ -262,15 +264,28 @@ class ClassicElb:
                 continue
             if task.stop_kind == "crash":
                 return False  # its essential container has exited
-            return task.fault.passes_health_check(at - (task.started or at))
+            passes = task.fault.passes_health_check(at - (task.started or at))
+            answered = passes or task.fault.unhealthy  # a slow starter is not listening yet
+            line = awslogs.request_line(target, passes) if answered else None
+            if line:
+                awslogs.write(self.world.account, self.world.region, task.definitions,
+                              task.short_id, [line], at, self._checked_container(task))
+            return passes
         return False
+
+    def _checked_container(self, task: TaskRecord) -> str | None:
+        """The container the ELB checks: the service's loadBalancers containerName."""
+        record = self.world.services.get(task.service_key)
+        balancers = (record.service.load_balancers or []) if record is not None else []
+        return next((lb.get("containerName") for lb in balancers if lb.get("containerName")),
+                    None)
 
     def _run_health_checks(self, lb_name: str, lb: Any, now: float) -> None:
         settings = health_settings(lb)
         port = check_port(settings["target"])
         for instance_id, health in self._lbs[lb_name].instances.items():
             while health.next_check <= now + 1e-9:
-                if self._check_passes(instance_id, port, health.next_check):
+                if self._check_passes(instance_id, port, health.next_check, settings["target"]):
                     health.passes += 1
                     health.fails = 0
                     if health.passes >= settings["healthy_threshold"]:

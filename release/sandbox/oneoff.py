@@ -17,7 +17,8 @@ documented one, docs/sandbox.md "One-off tasks"), read from the command's words:
 * `sleep N`: it runs N seconds (sandbox time) before it exits; otherwise 2 s;
 * `echo WORDS`: WORDS is one log line, written to the container's awslogs stream
   (`<awslogs-stream-prefix>/<container>/<task id>`, as the awslogs driver names it)
-  when its log group exists — the driver does not create groups unless told to.
+  when its log group exists — the driver does not create groups unless told to
+  (awslogs.py, the driver's stand-in, stamps it with the sandbox's clock).
 
 StopTask on a one-off task is moto's own (STOPPED at once); this module then leaves it.
 """
@@ -25,12 +26,12 @@ StopTask on a one-off task is moto's own (STOPPED at once); this module then lea
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from release.sandbox import awslogs
 from release.sandbox.faults import fault_of_container_definitions
 
 PROVISIONING_SECONDS = 1.0
@@ -135,25 +136,6 @@ class OneOffTasks:
         one.since = now
 
     def _log(self, one: OneOff, now: float) -> None:
-        """The awslogs driver's stream `<prefix>/<container>/<task id>` (ECS developer guide,
-        "Using the awslogs log driver"), when the group exists."""
-        from moto.backends import get_backend
-
-        if not one.log_lines:
-            return
-        logs = get_backend("logs")[self.account][self.region]
-        for definition in one.definitions:
-            config = definition.get("logConfiguration") or {}
-            options = config.get("options") or {}
-            group = options.get("awslogs-group")
-            if config.get("logDriver") != "awslogs" or group not in logs.groups:
-                continue
-            stream = f"{options.get('awslogs-stream-prefix', 'ecs')}/{definition['name']}/" \
-                     f"{one.task.id}"
-            logs.ensure_log_stream(group, stream)
-            # PutLogEvents refuses events older than 14 days (CloudWatch Logs API reference),
-            # and a virtual clock may be years behind: the lines carry the wall clock's time.
-            wall = int(time.time() * 1000)
-            logs.put_log_events(group, stream, [
-                {"timestamp": wall + i, "message": line}
-                for i, line in enumerate(one.log_lines)])
+        """The command's `echo` lines, through the awslogs driver's stand-in (awslogs.py)."""
+        awslogs.write(self.account, self.region, one.definitions, one.task.id, one.log_lines,
+                      now)

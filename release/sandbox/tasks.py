@@ -23,6 +23,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from release.sandbox import awslogs
 from release.sandbox.faults import fault_of_container_definitions, stop_exit_code
 from release.sandbox.placement import requirements
 from release.sandbox.world import LoadBalancers, ServiceRecord, TaskRecord, World, stamp
@@ -68,7 +69,7 @@ class Tasks:
             task=task, service_key=record.key, deployment_id=deployment["id"],
             container_instance_id=ci.id, ec2_instance_id=ci.ec2_instance_id, cpu=cpu,
             memory=memory, ports=ports, fault=fault, phase_since=now,
-            fault_container=fault_container,
+            fault_container=fault_container, definitions=list(definitions),
             stop_codes={d.get("name"): stop_exit_code(d) for d in definitions})
         self.world.tasks[task.task_arn] = started
         return started
@@ -109,12 +110,16 @@ class Tasks:
                 self._running(task, now)
             elif (status == "RUNNING" and task.live and task.fault.crashes
                   and elapsed >= CRASH_AFTER_SECONDS):
+                self._output(task, awslogs.crash_lines(task.fault.crash_exit_code or 0), now,
+                             task.fault_container)
                 self.stop(self.world.services.get(task.service_key), task, now,
                           "Essential container in task exited", "EssentialContainerExited",
                           "crash", task.fault.crash_exit_code)
             elif status == "DEACTIVATING" and now >= (task.drain_until or now):
                 _phase(task, "STOPPING", now)
                 task.task.stopping_at = task.task.stopping_at or stamp(now)
+                if task.stop_kind != "crash":  # the stop signal reaches a running service
+                    self._output(task, ["stopping"], now)
             elif status == "STOPPING" and elapsed >= STOPPING_SECONDS:
                 self._stopped(task, now)
             elif (status == "STOPPED" and task.stopped_at is not None
@@ -130,10 +135,20 @@ class Tasks:
         task.task.pull_stopped_at = stamp(now - PENDING_SECONDS / 2)
         for container in task.task.containers:
             container.last_status = "RUNNING"
+        for definition in task.definitions:
+            if not (task.fault.crashes and definition.get("name") == task.fault_container):
+                self._output(task, [awslogs.listening_line(definition)], now,
+                             definition.get("name"))
         record = self.world.services.get(task.service_key)
         if record is not None:
             for balancers in self.balancers:
                 balancers.register(record, task, now)
+
+    def _output(self, task: TaskRecord, lines: list[str], now: float,
+                container: str | None = None) -> None:
+        """What the task's containers print, through the awslogs driver's stand-in."""
+        awslogs.write(self.world.account, self.world.region, task.definitions, task.short_id,
+                      lines, now, container)
 
     def _stopped(self, task: TaskRecord, now: float) -> None:
         _phase(task, "STOPPED", now)

@@ -13,6 +13,7 @@ sandbox environment's endpoints pointing at this server.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -78,8 +79,8 @@ class SandboxHandle:
 
     def seed_infrastructure(self, env_name: str = "sandbox", instances: int = 2) -> list[str]:
         """Create what `release bootstrap` would: cluster, classic ELB, ECR repository, the
-        release ledger table and `instances` t2.medium EC2 instances registered as ECS
-        container instances.
+        release ledger table, the awslogs log groups and `instances` t2.medium EC2 instances
+        registered as ECS container instances.
 
         Returns the container instance ARNs.
         """
@@ -113,6 +114,7 @@ class SandboxHandle:
         dynamodb = self.client("dynamodb")
         if ledger.table_name(env) not in dynamodb.list_tables()["TableNames"]:  # shared by envs
             dynamodb.create_table(**ledger.table_definition(ledger.table_name(env)))
+        self.seed_log_groups(env_name)
         reservation = ec2.run_instances(ImageId=str(env.instances.get("ami", "ami-840e42ee")),
                                         InstanceType=env.instance_type, MinCount=instances,
                                         MaxCount=instances)
@@ -126,6 +128,18 @@ class SandboxHandle:
                 totalResources=total_resources(T2_MEDIUM_CPU, T2_MEDIUM_MEMORY))
             arns.append(answer["containerInstance"]["containerInstanceArn"])
         return arns
+
+    def seed_log_groups(self, env_name: str = "sandbox") -> list[str]:
+        """The awslogs groups the environment's services write to, as bootstrap creates them."""
+        from release.core import awslogs, config
+
+        logs = self.client("logs")
+        groups = [g for g, _ in awslogs.environment_log_groups(
+            config.load_repo(self.repo, [env_name]), env_name)]
+        for group in groups:
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                logs.create_log_group(logGroupName=group)
+        return groups
 
     def put_image(self, tag: str, env_name: str = "sandbox") -> str:
         """Put a small image manifest into the ECR repository under `tag`; returns its digest."""

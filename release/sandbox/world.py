@@ -45,6 +45,7 @@ class TaskRecord:
     drain_until: float | None = None
     registered_lbs: set[str] = field(default_factory=set)
     stopped_at: float | None = None
+    definitions: list[dict[str, Any]] = field(default_factory=list)  # its container definitions
 
     @property
     def arn(self) -> str:

@@ -195,6 +195,9 @@ class Polls:
     timeline: list[tuple[float, Moment]]
     first_poll_at: float | None = None
     polled_at: list[float] = field(default_factory=list)
+    # what the wait reads to show a failing task's last lines (engine/task_logs.py):
+    taskdefs: dict[str, dict[str, Any]] = field(default_factory=dict)  # ARN → taskDefinition
+    logs: dict[str, list[str]] = field(default_factory=dict)  # stream → its messages
 
     def moment(self, now: float) -> Moment:
         if self.first_poll_at is None:
@@ -217,7 +220,7 @@ class Replay:
     def __init__(self, aws: Any, script: list[Call | Polls], now: Callable[[], float]) -> None:
         self.script = list(script)
         self.now = now
-        self.clients = {"ecs": aws.ecs, "elb": aws.elb, "ecr": aws.ecr}
+        self.clients = {"ecs": aws.ecs, "elb": aws.elb, "ecr": aws.ecr, "logs": aws.logs}
         self.stubbers = {name: Stubber(client) for name, client in self.clients.items()}
         self.health_calls: list[dict[str, Any]] = []
         self._final: set[str] = set()
@@ -259,6 +262,8 @@ class Replay:
             if client == "elb" and operation == "DescribeInstanceHealth":
                 self._answer_health(params)
                 return
+            if self._answer_task_logs(polls, client, operation, params):
+                return
             self.script.pop(0)  # the wait is over: on to the next scripted call
         assert self.script, f"unscripted call {client}.{operation}({params})"
         call = self.script.pop(0)
@@ -273,6 +278,30 @@ class Replay:
                                      http_status_code=400, expected_params=call.expected)
         else:
             stubber.add_response(call.operation, call.response, call.expected)
+
+    def _answer_task_logs(self, polls: Polls, client: str, operation: str,
+                          params: dict[str, Any]) -> bool:
+        """DescribeTaskDefinition and GetLogEvents for a failing task, mid-wait."""
+        if client == "ecs" and operation == "DescribeTaskDefinition" and (
+                params.get("taskDefinition") in polls.taskdefs):
+            self.stubbers["ecs"].add_response("describe_task_definition", {
+                "taskDefinition": polls.taskdefs[params["taskDefinition"]]}, params)
+            return True
+        if client == "logs" and operation == "GetLogEvents":
+            stream = params.get("logStreamName", "")
+            if stream not in polls.logs:
+                self.stubbers["logs"].add_client_error(
+                    "get_log_events", "ResourceNotFoundException",
+                    "The specified log stream does not exist.", 400, expected_params=params)
+                return True
+            base = 1_767_225_600_000
+            events = [{"timestamp": base + i, "message": m, "ingestionTime": base + i + 30}
+                      for i, m in enumerate(polls.logs[stream])][-int(params["limit"]):]
+            self.stubbers["logs"].add_response("get_log_events", {
+                "events": events, "nextForwardToken": f"f/{len(events):056d}",
+                "nextBackwardToken": f"b/{0:056d}"}, params)
+            return True
+        return False
 
     def _queue_poll(self, moment: Moment) -> None:
         """The ECS calls of one SnapshotReader poll, in its order."""

@@ -259,6 +259,11 @@ def test_a_crash_loop_without_any_ecs_signal_is_rolled_back_by_release(staging) 
     ])
     desired = render_service(staging["repo"], staging["spec"])
     on_1 = registered(1, OLD_IMAGE, desired)
+    # the wait shows each crashed task's last lines (its stream; new2's never started)
+    crash_loop.taskdefs[td_arn(2)] = registered(2, desired["containerDefinitions"][0]["image"],
+                                                desired)
+    crash_loop.logs.update({f"ecs/akka-firehose/new{n}": [f"line {i}" for i in range(30)]
+                            + ["fatal: no FIREHOSE_STREAM"] for n in range(2)})
     script = [
         *release_calls(staging, ROLLING), crash_loop,
         record_update(2),  # failed
@@ -286,6 +291,11 @@ def test_a_crash_loop_without_any_ecs_signal_is_rolled_back_by_release(staging) 
     assert said.endswith("rolled back by release to akka-demo:1, which is serving again")
     stops = events(reporter, "task.stopped")
     assert len(stops) == 3 and all("exit code 1" in s["reason"] for s in stops)
+    logs = events(reporter, "task.logs")
+    assert [e["task"].rsplit("/", 1)[-1] for e in logs] == ["new0", "new1", "new2"]
+    assert [len(e["lines"]) for e in logs] == [20, 20, 0]  # the last 20, then one line why
+    assert logs[0]["lines"][-1] == "fatal: no FIREHOSE_STREAM"
+    assert logs[0]["group"] == "/ecs/akka-firehose" and logs[2]["cause"] == "missing"
 
 
 def test_a_jvm_scale_in_stop_with_exit_143_is_not_a_failure(staging) -> None:

@@ -42,6 +42,10 @@ def test_the_demo_runs_the_whole_release_and_its_summary_says_so(tmp_path: Path)
     assert re.search(r"rolled back (by release )?to akka-demo:\d+, which is serving", out), \
         out[-4000:]
     assert "rolled back by ECS" not in out
+    # ... and showed why: the crashed container's last log lines, from CloudWatch Logs
+    assert re.search(r"last 2 log lines of akka-firehose in task [\w-]+ \(/ecs/akka-firehose "
+                     r"ecs/akka-firehose/[\w-]+\):", out), out[-4000:]
+    assert "    | exiting with code 137" in out
     # The same commit deployed twice registers nothing the second time.
     assert "nothing to change (live revision akka-demo:2 matches git)" in out
     assert "roll back from akka-demo:2 to akka-demo:1" in out

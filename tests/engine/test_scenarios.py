@@ -118,6 +118,18 @@ def test_crash_loop_is_rolled_back_and_the_previous_revision_serves(released: St
     assert stage.tags("akka-demo:1")["release:restored-from"].endswith("akka-demo:2")
     error = run.first("error")
     assert error["exit_code"] == 3 and "logs" in error["hint"]
+    # ... and the crashed container's last log lines, once per crashed task, before the verdict
+    logs = [e for e in run.events if e["event"] == "task.logs"]
+    assert [e["task"] for e in logs] == [e["task"] for e in stops]
+    assert run.kinds().index("task.logs") < run.kinds().index("wait.failed")
+    for event in logs:
+        task_id = event["task"].rsplit("/", 1)[-1]
+        assert (event["group"], event["stream"], event["container"]) == (
+            "/ecs/akka-firehose", f"ecs/akka-firehose/{task_id}", "akka-firehose")
+        assert event["lines"][-2:] == [
+            "fatal: the service cannot start: IllegalStateException: sandbox fault "
+            "crash:exit=3 (RELEASE_SANDBOX_FAULT)", "exiting with code 3"]
+        assert "| exiting with code 3" in event["message"]  # the console shows the lines
 
 
 def test_behind_a_classic_elb_a_crash_loop_is_rolled_back_by_release_not_by_ecs(
@@ -147,6 +159,12 @@ def test_failing_elb_health_check_is_rolled_back(released: Stage) -> None:
     assert "ELB health checks" in run.output
     assert "rolled back by ECS" not in run.output
     assert stage.live_revision() == "akka-demo:1"
+    # what the failing task answered the ELB, from its log stream, once per task
+    logs = [e for e in run.events if e["event"] == "task.logs"]
+    assert logs and len({e["task"] for e in logs}) == len(logs), run.output
+    lines = logs[0]["lines"]
+    assert lines[0].startswith("akka-firehose stand-in listening on port 8080 (revision ")
+    assert "GET /api/healthcheck 503" in lines and "GET /api/healthcheck 200" not in lines
 
 
 def test_no_rollback_leaves_the_failed_release_in_place_with_exit_4(released: Stage) -> None:

@@ -52,7 +52,8 @@ class World:
         return self
 
     def task_definition(self, fault: str | None = None, cpu: int = 1024, revision_note: str = "",
-                        labels: dict[str, str] | None = None) -> str:
+                        labels: dict[str, str] | None = None,
+                        logging: dict[str, Any] | None = None) -> str:
         environment = [{"name": "HTTP_PORT", "value": "8080"}]
         if fault:
             environment.append({"name": "RELEASE_SANDBOX_FAULT", "value": fault})
@@ -64,7 +65,8 @@ class World:
                 "name": CONTAINER, "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/"
                 "akka-firehose@sha256:" + "1" * 64, "cpu": cpu, "memory": 1024, "essential": True,
                 "portMappings": [{"containerPort": 8080, "hostPort": 80, "protocol": "tcp"}],
-                "environment": environment, "dockerLabels": labels or {}}])
+                "environment": environment, "dockerLabels": labels or {},
+                **({"logConfiguration": logging} if logging else {})}])
         return answer["taskDefinition"]["taskDefinitionArn"]
 
     def create_service(self, task_definition: str, desired: int = 2, minimum: int = 50,

@@ -184,11 +184,11 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
     ("taskdef-size", taskdef(lambda d: c0(d)["environment"].extend(big_environment(70))),
      TASKDEF, "", taskdef(lambda d: c0(d)["environment"].extend(big_environment(60)))),
     ("taskdef-size",
-     both(taskdef(lambda d: c0(d)["environment"].extend(big_environment(63))),
+     both(taskdef(lambda d: c0(d)["environment"].extend(big_environment(62))),
           service(lambda d: d["overrides"]["containers"]["akka-firehose"]["environment"].update(
               {f"EXTRA_{i}": "y" * 1000 for i in range(3)}))),
      STAGING_SERVICE, "/overrides",
-     taskdef(lambda d: c0(d)["environment"].extend(big_environment(63)))),
+     taskdef(lambda d: c0(d)["environment"].extend(big_environment(62)))),
     ("container-references", taskdef(sidecar(links=["akka"])),
      TASKDEF, "/containerDefinitions/1/links/0", taskdef(sidecar(links=["akka-firehose:app"]))),
     ("container-references",
@@ -240,7 +240,8 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
      TASKDEF, "/containerDefinitions/0/logConfiguration/options",
      taskdef(lambda d: c0(d).update(logConfiguration={
          "logDriver": "awslogs", "options": {"awslogs-group": "/ecs/akka",
-                                             "awslogs-region": "us-east-1"}}))),
+                                             "awslogs-region": "us-east-1",
+                                             "awslogs-stream-prefix": "ecs"}}))),
     ("container-limits",
      taskdef(lambda d: c0(d).update(ulimits=[{"name": "nofile", "softLimit": 4096,
                                               "hardLimit": 1024}])),
@@ -332,6 +333,17 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
 ]
 
 WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
+    ("logs-stream-prefix",
+     taskdef(lambda d: c0(d)["logConfiguration"]["options"].pop("awslogs-stream-prefix")),
+     TASKDEF, "/containerDefinitions/0/logConfiguration/options",
+     taskdef(lambda d: c0(d)["logConfiguration"]["options"].update(
+         {"awslogs-stream-prefix": "app"}))),
+    ("logs-region",
+     taskdef(lambda d: c0(d)["logConfiguration"]["options"].update(
+         {"awslogs-region": "eu-west-1"})),
+     TASKDEF, "/containerDefinitions/0/logConfiguration/options/awslogs-region",
+     taskdef(lambda d: c0(d)["logConfiguration"]["options"].update(
+         {"awslogs-region": "us-east-1"}))),
     ("timing-draining",
      environment(lambda d: d["loadBalancer"]["connectionDraining"].update(enabled=False)),
      STAGING_ENV, "/loadBalancer/connectionDraining",
