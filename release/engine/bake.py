@@ -211,17 +211,3 @@ def _report_only(env: Environment, spec: ServiceSpec, aws: Any, reporter: Report
                       env=env.name, service=spec.service_name, alarm=name,
                       state=(states.get(name) or {}).get("StateValue", "MISSING"))
 
-
-def check_before_release(env: Environment, spec: ServiceSpec, aws: Any,
-                         reporter: Reporter | None = None) -> None:
-    """check_alarms, and a warning for an alarm already in ALARM before anything changed."""
-    found = check_alarms(env, spec, aws)
-    if reporter is None:
-        return
-    for name, alarm in found.items():
-        if alarm.get("StateValue") == baking.ALARM:
-            reporter.emit("release.alarm_warning", f"{env.name}/{spec.service_name}: alarm "
-                          f"{name} is already in ALARM before the release "
-                          f"({alarm.get('StateReason', '')}): the bake fails unless it "
-                          "recovers", "warn", env=env.name, service=spec.service_name,
-                          alarm=name)
