@@ -350,6 +350,12 @@ WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
      service(lambda d: d["service"].update(desiredCount=2))),
     ("resources-instance", environment(lambda d: d["instances"].update(type="x9.huge")),
      STAGING_ENV, "/instances/type", environment(lambda d: d["instances"].update(type="m5.large"))),
+    ("bake-shorter-than-alarm", service(lambda d: d["release"]["bake"].update(minutes=2)),
+     STAGING_SERVICE, "/release/bake/minutes",
+     service(lambda d: d["release"]["bake"].update(minutes=3))),
+    ("bake-no-alarms", service(lambda d: d["release"]["bake"].update(alarms=[])),
+     STAGING_SERVICE, "/release/bake",
+     service(lambda d: d["release"]["bake"].update(alarms=["akka-firehose-staging-5xx"]))),
 ]
 
 
