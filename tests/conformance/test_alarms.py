@@ -188,3 +188,29 @@ def test_a_failed_bake_is_a_failed_verdict_with_cause_alarm(cloudwatch, clock) -
                            stable)
     assert verdict.state == stability.FAILED and verdict.cause == stability.ALARM
     assert "a-5xx" in verdict.reason and REASON in verdict.reason
+
+
+def test_enabled_ecs_deployment_alarms_are_read_after_stable_even_without_a_bake(
+        cloudwatch, clock) -> None:
+    client, stub = cloudwatch
+    env, spec = staging(ecs_alarms={"alarmNames": ["ecs-5xx"], "enable": True,
+                                    "rollback": True})
+    answer(stub, ["ecs-5xx"], [metric_alarm("ecs-5xx", "ALARM", REASON)])
+    stable = stability.Verdict(stability.STABLE, "2/2 new tasks InService")
+    verdict = after_stable(env, spec, SimpleNamespace(cloudwatch=client), Reporter("json"),
+                           stable)
+    assert (verdict.state, verdict.cause) == (stability.FAILED, stability.ALARM)
+    assert "ecs-5xx" in verdict.reason
+
+
+def test_ecs_deployment_alarms_not_enabled_are_reported_but_never_fail(cloudwatch, clock) -> None:
+    client, stub = cloudwatch
+    env, spec = staging(ecs_alarms={"alarmNames": ["ecs-5xx"], "enable": False,
+                                    "rollback": False})
+    answer(stub, ["ecs-5xx"], [metric_alarm("ecs-5xx", "ALARM", REASON)])
+    reporter = Reporter("json")
+    stable = stability.Verdict(stability.STABLE, "2/2 new tasks InService")
+    verdict = after_stable(env, spec, SimpleNamespace(cloudwatch=client), reporter, stable)
+    assert verdict is stable
+    [event] = [e for e in reporter.events if e.kind == "bake.alarm"]
+    assert event.data["state"] == "ALARM" and "not enabled" in event.message
