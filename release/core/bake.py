@@ -47,10 +47,11 @@ class Bake:
     def describe(self) -> str:
         """"bake 10 min, alarms a, b" — the words `plan` and the budget use."""
         names = ", ".join(self.alarms) if self.alarms else "none"
-        return f"bake {_minutes(self.minutes)} min, alarms {names}"
+        return f"bake {minutes_text(self.minutes)} min, alarms {names}"
 
 
-def _minutes(minutes: float) -> str:
+def minutes_text(minutes: float) -> str:
+    """10 → "10", 2.5 → "2.5": minutes as people write them."""
     return str(int(minutes)) if float(minutes).is_integer() else f"{minutes:g}"
 
 

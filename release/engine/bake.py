@@ -95,57 +95,60 @@ def watch_bake(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter
     """Watch `alarms` for `minutes` on the release's clock; the first in ALARM ends it."""
     clock = default_clock()
     where = f"{env.name}/{spec.service_name}"
+    fields = {"env": env.name, "service": spec.service_name, "label": label}
     names = list(dict.fromkeys(alarms))
+    minutes = max(minutes, 0.0)
     start = clock.now()
-    end = start + max(minutes, 0.0) * 60
+    end = start + minutes * 60
     every = max(60.0, (end - start) / COUNTDOWN_LINES)
-    reporter.emit("bake.start", f"{where}: baking {label} for {_m(end - start)} min, watching "
-                  f"{', '.join(names) or 'no alarms'}", env=env.name, service=spec.service_name,
-                  label=label, minutes=minutes, alarms=names)
+    watching = ", ".join(names) or "no alarms"
+    reporter.emit("bake.start", f"{where}: baking {label} for {baking.minutes_text(minutes)} "
+                  f"min, watching {watching}" if minutes > 0 else
+                  f"{where}: reading the alarms once ({label}): {watching}",
+                  minutes=minutes, alarms=names, **fields)
     seen: dict[str, str] = {}
     last_countdown = start
     while True:
         now = clock.now()
-        states = _read(env, spec, aws, reporter, names, now) if names else {}
-        for name in names:
-            alarm = states.get(name)
-            line = state_line(name, alarm)
-            value = alarm.get("StateValue", "") if alarm else "MISSING"
-            if seen.get(name) != value:
-                seen[name] = value
-                reporter.emit("bake.alarm", f"  {where}: alarm {line}",
-                              "error" if value == baking.ALARM else
-                              "dim" if value == baking.OK else "warn",
-                              env=env.name, service=spec.service_name, label=label, alarm=name,
-                              state=value, reason=(alarm or {}).get("StateReason", ""))
-            if value == baking.ALARM:
-                reason = str(alarm.get("StateReason", "")) if alarm else ""
-                reporter.emit("bake.failed", f"{where}: alarm {name} is in ALARM after "
-                              f"{int(now - start)} s of the bake ({label}): {reason}", "error",
-                              env=env.name, service=spec.service_name, label=label,
-                              alarm=name, reason=reason)
-                return BakeResult(False, name, reason)
+        states = _read(env, spec, aws, names, now) if names else {}
+        failed = _report(reporter, where, fields, names, states, seen)
+        if failed is not None:
+            reason = str(states[failed].get("StateReason", ""))
+            reporter.emit("bake.failed", f"{where}: alarm {failed} is in ALARM after "
+                          f"{int(now - start)} s of the bake ({label}): {reason}", "error",
+                          alarm=failed, reason=reason, **fields)
+            return BakeResult(False, failed, reason)
         if now >= end:
-            reporter.emit("bake.done", f"{where}: baked {_m(end - start)} min ({label}), no "
-                          "alarm in ALARM", "success", env=env.name, service=spec.service_name,
-                          label=label, alarms=names)
+            reporter.emit("bake.done", f"{where}: baked {baking.minutes_text(minutes)} min "
+                          f"({label}), no alarm in ALARM", "success", alarms=names, **fields)
             return BakeResult(True, None, "")
         if now - last_countdown >= every:
             last_countdown = now
-            reporter.emit("bake.progress", f"{where}: bake ({label}) {_m(end - now)} min left; "
-                          + ", ".join(f"{n} {seen.get(n, '?')}" for n in names),
-                          "dim", env=env.name, service=spec.service_name, label=label,
-                          seconds_left=round(end - now), states=dict(seen))
+            reporter.emit("bake.progress", f"{where}: bake ({label}) "
+                          f"{math.ceil((end - now) / 60)} min left; "
+                          + ", ".join(f"{n} {seen.get(n, '?')}" for n in names), "dim",
+                          seconds_left=round(end - now), states=dict(seen), **fields)
         clock.sleep(min(POLL_SECONDS, end - now))
 
 
-def _m(seconds: float) -> str:
-    minutes = seconds / 60
-    return str(math.ceil(minutes)) if abs(minutes - round(minutes)) > 1e-6 else str(round(minutes))
+def _report(reporter: Reporter, where: str, fields: dict[str, Any], names: list[str],
+            states: dict[str, dict[str, Any]], seen: dict[str, str]) -> str | None:
+    """Print each alarm whose state is new; the first alarm in ALARM, else None."""
+    for name in names:
+        alarm = states.get(name)
+        value = alarm.get("StateValue", "") if alarm else "MISSING"
+        if seen.get(name) != value:
+            seen[name] = value
+            level = ("error" if value == baking.ALARM else
+                     "dim" if value == baking.OK else "warn")
+            reporter.emit("bake.alarm", f"  {where}: alarm {state_line(name, alarm)}", level,
+                          alarm=name, state=value, reason=(alarm or {}).get("StateReason", ""),
+                          **fields)
+    return next((n for n in names if seen.get(n) == baking.ALARM), None)
 
 
-def _read(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-          names: list[str], now: float) -> dict[str, dict[str, Any]]:
+def _read(env: Environment, spec: ServiceSpec, aws: Any, names: list[str], now: float
+          ) -> dict[str, dict[str, Any]]:
     """DescribeAlarms, retried through a lost connection or throttling for up to a minute."""
     from release.engine.wait import _retryable, aws_step
 

@@ -40,7 +40,7 @@ def test_tasks_that_served_long_enough_put_the_alarm_in_alarm_and_it_recovers_af
     put_alarm(sandbox)
     good = world.task_definition()
     world.create_service(good)
-    world.run_until(world.steady)
+    world.run_until(world.steady, step=2)
     bad = world.task_definition(fault=f"alarm:name={ALARM},after=20")
     world.update(bad)
 
@@ -59,8 +59,8 @@ def test_tasks_that_served_long_enough_put_the_alarm_in_alarm_and_it_recovers_af
 
     world.update(good)  # the faulty tasks go; one period (60 s) later CloudWatch says OK
     world.run_until(lambda: all(t["taskDefinitionArn"] == good for t in world.tasks())
-                    and world.steady(), limit=400)
-    world.run_until(lambda: alarm(sandbox)["StateValue"] == "OK", limit=90)
+                    and world.steady(), limit=400, step=5)
+    world.run_until(lambda: alarm(sandbox)["StateValue"] == "OK", limit=90, step=5)
     assert alarm(sandbox)["StateReason"].endswith("was not greater than or equal to the "
                                                   "threshold (5.0).")
 
