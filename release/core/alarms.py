@@ -30,7 +30,7 @@ DEFAULT_TREAT_MISSING = "notBreaching"
 # PutMetricAlarm takes them)
 COMPARED = ("Namespace", "MetricName", "Statistic", "ComparisonOperator", "Threshold", "Period",
             "EvaluationPeriods", "DatapointsToAlarm", "TreatMissingData", "AlarmDescription",
-            "Unit", "ExtendedStatistic")
+            "Unit")
 
 
 def definitions(env: Environment) -> dict[str, dict[str, Any]]:
