@@ -247,6 +247,10 @@ class Aws:
     def logs(self) -> Any:
         return self.client("logs")
 
+    @cached_property
+    def cloudwatch(self) -> Any:
+        return self.client("cloudwatch")
+
 
 def connect(env: Environment, config: botocore.config.Config = RETRY_CONFIG) -> Aws:
     """Clients for `env` whose credentials are proven to be the environment's account."""

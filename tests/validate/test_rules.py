@@ -42,6 +42,14 @@ def both(*changes: Change) -> Change:
     return apply
 
 
+def bake(minutes: float = 5, alarms: list[str] | None = None) -> Change:
+    """A bake on staging's service over its environment's alarms (UnHealthyHostCount and
+    Latency need 3 minutes to go into ALARM, HTTPCode_Backend_5XX one)."""
+    names = ["akka-firehose-staging-5xx", "akka-firehose-staging-unhealthy-hosts",
+             "akka-firehose-staging-latency"] if alarms is None else alarms
+    return service(lambda d: d["release"].update(bake={"minutes": minutes, "alarms": names}))
+
+
 def sidecar(**fields):
     def add(doc):
         doc["containerDefinitions"].append({"name": "sidecar", "memory": 64, "essential": False,
@@ -362,6 +370,10 @@ WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
      service(lambda d: d["service"].update(desiredCount=2))),
     ("resources-instance", environment(lambda d: d["instances"].update(type="x9.huge")),
      STAGING_ENV, "/instances/type", environment(lambda d: d["instances"].update(type="m5.large"))),
+    ("bake-shorter-than-alarm", bake(minutes=2), STAGING_SERVICE, "/release/bake/minutes",
+     bake(minutes=3)),
+    ("bake-no-alarms", bake(alarms=[]), STAGING_SERVICE, "/release/bake",
+     bake(alarms=["akka-firehose-staging-5xx"])),
 ]
 
 
