@@ -1,0 +1,86 @@
+"""A canary behind the classic ELB (`release.canary`), through the CLI against the sandbox.
+
+Three instances: the service's two tasks and the canary's one each hold host port 80 on
+their own instance, all three registered with the same ELB. The `stage` fixture checks
+every stable claim (the canary's too) against the emulator at that moment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from engine_sandbox import CLUSTER, ENV_DOC, SERVICE, SPEC, Stage
+
+CANARY = f"{SERVICE}-canary"
+
+
+def _with_canary(stage: Stage, bake_minutes: float = 2) -> None:
+    stage.edit(ENV_DOC, lambda d: d["instances"].update(count=3))
+    stage.edit(SPEC, lambda d: d["release"].update(
+        canary={"count": 1, "bakeMinutes": bake_minutes}))
+    stage.pin("v1")
+    run = stage.cli("deploy")
+    assert run.exit_code == 0, run.output
+    assert not run.has("canary.start")  # a first release has no traffic to protect
+
+
+def _canary_service(stage: Stage) -> dict[str, Any] | None:
+    found = stage.ecs().describe_services(cluster=CLUSTER, services=[CANARY])["services"]
+    return next((s for s in found if s["status"] != "INACTIVE"), None)
+
+
+def _calls(run: Any, kind: str) -> list[tuple[str, str]]:
+    return [(e["operation"], e["target"]) for e in run.events if e["event"] == kind]
+
+
+@pytest.mark.instances(3)
+def test_canary_serves_bakes_then_the_service_is_released_and_the_canary_removed(
+        stage: Stage) -> None:
+    _with_canary(stage)
+    stage.pin("v2")
+    planned = stage.cli("plan")
+    assert [op for op, _ in _calls(planned, "plan.call")] == [
+        "register_task_definition", "create_service", "update_service", "update_service",
+        "delete_service"], planned.output
+    run = stage.cli("deploy")
+    assert run.exit_code == 0, run.output
+    kinds = run.kinds()
+    # the canary served and baked before the main service was touched, and went at the end
+    stable = [e["service"] for e in run.events if e["event"] == "wait.stable"]
+    assert stable == [CANARY, SERVICE, CANARY], stable
+    main_update = next(i for i, e in enumerate(run.events) if e["event"] == "release.call"
+                       and e["operation"] == "update_service")
+    assert kinds.index("canary.passed") < main_update < kinds.index("canary.removed")
+    assert _calls(run, "canary.call") == [
+        ("create_service", f"{CLUSTER}/{CANARY}"), ("update_service", f"{CLUSTER}/{CANARY}"),
+        ("delete_service", f"{CLUSTER}/{CANARY}")]
+    bake = run.first("canary.bake")
+    assert bake["minutes"] == 2
+    # the canary's removal waited for its instance to drain (the ELB's 5 s)
+    removal = [e for e in run.events if e["event"] == "wait.start"][-1]
+    assert "canary removal" in removal["message"]
+    assert stage.live_revision() == "akka-demo:2"
+    assert _canary_service(stage) is None
+    assert stage.tags("akka-demo:2")["release:outcome"] == "completed"
+
+
+@pytest.mark.instances(3)
+def test_a_crashing_canary_is_removed_and_the_service_is_left_untouched(stage: Stage) -> None:
+    _with_canary(stage)
+    before = stage.service()
+    stage.pin("v2", fault="crash:exit=3")
+    run = stage.cli("deploy")
+    assert run.exit_code == 3, run.output
+    failed = run.first("canary.failed")
+    assert "did not serve" in failed["reason"] and "exit code 3" in failed["reason"]
+    assert not any(e["event"] == "release.call" and e["operation"] == "update_service"
+                   for e in run.events)
+    assert run.has("canary.removed")
+    assert _canary_service(stage) is None
+    after = stage.service()
+    assert stage.live_revision() == "akka-demo:1"
+    assert [d["id"] for d in after["deployments"]] == [d["id"] for d in before["deployments"]]
+    assert stage.tags("akka-demo:2")["release:outcome"] == "rolled-back"
+    error = run.first("error")
+    assert error["exit_code"] == 3 and "not updated" in error["message"]
