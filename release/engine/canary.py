@@ -223,3 +223,24 @@ def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
         hint=f"scale {name} to 0 and delete it, then check `release status --env {env.name} "
              f"--service {spec.name}`")
 
+
+
+def explain(env: Environment, spec: ServiceSpec, aws: Any) -> dict[str, Any] | None:
+    """A live canary of the service, as `release status` explains it (None: there is none).
+
+    Outside a release a canary is always one an interrupted run left behind."""
+    from release.adapters import live
+
+    if canaries.canary_of(spec) is None:
+        return None
+    name = canaries.canary_name(spec)
+    found = live.describe_service(aws.ecs, env.cluster, name)
+    if found is None:
+        return None
+    revision = short(found.get("taskDefinition"))
+    return {"service": name, "revision": found.get("taskDefinition"),
+            "desired": found.get("desiredCount"), "running": found.get("runningCount"),
+            "note": f"{found.get('runningCount', 0)} task(s) of {revision} take part of the "
+                    f"ELB's traffic beside {spec.service_name}, left by a release that did not "
+                    f"finish (or one in progress); the next `release deploy --env {env.name} "
+                    f"--service {spec.name}` reuses it for a new revision or removes it"}

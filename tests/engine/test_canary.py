@@ -15,14 +15,16 @@ from engine_sandbox import CLUSTER, ENV_DOC, SERVICE, SPEC, Stage
 CANARY = f"{SERVICE}-canary"
 
 
-def _with_canary(stage: Stage, bake_minutes: float = 2) -> None:
+def _with_canary(stage: Stage, bake_minutes: float = 2) -> str:
+    """The service live on akka-demo:1 (v1, its digest returned) with a canary configured."""
     stage.edit(ENV_DOC, lambda d: d["instances"].update(count=3))
     stage.edit(SPEC, lambda d: d["release"].update(
         canary={"count": 1, "bakeMinutes": bake_minutes}))
-    stage.pin("v1")
+    digest = stage.pin("v1")
     run = stage.cli("deploy")
     assert run.exit_code == 0, run.output
     assert not run.has("canary.start")  # a first release has no traffic to protect
+    return digest
 
 
 def _canary_service(stage: Stage) -> dict[str, Any] | None:
@@ -84,3 +86,56 @@ def test_a_crashing_canary_is_removed_and_the_service_is_left_untouched(stage: S
     assert stage.tags("akka-demo:2")["release:outcome"] == "rolled-back"
     error = run.first("error")
     assert error["exit_code"] == 3 and "not updated" in error["message"]
+
+
+def _interrupt_during_the_bake(stage: Stage) -> Any:
+    """`release deploy` of v2, Ctrl-C while the canary serves: the canary is left behind."""
+    fired: list[float] = []
+
+    def ctrl_c(now: float) -> None:
+        canary = _canary_service(stage) if not fired else None
+        if canary is not None and canary["runningCount"] == 1:
+            fired.append(now)
+            raise KeyboardInterrupt
+
+    stage.sandbox.clock.on_tick(ctrl_c)
+    stage.pin("v2")
+    run = stage.cli("deploy")
+    assert fired and run.exit_code == 130, run.output
+    assert run.has("canary.interrupted")
+    return run
+
+
+@pytest.mark.instances(3)
+def test_a_canary_left_by_an_interrupted_run_is_explained_then_reused(stage: Stage) -> None:
+    _with_canary(stage)
+    _interrupt_during_the_bake(stage)
+    assert stage.live_revision() == "akka-demo:1"  # the service was not touched
+    status = stage.cli("status")
+    canary = status.first("status")["canary"]
+    assert canary["service"] == CANARY and canary["revision"].endswith("akka-demo:2")
+    assert "reuses it" in canary["note"] and status.has("status.canary")
+    run = stage.cli("deploy")
+    assert run.exit_code == 0, run.output
+    assert run.first("canary.start")["reused"] is True
+    first = next(e for e in run.events if e["event"] == "canary.call")
+    assert first["operation"] == "update_service" and "interrupted release" in first["reason"]
+    assert _canary_service(stage) is None
+    assert stage.live_revision() == "akka-demo:3"  # registered again: :2 was never released
+
+
+@pytest.mark.instances(3)
+def test_a_canary_left_behind_is_removed_by_a_release_with_nothing_to_change(
+        stage: Stage) -> None:
+    v1 = _with_canary(stage)
+    _interrupt_during_the_bake(stage)
+    stage.edit(SPEC, lambda d: d["image"].update(tag="v1", digest=v1))
+    stage.commit("back to v1")  # what the service runs: nothing to release
+    planned = stage.cli("plan")
+    assert [op for op, _ in _calls(planned, "plan.call")] == ["update_service",
+                                                              "delete_service"]
+    run = stage.cli("deploy")
+    assert run.exit_code == 0, run.output
+    assert run.has("release.unchanged") and run.has("canary.removed")
+    assert _canary_service(stage) is None
+    assert stage.cli("status").first("status")["canary"] is None
