@@ -50,12 +50,10 @@ def with_canary(plan: planning.ReleasePlan, env: Environment, spec: ServiceSpec,
                 aws: Any) -> planning.ReleasePlan:
     """The plan with its canary part (core/canary.py). Reads the canary service: one left
     by an interrupted run is reused or removed, and the plan says which."""
-    from release.adapters import live
-
     if canaries.canary_of(spec) is None:
         return plan
     with aws_step(env, f"reading the canary of {spec.service_name}"):
-        left_over = live.describe_service(aws.ecs, env.cluster, canaries.canary_name(spec))
+        left_over = live_canary(env, spec, aws)
     revision = next((c.params.get("taskDefinition") for c in plan.calls
                      if c.operation == "update_service"), None)
     part = canaries.plan_canary(env, spec, revision, plan.registers,
@@ -199,13 +197,11 @@ def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
            outcome: ReleaseOutcome) -> ReleaseOutcome:
     """After the release, whatever its outcome: remove the canary if one is live (this run's,
     or one left by an interrupted run). A canary that will not go is exit 4."""
-    from release.adapters import live
-
     if canaries.canary_of(spec) is None:
         return outcome
     name = canaries.canary_name(spec)
     with aws_step(env, f"reading the canary {name}"):
-        found = live.describe_service(aws.ecs, env.cluster, name)
+        found = live_canary(env, spec, aws)
     if found is None:
         return outcome
     reporter.emit("canary.remove", f"{env.name}/{spec.service_name}: removing the canary "
@@ -229,12 +225,10 @@ def explain(env: Environment, spec: ServiceSpec, aws: Any) -> dict[str, Any] | N
     """A live canary of the service, as `release status` explains it (None: there is none).
 
     Outside a release a canary is always one an interrupted run left behind."""
-    from release.adapters import live
-
     if canaries.canary_of(spec) is None:
         return None
     name = canaries.canary_name(spec)
-    found = live.describe_service(aws.ecs, env.cluster, name)
+    found = live_canary(env, spec, aws)
     if found is None:
         return None
     revision = short(found.get("taskDefinition"))
@@ -244,3 +238,13 @@ def explain(env: Environment, spec: ServiceSpec, aws: Any) -> dict[str, Any] | N
                     f"ELB's traffic beside {spec.service_name}, left by a release that did not "
                     f"finish (or one in progress); the next `release deploy --env {env.name} "
                     f"--service {spec.name}` reuses it for a new revision or removes it"}
+
+
+def live_canary(env: Environment, spec: ServiceSpec, aws: Any) -> dict[str, Any] | None:
+    """The canary service when it is ACTIVE. DescribeServices answers a missing one with a
+    MISSING failure, a deleted one as DRAINING (tasks still stopping) and then INACTIVE:
+    neither is a canary to reuse or remove."""
+    from release.adapters import live
+
+    found = live.describe_service(aws.ecs, env.cluster, canaries.canary_name(spec))
+    return found if found is not None and found.get("status") == "ACTIVE" else None
