@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shapes_taskdef import ACCOUNT, REGION, described_service, stubbed
+from shapes_taskdef import (
+    ACCOUNT,
+    REGION,
+    described_service,
+    offline_credentials,
+    stubbed,
+)
 from shapes_taskdef import taskdef_arn as family_arn
 
 from release.adapters.aws import Aws
@@ -39,11 +45,7 @@ def taskdef_arn(revision: int) -> str:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "replay", "AWS_SECRET_ACCESS_KEY": "replay",
-                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("RELEASE_AWS_ENDPOINT", raising=False)
+    offline_credentials(monkeypatch)
     repo = load_repo(ROOT)
     env = repo.environment("staging")
     spec = repo.services_of("staging")[0]
