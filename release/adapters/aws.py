@@ -243,6 +243,10 @@ class Aws:
     def dynamodb(self) -> Any:
         return self.client("dynamodb")
 
+    @cached_property
+    def cloudwatch(self) -> Any:
+        return self.client("cloudwatch")
+
 
 def connect(env: Environment, config: botocore.config.Config = RETRY_CONFIG) -> Aws:
     """Clients for `env` whose credentials are proven to be the environment's account."""

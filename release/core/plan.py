@@ -20,12 +20,14 @@ repository plans "no change" instead of registering a new revision every run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from release.core import ecs_model as model
 from release.core import rolling
+from release.core.bake import Bake, bake_of
 from release.core.calls import ApiCall, Ref
 from release.core.canary import CanaryPlan
 from release.core.config import Environment, ServiceSpec
@@ -263,11 +265,25 @@ class Budget:
     per_wave: int = 0
     margin: int = 0
     explanation: str = ""
+    bake: int = 0  # seconds of the bake after stable (release.bake); the wait's is `seconds`
+
+    @property
+    def total(self) -> int:
+        """The whole release: the rollout's budget, then the bake."""
+        return self.seconds + self.bake
+
+    def baked(self, bake: Bake | None) -> Budget:
+        """This budget followed by `bake` (core/bake.py), in the figures and the words."""
+        if bake is None:
+            return self
+        return dataclasses.replace(self, bake=bake.seconds, explanation=(
+            f"{self.explanation}; then {bake.describe()}: {self.seconds + bake.seconds} s "
+            "in all"))
 
     def as_dict(self) -> dict[str, Any]:
         return {"seconds": self.seconds, "source": self.source, "waves": self.waves,
                 "per_wave": self.per_wave, "margin": self.margin,
-                "explanation": self.explanation}
+                "explanation": self.explanation, "bake": self.bake, "total": self.total}
 
 
 def load_balanced_container(spec: ServiceSpec) -> str | None:
@@ -408,7 +424,7 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
         env=env.name, service=name, cluster=cluster, family=desired.get("family", spec.family),
         desired_taskdef=desired, live_revision=live.revision_arn, service_exists=exists,
         taskdef_changes=td_changes, setting_changes=settings, recreate_changes=recreate,
-        calls=calls, budget=budget_for(env, spec, desired, timeout))
+        calls=calls, budget=budget_for(env, spec, desired, timeout).baked(bake_of(spec)))
 
 
 def rollback_plan(env: Environment, spec: ServiceSpec, live: Live, to_revision: str,

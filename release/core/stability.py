@@ -53,6 +53,7 @@ UNPLACEABLE_RESOURCES = "unplaceable_resources"
 UNPLACEABLE = "unplaceable"
 BUDGET_EXHAUSTED = "budget_exhausted"
 SERVICE_GONE = "service_gone"
+ALARM = "alarm"  # an alarm went into ALARM during the bake after stable (engine/bake.py)
 
 UNPLACEABLE_MARKER = "was unable to place a task"
 

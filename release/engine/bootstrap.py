@@ -37,6 +37,7 @@ from release.core.policies import (
     role_arn,
     trust_policy,
 )
+from release.engine.bootstrap_alarms import plan_alarms
 from release.engine.executor import RETRY_BUDGET_SECONDS, Executor, display
 from release.output.events import Reporter
 
@@ -142,6 +143,7 @@ class Planner:
             self._cluster()
             self._repository()
             self._ledger_table()
+            plan_alarms(self.aws, self.env, self.plan)  # environment.json /alarms
             if self.instances is not None:
                 self._instances(self.instances)
         return self.plan

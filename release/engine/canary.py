@@ -31,8 +31,6 @@ from release.engine.outcome import NOT_RESTORED, ReleaseOutcome, tag_record
 from release.engine.wait import Waiter, aws_step, make_target
 from release.output.events import Reporter
 
-BAKE_POLL_SECONDS = 30.0
-
 
 class CanaryFailed(ReleaseError):
     """The canary did not serve or failed its bake; it was removed, nothing else changed."""
@@ -111,26 +109,24 @@ def _run(prepared: Any, cspec: ServiceSpec, canary: canaries.Canary, revision: s
 
 def _bake(env: Environment, cspec: ServiceSpec, aws: Any, reporter: Reporter,
           canary: canaries.Canary, waiter: Waiter, target: stability.Target) -> str | None:
-    """Watch the serving canary for `bakeMinutes`: a canary task that stops for a failure
-    ends the bake (time-only: CloudWatch alarms are not read here)."""
-    clock = default_clock()
-    end = clock.now() + canary.bake_minutes * 60
-    where = f"{env.name}/{cspec.service_name}"
-    reporter.emit("canary.bake", f"{where}: baking {canary.bake_minutes:g} min", env=env.name,
-                  service=cspec.service_name, minutes=canary.bake_minutes,
-                  alarms=list(canary.alarms))
-    watch = stability.Watch(dataclasses.replace(target, deadline=end + 10**6))
-    while True:
-        with aws_step(env, f"watching the canary {cspec.service_name}"):
-            snap = waiter.reader.read(clock.now())
-        verdict = watch.observe(snap)
-        stopped = _failed_stops(snap, target)
-        if verdict.state == stability.FAILED or stopped:
-            return (f"the canary failed during its bake: "
-                    f"{stopped[0] if stopped else verdict.reason}")
-        if clock.now() >= end:
-            return None
-        clock.sleep(min(BAKE_POLL_SECONDS, end - clock.now()))
+    """Bake the serving canary: `bakeMinutes` watching its alarms (engine/bake.py), then
+    one look at its tasks: one that stopped for a failure meanwhile (ECS replaced it, so
+    the ELB may look fine) fails the bake too."""
+    from release.engine.bake import watch_bake
+
+    result = watch_bake(env, cspec, aws, reporter, minutes=canary.bake_minutes,
+                        alarms=canary.alarms, label="canary")
+    if not result.ok:
+        return f"alarm {result.alarm} went into ALARM during the canary's bake: {result.reason}"
+    with aws_step(env, f"watching the canary {cspec.service_name}"):
+        snap = waiter.reader.read(default_clock().now())
+    stopped = _failed_stops(snap, target)
+    verdict = stability.Watch(dataclasses.replace(target, deadline=snap.taken_at + 10**6)
+                              ).observe(snap)
+    if stopped or verdict.state != stability.STABLE:
+        return (f"the canary failed during its bake: "
+                f"{stopped[0] if stopped else verdict.reason or verdict.summary}")
+    return None
 
 
 def _failed_stops(snap: stability.Snapshot, target: stability.Target) -> list[str]:

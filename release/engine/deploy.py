@@ -24,7 +24,7 @@ from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
 from release.core.render import render_service
-from release.engine import canary
+from release.engine import bake, canary
 from release.engine.executor import Executed, Executor, display
 from release.engine.outcome import (
     FAILED,
@@ -86,6 +86,7 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
         if check_image:
             live_state.check_image(aws.ecr, env, spec)
         live = live_state.fetch_live(aws.ecs, env, spec)
+        bake.check_alarms(env, spec, aws)  # release.bake, deployment alarms: they exist
         resume = None
         primary = in_progress(live.service)
         if primary is not None and not for_plan:
@@ -304,6 +305,7 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
     name = spec.service_name
     try:
         verdict = waiter.wait(target, "release", just_updated=not resumed)
+        verdict = bake.after_stable(env, spec, aws, reporter, verdict)  # release.bake
     except KeyboardInterrupt:
         _interrupted(env, spec, reporter, revision)
         raise

@@ -11,7 +11,8 @@ production path. Its parts, each citing the AWS pages it follows:
 * `placement` — container instances, CPU units, memory, host ports;
 * `elb` — the classic ELB: registration, health checks, draining;
 * `agent` — the container agent's registration of the instances EC2 runs;
-* `faults` — what a task does wrong, declared on its container definition.
+* `faults` — what a task does wrong, declared on its container definition;
+* `alarms` — the alarm fault: CloudWatch alarms in ALARM while such tasks serve.
 
 A load-balancer kind is one class with `world.LoadBalancers`' methods, listed
 in `balancers` below.
@@ -24,6 +25,7 @@ from typing import Any
 
 from release.core.clock import Clock
 from release.sandbox.agent import Agent
+from release.sandbox.alarms import AlarmFaults
 from release.sandbox.elb import ClassicElb
 from release.sandbox.oneoff import OneOffTasks
 from release.sandbox.placement import Placement
@@ -53,6 +55,7 @@ class EcsEmulator:
         self.scheduler = Scheduler(self.world, self.placement, self.tasks, self.balancers)
         self.agent = Agent(self.world, self.placement)
         self.oneoff = OneOffTasks(emulated_task_class, account, region)
+        self.alarms = AlarmFaults(self.world, self.balancers)
 
     @property
     def ecs(self) -> Any:
@@ -110,3 +113,4 @@ class EcsEmulator:
             self.scheduler.tick(now)
             self.placement.refresh()
             self.oneoff.tick(now)
+            self.alarms.tick(now)

@@ -6,7 +6,9 @@ Two kinds, so demos and tests can show how `release` behaves when things go wron
   `RELEASE_SANDBOX_FAULT` (real ECS ignores it; the emulator reads it):
   `crash` / `crash:exit=N` (the essential container exits right after start),
   `unhealthy` (the ELB health check never passes), `slow-start:seconds=N`
-  (the application answers health checks only N seconds after it started).
+  (the application answers health checks only N seconds after it started),
+  `alarm:name=NAME,after=S` (once a task has served S seconds, default 0, the
+  CloudWatch alarm NAME goes into ALARM: sandbox/alarms.py).
   Several faults may be joined with `;`.
 * What a container exits with when ECS stops it (not a fault, a fact about the
   image the emulator cannot run): the container definition's docker label
@@ -45,6 +47,8 @@ class TaskFault:
     crash_exit_code: int | None = None
     unhealthy: bool = False
     slow_start_seconds: float = 0.0
+    alarm: str | None = None  # the CloudWatch alarm this revision's tasks put in ALARM
+    alarm_after: float = 0.0  # ... once a task has served this long
 
     @property
     def crashes(self) -> bool:
@@ -75,11 +79,14 @@ FAULT_WORDS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "crash": _crash,
     "unhealthy": lambda options: {"unhealthy": True},
     "slow-start": lambda options: {"slow_start_seconds": _number(options, "seconds", 60.0)},
+    "alarm": lambda options: {"alarm": options.get("name") or None,
+                              "alarm_after": _number(options, "after", 0.0)},
 }
 
 
 def parse_fault(value: str | None) -> TaskFault:
-    """Read `crash`, `crash:exit=N`, `unhealthy`, `slow-start:seconds=N` (joined by `;`).
+    """Read `crash`, `crash:exit=N`, `unhealthy`, `slow-start:seconds=N`,
+    `alarm:name=NAME,after=S` (joined by `;`).
 
     Unknown words are ignored rather than rejected: the variable is a demo aid and
     must never make a real deployment fail validation.

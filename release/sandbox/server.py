@@ -121,7 +121,24 @@ class SandboxAws:
                 services = len(self.emulator.ecs.services)
             return 200, {"status": "ok", "time": self.clock.now(), "services": services,
                          "faults": self.faults.pending(), **self.extra_health}
+        if path == "alarms" and method == "POST":
+            return self._alarm_call(body)
         return 404, {"error": f"unknown control path {path!r}"}
+
+    def _alarm_call(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """`POST /_sandbox/alarms {"name", "state", "reason"}`: SetAlarmState by hand."""
+        try:
+            request = json.loads(body or b"{}")
+            name, state = str(request["name"]), str(request.get("state", "ALARM"))
+            reason = str(request.get("reason") or f"set to {state} by the sandbox")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return 400, {"error": f"bad alarm request: {exc}"}
+        if state not in ("OK", "ALARM", "INSUFFICIENT_DATA"):
+            return 400, {"error": f"state must be OK, ALARM or INSUFFICIENT_DATA, not {state!r}"}
+        with self.emulator.lock:
+            if not self.emulator.alarms.set_state(name, state, reason, self.clock.now()):
+                return 404, {"error": f"no alarm {name!r}"}
+        return 200, {"name": name, "state": state, "reason": reason}
 
     def start(self) -> None:
         moto_hooks.register(self.account, self.region, self.emulator)

@@ -78,8 +78,8 @@ class SandboxHandle:
 
     def seed_infrastructure(self, env_name: str = "sandbox", instances: int = 2) -> list[str]:
         """Create what `release bootstrap` would: cluster, classic ELB, ECR repository, the
-        release ledger table and `instances` t2.medium EC2 instances registered as ECS
-        container instances.
+        release ledger table, the alarms environment.json defines and `instances` t2.medium
+        EC2 instances registered as ECS container instances.
 
         Returns the container instance ARNs.
         """
@@ -113,6 +113,10 @@ class SandboxHandle:
         dynamodb = self.client("dynamodb")
         if ledger.table_name(env) not in dynamodb.list_tables()["TableNames"]:  # shared by envs
             dynamodb.create_table(**ledger.table_definition(ledger.table_name(env)))
+        from release.core import alarms
+
+        for params in alarms.definitions(env).values():  # environment.json /alarms
+            self.client("cloudwatch").put_metric_alarm(**params)
         reservation = ec2.run_instances(ImageId=str(env.instances.get("ami", "ami-840e42ee")),
                                         InstanceType=env.instance_type, MinCount=instances,
                                         MaxCount=instances)

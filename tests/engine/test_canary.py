@@ -57,8 +57,8 @@ def test_canary_serves_bakes_then_the_service_is_released_and_the_canary_removed
     assert _calls(run, "canary.call") == [
         ("create_service", f"{CLUSTER}/{CANARY}"), ("update_service", f"{CLUSTER}/{CANARY}"),
         ("delete_service", f"{CLUSTER}/{CANARY}")]
-    bake = run.first("canary.bake")
-    assert bake["minutes"] == 2
+    bake = next(e for e in run.events if e["event"] == "bake.start")
+    assert bake["label"] == "canary" and bake["minutes"] == 2
     # the canary's removal waited for its instance to drain (the ELB's 5 s)
     removal = [e for e in run.events if e["event"] == "wait.start"][-1]
     assert "canary removal" in removal["message"]
@@ -86,6 +86,30 @@ def test_a_crashing_canary_is_removed_and_the_service_is_left_untouched(stage: S
     assert stage.tags("akka-demo:2")["release:outcome"] == "rolled-back"
     error = run.first("error")
     assert error["exit_code"] == 3 and "not updated" in error["message"]
+
+
+@pytest.mark.instances(3)
+def test_a_canary_whose_alarm_goes_off_is_removed_and_the_service_is_left_untouched(
+        stage: Stage) -> None:
+    stage.sandbox.client("cloudwatch").put_metric_alarm(
+        AlarmName="akka-firehose-5xx", Namespace="AWS/ELB", MetricName="HTTPCode_Backend_5XX",
+        Dimensions=[{"Name": "LoadBalancerName", "Value": "akkaElb"}], Statistic="Sum",
+        Period=60, EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanThreshold")
+    stage.edit(SPEC, lambda d: d["release"].update(
+        bake={"minutes": 1, "alarms": ["akka-firehose-5xx"]}))
+    _with_canary(stage, bake_minutes=5)
+    stage.pin("v2", fault="alarm:name=akka-firehose-5xx,after=60")
+    run = stage.cli("deploy")
+    assert run.exit_code == 3, run.output
+    assert run.first("bake.failed")["label"] == "canary"
+    reason = run.first("canary.failed")["reason"]
+    assert reason.startswith("alarm akka-firehose-5xx went into ALARM") and \
+        "Threshold Crossed" in reason
+    assert not any(e["event"] == "release.call" and e["operation"] == "update_service"
+                   for e in run.events)
+    assert _canary_service(stage) is None
+    assert stage.live_revision() == "akka-demo:1"
+    assert stage.tags("akka-demo:2")["release:outcome"] == "rolled-back"
 
 
 def _interrupt_during_the_bake(stage: Stage) -> Any:
