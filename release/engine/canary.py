@@ -56,7 +56,17 @@ def with_canary(plan: planning.ReleasePlan, env: Environment, spec: ServiceSpec,
                      if c.operation == "update_service"), None)
     part = canaries.plan_canary(env, spec, revision, plan.registers,
                                 plan.service_exists and revision is not None, left_over)
-    return dataclasses.replace(plan, canary=part)
+    budget = plan.budget
+    if part is not None and part.runs and part.canary is not None:
+        canary = part.canary
+        zero = canaries.canary_spec(spec, canaries.Canary(count=0, bake_minutes=0))
+        serve = planning.budget_for(env, canaries.canary_spec(spec, canary),
+                                    plan.desired_taskdef).seconds
+        drain = planning.budget_for(env, zero, plan.desired_taskdef).seconds
+        budget = dataclasses.replace(budget, explanation=(
+            f"{budget.explanation}; before it the canary: up to {serve} s to serve, bake "
+            f"{canary.bake_minutes:g} min, and after it up to {drain} s to drain and go"))
+    return dataclasses.replace(plan, canary=part, budget=budget)
 
 
 def before_update(prepared: Any, revision: str, reporter: Reporter) -> None:

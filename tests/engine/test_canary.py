@@ -45,6 +45,8 @@ def test_canary_serves_bakes_then_the_service_is_released_and_the_canary_removed
     assert [op for op, _ in _calls(planned, "plan.call")] == [
         "register_task_definition", "create_service", "update_service", "update_service",
         "delete_service"], planned.output
+    budget = planned.first("plan.budget")["message"]
+    assert "before it the canary: up to 135 s to serve, bake 2 min" in budget, budget
     run = stage.cli("deploy")
     assert run.exit_code == 0, run.output
     kinds = run.kinds()
