@@ -49,7 +49,8 @@ def test_a_second_service_takes_the_free_instance_and_its_drain_leaves_the_first
     world.run_until(world.steady)
     _second(world, world.task_definition(revision_note="v2"))
     world.run_until(lambda: len(_tasks_of(world, SECOND)) == 1 and all(
-        h["State"] == "InService" for h in world.health(*world.instance_ids).values()))
+        h["State"] == "InService" for h in world.health(*world.instance_ids).values()),
+        step=5.0)
 
     first = {_instance_of(world, t) for t in world.tasks()}
     (second,) = {_instance_of(world, t) for t in _tasks_of(world, SECOND)}
