@@ -384,7 +384,8 @@ WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
      service(lambda d: d["service"].update(desiredCount=2))),
     ("resources-instance", environment(lambda d: d["instances"].update(type="x9.huge")),
      STAGING_ENV, "/instances/type", environment(lambda d: d["instances"].update(type="m5.large"))),
-    ("canary-bake", both(canary(1, bake_minutes=0), three_instances), STAGING_SERVICE,
+    ("canary-bake", both(canary(1, bake_minutes=0), three_instances,
+                         service(lambda d: d["release"].pop("bake", None))), STAGING_SERVICE,
      "/release/canary/bakeMinutes", both(canary(1, bake_minutes=5), three_instances)),
 ]
 
