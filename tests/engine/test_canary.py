@@ -114,8 +114,8 @@ def test_a_canary_whose_alarm_goes_off_is_removed_and_the_service_is_left_untouc
     assert stage.tags("akka-demo:2")["release:outcome"] == "rolled-back"
 
 
-def _interrupt_during_the_bake(stage: Stage) -> Any:
-    """`release deploy` of v2, Ctrl-C while the canary serves: the canary is left behind."""
+def _interrupt_during_the_bake(stage: Stage, tag: str) -> Any:
+    """`release deploy` of `tag`, Ctrl-C while the canary serves: the canary is left behind."""
     fired: list[float] = []
 
     def ctrl_c(now: float) -> None:
@@ -125,7 +125,7 @@ def _interrupt_during_the_bake(stage: Stage) -> Any:
             raise KeyboardInterrupt
 
     stage.sandbox.clock.on_tick(ctrl_c)
-    stage.pin("v2")
+    stage.pin(tag)
     run = stage.cli("deploy")
     assert fired and run.exit_code == 130, run.output
     assert run.has("canary.interrupted")
@@ -133,30 +133,19 @@ def _interrupt_during_the_bake(stage: Stage) -> Any:
 
 
 @pytest.mark.instances(3)
-def test_a_canary_left_by_an_interrupted_run_is_explained_then_reused(stage: Stage) -> None:
-    _with_canary(stage)
-    _interrupt_during_the_bake(stage)
+def test_a_canary_left_by_an_interrupted_run_is_explained_then_removed_or_reused(
+        stage: Stage) -> None:
+    v1 = _with_canary(stage)
+    _interrupt_during_the_bake(stage, "v2")
     assert stage.live_revision() == "akka-demo:1"  # the service was not touched
     status = stage.cli("status")
     canary = status.first("status")["canary"]
     assert canary["service"] == CANARY and canary["revision"].endswith("akka-demo:2")
     assert "reuses it" in canary["note"] and status.has("status.canary")
-    run = stage.cli("deploy")
-    assert run.exit_code == 0, run.output
-    assert run.first("canary.start")["reused"] is True
-    first = next(e for e in run.events if e["event"] == "canary.call")
-    assert first["operation"] == "update_service" and "interrupted release" in first["reason"]
-    assert _canary_service(stage) is None
-    assert stage.live_revision() == "akka-demo:3"  # registered again: :2 was never released
 
-
-@pytest.mark.instances(3)
-def test_a_canary_left_behind_is_removed_by_a_release_with_nothing_to_change(
-        stage: Stage) -> None:
-    v1 = _with_canary(stage)
-    _interrupt_during_the_bake(stage)
+    # back to what the service runs: nothing to release, but the canary goes
     stage.edit(SPEC, lambda d: d["image"].update(tag="v1", digest=v1))
-    stage.commit("back to v1")  # what the service runs: nothing to release
+    stage.commit("back to v1")
     planned = stage.cli("plan")
     assert [op for op, _ in _calls(planned, "plan.call")] == ["update_service",
                                                               "delete_service"]
@@ -165,3 +154,13 @@ def test_a_canary_left_behind_is_removed_by_a_release_with_nothing_to_change(
     assert run.has("release.unchanged") and run.has("canary.removed")
     assert _canary_service(stage) is None
     assert stage.cli("status").first("status")["canary"] is None
+
+    # left behind again, then a new revision: the next release reuses it
+    _interrupt_during_the_bake(stage, "v3")
+    run = stage.cli("deploy")
+    assert run.exit_code == 0, run.output
+    assert run.first("canary.start")["reused"] is True
+    first = next(e for e in run.events if e["event"] == "canary.call")
+    assert first["operation"] == "update_service" and "interrupted release" in first["reason"]
+    assert _canary_service(stage) is None
+    assert stage.live_revision() == "akka-demo:4"  # registered again: :3 was never released
