@@ -44,6 +44,9 @@ def _render(reporter: Any, st: Any, details: bool) -> None:
         return
     reporter.emit("status", f"{where}: {short(st.revision)}, {st.state}: {st.verdict.summary}",
                   "success" if st.state == "stable" else "warn", **st.fields())
+    if st.canary:
+        reporter.emit("status.canary", f"  canary {st.canary['service']}: {st.canary['note']}",
+                      "warn", **st.canary)
     if not details:
         return
     record = st.record

@@ -29,6 +29,7 @@ from release.core import ecs_model as model
 from release.core import rolling
 from release.core.bake import Bake, bake_of
 from release.core.calls import ApiCall, Ref
+from release.core.canary import CanaryPlan
 from release.core.config import Environment, ServiceSpec
 from release.core.errors import UsageError
 from release.core.rolling import static_host_port  # noqa: F401 - the wait's target port
@@ -349,6 +350,7 @@ class ReleasePlan:
     calls: list[ApiCall]
     budget: Budget
     after_stable: list[ApiCall] = field(default_factory=list)  # once the wait says stable
+    canary: CanaryPlan | None = None  # release.canary's calls around the update (core/canary.py)
 
     @property
     def registers(self) -> bool:
@@ -375,6 +377,7 @@ class ReleasePlan:
             "blockers": self.blockers,
             "calls": [c.as_dict() for c in self.calls],
             "after_stable": [c.as_dict() for c in self.after_stable],
+            "canary": self.canary.as_dict() if self.canary else None,
             "budget": self.budget.as_dict(),
         }
 

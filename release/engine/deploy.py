@@ -18,12 +18,13 @@ from typing import Any
 from release.core import plan as planning
 from release.core import records, stability
 from release.core.calls import ApiCall
+from release.core.canary import shown_calls
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
 from release.core.render import render_service
-from release.engine import bake
+from release.engine import bake, canary
 from release.engine.executor import Executed, Executor, display
 from release.engine.outcome import (
     FAILED,
@@ -98,6 +99,7 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
                                 spec.image.digest or image_reference(env, spec),
                                 live.revision_arn, clock.now(), spec.image.tag)
     plan = planning.make_plan(env, spec, desired, live, timeout, tags=record.tags())
+    plan = canary.with_canary(plan, env, spec, aws)  # release.canary: its calls in the plan
     return Prepared(env, spec, aws, desired, live, plan, record, resume)
 
 
@@ -165,7 +167,7 @@ def show_plan(plan: planning.ReleasePlan, reporter: Reporter, kind: str = "plan"
     for line in lines:
         reporter.emit(f"{kind}.change", f"  {line}", "dim")
     if calls:
-        display(plan, reporter, kind)
+        display(shown_calls(plan.calls, plan.canary), reporter, kind)
     if not plan.unchanged:
         reporter.emit(f"{kind}.budget", f"  time budget: {plan.budget.explanation}", "dim")
     for blocker in plan.blockers:
@@ -205,6 +207,7 @@ def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any
 
     def before_deploy(_call: ApiCall, params: dict[str, Any]) -> None:
         run.before_deploy(prepared, params["taskDefinition"], reporter)  # release.beforeDeploy
+        canary.before_update(prepared, params["taskDefinition"], reporter)  # release.canary
 
     executed = Executor(prepared.aws, reporter, prepared.env, kind="release",
                         after={"register_task_definition": registered},
@@ -237,6 +240,7 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
     with ledger.hold(env, spec.service_name, reporter, command, aws):
         outcome = _release_service(repo, spec, reporter, aws, timeout=timeout,
                                    rollback=rollback)
+        outcome = canary.settle(env, spec, aws, reporter, outcome)  # a canary left live
         if outcome.status in LEDGER_OUTCOMES:
             ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
                                   outcome.message)

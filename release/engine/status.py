@@ -29,6 +29,7 @@ class ServiceStatus:
     deployments: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     elb: list[dict[str, Any]] = field(default_factory=list)
+    canary: dict[str, Any] | None = None  # a live <service>-canary (engine/canary.py)
 
     def fields(self) -> dict[str, Any]:
         """The JSON fields of the `status` event."""
@@ -39,12 +40,14 @@ class ServiceStatus:
                 "revision": self.revision, "state": self.verdict.state,
                 "summary": self.verdict.summary,
                 "record": self.record.as_dict() if self.record else None, "drift": self.drift,
-                "deployments": self.deployments, "tasks": self.tasks, "elb": self.elb}
+                "deployments": self.deployments, "tasks": self.tasks, "elb": self.elb,
+                "canary": self.canary}
 
 
 def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
     """Read the service, its tasks and ELB health in one snapshot, and compare with git."""
     from release.adapters import live
+    from release.engine import canary
 
     environment = config_repo.environment(spec.env)
     aws = connect(environment)
@@ -55,6 +58,7 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
         reader = live.SnapshotReader(aws, environment.cluster, spec.service_name,
                                      live.health_source(aws, environment, spec))
         snap = reader.read(default_clock().now())
+        found_canary = canary.explain(environment, spec, aws)
     target = make_target(environment, spec, current.revision_arn or "",
                          (primary(current.service) or {}).get("id"), None, 10**9, None,
                          current.taskdef or {})
@@ -72,7 +76,7 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
         if verdict.state == stability.PROGRESSING else "not stable"
     return ServiceStatus(spec.env, spec.service_name, True, current.revision_arn, state, verdict,
                          record, drift, _deployment_rows(current.service), _task_rows(snap),
-                         list(snap.health.answer if snap.health else []))
+                         list(snap.health.answer if snap.health else []), found_canary)
 
 
 def _deployment_rows(service: dict[str, Any]) -> list[dict[str, Any]]:

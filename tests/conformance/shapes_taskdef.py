@@ -114,6 +114,15 @@ def described_images(repository: str, digest: str, tag: str) -> dict[str, Any]:
         "artifactMediaType": "application/vnd.docker.container.image.v1+json"}]}
 
 
+def offline_credentials(monkeypatch: Any) -> None:
+    """Credentials that reach nothing: every answer of a replay comes from its Stubbers."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "replay", "AWS_SECRET_ACCESS_KEY": "replay",
+                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("RELEASE_AWS_ENDPOINT", raising=False)
+
+
 def stubbed(client: Any, answers: list[tuple[str, dict[str, Any], dict[str, Any] | None]]
             ) -> Stubber:
     """Activate a Stubber on `client` with (operation, response, expected params or None)

@@ -23,6 +23,7 @@ from shapes_taskdef import (
     described_images,
     described_service,
     described_task_definition,
+    offline_credentials,
     stubbed,
     taskdef_arn,
 )
@@ -44,11 +45,7 @@ AWSLOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/akka-fireh
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "replay", "AWS_SECRET_ACCESS_KEY": "replay",
-                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("RELEASE_AWS_ENDPOINT", raising=False)
+    offline_credentials(monkeypatch)
     repo = load_repo(ROOT)
     env = repo.environment(ENV)
     spec = repo.services_of(ENV)[0]

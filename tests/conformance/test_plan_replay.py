@@ -22,6 +22,7 @@ from shapes_taskdef import (
     described_images,
     described_service,
     described_task_definition,
+    offline_credentials,
     stubbed,
     taskdef_arn,
 )
@@ -43,11 +44,7 @@ LIVE_REVISION = 41
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The staging documents, and clients whose answers the test queues (nothing is sent)."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "replay", "AWS_SECRET_ACCESS_KEY": "replay",
-                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("RELEASE_AWS_ENDPOINT", raising=False)
+    offline_credentials(monkeypatch)
     repo = load_repo(ROOT)
     env = repo.environment(ENV)
     spec = repo.services_of(ENV)[0]

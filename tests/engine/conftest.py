@@ -51,7 +51,7 @@ def stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
         def emit(self: Reporter, kind: str, message: str, level: str = "info", **data: Any):
             if kind == "wait.stable":
-                the_stage.check_stable_claim(data["revision"])
+                the_stage.check_stable_claim(data["revision"], data.get("service"))
             return original_emit(self, kind, message, level, **data)
 
         monkeypatch.setattr(Reporter, "emit", emit)

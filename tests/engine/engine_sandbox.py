@@ -122,14 +122,16 @@ class Stage:
         tags = self.ecs().list_tags_for_resource(resourceArn=arn)["tags"]
         return {t["key"]: t["value"] for t in tags}
 
-    def check_stable_claim(self, revision: str) -> None:
-        """Called at the moment `release` says stable: is it true in the emulator's world?"""
+    def check_stable_claim(self, revision: str, service_name: str | None = None) -> None:
+        """Called at the moment `release` says stable of a service (the spec's, or its
+        canary): is it true in the emulator's world?"""
         from moto.backends import get_backend
 
         self.stable_checks += 1
+        name = service_name or SERVICE
         backend = get_backend("ecs")[self.sandbox.account][self.sandbox.region]
         for t in backend.tasks.get(CLUSTER, {}).values():
-            if t.group != f"service:{SERVICE}":
+            if t.group != f"service:{name}":
                 continue
             if t.task_definition_arn != revision and t.last_status != "STOPPED":
                 self.early_stable.append(f"old task {t.id} is {t.last_status}")
@@ -145,6 +147,6 @@ class Stage:
             elif health["State"] != "InService" and "not currently registered" not in \
                     health["Description"]:
                 self.early_stable.append(f"{health['InstanceId']} is {health['State']}")
-        service = backend.services[f"{CLUSTER}:{SERVICE}"]
+        service = backend.services[f"{CLUSTER}:{name}"]
         if len(service.deployments) != 1:
             self.early_stable.append(f"{len(service.deployments)} deployments")

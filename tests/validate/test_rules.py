@@ -84,6 +84,14 @@ def second_service(name: str) -> Change:
     return apply
 
 
+def canary(count: int, bake_minutes: float = 10) -> Change:
+    return service(lambda d: d["release"].update(
+        canary={"count": count, "bakeMinutes": bake_minutes}))
+
+
+three_instances = environment(lambda d: d["instances"].update(count=3))
+
+
 def rename_container(doc):
     c0(doc)["name"] = "web"
 
@@ -338,6 +346,32 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
     ("ref-service-name", second_service("akka-firehose-service"),
      "environments/staging/services/second.json", "/service/serviceName",
      second_service("akka-firehose-worker")),
+    ("canary-classic-elb",
+     both(canary(1), three_instances, service(lambda d: d["service"].update(loadBalancers=[
+         {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+          "targetgroup/web/0123456789abcdef", "containerName": "akka-firehose",
+          "containerPort": 8080}]))),
+     STAGING_SERVICE, "/release/canary", both(canary(1), three_instances)),
+    ("canary-count", both(canary(2), environment(lambda d: d["instances"].update(count=4))),
+     STAGING_SERVICE, "/release/canary/count", both(canary(1), three_instances)),
+    ("canary-capacity", canary(1), STAGING_SERVICE, "/release/canary/count",
+     both(canary(1), three_instances)),
+    # the canary beside 3 tasks fits 4 instances, but with minimumHealthyPercent 100 the
+    # rolling update then has no free instance to start on
+    ("canary-capacity",
+     both(canary(1), environment(lambda d: d["instances"].update(count=4)),
+          service(lambda d: d["service"].update(desiredCount=3)),
+          service(lambda d: d["service"]["deploymentConfiguration"].update(
+              minimumHealthyPercent=100, maximumPercent=200))),
+     STAGING_SERVICE, "/release/canary/count",
+     both(canary(1), environment(lambda d: d["instances"].update(count=5)),
+          service(lambda d: d["service"].update(desiredCount=3)),
+          service(lambda d: d["service"]["deploymentConfiguration"].update(
+              minimumHealthyPercent=100, maximumPercent=200)))),
+    ("canary-name", both(canary(1), three_instances,
+                         second_service("akka-firehose-service-canary")),
+     STAGING_SERVICE, "/service/serviceName",
+     both(canary(1), three_instances, second_service("akka-firehose-worker"))),
 ]
 
 WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
@@ -374,6 +408,10 @@ WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
      bake(minutes=3)),
     ("bake-no-alarms", bake(alarms=[]), STAGING_SERVICE, "/release/bake",
      bake(alarms=["akka-firehose-staging-5xx"])),
+
+    ("canary-bake", both(canary(1, bake_minutes=0), three_instances,
+                         service(lambda d: d["release"].pop("bake", None))), STAGING_SERVICE,
+     "/release/canary/bakeMinutes", both(canary(1, bake_minutes=5), three_instances)),
 ]
 
 

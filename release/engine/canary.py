@@ -1,0 +1,256 @@
+"""The canary's part of a release: start it, wait until it serves, bake, and remove it.
+
+Called from engine/deploy.py at two points, both under the main service's lock:
+right before the main service's UpdateService (`before_update`, after
+beforeDeploy) and when the release has ended, whatever its outcome (`settle`).
+The calls are core/canary.py's, run by the one Executor; the waits are the
+Waiter's, on the canary service's own target, so "serving" and "drained" mean
+what they mean for the main service (classic ELB InService for the task, no
+instance draining).
+
+If the canary never becomes stable or fails its bake, it is removed and nothing
+else changes: the main service still runs the revision it ran, exit 3. A canary
+an interrupted run left behind is shown by `release status` and reused (new
+revision) or removed by the next release, which says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from release.core import canary as canaries
+from release.core import plan as planning
+from release.core import records, stability
+from release.core.clock import default_clock
+from release.core.config import Environment, ServiceSpec
+from release.core.deployments import deployment_for, primary, short
+from release.core.errors import EXIT_NOT_RESTORED, EXIT_ROLLED_BACK, ReleaseError
+from release.engine.executor import Executor
+from release.engine.outcome import NOT_RESTORED, ReleaseOutcome, tag_record
+from release.engine.wait import Waiter, aws_step, make_target
+from release.output.events import Reporter
+
+
+class CanaryFailed(ReleaseError):
+    """The canary did not serve or failed its bake; it was removed, nothing else changed."""
+
+    exit_code = EXIT_ROLLED_BACK
+
+
+class CanaryNotRemoved(ReleaseError):
+    """The canary could not be removed: tasks of a revision that failed may still serve."""
+
+    exit_code = EXIT_NOT_RESTORED
+
+
+def with_canary(plan: planning.ReleasePlan, env: Environment, spec: ServiceSpec,
+                aws: Any) -> planning.ReleasePlan:
+    """The plan with its canary part (core/canary.py). Reads the canary service: one left
+    by an interrupted run is reused or removed, and the plan says which."""
+    if canaries.canary_of(spec) is None:
+        return plan
+    with aws_step(env, f"reading the canary of {spec.service_name}"):
+        left_over = live_canary(env, spec, aws)
+    revision = next((c.params.get("taskDefinition") for c in plan.calls
+                     if c.operation == "update_service"), None)
+    part = canaries.plan_canary(env, spec, revision, plan.registers,
+                                plan.service_exists and revision is not None, left_over)
+    budget = plan.budget
+    if part is not None and part.runs and part.canary is not None:
+        canary = part.canary
+        zero = canaries.canary_spec(spec, canaries.Canary(count=0, bake_minutes=0))
+        serve = planning.budget_for(env, canaries.canary_spec(spec, canary),
+                                    plan.desired_taskdef).seconds
+        drain = planning.budget_for(env, zero, plan.desired_taskdef).seconds
+        budget = dataclasses.replace(budget, explanation=(
+            f"{budget.explanation}; before it the canary: up to {serve} s to serve, bake "
+            f"{canary.bake_minutes:g} min, and after it up to {drain} s to drain and go"))
+    return dataclasses.replace(plan, canary=part, budget=budget)
+
+
+def before_update(prepared: Any, revision: str, reporter: Reporter) -> None:
+    """Run the canary on `revision` and bake it; on failure remove it and raise CanaryFailed
+    (the main service not updated). Nothing to do when the plan runs no canary."""
+    part = prepared.plan.canary
+    if part is None or not part.runs or part.canary is None:
+        return
+    env, spec = prepared.env, prepared.spec
+    canary = part.canary
+    cspec = canaries.canary_spec(spec, canary)
+    where = f"{env.name}/{spec.service_name}"
+    reporter.emit("canary.start", f"{where}: canary {part.name}: "
+                  f"{canaries.traffic_share(spec, canary)} on {short(revision)}",
+                  env=env.name, service=spec.service_name, canary=part.name, revision=revision,
+                  count=canary.count, reused=part.left_over is not None)
+    try:
+        failure = _run(prepared, cspec, canary, revision, part.left_over, reporter)
+    except KeyboardInterrupt:
+        reporter.emit("canary.interrupted", f"{where}: interrupted; the canary {part.name} is "
+                      f"left running {short(revision)}: `release status` shows it and the next "
+                      "`release deploy` reuses or removes it", "warn", env=env.name,
+                      service=spec.service_name, canary=part.name)
+        raise
+    if failure is None:
+        reporter.emit("canary.passed", f"{where}: canary {part.name} served and baked "
+                      f"{canary.bake_minutes:g} min: releasing {spec.service_name}", "success",
+                      env=env.name, service=spec.service_name, canary=part.name)
+        return
+    _abort(prepared, revision, failure, reporter)
+
+
+def _run(prepared: Any, cspec: ServiceSpec, canary: canaries.Canary, revision: str,
+         left_over: dict[str, Any] | None, reporter: Reporter) -> str | None:
+    """Start, wait, bake; the reason it failed, or None when it passed."""
+    env, spec, aws = prepared.env, prepared.spec, prepared.aws
+    calls = canaries.start_calls(env, spec, canary, revision, left_over)
+    with aws_step(env, f"starting the canary of {spec.service_name}"):
+        executed = Executor(aws, reporter, env, kind="canary").execute(calls)
+    service = executed.responses[-1][2]["service"]
+    waiter = Waiter(env, cspec, aws, reporter)
+    budget = planning.budget_for(env, cspec, prepared.desired).seconds
+    target = make_target(env, cspec, revision, deployment_for(service, revision), None, budget,
+                         left_over or service, prepared.desired, waiter.draining())
+    verdict = waiter.wait(target, "canary")
+    if verdict.state != stability.STABLE:
+        return f"the canary did not serve: {verdict.reason}"
+    return _bake(env, cspec, aws, reporter, canary, waiter, target)
+
+
+def _bake(env: Environment, cspec: ServiceSpec, aws: Any, reporter: Reporter,
+          canary: canaries.Canary, waiter: Waiter, target: stability.Target) -> str | None:
+    """Bake the serving canary: `bakeMinutes` watching its alarms (engine/bake.py), then
+    one look at its tasks: one that stopped for a failure meanwhile (ECS replaced it, so
+    the ELB may look fine) fails the bake too."""
+    from release.engine.bake import watch_bake
+
+    result = watch_bake(env, cspec, aws, reporter, minutes=canary.bake_minutes,
+                        alarms=canary.alarms, label="canary")
+    if not result.ok:
+        return f"alarm {result.alarm} went into ALARM during the canary's bake: {result.reason}"
+    with aws_step(env, f"watching the canary {cspec.service_name}"):
+        snap = waiter.reader.read(default_clock().now())
+    stopped = _failed_stops(snap, target)
+    verdict = stability.Watch(dataclasses.replace(target, deadline=snap.taken_at + 10**6)
+                              ).observe(snap)
+    if stopped or verdict.state != stability.STABLE:
+        return (f"the canary failed during its bake: "
+                f"{stopped[0] if stopped else verdict.reason or verdict.summary}")
+    return None
+
+
+def _failed_stops(snap: stability.Snapshot, target: stability.Target) -> list[str]:
+    return [stability.describe_stop(t) for t in snap.tasks
+            if t.get("lastStatus") == "STOPPED"
+            and t.get("taskDefinitionArn") == target.task_definition_arn
+            and stability.stopped_during(t, target) and stability.is_failure_stop(t)]
+
+
+def _abort(prepared: Any, revision: str, failure: str, reporter: Reporter) -> None:
+    """Remove the canary, record the outcome, and stop the release: exit 3 (or 4)."""
+    from release.adapters import ledger
+
+    env, spec, aws = prepared.env, prepared.spec, prepared.aws
+    where = f"{env.name}/{spec.service_name}"
+    reporter.emit("canary.failed", f"{where}: {failure}; removing the canary", "error",
+                  env=env.name, service=spec.service_name, reason=failure)
+    removed = remove(env, spec, aws, reporter, prepared.desired)
+    live = short(prepared.live.revision_arn)
+    if removed is not None:
+        message = (f"{where}: canary of {short(revision)} failed ({failure}) and could not be "
+                   f"removed: {removed}")
+        ledger.finish_release(env, spec.service_name, records.FAILED, message)
+        raise CanaryNotRemoved(message, f"remove it by hand (`aws ecs update-service --service "
+                               f"{canaries.canary_name(spec)} --desired-count 0`, then "
+                               f"delete-service) and page the service owner; "
+                               f"{spec.service_name} still runs {live}")
+    tag_record(aws, reporter, revision,
+               records.outcome_tags(records.ROLLED_BACK, f"canary: {failure}",
+                                    default_clock().now()))
+    message = (f"{where}: canary of {short(revision)} failed ({failure}); the canary was "
+               f"removed and {spec.service_name} was not updated: it still runs {live}")
+    ledger.finish_release(env, spec.service_name, records.ROLLED_BACK, message)
+    reporter.emit("canary.removed", f"{where}: canary removed; {spec.service_name} still runs "
+                  f"{live}", "warn", env=env.name, service=spec.service_name, revision=live)
+    raise CanaryFailed(message, f"{short(revision)} is registered but not released; see the "
+                       "canary's events above, fix the cause and release again")
+
+
+def remove(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
+           taskdef: dict[str, Any] | None = None) -> str | None:
+    """Scale the canary to 0, wait until its tasks stopped and its instances drained, then
+    delete it. None when done, else why it is still there."""
+    name = canaries.canary_name(spec)
+    with aws_step(env, f"removing the canary {name}"):
+        scaled = Executor(aws, reporter, env, kind="canary").execute(
+            [canaries.scale_down_call(env, name)])
+    service = scaled.responses[-1][2]["service"]
+    zero = canaries.canary_spec(spec, canaries.Canary(count=0, bake_minutes=0))
+    revision = service.get("taskDefinition") or ""
+    waiter = Waiter(env, zero, aws, reporter)
+    budget = planning.budget_for(env, zero, taskdef or {}).seconds
+    target = make_target(env, zero, revision, (primary(service) or {}).get("id"), None, budget,
+                         service, taskdef or {}, waiter.draining())
+    verdict = waiter.wait(target, "canary removal")
+    if verdict.state != stability.STABLE:
+        return verdict.reason
+    with aws_step(env, f"removing the canary {name}"):
+        Executor(aws, reporter, env, kind="canary").execute([canaries.delete_call(env, name)])
+    return None
+
+
+def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
+           outcome: ReleaseOutcome) -> ReleaseOutcome:
+    """After the release, whatever its outcome: remove the canary if one is live (this run's,
+    or one left by an interrupted run). A canary that will not go is exit 4."""
+    if canaries.canary_of(spec) is None:
+        return outcome
+    name = canaries.canary_name(spec)
+    with aws_step(env, f"reading the canary {name}"):
+        found = live_canary(env, spec, aws)
+    if found is None:
+        return outcome
+    reporter.emit("canary.remove", f"{env.name}/{spec.service_name}: removing the canary "
+                  f"{name} ({short(found.get('taskDefinition'))}, {found.get('runningCount', 0)}"
+                  " task(s))", env=env.name, service=spec.service_name, canary=name,
+                  revision=found.get("taskDefinition"))
+    left = remove(env, spec, aws, reporter)
+    if left is None:
+        reporter.emit("canary.removed", f"{env.name}/{spec.service_name}: canary {name} removed",
+                      "success", env=env.name, service=spec.service_name, canary=name)
+        return outcome
+    return dataclasses.replace(
+        outcome, status=NOT_RESTORED, exit_code=max(outcome.exit_code, EXIT_NOT_RESTORED),
+        message=f"{outcome.message}; the canary {name} could not be removed: {left}",
+        hint=f"scale {name} to 0 and delete it, then check `release status --env {env.name} "
+             f"--service {spec.name}`")
+
+
+
+def explain(env: Environment, spec: ServiceSpec, aws: Any) -> dict[str, Any] | None:
+    """A live canary of the service, as `release status` explains it (None: there is none).
+
+    Outside a release a canary is always one an interrupted run left behind."""
+    if canaries.canary_of(spec) is None:
+        return None
+    name = canaries.canary_name(spec)
+    found = live_canary(env, spec, aws)
+    if found is None:
+        return None
+    revision = short(found.get("taskDefinition"))
+    return {"service": name, "revision": found.get("taskDefinition"),
+            "desired": found.get("desiredCount"), "running": found.get("runningCount"),
+            "note": f"{found.get('runningCount', 0)} task(s) of {revision} take part of the "
+                    f"ELB's traffic beside {spec.service_name}, left by a release that did not "
+                    f"finish (or one in progress); the next `release deploy --env {env.name} "
+                    f"--service {spec.name}` reuses it for a new revision or removes it"}
+
+
+def live_canary(env: Environment, spec: ServiceSpec, aws: Any) -> dict[str, Any] | None:
+    """The canary service when it is ACTIVE. DescribeServices answers a missing one with a
+    MISSING failure, a deleted one as DRAINING (tasks still stopping) and then INACTIVE:
+    neither is a canary to reuse or remove."""
+    from release.adapters import live
+
+    found = live.describe_service(aws.ecs, env.cluster, canaries.canary_name(spec))
+    return found if found is not None and found.get("status") == "ACTIVE" else None
