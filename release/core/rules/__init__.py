@@ -8,8 +8,8 @@ instead of a traceback.
 
 One module per family of rules, each saying what it guards and why:
 taskdefs, containers, ports, resources, load_balancer, placement, timing,
-secrets, images, references, api, adoption, logs, bake, canary (and documents: the ids the document layer
-reports). The shared context and helpers are in base.py; the arithmetic of
+secrets, images, references, api, adoption, logs, bake, canary (and documents: the ids
+the document layer reports). The shared context and helpers are in base.py; the arithmetic of
 rolling updates (capacity, waves, the release budget) is release/core/rolling.py.
 
 Adding a rule: write a function `def my_rule(ctx: Context) -> Iterator[Finding]`
