@@ -31,7 +31,8 @@ PROVISIONING_SECONDS = 1.0
 PENDING_SECONDS = 2.0  # image pull and container start
 CRASH_AFTER_SECONDS = 1.0
 STOPPING_SECONDS = 1.0
-STOPPED_TASK_RETENTION = 3600.0  # ECS keeps stopped tasks visible for at least an hour
+STOPPED_TASK_RETENTION = 3600.0
+EPHEMERAL_FIRST = 49153  # ECS keeps stopped tasks visible for at least an hour
 
 
 def _phase(task: TaskRecord, status: str, now: float) -> None:
@@ -88,15 +89,28 @@ class Tasks:
             container.exitCode = None
             container.network_bindings = [
                 {"bindIP": "0.0.0.0", "containerPort": m.get("containerPort"),
-                 "hostPort": m.get("hostPort") or m.get("containerPort"),
+                 "hostPort": self._host_port(task_definition, m, task.container_instance_arn),
                  "protocol": m.get("protocol", "tcp")}
-                for m in definition.get("portMappings") or []]
+                for m in definition.get("portMappings") or []
+            ] if task_definition.network_mode != "awsvpc" else []
             # moto names these after the task definition
             container.task_arn = task.task_arn
             container.container_arn = (f"arn:aws:ecs:{self.world.region}:{self.world.account}:"
                                        f"container/{cluster}/{task.id}/{uuid.uuid4()}")
             containers.append(container)
         return containers
+
+    def _host_port(self, task_definition: Any, mapping: dict[str, Any],
+                   instance_arn: str | None) -> int:
+        """The host port of a mapping: a static one, host mode's container port, or (bridge,
+        hostPort 0 or left out) the lowest free one of the ephemeral range (PortMapping.hostPort:
+        "the default ephemeral port range from 49153 through 65535 (Linux) ... is used")."""
+        if mapping.get("hostPort") or task_definition.network_mode == "host":
+            return int(mapping.get("hostPort") or mapping.get("containerPort"))
+        taken = {b.get("hostPort") for t in self.world.tasks.values()
+                 if t.holds_resources and t.task.container_instance_arn == instance_arn
+                 for c in t.task.containers for b in c.network_bindings or []}
+        return next(p for p in range(EPHEMERAL_FIRST, 65536) if p not in taken)
 
     def advance(self, now: float) -> None:
         """Move every task whose phase has lasted long enough to its next phase."""

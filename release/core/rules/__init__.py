@@ -8,7 +8,7 @@ instead of a traceback.
 
 One module per family of rules, each saying what it guards and why:
 taskdefs, containers, ports, resources, load_balancer, placement, timing,
-secrets, images, references, api (and documents: the ids the document layer
+secrets, images, references, api, adoption, target_groups (and documents: the ids the document layer
 reports). The shared context and helpers are in base.py; the arithmetic of
 rolling updates (capacity, waves, the release budget) is release/core/rolling.py.
 
@@ -33,6 +33,7 @@ from release.core.rules import (
     references,
     resources,
     secrets,
+    target_groups,
     taskdefs,
     timing,
 )
@@ -40,7 +41,7 @@ from release.core.rules.base import CATALOGUE, Context, Rule, RuleFn
 
 # The registry: every family whose CHECKS run, in this order.
 FAMILIES = (taskdefs, containers, ports, resources, load_balancer, placement, timing, secrets,
-            images, references, api, adoption)
+            images, references, api, adoption, target_groups)
 
 RULES: dict[str, Rule] = CATALOGUE
 CHECKS: tuple[RuleFn, ...] = tuple(check for family in FAMILIES for check in family.CHECKS)
