@@ -106,6 +106,15 @@ class ServiceRecord:
         return [lb["loadBalancerName"] for lb in self.service.load_balancers or []
                 if lb.get("loadBalancerName")]
 
+    @property
+    def on_fargate(self) -> bool:
+        """launchType FARGATE, or a FARGATE capacity provider: no container instance hosts
+        its tasks (AWS Fargate runs each task on capacity of its own)."""
+        providers = [p.get("capacityProvider", "") for p in
+                     getattr(self.service, "capacity_provider_strategy", None) or []]
+        return (getattr(self.service, "launch_type", "") == "FARGATE"
+                or any(str(p).startswith("FARGATE") for p in providers))
+
     def target_group_entries(self) -> list[dict[str, Any]]:
         """The service's loadBalancers entries that name a target group (ALB/NLB)."""
         return [lb for lb in self.service.load_balancers or [] if lb.get("targetGroupArn")]
