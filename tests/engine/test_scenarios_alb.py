@@ -116,6 +116,10 @@ def test_fargate_awsvpc_release_waits_for_the_old_targets_to_drain(alb: AlbStage
     assert service["loadBalancers"][0]["targetGroupArn"] == alb.arns[TG]
     subnets = service["networkConfiguration"]["awsvpcConfiguration"]["subnets"]
     assert all(s.startswith("subnet-") and s not in ("subnet-a", "subnet-b") for s in subnets)
+    verify = alb.cli("verify")  # the base URL is the ALB's DNS name
+    dns = alb.sandbox.client("elbv2").describe_load_balancers(Names=["akka-alb"])[
+        "LoadBalancers"][0]["DNSName"]
+    assert f"http://{dns}" in verify.output, verify.output
 
     alb.pin_alb("v2")
     run = alb.cli("deploy")
