@@ -125,3 +125,23 @@ def test_a_mistyped_load_balancer_type_names_the_kinds(repo: Path) -> None:
     report = validate_repo(repo, envs=["sandbox-alb"])
     assert any("application" in f.fix or "application" in f.message for f in report.findings
                if f.pointer.startswith("/loadBalancer")), report.findings
+
+
+def test_an_nlb_environment_validates_and_loads(repo: Path) -> None:
+    from release.core.config import load_repo
+
+    def nlb(doc):
+        lb = doc["loadBalancer"]
+        lb.update(type="network", listener={"protocol": "TCP", "port": 80})
+        lb.pop("securityGroups")
+        tg0(doc).update(protocol="TCP")
+        tg0(doc)["healthCheck"] = {"protocol": "TCP", "intervalSeconds": 10,
+                                   "timeoutSeconds": 5, "healthyThresholdCount": 3,
+                                   "unhealthyThresholdCount": 3}
+    env(nlb)(repo)
+    service(lambda d: d["service"].update(healthCheckGracePeriodSeconds=30))(repo)
+    assert validate_repo(repo, envs=["sandbox-alb"]).findings == []
+    lb = load_repo(repo, ["sandbox-alb"]).environment("sandbox-alb").load_balancer
+    assert (lb.kind, lb.classic, lb.health_check.healthy_after, lb.effective_draining) == (
+        "network", False, 30, 5)
+    assert lb.target_group("akka-firehose-tg").health_check.target == "TCP:traffic-port"
