@@ -37,8 +37,8 @@ from release.core.policies import (
     role_arn,
     trust_policy,
 )
-from release.engine.bootstrap_alarms import plan_alarms
 from release.engine import bootstrap_elbv2
+from release.engine.bootstrap_alarms import plan_alarms
 from release.engine.executor import RETRY_BUDGET_SECONDS, Executor, display
 from release.output.events import Reporter
 
