@@ -23,6 +23,7 @@ from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
 from release.core.render import render_service
+from release.core.service_deployments import is_native
 from release.engine.executor import Executed, Executor, display
 from release.engine.outcome import (
     FAILED,
@@ -295,6 +296,12 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
                      rollback: bool, registered: bool, resumed: bool = False
                      ) -> ReleaseOutcome:
     env, spec, aws = prepared.env, prepared.spec, prepared.aws
+    if is_native(spec.service):  # ECS runs blue/green, linear or canary: follow its deployment
+        from release.engine import native_wait
+
+        return native_wait.wait_and_finish(env, spec, aws, reporter, revision, previous,
+                                           target.started_at, prepared.plan.budget.seconds,
+                                           rollback, registered, resumed)
     clock = default_clock()
     name = spec.service_name
     try:

@@ -53,6 +53,7 @@ VERB_ARGS: dict[str, list[str]] = {
     "init": ["--env", "staging", "--cluster", "AkkaCluster-staging", "--service",
              "akka-firehose-service"],
     "run": ["--env", "staging", "--service", "akka-firehose", "--", "true"],
+    "continue": ["--env", "staging", "--service", "akka-firehose"],
 }
 # Verbs that do not read the config documents: run once, not per document.
 ONCE: dict[str, list[str]] = {
