@@ -11,7 +11,8 @@ production path. Its parts, each citing the AWS pages it follows:
 * `placement` — container instances, CPU units, memory, host ports;
 * `elb` — the classic ELB: registration, health checks, draining;
 * `agent` — the container agent's registration of the instances EC2 runs;
-* `faults` — what a task does wrong, declared on its container definition.
+* `faults` — what a task does wrong, declared on its container definition;
+* `native` — blue/green, linear and canary deployments and their service-deployment API.
 
 A load-balancer kind is one class with `world.LoadBalancers`' methods, listed
 in `balancers` below.
@@ -90,6 +91,12 @@ class EcsEmulator:
     def stop_requested(self, task: str, reason: str) -> Any:
         with self.lock:
             return self.tasks.stop_requested(task, reason)
+
+    def service_deployment_call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        """ListServiceDeployments and the three others moto lacks (sandbox/native.py)."""
+        with self.lock:
+            return self.scheduler.native.call(action, params, self.clock.now(),
+                                              self.scheduler._start_deployment)
 
     def tasks_run(self, tasks: list[Any]) -> None:
         """RunTask: one-off tasks, which moto leaves RUNNING for ever (sandbox/oneoff.py)."""

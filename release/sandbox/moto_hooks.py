@@ -11,7 +11,10 @@ once on StopTask, registers every container instance with 4096 CPU units and
 `InService` with the description "N/A" (a registration or deregistration by an
 API caller is therefore handed to the emulator too, which keeps the health
 history). No ECS agent runs, so RunInstances and CreateCluster are followed by
-the emulator's stand-in for the agents' registration. These wrappers hand
+the emulator's stand-in for the agents' registration. moto lacks the service
+deployment actions of ECS's native strategies (ListServiceDeployments,
+DescribeServiceDeployments, StopServiceDeployment, ContinueServiceDeployment):
+they are added to its ECS responses and answered by the emulator. These wrappers hand
 those calls to the
 emulator registered for the caller's account and region; with no emulator
 registered, moto behaves exactly as before.
@@ -251,6 +254,23 @@ def _create_repository(original: Handler) -> Handler:
     return create_repository
 
 
+SERVICE_DEPLOYMENT_ACTIONS = ("list_service_deployments", "describe_service_deployments",
+                              "stop_service_deployment", "continue_service_deployment")
+
+
+def _service_deployments(action: str) -> Handler:
+    """An ECS action moto does not have, answered by the emulator (sandbox/native.py)."""
+    def call(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+        from moto.ecs.exceptions import EcsClientException
+
+        emulator = _emulator_for(self)
+        if emulator is None:
+            raise EcsClientException(f"{action} needs the sandbox's ECS emulator")
+        return ActionResult(emulator.service_deployment_call(action, self._get_params()))
+    return call
+
+
 def install() -> None:
     """Wrap moto's ECS, ELB, EC2 and ECR calls named in the module docstring (idempotent)."""
     global _installed
@@ -278,4 +298,6 @@ def install() -> None:
         ]
         for cls, name, wrap in wrappers:
             setattr(cls, name, wrap(getattr(cls, name)))
+        for action in SERVICE_DEPLOYMENT_ACTIONS:  # moto has none of them
+            setattr(Ecs, action, _service_deployments(action))
         _installed = True
