@@ -33,6 +33,7 @@ from release.core.rules import (
     references,
     resources,
     secrets,
+    strategies,
     taskdefs,
     timing,
 )
@@ -40,7 +41,7 @@ from release.core.rules.base import CATALOGUE, Context, Rule, RuleFn
 
 # The registry: every family whose CHECKS run, in this order.
 FAMILIES = (taskdefs, containers, ports, resources, load_balancer, placement, timing, secrets,
-            images, references, api, adoption)
+            images, references, api, adoption, strategies)
 
 RULES: dict[str, Rule] = CATALOGUE
 CHECKS: tuple[RuleFn, ...] = tuple(check for family in FAMILIES for check in family.CHECKS)
