@@ -63,8 +63,6 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
         if outcome.status in LEDGER_OUTCOMES:
             ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
                                   outcome.message)
-        elif outcome.status == native.PAUSED_OUTCOME:
-            ledger.finish_release(env, spec.service_name, native.PAUSED_OUTCOME, outcome.message)
         return outcome
 
 

@@ -26,11 +26,17 @@ from release.core.config import Environment, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK
 from release.engine.outcome import NOT_RESTORED, RELEASED, ROLLED_BACK, ReleaseOutcome, tag_record
-from release.engine.wait import aws_step
+from release.engine.wait import (
+    _COUNTDOWN,
+    CHANGED_POLL_SECONDS,
+    COUNTDOWN_EVERY_SECONDS,
+    aws_step,
+    next_interval,
+)
 from release.output.events import Reporter
 
 PAUSED = native.PAUSED_OUTCOME
-POLL_SECONDS = 5.0
+POLL_SECONDS = 5.0  # while looking for a just-started deployment
 FIND_SECONDS = 60.0  # how long a just-started deployment may take to be listed
 ROLLBACK_SECONDS = 600  # the budget of the rollback the tool asked for
 
@@ -68,6 +74,7 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
     watch = native.NativeWatch()
     where = f"{env.name}/{spec.service_name}"
     stopped = False
+    interval, shown, shown_at = CHANGED_POLL_SECONDS, "", 0.0
     while True:
         now = clock.now()
         with aws_step(env, f"reading the deployment of {spec.service_name}"):
@@ -77,7 +84,10 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
                 native.NOT_RESTORED, "", f"ECS no longer describes deployment {arn}"), arn,
                 stopped)
         verdict = watch.observe(deployment, now)
-        if verdict.changed:
+        shape = _COUNTDOWN.sub("", verdict.summary)
+        moved = shape != shown
+        if moved or (verdict.changed and now - shown_at >= COUNTDOWN_EVERY_SECONDS):
+            shown, shown_at = shape, now  # a bake countdown alone: at most every 30 s
             reporter.emit("wait.progress", f"{where}: {verdict.summary}", "dim",
                           env=env.name, service=spec.service_name, summary=verdict.summary,
                           stage=deployment.get("lifecycleStage"),
@@ -97,7 +107,8 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
             with aws_step(env, f"rolling back the deployment of {spec.service_name}"):
                 api.stop_with_rollback(aws.ecs, arn)
             stopped, deadline = True, now + ROLLBACK_SECONDS
-        clock.sleep(POLL_SECONDS)
+        interval = next_interval(interval, moved)
+        clock.sleep(max(min(interval, deadline - now + 0.1), 0.1))
 
 
 def finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from release.core.service_deployments import NATIVE_STRATEGIES, shift_steps
+from release.core.serving import epoch
 from release.sandbox.world import ServiceRecord, World, stamp
 
 HOOK_TIMEOUT_MINUTES, HOOK_TIMEOUT_ACTION = 1440, "ROLLBACK"
@@ -356,8 +357,8 @@ class NativeDeployments:
         window = params.get("createdAt") or {}
         found = [lc for lc in self.deployments.values() if lc.service_key == key
                  and (not statuses or lc.status in statuses)
-                 and lc.created >= float(window.get("after", 0) or 0)
-                 and lc.created <= float(window.get("before", 1e12) or 1e12)]
+                 and lc.created >= (epoch(window.get("after")) or 0.0)
+                 and lc.created <= (epoch(window.get("before")) or 1e12)]
         found.sort(key=lambda lc: lc.created, reverse=True)
         return {"serviceDeployments": [self._brief(lc) for lc in found]}
 
