@@ -302,7 +302,7 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
 
         try:
             return native_wait.wait_and_finish(env, spec, aws, reporter, revision, previous,
-                                               target.started_at, prepared.plan.budget.seconds,
+                                               target.started_at, prepared.plan.budget,
                                                rollback, registered, resumed)
         except KeyboardInterrupt:
             _interrupted(env, spec, reporter, revision)

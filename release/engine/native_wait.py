@@ -156,9 +156,12 @@ def finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
 
 
 def wait_and_finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-                    revision: str, previous: str | None, started: float, budget: int,
+                    revision: str, previous: str | None, started: float, budget: Any,
                     rollback: bool, registered: bool, resumed: bool) -> ReleaseOutcome:
-    """deploy.py's wait for a native strategy: find the deployment, follow it, finish."""
+    """deploy.py's wait for a native strategy: find the deployment, follow it, finish.
+
+    An `auto` budget grows by the strategy's bakes (core/service_deployments.native_seconds);
+    a timeout the operator gave is the whole budget."""
     where = f"{env.name}/{spec.service_name}"
     found = find_deployment(env, spec, aws, None if resumed else started, active_only=resumed)
     if found is None:
@@ -167,11 +170,11 @@ def wait_and_finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Rep
                               message, EXIT_NOT_RESTORED, "native_not_found",
                               f"check `release status --env {env.name} --service {spec.name}`")
     arn = str(found["serviceDeploymentArn"])
-    extra = native.native_seconds(spec.service.get("deploymentConfiguration") or {})
+    config = spec.service.get("deploymentConfiguration") or {}
+    seconds = budget.seconds + (native.native_seconds(config) if budget.source == "auto" else 0)
     reporter.emit("wait.start", f"{where}: following ECS deployment {short(arn)} "
-                  f"({native.strategy(spec.service.get('deploymentConfiguration'))}, budget "
-                  f"{budget + extra} s)", env=env.name, service=spec.service_name,
-                  revision=revision, deployment=arn,
-                  deadline=records.iso(started + budget + extra))
-    followed = follow(env, spec, aws, reporter, arn, started + budget + extra, rollback)
+                  f"({native.strategy(config)}, budget {seconds} s)", env=env.name,
+                  service=spec.service_name, revision=revision, deployment=arn,
+                  deadline=records.iso(started + seconds))
+    followed = follow(env, spec, aws, reporter, arn, started + seconds, rollback)
     return finish(env, spec, aws, reporter, followed, revision, previous, registered)
