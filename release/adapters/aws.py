@@ -228,6 +228,10 @@ class Aws:
         return self.client("elb")
 
     @cached_property
+    def elbv2(self) -> Any:
+        return self.client("elbv2")
+
+    @cached_property
     def iam(self) -> Any:
         return self.client("iam")
 

@@ -5,7 +5,8 @@ wait loop: ONE DescribeServices, the service's tasks (ListTasks for running and
 stopped ones, DescribeTasks only for tasks whose state can still change), the
 container instances' EC2 ids (cached: they do not move) and the load balancer's
 view of the tasks from the service's health source (`HEALTH_SOURCES`: the classic
-ELB in `elb_classic`). It counts its DescribeServices calls for the benchmark.
+ELB in `elb_classic`, ALB/NLB target groups in `target_groups`). It counts its
+DescribeServices calls for the benchmark.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.adapters import elb_classic
+from release.adapters import elb_classic, target_groups
 from release.core import stability
 from release.core.config import Environment, ServiceSpec
 from release.core.errors import InvalidInput
@@ -139,7 +140,8 @@ def check_revision_images(ecr: Any, env: Environment, taskdef: dict[str, Any]) -
 
 
 # the key of the service's loadBalancers entry → the health source of that kind
-HEALTH_SOURCES = {"loadBalancerName": elb_classic.ClassicElb}
+HEALTH_SOURCES = {"loadBalancerName": elb_classic.ClassicElb,
+                  "targetGroupArn": target_groups.TargetGroupHealth}
 
 
 def health_source(aws: Any, env: Environment, spec: ServiceSpec) -> HealthSource | None:

@@ -232,8 +232,57 @@ class HealthCheck:
         return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
 
 
+CLASSIC = "classic"
+TARGET_GROUP_KINDS = ("application", "network")  # loadBalancer.type: an ALB or an NLB
+DEFAULT_DEREGISTRATION_DELAY = 300  # ELBv2 target group attributes: "The default value is 300"
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    """One ELBv2 target group of an ALB/NLB environment (loadBalancer.targetGroups[i])."""
+
+    name: str
+    protocol: str
+    port: int
+    target_type: str  # instance | ip (awsvpc tasks need ip)
+    health_check: HealthCheck
+    deregistration_delay: int  # the attribute deregistration_delay.timeout_seconds
+    vpc_id: str | None
+    doc: dict[str, Any]
+
+    def matches(self, reference: str) -> bool:
+        """A service's targetGroupArn names this group: its name, or an ARN with that name
+        (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)."""
+        return reference == self.name or f":targetgroup/{self.name}/" in reference
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> TargetGroup:
+        hc = doc.get("healthCheck", {})
+        protocol = str(doc.get("protocol", "HTTP"))
+        check_protocol = str(hc.get("protocol", protocol))
+        path = hc.get("path", "/") if check_protocol in ("HTTP", "HTTPS") else ""
+        attributes = doc.get("attributes", {})
+        return cls(
+            name=doc["name"], protocol=protocol, port=int(doc.get("port", 80)),
+            target_type=str(doc.get("targetType", "instance")),
+            health_check=HealthCheck(
+                target=f"{check_protocol}:{hc.get('port', 'traffic-port')}{path}",
+                interval=int(hc.get("intervalSeconds", 30)),
+                unhealthy_threshold=int(hc.get("unhealthyThresholdCount", 2)),
+                healthy_threshold=int(hc.get("healthyThresholdCount", 5)),
+                timeout=int(hc.get("timeoutSeconds", 5))),
+            deregistration_delay=int(attributes.get("deregistration_delay.timeout_seconds",
+                                                    DEFAULT_DEREGISTRATION_DELAY)),
+            vpc_id=doc.get("vpcId"), doc=doc)
+
+
 @dataclass(frozen=True)
 class LoadBalancer:
+    """The environment's load balancer: a classic ELB, or an ALB/NLB with target groups.
+
+    For an ALB/NLB, `health_check` and the draining figures are the slowest target
+    group's, so every budget and rule written for the classic ELB stays an upper bound."""
+
     name: str
     listener: dict[str, Any]
     subnets: list[str]
@@ -241,10 +290,20 @@ class LoadBalancer:
     health_check: HealthCheck
     draining_enabled: bool
     draining_timeout: int
+    kind: str = CLASSIC  # classic | application | network
+    target_groups: tuple[TargetGroup, ...] = ()
 
     @property
     def instance_port(self) -> int:
         return int(self.listener["instancePort"])
+
+    @property
+    def classic(self) -> bool:
+        return self.kind == CLASSIC
+
+    def target_group(self, reference: str) -> TargetGroup | None:
+        """The target group a service's targetGroupArn (a name or an ARN) refers to."""
+        return next((tg for tg in self.target_groups if tg.matches(reference)), None)
 
     @property
     def effective_draining(self) -> int:
@@ -292,9 +351,6 @@ class Environment:
 
     @classmethod
     def from_doc(cls, path: Path, doc: dict[str, Any], name: str | None = None) -> Environment:
-        lb = doc["loadBalancer"]
-        hc = lb["healthCheck"]
-        draining = lb.get("connectionDraining", {"enabled": False, "timeout": 300})
         endpoints = doc.get("endpoints", {})
         promotion = doc.get("promotion", {})
         access = dict(doc.get("aws", {}))
@@ -307,21 +363,7 @@ class Environment:
             region=doc["region"],
             cluster=doc["cluster"],
             ecr_repository=doc["ecr"]["repository"],
-            load_balancer=LoadBalancer(
-                name=lb["name"],
-                listener=lb["listener"],
-                subnets=list(lb.get("subnets", [])),
-                security_groups=list(lb.get("securityGroups", [])),
-                health_check=HealthCheck(
-                    target=hc["target"],
-                    interval=int(hc["interval"]),
-                    unhealthy_threshold=int(hc["unhealthyThreshold"]),
-                    healthy_threshold=int(hc["healthyThreshold"]),
-                    timeout=int(hc["timeout"]),
-                ),
-                draining_enabled=bool(draining.get("enabled", False)),
-                draining_timeout=int(draining.get("timeout", 300)),
-            ),
+            load_balancer=load_balancer_of(doc["loadBalancer"]),
             iam={k: v for k, v in iam.items() if isinstance(v, str)},
             instances=dict(doc.get("instances", {})),
             promotion_order=int(promotion.get("order", 0)),
@@ -333,6 +375,38 @@ class Environment:
             external_id=access.get("externalId"),
             create_jenkins_role=bool(iam.get("createJenkinsRole", False)),
         )
+
+
+def load_balancer_of(lb: dict[str, Any]) -> LoadBalancer:
+    """/loadBalancer: a classic ELB unless `type` says application or network."""
+    if lb.get("type", CLASSIC) in TARGET_GROUP_KINDS:
+        groups = tuple(TargetGroup.from_doc(tg) for tg in lb.get("targetGroups", []))
+        slowest = max(groups, key=lambda tg: tg.health_check.healthy_after, default=None)
+        delay = max((tg.deregistration_delay for tg in groups), default=0)
+        return LoadBalancer(
+            name=lb["name"], listener=dict(lb.get("listener", {})),
+            subnets=list(lb.get("subnets", [])),
+            security_groups=list(lb.get("securityGroups", [])),
+            health_check=slowest.health_check if slowest else HealthCheck("HTTP:80/", 30, 2, 5, 5),
+            draining_enabled=delay > 0, draining_timeout=delay, kind=lb["type"],
+            target_groups=groups)
+    hc = lb["healthCheck"]
+    draining = lb.get("connectionDraining", {"enabled": False, "timeout": 300})
+    return LoadBalancer(
+        name=lb["name"],
+        listener=lb["listener"],
+        subnets=list(lb.get("subnets", [])),
+        security_groups=list(lb.get("securityGroups", [])),
+        health_check=HealthCheck(
+            target=hc["target"],
+            interval=int(hc["interval"]),
+            unhealthy_threshold=int(hc["unhealthyThreshold"]),
+            healthy_threshold=int(hc["healthyThreshold"]),
+            timeout=int(hc["timeout"]),
+        ),
+        draining_enabled=bool(draining.get("enabled", False)),
+        draining_timeout=int(draining.get("timeout", 300)),
+    )
 
 
 @dataclass(frozen=True)

@@ -183,9 +183,17 @@ def rolling_plan(desired: int, minimum_percent: int, maximum_percent: int, insta
     return RollingPlan(capacity, desired, room - running, running - minimum)
 
 
+def fargate_only(taskdef: dict[str, Any]) -> bool:
+    """Its tasks run on Fargate alone: no container instance of the environment holds them."""
+    return list(taskdef.get("requiresCompatibilities") or []) == ["FARGATE"]
+
+
 def plan_for(env: Environment, desired: int, minimum_percent: int, maximum_percent: int,
              taskdef: dict[str, Any]) -> RollingPlan:
-    """The rolling plan of a task definition on an environment's instances."""
+    """The rolling plan of a task definition on an environment's instances (Fargate: none,
+    so only the percentages bound a wave)."""
+    if fargate_only(taskdef):
+        return rolling_plan(desired, minimum_percent, maximum_percent, 0, None)
     return rolling_plan(desired, minimum_percent, maximum_percent, env.instance_count,
                         tasks_per_instance(env.instance_type, taskdef))
 

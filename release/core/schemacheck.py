@@ -131,6 +131,9 @@ class Compiler:
         if "not" in keys:
             inner = self.node(schema["not"])
             checks.append(lambda v: not inner(v))
+        if "if" in keys:  # then/else apply by the condition's answer; alone they do nothing
+            when, then, other = (self.node(schema.get(w, True)) for w in ("if", "then", "else"))
+            checks.append(lambda v: then(v) if when(v) else other(v))
         if "$ref" in keys:
             ref = schema["$ref"]
             checks.append(lambda v: self._ref(ref)(v))
@@ -239,7 +242,7 @@ HANDLED = frozenset({
     "type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
     "minLength", "maxLength", "pattern", "properties", "required", "additionalProperties",
     "propertyNames", "minProperties", "maxProperties", "items", "prefixItems", "minItems",
-    "maxItems", "uniqueItems", "allOf", "anyOf", "oneOf", "not", "$ref",
+    "maxItems", "uniqueItems", "allOf", "anyOf", "oneOf", "not", "$ref", "if", "then", "else",
 })
 
 

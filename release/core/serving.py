@@ -4,8 +4,8 @@ The wait must know, per task of the service, whether the load balancer serves it
 has not yet started to (and why, in its own words), is draining it (until when),
 or does not know it at all. How to find out differs by kind of load balancer
 (classic ELB: DescribeInstanceHealth per instance; target groups:
-DescribeTargetHealth per instance and port), so `stability` reads only this view
-and each kind is one `HealthSource` in `release/adapters/`.
+DescribeTargetHealth per instance and port, or per IP for awsvpc tasks), so
+`stability` reads only this view and each kind is one `HealthSource` in `release/adapters/`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Placed:
     started_at: float | None  # None: not started yet, it cannot serve
     stopping_at: float | None = None  # when ECS began stopping it (and deregistered it)
     stopped: bool = False  # STOPPED: serves nothing, but its instance may still drain
+    address: str = ""  # awsvpc: the private IP of its network interface (an `ip` target)
 
 
 @dataclass(frozen=True)
@@ -99,4 +100,19 @@ def placed(task: Mapping[str, Any], instance_ids: Mapping[str, str], now: float)
                   instance_id=instance_ids.get(task.get("containerInstanceArn", ""), ""),
                   host_port=ports[0] if ports else None, started_at=started,
                   stopping_at=epoch(task.get("stoppingAt")),
-                  stopped=task.get("lastStatus") == "STOPPED")
+                  stopped=task.get("lastStatus") == "STOPPED", address=private_ip(task))
+
+
+def private_ip(task: Mapping[str, Any]) -> str:
+    """An awsvpc task's address: its ElasticNetworkInterface attachment's privateIPv4Address,
+    else a container's networkInterfaces privateIpv4Address (DescribeTasks shapes)."""
+    for attachment in task.get("attachments") or []:
+        if attachment.get("type") == "ElasticNetworkInterface":
+            for detail in attachment.get("details") or []:
+                if detail.get("name") == "privateIPv4Address" and detail.get("value"):
+                    return str(detail["value"])
+    for container in task.get("containers") or []:
+        for interface in container.get("networkInterfaces") or []:
+            if interface.get("privateIpv4Address"):
+                return str(interface["privateIpv4Address"])
+    return ""

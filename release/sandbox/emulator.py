@@ -10,12 +10,13 @@ production path. Its parts, each citing the AWS pages it follows:
 * `tasks` — the task lifecycle, stops and exit codes;
 * `placement` — container instances, CPU units, memory, host ports;
 * `elb` — the classic ELB: registration, health checks, draining;
+* `target_groups` — ALB/NLB target groups: targets, health, deregistration delay;
 * `agent` — the container agent's registration of the instances EC2 runs;
 * `faults` — what a task does wrong, declared on its container definition;
 * `native` — blue/green, linear and canary deployments and their service-deployment API.
 
 A load-balancer kind is one class with `world.LoadBalancers`' methods, listed
-in `balancers` below.
+in `balancers` below under the key of the loadBalancers entry that names it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from release.sandbox.elb import ClassicElb
 from release.sandbox.oneoff import OneOffTasks
 from release.sandbox.placement import Placement
 from release.sandbox.scheduler import Scheduler
+from release.sandbox.target_groups import TargetGroups
 from release.sandbox.tasks import Tasks, emulated_task_class
 from release.sandbox.world import LoadBalancers, World
 
@@ -48,10 +50,14 @@ class EcsEmulator:
         self.lock = threading.RLock()
         self.world = World(account, region, clock)
         self.elb = ClassicElb(self.world)
-        self.balancers: list[LoadBalancers] = [self.elb]
+        self.target_groups = TargetGroups(self.world)
+        # the key of a service's loadBalancers entry → the kind of load balancer it names
+        self.balancers: dict[str, LoadBalancers] = {"loadBalancerName": self.elb,
+                                                    "targetGroupArn": self.target_groups}
+        kinds = list(self.balancers.values())
         self.placement = Placement(self.world)
-        self.tasks = Tasks(self.world, self.balancers)
-        self.scheduler = Scheduler(self.world, self.placement, self.tasks, self.balancers)
+        self.tasks = Tasks(self.world, kinds)
+        self.scheduler = Scheduler(self.world, self.placement, self.tasks, kinds)
         self.agent = Agent(self.world, self.placement)
         self.oneoff = OneOffTasks(emulated_task_class, account, region)
 
@@ -77,6 +83,18 @@ class EcsEmulator:
     def registrations_changed(self, lb_name: str) -> None:
         with self.lock:
             self.elb.registrations_changed(lb_name)
+
+    def target_health(self, arn: str, targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self.lock:
+            return self.target_groups.target_health(arn, targets)
+
+    def targets_changed(self, arn: str, targets: list[dict[str, Any]], registered: bool) -> None:
+        """RegisterTargets / DeregisterTargets by an API caller."""
+        with self.lock:
+            if registered:
+                self.target_groups.api_registered(arn, targets)
+            else:
+                self.target_groups.api_deregistered(arn, targets)
 
     def instance_registered(self, container_instance: Any,
                             total_resources: list[dict[str, Any]]) -> None:
@@ -109,10 +127,10 @@ class EcsEmulator:
         """Advance the world to `now`: task phases, ELB checks, scheduler, deployments."""
         with self.lock:
             self.world.forget_vanished()
-            for balancers in self.balancers:
+            for balancers in self.balancers.values():
                 balancers.forget_vanished()
             self.tasks.advance(now)
-            for balancers in self.balancers:
+            for balancers in self.balancers.values():
                 balancers.tick(now)
             self.scheduler.tick(now)
             self.placement.refresh()

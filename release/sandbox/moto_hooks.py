@@ -10,7 +10,10 @@ once on StopTask, registers every container instance with 4096 CPU units and
 7482 MiB whatever totalResources says, and reports every registered ELB instance
 `InService` with the description "N/A" (a registration or deregistration by an
 API caller is therefore handed to the emulator too, which keeps the health
-history). No ECS agent runs, so RunInstances and CreateCluster are followed by
+history). For ELBv2 target groups moto keeps one target per id, runs no health
+check and never drains: DescribeTargetHealth, RegisterTargets and
+DeregisterTargets are answered by the emulator (sandbox/target_groups.py).
+No ECS agent runs, so RunInstances and CreateCluster are followed by
 the emulator's stand-in for the agents' registration. moto lacks the service
 deployment actions of ECS's native strategies (ListServiceDeployments,
 DescribeServiceDeployments, StopServiceDeployment, ContinueServiceDeployment):
@@ -54,6 +57,11 @@ class ServiceListener(Protocol):
                         ) -> list[dict[str, str]] | None: ...
 
     def registrations_changed(self, lb_name: str) -> None: ...
+
+    def target_health(self, arn: str, targets: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+    def targets_changed(self, arn: str, targets: list[dict[str, Any]],
+                        registered: bool) -> None: ...
 
     def stop_requested(self, task: str, reason: str) -> Any: ...
 
@@ -172,6 +180,41 @@ def _registration(original: Handler) -> Handler:
     return call
 
 
+def _describe_target_health(original: Handler) -> Handler:
+    def describe_target_health(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        emulator = _emulator_for(self)
+        if emulator is None:
+            return original(self)
+        arn = self._get_param("TargetGroupArn")
+        self.elbv2_backend.describe_target_health(arn, [])  # TargetGroupNotFound as AWS
+        return ActionResult({"TargetHealthDescriptions": emulator.target_health(
+            arn, self._get_param("Targets", []))})
+    return describe_target_health
+
+
+def _targets(registered: bool) -> Callable[[Handler], Handler]:
+    def wrap(original: Handler) -> Handler:
+        def call(self: Any) -> Any:
+            # moto keeps one target per id and refuses to deregister an unknown one; ELBv2
+            # keeps (id, port) pairs and "If the specified target does not exist, the action
+            # returns successfully" (DeregisterTargets): the emulator keeps the targets.
+            from moto.core.responses import EmptyResult
+            from moto.elbv2.exceptions import TargetGroupNotFoundError
+
+            emulator = _emulator_for(self)
+            if emulator is None:
+                return original(self)
+            arn = self._get_param("TargetGroupArn")
+            if self.elbv2_backend.target_groups.get(arn) is None:
+                raise TargetGroupNotFoundError()
+            emulator.targets_changed(arn, self._get_param("Targets", []), registered)
+            return EmptyResult()
+        return call
+    return wrap
+
+
 def _list_tasks(original: Handler) -> Handler:
     def list_tasks(self: Any) -> Any:
         # moto ignores serviceName and lists every desired status; ECS filters by the
@@ -281,6 +324,7 @@ def install() -> None:
         from moto.ecr.responses import ECRResponse
         from moto.ecs.responses import EC2ContainerServiceResponse as Ecs
         from moto.elb.responses import ELBResponse as Elb
+        from moto.elbv2.responses import ELBV2Response as Elbv2
 
         wrappers: list[tuple[type, str, Callable[[Handler], Handler]]] = [
             (Ecs, "create_service", _create_service),
@@ -295,6 +339,9 @@ def install() -> None:
             (Elb, "register_instances_with_load_balancer", _registration),
             (Elb, "deregister_instances_from_load_balancer", _registration),
             (ECRResponse, "create_repository", _create_repository),
+            (Elbv2, "describe_target_health", _describe_target_health),
+            (Elbv2, "register_targets", _targets(True)),
+            (Elbv2, "deregister_targets", _targets(False)),
         ]
         for cls, name, wrap in wrappers:
             setattr(cls, name, wrap(getattr(cls, name)))

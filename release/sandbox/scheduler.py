@@ -204,8 +204,9 @@ class Scheduler:
         started: list[TaskRecord] = []
         total = len(tasks)
         while mine + len(started) < desired and total < maximum:
-            ci, problem = self.placement.place(record, needs)
-            if ci is None:
+            ci, problem = (None, None) if record.on_fargate else self.placement.place(
+                record, needs)
+            if ci is None and not record.on_fargate:
                 self._placement_failed(record, problem or "", now)
                 break
             started.append(self.tasks.start(record, primary, ci, task_definition, now))
@@ -318,7 +319,9 @@ class Scheduler:
             "id": deployment_id, "status": "PRIMARY", "taskDefinition": task_definition,
             "desiredCount": service.desired_count, "pendingCount": 0, "runningCount": 0,
             "failedTasks": 0, "createdAt": stamp(now), "updatedAt": stamp(now),
-            "launchType": service.launch_type or "EC2", "platformFamily": "EC2",
+            "launchType": service.launch_type or "EC2",
+            **({"platformFamily": "Linux", "platformVersion": "1.4.0"} if record.on_fargate
+               else {"platformFamily": "EC2"}),
             **record.rollout(deployment_id, reason),
         }
         service.deployments.insert(0, deployment)

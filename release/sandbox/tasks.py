@@ -20,6 +20,7 @@ stopped tasks stay listed for an hour.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
@@ -32,6 +33,8 @@ PENDING_SECONDS = 2.0  # image pull and container start
 CRASH_AFTER_SECONDS = 1.0
 STOPPING_SECONDS = 1.0
 STOPPED_TASK_RETENTION = 3600.0  # ECS keeps stopped tasks visible for at least an hour
+EPHEMERAL_FIRST = 49153
+FARGATE_PLATFORM_VERSION = "1.4.0"  # what LATEST means on Linux
 
 
 def _phase(task: TaskRecord, status: str, now: float) -> None:
@@ -49,27 +52,41 @@ class Tasks:
 
     def start(self, record: ServiceRecord, deployment: dict[str, Any], ci: Any,
               task_definition: Any, now: float) -> TaskRecord:
-        """A new PROVISIONING task of `deployment` on container instance `ci`."""
+        """A new PROVISIONING task of `deployment` on container instance `ci` (None: Fargate)."""
         ecs = self.world.ecs
         cpu, memory, ports = requirements(task_definition)
         cluster = ecs.clusters[record.service.cluster_name]
-        task = _EmulatedTask(cluster, task_definition, ci.container_instance_arn,
+        fargate = ci is None
+        instance_arn = None if fargate else ci.container_instance_arn
+        network = awsvpc_configuration(record, task_definition)
+        # moto's own awsvpc path fails (its network interface has no private DNS name): the
+        # task is made as a bridge one and given its interface here.
+        task = _EmulatedTask(cluster, _Bridged(task_definition) if network else task_definition,
+                             instance_arn,
                              {"CPU": cpu, "MEMORY": memory, "PORTS": ports, "PORTS_UDP": []},
                              backend=ecs, group=f"service:{record.name}",
-                             launch_type="EC2", started_by=deployment["id"])
+                             launch_type="FARGATE" if fargate else "EC2",
+                             started_by=deployment["id"],
+                             platform_version=FARGATE_PLATFORM_VERSION if fargate else None)
+        if network:
+            task.network_configuration = network
+            task.attachments = [self._interface(network["awsvpcConfiguration"])]
         task.last_status = "PROVISIONING"
         task.created_at = stamp(now)
         task.version = 1
         task.containers = self._containers(task, task_definition, cluster.name)
+        address = interface_address(task)
         ecs.tasks.setdefault(cluster.name, {})[task.task_arn] = task
         definitions = task_definition.container_definitions
         fault_container, fault = fault_of_container_definitions(definitions)
         started = TaskRecord(
             task=task, service_key=record.key, deployment_id=deployment["id"],
-            container_instance_id=ci.id, ec2_instance_id=ci.ec2_instance_id, cpu=cpu,
+            container_instance_id="" if fargate else ci.id,
+            ec2_instance_id="" if fargate else ci.ec2_instance_id, cpu=cpu,
             memory=memory, ports=ports, fault=fault, phase_since=now,
             fault_container=fault_container,
-            stop_codes={d.get("name"): stop_exit_code(d) for d in definitions})
+            stop_codes={d.get("name"): stop_exit_code(d) for d in definitions},
+            private_ip=address)
         self.world.tasks[task.task_arn] = started
         return started
 
@@ -88,15 +105,57 @@ class Tasks:
             container.exitCode = None
             container.network_bindings = [
                 {"bindIP": "0.0.0.0", "containerPort": m.get("containerPort"),
-                 "hostPort": m.get("hostPort") or m.get("containerPort"),
+                 "hostPort": self._host_port(task_definition, m, task.container_instance_arn),
                  "protocol": m.get("protocol", "tcp")}
-                for m in definition.get("portMappings") or []]
+                for m in definition.get("portMappings") or []
+            ] if task_definition.network_mode != "awsvpc" else []
             # moto names these after the task definition
+            container.network_interfaces = [
+                {"attachmentId": a["id"], "privateIpv4Address": interface_address(task)}
+                for a in task.attachments if a.get("type") == "ElasticNetworkInterface"]
             container.task_arn = task.task_arn
             container.container_arn = (f"arn:aws:ecs:{self.world.region}:{self.world.account}:"
                                        f"container/{cluster}/{task.id}/{uuid.uuid4()}")
             containers.append(container)
         return containers
+
+    def _interface(self, config: dict[str, Any]) -> dict[str, Any]:
+        """An awsvpc task's ElasticNetworkInterface attachment, its interface made in EC2.
+
+        ECS developer guide, "Amazon ECS task networking options for EC2" / Fargate: each
+        task gets its own elastic network interface with a primary private IPv4 address
+        from the subnet; Amazon VPC user guide, "Subnet CIDR blocks": "The first four IP
+        addresses and the last IP address in each subnet CIDR block are not available".
+        """
+        ec2 = self.world.ec2
+        subnet = ec2.get_subnet(config["subnets"][0])
+        used = {str(e.private_ip_address) for e in ec2.enis.values()
+                if getattr(e.subnet, "id", None) == subnet.id}
+        hosts = itertools.islice(subnet.cidr.hosts(), 3, None)
+        address = next(str(h) for h in hosts if str(h) not in used)
+        eni = ec2.create_network_interface(subnet=subnet, private_ip_address=address,
+                                           group_ids=list(config.get("securityGroups") or []),
+                                           description="Amazon ECS task interface")
+        eni.status = "in-use"
+        return {"id": str(uuid.uuid4()), "type": "ElasticNetworkInterface", "status": "ATTACHED",
+                "details": [{"name": "subnetId", "value": subnet.id},
+                            {"name": "networkInterfaceId", "value": eni.id},
+                            {"name": "macAddress", "value": eni.mac_address},
+                            {"name": "privateDnsName",
+                             "value": f"ip-{address.replace('.', '-')}.ec2.internal"},
+                            {"name": "privateIPv4Address", "value": address}]}
+
+    def _host_port(self, task_definition: Any, mapping: dict[str, Any],
+                   instance_arn: str | None) -> int:
+        """The host port of a mapping: a static one, host mode's container port, or (bridge,
+        hostPort 0 or left out) the lowest free one of the ephemeral range (PortMapping.hostPort:
+        "the default ephemeral port range from 49153 through 65535 (Linux) ... is used")."""
+        if mapping.get("hostPort") or task_definition.network_mode == "host":
+            return int(mapping.get("hostPort") or mapping.get("containerPort"))
+        taken = {b.get("hostPort") for t in self.world.tasks.values()
+                 if t.holds_resources and t.task.container_instance_arn == instance_arn
+                 for c in t.task.containers for b in c.network_bindings or []}
+        return next(p for p in range(EPHEMERAL_FIRST, 65536) if p not in taken)
 
     def advance(self, now: float) -> None:
         """Move every task whose phase has lasted long enough to its next phase."""
@@ -184,6 +243,37 @@ class Tasks:
             self.stop(self.world.services.get(task.service_key), task, self.world.clock.now(),
                       reason or "Task stopped by user", "UserInitiated", "user")
         return task.task
+
+
+def awsvpc_configuration(record: ServiceRecord, task_definition: Any) -> dict[str, Any] | None:
+    """The service's awsvpcConfiguration for an awsvpc task (moto then creates its network
+    interface, as ECS does: "each task ... receives its own elastic network interface")."""
+    if task_definition.network_mode != "awsvpc":
+        return None
+    given = (getattr(record.service, "network_configuration", None) or {}).get(
+        "awsvpcConfiguration") or {}
+    return {"awsvpcConfiguration": {**given, "securityGroups": given.get("securityGroups", [])}}
+
+
+class _Bridged:
+    """A task definition that moto's Task takes for a bridge one (see `Tasks.start`)."""
+
+    def __init__(self, task_definition: Any) -> None:
+        self._definition = task_definition
+
+    network_mode = "bridge"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._definition, name)
+
+
+def interface_address(task: Any) -> str:
+    """The privateIPv4Address of the task's ElasticNetworkInterface attachment, if any."""
+    for attachment in task.attachments:
+        for detail in attachment.get("details", []):
+            if detail.get("name") == "privateIPv4Address":
+                return str(detail.get("value") or "")
+    return ""
 
 
 def _emulated_task_class() -> type:

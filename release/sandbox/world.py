@@ -45,6 +45,8 @@ class TaskRecord:
     drain_until: float | None = None
     registered_lbs: set[str] = field(default_factory=set)
     stopped_at: float | None = None
+    targets: dict[str, tuple[str, int]] = field(default_factory=dict)  # target group → target
+    private_ip: str = ""  # awsvpc: the address of the task's network interface
 
     @property
     def arn(self) -> str:
@@ -105,6 +107,19 @@ class ServiceRecord:
                 if lb.get("loadBalancerName")]
 
     @property
+    def on_fargate(self) -> bool:
+        """launchType FARGATE, or a FARGATE capacity provider: no container instance hosts
+        its tasks (AWS Fargate runs each task on capacity of its own)."""
+        providers = [p.get("capacityProvider", "") for p in
+                     getattr(self.service, "capacity_provider_strategy", None) or []]
+        return (getattr(self.service, "launch_type", "") == "FARGATE"
+                or any(str(p).startswith("FARGATE") for p in providers))
+
+    def target_group_entries(self) -> list[dict[str, Any]]:
+        """The service's loadBalancers entries that name a target group (ALB/NLB)."""
+        return [lb for lb in self.service.load_balancers or [] if lb.get("targetGroupArn")]
+
+    @property
     def behind_classic_elb(self) -> bool:
         """A loadBalancers entry names a classic ELB (loadBalancerName, not targetGroupArn).
 
@@ -130,11 +145,8 @@ class ServiceRecord:
 
 
 class LoadBalancers(Protocol):
-    """One kind of load balancer as ECS uses it (the classic ELB: `elb.ClassicElb`).
-
-    A second kind (target groups) is one more class with these methods, added to
-    the emulator's `balancers`.
-    """
+    """One kind of load balancer as ECS uses it (the classic ELB: `elb.ClassicElb`; ALB/NLB
+    target groups: `target_groups.TargetGroups`), an entry of the emulator's `balancers`."""
 
     def tick(self, now: float) -> None:
         """Follow registrations made by anyone, end finished draining, run health checks."""
@@ -178,6 +190,12 @@ class World:
         from moto.backends import get_backend
 
         return get_backend("elb")[self.account][self.region]
+
+    @property
+    def elbv2(self) -> Any:
+        from moto.backends import get_backend
+
+        return get_backend("elbv2")[self.account][self.region]
 
     @property
     def ec2(self) -> Any:

@@ -39,7 +39,8 @@ def test_the_seed_settings_are_what_the_documents_say():
     spec = repo.services_of("staging", "akka-firehose-service")[0]
     assert spec.service_name == "akka-firehose-service"
     assert spec.desired_count == 2
-    assert [e.name for e in repo.ordered_environments()] == ["sandbox", "staging", "production"]
+    assert [e.name for e in repo.ordered_environments()] == ["sandbox", "staging", "production",
+                                                             "sandbox-alb"]
     assert repo.environment("production").requires_approval
 
 

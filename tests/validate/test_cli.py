@@ -19,7 +19,7 @@ def break_two_documents(repo: Path) -> None:
 def test_the_project_repository_validates_clean(cli) -> None:
     result = cli("validate", "--repo", str(PROJECT))
     assert result.exit_code == 0, result.output
-    assert "ok: 7 document(s) checked, 0 error(s), 0 warning(s)" in result.stdout
+    assert "ok: 10 document(s) checked, 0 error(s), 0 warning(s)" in result.stdout
 
 
 def test_strict_run_with_botocore_check_is_clean_on_the_project(cli) -> None:
@@ -36,7 +36,7 @@ def test_text_report_groups_by_file_with_pointer_fix_and_summary(repo, cli) -> N
     assert "/service/healthCheckGracePeriodSeconds" in lines[1] and "[lb-grace-period]" in lines[1]
     assert lines[2].strip().startswith("fix: set \"healthCheckGracePeriodSeconds\": 60")
     assert TASKDEF in lines
-    assert lines[-1] == "FAILED: 7 document(s) checked, 2 error(s), 0 warning(s)"
+    assert lines[-1] == "FAILED: 10 document(s) checked, 2 error(s), 0 warning(s)"
 
 
 def test_json_report_is_one_object_per_line_with_stable_keys(repo, cli) -> None:
@@ -59,10 +59,10 @@ def test_junit_has_one_testcase_per_document_and_failures_where_expected(repo, c
     assert result.exit_code == 1
     root = ET.fromstring(result.stdout)
     cases = root.findall("./testsuite/testcase")
-    assert len(cases) == 7 == len({c.get("name") for c in cases})
+    assert len(cases) == 10 == len({c.get("name") for c in cases})
     failed = {c.get("name") for c in cases if c.find("failure") is not None}
     assert failed == {TASKDEF, STAGING_SERVICE}
-    assert root.get("failures") == "2" and root.find("testsuite").get("tests") == "7"
+    assert root.get("failures") == "2" and root.find("testsuite").get("tests") == "10"
     failure = next(c for c in cases if c.get("name") == TASKDEF).find("failure")
     assert failure.get("type") == "taskdef-image"
     assert "/containerDefinitions/0/image" in failure.text
@@ -87,7 +87,7 @@ def test_output_file_gets_the_report_and_the_console_a_summary(repo, cli, tmp_pa
     result = cli("validate", "--repo", str(repo), "--format", "junit", "--output", str(target))
     assert result.exit_code == 1
     assert ET.parse(target).getroot().get("failures") == "2"
-    assert "FAILED: 7 document(s) checked, 2 error(s)" in result.stdout
+    assert "FAILED: 10 document(s) checked, 2 error(s)" in result.stdout
     assert "<testsuite" not in result.stdout
 
 
@@ -102,7 +102,7 @@ def test_unknown_environment_exits_1_naming_the_known_ones(repo, cli) -> None:
     result = cli("validate", "--repo", str(repo), "--env", "staging", "--env", "prod")
     assert result.exit_code == 1
     assert "unknown environment 'prod'" in result.stderr
-    assert "production, sandbox, staging" in result.stderr
+    assert "production, sandbox, sandbox-alb, staging" in result.stderr
 
 
 def test_env_option_is_repeatable_and_limits_the_check(repo, cli) -> None:

@@ -8,7 +8,7 @@ instead of a traceback.
 
 One module per family of rules, each saying what it guards and why:
 taskdefs, containers, ports, resources, load_balancer, placement, timing,
-secrets, images, references, api (and documents: the ids the document layer
+secrets, images, references, api, adoption, target_groups (and documents: the ids the document layer
 reports). The shared context and helpers are in base.py; the arithmetic of
 rolling updates (capacity, waves, the release budget) is release/core/rolling.py.
 
@@ -34,6 +34,7 @@ from release.core.rules import (
     resources,
     secrets,
     strategies,
+    target_groups,
     taskdefs,
     timing,
 )
@@ -41,7 +42,7 @@ from release.core.rules.base import CATALOGUE, Context, Rule, RuleFn
 
 # The registry: every family whose CHECKS run, in this order.
 FAMILIES = (taskdefs, containers, ports, resources, load_balancer, placement, timing, secrets,
-            images, references, api, adoption, strategies)
+            images, references, api, adoption, target_groups, strategies)
 
 RULES: dict[str, Rule] = CATALOGUE
 CHECKS: tuple[RuleFn, ...] = tuple(check for family in FAMILIES for check in family.CHECKS)

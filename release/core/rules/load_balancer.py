@@ -131,7 +131,8 @@ def lb_health_check_port(ctx: Context) -> Iterator[Finding]:
       "raise healthCheckGracePeriodSeconds to at least HealthyThreshold × Interval")
 def lb_grace_period(ctx: Context) -> Iterator[Finding]:
     for view in ctx.services:
-        if view.env is None or not view.spec.service.get("loadBalancers"):
+        if (view.env is None or not view.spec.service.get("loadBalancers")
+                or not view.env.load_balancer.classic):  # target groups: tg-grace-period
             continue
         hc = view.env.load_balancer.health_check
         needed = hc.healthy_after
@@ -166,6 +167,8 @@ def lb_container_essential(ctx: Context) -> Iterator[Finding]:
       "lower timeout below interval; use a port from 1 to 65535 in the target")
 def lb_health_check(ctx: Context) -> Iterator[Finding]:
     for _, (rel, env) in ctx.environments.items():
+        if not env.load_balancer.classic:
+            continue  # target groups: tg-health-check
         hc = env.load_balancer.health_check
         if hc.timeout >= hc.interval:
             yield finding("lb-health-check", rel, "/loadBalancer/healthCheck/timeout",

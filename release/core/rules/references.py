@@ -18,11 +18,12 @@ from release.core.rules.base import (
 
 
 @rule("ref-load-balancer", ERROR, "the service's loadBalancerName is the environment's classic "
-      "ELB (target groups are not used)", "use the ELB name from environment.json /loadBalancer")
+      "ELB (target groups belong to an ALB/NLB environment)",
+      "use the ELB name from environment.json /loadBalancer")
 def ref_load_balancer(ctx: Context) -> Iterator[Finding]:
     for view in ctx.services:
-        if view.env is None:
-            continue
+        if view.env is None or not view.env.load_balancer.classic:
+            continue  # behind an ALB/NLB: tg-reference (rules/target_groups.py)
         for index, lb in lb_entries(view):
             here = f"/service/loadBalancers/{index}"
             if "targetGroupArn" in lb:

@@ -47,6 +47,7 @@ def timing_release_timeout(ctx: Context) -> Iterator[Finding]:
 def timing_draining(ctx: Context) -> Iterator[Finding]:
     for view in ctx.services:
         if (view.env is not None and view.spec.service.get("loadBalancers")
+                and view.env.load_balancer.classic
                 and not view.env.load_balancer.draining_enabled):
             yield finding("timing-draining", view.env_rel or view.rel,
                           "/loadBalancer/connectionDraining",
