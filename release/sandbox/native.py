@@ -41,7 +41,8 @@ kept here. What it follows (ECS API reference and developer guide):
 Sandbox choices (not from AWS): one stage transition per tick at most;
 AWS_LAMBDA hooks succeed at once (no Lambda runs here); the alarm is read from
 moto's CloudWatch (SetAlarmState puts it in ALARM) throughout the deployment;
-alarms without rollback only report TRIGGERED; ROLLBACK_FAILED never happens; a
+alarms without rollback only report TRIGGERED; ROLLBACK_FAILED only when the
+service's first deployment (no blue) is rolled back; a
 blue/green strategy behind a classic ELB is not refused as ECS would.
 """
 
@@ -316,9 +317,12 @@ class NativeDeployments:
         for deployment in service.deployments:
             if deployment["status"] == "PRIMARY":
                 deployment.update(status="ACTIVE", updatedAt=stamp(now))
+        if blue is None and not lc.blue[2]:  # the service's first deployment: no blue
+            lc.status, lc.finished = "ROLLBACK_FAILED", now
+            lc.reason = f"{reason}; there is no previous service revision to roll back to"
+            return
         if blue is None:  # blue already gone: deploy its task definition again
-            if lc.blue[2]:
-                start_deployment(record, lc.blue[2], now, reason)
+            start_deployment(record, lc.blue[2], now, reason)
             return
         service.deployments.remove(blue)
         blue.update(status="PRIMARY", updatedAt=stamp(now))

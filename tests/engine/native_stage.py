@@ -1,15 +1,16 @@
 """The sandbox service on ALB target groups with an ECS-native strategy, for the scenarios.
 
 The ALB, its listener and rule and the two target groups (blue, green) are made
-through moto's ELBv2 API; the service spec then names them in its loadBalancers
-entry with the advancedConfiguration ECS shifts traffic with.
+through moto's ELBv2 API; environment.json describes them (loadBalancer.type
+application) and the service spec names them in its loadBalancers entry with
+the advancedConfiguration ECS shifts traffic with.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from engine_sandbox import CONTAINER, SPEC, Stage
+from engine_sandbox import CONTAINER, ENV_DOC, SPEC, Stage
 
 ROLE = "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers"
 
@@ -25,7 +26,11 @@ def target_groups(stage: Stage) -> dict[str, str]:
     for name in ("akka-blue", "akka-green"):
         groups[name] = elbv2.create_target_group(
             Name=name, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance",
-            HealthCheckPath="/api/healthcheck")["TargetGroups"][0]["TargetGroupArn"]
+            HealthCheckPath="/api/healthcheck", HealthCheckIntervalSeconds=5,
+            HealthCheckTimeoutSeconds=3, HealthyThresholdCount=2,
+            UnhealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+        elbv2.modify_target_group_attributes(TargetGroupArn=groups[name], Attributes=[
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "5"}])
     listener = elbv2.create_listener(
         LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTP", Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": groups["akka-blue"]}])
@@ -37,9 +42,23 @@ def target_groups(stage: Stage) -> dict[str, str]:
             "rule": rule["Rules"][0]["RuleArn"]}
 
 
+def alb_environment(doc: dict[str, Any]) -> None:
+    """The sandbox environment's load balancer as an ALB with the blue and green groups."""
+    check = {"protocol": "HTTP", "path": "/api/healthcheck", "intervalSeconds": 5,
+             "timeoutSeconds": 3, "healthyThresholdCount": 2, "unhealthyThresholdCount": 2}
+    doc["instances"]["count"] = 4  # blue and green side by side, static host port 80
+    doc["loadBalancer"] = {
+        "type": "application", "name": "akka-alb", "listener": {"protocol": "HTTP", "port": 80},
+        "targetGroups": [{"name": name, "protocol": "HTTP", "port": 80, "targetType": "instance",
+                          "healthCheck": check,
+                          "attributes": {"deregistration_delay.timeout_seconds": 5}}
+                         for name in ("akka-blue", "akka-green")]}
+
+
 def go_native(stage: Stage, configuration: dict[str, Any]) -> dict[str, str]:
     """Put the service on the target groups with `configuration` (a deploymentConfiguration)."""
     arns = target_groups(stage)
+    stage.edit(ENV_DOC, alb_environment)
 
     def change(doc: dict[str, Any]) -> None:
         service = doc["service"]
