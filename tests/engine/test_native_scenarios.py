@@ -28,7 +28,7 @@ def progress(run: Any) -> list[str]:
 
 
 def alarm_fires_in_bake(stage: Stage) -> None:
-    """The alarm goes into ALARM once the deployment bakes (as SetAlarmState would put it).
+    """The alarm goes into ALARM 45 s into the bake (as SetAlarmState would put it).
 
     Set on moto's backend from a clock tick: a tick runs inside the sandbox's lock, where
     a call through the HTTP API would wait for itself.
@@ -39,11 +39,11 @@ def alarm_fires_in_bake(stage: Stage) -> None:
     native = sandbox.emulator.scheduler.native
     fired: list[bool] = []
 
-    def tick(_now: float) -> None:
+    def tick(now: float) -> None:
         record = sandbox.emulator.world.services.get("AkkaCluster:akka-firehose-service")
         current = native.current(record) if record is not None else None
         if fired or current is None or current.stage != "BAKE_TIME" \
-                or current.green[2].rsplit(":", 1)[-1] != "2":
+                or current.green[2].rsplit(":", 1)[-1] != "2" or now - current.stage_since < 45:
             return
         fired.append(True)
         get_backend("cloudwatch")[sandbox.account][sandbox.region].set_alarm_state(
