@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 from sandbox_world import CLUSTER, CONTAINER, SERVICE, World
 
-TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/0123456789abcdef"
-ALT = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green/0123456789abcdef"
 RULE = ("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/akka/"
         "0123456789abcdef/0123456789abcdef/0123456789abcdef")
 
@@ -24,16 +22,31 @@ def taskdef(world: World, note: str) -> str:
     return answer["taskDefinition"]["taskDefinitionArn"]
 
 
+def target_group(world: World, name: str) -> str:
+    """An ALB target group (instance targets, 2 checks 5 s apart, 5 s deregistration delay)."""
+    vpc = world.sb.client("ec2").describe_vpcs()["Vpcs"][0]["VpcId"]
+    elbv2 = world.sb.client("elbv2")
+    arn = elbv2.create_target_group(
+        Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="instance",
+        HealthCheckPath="/api/healthcheck", HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=3, HealthyThresholdCount=2,
+        UnhealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group_attributes(TargetGroupArn=arn, Attributes=[
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "5"}])
+    return arn
+
+
 def native_service(world: World, **configuration: Any) -> tuple[str, str]:
     """A service on target groups with `configuration`, released once; (blue, green) arns."""
     blue, green = taskdef(world, "1"), taskdef(world, "2")
+    tg, alt = target_group(world, "blue"), target_group(world, "green")
     world.ecs.create_service(
         cluster=CLUSTER, serviceName=SERVICE, taskDefinition=blue, desiredCount=2,
         launchType="EC2", deploymentConfiguration={
             "maximumPercent": 200, "minimumHealthyPercent": 100, **configuration},
-        loadBalancers=[{"targetGroupArn": TG, "containerName": CONTAINER, "containerPort": 8080,
+        loadBalancers=[{"targetGroupArn": tg, "containerName": CONTAINER, "containerPort": 8080,
                         "advancedConfiguration": {
-                            "alternateTargetGroupArn": ALT, "productionListenerRule": RULE,
+                            "alternateTargetGroupArn": alt, "productionListenerRule": RULE,
                             "roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructure"}}])
     world.run_until(lambda: latest(world)["status"] == "SUCCESSFUL", limit=3600, step=5)
     return blue, green
