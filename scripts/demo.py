@@ -6,7 +6,9 @@ your checkout):
 
     sandbox up → bootstrap → validate → build & push → promote → deploy →
     verify → second release → broken release (rolled back by itself, exit 3) →
-    operator rollback → history → sandbox down
+    operator rollback → history → the same image on Fargate behind an ALB
+    (sandbox-alb: bootstrap → promote → deploy → second release, stable once the
+    old targets drained → status) → sandbox down
 
 and ends with a summary table. Each step's expected exit code is part of the
 demo: the broken release *must* end with 3.
@@ -30,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COPY = ("taskdefs", "environments", "schemas", "examples")
 ENV = "sandbox"
+ALB_ENV = "sandbox-alb"  # the second example environment: an ALB in front of Fargate tasks
 SERVICE = "akka-firehose"
-SPEC = Path("environments") / ENV / "services" / f"{SERVICE}.json"
 
 
 @dataclass
@@ -111,14 +113,16 @@ class Demo:
 
     def use_free_ports(self) -> None:
         """Point the sandbox at free local ports, so a busy 4566 or 5050 cannot stop the demo."""
-        path = self.repo / "environments" / ENV / "environment.json"
-        doc = json.loads(path.read_text())
-        doc["endpoints"] = {"aws": f"http://127.0.0.1:{free_port()}",
-                            "registry": f"127.0.0.1:{free_port()}"}
-        path.write_text(json.dumps(doc, indent=2) + "\n")
+        endpoints = {"aws": f"http://127.0.0.1:{free_port()}",
+                     "registry": f"127.0.0.1:{free_port()}"}
+        for name in (ENV, ALB_ENV):  # one sandbox serves both example environments
+            path = self.repo / "environments" / name / "environment.json"
+            doc = json.loads(path.read_text())
+            doc["endpoints"] = endpoints
+            path.write_text(json.dumps(doc, indent=2) + "\n")
 
-    def edit_spec(self, change) -> None:
-        path = self.repo / SPEC
+    def edit_spec(self, change, env: str = ENV) -> None:
+        path = self.repo / "environments" / env / "services" / f"{SERVICE}.json"
         doc = json.loads(path.read_text())
         change(doc)
         path.write_text(json.dumps(doc, indent=2) + "\n")
@@ -205,6 +209,23 @@ class Demo:
         self.run("rollback", ["rollback", "--env", ENV, "--yes"], note="operator: back to v1")
         self.run("status", ["status", "--env", ENV])
         self.run("history", ["history", "--env", ENV])
+        self.alb_scenario(pin)
+
+    def alb_scenario(self, pin: str) -> None:
+        """The second example environment: the same image on Fargate behind an ALB."""
+        self.run("alb bootstrap", ["bootstrap", "--env", ALB_ENV, "--yes"],
+                 note="ALB, target group, listener")
+        self.run("alb promote", ["promote", "--env", ALB_ENV, "--service", SERVICE, "--image",
+                                 pin, "--commit"])
+        self.run("alb deploy v1", ["deploy", "--env", ALB_ENV], note="Fargate, awsvpc")
+
+        def second(doc):
+            doc["overrides"]["containers"]["akka-firehose"]["environment"]["LOG_LEVEL"] = "debug"
+        self.edit_spec(second, ALB_ENV)
+        self.git("commit", "-q", "-am", "sandbox-alb: debug logging")
+        self.run("alb deploy v2", ["deploy", "--env", ALB_ENV],
+                 note="stable once the old targets drained")
+        self.run("alb status", ["status", "--env", ALB_ENV])
 
     def summary(self) -> None:
         from rich.console import Console

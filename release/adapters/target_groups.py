@@ -152,16 +152,15 @@ class TargetGroupHealth:
         by_id: dict[str, Mapping[str, Any]] = {}
         for d in answer:
             by_id.setdefault(d["Target"]["Id"], d)
+        found = {t.task_arn: (by_id.get(t.address) if t.address
+                              else by_key.get((t.instance_id, t.host_port)))
+                 for t in tasks if not t.stopped}
+        for arn, description in found.items():
+            if description is not None:
+                self.keys[arn] = (description["Target"]["Id"], description["Target"].get("Port"))
         draining = self._remember_draining(tasks, answer, now)
-        view: dict[str, Serving] = {}
-        for task in tasks:
-            if task.stopped:
-                continue
-            found = (by_id.get(task.address) if task.address
-                     else by_key.get((task.instance_id, task.host_port)))
-            if found is not None:
-                self.keys[task.task_arn] = (found["Target"]["Id"], found["Target"].get("Port"))
-            view[task.task_arn] = self._of(task, found, draining, now)
+        view = {t.task_arn: self._of(t, found[t.task_arn], draining, now)
+                for t in tasks if not t.stopped}
         return HealthView(view, draining, list(answer))
 
     def _remember_draining(self, tasks: Sequence[Placed], answer: Sequence[Mapping[str, Any]],

@@ -39,7 +39,8 @@ SORTED_STRING_LISTS = frozenset({"requiresCompatibilities", "links", "dnsServers
 # Service settings update_service can change in place, and the ones it cannot.
 UPDATABLE_SETTINGS = ("desiredCount", "deploymentConfiguration", "healthCheckGracePeriodSeconds",
                       "placementConstraints", "placementStrategy", "enableExecuteCommand",
-                      "propagateTags", "enableECSManagedTags")
+                      "propagateTags", "enableECSManagedTags", "networkConfiguration",
+                      "platformVersion")
 RECREATE_SETTINGS = ("loadBalancers", "role", "launchType", "schedulingStrategy",
                      "deploymentController")
 

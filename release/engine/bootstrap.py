@@ -37,6 +37,7 @@ from release.core.policies import (
     role_arn,
     trust_policy,
 )
+from release.engine import bootstrap_elbv2
 from release.engine.executor import RETRY_BUDGET_SECONDS, Executor, display
 from release.output.events import Reporter
 
@@ -138,7 +139,10 @@ class Planner:
         with aws_errors(self.env, "reading the live infrastructure"):
             self._network()
             self._iam()
-            self._load_balancer()
+            if self.env.load_balancer.classic:
+                self._load_balancer()
+            else:  # an ALB/NLB: its load balancer, target groups and listener
+                bootstrap_elbv2.plan(self)
             self._cluster()
             self._repository()
             self._ledger_table()

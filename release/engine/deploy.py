@@ -74,7 +74,7 @@ class Prepared:
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
             check_image: bool = True, for_plan: bool = False, aws: Any = None) -> Prepared:
     """Render, read the live state, and plan. Reads only."""
-    from release.adapters import git, target_groups
+    from release.adapters import awsvpc, git, target_groups
     from release.adapters import live as live_state
 
     env = repo.environment(spec.env)
@@ -82,7 +82,8 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
     aws = aws if aws is not None else connect(env)
     clock = default_clock()
     with aws_step(env, f"reading {spec.service_name} in {env.name}"):
-        spec = target_groups.resolve(aws, env, spec)  # target group names → ARNs, first
+        # names of target groups, subnets and security groups → ARNs and ids, before any use
+        spec = awsvpc.resolve(aws, env, target_groups.resolve(aws, env, spec))
         if check_image:
             live_state.check_image(aws.ecr, env, spec)
         live = live_state.fetch_live(aws.ecs, env, spec)

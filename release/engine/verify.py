@@ -54,13 +54,18 @@ def elb_base_url(env: Environment) -> str:
 
     lb = env.load_balancer
     with aws_errors(env, f"looking up load balancer {lb.name}"):
-        found = connect(env).elb.describe_load_balancers(LoadBalancerNames=[lb.name])
-    descriptions = found.get("LoadBalancerDescriptions", [])
+        if lb.classic:
+            found = connect(env).elb.describe_load_balancers(LoadBalancerNames=[lb.name])
+            descriptions = found.get("LoadBalancerDescriptions", [])
+        else:  # an ALB/NLB (ELBv2): the same DNSName, its listener's port
+            descriptions = connect(env).elbv2.describe_load_balancers(
+                Names=[lb.name]).get("LoadBalancers", [])
     if not descriptions or not descriptions[0].get("DNSName"):
         raise Unreachable(f"load balancer {lb.name} has no DNS name",
                           "check that it exists (`release bootstrap --env ...`) or pass --base-url")
     scheme = "https" if str(lb.listener.get("protocol", "HTTP")).upper() == "HTTPS" else "http"
-    port = int(lb.listener.get("loadBalancerPort", 443 if scheme == "https" else 80))
+    port = int(lb.listener.get("loadBalancerPort", lb.listener.get(
+        "port", 443 if scheme == "https" else 80)))
     default = 443 if scheme == "https" else 80
     suffix = "" if port == default else f":{port}"
     return f"{scheme}://{descriptions[0]['DNSName']}{suffix}"

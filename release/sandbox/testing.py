@@ -127,6 +127,60 @@ class SandboxHandle:
             arns.append(answer["containerInstance"]["containerInstanceArn"])
         return arns
 
+    def seed_target_groups(self, env_name: str = "sandbox-alb") -> dict[str, str]:
+        """Create what `release bootstrap` would for an ALB/NLB environment without instances:
+        cluster, the named subnets and security groups (Name tags, in a VPC of their own),
+        the load balancer, its target groups (health check, deregistration delay), a
+        listener forwarding to the first, the ECR repository and the ledger table.
+
+        Returns the target groups' ARNs by name.
+        """
+        env = self.environment(env_name)
+        lb = env.load_balancer
+        ecs, ec2, elbv2 = (self.client(n) for n in ("ecs", "ec2", "elbv2"))
+        ecs.create_cluster(clusterName=env.cluster)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnets = [ec2.create_subnet(
+            VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{self.region}{'ab'[i % 2]}",
+            TagSpecifications=[_named("subnet", name)])["Subnet"]["SubnetId"]
+            for i, name in enumerate(lb.subnets)]
+        groups = [ec2.create_security_group(
+            GroupName=name, Description=name, VpcId=vpc,
+            TagSpecifications=[_named("security-group", name)])["GroupId"]
+            for name in lb.security_groups]
+        balancer = elbv2.create_load_balancer(
+            Name=lb.name, Subnets=subnets, SecurityGroups=groups, Type=lb.kind,
+            Scheme=str(env.doc["loadBalancer"].get("scheme", "internet-facing")))
+        arns = {}
+        for group in lb.target_groups:
+            hc = group.health_check
+            arns[group.name] = elbv2.create_target_group(
+                Name=group.name, Protocol=group.protocol, Port=group.port, VpcId=vpc,
+                TargetType=group.target_type, HealthCheckIntervalSeconds=hc.interval,
+                HealthCheckTimeoutSeconds=hc.timeout, HealthyThresholdCount=hc.healthy_threshold,
+                UnhealthyThresholdCount=hc.unhealthy_threshold,
+            )["TargetGroups"][0]["TargetGroupArn"]
+            elbv2.modify_target_group_attributes(TargetGroupArn=arns[group.name], Attributes=[
+                {"Key": "deregistration_delay.timeout_seconds",
+                 "Value": str(group.deregistration_delay)}])
+        elbv2.create_listener(
+            LoadBalancerArn=balancer["LoadBalancers"][0]["LoadBalancerArn"],
+            Protocol=lb.listener["protocol"], Port=int(lb.listener["port"]),
+            DefaultActions=[{"Type": "forward",
+                             "TargetGroupArn": arns[lb.target_groups[0].name]}])
+        self._repository_and_ledger(env)
+        return arns
+
+    def _repository_and_ledger(self, env: Any) -> None:
+        from release.adapters import ledger
+
+        ecr, dynamodb = self.client("ecr"), self.client("dynamodb")
+        if not ecr.describe_repositories()["repositories"]:
+            ecr.create_repository(repositoryName=env.ecr_repository,
+                                  imageTagMutability="IMMUTABLE")
+        if ledger.table_name(env) not in dynamodb.list_tables()["TableNames"]:
+            dynamodb.create_table(**ledger.table_definition(ledger.table_name(env)))
+
     def put_image(self, tag: str, env_name: str = "sandbox") -> str:
         """Put a small image manifest into the ECR repository under `tag`; returns its digest."""
         env = self.environment(env_name)
@@ -145,6 +199,10 @@ class SandboxHandle:
         return digest
 
 
+def _named(kind: str, name: str) -> dict[str, Any]:
+    return {"ResourceType": kind, "Tags": [{"Key": "Name", "Value": name}]}
+
+
 def total_resources(cpu: int, memory: int) -> list[dict[str, Any]]:
     """RegisterContainerInstance's totalResources as the ECS agent reports them."""
     return [{"name": "CPU", "type": "INTEGER", "integerValue": cpu},
@@ -160,9 +218,10 @@ def copy_config_repo(repo_root: Path, target: Path, endpoint: str,
     for folder in COPIED_FOLDERS:
         if (repo_root / folder).is_dir():
             shutil.copytree(repo_root / folder, target / folder)
-    env_path = target / "environments" / "sandbox" / "environment.json"
-    if env_path.exists():
+    for env_path in sorted((target / "environments").glob("*/environment.json")):
         doc = json.loads(env_path.read_text())
+        if env_path.parent.name != "sandbox" and "endpoints" not in doc:
+            continue  # an environment of real AWS
         endpoints = dict(doc.get("endpoints") or {})
         endpoints["aws"] = endpoint
         if registry_address:

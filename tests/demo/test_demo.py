@@ -14,7 +14,8 @@ EXPECTED_STEPS = [
     ("sandbox up", 0), ("bootstrap", 0), ("validate", 0), ("build & push", 0), ("promote", 0),
     ("plan", 0), ("deploy v1", 0), ("verify", 0), ("deploy v2", 0), ("deploy again", 0),
     ("deploy broken", 3),
-    ("rollback", 0), ("status", 0), ("history", 0), ("sandbox down", 0),
+    ("rollback", 0), ("status", 0), ("history", 0), ("alb bootstrap", 0), ("alb promote", 0),
+    ("alb deploy v1", 0), ("alb deploy v2", 0), ("alb status", 0), ("sandbox down", 0),
 ]
 
 
@@ -26,7 +27,7 @@ def test_the_demo_runs_the_whole_release_and_its_summary_says_so(tmp_path: Path)
                           text=True, capture_output=True, timeout=600, cwd=tmp_path)
     out = proc.stdout
     assert proc.returncode == 0, out[-4000:] + proc.stderr[-2000:]
-    assert re.search(r"DEMO PASSED: 15 steps in \d+ s", out)
+    assert re.search(r"DEMO PASSED: 20 steps in \d+ s", out)
     summary = out[out.index("release demo summary"):]
     rows = {}
     for line in summary.splitlines():
@@ -45,5 +46,11 @@ def test_the_demo_runs_the_whole_release_and_its_summary_says_so(tmp_path: Path)
     # The same commit deployed twice registers nothing the second time.
     assert "nothing to change (live revision akka-demo:2 matches git)" in out
     assert "roll back from akka-demo:2 to akka-demo:1" in out
+    # The second example environment: Fargate tasks behind an ALB, released after the
+    # classic one, its second release stable only once the old targets drained.
+    assert "akka-demo-fargate:2" in out
+    total = int(re.search(r"DEMO PASSED: 20 steps in (\d+) s", out).group(1))
+    assert total < 300, f"the demo took {total} s; `make demo` must stay under 5 minutes\n" + \
+        summary
     # No process or port was left behind by the demo's sandbox.
     assert "sandbox stopped" in out

@@ -170,7 +170,8 @@ def test_invalid_documents_at_the_end_of_the_range_exit_1_with_findings(config_g
 
 def test_an_empty_since_means_a_first_build_where_every_service_is_new(config_git):
     assert pairs(config_git, "") == [("sandbox", SERVICE, ADDED), ("staging", SERVICE, ADDED),
-                                     ("production", SERVICE, ADDED)]
+                                     ("production", SERVICE, ADDED),
+                                     ("sandbox-alb", SERVICE, ADDED)]
 
 
 def test_a_config_repository_in_a_folder_of_a_larger_git_repository_works(config_git):

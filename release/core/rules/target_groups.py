@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from release.core.config import TargetGroup
 from release.core.findings import ERROR, Finding
 from release.core.rolling import parse_cpu, parse_memory
 from release.core.rules.base import (
@@ -61,6 +62,14 @@ def _target_group_views(ctx: Context) -> Iterator[tuple[ServiceView, int, dict[s
             yield view, index, lb
 
 
+def _attached_groups(ctx: Context) -> Iterator[tuple[ServiceView, int, TargetGroup]]:
+    """Each loadBalancers entry that names one of its environment's target groups."""
+    for view, index, lb in _target_group_views(ctx):
+        group = view.env.load_balancer.target_group(lb.get("targetGroupArn", ""))  # type: ignore[union-attr]
+        if group is not None:
+            yield view, index, group
+
+
 @rule("tg-reference", ERROR, "behind an ALB/NLB each loadBalancers entry names one of the "
       "environment's target groups (targetGroupArn: its name or ARN), not a classic ELB",
       "use \"targetGroupArn\": \"<a name from environment.json /loadBalancer/targetGroups>\"")
@@ -86,9 +95,8 @@ def tg_reference(ctx: Context) -> Iterator[Finding]:
       "awsvpc (and so Fargate) needs ip, bridge and host need instance",
       "set targetType in environment.json /loadBalancer/targetGroups, or change networkMode")
 def tg_target_type(ctx: Context) -> Iterator[Finding]:
-    for view, index, lb in _target_group_views(ctx):
-        group = view.env.load_balancer.target_group(lb.get("targetGroupArn", ""))  # type: ignore[union-attr]
-        if group is None or view.taskdef is None:
+    for view, index, group in _attached_groups(ctx):
+        if view.taskdef is None:
             continue
         mode = view.taskdef.get("networkMode", "bridge")
         wanted = "ip" if mode == "awsvpc" else "instance"
@@ -109,10 +117,7 @@ def tg_target_type(ctx: Context) -> Iterator[Finding]:
       "tasks before the target group can call them healthy)",
       "raise healthCheckGracePeriodSeconds to at least HealthyThresholdCount × interval")
 def tg_grace_period(ctx: Context) -> Iterator[Finding]:
-    for view, _, lb in _target_group_views(ctx):
-        group = view.env.load_balancer.target_group(lb.get("targetGroupArn", ""))  # type: ignore[union-attr]
-        if group is None:
-            continue
+    for view, _, group in _attached_groups(ctx):
         hc = group.health_check
         grace = view.spec.service.get("healthCheckGracePeriodSeconds", 0)
         if grace < hc.healthy_after:
