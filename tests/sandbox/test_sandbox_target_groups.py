@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import botocore.exceptions
+import pytest
 from sandbox_world import CLUSTER, CONTAINER, SERVICE, World
 
 TG = "akka-tg"
@@ -100,13 +102,16 @@ def fargate_world(world: World, delay: int = 10) -> tuple[str, dict[str, Any]]:
     return arn, {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
 
 
-def fargate_task_definition(world: World, note: str = "") -> str:
+def fargate_task_definition(world: World, note: str = "", fault: str = "") -> str:
+    environment = [{"name": "NOTE", "value": note}]
+    if fault:
+        environment.append({"name": "RELEASE_SANDBOX_FAULT", "value": fault})
     return world.ecs.register_task_definition(
         family="akka-demo-fargate", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
         cpu="256", memory="512",
         containerDefinitions=[{
             "name": CONTAINER, "image": "akka@sha256:" + "1" * 64, "essential": True,
-            "environment": [{"name": "NOTE", "value": note}],
+            "environment": environment,
             "portMappings": [{"containerPort": 8080, "protocol": "tcp"}]}],
     )["taskDefinition"]["taskDefinitionArn"]
 
@@ -148,3 +153,33 @@ def test_fargate_tasks_get_a_network_interface_and_register_by_ip(world: World) 
     world.run_until(world.steady, limit=120, step=2)
     new = {d["Target"]["Id"] for d in health(world, arn)}
     assert len(new) == 2 and not new & addresses
+
+
+def test_failing_targets_are_replaced_and_api_callers_targets_are_followed(world: World) -> None:
+    arn, network = fargate_world(world)
+    world.ecs.create_service(
+        cluster=CLUSTER, serviceName=SERVICE, launchType="FARGATE", desiredCount=1,
+        taskDefinition=fargate_task_definition(world, fault="unhealthy"),
+        networkConfiguration=network, healthCheckGracePeriodSeconds=0,
+        loadBalancers=[{"targetGroupArn": arn, "containerName": CONTAINER,
+                        "containerPort": 8080}])
+    world.run_until(lambda: world.tasks("STOPPED"), limit=60, step=2)
+    (stopped,) = world.tasks("STOPPED")[:1]
+    assert stopped["stoppedReason"] == f"Task failed ELB health checks in (target-group {arn})"
+    assert any("is unhealthy in (target-group" in m for m in world.messages())
+
+    elbv2 = world.sb.client("elbv2")
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        elbv2.describe_target_health(TargetGroupArn=arn.replace("akka-tg", "nope-tg"))
+    assert missing.value.response["Error"]["Code"] == "TargetGroupNotFound"
+    # a target an API caller registers: initial, then unhealthy (no task answers there)
+    elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": "10.0.9.9", "Port": 8080}])
+    named = {"Targets": [{"Id": "10.0.9.9", "Port": 8080}]}
+    assert health(world, arn, **named)[0]["TargetHealth"]["State"] == "initial"
+    world.sb.advance(12)
+    assert health(world, arn, **named)[0]["TargetHealth"] == {
+        "State": "unhealthy", "Reason": "Target.FailedHealthChecks",
+        "Description": "Health checks failed"}
+    elbv2.deregister_targets(TargetGroupArn=arn, Targets=[{"Id": "10.0.9.8", "Port": 8080}])
+    elbv2.deregister_targets(TargetGroupArn=arn, Targets=[{"Id": "10.0.9.9", "Port": 8080}])
+    assert health(world, arn, **named)[0]["TargetHealth"]["State"] == "unused"
