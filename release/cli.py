@@ -13,6 +13,7 @@ from release.commands import (
     bootstrap,
     build,
     changed,
+    continue_,
     deploy,
     history,
     init,
@@ -52,6 +53,7 @@ app.command("verify")(verify.verify)
 app.command("bootstrap")(bootstrap.bootstrap)
 app.command("init")(init.init)
 app.command("logs")(logs.logs)
+app.command("continue")(continue_.continue_)
 app.command("run", context_settings={"allow_interspersed_args": False})(run.run)
 app.add_typer(sandbox.app, name="sandbox")
 

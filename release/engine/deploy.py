@@ -24,6 +24,7 @@ from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
 from release.core.render import render_service
+from release.core.service_deployments import PAUSED_OUTCOME, is_native
 from release.engine import bake, canary
 from release.engine.executor import Executed, Executor, display
 from release.engine.outcome import (
@@ -227,7 +228,8 @@ def _now_running(prepared: Prepared, executed: Executed) -> tuple[str, dict[str,
 
 # how a release's outcome is written in its ledger entry
 LEDGER_OUTCOMES = {RELEASED: records.COMPLETED, ROLLED_BACK: records.ROLLED_BACK,
-                   NOT_RESTORED: records.FAILED, FAILED: records.FAILED}
+                   NOT_RESTORED: records.FAILED, FAILED: records.FAILED,
+                   PAUSED_OUTCOME: PAUSED_OUTCOME}  # a native deployment at a PAUSE hook
 
 
 def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
@@ -316,6 +318,16 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
                      rollback: bool, registered: bool, resumed: bool = False
                      ) -> ReleaseOutcome:
     env, spec, aws = prepared.env, prepared.spec, prepared.aws
+    if is_native(spec.service):  # ECS runs blue/green, linear or canary: follow its deployment
+        from release.engine import native_wait
+
+        try:
+            return native_wait.wait_and_finish(env, spec, aws, reporter, revision, previous,
+                                               target.started_at, prepared.plan.budget,
+                                               rollback, registered, resumed)
+        except KeyboardInterrupt:
+            _interrupted(env, spec, reporter, revision)
+            raise
     clock = default_clock()
     name = spec.service_name
     try:

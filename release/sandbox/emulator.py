@@ -14,6 +14,7 @@ production path. Its parts, each citing the AWS pages it follows:
 * `agent` — the container agent's registration of the instances EC2 runs;
 * `faults` — what a task does wrong, declared on its container definition;
 * `alarms` — the alarm fault: CloudWatch alarms in ALARM while such tasks serve.
+* `native` — blue/green, linear and canary deployments and their service-deployment API.
 
 A load-balancer kind is one class with `world.LoadBalancers`' methods, listed
 in `balancers` below under the key of the loadBalancers entry that names it.
@@ -111,6 +112,12 @@ class EcsEmulator:
     def stop_requested(self, task: str, reason: str) -> Any:
         with self.lock:
             return self.tasks.stop_requested(task, reason)
+
+    def service_deployment_call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        """ListServiceDeployments and the three others moto lacks (sandbox/native.py)."""
+        with self.lock:
+            return self.scheduler.native.call(action, params, self.clock.now(),
+                                              self.scheduler._start_deployment)
 
     def tasks_run(self, tasks: list[Any]) -> None:
         """RunTask: one-off tasks, which moto leaves RUNNING for ever (sandbox/oneoff.py)."""

@@ -14,7 +14,10 @@ history). For ELBv2 target groups moto keeps one target per id, runs no health
 check and never drains: DescribeTargetHealth, RegisterTargets and
 DeregisterTargets are answered by the emulator (sandbox/target_groups.py).
 No ECS agent runs, so RunInstances and CreateCluster are followed by
-the emulator's stand-in for the agents' registration. These wrappers hand
+the emulator's stand-in for the agents' registration. moto lacks the service
+deployment actions of ECS's native strategies (ListServiceDeployments,
+DescribeServiceDeployments, StopServiceDeployment, ContinueServiceDeployment):
+they are added to its ECS responses and answered by the emulator. These wrappers hand
 those calls to the
 emulator registered for the caller's account and region; with no emulator
 registered, moto behaves exactly as before.
@@ -325,6 +328,21 @@ def _describe_image_scan_findings(original: Handler) -> Handler:
                                 self._get_param("nextToken"))
         return original(self) if answer is None else ActionResult(answer)
     return describe_image_scan_findings
+SERVICE_DEPLOYMENT_ACTIONS = ("list_service_deployments", "describe_service_deployments",
+                              "stop_service_deployment", "continue_service_deployment")
+
+
+def _service_deployments(action: str) -> Handler:
+    """An ECS action moto does not have, answered by the emulator (sandbox/native.py)."""
+    def call(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+        from moto.ecs.exceptions import EcsClientException
+
+        emulator = _emulator_for(self)
+        if emulator is None:
+            raise EcsClientException(f"{action} needs the sandbox's ECS emulator")
+        return ActionResult(emulator.service_deployment_call(action, self._get_params()))
+    return call
 
 
 def install() -> None:
@@ -359,4 +377,6 @@ def install() -> None:
         ]
         for cls, name, wrap in wrappers:
             setattr(cls, name, wrap(getattr(cls, name)))
+        for action in SERVICE_DEPLOYMENT_ACTIONS:  # moto has none of them
+            setattr(Ecs, action, _service_deployments(action))
         _installed = True

@@ -37,6 +37,7 @@ import math
 import random
 from typing import Any
 
+from release.sandbox.native import NativeDeployments
 from release.sandbox.placement import Placement, requirements
 from release.sandbox.tasks import Tasks
 from release.sandbox.world import LoadBalancers, ServiceRecord, TaskRecord, World, stamp
@@ -59,11 +60,13 @@ class Scheduler:
     """Runs each service's deployments toward its desired count, as the ECS scheduler does."""
 
     def __init__(self, world: World, placement: Placement, tasks: Tasks,
-                 balancers: list[LoadBalancers]) -> None:
+                 balancers: list[LoadBalancers], native: NativeDeployments | None = None
+                 ) -> None:
         self.world = world
         self.placement = placement
         self.tasks = tasks
         self.balancers = balancers
+        self.native = native or NativeDeployments(world)  # blue/green, linear, canary
 
     # -- hooks from the API (moto_hooks) ------------------------------------------------
 
@@ -86,6 +89,8 @@ class Scheduler:
             deployment.update(createdAt=stamp(now), updatedAt=stamp(now),
                               runningCount=0, pendingCount=0, failedTasks=0,
                               **record.rollout(deployment["id"]))
+        if service.deployments:
+            self.native.deployment_started(record, None, service.deployments[0], now)
         self.refresh_counts(record, now)
 
     def service_updated(self, service: Any, params: dict[str, Any],
@@ -107,7 +112,8 @@ class Scheduler:
         primary = service.deployments[0] if service.deployments else None
         changed = primary is None or primary.get("taskDefinition") != service.task_definition
         if changed or params.get("forceNewDeployment"):
-            self._start_deployment(record, service.task_definition, now)
+            green = self._start_deployment(record, service.task_definition, now)
+            self.native.deployment_started(record, primary, green, now)
         elif primary is not None:
             primary["desiredCount"] = service.desired_count
         record.steady_reported_at = None
@@ -122,6 +128,7 @@ class Scheduler:
             self._schedule(record, now)
             self._settle(record, now)
             self.refresh_counts(record, now)
+        self.native.tick(now, self.healthy, self._start_deployment)
 
     def healthy(self, record: ServiceRecord, task: TaskRecord) -> bool:
         """RUNNING and passing the checks of every load balancer of the service."""
@@ -186,8 +193,11 @@ class Scheduler:
         primary = record.service.deployments[0]
         desired = int(record.service.desired_count)
         maximum = math.floor(desired * record.maximum_percent / 100)
+        if self.native.scales_to_double(record):  # green scales up beside all of blue
+            maximum = 2 * desired
         mine = sum(1 for t in tasks if t.deployment_id == primary["id"])
-        if primary.get("rolloutState") == "FAILED" or mine >= desired:
+        if (primary.get("rolloutState") == "FAILED" or mine >= desired
+                or self.native.holds_launch(record)):
             return
         task_definition = self.world.ecs.describe_task_definition(primary["taskDefinition"])
         needs = requirements(task_definition)
@@ -218,7 +228,10 @@ class Scheduler:
         stopping: list[TaskRecord] = []
         # Old deployments: unhealthy or not yet running tasks first, they cost no capacity.
         # A FAILED deployment launches nothing more, so no healthy old task makes room for it.
+        held = self.native.holds_blue(record)  # blue runs until the native CLEAN_UP stage
         for task in sorted(others, key=lambda t: self.healthy(record, t)):
+            if held:
+                break
             if not self.healthy(record, task):
                 stopping.append(task)
             elif not failed and healthy - 1 >= minimum:

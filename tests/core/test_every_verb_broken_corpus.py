@@ -54,6 +54,7 @@ VERB_ARGS: dict[str, list[str]] = {
              "akka-firehose-service"],
     "run": ["--env", "staging", "--service", "akka-firehose", "--", "true"],
     "logs": ["--env", "staging", "--service", "akka-firehose"],
+    "continue": ["--env", "staging", "--service", "akka-firehose"],
 }
 # Verbs that do not read the config documents: run once, not per document.
 ONCE: dict[str, list[str]] = {

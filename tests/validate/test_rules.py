@@ -103,6 +103,30 @@ def staging_uses_web(doc):
     doc["overrides"]["containers"] = {"web": doc["overrides"]["containers"]["akka-firehose"]}
 
 
+TG_ARN = ("arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/akka-blue/"
+          "0123456789abcdef")
+ADVANCED = {"alternateTargetGroupArn": TG_ARN.replace("blue", "green"),
+            "productionListenerRule": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:"
+            "listener-rule/app/akka/0123456789abcdef/0123456789abcdef/0123456789abcdef",
+            "roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers"}
+
+
+def native(strategy: str, advanced: bool = True, **settings) -> Change:
+    """The staging service on a target group (with the traffic-shift fields) and `strategy`."""
+    def change(doc):
+        lb = {"targetGroupArn": TG_ARN, "containerName": "akka-firehose", "containerPort": 8080}
+        if advanced:
+            lb["advancedConfiguration"] = dict(ADVANCED)
+        doc["service"]["loadBalancers"] = [lb]
+        doc["service"]["deploymentConfiguration"] = {"strategy": strategy, **settings}
+    return service(change)
+
+
+def pause_at(stage: str) -> Change:
+    return native("BLUE_GREEN", bakeTimeInMinutes=5,
+                  lifecycleHooks=[{"targetType": "PAUSE", "lifecycleStages": [stage]}])
+
+
 # rule id, change that fires it (staging), file and pointer it names, near miss that stays quiet
 CASES: list[tuple[str, Change, str, str, Change]] = [
     ("init-placeholder", taskdef(lambda d: c0(d)["environment"][0].update(value=PLACEHOLDER)),
@@ -373,6 +397,10 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
                          second_service("akka-firehose-service-canary")),
      STAGING_SERVICE, "/service/serviceName",
      both(canary(1), three_instances, second_service("akka-firehose-worker"))),
+    ("strategy-load-balancer", service(lambda d: d["service"]["deploymentConfiguration"].update(
+        strategy="BLUE_GREEN", bakeTimeInMinutes=5)),
+     STAGING_SERVICE, "/service/deploymentConfiguration/strategy",
+     service(lambda d: d["service"]["deploymentConfiguration"].update(strategy="ROLLING"))),
 ]
 
 WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
@@ -413,6 +441,26 @@ WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
     ("canary-bake", both(canary(1, bake_minutes=0), three_instances,
                          service(lambda d: d["release"].pop("bake", None))), STAGING_SERVICE,
      "/release/canary/bakeMinutes", both(canary(1, bake_minutes=5), three_instances)),
+]
+
+
+# Native strategies on a target group: the staging environment is a classic-ELB one, so the
+# near miss is judged by this rule alone (what a target group asks of the environment is the
+# load-balancer rules' business).
+STRATEGY_CASES: list[tuple[str, Change, str, str, Change]] = [
+    ("strategy-traffic-shift", native("BLUE_GREEN", advanced=False, bakeTimeInMinutes=5),
+     STAGING_SERVICE, "/service/loadBalancers/0", native("BLUE_GREEN", bakeTimeInMinutes=5)),
+    ("strategy-settings", native("BLUE_GREEN"), STAGING_SERVICE,
+     "/service/deploymentConfiguration", native("BLUE_GREEN", bakeTimeInMinutes=0)),
+    ("strategy-settings", native("CANARY", canaryConfiguration={"canaryPercent": 0.15}),
+     STAGING_SERVICE, "/service/deploymentConfiguration/canaryConfiguration/canaryPercent",
+     native("CANARY", canaryConfiguration={"canaryPercent": 0.2})),
+    ("strategy-settings", native("LINEAR", canaryConfiguration={"canaryPercent": 10}),
+     STAGING_SERVICE, "/service/deploymentConfiguration/canaryConfiguration",
+     native("LINEAR", linearConfiguration={"stepPercent": 25.0, "stepBakeTimeInMinutes": 1})),
+    ("strategy-hooks", pause_at("PRODUCTION_TRAFFIC_SHIFT"), STAGING_SERVICE,
+     "/service/deploymentConfiguration/lifecycleHooks/0/lifecycleStages",
+     pause_at("POST_PRODUCTION_TRAFFIC_SHIFT")),
 ]
 
 
@@ -461,8 +509,19 @@ def test_warning_rule_stays_quiet_on_a_near_miss(repo: Path, case) -> None:
     assert found == [] and report.findings == []
 
 
+@pytest.mark.parametrize("case", STRATEGY_CASES, ids=[_id(c) for c in STRATEGY_CASES])
+def test_strategy_rule_fires_and_its_near_miss_is_quiet(repo: Path, case) -> None:
+    rule, fire, file, pointer, quiet = case
+    fire(repo)
+    report, found = findings_of(repo, rule, envs=["staging"])
+    assert (file, pointer) in {(f.file, f.pointer) for f in found}, report.findings
+    assert all(f.severity == "error" and f.message and f.fix for f in found)
+    quiet(repo)
+    assert findings_of(repo, rule, envs=["staging"])[1] == []
+
+
 def test_every_rule_has_a_fire_and_a_quiet_case() -> None:
-    tested = {c[0] for c in CASES + WARNING_CASES + ALB_CASES}
+    tested = {c[0] for c in CASES + WARNING_CASES + ALB_CASES + STRATEGY_CASES}
     document_layer = {r for r in RULES if r.startswith(("schema-", "json-", "repo-", "document-"))}
     elsewhere = {"unknown-environment", "internal-error", "api-register-task-definition"}
     assert set(RULES) - document_layer - elsewhere <= tested

@@ -8,10 +8,10 @@ instead of a traceback.
 
 One module per family of rules, each saying what it guards and why:
 taskdefs, containers, ports, resources, load_balancer, placement, timing,
-secrets, images, references, api, adoption, logs, bake, canary, target_groups (and
-documents: the ids the document layer reports). The shared context and helpers are in
-base.py; the arithmetic of rolling updates (capacity, waves, the release budget) is
-release/core/rolling.py.
+secrets, images, references, api, adoption, logs, bake, canary, target_groups,
+strategies (and documents: the ids the document layer reports). The shared context and
+helpers are in base.py; the arithmetic of rolling updates (capacity, waves, the release
+budget) is release/core/rolling.py.
 
 Adding a rule: write a function `def my_rule(ctx: Context) -> Iterator[Finding]`
 decorated with `@rule(id, severity, summary, fix)` in its family's module and
@@ -37,6 +37,7 @@ from release.core.rules import (
     references,
     resources,
     secrets,
+    strategies,
     target_groups,
     taskdefs,
     timing,
@@ -45,7 +46,7 @@ from release.core.rules.base import CATALOGUE, Context, Rule, RuleFn
 
 # The registry: every family whose CHECKS run, in this order.
 FAMILIES = (taskdefs, containers, ports, resources, load_balancer, placement, timing, secrets,
-            images, references, api, adoption, logs, bake, canary, target_groups)
+            images, references, api, adoption, logs, bake, canary, target_groups, strategies)
 
 RULES: dict[str, Rule] = CATALOGUE
 CHECKS: tuple[RuleFn, ...] = tuple(check for family in FAMILIES for check in family.CHECKS)

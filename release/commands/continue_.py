@@ -1,0 +1,42 @@
+"""`release continue`: approve a blue/green, linear or canary deployment paused at a PAUSE
+lifecycle hook (ContinueServiceDeployment) and wait for it to finish."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from release.commands.common import (
+    EnvOption,
+    FormatOption,
+    RepoOption,
+    ServiceOption,
+    find_repo,
+    handles_errors,
+    load_environment_repo,
+)
+from release.commands.service_options import finish, reporter_for, specs_of
+from release.output.events import OutputFormat
+
+RollbackOption = Annotated[bool, typer.Option("--rollback", help="Roll the paused deployment "
+                                              "back instead of continuing it.")]
+
+
+@handles_errors
+def continue_(
+    env: EnvOption,
+    service: ServiceOption = None,
+    rollback: RollbackOption = False,
+    repo: RepoOption = None,
+    format: FormatOption = OutputFormat.text,
+) -> None:
+    """Continue (or with --rollback, roll back) a deployment paused at a lifecycle hook."""
+    from release.engine.continue_ import continue_service
+
+    reporter = reporter_for(format)
+    config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
+    outcomes = [continue_service(config_repo, spec, reporter,
+                                 "ROLLBACK" if rollback else "CONTINUE")
+                for spec in specs_of(config_repo, env, service)]
+    finish(reporter, "continue", outcomes)

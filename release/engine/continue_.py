@@ -1,0 +1,85 @@
+"""`release continue`: approve a native deployment paused at a PAUSE lifecycle hook.
+
+ContinueServiceDeployment API reference: "When a service deployment reaches a
+lifecycle stage that has a PAUSE hook configured, the deployment pauses and waits
+for an explicit action. Use this API to either continue the deployment to the
+next stage or roll back to the previous service revision." The hookId comes from
+DescribeServiceDeployments' lifecycleHookDetails. After the call the deployment
+is followed to its end (or to the next pause) exactly as `release deploy` does,
+under the service's lock, with a release entry of its own in the ledger.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from release.core import records
+from release.core import service_deployments as native
+from release.core.clock import default_clock
+from release.core.config import ConfigRepo, ServiceSpec
+from release.core.deployments import short
+from release.core.errors import InvalidInput
+from release.engine.native_wait import find_deployment, finish, follow
+from release.engine.outcome import ReleaseOutcome
+from release.engine.wait import aws_step, connect
+from release.output.events import Reporter
+
+CONTINUE_BUDGET_SECONDS = 1800  # the wait after an approval, beyond the strategy's bakes
+
+
+def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
+                     action: str = "CONTINUE") -> ReleaseOutcome:
+    """Act on the paused hook of the service's deployment, then follow it to the end."""
+    from release.adapters import ledger
+    from release.adapters import service_deployments as api
+
+    env = repo.environment(spec.env)
+    aws = connect(env)
+    where = f"{env.name}/{spec.service_name}"
+    with ledger.hold(env, spec.service_name, reporter, "continue", aws):
+        found = find_deployment(env, spec, aws, None, active_only=True)
+        with aws_step(env, f"reading the deployment of {spec.service_name}"):
+            deployment = api.describe(aws.ecs, found["serviceDeploymentArn"]) if found else None
+        hook = native.paused_hook(deployment) if deployment else None
+        if deployment is None or hook is None:
+            raise InvalidInput(f"{where}: no deployment is paused at a lifecycle hook; nothing "
+                               "was changed", f"see `release status --env {env.name} "
+                               f"--service {spec.name}`")
+        arn = str(deployment["serviceDeploymentArn"])
+        revision, previous, record = _revisions(aws, env.cluster, spec)
+        ledger.begin_release(env, spec.service_name, record, revision)
+        reporter.emit("continue.start", f"{where}: {action.lower()} deployment {short(arn)} "
+                      f"paused at {deployment.get('lifecycleStage')} (hook {hook['hookId']})",
+                      env=env.name, service=spec.service_name, deployment=arn,
+                      hook=hook["hookId"], action=action)
+        with aws_step(env, f"continuing the deployment of {spec.service_name}"):
+            api.continue_hook(aws.ecs, arn, str(hook["hookId"]), action)
+        extra = native.native_seconds(deployment.get("deploymentConfiguration") or {})
+        followed = follow(env, spec, aws, reporter, arn,
+                          default_clock().now() + CONTINUE_BUDGET_SECONDS + extra)
+        outcome = finish(env, spec, aws, reporter, followed, revision, previous, True)
+        from release.engine.deploy import LEDGER_OUTCOMES
+
+        if outcome.status in LEDGER_OUTCOMES:
+            ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
+                                  outcome.message)
+        return outcome
+
+
+def _revisions(aws: Any, cluster: str, spec: ServiceSpec
+               ) -> tuple[str, str | None, records.Record]:
+    """The revision being deployed (the PRIMARY deployment's), the one it replaces (its
+    release record's `previous`) and that record."""
+    from release.adapters import live
+    from release.core.deployments import primary
+
+    service = (aws.ecs.describe_services(cluster=cluster, services=[spec.service_name])
+               .get("services") or [{}])[0]
+    revision = str((primary(service) or {}).get("taskDefinition") or
+                   service.get("taskDefinition") or "")
+    _taskdef, tags = live.describe_revision(aws.ecs, revision)
+    record = records.Record.from_tags(revision, tags)
+    if record is None:
+        record = records.new_record(spec.env, spec.service_name, ("", ""), "", None,
+                                    default_clock().now())
+    return revision, record.previous or None, record

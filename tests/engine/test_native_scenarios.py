@@ -1,0 +1,146 @@
+"""ECS-native strategies released through the CLI against the sandbox, on a virtual clock.
+
+The service runs on ALB target groups (tests/engine/native_stage.py) with
+BLUE_GREEN, LINEAR or a PAUSE hook; the wait follows the service deployment
+(DescribeServiceDeployments) and ends as ECS's deployment ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from engine_sandbox import Stage
+from native_stage import go_native
+
+ALARM = "akka-firehose-5xx"
+
+
+def deployment(stage: Stage) -> dict[str, Any]:
+    ecs = stage.ecs()
+    arn = ecs.list_service_deployments(cluster="AkkaCluster", service="akka-firehose-service")[
+        "serviceDeployments"][0]["serviceDeploymentArn"]
+    return ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+
+
+def progress(run: Any) -> list[str]:
+    return [e["summary"] for e in run.events if e["event"] == "wait.progress"]
+
+
+def alarm_fires_in_bake(stage: Stage) -> None:
+    """The alarm goes into ALARM 45 s into the bake (as SetAlarmState would put it).
+
+    Set on moto's backend from a clock tick: a tick runs inside the sandbox's lock, where
+    a call through the HTTP API would wait for itself.
+    """
+    from moto.backends import get_backend
+
+    sandbox = stage.sandbox
+    native = sandbox.emulator.scheduler.native
+    fired: list[bool] = []
+
+    def tick(now: float) -> None:
+        record = sandbox.emulator.world.services.get("AkkaCluster:akka-firehose-service")
+        current = native.current(record) if record is not None else None
+        if fired or current is None or current.stage != "BAKE_TIME" \
+                or current.green[2].rsplit(":", 1)[-1] != "2" or now - current.stage_since < 45:
+            return
+        fired.append(True)
+        get_backend("cloudwatch")[sandbox.account][sandbox.region].set_alarm_state(
+            ALARM, "akka-firehose answers 5xx", None, "ALARM")
+
+    sandbox.clock.on_tick(tick)
+
+
+@pytest.mark.instances(4)
+def test_blue_green_with_bake_rolled_back_by_a_failing_alarm_exits_3(stage: Stage) -> None:
+    stage.sandbox.client("cloudwatch").put_metric_alarm(
+        AlarmName=ALARM, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
+        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+        ComparisonOperator="GreaterThanThreshold")
+    go_native(stage, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 2, "alarms": {
+        "alarmNames": [ALARM], "enable": True, "rollback": True}})
+    stage.pin("v1")
+    assert stage.cli("deploy").exit_code == 0
+    alarm_fires_in_bake(stage)
+    stage.pin("v2")
+    run = stage.cli("deploy")
+    assert run.exit_code == 3, run.output
+    summaries = progress(run)
+    assert any("BAKE_TIME" in s and "bake time 2 min" in s for s in summaries), summaries
+    assert summaries[-1].startswith("rollback successful, BAKE_TIME"), summaries
+    rolled = run.first("release.rolled_back")
+    assert "rolled back by ECS to akka-demo:1" in rolled["message"]
+    assert ALARM in run.summary["outcomes"][0]["message"]
+    assert stage.live_revision() == "akka-demo:1"
+    assert deployment(stage)["status"] == "ROLLBACK_SUCCESSFUL"
+    assert stage.tags("akka-demo:2")["release:outcome"] == "rolled-back"
+
+
+@pytest.mark.instances(4)
+def test_linear_traffic_shift_shown_step_by_step_and_released(stage: Stage) -> None:
+    go_native(stage, {"strategy": "LINEAR", "bakeTimeInMinutes": 0, "linearConfiguration": {
+        "stepPercent": 50.0, "stepBakeTimeInMinutes": 1}})
+    stage.pin("v1")
+    assert stage.cli("deploy").exit_code == 0
+    stage.pin("v2")
+    run = stage.cli("deploy")
+    assert run.exit_code == 0, run.output
+    seen = [(e.get("stage"), e["traffic"]) for e in run.events if e["event"] == "wait.progress"]
+    shifting = [traffic for stage, traffic in seen if stage == "PRODUCTION_TRAFFIC_SHIFT"]
+    assert shifting[:1] == [50.0], seen  # the first step, baked a minute
+    assert seen[-1][1] == 100.0, seen
+    assert run.first("wait.stable")["revision"].endswith("akka-demo:2")
+    assert stage.live_revision() == "akka-demo:2"
+    assert stage.tags("akka-demo:2")["release:outcome"] == "completed"
+
+
+@pytest.mark.instances(4)
+def test_a_pause_hook_is_continued_with_release_continue(stage: Stage) -> None:
+    go_native(stage, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
+    stage.pin("v1")
+    assert stage.cli("deploy").exit_code == 0
+    assert stage.cli("continue", "--service", "akka-firehose").exit_code == 1  # none paused
+    stage.edit("environments/sandbox/services/akka-firehose.json", lambda d: d["service"][
+        "deploymentConfiguration"].update(lifecycleHooks=[
+            {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]))
+    stage.pin("v2")
+    run = stage.cli("deploy")
+    assert run.exit_code == 0, run.output
+    paused = run.first("release.paused")
+    assert paused["resume"] == "release continue --env sandbox --service akka-firehose"
+    assert run.summary["outcomes"][0]["status"] == "paused"
+    stage.sandbox.advance(300)  # the approval takes its time; the deployment waits
+    assert deployment(stage)["lifecycleStage"] == "POST_TEST_TRAFFIC_SHIFT"
+    assert stage.live_revision() == "akka-demo:2"
+    assert deployment(stage)["targetServiceRevision"]["requestedProductionTrafficWeight"] == 0
+    resumed = stage.cli("continue", "--service", "akka-firehose")
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.has("continue.start") and resumed.has("release.released")
+    assert deployment(stage)["status"] == "SUCCESSFUL"
+    assert deployment(stage)["lifecycleHookDetails"][0]["status"] == "SUCCEEDED"
+    history = stage.cli("history", "--service", "akka-firehose")
+    entries = history.first("history")["entries"]
+    assert [(e["command"], e["outcome"]) for e in entries[:2]] == [
+        ("continue", "completed"), ("deploy", "paused")]
+
+
+@pytest.mark.instances(4)
+def test_out_of_time_is_rolled_back_with_stop_service_deployment_not_a_new_one(
+        stage: Stage) -> None:
+    go_native(stage, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
+    stage.pin("v1")
+    assert stage.cli("deploy").exit_code == 0
+    stage.edit("environments/sandbox/services/akka-firehose.json", lambda d: d["service"][
+        "deploymentConfiguration"].update(bakeTimeInMinutes=30))
+    stage.pin("v2")
+    run = stage.cli("deploy", "--timeout", "300")
+    assert run.exit_code == 3, run.output
+    assert "StopServiceDeployment ROLLBACK" in run.first("wait.failed")["message"]
+    assert "rolled back by release to akka-demo:1" in run.first("release.rolled_back")["message"]
+    assert stage.live_revision() == "akka-demo:1"
+    assert deployment(stage)["rollback"]["reason"] == "rolled back by StopServiceDeployment"
+    # one deployment for v1, one for v2 and its rollback: no second deployment was started
+    listed = stage.ecs().list_service_deployments(cluster="AkkaCluster",
+                                                  service="akka-firehose-service")
+    assert len(listed["serviceDeployments"]) == 2
