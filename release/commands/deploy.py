@@ -33,16 +33,10 @@ def deploy(
 ) -> None:
     """Release the services of an environment: register, update, wait until stable, roll back
     on failure."""
-    from release.core.errors import EXIT_OK
     from release.engine import deploy as engine
 
     reporter = reporter_for(format)
     config_repo = load_valid_repo(find_repo(repo), [env], reporter)
-    outcomes = []
-    for spec in specs_of(config_repo, env, service):
-        outcome = engine.release_service(config_repo, spec, reporter, timeout=timeout,
-                                         rollback=not no_rollback)
-        outcomes.append(outcome)
-        if outcome.exit_code != EXIT_OK:
-            break  # do not release more services on top of a failed one
+    outcomes = engine.release_services(config_repo, specs_of(config_repo, env, service),
+                                       reporter, timeout=timeout, rollback=not no_rollback)
     finish(reporter, "deploy", outcomes)

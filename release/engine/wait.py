@@ -1,11 +1,13 @@
 """Waiting for a service to be stable: the poll loop and its pacing.
 
-The wait is a loop over `stability.Watch`: one snapshot per poll
-(live.SnapshotReader: a single DescribeServices), polling fast while things
-change and backing off while they do not, waking up when the watch expects
-something (a drain ending, a task due InService). Throttling is absorbed by
-botocore's adaptive retry mode; a dropped connection is retried here for up to
-a minute before the wait gives up with exit 5. Ctrl-C or SIGTERM leaves the
+The wait is a loop over `stability.Watch`: one snapshot per poll, polling fast
+while things change and backing off while they do not, waking up when the watch
+expects something (a drain ending, a task due InService). The snapshot comes from
+the environment's one poller (adapters/poller.py), which serves every service due
+at the same moment from shared, batched reads; each wait keeps its own timing
+(`reader.sleep`). Throttling is absorbed by botocore's adaptive retry mode under
+the environment's request budget and reported once; a dropped connection is
+retried here for up to a minute before the wait gives up with exit 5. Ctrl-C or SIGTERM leaves the
 service as it is and prints how to resume waiting or roll back.
 """
 
@@ -110,10 +112,11 @@ class Waiter:
     stable_at: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from release.adapters.live import SnapshotReader, health_source
+        from release.adapters.live import health_source
+        from release.adapters.poller import poller_for
 
-        self.reader = SnapshotReader(self.aws, self.env.cluster, self.spec.service_name,
-                                     health_source(self.aws, self.env, self.spec))
+        self.reader = poller_for(self.aws, self.reporter).join(
+            self.env.cluster, self.spec.service_name, health_source(self.aws, self.env, self.spec))
 
     def draining(self) -> float | None:
         """The load balancer's draining timeout, as the live one has it (read once)."""
@@ -139,7 +142,7 @@ class Waiter:
                            revision=target.task_definition_arn,
                            deadline=records.iso(target.deadline))
         if just_updated:
-            clock.sleep(CHANGED_POLL_SECONDS)
+            self.reader.sleep(CHANGED_POLL_SECONDS)
         while True:
             now = clock.now()
             try:
@@ -161,7 +164,7 @@ class Waiter:
                         resume_hint(self.env, self.spec, target.task_definition_arn,
                                     target.task_definition_arn if label == "rollback" else None)
                     ) from None
-                clock.sleep(min(2.0 ** min(retries, 3), 8.0))
+                self.reader.sleep(min(2.0 ** min(retries, 3), 8.0))
                 retries += 1
                 continue
             if outage_since is not None:
@@ -196,8 +199,8 @@ class Waiter:
                                    revision=target.task_definition_arn)
                 return verdict
             interval = next_interval(interval, verdict.changed)
-            clock.sleep(pause_before_next_poll(interval, verdict.next_change_at, now,
-                                               target.deadline, verdict.moving_on_its_own))
+            self.reader.sleep(pause_before_next_poll(interval, verdict.next_change_at, now,
+                                                     target.deadline, verdict.moving_on_its_own))
 
     def _print_events(self, snap: stability.Snapshot, printed: set[str]) -> None:
         for event in reversed(list(snap.service.get("events", []))):
