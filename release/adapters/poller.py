@@ -8,10 +8,12 @@ round serves every service that is due:
 
 - DescribeServices, 10 services a call (the API's limit), per cluster; a `failures`
   entry (reason MISSING) is a service that is gone;
-- ListTasks (running and stopped) only for a service whose task set may have
-  changed: its counts, deployments or newest event moved, a task of it stopped,
-  or LIST_AGAIN_SECONDS passed (a task replaced between two rounds leaves an event
-  and a failedTasks count, the fallback catches the rest);
+- ListTasks only for a service whose task set may have changed: RUNNING when
+  its counts, deployments or newest event moved; STOPPED as well on first sight,
+  when a deployment's failedTasks moved or a new event says tasks stopped (a task
+  that started and stopped between two rounds); both again when a task went
+  MISSING or LIST_AGAIN_SECONDS passed. A task seen once stays in the service's
+  list: DescribeTasks follows it until it is STOPPED;
 - DescribeTasks, 100 tasks a call, for the tasks of all due services whose state
   can still change (a STOPPED task is final and kept);
 - DescribeContainerInstances once per instance (instances do not move);
@@ -44,7 +46,7 @@ from release.core.serving import HealthSource, HealthView, placed
 DESCRIBE_SERVICES_MAX = 10  # DescribeServices: "You may specify up to 10 services"
 DESCRIBE_TASKS_MAX = 100  # DescribeTasks: "You can specify up to 100 tasks"
 ROUND_SECONDS = 1.0
-LIST_AGAIN_SECONDS = 30.0
+LIST_AGAIN_SECONDS = 120.0
 ACTIVE_SECONDS = 30.0  # a member that read this recently still counts as waiting
 _DUE_SLACK = 0.05
 
@@ -52,6 +54,21 @@ _DUE_SLACK = 0.05
 def chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def failed_signature(service: dict[str, Any]) -> tuple[Any, ...]:
+    deployments = service.get("deployments", [])
+    return tuple(sorted((d.get("id"), d.get("failedTasks")) for d in deployments))
+
+
+def new_events(service: dict[str, Any], seen: str | None) -> list[dict[str, Any]]:
+    """The service's events newer than the event `seen` (ECS lists them newest first)."""
+    fresh = []
+    for event in service.get("events", []):
+        if event.get("id") == seen:
+            break
+        fresh.append(event)
+    return fresh
 
 
 def task_signature(service: dict[str, Any]) -> tuple[Any, ...]:
@@ -79,6 +96,8 @@ class Member:
     arns: list[str] = field(default_factory=list)
     listed_at: float = -math.inf
     signature: tuple[Any, ...] | None = None
+    failed: tuple[Any, ...] = ()
+    newest_event: str | None = None
     relist: bool = True
 
     def sleep(self, seconds: float) -> None:
@@ -192,15 +211,24 @@ class EnvPoller:
 
     def _list_if_changed(self, ecs: Any, m: Member, service: dict[str, Any], now: float,
                          calls: Counter[str]) -> None:
+        """ListTasks RUNNING when the task set moved; STOPPED too when something stopped that
+        the list does not hold yet (a failed task counted, a stop event) or on first sight.
+        Tasks seen before stay: they are described until STOPPED, then kept as they ended."""
         signature = task_signature(service)
-        if (not m.relist and signature == m.signature
-                and now - m.listed_at < LIST_AGAIN_SECONDS):
+        stale = m.relist or now - m.listed_at >= LIST_AGAIN_SECONDS
+        if not stale and signature == m.signature:
             return
-        arns: list[str] = []
-        for status in ("RUNNING", "STOPPED"):
-            arns += self._list(ecs, m.cluster, m.service_name, status, calls)
-        m.arns, m.signature = list(dict.fromkeys(arns)), signature
-        m.listed_at, m.relist = now, False
+        failed = failed_signature(service)
+        news = new_events(service, m.newest_event)
+        stopped_too = (stale or failed != m.failed or m.signature is None
+                       or any("stopped" in str(e.get("message", "")) for e in news))
+        arns = self._list(ecs, m.cluster, m.service_name, "RUNNING", calls)
+        if stopped_too:
+            arns += self._list(ecs, m.cluster, m.service_name, "STOPPED", calls)
+        m.arns = list(dict.fromkeys(arns + m.arns))
+        m.signature, m.failed, m.listed_at, m.relist = signature, failed, now, False
+        events = service.get("events", [])
+        m.newest_event = events[0].get("id") if events else m.newest_event
 
     @staticmethod
     def _list(ecs: Any, cluster: str, service_name: str, status: str,
@@ -227,10 +255,10 @@ class EnvPoller:
                 described[task["taskArn"]] = task
                 if task.get("lastStatus") == "STOPPED":
                     self._final[task["taskArn"]] = task
-        stopped_now = {a for a, t in described.items() if t.get("lastStatus") == "STOPPED"}
-        for m in members:  # a task that stopped or vanished: its service's list may be stale
-            if any(a in stopped_now or (a not in described and a not in self._final)
-                   for a in m.arns):
+        for m in members:  # a task ECS no longer knows (MISSING): the list is read again
+            gone = [a for a in m.arns if a not in described and a not in self._final]
+            if gone:
+                m.arns = [a for a in m.arns if a not in gone]
                 m.relist = True
         return described
 

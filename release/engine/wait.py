@@ -31,6 +31,9 @@ from release.output.events import Reporter
 MIN_POLL_SECONDS = 1.0
 CHANGED_POLL_SECONDS = 2.0
 MAX_POLL_SECONDS = 10.0
+# Only a known moment left (a 300 s drain, a task due InService): nothing but the
+# unexpected can change the verdict before it, and that may wait this long to be seen.
+QUIET_MAX_POLL_SECONDS = 60.0
 EXPECTED_SLACK_SECONDS = 0.25
 RECONNECT_SECONDS = 60.0
 COUNTDOWN_EVERY_SECONDS = 30.0  # a draining countdown alone is reprinted at most this often
@@ -243,16 +246,17 @@ def pause_before_next_poll(interval: float, expected_at: float | None, now: floa
 
     When all that is left to happen is due at a known moment (a drain ending after
     the ELB's timeout, a task turning InService after HealthyThreshold × Interval),
-    sleep until just after it, up to MAX_POLL_SECONDS: nothing else can change the
-    verdict before then. When tasks are starting or stopping on ECS's own schedule,
-    use the backoff interval (but still wake for a due moment). Never sleep past the
-    deadline. The moment a rollout becomes stable is almost always one of the known
-    ones, so it is seen within a fraction of a second without polling every second.
+    sleep until just after it, up to QUIET_MAX_POLL_SECONDS: nothing else can change
+    the verdict before then (a 300 s drain costs 5 polls, not 30). When tasks are
+    starting or stopping on ECS's own schedule, use the backoff interval (but still
+    wake for a due moment). Never sleep past the deadline. The moment a rollout
+    becomes stable is almost always one of the known ones, so it is seen within a
+    fraction of a second without polling every second.
     """
     due = None if expected_at is None else max(MIN_POLL_SECONDS / 2,
                                                expected_at - now + EXPECTED_SLACK_SECONDS)
     if due is not None and not moving_on_its_own:
-        pause = min(due, MAX_POLL_SECONDS)
+        pause = min(due, QUIET_MAX_POLL_SECONDS)
     elif due is not None:
         pause = min(interval, due)
     else:

@@ -126,25 +126,36 @@ def test_150_tasks_are_two_describe_tasks_calls_and_a_missing_task_relists() -> 
     assert [r["ListTasks"] for r in poller.rounds] == [3, 2, 0]
 
 
-@pytest.mark.parametrize("moved", ["runningCount", "event"])
-def test_a_moved_count_or_a_new_event_lists_the_tasks_again(moved: str) -> None:
+@pytest.mark.parametrize(("moved", "lists"), [
+    ("runningCount", ["RUNNING"]),
+    ("event", ["RUNNING"]),  # "has started 1 tasks"
+    ("stop event", ["RUNNING", "STOPPED"]),  # a task may have come and gone in between
+    ("failedTasks", ["RUNNING", "STOPPED"]),
+])
+def test_a_moved_count_or_a_new_event_lists_the_tasks_again(moved: str, lists: list[str]
+                                                             ) -> None:
     aws = Clients()
     poller = EnvPoller(aws)
     member = poller.join(CLUSTER, "svc", None)
     before = named("svc")
     after = copy.deepcopy(before)
+    message = {"event": "has started 1 tasks", "stop event": "has stopped 1 running tasks"}
     if moved == "runningCount":
         after["runningCount"] = 0
+    elif moved == "failedTasks":
+        after["deployments"][0]["failedTasks"] = 1
     else:
-        after["events"] = [{"id": "e-1", "message": "(service svc) has started 1 tasks",
+        after["events"] = [{"id": "e-1", "message": f"(service svc) {message[moved]}",
                             "createdAt": before["createdAt"]}]
     one = task_of("svc", 0)
     with Stubber(aws.ecs) as stub:
-        for doc in (before, after):
+        for doc, statuses in ((before, ["RUNNING", "STOPPED"]), (after, lists)):
             stub.add_response("describe_services", {"services": [doc], "failures": []})
-            for status in ("RUNNING", "STOPPED"):
+            for status in statuses:
                 stub.add_response("list_tasks", {"taskArns": [one["taskArn"]]
-                                                 if status == "RUNNING" else []})
+                                                 if status == "RUNNING" else []},
+                                  {"cluster": CLUSTER, "serviceName": "svc",
+                                   "desiredStatus": status})
             stub.add_response("describe_tasks", {"tasks": [one], "failures": []})
             if doc is before:
                 stub.add_response("describe_container_instances", {"containerInstances": [
@@ -152,4 +163,4 @@ def test_a_moved_count_or_a_new_event_lists_the_tasks_again(moved: str) -> None:
                      "ec2InstanceId": "i-0107d9717afefb49b", "status": "ACTIVE"}]})
             member.read(1.0 if doc is before else 3.0)
         stub.assert_no_pending_responses()
-    assert [r["ListTasks"] for r in poller.rounds] == [2, 2]
+    assert [r["ListTasks"] for r in poller.rounds] == [2, len(lists)]

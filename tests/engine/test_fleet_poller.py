@@ -63,17 +63,22 @@ def join_all(poller: EnvPoller, aws: Aws, lb_name: str) -> list:
         for i, name in enumerate(SERVICES)]
 
 
+def round_for_all(sandbox, members: list, label: str) -> tuple[list, dict[str, int]]:
+    """Every member due now, each reads: one round; the calls that reached the server."""
+    now = sandbox.clock.now()
+    for m in members:
+        m.wanted_at = now
+    sandbox.calls.reset(label)
+    snaps = [m.read(now) for m in members]
+    return snaps, dict(sandbox.calls.of(label))
+
+
 def test_one_round_for_25_services_makes_3_describe_services_and_one_health_call_per_elb(fleet):
     sandbox, env = fleet
     aws = Aws(env)
     poller = EnvPoller(aws)
     members = join_all(poller, aws, env.load_balancer.name)
-    now = sandbox.clock.now()
-    for m in members:
-        m.wanted_at = now  # all due at once
-    sandbox.calls.reset("round 1")
-    snaps = [m.read(now) for m in members]
-    first = sandbox.calls.of("round 1")
+    snaps, first = round_for_all(sandbox, members, "round 1")
     assert first["DescribeServices"] == 3
     assert first["DescribeInstanceHealth"] == 2  # one per ELB, all its instances named
     assert first["DescribeTasks"] == 1  # 25 tasks, up to 100 a call
@@ -87,15 +92,9 @@ def test_one_round_for_25_services_makes_3_describe_services_and_one_health_call
         assert snap.health.of(snap.tasks[0]["taskArn"]).state != serving.DRAINING
 
     sandbox.advance(5)
-    now = sandbox.clock.now()
-    for m in members:
-        m.wanted_at = now
-    sandbox.calls.reset("round 2")
-    for m in members:
-        m.read(now)
-    second = sandbox.calls.of("round 2")
+    _, second = round_for_all(sandbox, members, "round 2")
     # nothing changed: no ListTasks, no container instances; the rest as before
-    assert dict(second) == {"DescribeServices": 3, "DescribeInstanceHealth": 2,
+    assert second == {"DescribeServices": 3, "DescribeInstanceHealth": 2,
                             "DescribeTasks": 1}
 
 
