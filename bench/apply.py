@@ -227,7 +227,8 @@ def report_calls(rounds: Rounds, counted: dict[str, Any], wall: float) -> bool:
     ds_ok = all(c.get("DescribeServices", 0) <= -(-n // 10) for n, c in rounds.rounds)
     big = [(n, c) for n, c in rounds.rounds if n >= 10]
     print(f"\nAWS calls of the all-changed apply (server-counted): {total} in {wall:.1f} s, "
-          f"peak {counted['peak_per_second']}/s (budget {budget or 'none'}/s), "
+          f"peak {counted['peak_per_second']}/s per AWS service {counted['peak_by_service']} "
+          f"(budget {budget or 'none'}/s each), "
           f"{throttled} throttled; by API: {json.dumps(dict(by_api.most_common()))}")
     if sizes:
         print(f"poller rounds: {len(sizes)}, services per round median "

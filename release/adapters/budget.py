@@ -6,9 +6,11 @@ all API requests for each AWS account on a per-Region basis"; a cluster read
 action such as DescribeClusters has a bucket of 50). A hundred services released
 at once from one process must therefore share one allowance, not one each:
 `RequestBudget` is that allowance, shared by every client of one `aws.Aws` (and
-`apply` shares one `Aws` per environment). It is a sliding window: a request
+`apply` shares one `Aws` per environment), one window per AWS service (each
+throttles on its own: ECS, ELB, DynamoDB, ECR). It is a sliding window: a request
 (each attempt, retries included: botocore's `before-send`) waits until fewer than
-`per_second` requests went out in the last second, so no second ever holds more.
+`per_second` requests to its service went out in the last second, so no second
+ever holds more.
 
 Throttling that still happens (other tools share the account) is absorbed by
 botocore's adaptive retries; the budget counts it and reports it once per
@@ -44,9 +46,9 @@ class RequestBudget:
         self.per_second = per_second
         self._clock = clock
         self._lock = threading.Lock()
-        self._sent: deque[float] = deque()
+        self._sent: dict[str, deque[float]] = {}  # AWS service → send times, last second
         self.calls: Counter[str] = Counter()  # operation → requests sent (attempts)
-        self.per_second_seen: Counter[int] = Counter()  # whole second → requests in it
+        self.per_second_seen: Counter[tuple[str, int]] = Counter()  # (service, second) → sent
         self.throttled = 0
         self.waited = 0.0  # seconds requests spent waiting for the budget
         self._on_throttle: list[Callable[[str, str], None]] = []
@@ -56,25 +58,26 @@ class RequestBudget:
     def clock(self) -> Clock:
         return self._clock or default_clock()
 
-    def take(self, operation: str = "") -> None:
-        """Wait until one more request fits in the last second, then count it."""
+    def take(self, operation: str = "", service: str = "") -> None:
+        """Wait until one more request to `service` fits in the last second, then count it."""
         clock = self.clock
         while True:
             with self._lock:
                 now = clock.now()
-                while self._sent and self._sent[0] <= now - 1.0:
-                    self._sent.popleft()
-                if not self.per_second or len(self._sent) < self.per_second:
-                    self._sent.append(now)
+                sent = self._sent.setdefault(service, deque())
+                while sent and sent[0] <= now - 1.0:
+                    sent.popleft()
+                if not self.per_second or len(sent) < self.per_second:
+                    sent.append(now)
                     self.calls[operation] += 1
-                    self.per_second_seen[int(now)] += 1
+                    self.per_second_seen[(service, int(now))] += 1
                     return
-                pause = self._sent[0] + 1.0 - now
+                pause = sent[0] + 1.0 - now
             self.waited += pause
             clock.sleep(max(pause, 0.001))
 
     def peak_per_second(self) -> int:
-        """The most requests sent in any one calendar second (what a reader can check)."""
+        """The most requests to one AWS service in any one calendar second."""
         return max(self.per_second_seen.values(), default=0)
 
     def on_throttle(self, listener: Callable[[str, str], None]) -> None:
@@ -98,7 +101,8 @@ class RequestBudget:
         events.register(f"needs-retry.{service}", self._needs_retry)
 
     def _before_send(self, event_name: str = "", **_: Any) -> None:
-        self.take(event_name.rsplit(".", 1)[-1])  # before-send.<service>.<Operation>
+        _, service, operation = (event_name.split(".", 2) + ["", ""])[:3]
+        self.take(operation, service)  # before-send.<service>.<Operation>
         return None  # never an answer of our own: the request goes out
 
     def _needs_retry(self, response: Any = None, operation: Any = None, **_: Any) -> None:

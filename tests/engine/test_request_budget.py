@@ -62,6 +62,17 @@ def test_threads_share_one_budget() -> None:
     assert windows_ok(sent, 10)
 
 
+def test_each_aws_service_has_its_own_window() -> None:
+    clock = FakeClock()
+    budget = RequestBudget(5, clock=clock)
+    for _ in range(5):
+        budget.take("DescribeServices", "ecs")
+        budget.take("PutItem", "dynamodb")
+    assert clock.now() == 1000.0  # 5 + 5: each within its own budget
+    budget.take("DescribeTasks", "ecs")
+    assert clock.now() > 1000.0
+
+
 def test_a_budget_of_zero_is_no_budget() -> None:
     clock = FakeClock()
     budget = RequestBudget(0, clock=clock)
