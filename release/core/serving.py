@@ -5,7 +5,10 @@ has not yet started to (and why, in its own words), is draining it (until when),
 or does not know it at all. How to find out differs by kind of load balancer
 (classic ELB: DescribeInstanceHealth per instance; target groups:
 DescribeTargetHealth per instance and port), so `stability` reads only this view
-and each kind is one `HealthSource` in `release/adapters/`.
+and each kind is one `HealthSource` in `release/adapters/`. A kind whose answers
+cover many services at once (one classic ELB fronts many instances) also
+implements `BatchedHealthSource`, and the environment's poller then reads it once
+per load balancer a round for all the services behind it.
 """
 
 from __future__ import annotations
