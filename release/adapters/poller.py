@@ -146,6 +146,7 @@ class EnvPoller:
         """The member's snapshot: from the round that already served it, or a new round."""
         with self._round_lock:
             if member.pending is None:
+                now = max(now, default_clock().now())  # another round may have taken a while
                 with self._lock:
                     due = [m for m in self.members if m is member or (
                         m.pending is None and m.wanted_at <= now + _DUE_SLACK)]
