@@ -1,7 +1,11 @@
 """boto3 session and clients for one environment, and AWS errors as tool errors.
 
 Adaptive retry mode absorbs throttling; connection errors are retried by
-botocore and, if they persist, reported as exit 5 with what to check.
+botocore and, if they persist, reported as exit 5 with what to check. Every
+client of one `Aws` goes through its one `budget.RequestBudget` (calls per
+second); `shared(env)` makes every `connect(env)` inside it return the same
+`Aws`, so the services `apply` releases together share one client set, one
+budget and one poller (adapters/poller.py).
 
 Right account, right role: when the environment names `/aws/roleArn`, the
 credentials found (profile, environment, instance role) assume it, refreshed
@@ -29,6 +33,7 @@ import botocore.credentials
 import botocore.exceptions
 import botocore.session
 
+from release.adapters.budget import RequestBudget, configured_per_second
 from release.core.config import Environment
 from release.core.errors import InvalidInput, Unreachable
 
@@ -145,6 +150,8 @@ class Aws:
         self.env = env
         self.endpoint = endpoint_for(env)
         self.config = config
+        self.budget = RequestBudget(configured_per_second())
+        self._clients_lock = threading.Lock()
         kwargs: dict[str, Any] = {"region_name": env.region}
         if is_local(self.endpoint) and not os.environ.get("AWS_ACCESS_KEY_ID"):
             # The sandbox accepts any credentials; never send real ones to it.
@@ -178,8 +185,11 @@ class Aws:
         return new_session(credentials=assumed, region_name=self.env.region)
 
     def client(self, name: str) -> Any:
-        with aws_errors(self.env, f"creating the {name} client"):
-            return self.session.client(name, endpoint_url=self.endpoint, config=self.config)
+        with aws_errors(self.env, f"creating the {name} client"), self._clients_lock:
+            # boto3 sessions are not thread-safe; the clients they make are
+            client = self.session.client(name, endpoint_url=self.endpoint, config=self.config)
+        self.budget.attach(client)
+        return client
 
     def identity(self) -> Identity:
         """Whose credentials these are (STS), asked once per process and configuration."""
@@ -256,9 +266,44 @@ class Aws:
         return self.client("cloudwatch")
 
 
+def environment_key(env: Environment) -> tuple[Any, ...]:
+    """What makes two environments one AWS throttling domain: account, region, endpoint, role."""
+    return (env.account, env.region, endpoint_for(env), env.role_arn)
+
+
+_shared: dict[tuple[Any, ...], list[Any]] = {}  # key → [Aws or None, scopes open]
+_shared_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def shared(env: Environment) -> Iterator[None]:
+    """Inside, every `connect(env)` (any thread) returns one `Aws`, made on first use."""
+    key = environment_key(env)
+    with _shared_lock:
+        _shared.setdefault(key, [None, 0])[1] += 1
+    try:
+        yield
+    finally:
+        with _shared_lock:
+            entry = _shared[key]
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _shared[key]
+
+
 def connect(env: Environment, config: botocore.config.Config = RETRY_CONFIG) -> Aws:
     """Clients for `env` whose credentials are proven to be the environment's account."""
-    aws = Aws(env, config)
+    key = environment_key(env)
+    with _shared_lock:
+        entry = _shared.get(key)
+        if entry is None:
+            aws = None
+        elif entry[0] is None:
+            aws = entry[0] = Aws(env, config)  # under the lock: one Aws, whoever comes first
+        else:
+            aws = entry[0]
+    if aws is None:
+        aws = Aws(env, config)
     aws.check_account()
     return aws
 

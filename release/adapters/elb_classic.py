@@ -119,8 +119,27 @@ class ClassicElb:
         return self._draining
 
     def serving(self, tasks: Sequence[Placed], now: float) -> HealthView:
-        hosts = sorted({t.instance_id for t in tasks} - {""} - self.not_described)
-        states = instance_health(self.elb, self.name, hosts)
+        hosts = self.hosts(tasks)
+        return self.view(tasks, self.fetch(hosts), hosts, now)
+
+    # the batched protocol (core/serving.BatchedHealthSource): one call per ELB per round
+
+    def batch_key(self) -> tuple[str, str]:
+        return ("DescribeInstanceHealth", self.name)
+
+    def hosts(self, tasks: Sequence[Placed]) -> list[str]:
+        """The instances to name for these tasks (not the ones the ELB refused before)."""
+        return sorted({t.instance_id for t in tasks} - {""} - self.not_described)
+
+    def fetch(self, hosts: list[str]) -> list[dict[str, Any]]:
+        """One DescribeInstanceHealth for `hosts` (the union over the ELB's services)."""
+        return instance_health(self.elb, self.name, hosts)
+
+    def view(self, tasks: Sequence[Placed], answer: Sequence[Mapping[str, Any]],
+             hosts: list[str], now: float) -> HealthView:
+        """This service's view out of a shared answer: only its own instances count (another
+        service's draining instance is not this one's)."""
+        states = [h for h in answer if h.get("InstanceId") in hosts] if hosts else list(answer)
         # terminated (not returned) or refused: not asked again, each poll would repeat it
         self.not_described |= set(hosts) - {h.get("InstanceId") for h in states}
         return self.judge(tasks, states, now)

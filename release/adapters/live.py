@@ -1,18 +1,16 @@
 """Reading the live state from AWS: the service, its revision and records, one wait snapshot.
 
-The boto3 side of plan and stability. `SnapshotReader.read` is one poll of the
-wait loop: ONE DescribeServices, the service's tasks (ListTasks for running and
-stopped ones, DescribeTasks only for tasks whose state can still change), the
-container instances' EC2 ids (cached: they do not move) and the load balancer's
-view of the tasks from the service's health source (`HEALTH_SOURCES`: the classic
-ELB in `elb_classic`, ALB/NLB target groups in `target_groups`). It counts its
-DescribeServices calls for the benchmark.
+The boto3 side of plan and stability. The wait's polls are read by the
+environment's poller (adapters/poller.py: batched rounds shared by every service
+being waited for); `SnapshotReader` is one service's poll on its own (status).
+The load balancer's view of the tasks comes from the service's health source
+(`HEALTH_SOURCES`: the classic ELB in `elb_classic`, ALB/NLB target groups in
+`target_groups`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from release.adapters import elb_classic, target_groups
@@ -21,14 +19,7 @@ from release.core.config import Environment, ServiceSpec
 from release.core.errors import InvalidInput
 from release.core.plan import Live
 from release.core.records import Record
-from release.core.serving import HealthSource, placed
-
-DESCRIBE_TASKS_MAX = 100
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+from release.core.serving import HealthSource
 
 
 def describe_service(ecs: Any, cluster: str, name: str) -> dict[str, Any] | None:
@@ -155,55 +146,22 @@ def health_source(aws: Any, env: Environment, spec: ServiceSpec) -> HealthSource
 
 @dataclass
 class SnapshotReader:
-    """One wait-loop poll: the state `stability.Watch` judges."""
+    """One service's polls on their own (status): a poller of its own with one member."""
 
     aws: Any
     cluster: str
     service_name: str
     health: HealthSource | None  # None: behind no load balancer
-    describe_services_calls: int = 0
-    _final_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _instance_ids: dict[str, str] = field(default_factory=dict)
+    _member: Any = None
+
+    def __post_init__(self) -> None:
+        from release.adapters.poller import EnvPoller
+
+        self._member = EnvPoller(self.aws).join(self.cluster, self.service_name, self.health)
+
+    @property
+    def describe_services_calls(self) -> int:
+        return int(self._member.describe_services_calls)
 
     def read(self, now: float) -> stability.Snapshot:
-        ecs = self.aws.ecs
-        self.describe_services_calls += 1
-        service = describe_service(ecs, self.cluster, self.service_name)
-        if service is None:
-            return stability.Snapshot(now, {"serviceName": self.service_name,
-                                            "status": "INACTIVE", "deployments": []}, [])
-        tasks = self._tasks(ecs, service)
-        self._learn_instances(ecs, tasks)
-        view = None
-        if self.health is not None:
-            view = self.health.serving([placed(t, self._instance_ids, now) for t in tasks], now)
-        return stability.Snapshot(now, service, tasks, dict(self._instance_ids), view)
-
-    def _list(self, ecs: Any, desired_status: str) -> list[str]:
-        arns: list[str] = []
-        paginator = ecs.get_paginator("list_tasks")
-        for page in paginator.paginate(cluster=self.cluster, serviceName=self.service_name,
-                                       desiredStatus=desired_status):
-            arns += page.get("taskArns", [])
-        return arns
-
-    def _tasks(self, ecs: Any, service: dict[str, Any]) -> list[dict[str, Any]]:
-        arns = list(dict.fromkeys(self._list(ecs, "RUNNING") + self._list(ecs, "STOPPED")))
-        changing = [a for a in arns if a not in self._final_tasks]
-        described: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(changing, DESCRIBE_TASKS_MAX):
-            for task in ecs.describe_tasks(cluster=self.cluster, tasks=chunk).get("tasks", []):
-                described[task["taskArn"]] = task
-                if task.get("lastStatus") == "STOPPED":
-                    self._final_tasks[task["taskArn"]] = task
-        tasks = [described.get(a) or self._final_tasks.get(a) for a in arns]
-        return [t for t in tasks if t is not None and stability.belongs_to(t, service)]
-
-    def _learn_instances(self, ecs: Any, tasks: list[dict[str, Any]]) -> None:
-        unknown = sorted({t["containerInstanceArn"] for t in tasks
-                          if t.get("containerInstanceArn")} - set(self._instance_ids))
-        for chunk in _chunks(unknown, DESCRIBE_TASKS_MAX):
-            response = ecs.describe_container_instances(cluster=self.cluster,
-                                                        containerInstances=chunk)
-            for ci in response.get("containerInstances", []):
-                self._instance_ids[ci["containerInstanceArn"]] = ci.get("ec2InstanceId", "")
+        return self._member.read(now)

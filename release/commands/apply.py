@@ -24,7 +24,8 @@ EnvsOption = Annotated[list[str] | None, typer.Option(
 DryRunOption = Annotated[bool, typer.Option(
     "--dry-run", help="Show what would be released and the plans; change nothing.")]
 MaxParallelOption = Annotated[int, typer.Option(
-    "--max-parallel", min=1, max=64, help="Services of one environment released at the same time.")]
+    "--max-parallel", min=1, max=256, help="Services of one environment rolled out at the "
+    "same time (placement pressure; API calls stay within the environment's request budget).")]
 ApprovedOption = Annotated[bool, typer.Option(
     "--approved", help="Release environments that require approval (production); pass it "
     "only after the approval (Jenkins: after its input step).")]

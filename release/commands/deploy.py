@@ -35,18 +35,12 @@ def deploy(
 ) -> None:
     """Release the services of an environment: register, update, wait until stable, roll back
     on failure."""
-    from release.core.errors import EXIT_OK
     from release.engine import deploy as engine
     from release.engine.notify import notifications
 
     root = find_repo(repo)
     with notifications(reporter_for(format), root, notify) as reporter:
         config_repo = load_valid_repo(root, [env], reporter)
-        outcomes = []
-        for spec in specs_of(config_repo, env, service):
-            outcome = engine.release_service(config_repo, spec, reporter, timeout=timeout,
-                                             rollback=not no_rollback)
-            outcomes.append(outcome)
-            if outcome.exit_code != EXIT_OK:
-                break  # do not release more services on top of a failed one
+        outcomes = engine.release_services(config_repo, specs_of(config_repo, env, service),
+                                           reporter, timeout=timeout, rollback=not no_rollback)
         finish(reporter, "deploy", outcomes)

@@ -6,6 +6,9 @@ or does not know it at all. How to find out differs by kind of load balancer
 (classic ELB: DescribeInstanceHealth per instance; target groups:
 DescribeTargetHealth per instance and port, or per IP for awsvpc tasks), so
 `stability` reads only this view and each kind is one `HealthSource` in `release/adapters/`.
+A kind whose answers cover many services at once (one classic ELB fronts many instances)
+also implements `BatchedHealthSource`, and the environment's poller then reads it once
+per load balancer a round for all the services behind it.
 """
 
 from __future__ import annotations
@@ -71,6 +74,36 @@ class HealthSource(Protocol):
 
     def draining_seconds(self) -> float:
         """How long a deregistered task keeps serving requests in flight."""
+        ...
+
+
+class BatchedHealthSource(HealthSource, Protocol):
+    """The extension for fleets: many services behind one load balancer, one read a round.
+
+    The environment's poller (adapters/poller.py) groups the sources of the services it
+    reads in one round by `batch_key()`, asks each for the `hosts` of its tasks, makes
+    ONE `fetch` (by the first source of the group) for the union of those hosts, and
+    hands the shared answer to every source's `view`, which keeps only its own hosts.
+    A kind that implements these four has its reads batched; one that implements only
+    `serving` and `draining_seconds` still works, read once per service per round.
+    `serving(tasks, now)` must equal `view(tasks, fetch(hosts(tasks)), hosts(tasks), now)`.
+    """
+
+    def batch_key(self) -> tuple[str, str]:
+        """(the API it reads, the load balancer or target group): equal keys share a read."""
+        ...
+
+    def hosts(self, tasks: Sequence[Placed]) -> list[str]:
+        """What to name in the read for these tasks (instance ids, or "id:port" targets)."""
+        ...
+
+    def fetch(self, hosts: list[str]) -> list[Mapping[str, Any]]:
+        """One read of the load balancer for `hosts` (all services of the group)."""
+        ...
+
+    def view(self, tasks: Sequence[Placed], answer: Sequence[Mapping[str, Any]],
+             hosts: list[str], now: float) -> HealthView:
+        """This source's view out of the shared `answer` (only its own `hosts` count)."""
         ...
 
 

@@ -174,14 +174,18 @@ def release_environment(config_repo: ConfigRepo, env: str, changes: list[Change]
     """Release one environment's changed services, at most `max_parallel` at a time.
 
     Services are independent ECS services (own deployment, own circuit
-    breaker), so they roll concurrently; the bound keeps UpdateService and the
-    wait loops' Describe calls well inside ECS's API rate limits, and boto3's
-    adaptive retries absorb any throttling that still happens.
+    breaker), so they roll concurrently; the bound is placement pressure (how
+    many rollouts the cluster absorbs at once). API pressure is bounded apart:
+    every release of the environment shares one client set, one request budget
+    and one batched poller (adapters/aws.shared, adapters/poller.py).
     """
+    from release.adapters.aws import shared
+
     specs = {s.service_name: s for s in config_repo.services_of(env)}
     jobs = [(specs[c.service], c) for c in changes]
     workers = max(1, min(max_parallel, len(jobs)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"release-{env}") as pool:
+    with shared(config_repo.environment(env)), ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix=f"release-{env}") as pool:
         futures = [pool.submit(release_one, config_repo, spec, reporter, change)
                    for spec, change in jobs]
         return [f.result() for f in futures]

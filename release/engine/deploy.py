@@ -411,3 +411,23 @@ def _interrupted(env: Environment, spec: ServiceSpec, reporter: Reporter,
                   f"waiting for {short(revision)}; {hint}", "warn", env=env.name,
                   service=spec.service_name, revision=revision, resume=resume, rollback=back)
 
+
+
+def release_services(repo: ConfigRepo, specs: list[ServiceSpec], reporter: Reporter, *,
+                     timeout: int | str | None = None, rollback: bool = True
+                     ) -> list[ReleaseOutcome]:
+    """`release deploy` of several services of one environment, one after another on one
+    client set (adapters/aws.shared); the first that does not release stops the rest."""
+    from release.adapters.aws import shared
+
+    outcomes: list[ReleaseOutcome] = []
+    specs = list(specs)
+    if not specs:
+        return outcomes
+    with shared(repo.environment(specs[0].env)):
+        for spec in specs:
+            outcomes.append(release_service(repo, spec, reporter, timeout=timeout,
+                                            rollback=rollback))
+            if outcomes[-1].exit_code != EXIT_OK:
+                break  # do not release more services on top of a failed one
+    return outcomes

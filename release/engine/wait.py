@@ -1,11 +1,13 @@
 """Waiting for a service to be stable: the poll loop and its pacing.
 
-The wait is a loop over `stability.Watch`: one snapshot per poll
-(live.SnapshotReader: a single DescribeServices), polling fast while things
-change and backing off while they do not, waking up when the watch expects
-something (a drain ending, a task due InService). Throttling is absorbed by
-botocore's adaptive retry mode; a dropped connection is retried here for up to
-a minute before the wait gives up with exit 5. Ctrl-C or SIGTERM leaves the
+The wait is a loop over `stability.Watch`: one snapshot per poll, polling fast
+while things change and backing off while they do not, waking up when the watch
+expects something (a drain ending, a task due InService). The snapshot comes from
+the environment's one poller (adapters/poller.py), which serves every service due
+at the same moment from shared, batched reads; each wait keeps its own timing
+(`reader.sleep`). Throttling is absorbed by botocore's adaptive retry mode under
+the environment's request budget and reported once; a dropped connection is
+retried here for up to a minute before the wait gives up with exit 5. Ctrl-C or SIGTERM leaves the
 service as it is and prints how to resume waiting or roll back.
 """
 
@@ -30,6 +32,9 @@ from release.output.events import Reporter
 MIN_POLL_SECONDS = 1.0
 CHANGED_POLL_SECONDS = 2.0
 MAX_POLL_SECONDS = 10.0
+# Only a known moment left (a 300 s drain, a task due InService): nothing but the
+# unexpected can change the verdict before it, and that may wait this long to be seen.
+QUIET_MAX_POLL_SECONDS = 60.0
 EXPECTED_SLACK_SECONDS = 0.25
 RECONNECT_SECONDS = 60.0
 COUNTDOWN_EVERY_SECONDS = 30.0  # a draining countdown alone is reprinted at most this often
@@ -111,10 +116,11 @@ class Waiter:
     stable_at: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from release.adapters.live import SnapshotReader, health_source
+        from release.adapters.live import health_source
+        from release.adapters.poller import poller_for
 
-        self.reader = SnapshotReader(self.aws, self.env.cluster, self.spec.service_name,
-                                     health_source(self.aws, self.env, self.spec))
+        self.reader = poller_for(self.aws, self.reporter).join(
+            self.env.cluster, self.spec.service_name, health_source(self.aws, self.env, self.spec))
 
     def draining(self) -> float | None:
         """The load balancer's draining timeout, as the live one has it (read once)."""
@@ -140,7 +146,7 @@ class Waiter:
                            revision=target.task_definition_arn,
                            deadline=records.iso(target.deadline))
         if just_updated:
-            clock.sleep(CHANGED_POLL_SECONDS)
+            self.reader.sleep(CHANGED_POLL_SECONDS)
         while True:
             now = clock.now()
             try:
@@ -162,7 +168,7 @@ class Waiter:
                         resume_hint(self.env, self.spec, target.task_definition_arn,
                                     target.task_definition_arn if label == "rollback" else None)
                     ) from None
-                clock.sleep(min(2.0 ** min(retries, 3), 8.0))
+                self.reader.sleep(min(2.0 ** min(retries, 3), 8.0))
                 retries += 1
                 continue
             if outage_since is not None:
@@ -198,8 +204,8 @@ class Waiter:
                                    revision=target.task_definition_arn)
                 return verdict
             interval = next_interval(interval, verdict.changed)
-            clock.sleep(pause_before_next_poll(interval, verdict.next_change_at, now,
-                                               target.deadline, verdict.moving_on_its_own))
+            self.reader.sleep(pause_before_next_poll(interval, verdict.next_change_at, now,
+                                                     target.deadline, verdict.moving_on_its_own))
 
     def _print_events(self, snap: stability.Snapshot, printed: set[str]) -> None:
         for event in reversed(list(snap.service.get("events", []))):
@@ -242,16 +248,17 @@ def pause_before_next_poll(interval: float, expected_at: float | None, now: floa
 
     When all that is left to happen is due at a known moment (a drain ending after
     the ELB's timeout, a task turning InService after HealthyThreshold × Interval),
-    sleep until just after it, up to MAX_POLL_SECONDS: nothing else can change the
-    verdict before then. When tasks are starting or stopping on ECS's own schedule,
-    use the backoff interval (but still wake for a due moment). Never sleep past the
-    deadline. The moment a rollout becomes stable is almost always one of the known
-    ones, so it is seen within a fraction of a second without polling every second.
+    sleep until just after it, up to QUIET_MAX_POLL_SECONDS: nothing else can change
+    the verdict before then (a 300 s drain costs 5 polls, not 30). When tasks are
+    starting or stopping on ECS's own schedule, use the backoff interval (but still
+    wake for a due moment). Never sleep past the deadline. The moment a rollout
+    becomes stable is almost always one of the known ones, so it is seen within a
+    fraction of a second without polling every second.
     """
     due = None if expected_at is None else max(MIN_POLL_SECONDS / 2,
                                                expected_at - now + EXPECTED_SLACK_SECONDS)
     if due is not None and not moving_on_its_own:
-        pause = min(due, MAX_POLL_SECONDS)
+        pause = min(due, QUIET_MAX_POLL_SECONDS)
     elif due is not None:
         pause = min(interval, due)
     else:

@@ -22,6 +22,7 @@ from moto.server import ThreadedMotoServer
 
 from release.core.clock import Clock, RealClock
 from release.sandbox import moto_hooks
+from release.sandbox.calllog import CallLog
 from release.sandbox.emulator import EcsEmulator
 from release.sandbox.faults import FaultMiddleware, Faults
 from release.sandbox.scans import ScanFindings
@@ -108,6 +109,7 @@ class SandboxAws:
         self.account = account
         self.region = region
         self.faults = Faults()
+        self.calls = CallLog()  # every AWS call that reaches this server
         self.emulator = EcsEmulator(account, region, clock)
         self.scans = ScanFindings(clock)
         self._server = _QuietMotoServer(host, port, self._wrap)
@@ -115,7 +117,8 @@ class SandboxAws:
         self._importer: Any = None
 
     def _wrap(self, app: Any) -> Any:
-        return FaultMiddleware(app, self.faults, lock=self.emulator.lock, control=self._control)
+        return self.calls.wrap(FaultMiddleware(app, self.faults, lock=self.emulator.lock,
+                                               control=self._control))
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
         if path == "health":
@@ -130,6 +133,10 @@ class SandboxAws:
                 return 400, {"error": f"bad scan-findings request: {exc!r}"}
         if path == "alarms" and method == "POST":
             return self._alarm_call(body)
+        if path == "calls":  # GET: the counts; POST {"label": L}: start counting afresh as L
+            if method == "POST":
+                self.calls.reset(str(json.loads(body or b"{}").get("label", "all")))
+            return 200, self.calls.as_dict()
         return 404, {"error": f"unknown control path {path!r}"}
 
     def _alarm_call(self, body: bytes) -> tuple[int, dict[str, Any]]:

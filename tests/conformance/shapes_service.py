@@ -210,6 +210,7 @@ class Polls:
         return current
 
 
+_TASK_OPERATIONS = {"ListTasks", "DescribeTasks", "DescribeContainerInstances"}
 _POLL_OPERATIONS = {"DescribeServices", "ListTasks", "DescribeTasks",
                     "DescribeContainerInstances", "DescribeInstanceHealth"}
 
@@ -223,6 +224,7 @@ class Replay:
         self.clients = {"ecs": aws.ecs, "elb": aws.elb, "ecr": aws.ecr, "logs": aws.logs}
         self.stubbers = {name: Stubber(client) for name, client in self.clients.items()}
         self.health_calls: list[dict[str, Any]] = []
+        self.task_calls: list[str] = []  # ListTasks/DescribeTasks/... in the order made
         self._final: set[str] = set()
         self._known_instances: set[str] = set()
         self._current: Moment | None = None
@@ -264,6 +266,9 @@ class Replay:
                 return
             if self._answer_task_logs(polls, client, operation, params):
                 return
+            if client == "ecs" and operation in _TASK_OPERATIONS and self._current is not None:
+                self._answer_tasks(operation, params)
+                return
             self.script.pop(0)  # the wait is over: on to the next scripted call
         assert self.script, f"unscripted call {client}.{operation}({params})"
         call = self.script.pop(0)
@@ -304,28 +309,39 @@ class Replay:
         return False
 
     def _queue_poll(self, moment: Moment) -> None:
-        """The ECS calls of one SnapshotReader poll, in its order."""
+        """A poll begins with DescribeServices; the rest is answered call by call from the
+        same moment (the poller lists tasks only when the service says they changed)."""
         self._current = moment
-        ecs = self.stubbers["ecs"]
-        ecs.add_response("describe_services", {"services": [moment.service], "failures": []},
-                         {"cluster": CLUSTER, "services": [SERVICE]})
-        for status in ("RUNNING", "STOPPED"):
-            arns = [t["taskArn"] for t in moment.tasks if t["desiredStatus"] == status]
-            ecs.add_response("list_tasks", {"taskArns": arns},
-                             {"cluster": CLUSTER, "serviceName": SERVICE,
-                              "desiredStatus": status})
-        changing = [t for t in moment.tasks if t["taskArn"] not in self._final]
-        if changing:
-            ecs.add_response("describe_tasks", {"tasks": changing, "failures": []})
-        self._final |= {t["taskArn"] for t in changing if t["lastStatus"] == "STOPPED"}
-        unknown = sorted({t["containerInstanceArn"] for t in moment.tasks}
-                         - self._known_instances)
-        if unknown:
+        self.stubbers["ecs"].add_response(
+            "describe_services", {"services": [moment.service], "failures": []},
+            {"cluster": CLUSTER, "services": [SERVICE]})
+
+    def _answer_tasks(self, operation: str, params: dict[str, Any]) -> None:
+        """ListTasks, DescribeTasks, DescribeContainerInstances from the current moment."""
+        moment, ecs = self._current, self.stubbers["ecs"]
+        assert moment is not None
+        self.task_calls.append(operation)
+        if operation == "ListTasks":
+            arns = [t["taskArn"] for t in moment.tasks
+                    if t["desiredStatus"] == params["desiredStatus"]]
+            ecs.add_response("list_tasks", {"taskArns": arns}, params)
+        elif operation == "DescribeTasks":
+            by_arn = {t["taskArn"]: t for t in moment.tasks}
+            found = [by_arn[a] for a in params["tasks"] if a in by_arn]
+            assert not self._final & {t["taskArn"] for t in found}, "a STOPPED task described again"
+            self._final |= {t["taskArn"] for t in found if t["lastStatus"] == "STOPPED"}
+            ecs.add_response("describe_tasks", {"tasks": found, "failures": [
+                {"arn": a, "reason": "MISSING"} for a in params["tasks"] if a not in by_arn]},
+                params)
+        else:
+            assert not self._known_instances & set(params["containerInstances"]), (
+                "a container instance described twice")
+            self._known_instances |= set(params["containerInstances"])
             ecs.add_response("describe_container_instances", {"containerInstances": [
                 {"containerInstanceArn": arn, "ec2InstanceId": ec2(int(arn[-1])),
                  "status": "ACTIVE", "agentConnected": True, "runningTasksCount": 1,
-                 "pendingTasksCount": 0} for arn in unknown], "failures": []})
-            self._known_instances |= set(unknown)
+                 "pendingTasksCount": 0} for arn in params["containerInstances"]],
+                "failures": []}, params)
 
     def _answer_health(self, params: dict[str, Any]) -> None:
         """DescribeInstanceHealth as the ELB model documents it (see the module docstring)."""
