@@ -62,7 +62,7 @@ class EcsEmulator:
         self.scheduler = Scheduler(self.world, self.placement, self.tasks, kinds)
         self.agent = Agent(self.world, self.placement)
         self.oneoff = OneOffTasks(emulated_task_class, account, region)
-        self.alarms = AlarmFaults(self.world, self.balancers)
+        self.alarms = AlarmFaults(self.world, kinds)
 
     @property
     def ecs(self) -> Any:
