@@ -37,6 +37,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "build_asked": {"params": {"ACTION": "release", "ENV": "staging", "BUILD_IMAGE": True}},
     "rollback": {"params": {"ACTION": "rollback", "ENV": "production", "TO_REVISION": "3"},
                  "env": JENKINS_ENV},
+    "continue": {"params": {"ACTION": "continue", "ENV": "production",
+                            "SERVICE": "akka-firehose"}, "env": JENKINS_ENV},
     # the end-to-end path: a code change goes to staging, then to production
     "code_to_production": {"params": {"ACTION": "release", "ENV": "production"},
                            "env": JENKINS_ENV, "commits": [PERSON]},

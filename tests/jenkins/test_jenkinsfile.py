@@ -6,7 +6,7 @@ from jenkins_stub import commands_in_order, shell_steps, step_names
 
 RELEASE_STAGES = ["Setup", "Validate", "Build & Push", "Promote staging", "Plan",
                   "Deploy staging", "Approve production", "Promote production",
-                  "Deploy production", "Rollback", "Verify"]
+                  "Deploy production", "Rollback", "Continue", "Verify"]
 
 
 def ran(record):
@@ -29,7 +29,7 @@ def test_options_forbid_concurrent_builds_and_set_a_timeout_and_timestamps(pipel
 
 def test_parameters_are_action_env_and_to_revision(pipeline):
     params = {p["name"]: p for p in pipeline["release_staging"]["parameters"]}
-    assert params["ACTION"]["choices"] == ["release", "rollback"]
+    assert params["ACTION"]["choices"] == ["release", "rollback", "continue"]
     assert set(params["ENV"]["choices"]) == {"staging", "production"}
     assert params["TO_REVISION"]["kind"] == "string"
 
@@ -94,6 +94,15 @@ def test_the_rollback_path_validates_rolls_back_under_the_lock_and_verifies(pipe
     [lock] = stage(record, "Rollback")["steps"]
     assert lock["args"] == [{"resource": "release-production"}]
     assert shell_steps([lock]) == ['release rollback --env "$ENV" --to "$TO_REVISION" --yes']
+
+
+def test_a_paused_deployment_is_continued_after_an_approval_under_the_lock(pipeline):
+    record = pipeline["continue"]
+    assert ran(record) == ["Setup", "Validate", "Continue", "Verify"]
+    names = step_names(stage(record, "Continue")["steps"])
+    assert names.index("input") < names.index("lock")
+    assert shell_steps(stage(record, "Continue")["steps"]) == [
+        'release continue --env "$ENV" --service "$SERVICE"']
 
 
 def test_the_release_summaries_are_archived(pipeline):
