@@ -9,18 +9,26 @@ round serves every service that is due:
 - DescribeServices, 10 services a call (the API's limit), per cluster; a `failures`
   entry (reason MISSING) is a service that is gone;
 - ListTasks only for a service whose task set may have changed: RUNNING when
-  its counts, deployments or newest event moved; STOPPED as well on first sight,
-  when a deployment's failedTasks moved or a new event says tasks stopped (a task
-  that started and stopped between two rounds); both again when a task went
-  MISSING or LIST_AGAIN_SECONDS passed. A task seen once stays in the service's
-  list: DescribeTasks follows it until it is STOPPED;
-- DescribeTasks, 100 tasks a call, for the tasks of all due services whose state
-  can still change (a STOPPED task is final and kept);
+  ECS counts more tasks (running + pending) than the list holds alive, or a new
+  event names a started task the list lacks; STOPPED when a deployment counted
+  a failed task or an event names a stopped task the list lacks (one that came
+  and went between two rounds); both on first sight and when a task went
+  MISSING. ECS's events name their tasks ("has started 1 tasks: (task ID)"), so
+  tasks already followed cost no ListTasks. A task seen once stays in the
+  service's list: DescribeTasks follows it until it is STOPPED;
+- DescribeTasks, 100 tasks a call, only for a service whose counts or
+  deployments moved, whose new events speak of tasks, with a task on its way
+  (pending → running, stopping → stopped), or whose drain end has come; the
+  others keep their tasks as last described (a STOPPED task is final and kept);
 - DescribeContainerInstances once per instance (instances do not move);
 - the load balancer once per load balancer per round: health sources that
   implement the batched protocol of `core/serving.py` (the classic ELB does) share
-  one DescribeInstanceHealth with `Instances=` the union of their instances;
-  other sources are asked one by one (`serving`).
+  one DescribeInstanceHealth with `Instances=` the union of their instances,
+  naming only the services that need it: their tasks moved, or their last view
+  held a state without a known moment (a failing check, a task not registered)
+  or a moment that has come (a task due InService after HealthyThreshold ×
+  Interval, a drain's end). The others are judged again from their last answer.
+  Other sources are asked one by one (`serving`).
 
 Each service keeps its own timing: its wait registers when it next wants a
 snapshot (`Member.sleep`, timer-aware: a drain due in 200 s means no read for
@@ -32,6 +40,7 @@ together; a lone service is read exactly when it asks.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -41,12 +50,11 @@ from typing import Any
 from release.core import stability
 from release.core.clock import default_clock
 from release.core.errors import InvalidInput
-from release.core.serving import HealthSource, HealthView, placed
+from release.core.serving import SERVING, HealthSource, HealthView, placed
 
 DESCRIBE_SERVICES_MAX = 10  # DescribeServices: "You may specify up to 10 services"
 DESCRIBE_TASKS_MAX = 100  # DescribeTasks: "You can specify up to 100 tasks"
 ROUND_SECONDS = 1.0
-LIST_AGAIN_SECONDS = 120.0
 ACTIVE_SECONDS = 30.0  # a member that read this recently still counts as waiting
 _DUE_SLACK = 0.05
 
@@ -58,7 +66,13 @@ def chunks(items: list[str], size: int) -> Iterable[list[str]]:
 
 def failed_signature(service: dict[str, Any]) -> tuple[Any, ...]:
     deployments = service.get("deployments", [])
-    return tuple(sorted((d.get("id"), d.get("failedTasks")) for d in deployments))
+    return tuple(sorted((d.get("id"), d.get("failedTasks") or 0) for d in deployments))
+
+
+def more_failed(now: tuple[Any, ...], before: tuple[Any, ...]) -> bool:
+    """A deployment counted a failed task since `before` (one leaving the list is not news)."""
+    earlier = dict(before)
+    return any(failed > earlier.get(deployment, 0) for deployment, failed in now)
 
 
 def new_events(service: dict[str, Any], seen: str | None) -> list[dict[str, Any]]:
@@ -71,6 +85,47 @@ def new_events(service: dict[str, Any], seen: str | None) -> list[dict[str, Any]
     return fresh
 
 
+_SETTLED_STATUSES = frozenset({"RUNNING", "STOPPED", "DEACTIVATING"})  # DEACTIVATING: draining
+
+
+def on_its_way(task: dict[str, Any]) -> bool:
+    """A task ECS is moving on its own schedule (placing, starting, stopping): read it again.
+    A draining task (DEACTIVATING) moves when its drain ends, a moment the view knows."""
+    last = task.get("lastStatus")
+    if last not in _SETTLED_STATUSES:
+        return True
+    return last == "RUNNING" and task.get("desiredStatus") == "STOPPED"
+
+
+def health_key(tasks: list[dict[str, Any]]) -> tuple[Any, ...]:
+    return tuple(sorted((t.get("taskArn"), t.get("lastStatus"), t.get("desiredStatus"),
+                         t.get("containerInstanceArn")) for t in tasks))
+
+
+def expectations(view: HealthView) -> tuple[float, bool]:
+    """(the earliest moment the view says something is due, whether every state it holds has
+    such a moment or is final): a settled view needs no read before that moment."""
+    moments = [s.until for s in view.tasks.values() if s.until is not None]
+    moments += [u for u in view.draining.values() if u is not None]
+    settled = (all(s.state == SERVING or (s.until is not None and not s.failing)
+                   for s in view.tasks.values())
+               and all(u is not None for u in view.draining.values()))
+    return min(moments, default=math.inf), settled
+
+
+_TASK_IN_EVENT = re.compile(r"\(task ([0-9a-zA-Z-]+)\)")
+
+
+def names_unknown(event: dict[str, Any], verb: str, arns: list[str]) -> bool:
+    """A start or stop event (`verb`: "started", "stopped") naming a task the list does not
+    hold, or naming none: ECS's events say "has stopped 1 running tasks: (task ID)"."""
+    message = str(event.get("message", ""))
+    if f"has {verb}" not in message:
+        return False
+    named = _TASK_IN_EVENT.findall(message)
+    return not named or any(not any(a.endswith("/" + i) for a in arns) for i in named)
+
+
 def task_signature(service: dict[str, Any]) -> tuple[Any, ...]:
     """What moves when the service's set of tasks changes (a start, a stop, a replacement)."""
     deployments = tuple(sorted(
@@ -79,6 +134,19 @@ def task_signature(service: dict[str, Any]) -> tuple[Any, ...]:
     events = service.get("events", [])
     return (service.get("desiredCount"), service.get("runningCount"), service.get("pendingCount"),
             deployments, events[0].get("id") if events else None)
+
+
+def newest(service: dict[str, Any], default: str | None) -> str | None:
+    events = service.get("events", [])
+    return events[0].get("id") if events else default
+
+
+def tasks_moved(m: Member, service: dict[str, Any]) -> bool:
+    """Counts or deployments moved, or a new event speaks of tasks (started, stopped,
+    draining, unplaceable): "has reached a steady state" alone moves nothing."""
+    if m.seen is None or m.seen != task_signature(service)[:-1]:
+        return True
+    return any("task" in str(e.get("message", "")) for e in new_events(service, m.seen_event))
 
 
 @dataclass(eq=False)
@@ -94,11 +162,19 @@ class Member:
     pending: stability.Snapshot | None = None
     describe_services_calls: int = 0  # rounds that read this service
     arns: list[str] = field(default_factory=list)
-    listed_at: float = -math.inf
     signature: tuple[Any, ...] | None = None
     failed: tuple[Any, ...] = ()
     newest_event: str | None = None
     relist: bool = True
+    recount: bool = False  # a followed task stopped: does ECS count tasks the list lacks?
+    seen: tuple[Any, ...] | None = None  # the previous round's counts and deployments
+    seen_event: str | None = None  # the previous round's newest event
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # last DescribeTasks answers
+    answer: tuple[list[str], list[Any]] | None = None  # last health read: (hosts, answer)
+    health_key: tuple[Any, ...] = ()  # the task states the last health read was for
+    expect_at: float = math.inf  # the earliest moment the last view said something is due
+    drain_ends_at: float = math.inf  # the earliest drain end: its task moves on then
+    settled: bool = False  # the last view held nothing whose change has no known moment
 
     def sleep(self, seconds: float) -> None:
         """Sleep until this service next wants a snapshot (aligned with the others')."""
@@ -164,22 +240,29 @@ class EnvPoller:
         ecs = self.aws.ecs
         tasks_of: dict[int, list[dict[str, Any]]] = {}
         services: dict[int, dict[str, Any] | None] = {}
+        moved: set[int] = set()  # members whose counts, deployments or events moved
         for cluster in dict.fromkeys(m.cluster for m in due):
             mine = [m for m in due if m.cluster == cluster]
             found = self._describe_services(ecs, cluster, [m.service_name for m in mine], calls)
             for m in mine:
                 services[id(m)] = found.get(m.service_name)
             alive = [m for m in mine if services[id(m)] is not None]
+            fresh = [m for m in alive if self._wants_tasks(m, services[id(m)] or {}, now)]
+            moved |= {id(m) for m in fresh if tasks_moved(m, services[id(m)] or {})}
+            for m in fresh:
+                self._list_if_changed(ecs, m, services[id(m)] or {}, calls)
+            described = self._describe_tasks(ecs, cluster, fresh, calls)
             for m in alive:
-                self._list_if_changed(ecs, m, services[id(m)] or {}, now, calls)
-            described = self._describe_tasks(ecs, cluster, alive, calls)
-            for m in alive:
-                tasks = [described.get(a) or self._final.get(a) for a in m.arns]
+                m.seen, m.seen_event = task_signature(services[id(m)] or {})[:-1], newest(
+                    services[id(m)] or {}, m.seen_event)
+                if m in fresh:
+                    m.tasks = {a: described[a] for a in m.arns if a in described}
+                tasks = [m.tasks.get(a) or self._final.get(a) for a in m.arns]
                 tasks_of[id(m)] = [t for t in tasks if t is not None
                                    and stability.belongs_to(t, services[id(m)] or {})]
             self._learn_instances(ecs, cluster, [t for m in alive for t in tasks_of[id(m)]],
                                   calls)
-        views = self._health(due, tasks_of, now, calls)
+        views = self._health(due, tasks_of, moved, now, calls)
         for m in due:
             m.describe_services_calls += 1
             service = services.get(id(m))
@@ -192,6 +275,17 @@ class EnvPoller:
         with self._lock:
             self.rounds.append(calls)
             self.round_sizes.append(len(due))
+
+    def _wants_tasks(self, m: Member, service: dict[str, Any], now: float) -> bool:
+        """DescribeTasks (and ListTasks) only when the service moved, a task of it is on its
+        way (pending → running, stopping → stopped), or a moment the last view named is due:
+        a task set otherwise changes only with counts, deployments or events
+        (DescribeServices, read every round, would show it)."""
+        if m.relist or m.recount or tasks_moved(m, service) or now >= m.drain_ends_at - _DUE_SLACK:
+            return True
+        if any(a not in m.tasks and a not in self._final for a in m.arns):
+            return True
+        return any(on_its_way(t) for t in m.tasks.values())
 
     def _describe_services(self, ecs: Any, cluster: str, names: list[str],
                            calls: Counter[str]) -> dict[str, dict[str, Any] | None]:
@@ -210,26 +304,32 @@ class EnvPoller:
                     found[service["serviceName"]] = service
         return found
 
-    def _list_if_changed(self, ecs: Any, m: Member, service: dict[str, Any], now: float,
+    def _list_if_changed(self, ecs: Any, m: Member, service: dict[str, Any],
                          calls: Counter[str]) -> None:
-        """ListTasks RUNNING when the task set moved; STOPPED too when something stopped that
-        the list does not hold yet (a failed task counted, a stop event) or on first sight.
-        Tasks seen before stay: they are described until STOPPED, then kept as they ended."""
+        """ListTasks when the task set moved: RUNNING when ECS counts more tasks than the list
+        holds alive or an event names a start the list lacks; STOPPED when a failed task was
+        counted or an event names a stop the list lacks (a task that started and stopped
+        between two rounds); both on first sight. ECS's events name their tasks ("has
+        started 1 tasks: (task ID)"), so a move of known tasks costs no ListTasks. Tasks seen
+        before stay: they are described until STOPPED, then kept as they ended."""
         signature = task_signature(service)
-        stale = m.relist or now - m.listed_at >= LIST_AGAIN_SECONDS
-        if not stale and signature == m.signature:
+        if not m.relist and not m.recount and signature == m.signature:
             return
+        first = m.relist or m.signature is None
         failed = failed_signature(service)
         news = new_events(service, m.newest_event)
-        stopped_too = (stale or failed != m.failed or m.signature is None
-                       or any("stopped" in str(e.get("message", "")) for e in news))
-        arns = self._list(ecs, m.cluster, m.service_name, "RUNNING", calls)
-        if stopped_too:
+        alive = sum(1 for a in m.arns if (m.tasks.get(a) or self._final.get(a) or {}
+                                          ).get("lastStatus") != "STOPPED")
+        counted = int(service.get("runningCount", 0)) + int(service.get("pendingCount", 0))
+        arns: list[str] = []
+        if first or alive < counted or any(names_unknown(e, "started", m.arns) for e in news):
+            arns += self._list(ecs, m.cluster, m.service_name, "RUNNING", calls)
+        if (first or more_failed(failed, m.failed)
+                or any(names_unknown(e, "stopped", m.arns) for e in news)):
             arns += self._list(ecs, m.cluster, m.service_name, "STOPPED", calls)
         m.arns = list(dict.fromkeys(arns + m.arns))
-        m.signature, m.failed, m.listed_at, m.relist = signature, failed, now, False
-        events = service.get("events", [])
-        m.newest_event = events[0].get("id") if events else m.newest_event
+        m.signature, m.failed, m.relist, m.recount = signature, failed, False, False
+        m.newest_event = newest(service, m.newest_event)
 
     @staticmethod
     def _list(ecs: Any, cluster: str, service_name: str, status: str,
@@ -249,6 +349,7 @@ class EnvPoller:
                         calls: Counter[str]) -> dict[str, dict[str, Any]]:
         changing = list(dict.fromkeys(a for m in members for a in m.arns if a not in self._final))
         described: dict[str, dict[str, Any]] = {}
+        stopped: set[str] = set()
         for chunk in chunks(changing, DESCRIBE_TASKS_MAX):
             calls["DescribeTasks"] += 1
             # a `failures` entry (MISSING: stopped long ago, forgotten) is left out
@@ -256,7 +357,11 @@ class EnvPoller:
                 described[task["taskArn"]] = task
                 if task.get("lastStatus") == "STOPPED":
                     self._final[task["taskArn"]] = task
+                    stopped.add(task["taskArn"])
         for m in members:  # a task ECS no longer knows (MISSING): the list is read again
+            # one that stopped may have a replacement the counts did not show yet (a crash
+            # loop at the same counts): the next round compares the list with the counts
+            m.recount = m.recount or any(a in stopped for a in m.arns)
             gone = [a for a in m.arns if a not in described and a not in self._final]
             if gone:
                 m.arns = [a for a in m.arns if a not in gone]
@@ -273,9 +378,11 @@ class EnvPoller:
             for ci in response.get("containerInstances", []):
                 self._instance_ids[ci["containerInstanceArn"]] = ci.get("ec2InstanceId", "")
 
-    def _health(self, due: list[Member], tasks_of: dict[int, list[dict[str, Any]]], now: float,
-                calls: Counter[str]) -> dict[int, HealthView]:
-        """One read per load balancer for batched sources, `serving` for the others."""
+    def _health(self, due: list[Member], tasks_of: dict[int, list[dict[str, Any]]],
+                moved: set[int], now: float, calls: Counter[str]) -> dict[int, HealthView]:
+        """One read per load balancer for batched sources, `serving` for the others. A member
+        whose last view was settled, whose tasks did not move and whose due moment has not
+        come is judged again from its last answer, without a call."""
         views: dict[int, HealthView] = {}
         groups: dict[Any, list[tuple[Member, list[Any], list[str]]]] = {}
         for m in due:
@@ -287,13 +394,26 @@ class EnvPoller:
                 calls[type(m.health).__name__] += 1
                 views[id(m)] = m.health.serving(tasks, now)
                 continue
-            groups.setdefault(batch_key(), []).append((m, tasks, m.health.hosts(tasks)))  # type: ignore[attr-defined]
+            hosts = m.health.hosts(tasks)  # type: ignore[attr-defined]
+            key = health_key(tasks_of[id(m)])
+            if (m.answer is not None and m.answer[0] == hosts and m.health_key == key
+                    and m.settled and id(m) not in moved and now < m.expect_at - _DUE_SLACK):
+                views[id(m)] = m.health.view(tasks, m.answer[1], hosts, now)  # type: ignore[attr-defined]
+                continue
+            m.health_key = key
+            groups.setdefault(batch_key(), []).append((m, tasks, hosts))
         for key, seats in groups.items():
             asked = sorted({h for _, _, hosts in seats for h in hosts})
             calls[str(key[0])] += 1  # batch_key(): (API name, load balancer)
             answer = seats[0][0].health.fetch(asked)  # type: ignore[union-attr]
             for m, tasks, hosts in seats:
+                m.answer = (hosts, answer)
                 views[id(m)] = m.health.view(tasks, answer, hosts, now)  # type: ignore[union-attr]
+        for m in due:
+            if id(m) in views:
+                m.expect_at, m.settled = expectations(views[id(m)])
+                m.drain_ends_at = min((u for u in views[id(m)].draining.values()
+                                       if u is not None), default=math.inf)
         return views
 
 

@@ -33,8 +33,9 @@ MIN_POLL_SECONDS = 1.0
 CHANGED_POLL_SECONDS = 2.0
 MAX_POLL_SECONDS = 10.0
 # Only a known moment left (a 300 s drain, a task due InService): nothing but the
-# unexpected can change the verdict before it, and that may wait this long to be seen.
-QUIET_MAX_POLL_SECONDS = 60.0
+# unexpected can change the verdict before it, and that may wait this long to be seen
+# (a quiet poll is one DescribeServices: a 300 s drain costs 2, not 5).
+QUIET_MAX_POLL_SECONDS = 150.0
 EXPECTED_SLACK_SECONDS = 0.25
 RECONNECT_SECONDS = 60.0
 COUNTDOWN_EVERY_SECONDS = 30.0  # a draining countdown alone is reprinted at most this often

@@ -113,24 +113,25 @@ def test_150_tasks_are_two_describe_tasks_calls_and_a_missing_task_relists() -> 
         stub.add_response("describe_tasks", {"tasks": tasks[100:149], "failures": []},
                           {"cluster": CLUSTER, "tasks": arns[100:149]})
         second = member.read(3.0)
-        # nothing moved and nothing went missing: no ListTasks this time
+        # nothing moved, nothing went missing, every task RUNNING: DescribeServices alone
         stub.add_response("describe_services", {"services": [big], "failures": []},
                           {"cluster": CLUSTER, "services": ["big"]})
-        stub.add_response("describe_tasks", {"tasks": tasks[:100], "failures": []},
-                          {"cluster": CLUSTER, "tasks": arns[:100]})
-        stub.add_response("describe_tasks", {"tasks": tasks[100:149], "failures": []},
-                          {"cluster": CLUSTER, "tasks": arns[100:149]})
-        member.read(5.0)
+        third = member.read(5.0)
         stub.assert_no_pending_responses()
     assert len(first.tasks) == 149 and len(second.tasks) == 149
+    assert third.tasks == second.tasks  # the tasks as last described
     assert [r["ListTasks"] for r in poller.rounds] == [3, 2, 0]
+    assert [r["DescribeTasks"] for r in poller.rounds] == [2, 2, 0]
 
 
 @pytest.mark.parametrize(("moved", "lists"), [
-    ("runningCount", ["RUNNING"]),
-    ("event", ["RUNNING"]),  # "has started 1 tasks"
-    ("stop event", ["RUNNING", "STOPPED"]),  # a task may have come and gone in between
-    ("failedTasks", ["RUNNING", "STOPPED"]),
+    ("runningCount", ["RUNNING"]),  # ECS counts more tasks than the list holds
+    ("runningCount down", []),  # a known task stopping: DescribeTasks tells
+    ("event", ["RUNNING"]),  # "has started 1 tasks", naming none
+    ("known start", []),  # "has started 1 tasks: (task ID)" of a task already listed
+    ("stop event", ["STOPPED"]),  # a task may have come and gone in between
+    ("known stop", []),  # "has stopped 1 running tasks: (task ID)" of a listed task
+    ("failedTasks", ["STOPPED"]),
 ])
 def test_a_moved_count_or_a_new_event_lists_the_tasks_again(moved: str, lists: list[str]
                                                              ) -> None:
@@ -139,15 +140,20 @@ def test_a_moved_count_or_a_new_event_lists_the_tasks_again(moved: str, lists: l
     member = poller.join(CLUSTER, "svc", None)
     before = named("svc")
     after = copy.deepcopy(before)
-    message = {"event": "has started 1 tasks", "stop event": "has stopped 1 running tasks"}
+    one = task_of("svc", 0)
+    named_one = f": (task {one['taskArn'].rsplit('/', 1)[-1]})."
+    message = {"event": "has started 1 tasks", "stop event": "has stopped 1 running tasks",
+               "known start": "has started 1 tasks" + named_one,
+               "known stop": "has stopped 1 running tasks" + named_one}
     if moved == "runningCount":
+        after["runningCount"] = 2
+    elif moved == "runningCount down":
         after["runningCount"] = 0
     elif moved == "failedTasks":
         after["deployments"][0]["failedTasks"] = 1
     else:
         after["events"] = [{"id": "e-1", "message": f"(service svc) {message[moved]}",
                             "createdAt": before["createdAt"]}]
-    one = task_of("svc", 0)
     with Stubber(aws.ecs) as stub:
         for doc, statuses in ((before, ["RUNNING", "STOPPED"]), (after, lists)):
             stub.add_response("describe_services", {"services": [doc], "failures": []})

@@ -91,11 +91,25 @@ def test_one_round_for_25_services_makes_3_describe_services_and_one_health_call
         assert snap.health is not None
         assert snap.health.of(snap.tasks[0]["taskArn"]).state != serving.DRAINING
 
-    sandbox.advance(5)
-    _, second = round_for_all(sandbox, members, "round 2")
-    # nothing changed: no ListTasks, no container instances; the rest as before
-    assert second == {"DescribeServices": 3, "DescribeInstanceHealth": 2,
-                            "DescribeTasks": 1}
+    due = min(m.expect_at for m in members)  # the ELB's checks make the tasks InService then
+    assert due > sandbox.clock.now()
+    sandbox.advance(due - sandbox.clock.now() - 1)
+    second, calls = round_for_all(sandbox, members, "round 2")
+    # nothing moved, every task RUNNING, nothing due yet: DescribeServices alone; the
+    # tasks and the ELB's answer are the previous round's
+    assert calls == {"DescribeServices": 3}
+    assert [s.tasks for s in second] == [s.tasks for s in snaps]
+
+    sandbox.advance(2)
+    third, calls = round_for_all(sandbox, members, "round 3")
+    # the moment the view named has come: the ELBs are asked again (one call each); tasks
+    # are described (and listed) only for a service whose counts moved (the sandbox may have
+    # replaced a task failing its checks by now), not for the others
+    moved = sum(1 for a, b in zip(second, third, strict=True)
+                if a.service["deployments"] != b.service["deployments"])
+    assert calls["DescribeServices"] == 3 and calls["DescribeInstanceHealth"] == 2
+    assert calls.get("DescribeTasks", 0) == min(moved, 1)
+    assert calls.get("ListTasks", 0) <= 2 * moved
 
 
 def test_a_service_not_due_is_not_read(fleet):

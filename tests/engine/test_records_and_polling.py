@@ -80,7 +80,8 @@ def test_after_a_change_look_again_soon_and_back_off_while_nothing_moves() -> No
     (8.0, 3.0, True, 3.25),     # tasks moving on their own, but something due sooner
     (2.0, 7.0, False, 7.25),    # only a known moment left: sleep until just after it
     (2.0, 30.0, False, 30.25),  # a drain's end 30 s away: one poll, just after it
-    (2.0, 200.0, False, 60.0),  # ... but never longer than the quiet maximum
+    (2.0, 140.0, False, 140.25),  # a task due InService in 140 s: one poll, just after it
+    (2.0, 300.0, False, 150.0),  # ... but never longer than the quiet maximum
     (4.0, -3.0, False, 0.5),    # overdue: look again shortly
 ])
 def test_pause_before_next_poll(interval, expected_in, moving, pause) -> None:
