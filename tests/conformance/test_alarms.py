@@ -16,9 +16,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
+from stub_clients import stubbed_client
 
 from release.core import stability
 from release.core.bake import Bake, bake_of, batches
@@ -62,11 +62,7 @@ def metric_alarm(name: str, state: str = "OK", reason: str | None = None,
 
 @pytest.fixture
 def cloudwatch() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    with Stubber(client) as stub:
-        yield client, stub
-        stub.assert_no_pending_responses()
+    yield from stubbed_client("cloudwatch")
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
+from stub_clients import stubbed_client
 
 from release.adapters import cloudwatch_logs as cwl
 from release.core.awslogs import Stream
@@ -31,11 +31,7 @@ BACKWARD = "b/38000000000000000000000000000000000000000000000000000000"
 
 @pytest.fixture
 def logs() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("logs", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    with Stubber(client) as stub:
-        yield client, stub
-        stub.assert_no_pending_responses()
+    yield from stubbed_client("logs")
 
 
 def _event(i: int, message: str) -> dict[str, Any]:

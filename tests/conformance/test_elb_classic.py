@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 from shapes_service import ELB, T0, ec2
+from stub_clients import stubbed_client
 
 from release.adapters.elb_classic import ClassicElb
 from release.core.config import load_repo
@@ -30,11 +30,7 @@ NOT_REGISTERED_TEXT = "Instance is not currently registered with the LoadBalance
 
 @pytest.fixture
 def elb() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("elb", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    with Stubber(client) as stub:
-        yield client, stub
-        stub.assert_no_pending_responses()
+    yield from stubbed_client("elb")
 
 
 def on(n: int, started: float | None = -3600, stopping: float | None = None,

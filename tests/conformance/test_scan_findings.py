@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
+from stub_clients import stubbed_client
 
 from release.adapters.ecr_scan import scan_pages
 from release.core import scan_gate
@@ -29,11 +29,7 @@ TODAY = dt.date(2026, 12, 1)
 
 @pytest.fixture
 def ecr() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("ecr", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    with Stubber(client) as stub:
-        yield client, stub
-        stub.assert_no_pending_responses()
+    yield from stubbed_client("ecr")
 
 
 @pytest.fixture(scope="module")

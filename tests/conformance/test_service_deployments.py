@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
+from stub_clients import stubbed_client
 
 from release.adapters import service_deployments as api
 from release.core import service_deployments as native
@@ -34,11 +34,7 @@ def at(seconds: float) -> datetime:
 
 @pytest.fixture
 def ecs() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    with Stubber(client) as stub:
-        yield client, stub
-        stub.assert_no_pending_responses()
+    yield from stubbed_client("ecs")
 
 
 def brief(arn: str, created: float, status: str = "IN_PROGRESS") -> dict[str, Any]:

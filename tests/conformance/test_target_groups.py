@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
+from stub_clients import stubbed_client
 
 from release.adapters.target_groups import TargetGroupHealth, resolve, target_group_arn
 from release.core.errors import InvalidInput
@@ -27,11 +27,7 @@ I1, I2 = "i-0123456789abcdef0", "i-0123456789abcdef1"
 
 @pytest.fixture
 def elbv2() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("elbv2", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    with Stubber(client) as stub:
-        yield client, stub
-        stub.assert_no_pending_responses()
+    yield from stubbed_client("elbv2")
 
 
 def target(target_id: str, port: int, state: str, reason: str | None = None,
