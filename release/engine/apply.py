@@ -19,6 +19,7 @@ from typing import Any
 from release.adapters import git
 from release.core.changes import Change, ChangeSet
 from release.core.config import ConfigRepo, ServiceSpec
+from release.core.ecs_throttling import registration_pacing
 from release.core.errors import (
     EXIT_INTERRUPTED,
     EXIT_INVALID,
@@ -205,6 +206,9 @@ def release_in_order(config_repo: ConfigRepo, order: list[str], to_release: list
             continue
         reporter.emit("apply.env", f"releasing {len(changes)} service(s) in {env}", env=env,
                       services=[c.service for c in changes])
+        pacing = registration_pacing(len(changes))
+        if pacing:
+            reporter.emit("apply.pacing", f"{env}: {pacing}", env=env)
         env_results = release_environment(config_repo, env, changes, shared, max_parallel)
         results += env_results
         if any(r.exit_code != EXIT_OK for r in env_results):

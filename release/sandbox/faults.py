@@ -171,7 +171,7 @@ class Faults:
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def _throttling_answer(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+def throttling_answer(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
     """A 400 in the protocol the caller speaks: JSON (ECS, ECR) or query/XML (ELB, EC2, IAM)."""
     request_id = str(uuid.uuid4())
     if environ.get("HTTP_X_AMZ_TARGET"):
@@ -222,7 +222,7 @@ class FaultMiddleware:
                 start_response("500 Internal Server Error", [("Content-Length", "0")])
                 return [b""]
             if fault == "throttle":
-                status, headers, body = _throttling_answer(environ)
+                status, headers, body = throttling_answer(environ)
                 start_response(status, [*headers, ("Content-Length", str(len(body)))])
                 return [body]
         if self.lock is None:

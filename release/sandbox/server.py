@@ -26,6 +26,7 @@ from release.sandbox.calllog import CallLog
 from release.sandbox.emulator import EcsEmulator
 from release.sandbox.faults import FaultMiddleware, Faults
 from release.sandbox.scans import ScanFindings
+from release.sandbox.throttling import EcsThrottle
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -110,6 +111,7 @@ class SandboxAws:
         self.region = region
         self.faults = Faults()
         self.calls = CallLog()  # every AWS call that reaches this server
+        self.throttle = EcsThrottle(clock)  # ECS's documented request buckets
         self.emulator = EcsEmulator(account, region, clock)
         self.scans = ScanFindings(clock)
         self._server = _QuietMotoServer(host, port, self._wrap)
@@ -117,8 +119,8 @@ class SandboxAws:
         self._importer: Any = None
 
     def _wrap(self, app: Any) -> Any:
-        return self.calls.wrap(FaultMiddleware(app, self.faults, lock=self.emulator.lock,
-                                               control=self._control))
+        return self.calls.wrap(self.throttle.wrap(FaultMiddleware(
+            app, self.faults, lock=self.emulator.lock, control=self._control)))
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
         if path == "health":
@@ -136,7 +138,9 @@ class SandboxAws:
         if path == "calls":  # GET: the counts; POST {"label": L}: start counting afresh as L
             if method == "POST":
                 self.calls.reset(str(json.loads(body or b"{}").get("label", "all")))
-            return 200, self.calls.as_dict()
+                self.throttle.reset_counts()
+            return 200, {**self.calls.as_dict(), "throttled": dict(self.throttle.throttled),
+                         "seconds_to_full_buckets": self.throttle.seconds_to_full()}
         return 404, {"error": f"unknown control path {path!r}"}
 
     def _alarm_call(self, body: bytes) -> tuple[int, dict[str, Any]]:

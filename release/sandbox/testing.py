@@ -53,6 +53,7 @@ class SandboxHandle:
     region: str = DEFAULT_REGION
     registry: Any = None
     calls: Any = None  # calllog.CallLog: every AWS call that reached the server
+    throttle: Any = None  # throttling.EcsThrottle: ECS's request buckets
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, name: str) -> Any:
@@ -289,7 +290,8 @@ def running_sandbox(repo_root: Path, workdir: Path, clock: Clock | None = None,
         repo = copy_config_repo(Path(repo_root), workdir / "repo", aws.endpoint, registry_address)
         yield SandboxHandle(repo=repo, endpoint=aws.endpoint, clock=clock, emulator=aws.emulator,
                             faults=aws.faults, account=aws.account, region=aws.region,
-                            registry=registry_obj, calls=aws.calls)
+                            registry=registry_obj, calls=aws.calls,
+                            throttle=aws.throttle)
     finally:
         active = False
         use_clock(previous)

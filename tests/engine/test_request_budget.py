@@ -1,10 +1,12 @@
-"""The environment's request budget on a fake clock: never more than N calls in any second."""
+"""The environment's request budget on a fake clock: ECS's documented buckets never overdrawn,
+never more than N calls a second to the other AWS services."""
 
 from __future__ import annotations
 
 import threading
 
 from release.adapters.budget import RequestBudget
+from release.core.ecs_throttling import Tokens, bucket_of
 
 
 class FakeClock:
@@ -66,11 +68,49 @@ def test_each_aws_service_has_its_own_window() -> None:
     clock = FakeClock()
     budget = RequestBudget(5, clock=clock)
     for _ in range(5):
-        budget.take("DescribeServices", "ecs")
+        budget.take("DescribeLoadBalancers", "elastic-load-balancing")
         budget.take("PutItem", "dynamodb")
     assert clock.now() == 1000.0  # 5 + 5: each within its own budget
-    budget.take("DescribeTasks", "ecs")
+    budget.take("DescribeInstanceHealth", "elastic-load-balancing")
     assert clock.now() > 1000.0
+
+
+def test_dynamodb_keeps_its_documented_partition_rate_not_the_flat_budget() -> None:
+    clock = FakeClock()
+    budget = RequestBudget(5, clock=clock)
+    for _ in range(1000):
+        budget.take("UpdateItem", "dynamodb")
+    assert clock.now() == 1000.0
+    budget.take("PutItem", "dynamodb")
+    assert clock.now() == 1001.0
+
+
+def test_ecs_registrations_never_overdraw_the_documented_bucket() -> None:
+    clock = FakeClock()
+    budget = RequestBudget(5, clock=clock)
+    aws_bucket = Tokens(bucket_of("RegisterTaskDefinition"), clock.now())  # burst 20, 1/s
+    sent = []
+    for _ in range(40):
+        budget.take("RegisterTaskDefinition", "ecs")
+        assert aws_bucket.take(clock.now()) == 0.0  # AWS would have admitted it
+        sent.append(clock.now() - 1000.0)
+    assert sent[:19] == [0.0] * 19  # the burst, less the token held back
+    assert 20.9 < sent[-1] < 21.1  # then one a second: 21 more in 21 s, not 40/5 = 8 s
+    assert budget.waited > 20
+
+
+def test_ecs_categories_draw_from_their_own_buckets() -> None:
+    clock = FakeClock()
+    budget = RequestBudget(5, clock=clock)
+    for _ in range(19):
+        budget.take("RegisterTaskDefinition", "ecs")
+    for _ in range(90):  # Service read: burst 100, not the flat 5 a second
+        budget.take("DescribeServices", "ecs")
+    for _ in range(45):  # Service modify: burst 50
+        budget.take("UpdateService", "ecs")
+    assert clock.now() == 1000.0
+    budget.take("RegisterTaskDefinition", "ecs")  # its bucket alone is empty
+    assert clock.now() == 1001.0
 
 
 def test_a_budget_of_zero_is_no_budget() -> None:
