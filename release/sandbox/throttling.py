@@ -36,9 +36,8 @@ ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 class EcsThrottle:
     """The account's ECS buckets; thread-safe (moto's server answers in threads)."""
 
-    def __init__(self, clock: Clock, enabled: bool = True) -> None:
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.enabled = enabled
         # what is added to a virtual clock's time: the real time that passes
         self.real_time: Callable[[], float] | None = (
             None if isinstance(clock, RealClock) else time.monotonic)
@@ -49,7 +48,7 @@ class EcsThrottle:
     def admit(self, action: str) -> bool:
         """Take `action`'s token; False when its bucket is empty (the call is throttled)."""
         bucket = bucket_of(action)
-        if not self.enabled or bucket is None:
+        if bucket is None:
             return True
         with self._lock:
             now = self._now()
