@@ -410,18 +410,73 @@ def load_balancer_of(lb: dict[str, Any]) -> LoadBalancer:
 
 
 @dataclass(frozen=True)
+class BuildSpec:
+    """Where a pinned container's image is built from: a repository-relative context folder."""
+
+    context: str
+    dockerfile: str | None = None
+    args: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any] | None) -> BuildSpec | None:
+        if not doc or not doc.get("context"):
+            return None
+        return cls(doc["context"], doc.get("dockerfile"), dict(doc.get("args", {})))
+
+
+@dataclass(frozen=True)
 class ImagePin:
-    """Which image a service runs: a tag and/or a digest in the environment's repository."""
+    """Which image one container runs: a tag and/or a digest in an ECR repository.
+
+    `repository` None means the environment's `ecr.repository`; `pointer` is where
+    the pin stands in its service spec (`/image` or `/images/<container>`), so a
+    finding or a rewrite names the right place.
+    """
 
     container: str | None
     tag: str | None
     digest: str | None
+    repository: str | None = None
+    build: BuildSpec | None = None
+    pointer: str = "/image"
+
+    def repository_in(self, env: Environment) -> str:
+        """The ECR repository this pin's image lives in."""
+        return self.repository or env.ecr_repository
+
+    def uri_in(self, env: Environment) -> str:
+        """`<registry>/<repository>` of this pin in an environment."""
+        return f"{env.registry}/{self.repository_in(env)}"
 
     def reference(self, repository_uri: str) -> str:
         """`<registry>/<repo>@sha256:…` when pinned by digest, else `<registry>/<repo>:<tag>`."""
         if self.digest:
             return f"{repository_uri}@{self.digest}"
         return f"{repository_uri}:{self.tag}"
+
+    def reference_in(self, env: Environment) -> str:
+        return self.reference(self.uri_in(env))
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], pointer: str, container: str | None = None,
+                 build: BuildSpec | None = None) -> ImagePin:
+        return cls(container or doc.get("container"), doc.get("tag"), doc.get("digest"),
+                   doc.get("repository"), build or BuildSpec.from_doc(doc.get("build")), pointer)
+
+
+def pins_of(doc: dict[str, Any]) -> tuple[ImagePin, ...]:
+    """A service spec's pins: `/images` (one per built container) or the single `/image`."""
+    if isinstance(doc.get("images"), dict):
+        pins = tuple(ImagePin.from_doc(pin, f"/images/{_escape(name)}", container=name)
+                     for name, pin in doc["images"].items() if isinstance(pin, dict))
+        if pins:
+            return pins
+    return (ImagePin.from_doc(doc.get("image", {}), "/image",
+                              build=BuildSpec.from_doc(doc.get("build"))),)
+
+
+def _escape(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
 
 
 @dataclass(frozen=True)
@@ -443,12 +498,29 @@ class ServiceSpec:
     taskdef_file: str
     family: str
     service: dict[str, Any]  # create-service shape
-    image: ImagePin
+    images: tuple[ImagePin, ...]  # one per container the team builds; the first is the primary
     overrides: dict[str, Any]
     timeout: str | int  # "auto" or seconds
     rollback_on_failure: bool
     smoke_checks: list[SmokeCheck]
-    build_context: str | None
+
+    @property
+    def image(self) -> ImagePin:
+        """The primary pin: the only one, else the load balancer's container's, else the first."""
+        for lb in self.service.get("loadBalancers", []):
+            pin = self.pin_for(lb.get("containerName", ""))
+            if pin is not None:
+                return pin
+        return self.images[0]
+
+    @property
+    def build_context(self) -> str | None:
+        """The primary pin's build context (`/build/context` for a single `/image`)."""
+        return self.image.build.context if self.image.build else None
+
+    def pin_for(self, container: str) -> ImagePin | None:
+        """The pin of a container, when the service pins it by name."""
+        return next((p for p in self.images if p.container == container), None)
 
     @property
     def service_name(self) -> str:
@@ -473,7 +545,6 @@ class ServiceSpec:
     @classmethod
     def from_doc(cls, env: str, path: Path, doc: dict[str, Any]) -> ServiceSpec:
         td = doc["taskDefinition"]
-        image = doc.get("image", {})
         policy = doc.get("release", {})
         return cls(
             env=env,
@@ -483,7 +554,7 @@ class ServiceSpec:
             taskdef_file=td["file"],
             family=td["family"],
             service=dict(doc["service"]),
-            image=ImagePin(image.get("container"), image.get("tag"), image.get("digest")),
+            images=pins_of(doc),
             overrides=dict(doc.get("overrides", {})),
             timeout=policy.get("timeout", "auto"),
             rollback_on_failure=bool(policy.get("rollbackOnFailure", True)),
@@ -498,7 +569,6 @@ class ServiceSpec:
                 )
                 for c in policy.get("smokeChecks", [])
             ],
-            build_context=doc.get("build", {}).get("context"),
         )
 
 

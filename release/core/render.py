@@ -1,4 +1,7 @@
-"""Task definition + environment overrides + image pin → register-task-definition input.
+"""Task definition + environment overrides + image pins → register-task-definition input.
+
+Containers the service pins get their pin's image; any other container keeps the image its
+task definition names (a third-party sidecar, pinned there by digest).
 
 Pure: the same documents always render to the same dict, which is what `plan`
 compares with the live revision and what `changed` compares between commits.
@@ -9,13 +12,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from release.core.config import ConfigRepo, Environment, ServiceSpec, TaskDefinition
+from release.core.config import ConfigRepo, Environment, ImagePin, ServiceSpec, TaskDefinition
 
 
 def image_container(spec: ServiceSpec, taskdef: TaskDefinition) -> str:
-    """The container that runs the pinned image: named in the pin, else the LB's, else the first."""
-    if spec.image.container:
-        return spec.image.container
+    """The container that runs the primary pin's image: named in the pin, else the LB's, else the
+    first."""
+    return pinned_container(spec, spec.image, taskdef)
+
+
+def pinned_container(spec: ServiceSpec, pin: ImagePin, taskdef: TaskDefinition) -> str:
+    """The container a pin fills: named in the pin, else the LB's, else the task's first."""
+    if pin.container:
+        return pin.container
     for lb in spec.service.get("loadBalancers", []):
         if lb.get("containerName"):
             return lb["containerName"]
@@ -23,8 +32,13 @@ def image_container(spec: ServiceSpec, taskdef: TaskDefinition) -> str:
 
 
 def image_reference(env: Environment, spec: ServiceSpec) -> str:
-    """`<registry>/<repository>@sha256:…` (or `:tag` when the pin has no digest yet)."""
-    return spec.image.reference(env.repository_uri)
+    """The primary pin's `<registry>/<repository>@sha256:…` (`:tag` when it has no digest yet)."""
+    return spec.image.reference_in(env)
+
+
+def pinned_images(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, str]:
+    """{container: image reference} for every container the service pins."""
+    return {pinned_container(spec, pin, taskdef): pin.reference_in(env) for pin in spec.images}
 
 
 def _merge_named(items: list[dict[str, Any]], updates: dict[str, str], value_key: str
@@ -69,10 +83,10 @@ def apply_overrides(spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, Any
 def render_taskdef(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, Any]:
     """The register-task-definition input this service should run (no tags)."""
     body = apply_overrides(spec, taskdef)
-    target = image_container(spec, taskdef)
+    images = pinned_images(env, spec, taskdef)
     for container in body.get("containerDefinitions", []):
-        if container.get("name") == target:
-            container["image"] = image_reference(env, spec)
+        if container.get("name") in images:
+            container["image"] = images[container["name"]]
     return body
 
 
