@@ -253,6 +253,32 @@ def service_changes(spec: ServiceSpec, live: dict[str, Any]
     return updatable, recreate
 
 
+@dataclass(frozen=True)
+class Drift:
+    """How git differs from live: the task definition, the settings update_service changes,
+    and the settings only a re-created service can change."""
+
+    taskdef: list[Change]
+    settings: list[Change]
+    recreate: list[Change]
+
+    @property
+    def changes(self) -> list[Change]:
+        return self.taskdef + self.settings + self.recreate
+
+
+def drift(spec: ServiceSpec, desired: dict[str, Any], live: Live) -> Drift:
+    """The one comparison of git with live, for `plan`, `deploy`, `apply` and `status` alike.
+
+    `spec` must have its names resolved to what ECS holds (target group ARNs, subnet and
+    security group ids: engine/desired.py) and `desired` be the rendered task definition;
+    a service that does not exist yet has no settings to differ.
+    """
+    settings, recreate = service_changes(spec, live.service) if live.service is not None \
+        else ([], [])
+    return Drift(taskdef_changes(live.taskdef, desired), settings, recreate)
+
+
 # ------------------------------------------------------------------------------ budget
 
 
@@ -389,8 +415,8 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     """Compare and list the calls, in the order they must run."""
     cluster, name = env.cluster, spec.service_name
     exists = live.service is not None
-    td_changes = taskdef_changes(live.taskdef, desired)
-    settings, recreate = service_changes(spec, live.service) if exists else ([], [])
+    differs = drift(spec, desired, live)
+    td_changes, settings, recreate = differs.taskdef, differs.settings, differs.recreate
     calls: list[ApiCall] = []
     revision: Any = live.revision_arn
     if td_changes:
