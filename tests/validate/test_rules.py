@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_rules_grace import GRACE_CASES
 from test_rules_target_groups import ALB_CASES
 from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
 
@@ -192,9 +193,6 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
      environment(lambda d: d["loadBalancer"]["healthCheck"].update(target="TCP:8080")),
      STAGING_ENV, "/loadBalancer/healthCheck/target",
      environment(lambda d: d["loadBalancer"]["healthCheck"].update(target="TCP:80"))),
-    ("lb-grace-period", service(lambda d: d["service"].update(healthCheckGracePeriodSeconds=59)),
-     STAGING_SERVICE, "/service/healthCheckGracePeriodSeconds",
-     service(lambda d: d["service"].update(healthCheckGracePeriodSeconds=60))),
     ("deploy-capacity", service(lambda d: d["service"].update(desiredCount=3)),
      STAGING_SERVICE, "/service/desiredCount",
      both(service(lambda d: d["service"].update(desiredCount=3)),
@@ -521,7 +519,7 @@ def test_strategy_rule_fires_and_its_near_miss_is_quiet(repo: Path, case) -> Non
 
 
 def test_every_rule_has_a_fire_and_a_quiet_case() -> None:
-    tested = {c[0] for c in CASES + WARNING_CASES + ALB_CASES + STRATEGY_CASES}
+    tested = {c[0] for c in CASES + WARNING_CASES + ALB_CASES + STRATEGY_CASES + GRACE_CASES}
     document_layer = {r for r in RULES if r.startswith(("schema-", "json-", "repo-", "document-"))}
     elsewhere = {"unknown-environment", "internal-error", "api-register-task-definition"}
     assert set(RULES) - document_layer - elsewhere <= tested
