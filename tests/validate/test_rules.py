@@ -619,3 +619,28 @@ def test_a_service_scaled_to_zero_is_budgeted_for_draining_not_zero_waves() -> N
     assert budget.waves == 0
     assert budget.seconds == 30 + 300 + 60  # stop + staging's 300 s draining + margin
     assert "desiredCount 0" in budget.explanation and "0 waves" not in budget.explanation
+
+
+FARGATE_TASKDEF = "taskdefs/akka-firehose-fargate.json"
+
+
+def test_a_fargate_task_is_not_fitted_to_the_environment_s_instances(repo: Path) -> None:
+    # sandbox-alb's instances are t2.medium (3943 MiB); its Fargate tasks never run there
+    edit(repo, FARGATE_TASKDEF, lambda d: d.update(cpu="4096", memory="8192"))
+    report = validate_repo(repo, ["sandbox-alb"])
+    assert report.findings == []
+
+
+def test_task_sizes_in_vcpu_and_gb_with_a_leading_dot_are_understood(repo: Path) -> None:
+    # the developer guide's ECS Exec example registers "cpu": ".25 vcpu", "memory": ".5 gb"
+    edit(repo, FARGATE_TASKDEF, lambda d: d.update(cpu=".5 vcpu", memory="1 gb"))
+    assert validate_repo(repo, ["sandbox-alb"]).findings == []
+    edit(repo, FARGATE_TASKDEF, lambda d: d.update(cpu=".5 vcpu", memory="5 gb"))
+    assert [f.rule for f in validate_repo(repo, ["sandbox-alb"]).errors] == ["fargate-task-size"]
+
+
+def test_a_fargate_service_of_a_task_definition_for_ec2_and_fargate_needs_no_instance(
+        repo: Path) -> None:
+    # sandbox-alb runs no instances; its service's launchType FARGATE decides where tasks run
+    edit(repo, FARGATE_TASKDEF, lambda d: d.update(requiresCompatibilities=["EC2", "FARGATE"]))
+    assert validate_repo(repo, ["sandbox-alb"]).findings == []

@@ -147,6 +147,7 @@ def _leak(path: tuple, text: str) -> str | None:
 
 SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+"
                         r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+)$")
+SECRET_SERVICE_ARN = re.compile(r"^arn:[^:]*:(secretsmanager|ssm):")
 SSM_PARAMETER_NAME = re.compile(r"^/?(?!(?:aws|ssm))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,14}$",
                                 re.IGNORECASE)
 
@@ -158,8 +159,13 @@ SSM_PARAMETER_NAME = re.compile(r"^/?(?!(?:aws|ssm))[A-Za-z0-9_.-]+(/[A-Za-z0-9_
 def secret_value_from(ctx: Context) -> Iterator[Finding]:
     def check(rel: str, path: list, value: str) -> Iterator[Finding]:
         if not (SECRET_ARN.match(value) or SSM_PARAMETER_NAME.match(value)):
-            kind = ("an ARN of another service" if value.startswith("arn:") else
-                    "neither an ARN nor a parameter name")
+            if SECRET_SERVICE_ARN.match(value):
+                kind = ("a Secrets Manager or SSM ARN without a real region, 12-digit account "
+                        "and secret or parameter (a placeholder left in?)")
+            elif value.startswith("arn:"):
+                kind = "an ARN of another service"
+            else:
+                kind = "neither an ARN nor a parameter name"
             yield finding("secret-value-from", rel, pointer_of(path),
                           f"valueFrom is {kind}; ECS cannot resolve it and the task fails to start "
                           "(ResourceInitializationError)")
