@@ -90,6 +90,7 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
             live_state.check_image(aws.ecr, env, spec)
         live = live_state.fetch_live(aws.ecs, env, spec)
         bake.check_alarms(env, spec, aws)  # release.bake, deployment alarms: they exist
+        live_state.check_capacity_providers(aws.ecs, env, spec)  # the strategy's providers
         resume = None
         primary = in_progress(live.service)
         if primary is not None and not for_plan:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_rules_service_members import MEMBER_CASES
 from test_rules_target_groups import ALB_CASES
 from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
 
@@ -539,7 +540,7 @@ def test_strategy_rule_fires_and_its_near_miss_is_quiet(repo: Path, case) -> Non
 
 
 def test_every_rule_has_a_fire_and_a_quiet_case() -> None:
-    tested = {c[0] for c in CASES + WARNING_CASES + ALB_CASES + STRATEGY_CASES}
+    tested = {c[0] for c in CASES + WARNING_CASES + ALB_CASES + STRATEGY_CASES + MEMBER_CASES}
     document_layer = {r for r in RULES if r.startswith(("schema-", "json-", "repo-", "document-"))}
     elsewhere = {"unknown-environment", "internal-error", "api-register-task-definition"}
     assert set(RULES) - document_layer - elsewhere <= tested
