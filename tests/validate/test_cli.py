@@ -12,7 +12,8 @@ from validate_helpers import PROJECT, STAGING_SERVICE, TASKDEF, edit
 
 
 def break_two_documents(repo: Path) -> None:
-    edit(repo, TASKDEF, lambda d: d["containerDefinitions"][0].update(image="nginx"))
+    edit(repo, TASKDEF, lambda d: d["containerDefinitions"].append(
+        {"name": "proxy", "image": "nginx", "memory": 64, "essential": False}))
     edit(repo, STAGING_SERVICE, lambda d: d["service"].update(role="otherRole"))
 
 
@@ -46,7 +47,7 @@ def test_json_report_is_one_object_per_line_with_stable_keys(repo, cli) -> None:
     events = [json.loads(line) for line in result.stdout.splitlines()]
     findings = [e for e in events if e["event"] == "validate.finding"]
     assert {(e["file"], e["pointer"], e["rule"], e["severity"]) for e in findings} == {
-        (TASKDEF, "/containerDefinitions/0/image", "taskdef-image", "error"),
+        (TASKDEF, "/containerDefinitions/1/image", "taskdef-image", "error"),
         (STAGING_SERVICE, "/service/role", "ref-role", "error"),
     }
     assert all(e["message"] and e["fix"] and e["level"] == "error" for e in findings)
@@ -65,7 +66,7 @@ def test_junit_has_one_testcase_per_document_and_failures_where_expected(repo, c
     assert root.get("failures") == "2" and root.find("testsuite").get("tests") == "10"
     failure = next(c for c in cases if c.get("name") == TASKDEF).find("failure")
     assert failure.get("type") == "taskdef-image"
-    assert "/containerDefinitions/0/image" in failure.text
+    assert "/containerDefinitions/1/image" in failure.text
 
 
 def test_junit_warnings_fail_only_in_strict_mode(repo, cli, tmp_path) -> None:
