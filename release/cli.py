@@ -28,6 +28,7 @@ Commands:
   validate   Validate the documents against the schemas and...
   build      Build the service image (tag = git commit of the context)...
   plan       Show what a release would change: the diff, the API calls in...
+  preflight  Check before any change that a release can succeed: roles,...
   deploy     Release the services of an environment: register, update,...
   rollback   Roll a service back to the revision live before the current...
   status     Show the live state of a service: revision and its release...
@@ -62,6 +63,7 @@ def build_app() -> Any:
         lock,
         logs,
         plan,
+        preflight,
         promote,
         rollback,
         run,
@@ -84,6 +86,7 @@ def build_app() -> Any:
     app.command("validate")(validate.validate)
     app.command("build")(build.build)
     app.command("plan")(plan.plan)
+    app.command("preflight")(preflight.preflight)
     app.command("deploy")(deploy.deploy)
     app.command("rollback")(rollback.rollback)
     app.command("status")(status.status)

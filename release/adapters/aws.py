@@ -151,6 +151,7 @@ class Aws:
         self.endpoint = endpoint_for(env)
         self.config = config
         self.budget = RequestBudget(configured_per_second())
+        self.proven: Identity | None = None  # who the credentials are, once check_account passed
         self._clients_lock = threading.Lock()
         kwargs: dict[str, Any] = {"region_name": env.region}
         if is_local(self.endpoint) and not os.environ.get("AWS_ACCESS_KEY_ID"):
@@ -212,6 +213,7 @@ class Aws:
         """The credentials must be the environment's account: else exit 5, nothing touched."""
         env = self.env
         found = self.identity()
+        self.proven = found if found.account == env.account else None
         if found.account != env.account:
             raise Unreachable(
                 f"the AWS credentials are account {found.account} ({found.arn}), but "
@@ -264,6 +266,24 @@ class Aws:
     @cached_property
     def cloudwatch(self) -> Any:
         return self.client("cloudwatch")
+
+    @cached_property
+    def ssm(self) -> Any:
+        return self.client("ssm")
+
+    @cached_property
+    def secretsmanager(self) -> Any:
+        return self.client("secretsmanager")
+
+    def client_in(self, name: str, region: str) -> Any:
+        """A client in another Region of the same account (an awslogs-region, a parameter's
+        ARN): the same credentials, endpoint and budget."""
+        with aws_errors(self.env, f"creating the {name} client in {region}"), \
+                self._clients_lock:
+            client = self.session.client(name, region_name=region, endpoint_url=self.endpoint,
+                                         config=self.config)
+        self.budget.attach(client)
+        return client
 
 
 def environment_key(env: Environment) -> tuple[Any, ...]:

@@ -65,26 +65,6 @@ def with_revision_settings(ecs: Any, service: dict[str, Any], spec: ServiceSpec
     return {**service, **{k: revision[k] for k in wanted if k in revision}}
 
 
-def check_capacity_providers(ecs: Any, env: Environment, spec: ServiceSpec) -> None:
-    """Every provider of the spec's capacity provider strategy is one of the cluster's
-    (DescribeClusters' capacityProviders): ECS refuses a strategy naming another."""
-    strategy = spec.service.get("capacityProviderStrategy") or []
-    if not strategy:
-        return
-    answer = ecs.describe_clusters(clusters=[env.cluster])
-    cluster = next(iter(answer.get("clusters") or []), {})
-    known = list(cluster.get("capacityProviders") or [])
-    missing = [(i, item["capacityProvider"]) for i, item in enumerate(strategy)
-               if item["capacityProvider"] not in known]
-    if missing:
-        where = ", ".join(f"{spec.path}#/service/capacityProviderStrategy/{i}/capacityProvider "
-                          f"({name})" for i, name in missing)
-        raise InvalidInput(
-            f"cluster {env.cluster!r} has no capacity provider {missing[0][1]!r}: {where}",
-            f"the cluster's providers: {', '.join(known) or 'none'}; associate it with "
-            "PutClusterCapacityProviders (or your infrastructure code), or use one of those")
-
-
 def revision_arns(ecs: Any, family: str) -> list[str]:
     """Every revision of the family, newest first (releases never deregister any)."""
     arns: list[str] = []
@@ -119,50 +99,6 @@ def resolve_revision(ecs: Any, family: str, given: str) -> str:
         raise InvalidInput(f"{name} belongs to family {taskdef.get('family')!r}, not {family!r}",
                            "roll back to a revision of the service's own family")
     return taskdef["taskDefinitionArn"]
-
-
-def check_image(ecr: Any, env: Environment, spec: ServiceSpec) -> None:
-    """The pinned image must exist in ECR before anything is registered."""
-    image_id = ({"imageDigest": spec.image.digest} if spec.image.digest
-                else {"imageTag": spec.image.tag})
-    shown = spec.image.digest or spec.image.tag
-    try:
-        ecr.describe_images(registryId=env.account, repositoryName=env.ecr_repository,
-                            imageIds=[image_id])
-    except (ecr.exceptions.ImageNotFoundException,
-            ecr.exceptions.RepositoryNotFoundException) as exc:
-        raise InvalidInput(
-            f"missing image: {env.ecr_repository}@{shown} is not in ECR ({type(exc).__name__})",
-            f"push it with `release build --env {env.name} --push`, or pin an image that "
-            f"exists with `release promote`; nothing was changed",
-            where=str(spec.path)) from None
-
-
-def check_revision_images(ecr: Any, env: Environment, taskdef: dict[str, Any]) -> None:
-    """Every image of a revision that lives in the environment's ECR must still be there.
-
-    A rollback to a revision whose image was deleted (lifecycle policy, cleanup) would
-    start tasks that cannot pull it; images of other registries are not ours to check.
-    """
-    prefix = env.registry + "/"
-    for container in taskdef.get("containerDefinitions", []):
-        image = str(container.get("image") or "")
-        if not image.startswith(prefix):
-            continue
-        location, _, digest = image[len(prefix):].partition("@")
-        repository, _, tag = location.partition(":")
-        image_id = {"imageDigest": digest} if digest else {"imageTag": tag or "latest"}
-        try:
-            ecr.describe_images(registryId=env.account, repositoryName=repository,
-                                imageIds=[image_id])
-        except (ecr.exceptions.ImageNotFoundException,
-                ecr.exceptions.RepositoryNotFoundException) as exc:
-            raise InvalidInput(
-                f"missing image: {taskdef.get('family')}:{taskdef.get('revision')} runs "
-                f"{image} (container {container.get('name')}), which is not in ECR any more "
-                f"({type(exc).__name__}); its tasks could not start",
-                "roll back to another revision with --to (see `release history`), or push "
-                "that image again; nothing was changed") from None
 
 
 # the key of the service's loadBalancers entry → the health source of that kind

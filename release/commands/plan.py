@@ -1,4 +1,5 @@
-"""`release plan`: what a release would change, the calls in order, the time budget."""
+"""`release plan`: what a release would change, the calls in order, the time budget, and the
+preflight table (engine/preflight): a problem there is exit 1, as `deploy` would refuse."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def plan(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """Show what a release would change: the diff, the API calls in order, the time budget."""
+    """Show what a release would change: the diff, the API calls in order, the time budget,
+    and the preflight (exit 1 when a check finds a problem)."""
     from release.core.errors import InvalidInput
     from release.engine import deploy
 
@@ -36,3 +38,11 @@ def plan(
     if any(one.plan.blockers for one in planned):
         raise InvalidInput("the plan has changes that a release cannot make",
                            "see `cannot release` above; nothing was changed")
+    refused = [one.preflight for one in planned if not one.preflight.passed]
+    if len(refused) == 1:
+        message, hint = refused[0].refusal()
+        raise InvalidInput(message, hint)
+    if refused:
+        raise InvalidInput(f"preflight refuses {len(refused)} service(s): "
+                           + ", ".join(r.service for r in refused),
+                           "fix the problems in the tables above; nothing was changed")

@@ -9,6 +9,7 @@ it), never on strings, because AWS re-serialises what it stores.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from typing import Any
 
@@ -193,3 +194,101 @@ def policy_difference(desired: str | dict[str, Any], live: str | dict[str, Any])
     for extra in unmatched:
         parts.append(f"unexpected statement {extra.get('Sid') or json.dumps(extra)[:60]}")
     return "; ".join(parts) or "statements differ"
+
+
+# --------------------------------------------------------------------------- policy evaluation
+
+# IAM policy evaluation (IAM User Guide, "Policy evaluation logic"): "By default, all requests
+# are implicitly denied"; "An explicit allow in an identity-based or a resource-based policy
+# overrides this default"; "An explicit deny in any policy overrides any allows". Action names
+# match case-insensitively, resource ARNs case-sensitively, both with the wildcards * and ?
+# (IAM JSON policy elements: Action, Resource).
+ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY = "allowed", "explicitDeny", "implicitDeny"
+
+
+def _wildcard(pattern: str, value: str, *, case: bool) -> bool:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, 0 if case else re.IGNORECASE) is not None
+
+
+def _listed(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value])]
+
+
+def _matches(statement: dict[str, Any], key: str, value: str, *, case: bool) -> bool:
+    """Whether `value` is covered by the statement's `key` (Action, Resource) or its Not-form.
+    A statement that names neither covers everything (a trust policy has no Resource)."""
+    if key in statement:
+        return any(_wildcard(p, value, case=case) for p in _listed(statement[key]))
+    if "Not" + key in statement:
+        return not any(_wildcard(p, value, case=case) for p in _listed(statement["Not" + key]))
+    return True
+
+
+def _principal_matches(statement: dict[str, Any], service: str | None) -> bool:
+    if service is None:
+        return True
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    return service in _listed(principal.get("Service", [])) or "*" in _listed(
+        principal.get("AWS", []))
+
+
+def statements_of(document: str | dict[str, Any]) -> list[dict[str, Any]]:
+    statements = parse_policy(document).get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def evaluate(documents: list[str | dict[str, Any]], action: str, resource: str = "*", *,
+             principal: str | None = None, conditions_hold: bool = False
+             ) -> tuple[str, list[dict[str, Any]]]:
+    """(decision, the statements that decide it) for one action on one resource.
+
+    A statement with a Condition counts only when `conditions_hold` (a trust policy's
+    aws:SourceAccount is met by the service that assumes the role); the policy simulator
+    reports such keys as MissingContextValues and does not match them."""
+    allows, denies = [], []
+    for document in documents:
+        for statement in statements_of(document):
+            if statement.get("Condition") and not conditions_hold:
+                continue
+            if not (_matches(statement, "Action", action, case=False)
+                    and _matches(statement, "Resource", resource, case=True)
+                    and _principal_matches(statement, principal)):
+                continue
+            (denies if statement.get("Effect") == "Deny" else allows).append(statement)
+    if denies:
+        return EXPLICIT_DENY, denies
+    return (ALLOWED, allows) if allows else (IMPLICIT_DENY, [])
+
+
+def trusts(document: str | dict[str, Any], service: str) -> bool:
+    """Whether a role's trust policy lets `service` (ecs-tasks.amazonaws.com) assume it."""
+    decision, _ = evaluate([document], "sts:AssumeRole", principal=service,
+                           conditions_hold=True)
+    return decision == ALLOWED
+
+
+# --------------------------------------------------------------------------- what the tool needs
+
+# The reads `release preflight` (and plan, deploy, apply, rollback before any change) makes,
+# by check: the statement `Preflight` of the Jenkins policy in docs/gitops.md holds them all
+# (tests/core/test_preflight.py keeps the two equal). A read the credentials may not make is
+# reported "not checked", never an error.
+PREFLIGHT_ACTIONS: dict[str, tuple[str, ...]] = {
+    "roles": ("iam:GetRole",),
+    "secrets": ("ssm:DescribeParameters", "secretsmanager:DescribeSecret",
+                "iam:SimulatePrincipalPolicy"),
+    "images": ("ecr:DescribeImages",),
+    "logs": ("logs:DescribeLogGroups",),
+    "load-balancer": ("elasticloadbalancing:DescribeLoadBalancers",
+                      "elasticloadbalancing:DescribeTargetGroups"),
+    "capacity": ("ecs:DescribeClusters", "ecs:DescribeCapacityProviders",
+                 "ecs:ListContainerInstances", "ecs:DescribeContainerInstances",
+                 "ecs:ListTasks", "ecs:DescribeTasks"),
+    "alarms": ("cloudwatch:DescribeAlarms",),
+    "scan-gate": ("ecr:DescribeImageScanFindings",),
+}

@@ -271,3 +271,136 @@ def wave_time(env: Environment, taskdef: dict[str, Any]) -> WaveTime:
 def margin(seconds: int) -> int:
     """Slack on top of the minimum for slow pulls and ECS's scheduling rhythm."""
     return max(MIN_MARGIN_SECONDS, math.ceil(seconds * 0.1))
+
+
+# ----------------------------------------------------------------------------- live capacity
+
+# Preflight asks the rolling plan's questions of the cluster as it is: DescribeContainerInstances'
+# remainingResources (CPU units, MiB, and the host ports in use, `PORTS` and `PORTS_UDP`) on
+# each ACTIVE instance, and where the service's old tasks run. ECS places a task only on an
+# instance with enough CPU and memory left and none of its static host ports in use ("Amazon
+# ECS task placement"); during a rolling update it starts new tasks up to maximumPercent and
+# may stop old ones down to minimumHealthyPercent first, freeing their room.
+
+
+@dataclass(frozen=True)
+class Need:
+    """What one task takes on its instance: CPU units, MiB, static host ports ("80",
+    "53/udp")."""
+
+    cpu: int
+    memory: int
+    ports: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Room:
+    """One ACTIVE container instance: CPU and memory left, host ports in use."""
+
+    name: str
+    cpu: int
+    memory: int
+    ports: frozenset[str] = frozenset()
+
+    def lacking(self, need: Need) -> list[str]:
+        """What this instance lacks for the task, in ECS's words (RESOURCE:CPU, MEMORY, PORTS)."""
+        short = []
+        if need.cpu > self.cpu:
+            short.append("CPU")
+        if need.memory > self.memory:
+            short.append("MEMORY")
+        if need.ports & self.ports:
+            short.append("PORTS")
+        return short
+
+    def take(self, need: Need) -> Room:
+        return Room(self.name, self.cpu - need.cpu, self.memory - need.memory,
+                    self.ports | need.ports)
+
+    def give(self, need: Need) -> Room:
+        return Room(self.name, self.cpu + need.cpu, self.memory + need.memory,
+                    self.ports - need.ports)
+
+
+def need_of(taskdef: dict[str, Any]) -> Need:
+    """A task definition's Need: its size (task_size) and the static host ports it binds."""
+    cpu, memory = task_size(taskdef)
+    ports = set()
+    for container in containers(taskdef):
+        for mapping in container.get("portMappings", []):
+            port = host_port(taskdef, mapping)
+            if port:
+                udp = str(mapping.get("protocol", "tcp")).lower() == "udp"
+                ports.add(f"{port}/udp" if udp else str(port))
+    return Need(cpu, memory, frozenset(ports))
+
+
+@dataclass(frozen=True)
+class Wave:
+    """The first move of a rolling update on live instances."""
+
+    desired: int
+    can_start: int  # new tasks ECS may start beside the running ones (maximumPercent)
+    can_stop: int  # old tasks it may stop first (minimumHealthyPercent)
+    placed: int  # new tasks the first wave places
+    all_fit: int  # new tasks the instances hold once every old task has stopped
+    lacking: dict[str, tuple[str, ...]]  # instance → what it lacks for one more new task
+    rooms: tuple[Room, ...] = ()  # the instances once the first wave started and stopped
+
+    @property
+    def stuck(self) -> bool:
+        """ECS can start no new task: the release would wait for ever."""
+        return self.desired > 0 and self.placed == 0
+
+    @property
+    def binding(self) -> set[str]:
+        """The resources that stop the next task: those every instance lacks, else any one
+        lacks (an instance short of memory only is not helped by a free port)."""
+        if not self.lacking:
+            return set()
+        common = set.intersection(*(set(short) for short in self.lacking.values()))
+        return common or {what for short in self.lacking.values() for what in short}
+
+
+def _place(rooms: dict[str, Room], need: Need, count: int) -> int:
+    placed = 0
+    for _ in range(max(0, count)):
+        name = next((n for n, room in rooms.items() if not room.lacking(need)), None)
+        if name is None:
+            break
+        rooms[name] = rooms[name].take(need)
+        placed += 1
+    return placed
+
+
+def first_wave(rooms: list[Room], old: list[tuple[str, Need]], new: Need, desired: int,
+               minimum_percent: int, maximum_percent: int) -> Wave:
+    """How many new tasks the first wave places on these instances.
+
+    `old` is (instance, its Need) for each old task of the service that holds room. ECS may
+    start floor(desired × maximumPercent) − running new tasks beside them, and stop
+    running − ceil(desired × minimumHealthyPercent) of them first; each stopped one gives its
+    CPU, memory and ports back to its instance, and the new tasks are then placed up to the
+    maximum again. `all_fit` asks the same of the end state (every old task gone)."""
+    running = len(old)
+    maximum = math.floor(desired * maximum_percent / 100)
+    minimum = math.ceil(desired * minimum_percent / 100)
+    can_start = max(0, min(desired, maximum - running))
+    can_stop = max(0, min(running, running - minimum))
+    free = {room.name: room for room in rooms}
+    placed = _place(free, new, can_start)
+    if placed < desired and can_stop:
+        for host, need in old[:can_stop]:
+            if host in free:
+                free[host] = free[host].give(need)
+        limit = min(desired, maximum - (running - can_stop))
+        placed += _place(free, new, limit - placed)
+    # what each instance still lacks once ECS has started and stopped what it may
+    lacking = {name: tuple(room.lacking(new)) for name, room in free.items()
+               if room.lacking(new)}
+    emptied = {room.name: room for room in rooms}
+    for host, need in old:
+        if host in emptied:
+            emptied[host] = emptied[host].give(need)
+    return Wave(desired, can_start, can_stop, placed, _place(emptied, new, desired), lacking,
+                tuple(free.values()))

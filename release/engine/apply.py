@@ -224,13 +224,17 @@ def _spec_of(config_repo: ConfigRepo, change: Change) -> ServiceSpec:
 
 
 def display_plans(config_repo: ConfigRepo, to_release: list[Change], reporter: Reporter) -> None:
-    """Per service, prepare its release plan from read-only calls and show it: the same
-    display as `release plan` (engine.deploy.show_plan), under `apply.plan` events."""
-    from release.engine.deploy import prepare, show_plan
+    """Per service, prepare its release plan from read-only calls and show it with its
+    preflight: the same display as `release plan` (engine.deploy.show_plan), under
+    `apply.plan` events; a preflight problem refuses the dry run as `plan` does (exit 1)."""
+    from release.engine import preflight
+    from release.engine.deploy import preflight_of, prepare, show_plan
 
     for change in to_release:
-        plan = prepare(config_repo, _spec_of(config_repo, change), for_plan=True).plan
-        show_plan(plan, reporter, "apply.plan")
+        prepared = prepare(config_repo, _spec_of(config_repo, change), for_plan=True)
+        show_plan(prepared.plan, reporter, "apply.plan")
+        preflight.enforce(preflight_of(config_repo, prepared, preflight.PLAN),
+                          reporter, "apply.preflight")
 
 
 def _require_known(envs: list[str], config_repo: ConfigRepo) -> None:

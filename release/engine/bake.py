@@ -1,7 +1,7 @@
 """The bake watch: after "stable", watch CloudWatch alarms for a while; the first in ALARM fails.
 
-`watch_bake` is the watch itself (a canary step uses it too); `check_alarms` is
-the check before any change (every named alarm exists); `after_stable` turns
+`watch_bake` is the watch itself (a canary step uses it too); that every named alarm
+exists is preflight's (engine/preflight/alarms.py); `after_stable` turns
 a failed bake into a failed `Verdict` so a release rolls back on its one path
 (engine/deploy.py).
 
@@ -24,7 +24,7 @@ from release.core import bake as baking
 from release.core import stability
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
-from release.core.errors import InvalidInput, Unreachable
+from release.core.errors import Unreachable
 from release.output.events import Reporter
 
 POLL_SECONDS = 15.0  # CloudWatch evaluates a standard alarm once a minute (period ≥ 10 s)
@@ -53,31 +53,6 @@ def describe_alarms(cloudwatch: Any, names: Sequence[str]) -> dict[str, dict[str
         for page in paginator.paginate(AlarmNames=batch, AlarmTypes=ALARM_TYPES):
             for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
                 found[alarm["AlarmName"]] = alarm
-    return found
-
-
-def check_alarms(env: Environment, spec: ServiceSpec, aws: Any) -> dict[str, dict[str, Any]]:
-    """Before any change: every alarm the spec names (bake and ECS deployment alarms) exists.
-    Raises InvalidInput naming the missing ones; returns what DescribeAlarms said."""
-    from release.engine.wait import aws_step
-
-    names = baking.watched_alarms(spec)
-    if not names:
-        return {}
-    with aws_step(env, f"reading the CloudWatch alarms of {spec.service_name}"):
-        found = describe_alarms(aws.cloudwatch, names)
-    missing = [n for n in names if n not in found]
-    if missing:
-        where = "/release/bake/alarms" if baking.bake_of(spec) else ""
-        ecs = baking.deployment_alarms(spec)
-        if ecs and set(missing) & set(ecs.names):
-            where = (where + " or " if where else "") + \
-                "/service/deploymentConfiguration/alarms/alarmNames"
-        raise InvalidInput(
-            f"{spec.path} {where}: CloudWatch alarm(s) {', '.join(missing)} do not exist in "
-            f"{env.name} ({env.region}); nothing was changed",
-            f"create them (`release bootstrap --env {env.name}` creates the alarms "
-            f"environment.json /alarms defines) or fix the names in {spec.path}")
     return found
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from release.core import plan as planning
 from release.core import records, stability
@@ -47,6 +47,9 @@ from release.engine.wait import (
 )
 from release.output.events import Reporter
 
+if TYPE_CHECKING:
+    from release.core.preflight import Report as PreflightReport
+
 __all__ = ["FAILED", "NOT_RESTORED", "RELEASED", "ROLLED_BACK", "UNCHANGED", "ReleaseOutcome",
            "connect", "prepare", "release_service", "short", "show_plan"]
 
@@ -74,8 +77,9 @@ class Prepared:
 
 
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
-            check_image: bool = True, for_plan: bool = False, aws: Any = None) -> Prepared:
-    """Render, read the live state, and plan. Reads only."""
+            for_plan: bool = False, aws: Any = None) -> Prepared:
+    """Render, read the live state, and plan. Reads only; what must hold in AWS for the
+    release to succeed is preflight's (`preflight_of`), asked once the plan is known."""
     from release.adapters import git
     from release.adapters import live as live_state
 
@@ -86,11 +90,7 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
     with aws_step(env, f"reading {spec.service_name} in {env.name}"):
         # names of target groups, subnets and security groups → ARNs and ids, before any use
         spec = desired_state.git_version(aws, repo, spec, desired).spec
-        if check_image:
-            live_state.check_image(aws.ecr, env, spec)
         live = live_state.fetch_live(aws.ecs, env, spec)
-        bake.check_alarms(env, spec, aws)  # release.bake, deployment alarms: they exist
-        live_state.check_capacity_providers(aws.ecs, env, spec)  # the strategy's providers
         resume = None
         primary = in_progress(live.service)
         if primary is not None and not for_plan:
@@ -125,34 +125,40 @@ def _busy(env: Environment, spec: ServiceSpec, service: dict[str, Any],
         f"or roll it back with `release rollback --env {env.name} --service {spec.name}`")
 
 
+def preflight_of(repo: ConfigRepo, prepared: Prepared, mode: str,
+                 reporter: Reporter | None = None, probe_health: bool = False
+                 ) -> PreflightReport:
+    """Preflight of the prepared release (engine/preflight): every check when it changes
+    something, only those a release that changes nothing needs otherwise."""
+    from release.engine import preflight
+
+    ctx = preflight.for_git(repo, prepared.spec, prepared.aws, prepared.desired,
+                            prepared.live, mode, reporter, probe_health)
+    # a release that starts no task (nothing changes, or it waits for a deployment already
+    # under way) needs only the checks marked "always" (core/preflight.CHECKS)
+    starts_nothing = prepared.plan.unchanged or prepared.resume is not None
+    return preflight.run(ctx, unchanged=starts_nothing and mode == preflight.DEPLOY)
+
+
 @dataclass
 class PlannedRelease:
     """What `release plan` shows of one service: the plan and what would stop a release."""
 
     plan: planning.ReleasePlan
-    missing_image: str | None
+    preflight: PreflightReport
     busy: dict[str, Any] | None
-    scan_gate: Any = None  # engine/scan_gate.for_plan's answer, None without a gate
 
 
 def plan_service(repo: ConfigRepo, spec: ServiceSpec, timeout: str | int | None = None
                  ) -> PlannedRelease:
-    """The plan of one service, and why `release deploy` would refuse it. Reads only."""
-    from release.adapters import live
-    from release.core.errors import ReleaseError
-    from release.engine import scan_gate
+    """The plan of one service and its preflight: why `release deploy` would refuse it.
+    Reads only."""
+    from release.engine import preflight
 
-    prepared = prepare(repo, spec, timeout=timeout, check_image=False, for_plan=True)
-    missing_image, gate = None, None
-    try:
-        with aws_step(prepared.env, "checking the image"):
-            live.check_image(prepared.aws.ecr, prepared.env, spec)
-    except ReleaseError as exc:
-        missing_image = exc.message
-    if missing_image is None:
-        gate = scan_gate.for_plan(prepared.env, spec, prepared.aws)
+    prepared = prepare(repo, spec, timeout=timeout, for_plan=True)
+    report = preflight_of(repo, prepared, preflight.PLAN)
     busy = in_progress(prepared.live.service)
-    return PlannedRelease(prepared.plan, missing_image, dict(busy) if busy else None, gate)
+    return PlannedRelease(prepared.plan, report, dict(busy) if busy else None)
 
 
 def show_plan(plan: planning.ReleasePlan, reporter: Reporter, kind: str = "plan", *,
@@ -179,16 +185,12 @@ def show_plan(plan: planning.ReleasePlan, reporter: Reporter, kind: str = "plan"
 
 
 def show_planned(planned: PlannedRelease, reporter: Reporter) -> None:
-    """`release plan`'s display: the plan, and what would make `release deploy` refuse."""
-    show_plan(planned.plan, reporter, missing_image=planned.missing_image,
-              deployment_in_progress=(planned.busy or {}).get("id"))
-    if planned.scan_gate is not None:  # ecr.scanGate's answer now
-        from release.engine import scan_gate
+    """`release plan`'s display: the plan, its preflight's table, and what would make
+    `release deploy` refuse or wait."""
+    from release.engine import preflight
 
-        scan_gate.show(planned.scan_gate, reporter)
-    if planned.missing_image:
-        reporter.emit("plan.warning", f"  {planned.missing_image}: `release deploy` would "
-                      "refuse", "warn")
+    show_plan(planned.plan, reporter, deployment_in_progress=(planned.busy or {}).get("id"))
+    preflight.show(planned.preflight, reporter, "plan.preflight")
     if planned.busy:
         reporter.emit("plan.warning", f"  deployment {planned.busy.get('id')} is still in "
                       "progress: `release deploy` would wait for it or refuse", "warn")
@@ -256,7 +258,7 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                      timeout: int | str | None = None, rollback: bool = True) -> ReleaseOutcome:
     """Release one service: plan, register, update, wait, and roll back when it fails."""
     from release.adapters import ledger
-    from release.engine import scan_gate
+    from release.engine import preflight
 
     prepared = prepare(repo, spec, timeout=timeout, aws=aws)
     env, plan = prepared.env, prepared.plan
@@ -265,6 +267,8 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
     if plan.blockers:
         raise InvalidInput(f"{where}: " + "; ".join(plan.blockers),
                            "nothing was changed; see `release plan`")
+    # every problem at once, before the first change (the scan gate waits in here)
+    preflight.enforce(preflight_of(repo, prepared, preflight.DEPLOY, reporter), reporter)
     rollback = rollback and spec.rollback_on_failure
     waiter = Waiter(env, spec, aws, reporter)
 
@@ -293,7 +297,6 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
         return ReleaseOutcome(env.name, spec.service_name, UNCHANGED, plan.live_revision,
                               plan.live_revision, message, EXIT_OK)
 
-    scan_gate.enforce(env, spec, aws, reporter)  # ecr.scanGate, before the first change
     show_plan(plan, reporter, "release.plan", calls=False, commit=prepared.record.commit,
               image=prepared.record.image)  # what notifications (engine/notify.py) tell
     previous = prepared.live.revision_arn

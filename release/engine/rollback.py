@@ -186,8 +186,6 @@ def _target_of(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter
             check_revision_arn(env, spec.family, to)
         target = (live.resolve_revision(aws.ecs, spec.family, to) if to
                   else records.rollback_target_of(current.revision_arn, entries))
-        if target is not None and target != current.revision_arn:
-            live.check_revision_images(aws.ecr, env, live.describe_revision(aws.ecs, target)[0])
     if target is None:
         raise InvalidInput(f"{where}: no earlier release is recorded to roll back to",
                            "name one with --to REVISION (see `release history`)")
@@ -210,6 +208,8 @@ def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter
     if caution:
         reporter.emit("rollback.warning", f"{where}: {short(target)}: {caution}; rolling "
                       "back to it anyway, as asked", "warn", revision=target)
+    if target != current.revision_arn:
+        _preflight(env, spec, aws, reporter, target, current)
     resume = busy is not None and busy.get("taskDefinition") == target
     rollback = plan_rollback(env, spec, aws, target, busy.get("id") if resume and busy else None,
                              timeout)
@@ -240,6 +240,21 @@ def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter
         commit_pin(commit, env, spec, aws, target, reporter)
     return ReleaseOutcome(env.name, spec.service_name, ROLLED_BACK, target,
                           current.revision_arn, message, EXIT_OK)
+
+
+def _preflight(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
+               target: str, current: planning.Live) -> None:
+    """Preflight of the revision rolled back to (its roles, secrets, images — a lifecycle
+    policy may have deleted one —, log groups, load balancer, capacity): every problem at
+    once, before anything changes. The automatic rollback of a failed release does not ask:
+    going back is then better than staying."""
+    from release.adapters import live
+    from release.engine import preflight
+
+    with aws_step(env, f"reading {short(target)}"):
+        taskdef, _ = live.describe_revision(aws.ecs, target)
+    ctx = preflight.for_revision(env, spec, aws, taskdef, current, preflight.ROLLBACK, reporter)
+    preflight.enforce(preflight.run(ctx), reporter, "rollback.preflight")
 
 
 def check_revision_arn(environment: Any, family: str, given: str) -> None:

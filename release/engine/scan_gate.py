@@ -1,9 +1,9 @@
 """The scan gate before a release changes anything: read, wait for a scan in progress, judge.
 
-Called once by the deploy engine (shared by `deploy` and `apply`) after the plan
-and before the first call that changes AWS; `plan` shows the gate's answer
-without waiting. The judgement is core/scan_gate.py, the read
-adapters/ecr_scan.py. A refusal is exit 1 (InvalidInput): nothing was changed.
+Part of preflight (engine/preflight/scan_gate.py): a release (`deploy`, `apply`) waits
+for a scan in progress with `settle` before its first change; `plan` and `release
+preflight` take the answer now (`for_plan`). The judgement is core/scan_gate.py, the read
+adapters/ecr_scan.py. A refusal is a preflight problem: exit 1, nothing was changed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 from release.core import scan_gate
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
-from release.core.errors import InvalidInput
 
 POLL_SECONDS = 15  # ECR's own ImageScanComplete waiter polls every 5 s; a scan takes minutes
 
@@ -34,21 +33,25 @@ def _answer(env: Environment, spec: ServiceSpec, aws: Any, gate: scan_gate.Gate
                            env.ecr_repository)
 
 
-def enforce(env: Environment, spec: ServiceSpec, aws: Any, reporter: Any) -> None:
-    """Pass, or raise InvalidInput naming the findings; a scan in progress is waited for
-    up to the gate's waitSeconds on the release clock."""
+def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Any
+           ) -> scan_gate.Answer | None:
+    """The gate's answer once no scan is in progress (waited for up to the gate's
+    waitSeconds on the release clock, each wait said), the blocking findings and a pass
+    reported as events; None when the environment has no gate. A scan still running at the
+    deadline is an answer `wait` whose message says how long was waited."""
     gate = scan_gate.gate_of(env.doc)
     if gate is None:
-        return
+        return None
     clock = default_clock()
     deadline = clock.now() + gate.wait_seconds
     answer = _answer(env, spec, aws, gate)
     while answer.state == "wait":
         left = deadline - clock.now()
         if left <= 0:
-            raise InvalidInput(f"{answer.message} after {gate.wait_seconds} s (ecr.scanGate."
-                               "waitSeconds)", "wait for the scan to finish (`aws ecr wait "
-                               "image-scan-complete`) and release again; nothing was changed")
+            return scan_gate.Answer(
+                "wait", f"{answer.message} after {gate.wait_seconds} s (ecr.scanGate."
+                "waitSeconds)", "wait for the scan to finish (`aws ecr wait "
+                "image-scan-complete`) and release again; nothing was changed")
         reporter.emit("scan_gate.waiting", f"{env.name}/{spec.service_name}: {answer.message}; "
                       f"waiting (up to {int(left)} s)", "dim", env=env.name,
                       service=spec.service_name)
@@ -57,26 +60,14 @@ def enforce(env: Environment, spec: ServiceSpec, aws: Any, reporter: Any) -> Non
     for finding in answer.blocking[:20]:
         reporter.emit("scan_gate.finding", f"  {finding.one_line()}", "error", id=finding.id,
                       severity=finding.severity, package=finding.package)
-    if answer.state == "refuse":
-        raise InvalidInput(f"{env.name}/{spec.service_name}: {answer.message}", answer.fix)
-    reporter.emit("scan_gate.passed", f"{env.name}/{spec.service_name}: {answer.message}",
-                  "success", env=env.name, service=spec.service_name,
-                  allowed=[f.id for f in answer.waived])
+    if answer.state == "pass":
+        reporter.emit("scan_gate.passed", f"{env.name}/{spec.service_name}: {answer.message}",
+                      "success", env=env.name, service=spec.service_name,
+                      allowed=[f.id for f in answer.waived])
+    return answer
 
 
 def for_plan(env: Environment, spec: ServiceSpec, aws: Any) -> scan_gate.Answer | None:
     """What the gate would answer now (no waiting); None when the environment has no gate."""
     gate = scan_gate.gate_of(env.doc)
     return _answer(env, spec, aws, gate) if gate is not None else None
-
-
-def show(answer: scan_gate.Answer, reporter: Any) -> None:
-    """`release plan`'s line for the gate: what `release deploy` would do about the scan."""
-    then = {"pass": "", "wait": ": `release deploy` would wait for it",
-            "refuse": ": `release deploy` would refuse"}[answer.state]
-    reporter.emit("plan.scan_gate", f"  {answer.message}{then}",
-                  "success" if answer.state == "pass" else "warn", state=answer.state,
-                  fix=answer.fix or None)
-    for finding in answer.blocking[:20]:
-        reporter.emit("plan.scan_finding", f"    {finding.one_line()}", "warn", id=finding.id,
-                      severity=finding.severity, package=finding.package)

@@ -26,6 +26,9 @@ those calls to the
 emulator registered for the caller's account and region; with no emulator
 registered, moto behaves exactly as before.
 
+IAM's SimulatePrincipalPolicy (moto has none) is answered from the role's own policies
+(release/sandbox/iam_simulation.py), whether or not an emulator is registered.
+
 ECR's CreateRepository is followed by the repository importer registered for
 the account and region (the sandbox registry's images, which outlive a sandbox
 restart while moto's ECR does not). DescribeImageScanFindings is answered by the
@@ -362,6 +365,18 @@ def _service_deployments(action: str) -> Handler:
     return call
 
 
+def _simulate_principal_policy(self: Any) -> Any:
+    """IAM's policy simulator, which moto lacks (release/sandbox/iam_simulation.py)."""
+    from moto.core.responses import ActionResult
+
+    from release.sandbox.iam_simulation import simulate
+
+    params = {"PolicySourceArn": self._get_param("PolicySourceArn"),
+              "ActionNames": self._get_param("ActionNames", []),
+              "ResourceArns": self._get_param("ResourceArns", [])}
+    return ActionResult(simulate(self.backend, params))
+
+
 def install() -> None:
     """Wrap moto's ECS, ELB, EC2 and ECR calls named in the module docstring (idempotent)."""
     global _installed
@@ -373,6 +388,7 @@ def install() -> None:
         from moto.ecs.responses import EC2ContainerServiceResponse as Ecs
         from moto.elb.responses import ELBResponse as Elb
         from moto.elbv2.responses import ELBV2Response as Elbv2
+        from moto.iam.responses import IamResponse
 
         wrappers: list[tuple[type, str, Callable[[Handler], Handler]]] = [
             (Ecs, "create_service", _create_service),
@@ -396,4 +412,5 @@ def install() -> None:
             setattr(cls, name, wrap(getattr(cls, name)))
         for action in SERVICE_DEPLOYMENT_ACTIONS:  # moto has none of them
             setattr(Ecs, action, _service_deployments(action))
+        IamResponse.simulate_principal_policy = _simulate_principal_policy  # nor this
         _installed = True

@@ -81,7 +81,8 @@ class SandboxHandle:
 
     def seed_infrastructure(self, env_name: str = "sandbox", instances: int = 2) -> list[str]:
         """Create what `release bootstrap` would: cluster, classic ELB, ECR repository, the
-        release ledger table, the awslogs log groups, the alarms environment.json defines and
+        release ledger table, the awslogs log groups, the ECS service role, the alarms
+        environment.json defines and
         `instances` t2.medium EC2 instances registered as ECS container instances.
 
         Returns the container instance ARNs.
@@ -117,6 +118,7 @@ class SandboxHandle:
         if ledger.table_name(env) not in dynamodb.list_tables()["TableNames"]:  # shared by envs
             dynamodb.create_table(**ledger.table_definition(ledger.table_name(env)))
         self.seed_log_groups(env_name)
+        self.seed_service_role(env_name)
         from release.core import alarms
 
         for params in alarms.definitions(env).values():  # environment.json /alarms
@@ -146,6 +148,18 @@ class SandboxHandle:
             with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
                 logs.create_log_group(logGroupName=group)
         return groups
+    def seed_service_role(self, env_name: str = "sandbox") -> str:
+        """The ECS service role the environment names (iam.serviceRole), trusting
+        ecs.amazonaws.com, as bootstrap creates it; returns its name."""
+        from release.core.policies import iam_name, trust_policy
+
+        iam = self.client("iam")
+        name = iam_name(self.environment(env_name), "serviceRole")
+        with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+            iam.create_role(RoleName=name,
+                            AssumeRolePolicyDocument=json.dumps(trust_policy("ecs.amazonaws.com")))
+        return name
+
     def seed_target_groups(self, env_name: str = "sandbox-alb") -> dict[str, str]:
         """Create what `release bootstrap` would for an ALB/NLB environment without instances:
         cluster, the named subnets and security groups (Name tags, in a VPC of their own),

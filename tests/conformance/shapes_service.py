@@ -181,7 +181,7 @@ class Moment:
 class Call:
     """One scripted call and its answer (or `error`: a ClientError code)."""
 
-    client: str  # ecs | elb | ecr
+    client: str  # ecs | elb | ecr | logs | iam
     operation: str  # snake_case, as boto3 names it
     response: dict[str, Any] = field(default_factory=dict)
     expected: dict[str, Any] | None = None
@@ -221,7 +221,8 @@ class Replay:
     def __init__(self, aws: Any, script: list[Call | Polls], now: Callable[[], float]) -> None:
         self.script = list(script)
         self.now = now
-        self.clients = {"ecs": aws.ecs, "elb": aws.elb, "ecr": aws.ecr, "logs": aws.logs}
+        self.clients = {"ecs": aws.ecs, "elb": aws.elb, "ecr": aws.ecr, "logs": aws.logs,
+                        "iam": aws.iam}
         self.stubbers = {name: Stubber(client) for name, client in self.clients.items()}
         self.health_calls: list[dict[str, Any]] = []
         self.task_calls: list[str] = []  # ListTasks/DescribeTasks/... in the order made

@@ -18,11 +18,13 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from botocore.stub import Stubber
+from preflight_support import context
 
-from release.adapters import image, live
+from release.adapters import image
 from release.adapters.aws import Aws, aws_errors, connect
 from release.core.calls import ApiCall
 from release.core.clock import VirtualClock
@@ -30,6 +32,7 @@ from release.core.config import load_repo
 from release.core.errors import InvalidInput, Unreachable
 from release.engine import bootstrap
 from release.engine.executor import RETRY_BUDGET_SECONDS, retry_delays
+from release.engine.preflight import images
 from release.output.events import OutputFormat, Reporter
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -249,8 +252,9 @@ def test_the_image_check_before_a_release_names_the_environments_registry(repo, 
             {"imageDetails": [_image_detail(env, spec.image.digest, spec.image.tag)]},
             {"registryId": OTHER_ACCOUNT, "repositoryName": "akka-firehose",
              "imageIds": [{"imageDigest": spec.image.digest}]})
-        live.check_image(ecr, env, spec)
+        [result] = images.check(context(env, spec, SimpleNamespace(ecr=ecr)))
         stub.assert_no_pending_responses()
+    assert result.status == "ok" and result.pointer == "/image"
 
 
 def test_the_build_looks_its_tag_up_in_the_environments_registry(staging):

@@ -18,14 +18,15 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from preflight_support import Clients, context
 from stub_clients import stubbed_client
 
 from release.core import stability
 from release.core.bake import Bake, bake_of, batches
 from release.core.clock import VirtualClock, use_clock
 from release.core.config import load_repo
-from release.core.errors import InvalidInput
-from release.engine.bake import ALARM_TYPES, after_stable, check_alarms, watch_bake
+from release.engine.bake import ALARM_TYPES, after_stable, watch_bake
+from release.engine.preflight import alarms as alarm_check
 from release.output.events import Reporter
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -151,17 +152,21 @@ def test_a_composite_alarm_counts_and_pages_are_followed(cloudwatch, clock) -> N
     assert (result.ok, result.alarm) == (False, "all")
 
 
-def test_missing_alarms_refuse_the_release_naming_them_and_the_fix(cloudwatch) -> None:
+def test_missing_alarms_are_preflight_problems_naming_each_pointer_and_the_fix(
+        cloudwatch) -> None:
     client, stub = cloudwatch
     env, spec = staging({"minutes": 5, "alarms": ["a-5xx", "gone"]},
                         {"alarmNames": ["ecs-gone"], "enable": True, "rollback": True})
     answer(stub, ["a-5xx", "gone", "ecs-gone"], [metric_alarm("a-5xx")])
-    with pytest.raises(InvalidInput) as raised:
-        check_alarms(env, spec, SimpleNamespace(cloudwatch=client))
-    assert "gone, ecs-gone do not exist" in raised.value.message
-    assert "/release/bake/alarms" in raised.value.message
-    assert "deploymentConfiguration/alarms/alarmNames" in raised.value.message
-    assert "release bootstrap --env staging" in raised.value.hint
+    results = alarm_check.check(context(env, spec, Clients(cloudwatch=client)))
+    assert [(r.status, r.resource) for r in results] == [
+        ("ok", "alarm a-5xx"), ("problem", "alarm gone"), ("problem", "alarm ecs-gone")]
+    gone, ecs_gone = results[1], results[2]
+    assert "CloudWatch alarm gone does not exist in staging" in gone.message
+    assert gone.pointer == "/release/bake/alarms/1"
+    assert ecs_gone.pointer == "/service/deploymentConfiguration/alarms/alarmNames/0"
+    assert gone.document == str(spec.path)
+    assert "release bootstrap --env staging" in gone.fix
 
 
 def test_more_than_100_names_take_more_than_one_call(cloudwatch) -> None:
@@ -171,7 +176,21 @@ def test_more_than_100_names_take_more_than_one_call(cloudwatch) -> None:
     assert [len(b) for b in batches(tuple(names))] == [100, 50]
     answer(stub, names[:100], [metric_alarm(n) for n in names[:100]])
     answer(stub, names[100:], [metric_alarm(n) for n in names[100:]])
-    assert len(check_alarms(env, spec, SimpleNamespace(cloudwatch=client))) == 150
+    ctx = context(env, spec, Clients(cloudwatch=client))
+    results = alarm_check.check(ctx)
+    assert len(results) == 150 and {r.status for r in results} == {"ok"}
+    assert ctx.calls == {"DescribeAlarms": 2}
+
+
+def test_credentials_that_may_not_describe_alarms_are_not_checked(cloudwatch) -> None:
+    client, stub = cloudwatch
+    env, spec = staging({"minutes": 5, "alarms": ["a-5xx"]})
+    stub.add_client_error("describe_alarms", "AccessDenied", "User: arn:aws:sts::123456789012:"
+                          "assumed-role/jenkins/build-7 is not authorized to perform: "
+                          "cloudwatch:DescribeAlarms", 403)
+    [result] = alarm_check.check(context(env, spec, Clients(cloudwatch=client)))
+    assert result.status == "not checked"
+    assert "cloudwatch:DescribeAlarms" in result.message
 
 
 def test_a_failed_bake_is_a_failed_verdict_with_cause_alarm(cloudwatch, clock) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shapes_preflight as aws_says
 from shapes_ledger import quiet_ledger
 from shapes_taskdef import (
     JENKINS,
@@ -78,6 +79,29 @@ def queue_image(world: dict[str, Any]) -> Any:
                                               spec.image.tag), None)])
 
 
+def queue_preflight(world: dict[str, Any], ecs: Any) -> list[Any]:
+    """What `plan`'s preflight reads of the staging service behind the classic ELB: its
+    service role, the pinned image, the log group, the ELB, the instances and old tasks."""
+    aws, env = world["aws"], world["env"]
+    arns = [aws_says.instance_arn(1), aws_says.instance_arn(2)]
+    tasks = aws_says.tasks_on([1, 2], taskdef_arn("akka-demo", LIVE_REVISION))
+    for operation, answer in (
+            ("list_container_instances", {"containerInstanceArns": arns}),
+            ("describe_container_instances", aws_says.container_instances(
+                [(1024, 2919, ["80"]), (1024, 2919, ["80"])])),
+            ("list_tasks", {"taskArns": [t["taskArn"] for t in tasks["tasks"]]}),
+            ("describe_tasks", tasks)):
+        ecs.add_response(operation, answer, None)
+    return [queue_image(world),
+            stubbed(aws.iam, [("get_role", aws_says.get_role(
+                "ecsServiceRole", aws_says.trust("ecs.amazonaws.com")),
+                {"RoleName": "ecsServiceRole"})]),
+            stubbed(aws.logs, [("describe_log_groups", {"logGroups": [aws_says.log_group(
+                "/ecs/akka-firehose")]}, {"logGroupNamePrefix": "/ecs/akka-firehose"})]),
+            stubbed(aws.elb, [("describe_load_balancers", aws_says.classic_elb(),
+                               {"LoadBalancerNames": [env.load_balancer.name]})])]
+
+
 def run(*args: str) -> tuple[int, list[dict[str, Any]], str]:
     result = CliRunner().invoke(app, [*args, "--env", ENV, "--repo", str(ROOT),
                                       "--format", "json"], catch_exceptions=False)
@@ -114,7 +138,7 @@ def test_a_live_revision_with_aws_defaults_plans_no_change(world) -> None:
 def test_second_deploy_registers_nothing_and_says_nothing_to_change(world) -> None:
     answer = described_task_definition(world["desired"], LIVE_REVISION,
                                        tags={"release:outcome": "completed"})
-    ecs, ecr = queue_live(world, answer), queue_image(world)
+    ecs, ecr = queue_live(world, answer), stubbed(world["aws"].ecr, [])
     code, events, output = run("deploy")
     assert code == 0, output
     unchanged = next(e for e in events if e["event"] == "release.unchanged")
@@ -122,7 +146,11 @@ def test_second_deploy_registers_nothing_and_says_nothing_to_change(world) -> No
     assert f"akka-demo:{LIVE_REVISION}" in unchanged["message"]
     assert not any(e["event"] == "release.call" for e in events)
     ecs.assert_no_pending_responses()  # read the service and its revision, and nothing more
-    ecr.assert_no_pending_responses()
+    ecr.assert_no_pending_responses()  # a release that starts no task needs no image check
+    (preflight,) = [e for e in events if e["event"] == "preflight"]
+    assert preflight["skipped"] == ["roles", "secrets", "images", "logs", "load-balancer",
+                                    "capacity", "alarms", "scan-gate"]
+    assert preflight["calls"] == {}
 
 
 def test_a_real_change_is_still_detected(world) -> None:
@@ -130,7 +158,7 @@ def test_a_real_change_is_still_detected(world) -> None:
     container = previous["containerDefinitions"][0]
     container["image"] = container["image"][:-1] + "0"
     ecs = queue_live(world, described_task_definition(previous, LIVE_REVISION))
-    queue_image(world)
+    others = queue_preflight(world, ecs)
     code, events, output = run("plan")
     assert code == 0, output
     (shown,) = [e for e in events if e["event"] == "plan"]
@@ -138,7 +166,18 @@ def test_a_real_change_is_still_detected(world) -> None:
         "containerDefinitions[akka-firehose].image"]
     assert [c["operation"] for c in shown["calls"]] == ["register_task_definition",
                                                         "update_service"]
-    ecs.assert_no_pending_responses()
+    (preflight,) = [e for e in events if e["event"] == "plan.preflight"]
+    assert preflight["passed"] and preflight["counts"]["ok"] == 9, preflight
+    assert preflight["calls"] == {"GetRole": 1, "DescribeImages": 1, "DescribeLogGroups": 1,
+                                  "DescribeLoadBalancers": 1, "ListContainerInstances": 1,
+                                  "DescribeContainerInstances": 1, "ListTasks": 1,
+                                  "DescribeTasks": 1}
+    (table,) = [e for e in events if e["event"] == "plan.preflight.table"]
+    assert [row["check"] for row in table["rows"]] == [
+        "account", "roles", "secrets", "images", "logs", "load-balancer", "capacity",
+        "alarms", "scan-gate"]
+    for stub in (ecs, *others):
+        stub.assert_no_pending_responses()
 
 
 @pytest.mark.parametrize(("written", "expected"), [

@@ -160,32 +160,6 @@ def test_init_keeps_every_member_and_not_the_service_linked_role(ecs) -> None:
     assert plan.service_changes(spec_with(written), live) == ([], [])
 
 
-def test_a_strategy_naming_a_provider_the_cluster_lacks_is_refused_before_any_change(
-        ecs) -> None:
-    from release.adapters import live as live_state
-    from release.core.errors import InvalidInput
-
-    client, stub = ecs
-    cluster = {"clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/apps", "clusterName": "apps",
-               "status": "ACTIVE", "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
-               "defaultCapacityProviderStrategy": [], "registeredContainerInstancesCount": 0,
-               "runningTasksCount": 2, "pendingTasksCount": 0, "activeServicesCount": 1}
-    stub.add_response("describe_clusters", {"clusters": [cluster], "failures": []},
-                      {"clusters": ["AkkaCluster"]})
-    stub.add_response("describe_clusters", {"clusters": [cluster], "failures": []},
-                      {"clusters": ["AkkaCluster"]})
-    spec = spec_with(STATED)
-    env = load_repo(ROOT).environment("sandbox-alb")
-    env = dataclasses.replace(env, cluster="AkkaCluster")
-    live_state.check_capacity_providers(client, env, spec)
-    wanted = copy.deepcopy(STATED)
-    wanted["capacityProviderStrategy"].append({"capacityProvider": "asg-spot", "weight": 1})
-    with pytest.raises(InvalidInput) as refused:
-        live_state.check_capacity_providers(client, env, spec_with(wanted))
-    assert "asg-spot" in refused.value.message
-    assert "/service/capacityProviderStrategy/2/capacityProvider" in refused.value.message
-
-
 def test_gateway_connectors_are_read_from_the_service_revision(ecs) -> None:
     from release.adapters import live as live_state
 

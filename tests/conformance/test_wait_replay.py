@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shapes_preflight as aws_says
 from botocore.stub import ANY
 from shapes_ledger import quiet_ledger
 from shapes_service import (
@@ -113,20 +114,46 @@ def record_tags(outcome: str, previous: int | None = None, day: int = 2
 STEADY_ON_1 = service([deployment(1, running=2, created=-86400)], running=2)
 
 
+def preflight_calls(stage: dict[str, Any]) -> list[Call]:
+    """Preflight's reads before the first change: the service role, the image, the log
+    group, the ELB, then the two instances (port 80 taken by each old task) and the tasks."""
+    spec = stage["spec"]
+    instances = aws_says.container_instances([(1024, 2919, ["80"]), (1024, 2919, ["80"])])
+    for n, instance in enumerate(instances["containerInstances"], 1):
+        instance.update(containerInstanceArn=ci_arn(n), ec2InstanceId=ec2(n))
+    old = [task("old1", 1, 1, started=-86400), task("old2", 1, 2, started=-86400)]
+    return [
+        Call("iam", "get_role", aws_says.get_role("ecsServiceRole",
+                                                  aws_says.trust("ecs.amazonaws.com"))),
+        Call("ecr", "describe_images", {"imageDetails": [{
+            "registryId": "123456789012", "repositoryName": "akka-firehose",
+            "imageDigest": spec.image.digest, "imageTags": [spec.image.tag],
+            "imagePushedAt": at(-600)}]}),
+        Call("logs", "describe_log_groups", {"logGroups": [aws_says.log_group(
+            "/ecs/akka-firehose")]}, {"logGroupNamePrefix": "/ecs/akka-firehose"}),
+        Call("elb", "describe_load_balancers", aws_says.classic_elb(ELB),
+             {"LoadBalancerNames": [ELB]}),
+        Call("ecs", "list_container_instances", {"containerInstanceArns": [ci_arn(1),
+                                                                           ci_arn(2)]}),
+        Call("ecs", "describe_container_instances", instances),
+        Call("ecs", "list_tasks", {"taskArns": [t["taskArn"] for t in old]},
+             {"cluster": CLUSTER, "serviceName": SERVICE}),
+        Call("ecs", "describe_tasks", {"tasks": old, "failures": []}),
+    ]
+
+
 def release_calls(stage: dict[str, Any], rolling: dict[str, Any]) -> list[Call]:
-    """What `release deploy` calls before it waits: the reads, register :2, update to :2."""
+    """What `release deploy` calls before it waits: the reads, preflight, register :2,
+    update to :2."""
     desired = render_service(stage["repo"], stage["spec"])
     new = registered(2, desired["containerDefinitions"][0]["image"], desired)
     return [
-        Call("ecr", "describe_images", {"imageDetails": [{
-            "registryId": "123456789012", "repositoryName": "akka-firehose",
-            "imageDigest": stage["spec"].image.digest, "imageTags": [stage["spec"].image.tag],
-            "imagePushedAt": at(-600)}]}),
         Call("ecs", "describe_services", {"services": [STEADY_ON_1], "failures": []},
              {"cluster": CLUSTER, "services": [SERVICE]}),
         Call("ecs", "describe_task_definition",
              {"taskDefinition": registered(1, OLD_IMAGE, desired),
               "tags": record_tags("completed")}),
+        *preflight_calls(stage),
         Call("ecs", "register_task_definition", {"taskDefinition": new, "tags": []}),
         Call("ecs", "update_service", {"service": rolling}),
         Call("elb", "describe_load_balancer_attributes", {"LoadBalancerAttributes": {

@@ -38,6 +38,7 @@ VERB_ARGS: dict[str, list[str]] = {
     "validate": [],
     "build": ["--env", "staging"],
     "plan": ["--env", "staging"],
+    "preflight": ["--env", "staging"],
     "deploy": ["--env", "staging", "--timeout", "5"],
     "rollback": ["--env", "staging", "--yes", "--timeout", "5"],
     "status": ["--env", "staging"],

@@ -1,0 +1,218 @@
+"""Preflight: every check that must pass before a release changes anything, on one path.
+
+`plan`, `deploy`, `apply`, `rollback` (for the target revision) and `release preflight`
+call `run` after reading the live state and planning, and before the first call that
+changes AWS. Each check is a module of this package with `check(ctx) -> list[Result]`
+(core/preflight.py: the result, the table, the refusal); `run` calls them in
+`core.preflight.CHECKS` order, turns a refused read into "not checked" (the release
+itself does not need it) and counts the calls. `enforce` shows the table and raises
+InvalidInput (exit 1) naming every problem, each with its document, pointer and fix.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from release.core import preflight as pf
+from release.core.config import ConfigRepo, Environment, ServiceSpec
+from release.core.errors import InvalidInput
+from release.core.plan import Live
+from release.core.references import Origin
+from release.output.events import Reporter
+
+PLAN, DEPLOY, ROLLBACK, CHECK = "plan", "deploy", "rollback", "check"
+# AWS's words for "these credentials may not make this call" (IAM, ECS, EC2, SNS, …)
+DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                "UnauthorizedException", "AuthorizationError", "AuthorizationErrorException"}
+# a client's signing name → the IAM action prefix, where they differ
+ACTION_PREFIX = {"monitoring": "cloudwatch"}
+
+
+class Denied(Exception):
+    """A read the credentials may not make: the check says "not checked" and why."""
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(f"{action}: {message}")
+        self.action = action
+
+
+@dataclass
+class Context:
+    """What a check reads and where it reports: one service, one revision to run."""
+
+    env: Environment
+    spec: ServiceSpec  # names resolved (engine/desired.git_version)
+    aws: Any
+    taskdef: dict[str, Any]  # the revision that would run: git's, or a rollback target
+    origin: Origin
+    live: Live
+    mode: str = PLAN
+    reporter: Reporter | None = None
+    probe_health: bool = False
+    problems: int = 0  # problems found by the checks before this one
+    calls: Counter[str] = field(default_factory=Counter)
+    _roles: dict[str, Any] = field(default_factory=dict)
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        if self.origin.from_git:
+            return "git"
+        return self.origin.document.split(" ", 1)[0]
+
+    def client(self, name: str, region: str | None = None) -> Any:
+        """The environment's client of `name`, or one in another Region of its account."""
+        region = region or self.env.region
+        key = (name, region)
+        if key not in self._clients:
+            self._clients[key] = (getattr(self.aws, name) if region == self.env.region
+                                  else self.aws.client_in(name, region))
+        return self._clients[key]
+
+    def call(self, client: Any, operation: str, **params: Any) -> Any:
+        """One read, counted; AccessDenied and its kin become `Denied`."""
+        import botocore.exceptions
+
+        model = client.meta.service_model
+        action = model.operation_model(_camel(operation)).name
+        self.calls[action] += 1
+        try:
+            return getattr(client, operation)(**params)
+        except botocore.exceptions.ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") in DENIED_CODES:
+                prefix = ACTION_PREFIX.get(model.signing_name, model.signing_name)
+                raise Denied(f"{prefix}:{action}", str(error.get("Message", ""))) from None
+            raise
+
+    def role(self, name: str) -> dict[str, Any] | None:
+        """GetRole, once per role and preflight: the role, None when it does not exist."""
+        if name not in self._roles:
+            iam = self.client("iam")
+            try:
+                self._roles[name] = self.call(iam, "get_role", RoleName=name)["Role"]
+            except iam.exceptions.NoSuchEntityException:
+                self._roles[name] = None
+            except Denied as exc:
+                self._roles[name] = exc
+        found = self._roles[name]
+        if isinstance(found, Denied):
+            raise found
+        return found
+
+
+def _camel(operation: str) -> str:
+    return "".join(part.capitalize() for part in operation.split("_"))
+
+
+def not_checked(check: str, resource: str, denied: Denied, at: tuple[str, str] | None = None
+                ) -> pf.Result:
+    """The one "not checked" for a read the credentials may not make."""
+    return pf.placed(check, pf.NOT_CHECKED, resource,
+                     f"not checked: the credentials may not {denied.action}",
+                     f"allow {denied.action} to the release's credentials (docs/gitops.md, "
+                     "the Jenkins policy's Preflight statement) to have it checked", at)
+
+
+def _checks() -> dict[str, Callable[[Context], list[pf.Result]]]:
+    from release.engine.preflight import (
+        account,
+        alarms,
+        capacity,
+        images,
+        load_balancer,
+        logs,
+        roles,
+        scan_gate,
+        secrets,
+    )
+
+    return {"account": account.check, "roles": roles.check, "secrets": secrets.check,
+            "images": images.check, "logs": logs.check, "load-balancer": load_balancer.check,
+            "capacity": capacity.check, "alarms": alarms.check, "scan-gate": scan_gate.check}
+
+
+def run(ctx: Context, *, unchanged: bool = False) -> pf.Report:
+    """Every check in order (only the "always" ones when the release changes nothing)."""
+    import botocore.exceptions
+
+    from release.engine.wait import aws_step
+
+    results: list[pf.Result] = []
+    skipped: list[str] = []
+    for name, check in _checks().items():
+        if unchanged and not pf.needed_when_unchanged(name):
+            skipped.append(name)
+            continue
+        ctx.problems = sum(1 for r in results if r.status == pf.PROBLEM)
+        with aws_step(ctx.env, f"preflight of {ctx.spec.service_name}: {name}"):
+            try:
+                results += check(ctx)
+            except Denied as exc:
+                results.append(not_checked(name, name, exc))
+            except botocore.exceptions.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in _REACH_CODES:
+                    raise  # credentials and throttling: aws_step says exit 5
+                error = exc.response.get("Error", {})
+                results.append(pf.placed(name, pf.NOT_CHECKED, name, "not checked: AWS "
+                                         f"answered {error.get('Code')}: {error.get('Message')}"))
+    return pf.report(ctx.env.name, ctx.spec.service_name, ctx.subject, results, skipped,
+                     dict(ctx.calls))
+
+
+_REACH_CODES = {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException",
+                "InvalidClientTokenId", "SignatureDoesNotMatch", "AuthFailure",
+                "ThrottlingException", "Throttling", "RequestLimitExceeded"}
+
+
+# ------------------------------------------------------------------------------ contexts
+
+
+def for_git(repo: ConfigRepo, spec: ServiceSpec, aws: Any, taskdef: dict[str, Any],
+            live: Live, mode: str, reporter: Reporter | None = None,
+            probe_health: bool = False) -> Context:
+    """The context of git's version of a service (`spec` with its names resolved)."""
+    from release.core.render import pinned_container
+
+    env = repo.environment(spec.env)
+    written = repo.taskdef_for(spec)
+    pins = {pinned_container(spec, pin, written): pin.pointer for pin in spec.images}
+    origin = Origin(written.path, written.doc, spec, pins)
+    return Context(env, spec, aws, taskdef, origin, live, mode, reporter, probe_health)
+
+
+def for_revision(env: Environment, spec: ServiceSpec, aws: Any, taskdef: dict[str, Any],
+                 live: Live, mode: str = ROLLBACK, reporter: Reporter | None = None) -> Context:
+    """The context of a registered revision (a rollback's target), as ECS describes it."""
+    label = f"{taskdef.get('family')}:{taskdef.get('revision')} (registered in ECS)"
+    origin = Origin(label, taskdef, spec, {}, from_git=False)
+    return Context(env, spec, aws, taskdef, origin, live, mode, reporter)
+
+
+# ------------------------------------------------------------------------------ showing
+
+
+def show(report: pf.Report, reporter: Reporter, kind: str = "preflight") -> None:
+    """The headline, one event per answer that is not ok, and the table."""
+    level = "success" if report.passed and not report.of(pf.WARNING) else \
+        "warn" if report.passed else "error"
+    reporter.emit(kind, report.headline(), level, **report.as_dict())
+    reporter.table("", pf.COLUMNS, report.rows(), kind=f"{kind}.table")
+
+
+def enforce(report: pf.Report, reporter: Reporter, kind: str = "preflight") -> None:
+    """Show the report; refuse (InvalidInput, exit 1) when it has a problem."""
+    show(report, reporter, kind)
+    if not report.passed:
+        message, hint = report.refusal()
+        raise InvalidInput(message, hint or "fix the problems above; nothing was changed")
+
+
+def timed(fn: Callable[[], pf.Report]) -> tuple[pf.Report, float]:
+    started = time.perf_counter()
+    report = fn()
+    return report, time.perf_counter() - started
