@@ -405,11 +405,15 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     """Compare and list the calls, in the order they must run."""
     cluster, name = env.cluster, spec.service_name
     exists = live.service is not None
-    td_changes = taskdef_changes(live.taskdef, desired)
+    if spec.revision:  # a revision registered elsewhere: run it as it is, register nothing
+        td_changes = ([] if live.revision_arn == spec.revision else
+                      [Change("service.taskDefinition", live.revision_arn, spec.revision)])
+    else:
+        td_changes = taskdef_changes(live.taskdef, desired)
     settings, recreate = service_changes(spec, live.service) if exists else ([], [])
     calls: list[ApiCall] = []
-    revision: Any = live.revision_arn
-    if td_changes:
+    revision: Any = spec.revision or live.revision_arn
+    if td_changes and not spec.revision:
         register = dict(desired)
         if tags:
             register["tags"] = tags
@@ -434,7 +438,8 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
                 params[key] = spec.service[key]
         why = []
         if td_changes:
-            why.append("new revision")
+            why.append(f"revision {_rev(spec.revision)}, registered elsewhere" if spec.revision
+                       else "new revision")
         if settings:
             why.append("settings: " + ", ".join(sorted({c.path.split('.')[1] for c in settings})))
         calls.append(ApiCall("ecs", "update_service", params, "; ".join(why),

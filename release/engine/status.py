@@ -67,8 +67,14 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
                                       [{"key": k, "value": v}
                                        for k, v in current.taskdef_tags.items()])
     try:
-        desired = render_service(config_repo, spec)
-        drift = [c.one_line() for c in plan.taskdef_changes(current.taskdef, desired)]
+        if spec.revision:  # git names a revision: drift is another one running
+            named = current.revision_arn in (spec.revision, None) or str(
+                current.revision_arn).endswith(f"/{spec.revision}")
+            drift = [] if named else [f"~ taskDefinition: {short(current.revision_arn)} → "
+                                      f"{spec.revision} (git names that revision)"]
+        else:
+            desired = render_service(config_repo, spec)
+            drift = [c.one_line() for c in plan.taskdef_changes(current.taskdef, desired)]
         drift += [c.one_line() for c in plan.service_changes(spec, current.service)[0]]
     except (KeyError, TypeError, ValueError) as exc:
         drift = [f"cannot render git's version: {exc}"]
