@@ -268,6 +268,36 @@ def service_changes(spec: ServiceSpec, live: dict[str, Any]
     return updatable, recreate
 
 
+@dataclass(frozen=True)
+class Drift:
+    """How git differs from live: the task definition, the settings update_service changes,
+    and the settings only a re-created service can change."""
+
+    taskdef: list[Change]
+    settings: list[Change]
+    recreate: list[Change]
+
+    @property
+    def changes(self) -> list[Change]:
+        return self.taskdef + self.settings + self.recreate
+
+
+def drift(spec: ServiceSpec, desired: dict[str, Any], live: Live) -> Drift:
+    """The one comparison of git with live, for `plan`, `deploy`, `apply` and `status` alike.
+
+    `spec` must have its names resolved to what ECS holds (target group ARNs, subnet and
+    security group ids: engine/desired.py) and `desired` be the rendered task definition;
+    a service that does not exist yet has no settings to differ.
+    """
+    settings, recreate = service_changes(spec, live.service) if live.service is not None \
+        else ([], [])
+    if spec.revision:  # a revision registered elsewhere: run it as it is, register nothing
+        switch = [] if live.revision_arn == spec.revision else [
+            Change("service.taskDefinition", live.revision_arn, spec.revision)]
+        return Drift(switch, settings, recreate)
+    return Drift(taskdef_changes(live.taskdef, desired), settings, recreate)
+
+
 # ------------------------------------------------------------------------------ budget
 
 
@@ -405,12 +435,8 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     """Compare and list the calls, in the order they must run."""
     cluster, name = env.cluster, spec.service_name
     exists = live.service is not None
-    if spec.revision:  # a revision registered elsewhere: run it as it is, register nothing
-        td_changes = ([] if live.revision_arn == spec.revision else
-                      [Change("service.taskDefinition", live.revision_arn, spec.revision)])
-    else:
-        td_changes = taskdef_changes(live.taskdef, desired)
-    settings, recreate = service_changes(spec, live.service) if exists else ([], [])
+    differs = drift(spec, desired, live)
+    td_changes, settings, recreate = differs.taskdef, differs.settings, differs.recreate
     calls: list[ApiCall] = []
     revision: Any = spec.revision or live.revision_arn
     if td_changes and not spec.revision:

@@ -23,9 +23,9 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
-from release.core.render import render_service
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
 from release.engine import bake, canary
+from release.engine import desired as desired_state
 from release.engine.executor import Executed, Executor, display
 from release.engine.outcome import (
     FAILED,
@@ -76,18 +76,18 @@ class Prepared:
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
             check_image: bool = True, for_plan: bool = False, aws: Any = None) -> Prepared:
     """Render, read the live state, and plan. Reads only."""
-    from release.adapters import awsvpc, git, target_groups
+    from release.adapters import git
     from release.adapters import live as live_state
 
     env = repo.environment(spec.env)
     aws = aws if aws is not None else connect(env)
     clock = default_clock()
     with aws_step(env, f"reading {spec.service_name} in {env.name}"):
-        desired = desired_taskdef(repo, spec, aws)
+        desired = desired_state.render(repo, spec, aws)
         if spec.revision:
             spec = dataclasses.replace(spec, revision=desired["taskDefinitionArn"])
         # names of target groups, subnets and security groups → ARNs and ids, before any use
-        spec = awsvpc.resolve(aws, env, target_groups.resolve(aws, env, spec))
+        spec = desired_state.git_version(aws, repo, spec, desired).spec
         if check_image and spec.revision:
             live_state.check_revision_images(aws.ecr, env, desired)
         elif check_image:
@@ -126,28 +126,6 @@ def with_revision(specs: list[ServiceSpec], given: str, service: str | None) -> 
     spec = specs[0]
     name = f"{spec.family}:{given}" if given.isdigit() else given
     return dataclasses.replace(spec, revision=name)
-
-
-def desired_taskdef(repo: ConfigRepo, spec: ServiceSpec, aws: Any) -> dict[str, Any]:
-    """What the service should run: its rendered document, or the revision it names as
-    DescribeTaskDefinition answers (released as it is; it must exist)."""
-    if spec.revision is None:
-        return render_service(repo, spec)
-    from release.adapters import live as live_state
-
-    try:
-        taskdef, _tags = live_state.describe_revision(aws.ecs, spec.revision)
-    except aws.ecs.exceptions.ClientException:
-        raise InvalidInput(f"task definition revision {spec.revision!r} does not exist",
-                           "name a registered revision (family:N or its ARN) in "
-                           "/taskDefinition/revision, or pass --revision; nothing was changed",
-                           where=str(spec.path)) from None
-    if taskdef.get("family") != spec.family:
-        raise InvalidInput(f"{spec.revision} belongs to family {taskdef.get('family')!r}, not "
-                           f"the service's {spec.family!r}",
-                           "release a revision of the service's own family; nothing was changed",
-                           where=str(spec.path))
-    return taskdef
 
 
 def _primary_image(spec: ServiceSpec, taskdef: dict[str, Any]) -> str:
