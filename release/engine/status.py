@@ -11,7 +11,8 @@ from release.core import plan, records, stability
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import primary, short
-from release.core.render import render_service
+from release.core.errors import InvalidInput
+from release.engine.desired import git_version
 from release.engine.wait import aws_step, connect, make_target
 
 
@@ -48,7 +49,6 @@ class ServiceStatus:
 def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
     """Read the service, its tasks and ELB health in one snapshot, and compare with git."""
     from release.adapters import live
-    from release.core.errors import InvalidInput
     from release.engine import canary, values
 
     environment = config_repo.environment(spec.env)
@@ -67,6 +67,7 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
                                      live.health_source(aws, environment, spec))
         snap = reader.read(default_clock().now())
         found_canary = canary.explain(environment, spec, aws)
+        drift = [unresolved] if unresolved else drift_from_git(aws, config_repo, spec, current)
     target = make_target(environment, spec, current.revision_arn or "",
                          (primary(current.service) or {}).get("id"), None, 10**9, None,
                          current.taskdef or {})
@@ -74,14 +75,6 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
     record = records.Record.from_tags(current.revision_arn or "",
                                       [{"key": k, "value": v}
                                        for k, v in current.taskdef_tags.items()])
-    try:
-        desired = render_service(config_repo, spec)
-        drift = [c.one_line() for c in plan.taskdef_changes(current.taskdef, desired)]
-        drift += [c.one_line() for c in plan.service_changes(spec, current.service)[0]]
-    except (KeyError, TypeError, ValueError) as exc:
-        drift = [f"cannot render git's version: {exc}"]
-    if unresolved:
-        drift = [unresolved]
     state = "stable" if verdict.state == stability.STABLE else "in progress" \
         if verdict.state == stability.PROGRESSING else "not stable"
     return ServiceStatus(spec.env, spec.service_name, True, current.revision_arn, state, verdict,
@@ -98,6 +91,20 @@ def statuses(config_repo: ConfigRepo, specs: list[ServiceSpec]) -> Iterator[Serv
     with shared(config_repo.environment(specs[0].env)):
         for spec in specs:
             yield status_of(config_repo, spec)
+
+
+def drift_from_git(aws: Any, config_repo: ConfigRepo, spec: ServiceSpec,
+                   current: plan.Live) -> list[str]:
+    """What `release plan` would change, one line each: git's version resolved and compared
+    by the functions plan uses (engine/desired.py, core/plan.drift), so a service just
+    released is in sync. What keeps git from being rendered or resolved is one line."""
+    try:
+        wanted = git_version(aws, config_repo, spec)
+    except (KeyError, TypeError, ValueError) as exc:
+        return [f"cannot render git's version: {exc}"]
+    except InvalidInput as exc:  # a name git gives that AWS does not know
+        return [f"cannot resolve git's version: {exc.message}"]
+    return [c.one_line() for c in plan.drift(wanted.spec, wanted.taskdef, current).changes]
 
 
 def _deployment_rows(service: dict[str, Any]) -> list[dict[str, Any]]:

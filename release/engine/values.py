@@ -83,7 +83,7 @@ def resolve(repo: ConfigRepo, spec: ServiceSpec | None, aws: Any, env_name: str 
     if spec is not None and spec_found:
         doc = _filled(spec.path.as_posix(), spec.doc, value, "service", repo.root, values,
                       problems, fixes)
-        new_spec = ServiceSpec.from_doc(spec.env, spec.path, doc) if not problems else spec
+        new_spec = _refilled(spec, doc) if not problems else spec
     if problems:
         raise InvalidInput(
             f"{len(problems)} value(s) from outside git cannot be used: " + "; ".join(problems),
@@ -97,6 +97,15 @@ def resolve(repo: ConfigRepo, spec: ServiceSpec | None, aws: Any, env_name: str 
     resolved = ResolvedRepo(**fields, done=done | {env.name} | ({key} if key else set()),
                             values=(*getattr(repo, "values", ()), *values))
     return Resolved(resolved, new_env, new_spec, _values_of(resolved, new_env, new_spec))
+
+
+def _refilled(spec: ServiceSpec, doc: dict[str, Any]) -> ServiceSpec:
+    """The spec read from its filled-in document, keeping what a verb set beside the document
+    (`deploy --revision` names the revision to release)."""
+    read = ServiceSpec.from_doc(spec.env, spec.path, spec.doc)
+    kept = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)
+            if f.name != "doc" and getattr(spec, f.name) != getattr(read, f.name)}
+    return dataclasses.replace(ServiceSpec.from_doc(spec.env, spec.path, doc), **kept)
 
 
 def wanted(repo: ConfigRepo, env_name: str) -> bool:
