@@ -47,7 +47,7 @@ def fetch_live(ecs: Any, env: Environment, spec: ServiceSpec) -> Live:
     if service is None or not service.get("taskDefinition"):
         return Live(service, None)
     taskdef, tags = describe_revision(ecs, service["taskDefinition"])
-    return Live(service, taskdef, {t["key"]: t["value"] for t in tags})
+    return Live(service, taskdef, {t["key"]: t.get("value", "") for t in tags})
 
 
 def revision_arns(ecs: Any, family: str) -> list[str]:

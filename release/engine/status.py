@@ -10,6 +10,7 @@ from release.core import plan, records, stability
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import primary, short
+from release.core.registration import Where
 from release.core.render import render_service
 from release.engine.wait import aws_step, connect, make_target
 
@@ -68,7 +69,9 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
                                        for k, v in current.taskdef_tags.items()])
     try:
         desired = render_service(config_repo, spec)
-        drift = [c.one_line() for c in plan.taskdef_changes(current.taskdef, desired)]
+        drift = [c.one_line() for c in plan.taskdef_changes(
+            current.taskdef, desired, current.taskdef_tags,
+            Where(environment.account, environment.region))]
         drift += [c.one_line() for c in plan.service_changes(spec, current.service)[0]]
     except (KeyError, TypeError, ValueError) as exc:
         drift = [f"cannot render git's version: {exc}"]

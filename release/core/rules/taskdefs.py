@@ -1,9 +1,11 @@
-"""Task definition files: found, named like the service says, image-free, used, small enough.
+"""Task definition files: found, named like the service says, image-free, used, small enough,
+tagged without taking the release record's tags.
 
 Why: the release fills in the image and registers the file under its family;
 a missing file, a family mismatch or an image written in the file would
 register something other than what the service spec describes, and ECS
-refuses a task definition over 64 KiB.
+refuses a task definition over 64 KiB. The file's tags are registered beside
+the release record's (`release:` keys, core/records.py) on the same revision.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from release.core import config
+from release.core import config, records
 from release.core.findings import ERROR, WARNING, Finding
 from release.core.render import render_taskdef
 from release.core.rolling import containers
@@ -110,4 +112,42 @@ def taskdef_size(ctx: Context) -> Iterator[Finding]:
                 f"{rendered:,} bytes; ECS registers at most {MAX_TASKDEF_BYTES:,} (64 KiB)")
 
 
-CHECKS = (taskdef_file, taskdef_family, taskdef_image, taskdef_unused, taskdef_size)
+# RegisterTaskDefinition, tags: "Maximum number of tags per resource - 50", "each tag key must
+# be unique, and each tag key can have only one value". The release record takes up to
+# RECORD_TAG_COUNT of them on the same revision.
+MAX_TAGS = 50
+FILE_TAGS = MAX_TAGS - records.RECORD_TAG_COUNT
+
+
+@rule("taskdef-tags", ERROR, "the task definition's tags leave the release record its own: no "
+      f"`{records.PREFIX}` key, each key once, at most {FILE_TAGS} tags (ECS allows {MAX_TAGS} "
+      f"on a revision; the release record takes up to {records.RECORD_TAG_COUNT})",
+      f"rename the tag without the `{records.PREFIX}` prefix (a release writes those keys)")
+def taskdef_tags(ctx: Context) -> Iterator[Finding]:
+    for rel, taskdef in ctx.taskdef_items():
+        tags = taskdef.get("tags") or []
+        first: dict[str, int] = {}
+        for index, tag in enumerate(tags):
+            key = str(tag.get("key", ""))
+            if key.startswith(records.PREFIX):
+                yield finding("taskdef-tags", rel, f"/tags/{index}/key",
+                              f"tag {key!r} is one of the release record's keys "
+                              f"(`{records.PREFIX}`…): a release writes them on the revision "
+                              "it registers and would overwrite this one",
+                              f"rename it, e.g. {key[len(records.PREFIX):] or 'team'!r}")
+            elif key in first:
+                yield finding("taskdef-tags", rel, f"/tags/{index}/key",
+                              f"tag {key!r} is written twice (first at /tags/{first[key]}); "
+                              "ECS keeps one value per key",
+                              f"keep one of the two {key!r} tags")
+            first.setdefault(key, index)
+        if len(tags) > FILE_TAGS:
+            yield finding("taskdef-tags", rel, f"/tags/{FILE_TAGS}",
+                          f"{len(tags)} tags: with the release record's up to "
+                          f"{records.RECORD_TAG_COUNT}, the revision could need more than the "
+                          f"{MAX_TAGS} ECS allows",
+                          f"keep at most {FILE_TAGS} tags in the file")
+
+
+CHECKS = (taskdef_file, taskdef_family, taskdef_image, taskdef_unused, taskdef_size,
+          taskdef_tags)
