@@ -24,9 +24,9 @@ from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
 from release.core.registration import Where
-from release.core.render import render_service
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
 from release.engine import bake, canary
+from release.engine import desired as desired_state
 from release.engine.executor import Executed, Executor, display
 from release.engine.outcome import (
     FAILED,
@@ -77,20 +77,21 @@ class Prepared:
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
             check_image: bool = True, for_plan: bool = False, aws: Any = None) -> Prepared:
     """Render, read the live state, and plan. Reads only."""
-    from release.adapters import awsvpc, git, target_groups
+    from release.adapters import git
     from release.adapters import live as live_state
 
     env = repo.environment(spec.env)
-    desired = render_service(repo, spec)
+    desired = desired_state.render(repo, spec)
     aws = aws if aws is not None else connect(env)
     clock = default_clock()
     with aws_step(env, f"reading {spec.service_name} in {env.name}"):
         # names of target groups, subnets and security groups → ARNs and ids, before any use
-        spec = awsvpc.resolve(aws, env, target_groups.resolve(aws, env, spec))
+        spec = desired_state.git_version(aws, repo, spec, desired).spec
         if check_image:
             live_state.check_image(aws.ecr, env, spec)
         live = live_state.fetch_live(aws.ecs, env, spec)
         bake.check_alarms(env, spec, aws)  # release.bake, deployment alarms: they exist
+        live_state.check_capacity_providers(aws.ecs, env, spec)  # the strategy's providers
         resume = None
         primary = in_progress(live.service)
         if primary is not None and not for_plan:

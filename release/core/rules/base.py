@@ -123,4 +123,4 @@ def service_plan(view: ServiceView, taskdef: dict[str, Any]) -> rolling.RollingP
         return None
     spec = view.spec
     return rolling.plan_for(view.env, spec.desired_count, spec.minimum_healthy_percent,
-                            spec.maximum_percent, taskdef)
+                            spec.maximum_percent, taskdef, spec.service.get("launchType"))
