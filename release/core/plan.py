@@ -324,6 +324,10 @@ def drift(spec: ServiceSpec, desired: dict[str, Any], live: Live,
     """
     settings, recreate = service_changes(spec, live.service) if live.service is not None \
         else ([], [])
+    if spec.revision:  # a revision registered elsewhere: run it as it is, register nothing
+        switch = [] if live.revision_arn == spec.revision else [
+            Change("service.taskDefinition", live.revision_arn, spec.revision)]
+        return Drift(switch, settings, recreate)
     return Drift(taskdef_changes(live.taskdef, desired, live.taskdef_tags, where), settings,
                  recreate)
 
@@ -468,8 +472,8 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     differs = drift(spec, desired, live, registration.Where(env.account, env.region))
     td_changes, settings, recreate = differs.taskdef, differs.settings, differs.recreate
     calls: list[ApiCall] = []
-    revision: Any = live.revision_arn
-    if td_changes:
+    revision: Any = spec.revision or live.revision_arn
+    if td_changes and not spec.revision:
         register = {k: v for k, v in desired.items() if k != TAGS}
         written = registration.merged_tags(desired.get(TAGS), tags)
         if written:  # no tags at all: none sent
@@ -495,7 +499,8 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
                 params[key] = spec.service[key]
         why = []
         if td_changes:
-            why.append("new revision")
+            why.append(f"revision {_rev(spec.revision)}, registered elsewhere" if spec.revision
+                       else "new revision")
         if settings:
             why.append("settings: " + ", ".join(sorted({c.path.split('.')[1] for c in settings})))
         calls.append(ApiCall("ecs", "update_service", params, "; ".join(why),

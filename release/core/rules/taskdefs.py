@@ -33,7 +33,7 @@ from release.core.rules.base import (
       "create the file or correct the path (repository-relative, e.g. taskdefs/app.json)")
 def taskdef_file(ctx: Context) -> Iterator[Finding]:
     for view in ctx.services:
-        if view.taskdef_rel not in ctx.loaded.present:
+        if view.spec.revision is None and view.taskdef_rel not in ctx.loaded.present:
             known = ", ".join(sorted(ctx.loaded.present & set(ctx.loaded.taskdefs)))
             yield finding("taskdef-file", view.rel, "/taskDefinition/file",
                           f"task definition file {view.taskdef_rel!r} does not exist",
