@@ -227,14 +227,21 @@ def display_plans(config_repo: ConfigRepo, to_release: list[Change], reporter: R
     """Per service, prepare its release plan from read-only calls and show it with its
     preflight: the same display as `release plan` (engine.deploy.show_plan), under
     `apply.plan` events; a preflight problem refuses the dry run as `plan` does (exit 1)."""
-    from release.engine import preflight
+    import contextlib
+
+    from release.adapters.aws import shared
+    from release.engine import preflight, values
     from release.engine.deploy import preflight_of, prepare, show_plan
 
-    for change in to_release:
-        prepared = prepare(config_repo, _spec_of(config_repo, change), for_plan=True)
-        show_plan(prepared.plan, reporter, "apply.plan")
-        preflight.enforce(preflight_of(config_repo, prepared, preflight.PLAN),
-                          reporter, "apply.preflight")
+    with contextlib.ExitStack() as scopes:  # one client set (and one read of each value's
+        for env in dict.fromkeys(c.env for c in to_release):  # source) per environment
+            scopes.enter_context(shared(config_repo.environment(env)))
+        for change in to_release:
+            prepared = prepare(config_repo, _spec_of(config_repo, change), for_plan=True)
+            show_plan(prepared.plan, reporter, "apply.plan")
+            values.show(prepared.values, reporter, "apply.plan")
+            preflight.enforce(preflight_of(config_repo, prepared, preflight.PLAN),
+                              reporter, "apply.preflight")
 
 
 def _require_known(envs: list[str], config_repo: ConfigRepo) -> None:

@@ -57,10 +57,13 @@ def read_source(aws: Any, environment: Environment, spec: ServiceSpec,
 def source_release(config_repo: ConfigRepo, spec: ServiceSpec) -> SourceRelease:
     """The release of `spec` live and completed in its environment, or a refusal."""
     from release.adapters import ledger
+    from release.engine import values
     from release.engine.wait import aws_step, connect
 
     environment = config_repo.environment(spec.env)
     aws = connect(environment)
+    resolved = values.resolve(config_repo, spec, aws)  # values from outside git
+    spec, environment = resolved.spec or spec, resolved.env
     with aws_step(environment, f"reading the live release of {spec.service_name}"):
         return read_source(aws, environment, spec, lambda found: ledger.history(
             environment, spec.service_name, found, aws))

@@ -137,6 +137,15 @@ def pause_at(stage: str) -> Change:
                   lifecycleHooks=[{"targetType": "PAUSE", "lifecycleStages": [stage]}])
 
 
+STREAM = "/overrides/containers/akka-firehose/environment/FIREHOSE_STREAM"
+
+
+def stream(value: str) -> Callable[[dict], None]:
+    """The staging service's stream name is `value` (a template, in these cases)."""
+    return lambda d: d["overrides"]["containers"]["akka-firehose"]["environment"].update(
+        FIREHOSE_STREAM=value)
+
+
 # rule id, change that fires it (staging), file and pointer it names, near miss that stays quiet
 CASES: list[tuple[str, Change, str, str, Change]] = [
     ("init-placeholder", taskdef(lambda d: c0(d)["environment"][0].update(value=PLACEHOLDER)),
@@ -242,6 +251,15 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
               {f"EXTRA_{i}": "y" * 1000 for i in range(3)}))),
      STAGING_SERVICE, "/overrides",
      taskdef(lambda d: c0(d)["environment"].extend(big_environment(62)))),
+    ("taskdef-tags", taskdef(lambda d: d.update(tags=[{"key": "team", "value": "a"},
+                                                      {"key": "release:env", "value": "x"}])),
+     TASKDEF, "/tags/1/key", taskdef(lambda d: d.update(tags=[{"key": "team", "value": "a"},
+                                                              {"key": "env", "value": "x"}]))),
+    ("taskdef-tags", taskdef(lambda d: d.update(tags=[{"key": "team", "value": "a"},
+                                                      {"key": "team", "value": "b"}])),
+     TASKDEF, "/tags/1/key", taskdef(lambda d: d.update(tags=[{"key": "team", "value": "a"}]))),
+    ("taskdef-tags", taskdef(lambda d: d.update(tags=[{"key": f"k{i}"} for i in range(33)])),
+     TASKDEF, "/tags/32", taskdef(lambda d: d.update(tags=[{"key": f"k{i}"} for i in range(32)]))),
     ("container-references", taskdef(sidecar(links=["akka"])),
      TASKDEF, "/containerDefinitions/1/links/0", taskdef(sidecar(links=["akka-firehose:app"]))),
     ("container-references",
@@ -413,6 +431,14 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
         strategy="BLUE_GREEN", bakeTimeInMinutes=5)),
      STAGING_SERVICE, "/service/deploymentConfiguration/strategy",
      service(lambda d: d["service"]["deploymentConfiguration"].update(strategy="ROLLING"))),
+    ("template-syntax", service(stream("{{ sssm `/akka/stream` }}")), STAGING_SERVICE, STREAM,
+     service(stream("{{ ssm `/akka/stream` }}"))),
+    ("template-place", service(lambda d: d["service"].update(serviceName="{{ env `N` `a` }}")),
+     STAGING_SERVICE, "/service/serviceName",
+     service(lambda d: d["service"].update(role="{{ env `ROLE` `ecsServiceRole` }}"))),
+    ("template-source", service(stream("{{ tfstate `output.stream` }}")), STAGING_SERVICE,
+     STREAM, both(service(stream("{{ tfstate `output.stream` }}")), environment(
+         lambda d: d.update(values={"tfstate": "infra/terraform.tfstate"})))),
 ]
 
 WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [

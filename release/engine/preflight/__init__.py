@@ -172,13 +172,17 @@ _REACH_CODES = {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientExce
 # ------------------------------------------------------------------------------ contexts
 
 
-def for_git(repo: ConfigRepo, spec: ServiceSpec, aws: Any, taskdef: dict[str, Any],
-            live: Live, mode: str, reporter: Reporter | None = None,
+def for_git(repo: ConfigRepo, env: Environment, spec: ServiceSpec, aws: Any,
+            taskdef: dict[str, Any], live: Live, mode: str, reporter: Reporter | None = None,
             probe_health: bool = False) -> Context:
-    """The context of git's version of a service (`spec` with its names resolved)."""
+    """The context of git's version of a service (`spec` with its names resolved): its
+    rendered task definition, or the registered revision the spec names."""
     from release.core.render import pinned_container
 
-    env = repo.environment(spec.env)
+    if spec.revision:  # /taskDefinition/revision: released as ECS holds it
+        ctx = for_revision(env, spec, aws, taskdef, live, mode, reporter)
+        ctx.probe_health = probe_health
+        return ctx
     written = repo.taskdef_for(spec)
     pins = {pinned_container(spec, pin, written): pin.pointer for pin in spec.images}
     origin = Origin(written.path, written.doc, spec, pins)

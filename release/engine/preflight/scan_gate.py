@@ -23,6 +23,9 @@ def check(ctx: Context) -> list[pf.Result]:
                           "ecr.scanGate")]
     if ctx.mode == ROLLBACK:
         return [pf.placed("scan-gate", pf.OK, "scan gate", "a rollback is not gated", "", at)]
+    if ctx.spec.revision:  # the gate judges the pins; a named revision has none
+        return [pf.placed("scan-gate", pf.OK, "scan gate", "a named revision (/taskDefinition/"
+                          "revision) has no pin to judge", "", at)]
     resource = f"image {ctx.env.ecr_repository}@{ctx.spec.image.digest or ctx.spec.image.tag}"
     waits = ctx.mode == DEPLOY and ctx.problems == 0 and ctx.reporter is not None
     answer = (scan_gate.settle(ctx.env, ctx.spec, ctx.aws, ctx.reporter) if waits
