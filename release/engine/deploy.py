@@ -23,7 +23,7 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
-from release.core.render import render_service
+from release.core.render import pinned_images, render_service
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
 from release.engine import bake, canary
 from release.engine.executor import Executed, Executor, display
@@ -99,15 +99,12 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
             resume = {"deployment": primary, "tags": tags}
     record = records.new_record(env.name, spec.service_name,
                                 git.repo_commit(repo.root, repo.commit),
-                                spec.image.digest or image_reference(env, spec),
-                                live.revision_arn, clock.now(), spec.image.tag)
+                                spec.image.digest or spec.image.reference_in(env),
+                                live.revision_arn, clock.now(), spec.image.tag,
+                                pinned_images(env, spec, repo.taskdef_for(spec)))
     plan = planning.make_plan(env, spec, desired, live, timeout, tags=record.tags())
     plan = canary.with_canary(plan, env, spec, aws)  # release.canary: its calls in the plan
     return Prepared(env, spec, aws, desired, live, plan, record, resume)
-
-
-def image_reference(env: Environment, spec: ServiceSpec) -> str:
-    return spec.image.reference(env.repository_uri)
 
 
 def _busy(env: Environment, spec: ServiceSpec, service: dict[str, Any],
@@ -276,7 +273,7 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                       f"revision git asks for) is in progress: waiting for it",
                       revision=revision, deployment=deployment.get("id"), env=env.name,
                       service=spec.service_name, commit=prepared.record.commit,
-                      image=prepared.record.image)
+                      image=prepared.record.image, images=prepared.record.image_map)
         ledger.begin_release(env, spec.service_name, prepared.record, revision)
         target = make_target(env, spec, revision, deployment.get("id"), previous,
                              plan.budget.seconds, prepared.live.service, prepared.desired,
@@ -294,7 +291,8 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
 
     scan_gate.enforce(env, spec, aws, reporter)  # ecr.scanGate, before the first change
     show_plan(plan, reporter, "release.plan", calls=False, commit=prepared.record.commit,
-              image=prepared.record.image)  # what notifications (engine/notify.py) tell
+              image=prepared.record.image,  # what notifications (engine/notify.py) tell
+              images=prepared.record.image_map)
     previous = prepared.live.revision_arn
     started = clock.now()
     ledger.begin_release(env, spec.service_name, prepared.record,
