@@ -67,6 +67,7 @@ class LiveService:
     instance_count: int = 0
     endpoint: str | None = None  # the sandbox's endpoint, written into environment.json
     images: tuple[LiveImage, ...] = ()  # the containers whose image is in the ECR registry
+    env_repository: str | None = None  # ecr.repository of an environment.json that is kept
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,9 @@ def adopt(live: LiveService) -> Adopted:
                  if c.get("name") == container)
     _, repository, _, _ = image_parts(str(image))
     spec_file = f"environments/{live.env}/services/{live.service['serviceName']}.json"
+    if "image" in service and live.images and live.env_repository not in (None, repository):
+        pin = service["image"]  # in another repository than the kept environment.json's
+        service["image"] = {"container": pin.pop("container"), "repository": repository, **pin}
     if "image" in service and "digest" not in service["image"]:
         decisions.append(_digest_decision(spec_file, live.digest))
     resolved = {i.container: i.digest for i in live.images}

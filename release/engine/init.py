@@ -97,7 +97,10 @@ def _instances(clients: Any, cluster: str) -> tuple[str | None, int]:
     return (types[0] if types else None), len(arns)
 
 
-def read_live(env: Environment, cluster: str, name: str) -> adopt.LiveService:
+def read_live(env: Environment, cluster: str, name: str, env_repository: str | None = None
+              ) -> adopt.LiveService:
+    """What AWS says of the service; `env_repository` is the ecr.repository of an
+    environment.json that is kept (a pin in another repository then names its own)."""
     clients, account = _connect(env)
     with aws_adapter.aws_errors(env, f"reading {cluster}/{name}"):
         service = live_state.describe_service(clients.ecs, cluster, name)
@@ -128,7 +131,7 @@ def read_live(env: Environment, cluster: str, name: str) -> adopt.LiveService:
     digest, image_tag = (primary.digest, primary.tag) if primary else (None, None)
     return adopt.LiveService(env.name, account, env.region, cluster, service, taskdef, tags,
                              lb, attributes, digest, image_tag, instance_type, count, endpoint,
-                             tuple(images))
+                             tuple(images), env_repository)
 
 
 def _resolved(ecr: Any, account: str, container: str, image: str) -> adopt.LiveImage:
@@ -146,9 +149,10 @@ def init(repo: Path, env: str, cluster: str, service: str, region: str | None = 
          force: bool = False) -> InitResult:
     """Read the live service, then write its documents under `repo`."""
     environment = _environment(repo, env, cluster, region)
-    adopted = adopt.adopt(read_live(environment, cluster, service))
     env_file = f"environments/{env}/environment.json"
     kept = [env_file] if (repo / env_file).is_file() else []
+    adopted = adopt.adopt(read_live(environment, cluster, service,
+                                    environment.ecr_repository if kept else None))
     targets = [p for p in adopted.documents if p not in kept]
     existing = [p for p in targets if (repo / p).exists()]
     if existing and not force:

@@ -249,3 +249,36 @@ def test_the_projects_own_single_pin_services_still_render_as_before() -> None:
     assert [p.pointer for p in spec.images] == ["/image"]
     assert pinned_images(env, spec, repo.taskdef_for(spec)) == {
         "akka-firehose": spec.image.reference(env.repository_uri)}
+
+
+# -- release init ---------------------------------------------------------------------------
+
+
+def live_service(images: tuple, env_repository: str | None):
+    from release.core import adopt
+
+    service = {"serviceName": "svc", "desiredCount": 1, "loadBalancers": [
+        {"loadBalancerName": "akkaElb", "containerName": "akka-firehose", "containerPort": 8080}]}
+    taskdef = {"family": "akka-demo", "containerDefinitions": [
+        {"name": "akka-firehose", "image": f"{REGISTRY}/team/app@{APP}", "memory": 512},
+        {"name": "log-router", "image": f"public.ecr.aws/x/fluent-bit@{SIDECAR}",
+         "memory": 64}]}
+    return adopt.LiveService("staging", "123456789012", "us-east-1", "AkkaCluster", service,
+                             taskdef, digest=APP, image_tag="v1", images=images,
+                             env_repository=env_repository)
+
+
+def test_init_names_the_repository_of_a_pin_outside_the_kept_environments() -> None:
+    from release.core import adopt
+
+    images = (adopt.LiveImage("akka-firehose", "team/app", "v1", APP),)
+    spec = adopt.adopt(live_service(images, "akka-firehose")).documents[
+        "environments/staging/services/svc.json"]
+    assert spec["image"] == {"container": "akka-firehose", "repository": "team/app",
+                             "tag": "v1", "digest": APP}
+    written = adopt.adopt(live_service(images, None)).documents  # environment.json written
+    assert "repository" not in written["environments/staging/services/svc.json"]["image"]
+    assert written["environments/staging/environment.json"]["ecr"] == {"repository": "team/app"}
+    taskdef = written["taskdefs/akka-demo.json"]
+    assert [c.get("image") for c in taskdef["containerDefinitions"]] == [
+        None, f"public.ecr.aws/x/fluent-bit@{SIDECAR}"]
