@@ -13,20 +13,26 @@ facts come from the ECS API model (release/core/ecs_model.py), not from a list k
 here. The desired document decides what is compared: a member it writes is
 always compared (against the API default when live omits it); a member it
 does not write is a change only when live holds something other than empty or
-the default. The service settings compare only what the spec states, each
-against live or, when live omits it, the API default. So an untouched
-repository plans "no change" instead of registering a new revision every run.
+the default. Values ECS rewrites on register ("1 vCPU" → "1024", a role name → its
+ARN, an EFS rootDirectory left out → "/") are compared in the form ECS stores them
+(release/core/registration.py), on both sides. The task definition's tags are compared
+with the live revision's, leaving out the release record's (`release:`) and AWS's
+(`aws:`). The service settings compare only what the spec states, each against live
+or, when live omits it, the API default. So an untouched repository plans "no change"
+instead of registering a new revision every run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from release.core import ecs_model as model
-from release.core import rolling
+from release.core import registration, rolling
+from release.core import service_settings as settings_model
 from release.core.bake import Bake, bake_of
 from release.core.calls import ApiCall, Ref
 from release.core.canary import CanaryPlan
@@ -39,30 +45,34 @@ NAMED_LISTS = frozenset({"containerDefinitions", "environment", "secrets", "volu
 SORTED_STRING_LISTS = frozenset({"requiresCompatibilities", "links", "dnsServers",
                                  "dnsSearchDomains", "dockerSecurityOptions"})
 
-# Service settings update_service can change in place, and the ones it cannot.
-UPDATABLE_SETTINGS = ("desiredCount", "deploymentConfiguration", "healthCheckGracePeriodSeconds",
-                      "placementConstraints", "placementStrategy", "enableExecuteCommand",
-                      "propagateTags", "enableECSManagedTags", "networkConfiguration",
-                      "platformVersion")
-RECREATE_SETTINGS = ("loadBalancers", "role", "launchType", "schedulingStrategy",
-                     "deploymentController")
+# Service settings update_service can change in place (core/service_settings.py: the model's).
+UPDATABLE_SETTINGS = settings_model.IN_PLACE
+# Sent to UpdateService only when they change: "You must have a service-linked role when you
+# update this property" (UpdateService, loadBalancers and serviceRegistries).
+ONLY_WHEN_CHANGED = frozenset({"loadBalancers", "serviceRegistries"})
 
 NEW_REVISION = "<new revision>"
 TASKDEF, SERVICE = model.TASK_DEFINITION, model.SERVICE
 REGISTER_KEY = "register"
+TAGS = "tags"
 
 
 # ------------------------------------------------------------------------- normalisation
 
 
-def normalise_taskdef(doc: dict[str, Any]) -> dict[str, Any]:
-    """A task definition without what ECS adds, lists in a stable order, host ports filled in.
+def normalise_taskdef(doc: dict[str, Any], where: registration.Where | None = None
+                      ) -> dict[str, Any]:
+    """A task definition without what ECS adds and without its tags (compared on their own),
+    the values ECS rewrites on register in the form it stores them (role names as ARNs in
+    `where`'s account and partition), lists in a stable order, host ports filled in.
 
     API defaults stay as they are: `diff` knows them (from the model) and only a
     member the desired document writes is compared with them.
     """
     added = model.added_by_ecs()
-    body = {k: v for k, v in doc.items() if k not in added and not k.startswith("$")}
+    body = {k: v for k, v in doc.items()
+            if k not in added and k != TAGS and not k.startswith("$")}
+    body = registration.registered(body, where)
     network_mode = body.get("networkMode") or model.defaults(TASKDEF)["networkMode"]
     for key in ("cpu", "memory"):
         if key in body and body[key] is not None:
@@ -194,11 +204,31 @@ def _named(items: list[Any]) -> bool:
     return bool(items) and all(isinstance(v, dict) and "name" in v for v in items)
 
 
-def taskdef_changes(live: dict[str, Any] | None, desired: dict[str, Any]) -> list[Change]:
-    """What registering `desired` would change compared with the live revision."""
+def taskdef_changes(live: dict[str, Any] | None, desired: dict[str, Any],
+                    live_tags: Mapping[str, str] | None = None,
+                    where: registration.Where | None = None) -> list[Change]:
+    """What registering `desired` would change compared with the live revision and its tags
+    (DescribeTaskDefinition's, read with include=["TAGS"]).
+
+    `where` is the account and region the environment registers in (role names become ARNs
+    there); without it, those of the live revision's ARN.
+    """
     if live is None:
         return [Change("taskDefinition", None, desired.get("family"))]
-    return diff(normalise_taskdef(live), normalise_taskdef(desired), shape=TASKDEF)
+    where = where or registration.Where.of_arn(live.get("taskDefinitionArn"))
+    return (diff(normalise_taskdef(live, where), normalise_taskdef(desired, where),
+                 shape=TASKDEF)
+            + tag_changes(live_tags, desired.get(TAGS)))
+
+
+def tag_changes(live_tags: Mapping[str, str] | None, desired: list[dict[str, str]] | None
+                ) -> list[Change]:
+    """The file's tags against the live revision's, the record's and AWS's left out
+    (registration.file_tags)."""
+    theirs = registration.file_tags(live_tags or {})
+    ours = registration.file_tags({t["key"]: t.get("value", "") for t in desired or []})
+    return [Change(f"{TAGS}[{key}]", theirs.get(key), ours.get(key))
+            for key in sorted(set(theirs) | set(ours)) if theirs.get(key) != ours.get(key)]
 
 
 def _role_matches(live_arn: str | None, role: str | None) -> bool:
@@ -226,6 +256,13 @@ def _subset_changes(live: Any, desired: Any, path: str, shape: str | None) -> li
             changes += _subset_changes(theirs, value, f"{path}.{key}",
                                        model.structure(shape, key))
         return changes
+    if (isinstance(desired, list) and isinstance(live, list) and len(live) == len(desired)
+            and all(isinstance(d, dict) for d in desired)):
+        # a list of structures (capacity providers, registries, aliases): item by item, each
+        # compared as the spec states it, so members ECS fills in (`base: 0`) are not changes
+        found = [c for theirs, mine in zip(live, desired, strict=True)
+                 for c in _subset_changes(theirs, mine, path, shape)]
+        return [Change(path, live, desired)] if found else []
     if model.same(live, desired) or (live is None and desired in ([], "")):
         return []
     return [Change(path, live, desired)]
@@ -233,24 +270,66 @@ def _subset_changes(live: Any, desired: Any, path: str, shape: str | None) -> li
 
 def service_changes(spec: ServiceSpec, live: dict[str, Any]
                     ) -> tuple[list[Change], list[Change]]:
-    """(settings update_service can change, settings that need the service re-created)."""
+    """(settings update_service can change, settings that need the service re-created).
+
+    Only what the spec states is compared (core/service_settings.py says which members
+    change in place); live is read as a spec would state it (the PRIMARY deployment's
+    Service Connect, EBS and VPC Lattice settings included)."""
     wanted = spec.service
-    updatable = _subset_changes(live, {k: wanted[k] for k in UPDATABLE_SETTINGS if k in wanted},
-                                "service", SERVICE)
+    live = settings_model.live_settings(live)
+    in_place = {k: wanted[k] for k in UPDATABLE_SETTINGS if k in wanted and k != "loadBalancers"}
+    updatable = _subset_changes(live, in_place, "service", SERVICE)
     recreate: list[Change] = []
     if "loadBalancers" in wanted and (
             _normal_lbs(live.get("loadBalancers")) != _normal_lbs(wanted["loadBalancers"])):
-        recreate.append(Change("service.loadBalancers", live.get("loadBalancers"),
-                               wanted["loadBalancers"]))
+        change = Change("service.loadBalancers", live.get("loadBalancers"),
+                        wanted["loadBalancers"])
+        in_place_lbs = settings_model.load_balancers_in_place(live.get("loadBalancers"),
+                                                              wanted["loadBalancers"])
+        (updatable if in_place_lbs else recreate).append(change)
     if "role" in wanted and not _role_matches(live.get("roleArn"), wanted["role"]):
         recreate.append(Change("service.role", live.get("roleArn"), wanted["role"]))
-    for key in ("launchType", "schedulingStrategy"):
-        if key in wanted and live.get(key) not in (None, wanted[key]):
-            recreate.append(Change(f"service.{key}", live.get(key), wanted[key]))
-    if "deploymentController" in wanted:
-        recreate += _subset_changes(live, {"deploymentController": wanted["deploymentController"]},
-                                    "service", SERVICE)
+    if not settings_model.launch_change_in_place(live, wanted):
+        recreate.append(Change("service.launchType", live.get("launchType"),
+                               wanted["launchType"]))
+    if "schedulingStrategy" in wanted and live.get("schedulingStrategy") not in (
+            None, wanted["schedulingStrategy"]):
+        recreate.append(Change("service.schedulingStrategy", live.get("schedulingStrategy"),
+                               wanted["schedulingStrategy"]))
     return updatable, recreate
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How git differs from live: the task definition, the settings update_service changes,
+    and the settings only a re-created service can change."""
+
+    taskdef: list[Change]
+    settings: list[Change]
+    recreate: list[Change]
+
+    @property
+    def changes(self) -> list[Change]:
+        return self.taskdef + self.settings + self.recreate
+
+
+def drift(spec: ServiceSpec, desired: dict[str, Any], live: Live,
+          where: registration.Where | None = None) -> Drift:
+    """The one comparison of git with live, for `plan`, `deploy`, `apply` and `status` alike.
+
+    `spec` must have its names resolved to what ECS holds (target group ARNs, subnet and
+    security group ids: engine/desired.py) and `desired` be the rendered task definition;
+    a service that does not exist yet has no settings to differ. `where` is the
+    environment's account and region (taskdef_changes).
+    """
+    settings, recreate = service_changes(spec, live.service) if live.service is not None \
+        else ([], [])
+    if spec.revision:  # a revision registered elsewhere: run it as it is, register nothing
+        switch = [] if live.revision_arn == spec.revision else [
+            Change("service.taskDefinition", live.revision_arn, spec.revision)]
+        return Drift(switch, settings, recreate)
+    return Drift(taskdef_changes(live.taskdef, desired, live.taskdef_tags, where), settings,
+                 recreate)
 
 
 # ------------------------------------------------------------------------------ budget
@@ -364,9 +443,10 @@ class ReleasePlan:
     @property
     def blockers(self) -> list[str]:
         """Changes a release cannot make: the service must be re-created by hand."""
-        return [f"{c.path} cannot be changed on an existing service (classic ELB services fix "
-                "their load balancer and role at creation): delete and re-create the service "
-                "(a downtime), or revert the change in git" for c in self.recreate_changes]
+        return [f"{c.path} cannot be changed on an existing service (UpdateService does not "
+                "take it; a classic ELB and the service role are fixed at creation): delete and "
+                "re-create the service (a downtime), or revert the change in git"
+                for c in self.recreate_changes]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -389,14 +469,15 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     """Compare and list the calls, in the order they must run."""
     cluster, name = env.cluster, spec.service_name
     exists = live.service is not None
-    td_changes = taskdef_changes(live.taskdef, desired)
-    settings, recreate = service_changes(spec, live.service) if exists else ([], [])
+    differs = drift(spec, desired, live, registration.Where(env.account, env.region))
+    td_changes, settings, recreate = differs.taskdef, differs.settings, differs.recreate
     calls: list[ApiCall] = []
-    revision: Any = live.revision_arn
-    if td_changes:
-        register = dict(desired)
-        if tags:
-            register["tags"] = tags
+    revision: Any = spec.revision or live.revision_arn
+    if td_changes and not spec.revision:
+        register = {k: v for k, v in desired.items() if k != TAGS}
+        written = registration.merged_tags(desired.get(TAGS), tags)
+        if written:  # no tags at all: none sent
+            register[TAGS] = written
         calls.append(ApiCall(
             "ecs", "register_task_definition", register,
             "the task definition differs from the live revision" if live.taskdef is not None
@@ -406,17 +487,20 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     if not exists:
         params = {k: v for k, v in spec.service.items()}
         params.update(cluster=cluster, taskDefinition=revision)
-        params.setdefault("launchType", "EC2")
+        if "capacityProviderStrategy" not in params:
+            params.setdefault("launchType", "EC2")  # exclusive with a capacity provider strategy
         calls.append(ApiCall("ecs", "create_service", params, "the service does not exist",
                              target=f"{cluster}/{name}"))
     elif td_changes or settings:
         params = {"cluster": cluster, "service": name, "taskDefinition": revision}
+        changed = {c.path.split(".")[1] for c in settings}
         for key in UPDATABLE_SETTINGS:
-            if key in spec.service:
+            if key in spec.service and (key not in ONLY_WHEN_CHANGED or key in changed):
                 params[key] = spec.service[key]
         why = []
         if td_changes:
-            why.append("new revision")
+            why.append(f"revision {_rev(spec.revision)}, registered elsewhere" if spec.revision
+                       else "new revision")
         if settings:
             why.append("settings: " + ", ".join(sorted({c.path.split('.')[1] for c in settings})))
         calls.append(ApiCall("ecs", "update_service", params, "; ".join(why),

@@ -51,6 +51,11 @@ _KEYS = {
     "outcome": "outcome", "reason": "reason", "finished_at": "finished-at",
     "restored_at": "restored-at", "restored_by": "restored-by", "restored_from": "restored-from",
 }
+# Amazon ECS service quotas: "Containers per task definition ... 10 ... The maximum number of
+# containers definitions within a task definition" (not adjustable): the most pins a service has.
+MAX_CONTAINERS = 10
+# the most tags a release record puts on a revision: its fields, one release:image:<container> each
+RECORD_TAG_COUNT = len(_KEYS) + MAX_CONTAINERS
 
 
 def tag_value(text: Any) -> str:

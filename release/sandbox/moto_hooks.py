@@ -13,6 +13,14 @@ API caller is therefore handed to the emulator too, which keeps the health
 history). For ELBv2 target groups moto keeps one target per id, runs no health
 check and never drains: DescribeTargetHealth, RegisterTargets and
 DeregisterTargets are answered by the emulator (sandbox/target_groups.py).
+moto keeps a registered task definition's values as written; RegisterTaskDefinition is
+followed by the rewrites ECS documents (release/core/registration.py: task cpu/memory
+in units, a role name as its ARN, an EFS rootDirectory left out as "/"), so
+DescribeTaskDefinition answers in AWS's form.
+RunTask of a task that fits on no container instance gets neither a task nor a
+failure from moto (and a bare exception on a cluster without instances): the
+emulator answers `failures` as ECS does (sandbox/placement.py), and moves the
+one-off tasks moto does place (sandbox/oneoff.py).
 No ECS agent runs, so RunInstances and CreateCluster are followed by
 the emulator's stand-in for the agents' registration. moto lacks the service
 deployment actions of ECS's native strategies (ListServiceDeployments,
@@ -67,6 +75,8 @@ class ServiceListener(Protocol):
                         registered: bool) -> None: ...
 
     def stop_requested(self, task: str, reason: str) -> Any: ...
+
+    def run_task_refused(self, params: dict[str, Any]) -> list[dict[str, str]] | None: ...
 
     def tasks_run(self, tasks: list[Any]) -> None: ...
 
@@ -163,6 +173,26 @@ def _update_service(original: Handler) -> Handler:
         emulator.service_updated(service, params, before)
         return result
     return update_service
+
+
+def _register_task_definition(original: Handler) -> Handler:
+    def register_task_definition(self: Any) -> Any:
+        # ECS stores some values in another form than they were written (core/registration.py);
+        # moto keeps them as written. The stored revision is rewritten as ECS would.
+        from release.core.registration import Where, registered
+
+        result = original(self)
+        if _emulator_for(self) is None:
+            return result
+        stored = result.result["taskDefinition"]
+        members = {"cpu": "cpu", "memory": "memory", "taskRoleArn": "task_role_arn",
+                   "executionRoleArn": "execution_role_arn", "volumes": "volumes"}
+        written = {key: getattr(stored, attr) for key, attr in members.items()
+                   if getattr(stored, attr, None) is not None}
+        for key, value in registered(written, Where(self.current_account, self.region)).items():
+            setattr(stored, members[key], value)
+        return result
+    return register_task_definition
 
 
 def _describe_instance_health(original: Handler) -> Handler:
@@ -267,11 +297,22 @@ def _stop_task(original: Handler) -> Handler:
 
 def _run_task(original: Handler) -> Handler:
     def run_task(self: Any) -> Any:
-        # moto's one-off tasks stop at RUNNING for ever: release/sandbox/oneoff.py.
-        result = original(self)
+        # moto's one-off tasks stop at RUNNING for ever: release/sandbox/oneoff.py. A task
+        # that fits nowhere gets no task and no failure from moto; ECS answers `failures`.
+        from moto.core.responses import ActionResult
+
         emulator = _emulator_for(self)
-        if emulator is not None:
-            emulator.tasks_run(list(result.result["tasks"]))
+        if emulator is None:
+            return original(self)
+        params = self._get_params()
+        refused = emulator.run_task_refused(params)
+        if refused:
+            return ActionResult({"tasks": [], "failures": refused})
+        result = original(self)
+        tasks = list(result.result["tasks"])
+        emulator.tasks_run(tasks)
+        if len(tasks) < int(params.get("count") or 1):  # the rest found no room
+            result.result["failures"] = emulator.run_task_refused(params) or []
         return result
     return run_task
 
@@ -358,6 +399,7 @@ def install() -> None:
         from moto.elbv2.responses import ELBV2Response as Elbv2
 
         wrappers: list[tuple[type, str, Callable[[Handler], Handler]]] = [
+            (Ecs, "register_task_definition", _register_task_definition),
             (Ecs, "create_service", _create_service),
             (Ecs, "update_service", _update_service),
             (Ecs, "list_tasks", _list_tasks),
