@@ -26,12 +26,12 @@ def status(
 ) -> None:
     """Show the live state of a service: revision and its release record, deployments, tasks,
     ELB health, and drift from git."""
-    from release.engine.status import status_of
+    from release.engine.status import statuses
 
     reporter = reporter_for(format)
     config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
-    for spec in specs_of(config_repo, env, service):
-        _render(reporter, status_of(config_repo, spec), details=format is not OutputFormat.json)
+    for found in statuses(config_repo, specs_of(config_repo, env, service)):
+        _render(reporter, found, details=format is not OutputFormat.json)
 
 
 def _render(reporter: Any, st: Any, details: bool) -> None:

@@ -75,10 +75,13 @@ def _filled(spec: ServiceSpec, pin: ImagePin, taskdef: TaskDefinition) -> str | 
 def source_release(config_repo: ConfigRepo, spec: ServiceSpec) -> SourceRelease:
     """The release of `spec` live and completed in its environment, or a refusal."""
     from release.adapters import ledger
+    from release.engine import values
     from release.engine.wait import aws_step, connect
 
     environment = config_repo.environment(spec.env)
     aws = connect(environment)
+    resolved = values.resolve(config_repo, spec, aws)  # values from outside git
+    spec, environment = resolved.spec or spec, resolved.env
     with aws_step(environment, f"reading the live release of {spec.service_name}"):
         return read_source(aws, environment, spec, lambda found: ledger.history(
             environment, spec.service_name, found, aws))

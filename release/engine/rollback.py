@@ -160,12 +160,17 @@ def rollback_services(config_repo: ConfigRepo, specs: list[ServiceSpec], reporte
     """Roll each service back (to --to, else to the revision live before the current release);
     stop at the first that does not settle. `confirm` asks before anything is changed; with
     `commit` (the repository's root) the restored image is pinned in git."""
-    outcomes = []
-    for spec in specs:
-        outcome = _rollback_one(config_repo, spec, reporter, to, timeout, commit, confirm)
-        outcomes.append(outcome)
-        if outcome.status == NOT_RESTORED:
-            break
+    from release.adapters.aws import shared
+
+    outcomes: list[ReleaseOutcome] = []
+    if not specs:
+        return outcomes
+    with shared(config_repo.environment(specs[0].env)):  # each value's source read once
+        for spec in specs:
+            outcome = _rollback_one(config_repo, spec, reporter, to, timeout, commit, confirm)
+            outcomes.append(outcome)
+            if outcome.status == NOT_RESTORED:
+                break
     return outcomes
 
 
@@ -197,8 +202,12 @@ def _target_of(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter
 def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
                   to: str | None, timeout: str | int | None, commit: Path | None,
                   confirm: Callable[[str], bool]) -> ReleaseOutcome:
+    from release.engine import values
+
     env = config_repo.environment(spec.env)
     aws = connect(env)
+    resolved = values.resolve(config_repo, spec, aws)  # a missing value: exit 1, before the lock
+    spec, env = resolved.spec or spec, resolved.env
     where = f"{env.name}/{spec.service_name}"
     current, target, caution = _target_of(env, spec, aws, reporter, to)
     busy = deployments.in_progress(current.service)

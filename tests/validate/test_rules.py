@@ -148,6 +148,15 @@ def pause_at(stage: str) -> Change:
                   lifecycleHooks=[{"targetType": "PAUSE", "lifecycleStages": [stage]}])
 
 
+STREAM = "/overrides/containers/akka-firehose/environment/FIREHOSE_STREAM"
+
+
+def stream(value: str) -> Callable[[dict], None]:
+    """The staging service's stream name is `value` (a template, in these cases)."""
+    return lambda d: d["overrides"]["containers"]["akka-firehose"]["environment"].update(
+        FIREHOSE_STREAM=value)
+
+
 # rule id, change that fires it (staging), file and pointer it names, near miss that stays quiet
 CASES: list[tuple[str, Change, str, str, Change]] = [
     ("init-placeholder", taskdef(lambda d: c0(d)["environment"][0].update(value=PLACEHOLDER)),
@@ -433,6 +442,14 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
         strategy="BLUE_GREEN", bakeTimeInMinutes=5)),
      STAGING_SERVICE, "/service/deploymentConfiguration/strategy",
      service(lambda d: d["service"]["deploymentConfiguration"].update(strategy="ROLLING"))),
+    ("template-syntax", service(stream("{{ sssm `/akka/stream` }}")), STAGING_SERVICE, STREAM,
+     service(stream("{{ ssm `/akka/stream` }}"))),
+    ("template-place", service(lambda d: d["service"].update(serviceName="{{ env `N` `a` }}")),
+     STAGING_SERVICE, "/service/serviceName",
+     service(lambda d: d["service"].update(role="{{ env `ROLE` `ecsServiceRole` }}"))),
+    ("template-source", service(stream("{{ tfstate `output.stream` }}")), STAGING_SERVICE,
+     STREAM, both(service(stream("{{ tfstate `output.stream` }}")), environment(
+         lambda d: d.update(values={"tfstate": "infra/terraform.tfstate"})))),
 ]
 
 WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [

@@ -18,6 +18,7 @@ from release.core.rules.base import (
     lb_entries,
     rule,
 )
+from release.core.template_checks import is_opaque
 
 
 @rule("ref-load-balancer", ERROR, "the service's loadBalancerName is the environment's classic "
@@ -39,7 +40,8 @@ def ref_load_balancer(ctx: Context) -> Iterator[Finding]:
                 yield finding("ref-load-balancer", view.rel, here,
                               "the load balancer entry names no load balancer",
                               f"add \"loadBalancerName\": \"{view.env.load_balancer.name}\"")
-            elif lb["loadBalancerName"] != view.env.load_balancer.name:
+            elif lb["loadBalancerName"] != view.env.load_balancer.name and not is_opaque(
+                    lb["loadBalancerName"]) and not is_opaque(view.env.load_balancer.name):
                 yield finding("ref-load-balancer", view.rel, f"{here}/loadBalancerName",
                               f"load balancer {lb['loadBalancerName']!r} is not environment "
                               f"{view.env_name}'s ELB {view.env.load_balancer.name!r}",
@@ -52,7 +54,8 @@ def ref_cluster(ctx: Context) -> Iterator[Finding]:
     for view in ctx.services:
         cluster = view.spec.service.get("cluster")
         if (view.env is not None and cluster is not None and cluster != view.env.cluster
-                and not str(cluster).endswith(f":cluster/{view.env.cluster}")):
+                and not str(cluster).endswith(f":cluster/{view.env.cluster}")
+                and not is_opaque(cluster) and not is_opaque(view.env.cluster)):
             yield finding("ref-cluster", view.rel, "/service/cluster",
                           f"cluster {cluster!r} is not environment {view.env_name}'s cluster "
                           f"{view.env.cluster!r}")
@@ -65,7 +68,7 @@ def ref_role(ctx: Context) -> Iterator[Finding]:
         role = view.spec.service.get("role")
         expected = view.env.iam.get("serviceRole") if view.env is not None else None
         if role is not None and expected and role != expected and not str(role).endswith(
-                f"/{expected}"):
+                f"/{expected}") and not is_opaque(role) and not is_opaque(expected):
             yield finding("ref-role", view.rel, "/service/role",
                           f"role {role!r} is not environment {view.env_name}'s service role "
                           f"{expected!r}", f"use {expected!r}")
