@@ -24,6 +24,7 @@ from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
 from release.core.registration import Where
+from release.core.render import pinned_images
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
 from release.engine import bake, canary
 from release.engine import desired as desired_state
@@ -108,17 +109,26 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
                 raise _busy(env, spec, live.service or {}, primary)
             resume = {"deployment": primary, "tags": tags}
     image, tag = ((_primary_image(spec, desired), None) if spec.revision
-                  else (spec.image.digest or image_reference(env, spec), spec.image.tag))
+                  else (spec.image.digest or spec.image.reference_in(env), spec.image.tag))
     record = records.new_record(env.name, spec.service_name,
                                 git.repo_commit(repo.root, repo.commit), image,
-                                live.revision_arn, clock.now(), tag)
+                                live.revision_arn, clock.now(), tag,
+                                _recorded_images(env, repo, spec, desired))
     plan = planning.make_plan(env, spec, desired, live, timeout, tags=record.tags())
     plan = canary.with_canary(plan, env, spec, aws)  # release.canary: its calls in the plan
     return Prepared(env, spec, aws, desired, live, plan, record, resume, resolved.values)
 
 
-def image_reference(env: Environment, spec: ServiceSpec) -> str:
-    return spec.image.reference(env.repository_uri)
+def _recorded_images(env: Environment, repo: ConfigRepo, spec: ServiceSpec,
+                     desired: dict[str, Any]) -> dict[str, str]:
+    """{container: image} of every pinned container: git's pins, or what a named revision
+    (`deploy --revision`) runs in those containers."""
+    pinned = pinned_images(env, spec, repo.taskdef_for(spec))
+    if not spec.revision:
+        return pinned
+    running = {c.get("name"): str(c.get("image") or "")
+               for c in desired.get("containerDefinitions") or []}
+    return {name: running[name] for name in pinned if running.get(name)}
 
 
 def with_revision(specs: list[ServiceSpec], given: str, service: str | None) -> ServiceSpec:
@@ -329,7 +339,7 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                       f"revision git asks for) is in progress: waiting for it",
                       revision=revision, deployment=deployment.get("id"), env=env.name,
                       service=spec.service_name, commit=prepared.record.commit,
-                      image=prepared.record.image)
+                      image=prepared.record.image, images=prepared.record.image_map)
         ledger.begin_release(env, spec.service_name, prepared.record, revision)
         target = make_target(env, spec, revision, deployment.get("id"), previous,
                              plan.budget.seconds, prepared.live.service, prepared.desired,
@@ -347,7 +357,8 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
 
     values.show(prepared.values, reporter, "release")
     show_plan(plan, reporter, "release.plan", calls=False, commit=prepared.record.commit,
-              image=prepared.record.image)  # what notifications (engine/notify.py) tell
+              image=prepared.record.image,  # what notifications (engine/notify.py) tell
+              images=prepared.record.image_map)
     previous = prepared.live.revision_arn
     started = clock.now()
     ledger.begin_release(env, spec.service_name, prepared.record,
