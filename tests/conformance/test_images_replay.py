@@ -196,8 +196,11 @@ def test_init_of_the_live_two_image_service_pins_both_and_plans_no_change(
                                 + the_plan.setting_changes]
 
 
-def test_a_rollback_checks_each_image_in_its_own_repository(world) -> None:
-    from release.adapters.live import check_revision_images
+def test_a_rollback_checks_each_image_in_its_own_repository(world, monkeypatch) -> None:
+    from release.adapters import registry_api
+    from release.core.plan import Live
+    from release.engine import preflight
+    from release.engine.preflight import images
 
     env, spec, aws = world["env"], world["spec"], world["aws"]
     target = described_task_definition(world["registered"], REVISION)["taskDefinition"]
@@ -212,6 +215,23 @@ def test_a_rollback_checks_each_image_in_its_own_repository(world) -> None:
                              400, expected_params={
                                  "registryId": ACCOUNT, "repositoryName": "akka-worker",
                                  "imageIds": [{"imageDigest": WORKER_DIGEST}]})
-    with pytest.raises(InvalidInput, match="container worker.*not in ECR any more"):
-        check_revision_images(aws.ecr, env, target)
-    stubber.assert_no_pending_responses()  # the sidecar's public image was not looked up
+    asked: list[tuple[str, str, str]] = []
+
+    def offline(registry: str, repository: str, reference: str) -> registry_api.Answer:
+        asked.append((registry, repository, reference))
+        return registry_api.Answer(registry_api.UNREACHABLE, detail=f"{registry}: offline")
+
+    monkeypatch.setattr(registry_api, "lookup", offline)
+    ctx = preflight.for_revision(env, spec, aws, target, Live(None, None))
+    results = images.check(ctx)
+    stubber.assert_no_pending_responses()
+    assert [(r.status, r.message.split(":")[0]) for r in results] == [
+        ("ok", "in ECR (container akka-firehose)"), ("problem", "missing image"),
+        ("not checked", "not checked")]
+    assert "container worker" in results[1].message
+    assert results[1].where == (f"akka-demo:{REVISION} (registered in ECS)#"
+                                "/containerDefinitions/1/image")
+    assert "--to" in results[1].fix
+    # the sidecar's public image is asked of its own registry (here: offline, said so)
+    assert asked == [("public.ecr.aws", "aws-observability/aws-for-fluent-bit",
+                      SIDECAR.split("@")[1])]
