@@ -48,6 +48,21 @@ class Origin:
         containers = list(self.written.get("containerDefinitions") or [])
         return containers[index] if index < len(containers) else {}
 
+    def size(self, key: str, index: int = 0) -> tuple[str, str]:
+        """Where the task's `cpu` or `memory` is set: the spec's override (task level or the
+        container's), else the task definition's own member."""
+        overrides = self.spec.overrides if self.from_git else {}
+        if key in self.written:
+            if key in overrides:
+                return self.spec_doc("overrides", key)
+            return self.taskdef(key)
+        name = str(self._container(index).get("name", ""))
+        if key in ((overrides.get("containers") or {}).get(name) or {}):
+            return self.spec_doc("overrides", "containers", name, key)
+        if key in overrides:
+            return self.spec_doc("overrides", key)
+        return self.taskdef("containerDefinitions", index, key)
+
     def image(self, index: int) -> tuple[str, str]:
         name = str(self._container(index).get("name", ""))
         if self.from_git and name in self.pins:

@@ -65,8 +65,8 @@ def test_a_missing_alarm_refuses_then_plan_shows_the_bake_and_a_clean_bake_relea
         run = stage.cli(verb)
         assert run.exit_code == 1, run.output
         error = run.first("error")
-        assert "no-such-alarm do not exist" in error["message"]
-        assert "/release/bake/alarms" in error["message"]
+        assert "CloudWatch alarm no-such-alarm does not exist" in error["message"]
+        assert f"{SPEC}#/release/bake/alarms/1" in error["message"]
         assert "release bootstrap --env sandbox" in error["hint"]
     assert stage.revisions() == before and stage.live_revision() == "akka-demo:1"
 

@@ -49,10 +49,12 @@ def test_a_critical_finding_refuses_the_release_before_any_change(
         {"id": "CVE-2026-0001", "severity": "CRITICAL", "package": "openssl", "version": "3.0.1"},
         {"id": "CVE-2026-0042", "severity": "CRITICAL", "package": "zlib"},
         {"id": "CVE-2026-0007", "severity": "HIGH", "package": "bash"}])
-    plan = stage.cli("plan")
-    assert plan.exit_code == 0, plan.output
-    assert plan.first("plan.scan_gate")["state"] == "refuse"
-    assert "`release deploy` would refuse" in plan.output
+    plan = stage.cli("plan")  # preflight's scan-gate check: the refusal `deploy` would make
+    assert plan.exit_code == 1, plan.output
+    [gate] = [r for r in plan.first("plan.preflight")["results"] if r["check"] == "scan-gate"]
+    assert gate["status"] == "problem" and "CVE-2026-0001" in gate["message"]
+    assert gate["where"] == "environments/sandbox/environment.json#/ecr/scanGate"
+    assert "CVE-2026-0001 (CRITICAL, openssl 3.0.1)" in plan.first("error")["message"]
     calls.clear()
     run = stage.cli("deploy")
     assert run.exit_code == 1, run.output

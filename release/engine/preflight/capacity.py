@@ -221,8 +221,5 @@ def _place(ctx: Context, wave: Wave, at: tuple[str, str]) -> tuple[str, str]:
     service's deploymentConfiguration."""
     binding = wave.binding
     if "PORTS" not in binding and binding & {"MEMORY", "CPU"}:
-        key = "memory" if "MEMORY" in binding else "cpu"
-        if key in ctx.taskdef:
-            return ctx.origin.taskdef(key)
-        return ctx.origin.taskdef("containerDefinitions", 0, key)
+        return ctx.origin.size("memory" if "MEMORY" in binding else "cpu")
     return at
