@@ -116,12 +116,13 @@ class Report:
         return (f"{self.env}/{self.service}: preflight of {what} {verdict}: "
                 f"{', '.join(parts) or 'nothing to check'}{skipped}")
 
-    def rows(self) -> list[list[Any]]:
-        """The table as data: problems first, then warnings, not checked, ok; check order."""
+    def rows(self, everything: bool = True) -> list[list[Any]]:
+        """The table as data: problems first, then warnings, not checked, ok; check order.
+        Without `everything`, the rows that are not ok (what a release shows)."""
         order = {s: i for i, s in enumerate(STATUSES)}
         checks = {name: i for i, name in enumerate(CHECK_NAMES)}
-        ranked = sorted(self.results, key=lambda r: (order.get(r.status, 9),
-                                                     checks.get(r.check, 99)))
+        ranked = sorted((r for r in self.results if everything or r.status != OK),
+                        key=lambda r: (order.get(r.status, 9), checks.get(r.check, 99)))
         return [[r.check, r.status, r.resource, r.where,
                  r.message + (f" — fix: {r.fix}" if r.fix and r.status != OK else "")]
                 for r in ranked]

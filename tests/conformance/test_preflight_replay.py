@@ -496,3 +496,63 @@ def test_a_rollback_is_not_gated() -> None:
         "severities": ["CRITICAL"]}}})
     [result] = gate_check.check(context(env, spec, Clients(), repo=repo, mode="rollback"))
     assert result.status == "ok" and "not gated" in result.message
+
+
+# ------------------------------------------------------------------------------ health probe
+
+
+def test_the_health_path_is_asked_on_each_live_task_when_asked_for(ecs) -> None:
+    import http.server
+    import socket
+    import threading
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        answers = {"/api/healthcheck": 200}
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+        def do_GET(self) -> None:
+            self.send_response(self.answers.get(self.path, 404))
+            self.end_headers()
+
+    def server(status: int) -> Any:
+        class Answering(Health):
+            answers = {"/api/healthcheck": status}
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answering)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        return httpd
+
+    healthy, failing = server(200), server(503)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    ecs_client, stub = ecs
+    ec2_gen = stubbed_client("ec2")
+    ec2, ec2_stub = next(ec2_gen)
+    repo, env, spec = staging()
+    tasks = aws_says.tasks_on([1, 2, 3], TASKDEF_ARN)
+    for task, port in zip(tasks["tasks"], (healthy.server_address[1],
+                                           failing.server_address[1], closed), strict=True):
+        task["containers"][0]["networkBindings"][0]["hostPort"] = port
+    arns = [t["taskArn"] for t in tasks["tasks"]]
+    stub.add_response("list_tasks", {"taskArns": arns}, None)
+    stub.add_response("describe_tasks", tasks, None)
+    stub.add_response("describe_container_instances", aws_says.container_instances(
+        [(0, 0, [])] * 3), None)
+    ec2_stub.add_response("describe_instances", {"Reservations": [{
+        "ReservationId": "r-0a1b2c3d4e5f6a7b8", "OwnerId": ACCOUNT, "Instances": [
+            {"InstanceId": f"i-0aaaaaaaaaaaaaaa{n}", "PrivateIpAddress": "127.0.0.1"}
+            for n in (1, 2, 3)]}]}, None)
+    from release.engine.preflight import probe
+
+    ctx = context(env, spec, Clients(ecs=ecs_client, ec2=ec2), repo=repo)
+    results = probe.check(ctx)
+    assert [r.status for r in results] == ["ok", "warning", "not checked"]
+    assert results[0].message == (f"GET http://127.0.0.1:{healthy.server_address[1]}"
+                                  "/api/healthcheck answered 200")
+    assert "answered 503" in results[1].message
+    for httpd in (healthy, failing):
+        httpd.shutdown()
+        httpd.server_close()
+    next(ec2_gen, None)

@@ -104,12 +104,16 @@ AWSLOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/akka",
 
 @pytest.fixture
 def logged(stage: Stage) -> Stage:
-    """Live on akka-demo:1 whose container logs with awslogs to /ecs/akka."""
+    """Live on akka-demo:1 whose container logs with awslogs to /ecs/akka (the group
+    existed for the release, as preflight asks, and is gone since)."""
     stage.edit("taskdefs/akka-firehose.json",
                lambda doc: doc["containerDefinitions"][0].update(logConfiguration=AWSLOGS))
     stage.pin("v1")
+    logs = stage.sandbox.client("logs")
+    logs.create_log_group(logGroupName="/ecs/akka")
     run = stage.cli("deploy")
     assert run.exit_code == 0, run.output
+    logs.delete_log_group(logGroupName="/ecs/akka")
     return stage
 
 

@@ -7,7 +7,11 @@ registered beside the release record's, and only a change of them is a change.
 
 from __future__ import annotations
 
+import json
+
 from engine_sandbox import Stage
+
+from release.core.policies import trust_policy
 
 TASKDEF = "taskdefs/akka-firehose.json"
 
@@ -19,7 +23,15 @@ def written_with_units_names_and_tags(doc: dict) -> None:
                tags=[{"key": "team", "value": "payments"}])
 
 
+def task_role(stage: Stage) -> None:
+    """The task role the document names by name, as the account has it (preflight asks)."""
+    stage.sandbox.client("iam").create_role(
+        RoleName="akka-firehose-task",
+        AssumeRolePolicyDocument=json.dumps(trust_policy("ecs-tasks.amazonaws.com")))
+
+
 def test_units_role_names_and_efs_root_deploy_once_then_plan_nothing(stage: Stage) -> None:
+    task_role(stage)
     stage.edit(TASKDEF, written_with_units_names_and_tags)
     stage.pin("v1")
     first = stage.cli("deploy")
@@ -42,6 +54,7 @@ def test_units_role_names_and_efs_root_deploy_once_then_plan_nothing(stage: Stag
 
 
 def test_a_tag_changed_in_the_file_is_a_change_and_is_registered(stage: Stage) -> None:
+    task_role(stage)
     stage.edit(TASKDEF, written_with_units_names_and_tags)
     stage.pin("v1")
     assert stage.cli("deploy").exit_code == 0

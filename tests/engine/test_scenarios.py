@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import Any
 
 import pytest
 from engine_sandbox import ENV_DOC, SPEC, Stage
 
 from release.core.clock import default_clock
+from release.output.events import Reporter
 
 
 def test_healthy_rollout_registers_records_and_waits_for_draining(released: Stage) -> None:
@@ -180,15 +182,32 @@ def test_no_rollback_leaves_the_failed_release_in_place_with_exit_4(released: St
     assert stage.tags("akka-demo:2")["release:outcome"] == "failed"
 
 
-def test_unplaceable_port_conflict_fails_fast_with_the_fix(stage: Stage) -> None:
-    # The documents say three instances (so validation lets minimumHealthyPercent 100 roll
-    # with static ports), but only two are registered: every new task finds port 80 taken.
+@pytest.mark.instances(3)
+def test_unplaceable_port_conflict_fails_fast_with_the_fix(
+        stage: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Three instances (so validation, and preflight's capacity check, let minimumHealthyPercent
+    # 100 roll with static ports), but the spare one leaves once the release has begun: every
+    # new task finds port 80 taken. (Gone before, preflight refuses: test_preflight_scenarios.)
     stage.edit(ENV_DOC, lambda d: d["instances"].update(count=3))
     stage.edit(SPEC, lambda d: d["service"]["deploymentConfiguration"].update(
         minimumHealthyPercent=100, maximumPercent=200))
     stage.pin("v1")
     assert stage.cli("deploy").exit_code == 0
     stage.pin("v2")
+    ecs = stage.ecs()
+    busy = {t["containerInstanceArn"] for t in ecs.describe_tasks(
+        cluster="AkkaCluster", tasks=ecs.list_tasks(cluster="AkkaCluster")["taskArns"])["tasks"]}
+    [spare] = [a for a in ecs.list_container_instances(cluster="AkkaCluster")[
+        "containerInstanceArns"] if a not in busy]
+    emit = Reporter.emit
+
+    def spare_leaves(self: Reporter, kind: str, *args: Any, **data: Any) -> Any:
+        if kind == "release.registered":
+            ecs.deregister_container_instance(cluster="AkkaCluster", containerInstance=spare,
+                                              force=True)
+        return emit(self, kind, *args, **data)
+
+    monkeypatch.setattr(Reporter, "emit", spare_leaves)
     started = default_clock().now()
     run = stage.cli("deploy")
     failed = run.first("wait.failed")

@@ -11,7 +11,6 @@ InvalidInput (exit 1) naming every problem, each with its document, pointer and 
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -200,23 +199,24 @@ def for_revision(env: Environment, spec: ServiceSpec, aws: Any, taskdef: dict[st
 # ------------------------------------------------------------------------------ showing
 
 
-def show(report: pf.Report, reporter: Reporter, kind: str = "preflight") -> None:
-    """The headline, one event per answer that is not ok, and the table."""
+def show(report: pf.Report, reporter: Reporter, kind: str = "preflight",
+         everything: bool = True) -> None:
+    """The headline (every answer in its data) and the table: every row, or only those
+    that are not ok (a release's own display: it goes on when all is well)."""
     level = "success" if report.passed and not report.of(pf.WARNING) else \
         "warn" if report.passed else "error"
     reporter.emit(kind, report.headline(), level, **report.as_dict())
-    reporter.table("", pf.COLUMNS, report.rows(), kind=f"{kind}.table")
+    rows = report.rows(everything)
+    if rows:
+        reporter.table("", pf.COLUMNS, rows, kind=f"{kind}.table")
 
 
 def enforce(report: pf.Report, reporter: Reporter, kind: str = "preflight") -> None:
-    """Show the report; refuse (InvalidInput, exit 1) when it has a problem."""
-    show(report, reporter, kind)
+    """Show the report (its rows that are not ok); refuse (InvalidInput, exit 1) when it
+    has a problem."""
+    show(report, reporter, kind, everything=False)
     if not report.passed:
         message, hint = report.refusal()
         raise InvalidInput(message, hint or "fix the problems above; nothing was changed")
 
 
-def timed(fn: Callable[[], pf.Report]) -> tuple[pf.Report, float]:
-    started = time.perf_counter()
-    report = fn()
-    return report, time.perf_counter() - started

@@ -28,7 +28,11 @@ def check(ctx: Context) -> list[pf.Result]:
     strategy = ctx.spec.service.get("capacityProviderStrategy") or []
     if strategy:
         return _providers(ctx, strategy)
-    if not on_instances(ctx.taskdef, ctx.spec.service.get("launchType")):
+    launch = ctx.spec.service.get("launchType")
+    if launch == "EXTERNAL":
+        return [pf.placed("capacity", pf.OK, "ECS Anywhere", "external instances: their room "
+                          "is not reported to check", "", ctx.origin.service("launchType"))]
+    if not on_instances(ctx.taskdef, launch):
         return [pf.placed("capacity", pf.OK, "Fargate", "Fargate places each task: no "
                           "container instance to check", "",
                           ctx.origin.service("launchType"))]
