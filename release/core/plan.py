@@ -25,8 +25,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from release.core import autoscaling, rolling
 from release.core import ecs_model as model
-from release.core import rolling
 from release.core.bake import Bake, bake_of
 from release.core.calls import ApiCall, Ref
 from release.core.canary import CanaryPlan
@@ -231,10 +231,12 @@ def _subset_changes(live: Any, desired: Any, path: str, shape: str | None) -> li
     return [Change(path, live, desired)]
 
 
-def service_changes(spec: ServiceSpec, live: dict[str, Any]
+def service_changes(spec: ServiceSpec, live: dict[str, Any],
+                    count: autoscaling.Count | None = None
                     ) -> tuple[list[Change], list[Change]]:
-    """(settings update_service can change, settings that need the service re-created)."""
-    wanted = spec.service
+    """(settings update_service can change, settings that need the service re-created).
+    With `count` (core/autoscaling.py) desiredCount is the release's, not the spec's."""
+    wanted = count.applied(spec.service) if count is not None else spec.service
     updatable = _subset_changes(live, {k: wanted[k] for k in UPDATABLE_SETTINGS if k in wanted},
                                 "service", SERVICE)
     recreate: list[Change] = []
@@ -295,9 +297,11 @@ def load_balanced_container(spec: ServiceSpec) -> str | None:
 
 
 def budget_for(env: Environment, spec: ServiceSpec, taskdef: dict[str, Any],
-               override: str | int | None = None) -> Budget:
+               override: str | int | None = None, tasks: int | None = None) -> Budget:
     """`--timeout` if given, else the spec's release.timeout; `auto` derives it from settings:
-    the waves of the rolling update × one wave's time (release/core/rolling.py) + a margin."""
+    the waves of the rolling update × one wave's time (release/core/rolling.py) + a margin.
+    `tasks`: the count the service really has (core/autoscaling.Count.effective), else the
+    spec's."""
     chosen, source = (override, "option") if override not in (None, "") else (spec.timeout, "spec")
     if str(chosen).strip().lower() != "auto":
         try:
@@ -306,7 +310,8 @@ def budget_for(env: Environment, spec: ServiceSpec, taskdef: dict[str, Any],
             raise UsageError(f"timeout must be `auto` or a number of seconds, not {chosen!r}",
                              "pass --timeout auto or e.g. --timeout 900") from None
         return Budget(seconds, source, explanation=f"{seconds} s ({source})")
-    count = rolling.plan_for(env, spec.desired_count, spec.minimum_healthy_percent,
+    count = rolling.plan_for(env, spec.desired_count if tasks is None else tasks,
+                             spec.minimum_healthy_percent,
                              spec.maximum_percent, taskdef).waves
     wave = rolling.wave_time(env, taskdef)
     base = wave.minimum(count)
@@ -328,6 +333,7 @@ class Live:
     service: dict[str, Any] | None  # DescribeServices Service, None when missing/INACTIVE
     taskdef: dict[str, Any] | None  # DescribeTaskDefinition of the live revision
     taskdef_tags: dict[str, str] = field(default_factory=dict)
+    scaling: autoscaling.Scaling | None = None  # the scalable target; None: not read
 
     @property
     def revision_arn(self) -> str | None:
@@ -352,6 +358,8 @@ class ReleasePlan:
     budget: Budget
     after_stable: list[ApiCall] = field(default_factory=list)  # once the wait says stable
     canary: CanaryPlan | None = None  # release.canary's calls around the update (core/canary.py)
+    count: autoscaling.Count | None = None  # the desiredCount it waits for, and who owns it
+    suspension: autoscaling.Suspension | None = None  # release.autoscaling.suspendScaleIn
 
     @property
     def registers(self) -> bool:
@@ -380,6 +388,8 @@ class ReleasePlan:
             "after_stable": [c.as_dict() for c in self.after_stable],
             "canary": self.canary.as_dict() if self.canary else None,
             "budget": self.budget.as_dict(),
+            "count": self.count.as_dict() if self.count else None,
+            "autoscaling": self.suspension.as_dict() if self.suspension else None,
         }
 
 
@@ -389,8 +399,9 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     """Compare and list the calls, in the order they must run."""
     cluster, name = env.cluster, spec.service_name
     exists = live.service is not None
+    count = autoscaling.decide(spec, live.service, live.scaling)
     td_changes = taskdef_changes(live.taskdef, desired)
-    settings, recreate = service_changes(spec, live.service) if exists else ([], [])
+    settings, recreate = service_changes(spec, live.service, count) if exists else ([], [])
     calls: list[ApiCall] = []
     revision: Any = live.revision_arn
     if td_changes:
@@ -404,16 +415,17 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
             key=REGISTER_KEY))
         revision = Ref(REGISTER_KEY, ("taskDefinition", "taskDefinitionArn"))
     if not exists:
-        params = {k: v for k, v in spec.service.items()}
+        params = count.applied(spec.service)
         params.update(cluster=cluster, taskDefinition=revision)
         params.setdefault("launchType", "EC2")
         calls.append(ApiCall("ecs", "create_service", params, "the service does not exist",
                              target=f"{cluster}/{name}"))
     elif td_changes or settings:
         params = {"cluster": cluster, "service": name, "taskDefinition": revision}
+        wanted = count.applied(spec.service)
         for key in UPDATABLE_SETTINGS:
-            if key in spec.service:
-                params[key] = spec.service[key]
+            if key in wanted:
+                params[key] = wanted[key]
         why = []
         if td_changes:
             why.append("new revision")
@@ -425,7 +437,9 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
         env=env.name, service=name, cluster=cluster, family=desired.get("family", spec.family),
         desired_taskdef=desired, live_revision=live.revision_arn, service_exists=exists,
         taskdef_changes=td_changes, setting_changes=settings, recreate_changes=recreate,
-        calls=calls, budget=budget_for(env, spec, desired, timeout).baked(bake_of(spec)))
+        calls=calls, budget=budget_for(env, spec, desired, timeout, count.effective).baked(
+            bake_of(spec)), count=count,
+        suspension=autoscaling.suspension(env, spec, live.scaling))
 
 
 def rollback_plan(env: Environment, spec: ServiceSpec, live: Live, to_revision: str,
@@ -449,12 +463,14 @@ def rollback_plan(env: Environment, spec: ServiceSpec, live: Live, to_revision: 
                      target=_rev(to_revision), best_effort=True)] if restored_tags else []
     change = Change("service.taskDefinition", live.revision_arn, to_revision)
     taskdef = to_taskdef if to_taskdef is not None else live.taskdef or {}
+    count = autoscaling.kept(live.service, spec)  # a rollback leaves the count as it is
     return ReleasePlan(
         env=env.name, service=spec.service_name, cluster=env.cluster, family=spec.family,
         desired_taskdef=taskdef, live_revision=live.revision_arn,
         service_exists=live.service is not None, taskdef_changes=[change], setting_changes=[],
-        recreate_changes=[], calls=calls, budget=budget_for(env, spec, taskdef, timeout),
-        after_stable=after)
+        recreate_changes=[], calls=calls,
+        budget=budget_for(env, spec, taskdef, timeout, count.effective),
+        after_stable=after, count=count)
 
 
 def _rev(arn: str | None) -> str:

@@ -76,7 +76,7 @@ class Prepared:
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
             check_image: bool = True, for_plan: bool = False, aws: Any = None) -> Prepared:
     """Render, read the live state, and plan. Reads only."""
-    from release.adapters import awsvpc, git, target_groups
+    from release.adapters import autoscaling, awsvpc, git, target_groups
     from release.adapters import live as live_state
 
     env = repo.environment(spec.env)
@@ -89,6 +89,8 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
         if check_image:
             live_state.check_image(aws.ecr, env, spec)
         live = live_state.fetch_live(aws.ecs, env, spec)
+        # who owns desiredCount (core/autoscaling.py): the plan decides the count with it
+        live = dataclasses.replace(live, scaling=autoscaling.read(aws, env, spec))
         bake.check_alarms(env, spec, aws)  # release.bake, deployment alarms: they exist
         resume = None
         primary = in_progress(live.service)
@@ -173,6 +175,12 @@ def show_plan(plan: planning.ReleasePlan, reporter: Reporter, kind: str = "plan"
         display(shown_calls(plan.calls, plan.canary), reporter, kind)
     if not plan.unchanged:
         reporter.emit(f"{kind}.budget", f"  time budget: {plan.budget.explanation}", "dim")
+    if plan.count is not None and plan.count.worth_showing:  # who owns desiredCount
+        reporter.emit(f"{kind}.count", f"  {plan.count.note}",
+                      "warn" if plan.count.unknown else "dim", **plan.count.as_dict())
+    if plan.suspension is not None:  # release.autoscaling.suspendScaleIn
+        reporter.emit(f"{kind}.autoscaling", f"  {plan.suspension.note}", "dim",
+                      **plan.suspension.as_dict())
     for blocker in plan.blockers:
         reporter.emit(f"{kind}.blocker", f"  cannot release: {blocker}", "error")
 
@@ -238,12 +246,14 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
     """Release one service under its lock (adapters/ledger.py), which is taken before the live
     state is read: a second release of the same service is refused, nothing changed."""
     from release.adapters import ledger
+    from release.engine.autoscaling import ScaleIn
 
     env = repo.environment(spec.env)
     aws = connect(env)  # the account is checked before the lock is written
     with ledger.hold(env, spec.service_name, reporter, command, aws):
-        outcome = _release_service(repo, spec, reporter, aws, timeout=timeout,
-                                   rollback=rollback)
+        with ScaleIn(reporter) as scale_in:  # suspended scale-in restored on every way out
+            outcome = _release_service(repo, spec, reporter, aws, timeout=timeout,
+                                       rollback=rollback, scale_in=scale_in)
         outcome = canary.settle(env, spec, aws, reporter, outcome)  # a canary left live
         if outcome.status in LEDGER_OUTCOMES:
             ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
@@ -252,8 +262,10 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
 
 
 def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aws: Any, *,
-                     timeout: int | str | None = None, rollback: bool = True) -> ReleaseOutcome:
-    """Release one service: plan, register, update, wait, and roll back when it fails."""
+                     timeout: int | str | None = None, rollback: bool = True,
+                     scale_in: Any = None) -> ReleaseOutcome:
+    """Release one service: plan, register, update, wait, and roll back when it fails.
+    `scale_in` (engine/autoscaling.ScaleIn) suspends scale-in once the ledger entry is open."""
     from release.adapters import ledger
     from release.engine import scan_gate
 
@@ -278,9 +290,11 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                       service=spec.service_name, commit=prepared.record.commit,
                       image=prepared.record.image)
         ledger.begin_release(env, spec.service_name, prepared.record, revision)
+        if scale_in is not None:
+            scale_in.suspend(prepared)
         target = make_target(env, spec, revision, deployment.get("id"), previous,
                              plan.budget.seconds, prepared.live.service, prepared.desired,
-                             waiter.draining())
+                             waiter.draining(), _count(plan))
         return _wait_and_finish(prepared, waiter, reporter, target, revision, previous,
                                 rollback, registered=record is not None, resumed=True)
 
@@ -299,14 +313,21 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
     started = clock.now()
     ledger.begin_release(env, spec.service_name, prepared.record,
                          None if plan.registers else previous)
+    if scale_in is not None:
+        scale_in.suspend(prepared)
     with aws_step(env, f"releasing {spec.service_name}"):
         revision, service = _execute(prepared, reporter)
     target = make_target(env, spec, revision, deployment_for(service, revision), previous,
                          plan.budget.seconds, prepared.live.service, prepared.desired,
-                         waiter.draining())
+                         waiter.draining(), _count(plan))
     target = _replace(target, started_at=started)
     return _wait_and_finish(prepared, waiter, reporter, target, revision, previous, rollback,
                             registered=plan.registers)
+
+
+def _count(plan: planning.ReleasePlan) -> int | None:
+    """The desiredCount the plan decided (core/autoscaling.py): what the wait counts with."""
+    return plan.count.effective if plan.count is not None else None
 
 
 def _replace(target: stability.Target, **changes: Any) -> stability.Target:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.core import plan, records, stability
+from release.core import autoscaling, plan, records, stability
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import primary, short
@@ -46,6 +46,7 @@ class ServiceStatus:
 
 def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
     """Read the service, its tasks and ELB health in one snapshot, and compare with git."""
+    from release.adapters import autoscaling as scaling_state
     from release.adapters import live
     from release.engine import canary
 
@@ -59,9 +60,11 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
                                      live.health_source(aws, environment, spec))
         snap = reader.read(default_clock().now())
         found_canary = canary.explain(environment, spec, aws)
+        count = autoscaling.decide(spec, current.service,
+                                   scaling_state.read(aws, environment, spec))
     target = make_target(environment, spec, current.revision_arn or "",
                          (primary(current.service) or {}).get("id"), None, 10**9, None,
-                         current.taskdef or {})
+                         current.taskdef or {}, desired_count=count.effective)
     verdict = stability.Watch(target).observe(snap)
     record = records.Record.from_tags(current.revision_arn or "",
                                       [{"key": k, "value": v}
@@ -69,7 +72,7 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
     try:
         desired = render_service(config_repo, spec)
         drift = [c.one_line() for c in plan.taskdef_changes(current.taskdef, desired)]
-        drift += [c.one_line() for c in plan.service_changes(spec, current.service)[0]]
+        drift += [c.one_line() for c in plan.service_changes(spec, current.service, count)[0]]
     except (KeyError, TypeError, ValueError) as exc:
         drift = [f"cannot render git's version: {exc}"]
     state = "stable" if verdict.state == stability.STABLE else "in progress" \
