@@ -68,9 +68,9 @@ class ScalableTarget:
     @classmethod
     def from_api(cls, target: Mapping[str, Any]) -> ScalableTarget:
         state = target.get("SuspendedState") or {}
+        scale_in, scale_out, scheduled = (bool(state.get(k, False)) for k in SUSPENDED_KEYS)
         return cls(str(target.get("ResourceId", "")), int(target.get("MinCapacity", 0)),
-                   int(target.get("MaxCapacity", 0)),
-                   tuple(bool(state.get(k, False)) for k in SUSPENDED_KEYS))  # type: ignore[arg-type]
+                   int(target.get("MaxCapacity", 0)), (scale_in, scale_out, scheduled))
 
     @property
     def scale_in_suspended(self) -> bool:
