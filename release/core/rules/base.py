@@ -65,6 +65,7 @@ class ServiceView:
     env_rel: str | None
     taskdef_rel: str
     taskdef: dict[str, Any] | None  # None when missing or broken
+    effective: dict[str, Any] | None = None  # effective_taskdef's answer, made on first use
 
 
 class Context:
@@ -97,10 +98,16 @@ def container_index(taskdef: dict[str, Any], name: str) -> int | None:
 
 
 def effective_taskdef(view: ServiceView) -> dict[str, Any]:
-    """The task definition with the service's overrides applied (render's merge, no image)."""
+    """The task definition with the service's overrides applied (render's merge, no image).
+
+    Merged once per service and shared by every rule that asks (a dozen do): rules read
+    it and never change it (tests/validate/test_rules_readonly.py holds them to that).
+    """
     assert view.taskdef is not None
-    return render.apply_overrides(view.spec, config.TaskDefinition(view.taskdef_rel,
-                                                                   view.taskdef))
+    if view.effective is None:
+        view.effective = render.apply_overrides(
+            view.spec, config.TaskDefinition(view.taskdef_rel, view.taskdef))
+    return view.effective
 
 
 def with_taskdef(ctx: Context) -> Iterator[tuple[ServiceView, dict[str, Any]]]:
