@@ -66,6 +66,7 @@ class ServiceView:
     taskdef_rel: str
     taskdef: dict[str, Any] | None  # None when missing or broken
     effective: dict[str, Any] | None = None  # effective_taskdef's answer, made on first use
+    plan: tuple[Any, rolling.RollingPlan | None] | None = None  # service_plan's, by taskdef
 
 
 class Context:
@@ -128,6 +129,10 @@ def service_plan(view: ServiceView, taskdef: dict[str, Any]) -> rolling.RollingP
     """The rolling plan of a service on its environment's instances (None: no env, DAEMON)."""
     if view.env is None or view.spec.service.get("schedulingStrategy") == "DAEMON":
         return None
+    if view.plan is not None and view.plan[0] is taskdef:  # three rules ask, with the same one
+        return view.plan[1]
     spec = view.spec
-    return rolling.plan_for(view.env, spec.desired_count, spec.minimum_healthy_percent,
+    plan = rolling.plan_for(view.env, spec.desired_count, spec.minimum_healthy_percent,
                             spec.maximum_percent, taskdef, spec.service.get("launchType"))
+    view.plan = (taskdef, plan)
+    return plan
