@@ -1,7 +1,7 @@
 """What a set of documents releases, and what changes in effect between two such sets.
 
 Every service is rendered the way a release would render it (task definition +
-overrides + image pin, service settings, its environment's document) and the
+overrides + image pins, service settings, its environment's document) and the
 results are compared. So a README edit, re-indented JSON, reordered keys or a
 `$schema` comment change nothing, while a task-definition edit changes every
 service that uses it.
@@ -22,7 +22,7 @@ from typing import Any
 
 from release.core import config
 from release.core.config import Environment, ServiceSpec, TaskDefinition
-from release.core.render import image_container, render_taskdef
+from release.core.render import pinned_images, render_taskdef
 
 DOCUMENT_DIRS = (config.ENVIRONMENTS_DIR, config.TASKDEFS_DIR, config.SCHEMAS_DIR)
 
@@ -73,14 +73,25 @@ def _strip_editor_keys(doc: Any) -> Any:
 def service_parts(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, Any]:
     """The rendered result that a release deploys, split into comparable parts."""
     rendered = render_taskdef(env, spec, taskdef)
-    target = image_container(spec, taskdef)
-    image = None
+    targets = set(pinned_images(env, spec, taskdef))
+    images = {}
     for container in rendered.get("containerDefinitions", []):
-        if container.get("name") == target:
-            image = container.pop("image", None)
+        if container.get("name") in targets:
+            images[container["name"]] = container.pop("image", None)
     return {
-        "image": image,
+        "image": images,  # {container: image} of every pinned container
         "taskdef": rendered,
+        "service": {"family": spec.family, **_strip_editor_keys(spec.service)},
+        "environment": _strip_editor_keys(env.doc),
+    }
+
+
+def revision_parts(env: Environment, spec: ServiceSpec) -> dict[str, Any]:
+    """A spec naming an existing revision: the revision it names stands for the task
+    definition and the image (read offline, its content is AWS's, not git's)."""
+    return {
+        "image": None,
+        "taskdef": {"revision": spec.revision},
         "service": {"family": spec.family, **_strip_editor_keys(spec.service)},
         "environment": _strip_editor_keys(env.doc),
     }
@@ -115,8 +126,10 @@ def effective_state(files: dict[str, bytes]) -> dict[tuple[str, str], ServiceSta
             if env is not None and spec_doc is not None:
                 try:
                     spec = ServiceSpec.from_doc(env_name, Path(spec_rel), spec_doc)
-                    td_doc = _parse(files, spec.taskdef_file)
-                    if isinstance(td_doc, dict):
+                    td_doc = _parse(files, spec.taskdef_file) if spec.taskdef_file else None
+                    if spec.revision:  # a revision registered elsewhere: its name is its effect
+                        parts = revision_parts(env, spec)
+                    elif isinstance(td_doc, dict):
                         parts = service_parts(env, spec, TaskDefinition(spec.taskdef_file, td_doc))
                 except (KeyError, TypeError, ValueError, AttributeError, IndexError):
                     parts = None
