@@ -22,7 +22,8 @@ ports, port-mapping names and volumes the service refers to (the manifest lists 
 too), awsvpc when the service is (or runs on Fargate), bridge otherwise. The environment
 is a copy of sandbox-alb (target groups, awsvpc) or sandbox (classic ELB, bridge) holding
 what the service names: its cluster, its classic ELB, its target groups (by the name in
-their ARNs), its role, and instances enough for an EC2 service's rolling update.
+their ARNs; one a template names stays unnamed), its role, instances enough for an EC2
+service's rolling update, and the Terraform state the ecspresso config reads (`values`).
 """
 
 from __future__ import annotations
@@ -42,11 +43,6 @@ SOURCES: dict[str, dict[str, Any]] = json.loads((CORPUS / "sources.json").read_t
 ECSPRESSO = "ecspresso (DescribeServices-shaped)"
 CREATE_SERVICE = "CreateService"
 TG_NAME = re.compile(r":targetgroup/([^/]+)/")
-# Templates in specs ({{ ssm ... }}, {{ tfstate ... }}) are read once the environment can
-# say where Terraform state is (environment.json `values`); until then a finding on a
-# templated value waits for that support (test_service_corpus.py counts them apart).
-TEMPLATES_SUPPORTED = "values" in json.loads(
-    (PROJECT / "schemas/environment.schema.json").read_text())["properties"]
 
 
 @cache
@@ -189,9 +185,9 @@ def _templated(value: Any) -> bool:
 def environment_for(service: dict[str, Any], entry: dict[str, Any]
                     ) -> tuple[str, dict[str, Any]]:
     """Which of the project's environments to copy, and what it must hold for this service
-    (with template support, also where its ecspresso config reads Terraform state)."""
+    (with where its ecspresso config reads Terraform state, for {{ tfstate }} values)."""
     changes: dict[str, Any] = {}
-    if TEMPLATES_SUPPORTED and entry.get("tfstate"):
+    if entry.get("tfstate"):
         changes["values"] = {"tfstate": entry["tfstate"]}
     lbs = service.get("loadBalancers") or []
     if classic(service):
@@ -248,14 +244,3 @@ def corpus_repo(root: Path, name: str, *, as_found: bool = False
                      copy.deepcopy(spec))
     return root, f"environments/{env_name}/services/{stem}.json", spec
 
-
-def at_pointer(doc: Any, pointer: str) -> Any:
-    """The value at a JSON pointer, or None when it is not there."""
-    for part in [p for p in pointer.split("/") if p]:
-        if isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
-            doc = doc[int(part)]
-        elif isinstance(doc, dict) and part in doc:
-            doc = doc[part]
-        else:
-            return None
-    return doc

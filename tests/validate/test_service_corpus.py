@@ -12,12 +12,12 @@ volumes the service names, from which the test writes the task definition it run
 The only errors allowed are the ones ECS itself gives (or the SDKs, before ECS sees the
 request), each named in the manifest (`ecsRefuses`) with the documentation sentence that
 says so, and our documented policy refusals (`policyRefuses`: a CODE_DEPLOY or EXTERNAL
-deployment controller, docs/user-guide.md "Every CreateService member"). A third kind
-waits for template support: ecspresso documents read values from outside git
-(`{{ ssm ... }}`, `{{ tfstate ... }}`, `{{ must_env ... }}`, `{{ cfn_output ... }}`); until
-validation treats a template as an opaque string (the environment schema's `values`), a
-finding on a value that holds one is counted as waiting, not as a false error, and so is
-a function ecspresso has and ours does not (`tfstatef`). Each kind is counted and listed.
+deployment controller, docs/user-guide.md "Every CreateService member"; ecspresso's
+`tfstatef`, which "Values from outside git" says is not supported). ecspresso documents
+read values from outside git (`{{ ssm ... }}`, `{{ tfstate ... }}`, `{{ must_env ... }}`,
+`{{ cfn_output ... }}`): validation takes each as an opaque string of the right type, with
+the environment naming the Terraform state the document's ecspresso config reads. Each
+kind is counted and listed separately.
 """
 
 from __future__ import annotations
@@ -41,39 +41,26 @@ from service_corpus import (
     CREATE_SERVICE,
     ECSPRESSO,
     SOURCES,
-    TEMPLATES_SUPPORTED,
-    at_pointer,
     convert,
     corpus_repo,
     references,
 )
 
 from release.adapters.apicheck import api_problems
-from release.core.findings import Finding
 from release.core.validate import validate_repo
 
-LABELS = {"ecsRefuses": "ECS refuses", "policyRefuses": "policy refuses",
-          "template": "waits for template support"}
+LABELS = {"ecsRefuses": "ECS refuses", "policyRefuses": "policy refuses"}
 
 # The figures of the last full run, kept here so a change to the rules or the corpus
-# that moves them shows up in review (and in the failure message: the table below). The
-# findings that wait for template support move when it lands (then only `tfstatef`,
-# which ecspresso has and our templates do not, still waits).
-FIGURES = {"documents": 39, "clean": 26 if not TEMPLATES_SUPPORTED else 29, "ecs_refusals": 4,
-           "policy_refusals": 5, "waiting_for_templates": 5 if not TEMPLATES_SUPPORTED else 1,
+# that moves them shows up in review (and in the failure message: the table below).
+FIGURES = {"documents": 39, "clean": 29, "ecs_refusals": 4, "policy_refusals": 6,
            "false_errors": 0}
 
 
 def outcome(tmp_path: Path, name: str) -> Outcome:
-    root, rel, spec = corpus_repo(tmp_path / Path(name).stem, name)
+    root, _, _ = corpus_repo(tmp_path / Path(name).stem, name)
     report = validate_repo(root)
-
-    def on_template(found: Finding) -> bool:
-        value = at_pointer(spec, found.pointer) if found.file == rel else None
-        return isinstance(value, str) and "{{" in value
-
-    return sort_findings(name, report.errors, report.warnings, SOURCES[name],
-                         {"template": on_template})
+    return sort_findings(name, report.errors, report.warnings, SOURCES[name])
 
 
 # ----------------------------------------------------------------------------- the manifest
@@ -127,8 +114,8 @@ def test_a_real_service_definition_gets_no_false_error(tmp_path: Path, name: str
 
 def test_the_corpus_figures(tmp_path: Path) -> None:
     results = [outcome(tmp_path, name) for name in sorted(SOURCES)]
-    assert_figures(results, {"ecs_refusals": "ecsRefuses", "policy_refusals": "policyRefuses",
-                             "waiting_for_templates": "template"}, LABELS, FIGURES)
+    assert_figures(results, {"ecs_refusals": "ecsRefuses", "policy_refusals": "policyRefuses"},
+                   LABELS, FIGURES)
 
 
 def test_botocore_refuses_exactly_the_documents_our_schema_refuses() -> None:
@@ -142,13 +129,34 @@ def test_botocore_refuses_exactly_the_documents_our_schema_refuses() -> None:
         assert bool(problems) == bool(declared), (name, problems)
 
 
-def test_the_policy_refusals_are_the_code_deploy_and_external_controllers() -> None:
+def test_the_policy_refusals_are_the_controllers_and_tfstatef() -> None:
     for name, entry in SOURCES.items():
         service, _ = convert(name)
         controller = (service.get("deploymentController") or {}).get("type", "ECS")
         refused = [(e["rule"], e["pointer"]) for e in entry.get("policyRefuses", [])]
-        assert refused == ([] if controller == "ECS" else [
-            ("service-controller", "/service/deploymentController/type")]), name
+        wanted = [] if controller == "ECS" else [
+            ("service-controller", "/service/deploymentController/type")]
+        wanted += [("template-syntax", f"/service{pointer}") for pointer, value in _strings(service)
+                   if "{{ tfstatef" in value]
+        assert refused == wanted, name
+
+
+def _strings(doc: Any, where: str = "") -> list[tuple[str, str]]:
+    """(pointer, value) of every string in a document."""
+    if isinstance(doc, dict):
+        return [s for key, value in doc.items() for s in _strings(value, f"{where}/{key}")]
+    if isinstance(doc, list):
+        return [s for i, value in enumerate(doc) for s in _strings(value, f"{where}/{i}")]
+    return [(where, doc)] if isinstance(doc, str) else []
+
+
+def test_template_values_are_opaque_strings_and_tfstate_reads_the_configs_state() -> None:
+    """Every ecspresso document that holds a template validates with it; those that read
+    Terraform state name it as their ecspresso config does."""
+    templated = [n for n in SOURCES if "{{" in (CORPUS / n).read_text()]
+    assert len(templated) >= 8
+    for name in templated:
+        assert SOURCES[name].get("tfstate") or "{{ tfstate" not in (CORPUS / name).read_text()
 
 
 def test_ecspresso_reads_member_names_as_go_does(tmp_path: Path) -> None:
