@@ -265,6 +265,10 @@ class Aws:
     def cloudwatch(self) -> Any:
         return self.client("cloudwatch")
 
+    @cached_property
+    def servicediscovery(self) -> Any:
+        return self.client("servicediscovery")
+
 
 def environment_key(env: Environment) -> tuple[Any, ...]:
     """What makes two environments one AWS throttling domain: account, region, endpoint, role."""
