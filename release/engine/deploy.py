@@ -126,11 +126,13 @@ def _recorded_images(env: Environment, repo: ConfigRepo, spec: ServiceSpec,
                      desired: dict[str, Any]) -> dict[str, str]:
     """{container: image} of every pinned container: git's pins, or what a named revision
     (`deploy --revision`) runs in those containers."""
+    running = {str(c.get("name")): str(c.get("image") or "")
+               for c in desired.get("containerDefinitions") or []}
+    if spec.taskdef_file is None:  # the spec names a revision: it pins nothing, runs its own
+        return {name: image for name, image in running.items() if image}
     pinned = pinned_images(env, spec, repo.taskdef_for(spec))
     if not spec.revision:
         return pinned
-    running = {c.get("name"): str(c.get("image") or "")
-               for c in desired.get("containerDefinitions") or []}
     return {name: running[name] for name in pinned if running.get(name)}
 
 
