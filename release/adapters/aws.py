@@ -285,6 +285,14 @@ class Aws:
         self.budget.attach(client)
         return client
 
+    @cached_property
+    def application_autoscaling(self) -> Any:
+        return self.client("application-autoscaling")
+
+    @cached_property
+    def servicediscovery(self) -> Any:
+        return self.client("servicediscovery")
+
 
 def environment_key(env: Environment) -> tuple[Any, ...]:
     """What makes two environments one AWS throttling domain: account, region, endpoint, role."""

@@ -231,7 +231,7 @@ def display_plans(config_repo: ConfigRepo, to_release: list[Change], reporter: R
 
     from release.adapters.aws import shared
     from release.engine import preflight, values
-    from release.engine.deploy import preflight_of, prepare, show_plan
+    from release.engine.deploy import prepare, show_plan
 
     with contextlib.ExitStack() as scopes:  # one client set (and one read of each value's
         for env in dict.fromkeys(c.env for c in to_release):  # source) per environment
@@ -240,7 +240,7 @@ def display_plans(config_repo: ConfigRepo, to_release: list[Change], reporter: R
             prepared = prepare(config_repo, _spec_of(config_repo, change), for_plan=True)
             show_plan(prepared.plan, reporter, "apply.plan")
             values.show(prepared.values, reporter, "apply.plan")
-            preflight.enforce(preflight_of(config_repo, prepared, preflight.PLAN),
+            preflight.enforce(preflight.of_prepared(config_repo, prepared, preflight.PLAN),
                               reporter, "apply.preflight")
 
 

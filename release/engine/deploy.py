@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from release.core import plan as planning
 from release.core import records, stability
@@ -23,6 +23,7 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
+from release.core.preflight import Report as PreflightReport
 from release.core.registration import Where
 from release.core.render import pinned_images
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
@@ -48,9 +49,6 @@ from release.engine.wait import (
     resume_hint,
 )
 from release.output.events import Reporter
-
-if TYPE_CHECKING:
-    from release.core.preflight import Report as PreflightReport
 
 __all__ = ["FAILED", "NOT_RESTORED", "RELEASED", "ROLLED_BACK", "UNCHANGED", "ReleaseOutcome",
            "connect", "prepare", "release_service", "short", "show_plan"]
@@ -82,9 +80,8 @@ class Prepared:
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
             for_plan: bool = False, aws: Any = None) -> Prepared:
     """Fill in values from outside git, render, read the live state, and plan. Reads only;
-    what must hold in AWS for the release to succeed is preflight's (`preflight_of`), asked
-    once the plan is known."""
-    from release.adapters import git
+    whether the release can succeed is preflight's (engine/preflight), asked after this."""
+    from release.adapters import autoscaling, git
     from release.adapters import live as live_state
     from release.engine import values
 
@@ -100,6 +97,8 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
         # names of target groups, subnets and security groups → ARNs and ids, before any use
         spec = desired_state.git_version(aws, repo, spec, desired).spec
         live = live_state.fetch_live(aws.ecs, env, spec)
+        # who owns desiredCount (core/autoscaling.py): the plan decides the count with it
+        live = dataclasses.replace(live, scaling=autoscaling.read(aws, env, spec))
         resume = None
         primary = in_progress(live.service)
         if primary is not None and not for_plan:
@@ -123,11 +122,13 @@ def _recorded_images(env: Environment, repo: ConfigRepo, spec: ServiceSpec,
                      desired: dict[str, Any]) -> dict[str, str]:
     """{container: image} of every pinned container: git's pins, or what a named revision
     (`deploy --revision`) runs in those containers."""
+    running = {str(c.get("name")): str(c.get("image") or "")
+               for c in desired.get("containerDefinitions") or []}
+    if spec.taskdef_file is None:  # the spec names a revision: it pins nothing, runs its own
+        return {name: image for name, image in running.items() if image}
     pinned = pinned_images(env, spec, repo.taskdef_for(spec))
     if not spec.revision:
         return pinned
-    running = {c.get("name"): str(c.get("image") or "")
-               for c in desired.get("containerDefinitions") or []}
     return {name: running[name] for name in pinned if running.get(name)}
 
 
@@ -165,21 +166,6 @@ def _busy(env: Environment, spec: ServiceSpec, service: dict[str, Any],
         f"or roll it back with `release rollback --env {env.name} --service {spec.name}`")
 
 
-def preflight_of(repo: ConfigRepo, prepared: Prepared, mode: str,
-                 reporter: Reporter | None = None, probe_health: bool = False
-                 ) -> PreflightReport:
-    """Preflight of the prepared release (engine/preflight): every check when it changes
-    something, only those a release that changes nothing needs otherwise."""
-    from release.engine import preflight
-
-    ctx = preflight.for_git(repo, prepared.env, prepared.spec, prepared.aws, prepared.desired,
-                            prepared.live, mode, reporter, probe_health)
-    # a release that starts no task (nothing changes, or it waits for a deployment already
-    # under way) needs only the checks marked "always" (core/preflight.CHECKS)
-    starts_nothing = prepared.plan.unchanged or prepared.resume is not None
-    return preflight.run(ctx, unchanged=starts_nothing and mode == preflight.DEPLOY)
-
-
 @dataclass
 class PlannedRelease:
     """What `release plan` shows of one service: the plan and what would stop a release."""
@@ -192,12 +178,11 @@ class PlannedRelease:
 
 def plan_service(repo: ConfigRepo, spec: ServiceSpec, timeout: str | int | None = None
                  ) -> PlannedRelease:
-    """The plan of one service and its preflight: why `release deploy` would refuse it.
-    Reads only."""
+    """The plan of one service and its preflight (why `deploy` would refuse). Reads only."""
     from release.engine import preflight
 
     prepared = prepare(repo, spec, timeout=timeout, for_plan=True)
-    report = preflight_of(repo, prepared, preflight.PLAN)
+    report = preflight.of_prepared(repo, prepared, preflight.PLAN)
     busy = in_progress(prepared.live.service)
     return PlannedRelease(prepared.plan, report, dict(busy) if busy else None,
                           prepared.values)
@@ -234,13 +219,18 @@ def show_plan(plan: planning.ReleasePlan, reporter: Reporter, kind: str = "plan"
         display(shown_calls(plan.calls, plan.canary), reporter, kind)
     if not plan.unchanged:
         reporter.emit(f"{kind}.budget", f"  time budget: {plan.budget.explanation}", "dim")
+    if plan.count is not None and plan.count.worth_showing:  # who owns desiredCount
+        reporter.emit(f"{kind}.count", f"  {plan.count.note}",
+                      "warn" if plan.count.unknown else "dim", **plan.count.as_dict())
+    if plan.suspension is not None:  # release.autoscaling.suspendScaleIn
+        reporter.emit(f"{kind}.autoscaling", f"  {plan.suspension.note}", "dim",
+                      **plan.suspension.as_dict())
     for blocker in plan.blockers:
         reporter.emit(f"{kind}.blocker", f"  cannot release: {blocker}", "error")
 
 
 def show_planned(planned: PlannedRelease, reporter: Reporter) -> None:
-    """`release plan`'s display: the plan, the values from outside git, its preflight's
-    table, and what would make `release deploy` refuse or wait."""
+    """`release plan`'s display: the plan, values from outside git, the preflight table."""
     from release.engine import preflight, values
 
     show_plan(planned.plan, reporter, deployment_in_progress=(planned.busy or {}).get("id"))
@@ -297,14 +287,16 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
     state is read: a second release of the same service is refused, nothing changed."""
     from release.adapters import ledger
     from release.engine import values
+    from release.engine.autoscaling import ScaleIn
 
     env = repo.environment(spec.env)
     aws = connect(env)  # the account is checked before the lock is written
     resolved = values.resolve(repo, spec, aws)  # a missing value: exit 1 before the lock
     repo, spec, env = resolved.repo, resolved.spec or spec, resolved.env
     with ledger.hold(env, spec.service_name, reporter, command, aws):
-        outcome = _release_service(repo, spec, reporter, aws, timeout=timeout,
-                                   rollback=rollback)
+        with ScaleIn(reporter) as scale_in:  # suspended scale-in restored on every way out
+            outcome = _release_service(repo, spec, reporter, aws, timeout=timeout,
+                                       rollback=rollback, scale_in=scale_in)
         outcome = canary.settle(env, spec, aws, reporter, outcome)  # a canary left live
         if outcome.status in LEDGER_OUTCOMES:
             ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
@@ -313,8 +305,10 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
 
 
 def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aws: Any, *,
-                     timeout: int | str | None = None, rollback: bool = True) -> ReleaseOutcome:
-    """Release one service: plan, register, update, wait, and roll back when it fails."""
+                     timeout: int | str | None = None, rollback: bool = True,
+                     scale_in: Any = None) -> ReleaseOutcome:
+    """Release one service: plan, register, update, wait, and roll back when it fails.
+    `scale_in` (engine/autoscaling.ScaleIn) suspends scale-in once the ledger entry is open."""
     from release.adapters import ledger
     from release.engine import preflight, values
 
@@ -325,8 +319,8 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
     if plan.blockers:
         raise InvalidInput(f"{where}: " + "; ".join(plan.blockers),
                            "nothing was changed; see `release plan`")
-    # every problem at once, before the first change (the scan gate waits in here)
-    preflight.enforce(preflight_of(repo, prepared, preflight.DEPLOY, reporter), reporter)
+    report = preflight.of_prepared(repo, prepared, preflight.DEPLOY, reporter)
+    preflight.enforce(report, reporter)  # every problem at once, before the first change
     rollback = rollback and spec.rollback_on_failure
     waiter = Waiter(env, spec, aws, reporter)
 
@@ -341,9 +335,11 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                       service=spec.service_name, commit=prepared.record.commit,
                       image=prepared.record.image, images=prepared.record.image_map)
         ledger.begin_release(env, spec.service_name, prepared.record, revision)
+        if scale_in is not None:
+            scale_in.suspend(prepared)
         target = make_target(env, spec, revision, deployment.get("id"), previous,
                              plan.budget.seconds, prepared.live.service, prepared.desired,
-                             waiter.draining())
+                             waiter.draining(), _count(plan))
         return _wait_and_finish(prepared, waiter, reporter, target, revision, previous,
                                 rollback, registered=record is not None, resumed=True)
 
@@ -363,14 +359,21 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
     started = clock.now()
     ledger.begin_release(env, spec.service_name, prepared.record,
                          None if plan.registers else prepared.spec.revision or previous)
+    if scale_in is not None:
+        scale_in.suspend(prepared)
     with aws_step(env, f"releasing {spec.service_name}"):
         revision, service = _execute(prepared, reporter)
     target = make_target(env, spec, revision, deployment_for(service, revision), previous,
                          plan.budget.seconds, prepared.live.service, prepared.desired,
-                         waiter.draining())
+                         waiter.draining(), _count(plan))
     target = _replace(target, started_at=started)
     return _wait_and_finish(prepared, waiter, reporter, target, revision, previous, rollback,
                             registered=plan.registers)
+
+
+def _count(plan: planning.ReleasePlan) -> int | None:
+    """The desiredCount the plan decided (core/autoscaling.py): what the wait counts with."""
+    return plan.count.effective if plan.count is not None else None
 
 
 def _replace(target: stability.Target, **changes: Any) -> stability.Target:

@@ -197,3 +197,36 @@ def capacity_provider(name: str, status: str = "ACTIVE") -> dict[str, Any]:
                                "instanceWarmupPeriod": 300},
             "managedTerminationProtection": "DISABLED"},
         "updateStatus": "UPDATE_COMPLETE", "tags": []}], "failures": []}
+
+
+def queue_reads(aws: Any, env: Any, ecs_stub: Any, taskdef_arn: str, instances: int = 2
+                ) -> list[Any]:
+    """What preflight reads of the staging service behind the classic ELB besides its image:
+    the service role, the log group, the ELB, the instances (port 80 taken by an old task on
+    each) and the old tasks. The ECS answers go on `ecs_stub`; the other stubs are returned
+    (activated) to be asserted done."""
+    from botocore.stub import Stubber
+
+    numbers = list(range(1, instances + 1))
+    tasks = tasks_on(numbers, taskdef_arn)
+    for operation, answer in (
+            ("list_container_instances", {"containerInstanceArns": [instance_arn(n)
+                                                                    for n in numbers]}),
+            ("describe_container_instances", container_instances(
+                [(1024, 2919, ["80"])] * instances)),
+            ("list_tasks", {"taskArns": [t["taskArn"] for t in tasks["tasks"]]}),
+            ("describe_tasks", tasks)):
+        ecs_stub.add_response(operation, answer, None)
+    stubs = []
+    for client, operation, answer, params in (
+            (aws.iam, "get_role", get_role("ecsServiceRole", trust("ecs.amazonaws.com")),
+             {"RoleName": "ecsServiceRole"}),
+            (aws.logs, "describe_log_groups", {"logGroups": [log_group("/ecs/akka-firehose")]},
+             {"logGroupNamePrefix": "/ecs/akka-firehose"}),
+            (aws.elb, "describe_load_balancers", classic_elb(),
+             {"LoadBalancerNames": [env.load_balancer.name]})):
+        stub = Stubber(client)
+        stub.add_response(operation, answer, params)
+        stub.activate()
+        stubs.append(stub)
+    return stubs

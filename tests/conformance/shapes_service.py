@@ -222,7 +222,8 @@ class Replay:
         self.script = list(script)
         self.now = now
         self.clients = {"ecs": aws.ecs, "elb": aws.elb, "ecr": aws.ecr, "logs": aws.logs,
-                        "iam": aws.iam}
+                        "iam": aws.iam,
+                        "application_autoscaling": aws.application_autoscaling}
         self.stubbers = {name: Stubber(client) for name, client in self.clients.items()}
         self.health_calls: list[dict[str, Any]] = []
         self.task_calls: list[str] = []  # ListTasks/DescribeTasks/... in the order made

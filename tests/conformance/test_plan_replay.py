@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import registered
 import shapes_preflight as aws_says
+from shapes_autoscaling import queue_scaling
 from shapes_ledger import quiet_ledger
 from shapes_taskdef import (
     JENKINS,
@@ -81,26 +82,10 @@ def queue_image(world: dict[str, Any]) -> Any:
 
 
 def queue_preflight(world: dict[str, Any], ecs: Any) -> list[Any]:
-    """What `plan`'s preflight reads of the staging service behind the classic ELB: its
-    service role, the pinned image, the log group, the ELB, the instances and old tasks."""
-    aws, env = world["aws"], world["env"]
-    arns = [aws_says.instance_arn(1), aws_says.instance_arn(2)]
-    tasks = aws_says.tasks_on([1, 2], taskdef_arn("akka-demo", LIVE_REVISION))
-    for operation, answer in (
-            ("list_container_instances", {"containerInstanceArns": arns}),
-            ("describe_container_instances", aws_says.container_instances(
-                [(1024, 2919, ["80"]), (1024, 2919, ["80"])])),
-            ("list_tasks", {"taskArns": [t["taskArn"] for t in tasks["tasks"]]}),
-            ("describe_tasks", tasks)):
-        ecs.add_response(operation, answer, None)
-    return [queue_image(world),
-            stubbed(aws.iam, [("get_role", aws_says.get_role(
-                "ecsServiceRole", aws_says.trust("ecs.amazonaws.com")),
-                {"RoleName": "ecsServiceRole"})]),
-            stubbed(aws.logs, [("describe_log_groups", {"logGroups": [aws_says.log_group(
-                "/ecs/akka-firehose")]}, {"logGroupNamePrefix": "/ecs/akka-firehose"})]),
-            stubbed(aws.elb, [("describe_load_balancers", aws_says.classic_elb(),
-                               {"LoadBalancerNames": [env.load_balancer.name]})])]
+    """What `plan`'s preflight reads of the staging service: its image, and the rest
+    (shapes_preflight.queue_reads)."""
+    return [queue_image(world), *aws_says.queue_reads(
+        world["aws"], world["env"], ecs, taskdef_arn("akka-demo", LIVE_REVISION))]
 
 
 def run(*args: str) -> tuple[int, list[dict[str, Any]], str]:
@@ -140,6 +125,7 @@ def test_second_deploy_registers_nothing_and_says_nothing_to_change(world) -> No
     answer = described_task_definition(world["desired"], LIVE_REVISION,
                                        tags={"release:outcome": "completed"})
     ecs, ecr = queue_live(world, answer), stubbed(world["aws"].ecr, [])
+    scaling = queue_scaling(world["aws"].application_autoscaling)  # no scalable target
     code, events, output = run("deploy")
     assert code == 0, output
     unchanged = next(e for e in events if e["event"] == "release.unchanged")
@@ -152,6 +138,7 @@ def test_second_deploy_registers_nothing_and_says_nothing_to_change(world) -> No
     assert preflight["skipped"] == ["roles", "secrets", "images", "logs", "load-balancer",
                                     "capacity", "alarms", "scan-gate"]
     assert preflight["calls"] == {}
+    scaling.assert_no_pending_responses()
 
 
 def test_a_real_change_is_still_detected(world) -> None:
@@ -160,6 +147,7 @@ def test_a_real_change_is_still_detected(world) -> None:
     container["image"] = container["image"][:-1] + "0"
     ecs = queue_live(world, described_task_definition(previous, LIVE_REVISION))
     others = queue_preflight(world, ecs)
+    queue_scaling(world["aws"].application_autoscaling)
     code, events, output = run("plan")
     assert code == 0, output
     (shown,) = [e for e in events if e["event"] == "plan"]

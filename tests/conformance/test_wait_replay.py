@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import shapes_preflight as aws_says
 from botocore.stub import ANY
+from shapes_autoscaling import ASKED, described
 from shapes_ledger import quiet_ledger
 from shapes_service import (
     CLUSTER,
@@ -153,6 +154,7 @@ def release_calls(stage: dict[str, Any], rolling: dict[str, Any]) -> list[Call]:
         Call("ecs", "describe_task_definition",
              {"taskDefinition": registered(1, OLD_IMAGE, desired),
               "tags": record_tags("completed")}),
+        Call("application_autoscaling", "describe_scalable_targets", described(), ASKED),
         *preflight_calls(stage),
         Call("ecs", "register_task_definition", {"taskDefinition": new, "tags": []}),
         Call("ecs", "update_service", {"service": rolling}),

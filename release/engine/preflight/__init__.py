@@ -53,6 +53,7 @@ class Context:
     reporter: Reporter | None = None
     probe_health: bool = False
     problems: int = 0  # problems found by the checks before this one
+    desired: int | None = None  # the desiredCount the release waits for (None: the spec's)
     calls: Counter[str] = field(default_factory=Counter)
     _roles: dict[str, Any] = field(default_factory=dict)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
@@ -186,6 +187,19 @@ def for_git(repo: ConfigRepo, env: Environment, spec: ServiceSpec, aws: Any,
     pins = {pinned_container(spec, pin, written): pin.pointer for pin in spec.images}
     origin = Origin(written.path, written.doc, spec, pins)
     return Context(env, spec, aws, taskdef, origin, live, mode, reporter, probe_health)
+
+
+def of_prepared(repo: ConfigRepo, prepared: Any, mode: str, reporter: Reporter | None = None,
+                probe_health: bool = False) -> pf.Report:
+    """Preflight of a prepared release (engine/deploy.prepare): every check when it starts
+    tasks; a release that starts none (nothing changes, or it waits for a deployment of the
+    same revision already under way) needs only the checks marked "always"."""
+    ctx = for_git(repo, prepared.env, prepared.spec, prepared.aws, prepared.desired,
+                  prepared.live, mode, reporter, probe_health)
+    count = getattr(prepared.plan, "count", None)
+    ctx.desired = count.effective if count is not None else None  # autoscaling's, if it owns it
+    starts_nothing = prepared.plan.unchanged or prepared.resume is not None
+    return run(ctx, unchanged=starts_nothing and mode == DEPLOY)
 
 
 def for_revision(env: Environment, spec: ServiceSpec, aws: Any, taskdef: dict[str, Any],

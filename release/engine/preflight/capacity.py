@@ -113,8 +113,8 @@ def _instances(ctx: Context) -> pf.Result:
                          f"{env.name}`) or run on Fargate", at)
     new = need_of(ctx.taskdef)
     old = _old_tasks(ctx, names)
-    desired = int(spec.service.get("desiredCount",
-                                   (ctx.live.service or {}).get("desiredCount", 1)))
+    desired = ctx.desired if ctx.desired is not None else int(spec.service.get(
+        "desiredCount", (ctx.live.service or {}).get("desiredCount", 1)))
     wave = first_wave(rooms, old, new, desired, spec.minimum_healthy_percent,
                       spec.maximum_percent)
     where = (f"{len(rooms)} ACTIVE instance(s), {len(old)} old task(s); maximumPercent "

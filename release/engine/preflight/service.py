@@ -13,12 +13,13 @@ def check_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
     """Preflight of one service: git's version (as `plan` runs it), or `revision`."""
     from release.adapters import live as live_state
     from release.engine import preflight
-    from release.engine.deploy import preflight_of, prepare
+    from release.engine.deploy import prepare
     from release.engine.wait import aws_step, connect
 
     if revision is None:
         prepared = prepare(repo, spec, for_plan=True)
-        report = preflight_of(repo, prepared, preflight.CHECK, reporter, probe_health)
+        report = preflight.of_prepared(repo, prepared, preflight.CHECK, reporter,
+                                        probe_health)
     else:
         env = repo.environment(spec.env)
         aws = connect(env)
