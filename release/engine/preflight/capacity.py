@@ -177,8 +177,18 @@ def _old_tasks(ctx: Context, names: dict[str, str]) -> list[tuple[str, Need]]:
     if not service or not (service.get("runningCount") or service.get("pendingCount")):
         return []
     ecs = ctx.client("ecs")
-    arns = ctx.call(ecs, "list_tasks", cluster=ctx.env.cluster,
-                    serviceName=ctx.spec.service_name).get("taskArns", [])
+    arns: list[str] = []
+    token = None
+    while True:  # ListTasks: at most 100 a page
+        params: dict[str, Any] = {"cluster": ctx.env.cluster,
+                                  "serviceName": ctx.spec.service_name}
+        if token:
+            params["nextToken"] = token
+        answer = ctx.call(ecs, "list_tasks", **params)
+        arns += answer.get("taskArns", [])
+        token = answer.get("nextToken")
+        if not token:
+            break
     need = need_of(ctx.live.taskdef) if ctx.live.taskdef else need_of(ctx.taskdef)
     old = []
     for start in range(0, len(arns), PER_CALL):
