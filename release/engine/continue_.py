@@ -6,7 +6,9 @@ for an explicit action. Use this API to either continue the deployment to the
 next stage or roll back to the previous service revision." The hookId comes from
 DescribeServiceDeployments' lifecycleHookDetails. After the call the deployment
 is followed to its end (or to the next pause) exactly as `release deploy` does,
-under the service's lock, with a release entry of its own in the ledger.
+under the service's lock, with a release entry of its own in the ledger. The
+revision it names is the paused deployment's target (DescribeServiceRevisions),
+not git's nor DescribeServices' primary: that is what the approval releases.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import InvalidInput
-from release.engine.native_wait import find_deployment, finish, follow
+from release.engine.native_wait import GoingOn, finish, follow, going_on
 from release.engine.outcome import ReleaseOutcome
 from release.engine.wait import aws_step, connect
 from release.output.events import Reporter
@@ -40,21 +42,19 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
     spec, env = resolved.spec or spec, resolved.env
     where = f"{env.name}/{spec.service_name}"
     with ledger.hold(env, spec.service_name, reporter, "continue", aws):
-        found = find_deployment(env, spec, aws, None, active_only=True)
-        with aws_step(env, f"reading the deployment of {spec.service_name}"):
-            deployment = api.describe(aws.ecs, found["serviceDeploymentArn"]) if found else None
-        hook = native.paused_hook(deployment) if deployment else None
-        if deployment is None or hook is None:
+        paused = next((g for g in going_on(env, spec, aws) if g.hook is not None), None)
+        if paused is None or paused.hook is None:
             raise InvalidInput(f"{where}: no deployment is paused at a lifecycle hook; nothing "
                                "was changed", f"see `release status --env {env.name} "
                                f"--service {spec.name}`")
-        arn = str(deployment["serviceDeploymentArn"])
-        revision, previous, record = _revisions(aws, env.cluster, spec)
+        deployment, hook, arn = paused.deployment, paused.hook, paused.arn
+        with aws_step(env, f"reading the revision of {spec.service_name}"):
+            revision, previous, record = _revisions(aws, env.cluster, spec, paused)
         ledger.begin_release(env, spec.service_name, record, revision)
         reporter.emit("continue.start", f"{where}: {action.lower()} deployment {short(arn)} "
-                      f"paused at {deployment.get('lifecycleStage')} (hook {hook['hookId']})",
-                      env=env.name, service=spec.service_name, deployment=arn,
-                      hook=hook["hookId"], action=action)
+                      f"of {short(revision)} paused at {deployment.get('lifecycleStage')} "
+                      f"(hook {hook['hookId']})", env=env.name, service=spec.service_name,
+                      deployment=arn, revision=revision, hook=hook["hookId"], action=action)
         with aws_step(env, f"continuing the deployment of {spec.service_name}"):
             api.continue_hook(aws.ecs, arn, str(hook["hookId"]), action)
         extra = native.native_seconds(deployment.get("deploymentConfiguration") or {})
@@ -69,20 +69,23 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
         return outcome
 
 
-def _revisions(aws: Any, cluster: str, spec: ServiceSpec
+def _revisions(aws: Any, cluster: str, spec: ServiceSpec, paused: GoingOn
                ) -> tuple[str, str | None, records.Record]:
-    """The revision being deployed (the PRIMARY deployment's), the one it replaces (its
-    release record's `previous`) and that record."""
+    """The revision the paused deployment deploys (its target's task definition), the one it
+    replaces (the release record's `previous`, else the deployment's source) and that record.
+    Only when ECS does not describe the target revision is the PRIMARY deployment's taken."""
     from release.adapters import live
     from release.core.deployments import primary
 
-    service = (aws.ecs.describe_services(cluster=cluster, services=[spec.service_name])
-               .get("services") or [{}])[0]
-    revision = str((primary(service) or {}).get("taskDefinition") or
-                   service.get("taskDefinition") or "")
+    revision = paused.revision
+    if not revision:
+        service = (aws.ecs.describe_services(cluster=cluster, services=[spec.service_name])
+                   .get("services") or [{}])[0]
+        revision = str((primary(service) or {}).get("taskDefinition") or
+                       service.get("taskDefinition") or "")
     _taskdef, tags = live.describe_revision(aws.ecs, revision)
     record = records.Record.from_tags(revision, tags)
     if record is None:
-        record = records.new_record(spec.env, spec.service_name, ("", ""), "", None,
-                                    default_clock().now())
-    return revision, record.previous or None, record
+        record = records.new_record(spec.env, spec.service_name, ("", ""), "",
+                                    paused.previous or None, default_clock().now())
+    return revision, record.previous or paused.previous or None, record
