@@ -11,10 +11,12 @@ and compare it with live through core/plan.drift: one resolution, one comparison
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from release.core.config import ConfigRepo, ServiceSpec
+from release.core.errors import InvalidInput
 from release.core.render import render_service
 
 
@@ -26,9 +28,27 @@ class GitVersion:
     taskdef: dict[str, Any]
 
 
-def render(repo: ConfigRepo, spec: ServiceSpec) -> dict[str, Any]:
-    """The task definition git asks for (no AWS call: it fails before anything is read)."""
-    return render_service(repo, spec)
+def render(repo: ConfigRepo, spec: ServiceSpec, aws: Any = None) -> dict[str, Any]:
+    """The task definition git asks for: the rendered document (no AWS call), or the revision
+    a spec names (/taskDefinition/revision, `deploy --revision`) as DescribeTaskDefinition
+    answers: released as it is, it must exist and be of the service's family."""
+    if spec.revision is None:
+        return render_service(repo, spec)
+    from release.adapters import live as live_state
+
+    try:
+        taskdef, _tags = live_state.describe_revision(aws.ecs, spec.revision)
+    except aws.ecs.exceptions.ClientException:
+        raise InvalidInput(f"task definition revision {spec.revision!r} does not exist",
+                           "name a registered revision (family:N or its ARN) in "
+                           "/taskDefinition/revision, or pass --revision; nothing was changed",
+                           where=str(spec.path)) from None
+    if taskdef.get("family") != spec.family:
+        raise InvalidInput(f"{spec.revision} belongs to family {taskdef.get('family')!r}, not "
+                           f"the service's {spec.family!r}",
+                           "release a revision of the service's own family; nothing was changed",
+                           where=str(spec.path))
+    return taskdef
 
 
 def resolve_names(aws: Any, repo: ConfigRepo, spec: ServiceSpec) -> ServiceSpec:
@@ -44,5 +64,7 @@ def resolve_names(aws: Any, repo: ConfigRepo, spec: ServiceSpec) -> ServiceSpec:
 def git_version(aws: Any, repo: ConfigRepo, spec: ServiceSpec,
                 taskdef: dict[str, Any] | None = None) -> GitVersion:
     """Git's version of `spec` as ECS would hold it; `taskdef` when already rendered."""
-    rendered = taskdef if taskdef is not None else render(repo, spec)
+    rendered = taskdef if taskdef is not None else render(repo, spec, aws)
+    if spec.revision and rendered.get("taskDefinitionArn"):  # family:N → the ARN ECS answers
+        spec = dataclasses.replace(spec, revision=rendered["taskDefinitionArn"])
     return GitVersion(resolve_names(aws, repo, spec), rendered)
