@@ -388,8 +388,7 @@ class Watch:
             return None
         if cause == LAUNCH_FAILED:
             error = _launch_error(self.unplaceable_message)
-            return (cause, f"ECS cannot launch the new tasks: {error}",
-                    _placement_fix(cause, self.target))
+            return (cause, f"ECS cannot launch the new tasks: {error}", _launch_fix(error))
         detail = _placement_detail(self.unplaceable_message)
         return (cause, f"ECS cannot place the new tasks: {detail}",
                 _placement_fix(cause, self.target))
@@ -540,7 +539,7 @@ class Watch:
             cause = placement_problem(self.unplaceable_message)
             what = {UNPLACEABLE_PORT: "port in use", UNPLACEABLE_RESOURCES: "no cpu/memory"}
             if cause and cause[0] == LAUNCH_FAILED:
-                parts.append("ECS cannot launch a task (execution role)")
+                parts.append("ECS cannot launch a task")
             else:
                 parts.append("ECS cannot place a task"
                              + (f" ({what[cause[0]]})" if cause and cause[0] in what else ""))
@@ -564,13 +563,17 @@ def _launch_error(message: str) -> str:
     return error[:-2] if error.endswith(").") else error.rstrip(").")
 
 
+def _launch_fix(error: str) -> str:
+    if "unable to assume the role" in error:
+        return ("ECS cannot assume the role the error names (the task definition's "
+                "executionRoleArn or taskRoleArn): create it with a trust policy that allows "
+                "ecs-tasks.amazonaws.com to sts:AssumeRole (an execution role with "
+                "AmazonECSTaskExecutionRolePolicy attached), or correct the ARN; the deploying "
+                "identity needs iam:PassRole on it")
+    return "ECS refuses to launch the revision's tasks: fix what the error names, then release"
+
+
 def _placement_fix(cause: str, target: Target) -> str:
-    if cause == LAUNCH_FAILED:
-        return ("ECS cannot assume the task definition's execution role: create the role its "
-                "executionRoleArn names, with a trust policy that allows "
-                "ecs-tasks.amazonaws.com to sts:AssumeRole and AmazonECSTaskExecutionRolePolicy "
-                "attached, or correct executionRoleArn (and let the deploying identity "
-                "iam:PassRole it)")
     if cause == UNPLACEABLE_PORT:
         port = f" {target.host_port}" if target.host_port else ""
         return (f"every container instance already uses host port{port}: lower "

@@ -18,7 +18,8 @@ What it follows (AWS documentation, by page title, and what users report ECS ans
   provided for this task. Please verify that the role being passed has the proper trust
   relationship and permissions and that your IAM user has permissions to pass this
   role.)" (the service event users report, e.g. telia-oss/terraform-aws-ecs-fargate#58;
-  RunTask answers it as ClientException). A task definition with no executionRoleArn is
+  RunTask answers it as ClientException). The task role (taskRoleArn) is assumed the same
+  way and fails with the same words. A task definition with no executionRoleArn is
   not checked here: ECS needs the role only for the cases that page lists (secrets,
   private registry authentication; on Fargate also ECR pulls and awslogs), and refuses
   such a task definition at RegisterTaskDefinition, which the sandbox does not (see
@@ -111,11 +112,17 @@ class StartChecks:
     # -- the execution role: checked when ECS launches the task ----------------------------
 
     def role_refusal(self, task_definition: Any) -> str | None:
-        """ECS's error when it cannot assume the task definition's execution role, else None."""
-        arn = getattr(task_definition, "execution_role_arn", None)
-        if not arn:
-            return None
-        parts = str(arn).split(":", 5)
+        """ECS's error when it cannot assume the task definition's execution role or task
+        role (it hands the agent credentials of both), else None."""
+        for arn in (getattr(task_definition, "execution_role_arn", None),
+                    getattr(task_definition, "task_role_arn", None)):
+            if arn and not self._assumable(str(arn)):
+                return ROLE_NOT_ASSUMED.format(arn=arn)
+        return None
+
+    def _assumable(self, arn: str) -> bool:
+        """The role exists in this account's IAM and trusts ecs-tasks.amazonaws.com."""
+        parts = arn.split(":", 5)
         name = parts[5].rsplit("/", 1)[-1] if len(parts) == 6 and parts[2] == "iam" else ""
         account = parts[4] if len(parts) == 6 else ""
         role = None
@@ -126,9 +133,7 @@ class StartChecks:
                 role = _backend("iam", self.account, "aws").get_role(name)
             except NotFoundException:
                 role = None
-        if role is None or not trusts_ecs_tasks(role.assume_role_policy_document):
-            return ROLE_NOT_ASSUMED.format(arn=arn)
-        return None
+        return role is not None and trusts_ecs_tasks(role.assume_role_policy_document)
 
     # -- what the agent does before the containers start -----------------------------------
 

@@ -119,7 +119,7 @@ def test_a_role_ecs_cannot_assume_fails_after_the_grace_naming_the_role() -> Non
                   events=[event("e1", ROLE_EVENT, 3)])
     early = watch.observe(st.Snapshot(T0 + 5, svc, []))
     assert early.state == st.PROGRESSING  # IAM may still be propagating a new role
-    assert "ECS cannot launch a task (execution role)" in early.summary
+    assert "ECS cannot launch a task" in early.summary
     for seconds in (20, 40):
         watch.observe(st.Snapshot(T0 + seconds, svc, []))
     verdict = watch.observe(st.Snapshot(T0 + 70, svc, []))

@@ -176,6 +176,20 @@ def test_an_execution_role_ecs_cannot_assume_launches_no_task(world, trusted) ->
     world.run_until(world.steady, limit=120)
 
 
+def test_a_task_role_ecs_cannot_assume_launches_no_task_either(world) -> None:
+    world.build()
+    execution_role(world)
+    task_role = "arn:aws:iam::123456789012:role/akka-firehose-task"
+    world.ecs.register_task_definition(
+        family="akka-demo", networkMode="bridge", executionRoleArn=ROLE_ARN,
+        taskRoleArn=task_role, containerDefinitions=[{
+            "name": CONTAINER, "image": IMAGE, "memory": 512, "essential": True}])
+    world.create_service("akka-demo", desired=1)
+    world.sb.advance(10)
+    assert world.all_tasks() == []
+    assert any(f"unable to assume the role '{task_role}'" in m for m in world.messages())
+
+
 def test_a_one_off_task_fails_to_start_the_same_way(world) -> None:
     world.build()
     execution_role(world)
