@@ -246,10 +246,10 @@ class StartChecks:
         if not rest or (host != ecr_host and host not in self.registry_hosts):
             return True
         name, digest, tag = rest, None, "latest"
-        if "@" in rest:
+        if "@" in rest:  # repository[:tag]@digest: the digest decides
             name, digest = rest.split("@", 1)
-        elif ":" in rest.rsplit("/", 1)[-1]:
-            name, tag = rest.rsplit(":", 1)
+        if ":" in name.rsplit("/", 1)[-1]:
+            name, tag = name.rsplit(":", 1)
         repository = _backend("ecr", self.account, self.region).repositories.get(name)
         if repository is None:
             return False

@@ -143,9 +143,11 @@ def test_an_image_missing_from_ecr_cannot_be_pulled(world) -> None:
               "found: manifest unknown: Requested image not found")
     assert_failed_to_start(first_stop(world), reason, reason)
     assert world.service()["deployments"][0]["failedTasks"] >= 1  # the breaker counts it
-    # a tag ECR holds, and an image of a registry the sandbox does not serve, both start
-    world.update(register(world, role=None,
-                          image=IMAGE.split("@")[0] + ":v1"))
+    # a tag ECR holds (alone or beside the digest), and an image of a registry the sandbox
+    # does not serve, all start
+    world.update(register(world, role=None, image=IMAGE.split("@")[0] + ":v1"))
+    world.run_until(world.steady, limit=120)
+    world.update(register(world, role=None, image=IMAGE.replace("@", ":v1@")))
     world.run_until(world.steady, limit=120)
     world.update(register(world, role=None, image="public.ecr.aws/docker/library/busybox:1"))
     world.run_until(world.steady, limit=120)
