@@ -24,7 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from release.core import config
+from release.core import config, template_checks
+from release.core import ecs_model as model
 from release.core.findings import (  # noqa: F401 - re-exported: the validation API
     ERROR,
     WARNING,
@@ -46,6 +47,12 @@ MISPLACED_KEYS = {
     "taskDefinition": "the release registers the task definition itself: name its file and "
                       "family under /taskDefinition of the service spec, not inside /service",
 }
+# A document saved from a Describe answer (`aws ecs describe-services`, ecspresso's
+# service and task definitions) carries what ECS reports beyond the request: (kind, where)
+# → (the model's shape, the answer, the request).
+REPORTED = {("taskdef", ""): (model.TASK_DEFINITION, "DescribeTaskDefinition",
+                              "RegisterTaskDefinition"),
+            ("service", "/service"): (model.SERVICE, "DescribeServices", "CreateService")}
 
 
 @dataclass
@@ -89,6 +96,8 @@ def read_document(root: Path, path: Path) -> tuple[Any, list[Finding]]:
     except config.DocumentError as exc:
         return None, [Finding(ERROR, exc.rule, rel, "", exc.message, exc.fix, exc.line,
                               exc.column)]
+    if b"{{" in raw:  # a template, perhaps (core/templates.py): only then are strings walked
+        _TEMPLATED[0] += 1
     if raw.startswith(BOM_BYTES):
         return doc, [Finding(WARNING, "json-bom", rel, "",
                              "the file starts with a UTF-8 byte order mark; release ignores "
@@ -107,6 +116,7 @@ class DuplicateKeys(dict):
 
 
 _DUPLICATE_OBJECTS = [0]  # objects with repeated keys parsed so far: a cheap "any?" test
+_TEMPLATED = [0]  # documents read so far whose text holds "{{": the same kind of test
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -245,12 +255,13 @@ class SchemaChecker:
             self._detailed = jsonschema.Draft202012Validator(self.schema)
         return self._detailed
 
-    def findings(self, rel: str, doc: Any) -> list[Finding]:
-        errors = sorted(self.detailed().iter_errors(doc),
+    def findings(self, rel: str, doc: Any, keep: Any = None) -> list[Finding]:
+        """Findings of jsonschema's errors (only those `keep(error)` accepts, when given)."""
+        errors = sorted((e for e in self.detailed().iter_errors(doc) if keep is None or keep(e)),
                         key=lambda e: (list(map(str, e.absolute_path)), e.validator))
         out: list[Finding] = []
         for error in errors:
-            out.extend(schema_findings(rel, error))
+            out.extend(schema_findings(rel, error, self.kind))
         return out
 
 
@@ -324,19 +335,26 @@ SCHEMA_RULES = {
 }
 
 
-def schema_findings(rel: str, error: Any) -> list[Finding]:
+def schema_findings(rel: str, error: Any, kind: str | None = None) -> list[Finding]:
     """Turn one jsonschema error into findings a person can act on."""
     pointer = pointer_of(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     rule = SCHEMA_RULES.get(error.validator, "schema-invalid")
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(schema.get("properties", {}))
+        shape, answer, request = REPORTED.get((kind or "", pointer), (None, "", ""))
         out = []
         for key in sorted(k for k in error.instance if k not in schema.get("properties", {})):
+            reported = shape is not None and key in model.added_by_ecs(shape)
             hint = MISPLACED_KEYS.get(key)
-            guess = "" if hint else did_you_mean(key, allowed)
+            guess = "" if hint or reported else did_you_mean(key, allowed)
             message = f"unknown key {key!r}{guess}"
-            if hint:
+            if reported:
+                message = f"unknown key {key!r}: {answer} reports it, {request} does not take it"
+                fix = ("leave it out: ECS fills it in (a document saved from the "
+                       f"{answer} answer, as ecspresso's are, carries it)"
+                       + ("; a service role is named in `role`" if key == "roleArn" else ""))
+            elif hint:
                 fix = hint
             elif guess:
                 fix = f"rename it to {guess[len(' (did you mean '):-2]}"
@@ -378,6 +396,9 @@ def schema_fix(error: Any, schema: dict[str, Any]) -> str:
                "an API field too)")
     elif error.validator == "type":
         fix = f"use a JSON {value if isinstance(value, str) else ' or '.join(value)} here"
+    elif error.validator == "enum" and error.instance == "":
+        # ecspresso's files carry "launchType": "" (the Go SDK's zero value, never sent)
+        fix = "leave the key out: an empty string is none of " + ", ".join(map(str, value))
     elif error.validator == "enum":
         fix = "use one of: " + ", ".join(map(str, value))
     elif error.validator == "const":
@@ -508,7 +529,7 @@ def _check_document(kind: str, path: Path, report: Report, loaded: Loaded,
     rel = relative(root, path)
     report.documents.append(rel)
     loaded.present.add(rel)
-    repeated_before = _DUPLICATE_OBJECTS[0]
+    repeated_before, templated_before = _DUPLICATE_OBJECTS[0], _TEMPLATED[0]
     doc, problems = read_document(root, path)
     findings.extend(problems)
     if any(p.severity == ERROR for p in problems):
@@ -522,12 +543,21 @@ def _check_document(kind: str, path: Path, report: Report, loaded: Loaded,
         reference = doc.get("taskDefinition")
         if isinstance(reference, dict) and isinstance(reference.get("file"), str):
             loaded.referenced.add(reference["file"])
+    templated = _TEMPLATED[0] != templated_before
+    if templated:  # templates that cannot be resolved (core/templates.py)
+        found = template_checks.findings(kind, rel, doc, loaded.environments)
+        findings.extend(found)
+        if any(f.severity == ERROR for f in found):
+            loaded.broken.add(rel)
+            return None
     if checker is None:  # no usable schema: reported once above; rules cannot trust it
         loaded.broken.add(rel)
         return None
     if checker.is_valid(doc):
         return doc
-    found = checker.findings(rel, doc)
+    # an unresolved template is an opaque string: patterns and enums judge its value later
+    found = checker.findings(rel, doc, (lambda e: not template_checks.spurious(e)) if templated
+                             else None)
     findings.extend(found)
     if found:
         loaded.broken.add(rel)
