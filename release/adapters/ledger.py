@@ -605,13 +605,18 @@ def registered(env: Environment, service: str, revision: str) -> None:
         held.note(held.release_entry, revision=revision)
 
 
+def note_release(env: Environment, service: str, **changes: str) -> None:
+    """Fields of the open release entry (e.g. `autoscaling`), written at once."""
+    held = active(env.name, service)
+    if held is not None and held.release_entry is not None:
+        held.note(held.release_entry, **changes)
+
+
 def failing(env: Environment, service: str, failure: str) -> None:
     """The release failed (`failure`: its cause and why) and is about to be rolled back:
     noted on its open entry, so that an interrupted rollback still closes it failed with
     its cause (Hold.close_open; a later run's takeover, `_close_left_open`)."""
-    held = active(env.name, service)
-    if held is not None and held.release_entry is not None:
-        held.note(held.release_entry, failure=failure[:MAX_REASON])
+    note_release(env, service, failure=failure[:MAX_REASON])
 
 
 def unfinished_release(env: Environment, service: str, revision: str | None

@@ -43,9 +43,11 @@ def left_open(prepared: Any) -> records.Entry | None:
 
 
 def finish(prepared: Any, waiter: Waiter, reporter: Reporter, entry: records.Entry,
-           rollback: bool, wait_and_finish: Callable[..., ReleaseOutcome]) -> ReleaseOutcome:
-    """Finish the release `entry` left: say so, open a new entry, then deploy.py's wait,
-    bake and outcome (`wait_and_finish`) on the live deployment."""
+           rollback: bool, wait_and_finish: Callable[..., ReleaseOutcome],
+           scale_in: Any = None) -> ReleaseOutcome:
+    """Finish the release `entry` left: say so, open a new entry (scale-in suspended, as
+    for any release: `scale_in`), then deploy.py's wait, bake and outcome
+    (`wait_and_finish`) on the live deployment."""
     from release.adapters import ledger
 
     env, spec, live, plan = prepared.env, prepared.spec, prepared.live, prepared.plan
@@ -68,6 +70,8 @@ def finish(prepared: Any, waiter: Waiter, reporter: Reporter, entry: records.Ent
                   left=entry.outcome, steps=steps, commit=prepared.record.commit,
                   image=prepared.record.image, images=prepared.record.image_map)
     ledger.begin_release(env, spec.service_name, prepared.record, revision)
+    if scale_in is not None:
+        scale_in.suspend(prepared)
     if part is not None:  # first what was cut short: its instances drain before "stable"
         removed = canary.settle(env, spec, prepared.aws, reporter, ReleaseOutcome(
             env.name, spec.service_name, RELEASED, revision, previous,
@@ -76,7 +80,8 @@ def finish(prepared: Any, waiter: Waiter, reporter: Reporter, entry: records.Ent
             return removed
     target = make_target(env, spec, revision, (primary(live.service or {}) or {}).get("id"),
                          previous, plan.budget.seconds, live.service, prepared.desired,
-                         waiter.draining())
+                         waiter.draining(),
+                         plan.count.effective if plan.count is not None else None)
     outcome = wait_and_finish(prepared, waiter, reporter, target, revision, previous,
                               rollback, registered=record is not None, resumed=True)
     if outcome.status == RELEASED:
