@@ -252,5 +252,5 @@ def live_canary(env: Environment, spec: ServiceSpec, aws: Any) -> dict[str, Any]
     neither is a canary to reuse or remove."""
     from release.adapters import live
 
-    found = live.describe_service(aws.ecs, env.cluster, canaries.canary_name(spec))
+    found = live.describe_service(aws.ecs, env.cluster, canaries.canary_name(spec), env.name)
     return found if found is not None and found.get("status") == "ACTIVE" else None
