@@ -244,7 +244,7 @@ def _variant_tags(stage: Stage, revision: str) -> dict[str, str]:
             for t in stage.ecs().list_tags_for_resource(resourceArn=arn)["tags"]}
 
 
-def test_run_on_the_seeds_full_cluster_runs_in_the_variant_and_passes_exit_3(
+def test_run_on_the_seeds_full_cluster_runs_in_the_variant_and_reports_exit_3(
         released: Stage) -> None:
     """Two instances, two tasks on host port 80: the revision itself fits nowhere."""
     assert released.service()["runningCount"] == 2
