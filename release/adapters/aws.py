@@ -266,6 +266,10 @@ class Aws:
         return self.client("cloudwatch")
 
     @cached_property
+    def application_autoscaling(self) -> Any:
+        return self.client("application-autoscaling")
+
+    @cached_property
     def servicediscovery(self) -> Any:
         return self.client("servicediscovery")
 

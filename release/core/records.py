@@ -229,6 +229,7 @@ class Entry:
     build_tag: str = ""
     job_name: str = ""
     source: str = "ledger"  # "tags": a record from before the ledger, read off a revision
+    autoscaling: str = ""  # release.autoscaling.suspendScaleIn: suspended, then restored (or not)
 
     def as_dict(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -242,7 +243,8 @@ class Entry:
                 "image": self.image, "images": images_map(self.images),
                 "commit": self.commit, "previous": self.previous,
                 "build_url": self.build_url, "build_tag": self.build_tag, "job": self.job_name,
-                "command": self.command, "id": self.id, "source": self.source}
+                "command": self.command, "id": self.id, "source": self.source,
+                "autoscaling": self.autoscaling}
 
 
 def release_entry(entry_id: str, record: Record, command: str) -> Entry:

@@ -86,7 +86,8 @@ def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: st
             if call.operation == "update_service":
                 deployment_id = deployments.deployment_for(response["service"], to_revision)
     target = make_target(env, spec, to_revision, deployment_id, current, plan.budget.seconds,
-                         rollback.before, rollback.taskdef, waiter.draining())
+                         rollback.before, rollback.taskdef, waiter.draining(),
+                         plan.count.effective if plan.count else None)  # the live count
     verdict = waiter.wait(target, "rollback", just_updated=bool(plan.calls))
     ledger.finish(env, spec.service_name, entry, records.COMPLETED if verdict.state ==
                   stability.STABLE else records.FAILED, verdict.reason or "stable")
