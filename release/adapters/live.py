@@ -32,11 +32,14 @@ def no_cluster(cluster: str, env_name: str | None) -> InvalidInput:
                         f"environments/{env_name}/environment.json's cluster")
 
 
-def describe_service(ecs: Any, cluster: str, name: str, env_name: str | None = None
-                     ) -> dict[str, Any] | None:
-    """The service, or None when it does not exist (or was deleted: INACTIVE)."""
+def describe_service(ecs: Any, cluster: str, name: str, env_name: str | None = None,
+                     tags: bool = False) -> dict[str, Any] | None:
+    """The service, or None when it does not exist (or was deleted: INACTIVE). With `tags`
+    its tags too (DescribeServices `include`: "If TAGS is specified, the tags are included
+    in the response. If this field is omitted, tags aren't included in the response.")."""
     try:
-        response = ecs.describe_services(cluster=cluster, services=[name])
+        response = (ecs.describe_services(cluster=cluster, services=[name], include=["TAGS"])
+                    if tags else ecs.describe_services(cluster=cluster, services=[name]))
     except ecs.exceptions.ClusterNotFoundException:
         raise no_cluster(cluster, env_name) from None
     for service in response.get("services", []):

@@ -144,3 +144,13 @@ def test_a_credential_in_a_webhook_url_is_named() -> None:
     assert notify.url_secret("https://bot:pw@chat.example/hook") == "a user name or password"
     assert notify.url_secret("https://chat.example/hook?key=1") == "a query string"
     assert notify.url_secret("https://chat.example/hooks/release-notices") is None
+
+
+def test_finishing_a_release_an_earlier_run_left_is_told_as_a_release() -> None:
+    notes = notify.Notifications()
+    started = notes.observe("release.finish", {"env": "e", "service": "s", "commit": "c" * 40,
+                                               "revision": "arn:x/fam:2"}, 0.0)
+    released = notes.observe("release.released", {"env": "e", "service": "s",
+                                                  "revision": "arn:x/fam:2"}, 300.0)
+    assert [p["outcome"] for p in started + released] == ["started", "released"]
+    assert released[0]["revision"] == "arn:x/fam:2" and released[0]["duration_seconds"] == 300
