@@ -31,7 +31,12 @@ CONTINUE_BUDGET_SECONDS = 1800  # the wait after an approval, beyond the strateg
 
 def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
                      action: str = "CONTINUE") -> ReleaseOutcome:
-    """Act on the paused hook of the service's deployment, then follow it to the end."""
+    """Act on the paused hook of the service's deployment, then follow it to the end.
+
+    Whether a deployment is paused is asked once, before the lock: with nothing to
+    approve the command answers at once, takes no lock and touches no ledger entry (taking
+    the lock closes entries other runs left in progress). Under the lock it is asked again,
+    as the deployment may have moved on meanwhile."""
     from release.adapters import ledger
     from release.adapters import service_deployments as api
     from release.engine import values
@@ -41,20 +46,18 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
     resolved = values.resolve(repo, spec, aws)  # values from outside git
     spec, env = resolved.spec or spec, resolved.env
     where = f"{env.name}/{spec.service_name}"
+    _paused(env, spec, aws)
     with ledger.hold(env, spec.service_name, reporter, "continue", aws):
-        paused = next((g for g in going_on(env, spec, aws) if g.hook is not None), None)
-        if paused is None or paused.hook is None:
-            raise InvalidInput(f"{where}: no deployment is paused at a lifecycle hook; nothing "
-                               "was changed", f"see `release status --env {env.name} "
-                               f"--service {spec.name}`")
-        deployment, hook, arn = paused.deployment, paused.hook, paused.arn
+        paused = _paused(env, spec, aws)
+        deployment, hook, arn = paused.deployment, paused.hook or {}, paused.arn
         with aws_step(env, f"reading the revision of {spec.service_name}"):
             revision, previous, record = _revisions(aws, env.cluster, spec, paused)
         ledger.begin_release(env, spec.service_name, record, revision)
         reporter.emit("continue.start", f"{where}: {action.lower()} deployment {short(arn)} "
                       f"of {short(revision)} paused at {deployment.get('lifecycleStage')} "
                       f"(hook {hook['hookId']})", env=env.name, service=spec.service_name,
-                      deployment=arn, revision=revision, hook=hook["hookId"], action=action)
+                      deployment=arn, hook=hook["hookId"], action=action, revision=revision,
+                      commit=record.commit or None, image=record.image or None)
         with aws_step(env, f"continuing the deployment of {spec.service_name}"):
             api.continue_hook(aws.ecs, arn, str(hook["hookId"]), action)
         extra = native.native_seconds(deployment.get("deploymentConfiguration") or {})
@@ -67,6 +70,17 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
             ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
                                   outcome.message)
         return outcome
+
+
+def _paused(env: Any, spec: ServiceSpec, aws: Any) -> GoingOn:
+    """The newest deployment paused at a hook, asked once (no waiting for one to be listed:
+    `continue` follows a pause that exists); none is exit 1, nothing changed."""
+    paused = next((g for g in going_on(env, spec, aws) if g.hook is not None), None)
+    if paused is None:
+        raise InvalidInput(f"{env.name}/{spec.service_name}: no deployment is paused at a "
+                           "lifecycle hook; nothing was changed",
+                           f"see `release status --env {env.name} --service {spec.name}`")
+    return paused
 
 
 def _revisions(aws: Any, cluster: str, spec: ServiceSpec, paused: GoingOn
