@@ -6,24 +6,33 @@ from typing import Annotated
 
 import typer
 
-from release.commands.common import FormatOption, RepoOption, find_repo, handles_errors
+from release.commands.common import (
+    FormatOption,
+    RepoOption,
+    environment_names,
+    find_repo,
+    handles_errors,
+    service_names,
+)
 from release.output.events import OutputFormat, Reporter
 
 ImageOption = Annotated[str | None, typer.Option("--image", help="<registry>/<repo>@sha256:…, "
     "<registry>/<repo>:tag, tag@sha256:…, or @FILE: the digest of `release build --push "
     "--format json` output.")]
 FromOption = Annotated[str | None, typer.Option("--from", help="Pin to what is live and "
-    "completed in this environment (its release record), instead of --image.")]
+    "completed in this environment (its release record), instead of --image.",
+    callback=environment_names)]
 PushOption = Annotated[bool, typer.Option("--push", help="Push the commit (fast-forward only; "
     "a branch that moved is refused, never forced).")]
 
 
 @handles_errors
 def promote(
-    env: Annotated[str, typer.Option("--env", "-e", help="Environment whose pin to change.")],
+    env: Annotated[str, typer.Option("--env", "-e", help="Environment whose pin to change.",
+                                     callback=environment_names)],
     service: Annotated[str | None, typer.Option(
-        "--service", "-s", help="Service (file stem or serviceName); with --from, default all."
-    )] = None,
+        "--service", "-s", help="Service (file stem or serviceName); with --from, default all.",
+        callback=service_names)] = None,
     image: ImageOption = None, source: FromOption = None,
     commit: Annotated[bool, typer.Option(
         "--commit", help="Commit the pin change (one commit, nothing else in it).")] = False,

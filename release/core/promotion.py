@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from release.core import redact
 from release.core.errors import InvalidInput
 from release.core.records import COMPLETED, IN_PROGRESS, RELEASE, Entry, Record
 
@@ -133,7 +134,7 @@ def judge_source(env: str, service: str, revision: str | None, taskdef: dict[str
                       f"{(pinned or tag or 'nothing')[:19]}…", f"release {env} from git "
                       f"first (`release apply`) or roll git back to what runs, then promote")
     return SourceRelease(env, service, revision, digest, record.image_tag or tag or "",
-                         record.commit, record.build_url)
+                         record.commit, redact.ci_value(record.build_url))  # an older record
 
 
 def image_from_build_report(text: str, where: str) -> str:

@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from release.core import config, template_checks
+from release.core import config, redact, template_checks
 from release.core.findings import (  # noqa: F401 - re-exported: the validation API
     ERROR,
     WARNING,
@@ -215,7 +215,7 @@ def add_positions(root: Path, findings: list[Finding]) -> None:
             continue
         if finding.file not in texts:
             try:
-                texts[finding.file] = config.read_text(root / finding.file)
+                texts[finding.file] = config.read_text(root / finding.file, root)
             except config.DocumentError:
                 texts[finding.file] = None
         text = texts[finding.file]
@@ -364,10 +364,27 @@ def schema_findings(rel: str, error: Any) -> list[Finding]:
         from jsonschema.exceptions import best_match
 
         inner = best_match(error.context)
-        message = f"{error.message}; closest: {inner.message}" if inner else error.message
+        message = (f"{shown_message(error)}; closest: {shown_message(inner)}" if inner
+                   else shown_message(error))
         return [Finding(ERROR, rule, rel, pointer, message,
                         schema.get("description", "") or "see the schema for the allowed forms")]
-    return [Finding(ERROR, rule, rel, pointer, _short(error.message), schema_fix(error, schema))]
+    return [Finding(ERROR, rule, rel, pointer, _short(shown_message(error)),
+                    schema_fix(error, schema))]
+
+
+def shown_message(error: Any) -> str:
+    """jsonschema's message, which quotes the value, with credentials in it masked: a value
+    shaped like one (core/redact.py), or held under a name that says secret. A document
+    may be anything a link or a mistake made it (a credentials file): its values are not
+    repeated in a report that CI logs keep."""
+    path = list(error.absolute_path)
+    name = str(path[-1]) if path and isinstance(path[-1], str) else ""
+    instance = error.instance
+    masked = redact.mask_value(instance, name)
+    message = error.message
+    if masked != instance:
+        message = message.replace(repr(instance), repr(masked))
+    return redact.mask(message)
 
 
 def _short(message: str, limit: int = 300) -> str:
@@ -475,6 +492,12 @@ def _validate(root: Path, envs: list[str] | None, report: Report,
     everything, wanted = layout
     docs = config.discover(root, wanted) if wanted else everything
     loaded = Loaded(root=root, filtered=bool(wanted))
+    for rel, target in docs.outside.items():  # never read: said once, counted as broken
+        findings.append(Finding(ERROR, "document-link", rel, "",
+                                f"a symbolic link that leads outside the repository (to "
+                                f"{target}); it is not read", config.LINK_FIX))
+        loaded.present.add(rel)
+        loaded.broken.add(rel)
 
     checkers: dict[str, SchemaChecker | None] = {}
     for kind in KINDS:

@@ -9,14 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from release.core.config import ConfigRepo
+from release.core.config import ConfigRepo, inside
 from release.core.errors import InvalidInput, UsageError
 from release.output.events import Reporter
 
 
 def build(root: Path, config_repo: ConfigRepo, env: str, service: str | None,
           context: Path | None, reporter: Reporter, *, push: bool, allow_dirty: bool) -> Any:
-    """Build the one chosen service's image (and push it); the adapter's BuildResult."""
+    """Build the one chosen service's image (and push it); the adapter's BuildResult.
+
+    The context must be a folder of the config repository, links followed, whether the spec
+    names it (validation refuses one outside: `image-build-context`) or --context does."""
     from release.adapters import image
 
     specs = config_repo.services_of(env, service)
@@ -31,6 +34,14 @@ def build(root: Path, config_repo: ConfigRepo, env: str, service: str | None,
                                f'add "build": {{"context": "<folder>"}} to {spec.path}, '
                                "or pass --context")
         context = root / spec.build_context
+    else:
+        context = Path(context).resolve()  # --context is relative to the working directory
+    if not inside(root, context):
+        raise InvalidInput(
+            f"the build context {context} is outside the config repository {root}",
+            "build from a folder of the config repository (a git submodule is one): an image "
+            "built elsewhere would be tagged with another checkout's commit, which this "
+            "repository's history does not hold; nothing was built")
     return image.build_and_push(config_repo.environment(env), context, reporter, push=push,
                                 allow_dirty=allow_dirty)
 

@@ -7,7 +7,9 @@ released; `latest` or a movable tag runs whatever was pushed last.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import PurePath
 
+from release.core import config
 from release.core.findings import ERROR, WARNING, Finding, pointer_of
 from release.core.rolling import containers
 from release.core.rules.base import (
@@ -59,4 +61,27 @@ def image_container(ctx: Context) -> Iterator[Finding]:
                               f"use one of: {', '.join(names)}")
 
 
-CHECKS = (image_pin_mutable, image_container)
+@rule("image-build-context", ERROR, "a build context (`/build/context`, "
+      "`/images/<container>/build/context`) is a folder inside the config repository: not an "
+      "absolute path, no `..` out of it, no symbolic link leading out of it",
+      "put the source in the config repository (a folder, or a git submodule) and name it "
+      "relative to the repository's root")
+def image_build_context(ctx: Context) -> Iterator[Finding]:
+    for view in ctx.services:
+        for pin in view.spec.images:
+            if pin.build is None:
+                continue
+            context = pin.build.context
+            if config.inside(ctx.loaded.root, context):
+                continue
+            how = ("through a symbolic link" if config.inside_as_written(context)
+                   else "an absolute path" if PurePath(context).is_absolute() else "by `..`")
+            yield finding("image-build-context", view.rel, f"{pin.pointer}/build/context"
+                          if pin.pointer != "/image" else "/build/context",
+                          f"the build context {context!r} leads outside the config repository "
+                          f"({how}): `release build` would build another checkout's source and "
+                          "tag it with that checkout's commit, which this repository's history "
+                          "does not hold")
+
+
+CHECKS = (image_pin_mutable, image_container, image_build_context)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from release.core import redact
 from release.core.findings import ERROR, Finding, pointer_of
 from release.core.rolling import containers
 from release.core.rules.base import (
@@ -43,14 +44,8 @@ SETTING_VALUE = re.compile(
     r"|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|sec|m|min|h|d|w|y))+"
     r"|P(?=[0-9]|T[0-9])([0-9]+[YMWD])*(T([0-9]+(\.[0-9]+)?[HMS])+)?"
     r"|[a-z][a-z0-9+.-]*://\S*|/\S*)$", re.IGNORECASE)
-SECRET_VALUES = [
-    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
-    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"), "a JWT"),
-    (re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
-]
+# Credentials by their shape (AWS keys, tokens, webhook URLs, ...): one list, core/redact.py.
+SECRET_VALUES = redact.SECRET_VALUES
 
 
 @rule("secret-in-environment", ERROR, "no plain-text secrets in `environment`: values that look "
@@ -155,10 +150,18 @@ SSM_PARAMETER_NAME = re.compile(r"^/?(?!(?:aws|ssm))[A-Za-z0-9_.-]+(/[A-Za-z0-9_
 
 @rule("secret-value-from", ERROR, "every secret's valueFrom is a Secrets Manager secret ARN, an "
       "SSM parameter ARN, or an SSM parameter name (letters, digits, _ . - and / levels; not "
-      "starting with aws or ssm)", "use the secret's full ARN (Secrets Manager) or the parameter's "
+      "starting with aws or ssm), never a credential itself (a token, a key, a webhook URL)",
+      "use the secret's full ARN (Secrets Manager) or the parameter's "
       "name or ARN (SSM Parameter Store); never the secret itself")
 def secret_value_from(ctx: Context) -> Iterator[Finding]:
     def check(rel: str, path: list, value: str) -> Iterator[Finding]:
+        what = redact.credential_kind(value)
+        if what:  # a Slack token is a valid parameter name: the shape is checked first
+            yield finding("secret-value-from", rel, pointer_of(path),
+                          f"valueFrom holds what looks like {what}: it names where the secret "
+                          "is kept (an ARN or a parameter name), and the secret itself is now "
+                          "in git; rotate it")
+            return
         if not (SECRET_ARN.match(value) or SSM_PARAMETER_NAME.match(value) or is_opaque(value)):
             if SECRET_SERVICE_ARN.match(value):
                 kind = ("a Secrets Manager or SSM ARN without a real region, 12-digit account "
@@ -216,4 +219,65 @@ def secret_execution_role(ctx: Context) -> Iterator[Finding]:
                     "executionRoleArn: its tasks stop with ResourceInitializationError")
 
 
-CHECKS = (secret_in_environment, secret_in_container, secret_value_from, secret_execution_role)
+# What the rules above already look at, by document kind: the container definitions of a task
+# definition, a service's container overrides (environment and secrets).
+_COVERED = {"taskdef": (("containerDefinitions",),),
+            "service": (("overrides", "containers"),)}
+
+
+@rule("secret-in-document", ERROR, "no credential anywhere else in a document: a value shaped "
+      "like one (AWS access key, private key, GitHub/GitLab/Slack/Stripe/Google/npm token, "
+      "Slack or Discord webhook URL, JWT, URL with a password) in any string of environment.json, "
+      "a service spec (tags, beforeDeploy command, smoke checks, ...) or a task definition "
+      "(tags, ...), or a tag whose key says secret with a value that is one",
+      "keep the secret in Secrets Manager or SSM (a task reads it through `secrets`), the "
+      "webhook URL in the CI's credentials (notify.urlFromEnv); rotate what reached git")
+def secret_in_document(ctx: Context) -> Iterator[Finding]:
+    documents = [("environment", rel, env.doc) for rel, env in ctx.environments.values()]
+    documents += [("service", view.rel, view.doc) for view in ctx.services]
+    documents += [("taskdef", rel, doc) for rel, doc in ctx.taskdef_items()]
+    for kind, rel, doc in documents:
+        for path, text in _document_strings(doc, (), _COVERED.get(kind, ())):
+            what = redact.credential_kind(text)
+            if what:
+                yield finding("secret-in-document", rel, pointer_of(path),
+                              f"{'/'.join(map(str, path))} holds what looks like {what} in "
+                              "plain text")
+        for path, key, value in _tags(doc, ()):
+            if not redact.credential_kind(value) and _secret_problem(key, value):
+                yield finding("secret-in-document", rel, pointer_of(path),
+                              f"tag {key!r} looks like a secret kept in plain text")
+
+
+def _document_strings(value: Any, path: tuple, covered: tuple[tuple, ...]
+                      ) -> Iterator[tuple[tuple, str]]:
+    """Every string of a document with its path, except under the `covered` paths and `$schema`;
+    templates (opaque until filled in) left out."""
+    if any(path[:len(c)] == c for c in covered):
+        return
+    if isinstance(value, str):
+        if not is_opaque(value):
+            yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not (not path and key == "$schema"):
+                yield from _document_strings(item, (*path, key), covered)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _document_strings(item, (*path, index), covered)
+
+
+def _tags(value: Any, path: tuple) -> Iterator[tuple[tuple, str, str]]:
+    """Every `{"key": ..., "value": ...}` pair of a document (ECS and ELB tags)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("key"), str) and isinstance(value.get("value"), str):
+            yield (*path, "value"), value["key"], value["value"]
+        for key, item in value.items():
+            yield from _tags(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _tags(item, (*path, index))
+
+
+CHECKS = (secret_in_environment, secret_in_container, secret_value_from, secret_execution_role,
+          secret_in_document)
