@@ -91,6 +91,9 @@ def read_document(root: Path, path: Path) -> tuple[Any, list[Finding]]:
                               exc.column)]
     if b"{{" in raw:  # a template, perhaps (core/templates.py): only then are strings walked
         _TEMPLATED[0] += 1
+    if (b'"key"' in raw or any(marker in raw for marker in _MARKERS)  # a credential, perhaps
+            or (b"@" in raw and b"://" in raw)):  # (core/redact.maybe_credential, on bytes)
+        _SUSPECT[0] += 1
     if raw.startswith(BOM_BYTES):
         return doc, [Finding(WARNING, "json-bom", rel, "",
                              "the file starts with a UTF-8 byte order mark; release ignores "
@@ -110,6 +113,8 @@ class DuplicateKeys(dict):
 
 _DUPLICATE_OBJECTS = [0]  # objects with repeated keys parsed so far: a cheap "any?" test
 _TEMPLATED = [0]  # documents read so far whose text holds "{{": the same kind of test
+_SUSPECT = [0]  # ... whose text holds a marker of a credential or a tag (rules/secrets.py)
+_MARKERS = tuple(marker.encode() for marker in redact.MARKERS)
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -491,7 +496,7 @@ def _validate(root: Path, envs: list[str] | None, report: Report,
         return
     everything, wanted = layout
     docs = config.discover(root, wanted) if wanted else everything
-    loaded = Loaded(root=root, filtered=bool(wanted))
+    loaded = Loaded(root=root, filtered=bool(wanted), suspect=set())
     for rel, target in docs.outside.items():  # never read: said once, counted as broken
         findings.append(Finding(ERROR, "document-link", rel, "",
                                 f"a symbolic link that leads outside the repository (to "
@@ -536,7 +541,10 @@ def _check_document(kind: str, path: Path, report: Report, loaded: Loaded,
     report.documents.append(rel)
     loaded.present.add(rel)
     repeated_before, templated_before = _DUPLICATE_OBJECTS[0], _TEMPLATED[0]
+    suspect_before = _SUSPECT[0]
     doc, problems = read_document(root, path)
+    if _SUSPECT[0] != suspect_before and loaded.suspect is not None:
+        loaded.suspect.add(rel)
     findings.extend(problems)
     if any(p.severity == ERROR for p in problems):
         loaded.broken.add(rel)

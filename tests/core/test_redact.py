@@ -16,8 +16,18 @@ WEBHOOK = "https://hooks.slack.com/services/T00000000/B00000000/" + "X" * 24
     (WEBHOOK, "a Slack webhook URL (its path is the token)"),
     ("postgres://app:s3cret@db:5432/app", "a URL with a password"),
     ("glpat-" + "a" * 20, "a GitLab token"),
+    ("-----BEGIN RSA PRIVATE KEY-----", "a private key"),
+    ("ghp_" + "a" * 36, "a GitHub token"),
+    ("github_pat_" + "a" * 30, "a GitHub token"),
+    ("xapp-1-" + "a" * 12, "a Slack token"),
+    ("https://discord.com/api/webhooks/123/abc-def",
+     "a Discord webhook URL (its path is the token)"),
+    ("AIza" + "a" * 35, "a Google API key"),
+    ("npm_" + "a" * 36, "an npm token"),
+    ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl", "a JWT"),
 ])
 def test_a_credential_is_known_by_its_shape(value: str, what: str) -> None:
+    assert redact.maybe_credential(value)  # the cheap test never misses one
     assert redact.credential_kind(f"x {value} y") == what
     assert value not in redact.mask(f"x {value} y")
 

@@ -9,7 +9,7 @@ events alike; and what git adds (tags, an environment value) is shown masked whe
 
 from __future__ import annotations
 
-from engine_sandbox import Stage
+from engine_sandbox import CONTAINER, SPEC, Stage
 
 from release.core import plan as pl
 from release.core.calls import ApiCall
@@ -64,3 +64,22 @@ def test_a_call_s_parameters_are_shown_masked() -> None:
     assert shown == [{"name": "PAYMENTS", "value": "***"},
                      {"name": "REGION", "value": "eu-west-1"}]
     assert call.params["containerDefinitions"][0]["environment"][0]["value"] == STRIPE
+
+
+def test_a_credential_filled_in_from_outside_git_is_not_printed(stage: Stage) -> None:
+    """A String parameter (where a SecureString belonged) read into an environment value: the
+    task gets it, the plan's lines, values and calls show ***."""
+    stage.sandbox.client("ssm").put_parameter(Name="/akka/payments", Value=STRIPE, Type="String")
+    stage.edit(SPEC, lambda d: d["overrides"]["containers"][CONTAINER]["environment"].update(
+        PAYMENTS="{{ ssm `/akka/payments` }}"))
+    stage.pin("v1")
+    plan = stage.cli("plan")
+    assert plan.exit_code == 0, plan.output
+    assert STRIPE not in plan.output
+    assert plan.first("plan.value")["value"] == "***"
+    run = stage.cli("deploy")
+    assert run.exit_code == 0, run.output
+    assert STRIPE not in run.output
+    taskdef = stage.ecs().describe_task_definition(taskDefinition="akka-demo:1")["taskDefinition"]
+    environment = taskdef["containerDefinitions"][0]["environment"]
+    assert {"name": "PAYMENTS", "value": STRIPE} in environment

@@ -236,47 +236,41 @@ def secret_in_document(ctx: Context) -> Iterator[Finding]:
     documents = [("environment", rel, env.doc) for rel, env in ctx.environments.values()]
     documents += [("service", view.rel, view.doc) for view in ctx.services]
     documents += [("taskdef", rel, doc) for rel, doc in ctx.taskdef_items()]
+    suspect = ctx.loaded.suspect  # validation read each file's text: most hold no marker
     for kind, rel, doc in documents:
-        for path, text in _document_strings(doc, (), _COVERED.get(kind, ())):
+        if suspect is not None and rel not in suspect:
+            continue
+        for path, key, text in _document_strings(doc, (), _COVERED.get(kind, ())):
             what = redact.credential_kind(text)
             if what:
                 yield finding("secret-in-document", rel, pointer_of(path),
                               f"{'/'.join(map(str, path))} holds what looks like {what} in "
                               "plain text")
-        for path, key, value in _tags(doc, ()):
-            if not redact.credential_kind(value) and _secret_problem(key, value):
+            elif key is not None and _secret_problem(key, text):
                 yield finding("secret-in-document", rel, pointer_of(path),
                               f"tag {key!r} looks like a secret kept in plain text")
 
 
 def _document_strings(value: Any, path: tuple, covered: tuple[tuple, ...]
-                      ) -> Iterator[tuple[tuple, str]]:
-    """Every string of a document with its path, except under the `covered` paths and `$schema`;
-    templates (opaque until filled in) left out."""
-    if any(path[:len(c)] == c for c in covered):
-        return
+                      ) -> Iterator[tuple[tuple, str | None, str]]:
+    """Every string of a document with its path (and, for the value of a `{"key", "value"}`
+    pair, an ECS or ELB tag, its key), except under the `covered` paths and `$schema`.
+    Templates are walked too: a default written in one is in git as much as any value."""
     if isinstance(value, str):
-        if not is_opaque(value):
-            yield path, value
+        yield path, None, value
     elif isinstance(value, dict):
+        tag = isinstance(value.get("key"), str) and isinstance(value.get("value"), str)
         for key, item in value.items():
-            if not (not path and key == "$schema"):
-                yield from _document_strings(item, (*path, key), covered)
+            inner = (*path, key)
+            if (not path and key == "$schema") or any(inner[:len(c)] == c for c in covered):
+                continue
+            if tag and key == "value":
+                yield inner, value["key"], item
+            else:
+                yield from _document_strings(item, inner, covered)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _document_strings(item, (*path, index), covered)
-
-
-def _tags(value: Any, path: tuple) -> Iterator[tuple[tuple, str, str]]:
-    """Every `{"key": ..., "value": ...}` pair of a document (ECS and ELB tags)."""
-    if isinstance(value, dict):
-        if isinstance(value.get("key"), str) and isinstance(value.get("value"), str):
-            yield (*path, "value"), value["key"], value["value"]
-        for key, item in value.items():
-            yield from _tags(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _tags(item, (*path, index))
 
 
 CHECKS = (secret_in_environment, secret_in_container, secret_value_from, secret_execution_role,
