@@ -588,6 +588,13 @@ def registered(env: Environment, service: str, revision: str) -> None:
         held.note(held.release_entry, revision=revision)
 
 
+def note_release(env: Environment, service: str, **changes: str) -> None:
+    """Fields of the open release entry (e.g. `autoscaling`), written at once."""
+    held = active(env.name, service)
+    if held is not None and held.release_entry is not None:
+        held.note(held.release_entry, **changes)
+
+
 def finish_release(env: Environment, service: str, outcome: str, reason: str) -> None:
     held = active(env.name, service)
     if held is not None:

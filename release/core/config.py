@@ -96,9 +96,11 @@ def read_bytes(path: Path, root: Path | None = None) -> bytes:
                                 fix=SIZE_FIX)
         chunks: list[bytes] = []
         left = MAX_DOCUMENT_BYTES + 1
-        while left > 0 and (chunk := os.read(fd, max(left, 1))):  # usually one read and EOF
+        ask = info.st_size + 1  # the size fstat saw, +1 to meet the end: no 1 MiB buffer per read
+        while left > 0 and (chunk := os.read(fd, min(left, ask))):  # usually one read and EOF
             chunks.append(chunk)
             left -= len(chunk)
+            ask = 64 * 1024  # more than fstat saw (it grows as we read): go on in 64 KiB steps
         raw = b"".join(chunks)
     except OSError as exc:
         raise DocumentError(path, f"cannot read: {exc.strerror or exc}", rule="document-type",

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from release.core import config, redact, template_checks
+from release.core import ecs_model as model
 from release.core.findings import (  # noqa: F401 - re-exported: the validation API
     ERROR,
     WARNING,
@@ -46,6 +47,12 @@ MISPLACED_KEYS = {
     "taskDefinition": "the release registers the task definition itself: name its file and "
                       "family under /taskDefinition of the service spec, not inside /service",
 }
+# A document saved from a Describe answer (`aws ecs describe-services`, ecspresso's
+# service and task definitions) carries what ECS reports beyond the request: (kind, where)
+# → (the model's shape, the answer, the request).
+REPORTED = {("taskdef", ""): (model.TASK_DEFINITION, "DescribeTaskDefinition",
+                              "RegisterTaskDefinition"),
+            ("service", "/service"): (model.SERVICE, "DescribeServices", "CreateService")}
 
 
 @dataclass
@@ -259,7 +266,7 @@ class SchemaChecker:
                         key=lambda e: (list(map(str, e.absolute_path)), e.validator))
         out: list[Finding] = []
         for error in errors:
-            out.extend(schema_findings(rel, error))
+            out.extend(schema_findings(rel, error, self.kind))
         return out
 
 
@@ -333,19 +340,26 @@ SCHEMA_RULES = {
 }
 
 
-def schema_findings(rel: str, error: Any) -> list[Finding]:
+def schema_findings(rel: str, error: Any, kind: str | None = None) -> list[Finding]:
     """Turn one jsonschema error into findings a person can act on."""
     pointer = pointer_of(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     rule = SCHEMA_RULES.get(error.validator, "schema-invalid")
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(schema.get("properties", {}))
+        shape, answer, request = REPORTED.get((kind or "", pointer), (None, "", ""))
         out = []
         for key in sorted(k for k in error.instance if k not in schema.get("properties", {})):
+            reported = shape is not None and key in model.added_by_ecs(shape)
             hint = MISPLACED_KEYS.get(key)
-            guess = "" if hint else did_you_mean(key, allowed)
+            guess = "" if hint or reported else did_you_mean(key, allowed)
             message = f"unknown key {key!r}{guess}"
-            if hint:
+            if reported:
+                message = f"unknown key {key!r}: {answer} reports it, {request} does not take it"
+                fix = ("leave it out: ECS fills it in (a document saved from the "
+                       f"{answer} answer, as ecspresso's are, carries it)"
+                       + ("; a service role is named in `role`" if key == "roleArn" else ""))
+            elif hint:
                 fix = hint
             elif guess:
                 fix = f"rename it to {guess[len(' (did you mean '):-2]}"
@@ -404,6 +418,9 @@ def schema_fix(error: Any, schema: dict[str, Any]) -> str:
                "an API field too)")
     elif error.validator == "type":
         fix = f"use a JSON {value if isinstance(value, str) else ' or '.join(value)} here"
+    elif error.validator == "enum" and error.instance == "":
+        # ecspresso's files carry "launchType": "" (the Go SDK's zero value, never sent)
+        fix = "leave the key out: an empty string is none of " + ", ".join(map(str, value))
     elif error.validator == "enum":
         fix = "use one of: " + ", ".join(map(str, value))
     elif error.validator == "const":

@@ -19,9 +19,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from release.core import autoscaling, records, stability
 from release.core import canary as canaries
 from release.core import plan as planning
-from release.core import records, stability
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import deployment_for, primary, short
@@ -54,7 +54,7 @@ def with_canary(plan: planning.ReleasePlan, env: Environment, spec: ServiceSpec,
         left_over = live_canary(env, spec, aws)
     revision = next((c.params.get("taskDefinition") for c in plan.calls
                      if c.operation == "update_service"), None)
-    part = canaries.plan_canary(env, spec, revision, plan.registers,
+    part = canaries.plan_canary(env, _counted(spec, plan), revision, plan.registers,
                                 plan.service_exists and revision is not None, left_over)
     budget = plan.budget
     if part is not None and part.runs and part.canary is not None:
@@ -69,6 +69,12 @@ def with_canary(plan: planning.ReleasePlan, env: Environment, spec: ServiceSpec,
     return dataclasses.replace(plan, canary=part, budget=budget)
 
 
+def _counted(spec: ServiceSpec, plan: planning.ReleasePlan) -> ServiceSpec:
+    """The spec with the count the release decided (core/autoscaling.py): the traffic share
+    is the canary's tasks against the tasks the service really has."""
+    return autoscaling.with_count(spec, plan.count) if plan.count is not None else spec
+
+
 def before_update(prepared: Any, revision: str, reporter: Reporter) -> None:
     """Run the canary on `revision` and bake it; on failure remove it and raise CanaryFailed
     (the main service not updated). Nothing to do when the plan runs no canary."""
@@ -80,7 +86,8 @@ def before_update(prepared: Any, revision: str, reporter: Reporter) -> None:
     cspec = canaries.canary_spec(spec, canary)
     where = f"{env.name}/{spec.service_name}"
     reporter.emit("canary.start", f"{where}: canary {part.name}: "
-                  f"{canaries.traffic_share(spec, canary)} on {short(revision)}",
+                  f"{canaries.traffic_share(_counted(spec, prepared.plan), canary)} on "
+                  f"{short(revision)}",
                   env=env.name, service=spec.service_name, canary=part.name, revision=revision,
                   count=canary.count, reused=part.left_over is not None)
     try:

@@ -14,6 +14,7 @@ production path. Its parts, each citing the AWS pages it follows:
 * `agent` — the container agent's registration of the instances EC2 runs;
 * `faults` — what a task does wrong, declared on its container definition;
 * `alarms` — the alarm fault: CloudWatch alarms in ALARM while such tasks serve.
+* `autoscaling` — the scale fault: desiredCount moved as a scaling policy moves it.
 * `native` — blue/green, linear and canary deployments and their service-deployment API.
 
 A load-balancer kind is one class with `world.LoadBalancers`' methods, listed
@@ -28,6 +29,7 @@ from typing import Any
 from release.core.clock import Clock
 from release.sandbox.agent import Agent
 from release.sandbox.alarms import AlarmFaults
+from release.sandbox.autoscaling import ScalingFaults
 from release.sandbox.elb import ClassicElb
 from release.sandbox.oneoff import OneOffTasks
 from release.sandbox.placement import Placement, requirements
@@ -63,6 +65,7 @@ class EcsEmulator:
         self.agent = Agent(self.world, self.placement)
         self.oneoff = OneOffTasks(emulated_task_class, account, region)
         self.alarms = AlarmFaults(self.world, kinds)
+        self.scaling = ScalingFaults(self.world, kinds)
 
     @property
     def ecs(self) -> Any:
@@ -167,3 +170,4 @@ class EcsEmulator:
             self.placement.refresh()
             self.oneoff.tick(now)
             self.alarms.tick(now)
+            self.scaling.tick(now)

@@ -221,7 +221,8 @@ class Replay:
     def __init__(self, aws: Any, script: list[Call | Polls], now: Callable[[], float]) -> None:
         self.script = list(script)
         self.now = now
-        self.clients = {"ecs": aws.ecs, "elb": aws.elb, "ecr": aws.ecr, "logs": aws.logs}
+        self.clients = {"ecs": aws.ecs, "elb": aws.elb, "ecr": aws.ecr, "logs": aws.logs,
+                        "application_autoscaling": aws.application_autoscaling}
         self.stubbers = {name: Stubber(client) for name, client in self.clients.items()}
         self.health_calls: list[dict[str, Any]] = []
         self.task_calls: list[str] = []  # ListTasks/DescribeTasks/... in the order made

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import registered
+from shapes_autoscaling import queue_scaling
 from shapes_ledger import quiet_ledger
 from shapes_taskdef import (
     JENKINS,
@@ -116,6 +117,7 @@ def test_second_deploy_registers_nothing_and_says_nothing_to_change(world) -> No
     answer = described_task_definition(world["desired"], LIVE_REVISION,
                                        tags={"release:outcome": "completed"})
     ecs, ecr = queue_live(world, answer), queue_image(world)
+    scaling = queue_scaling(world["aws"].application_autoscaling)  # no scalable target
     code, events, output = run("deploy")
     assert code == 0, output
     unchanged = next(e for e in events if e["event"] == "release.unchanged")
@@ -124,6 +126,7 @@ def test_second_deploy_registers_nothing_and_says_nothing_to_change(world) -> No
     assert not any(e["event"] == "release.call" for e in events)
     ecs.assert_no_pending_responses()  # read the service and its revision, and nothing more
     ecr.assert_no_pending_responses()
+    scaling.assert_no_pending_responses()
 
 
 def test_a_real_change_is_still_detected(world) -> None:
@@ -132,6 +135,7 @@ def test_a_real_change_is_still_detected(world) -> None:
     container["image"] = container["image"][:-1] + "0"
     ecs = queue_live(world, described_task_definition(previous, LIVE_REVISION))
     queue_image(world)
+    queue_scaling(world["aws"].application_autoscaling)
     code, events, output = run("plan")
     assert code == 0, output
     (shown,) = [e for e in events if e["event"] == "plan"]

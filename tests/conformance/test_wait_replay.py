@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY
+from shapes_autoscaling import ASKED, described
 from shapes_ledger import quiet_ledger
 from shapes_service import (
     CLUSTER,
@@ -127,6 +128,7 @@ def release_calls(stage: dict[str, Any], rolling: dict[str, Any]) -> list[Call]:
         Call("ecs", "describe_task_definition",
              {"taskDefinition": registered(1, OLD_IMAGE, desired),
               "tags": record_tags("completed")}),
+        Call("application_autoscaling", "describe_scalable_targets", described(), ASKED),
         Call("ecs", "register_task_definition", {"taskDefinition": new, "tags": []}),
         Call("ecs", "update_service", {"service": rolling}),
         Call("elb", "describe_load_balancer_attributes", {"LoadBalancerAttributes": {

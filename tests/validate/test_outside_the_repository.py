@@ -114,3 +114,13 @@ def test_a_container_s_build_context_is_held_to_the_repository_too(repo: Path) -
              if f.rule == "image-build-context"]
     assert [(f.pointer, "an absolute path" in f.message) for f in found] == [
         ("/images/akka-firehose/build/context", True)]
+
+
+def test_a_dockerfile_out_of_the_repository_is_refused(repo: Path) -> None:
+    edit(repo, STAGING_SERVICE, lambda d: d["build"].update(dockerfile="../../../Dockerfile"))
+    found = [f for f in validate_repo(repo, ["staging"]).findings
+             if f.rule == "image-build-context"]
+    assert [(f.pointer, "by `..`" in f.message) for f in found] == [("/build/dockerfile", True)]
+    edit(repo, STAGING_SERVICE, lambda d: d["build"].update(dockerfile="docker/Dockerfile.prod"))
+    assert [f for f in validate_repo(repo, ["staging"]).findings
+            if f.rule == "image-build-context"] == []

@@ -118,6 +118,17 @@ def staging_uses_web(doc):
     doc["overrides"]["containers"] = {"web": doc["overrides"]["containers"]["akka-firehose"]}
 
 
+def built_into_one_repository(context: str):
+    """/images: the application and a `worker` built from `context`, both into the
+    environment's repository (neither names one)."""
+    def change(doc):
+        pin = {k: doc["image"][k] for k in ("tag", "digest")}
+        doc["images"] = {"akka-firehose": {**pin, "build": doc.pop("build")},
+                         "worker": {**pin, "build": {"context": context}}}
+        del doc["image"]
+    return change
+
+
 TG_ARN = ("arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/akka-blue/"
           "0123456789abcdef")
 ADVANCED = {"alternateTargetGroupArn": TG_ARN.replace("blue", "green"),
@@ -263,8 +274,8 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
     ("taskdef-tags", taskdef(lambda d: d.update(tags=[{"key": "team", "value": "a"},
                                                       {"key": "team", "value": "b"}])),
      TASKDEF, "/tags/1/key", taskdef(lambda d: d.update(tags=[{"key": "team", "value": "a"}]))),
-    ("taskdef-tags", taskdef(lambda d: d.update(tags=[{"key": f"k{i}"} for i in range(33)])),
-     TASKDEF, "/tags/32", taskdef(lambda d: d.update(tags=[{"key": f"k{i}"} for i in range(32)]))),
+    ("taskdef-tags", taskdef(lambda d: d.update(tags=[{"key": f"k{i}"} for i in range(23)])),
+     TASKDEF, "/tags/22", taskdef(lambda d: d.update(tags=[{"key": f"k{i}"} for i in range(22)]))),
     ("container-references", taskdef(sidecar(links=["akka"])),
      TASKDEF, "/containerDefinitions/1/links/0", taskdef(sidecar(links=["akka-firehose:app"]))),
     ("container-references",
@@ -436,9 +447,9 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
     ("ref-role", service(lambda d: d["service"].update(role="otherRole")),
      STAGING_SERVICE, "/service/role",
      service(lambda d: d["service"].update(role="arn:aws:iam::123456789012:role/ecsServiceRole"))),
-    ("ref-repository", service(lambda d: d["image"].update(repository="other")),
-     STAGING_SERVICE, "/image/repository",
-     service(lambda d: d["image"].update(repository="akka-firehose"))),
+    ("ref-repository", service(built_into_one_repository("examples/worker")),
+     STAGING_SERVICE, "/images/worker/build/context",
+     service(lambda d: d["image"].update(repository="a-repository-of-its-own"))),
     ("ref-environment-name", environment(lambda d: d.update(name="prod")), STAGING_ENV, "/name",
      environment(lambda d: d.pop("name"))),
     ("ref-service-name", second_service("akka-firehose-service"),

@@ -46,6 +46,7 @@ SETTING_VALUE = re.compile(
     r"|[a-z][a-z0-9+.-]*://\S*|/\S*)$", re.IGNORECASE)
 # Credentials by their shape (AWS keys, tokens, webhook URLs, ...): one list, core/redact.py.
 SECRET_VALUES = redact.SECRET_VALUES
+ANY_SECRET_VALUE = redact.ANY_SECRET_VALUE  # any of them (redact.maybe_credential is cheaper)
 
 
 @rule("secret-in-environment", ERROR, "no plain-text secrets in `environment`: values that look "
@@ -81,9 +82,10 @@ def _secret_problem(name: str, value: str) -> str | None:
     duration, URL or path counts only when the name's last word is the secret itself
     (DB_PASSWORD=12345678 is one, JWT_ACCESS_TOKEN_EXPIRATION=15m is not).
     """
-    for pattern, what in SECRET_VALUES:
-        if pattern.search(value):
-            return f"environment variable {name!r} holds what looks like {what} in plain text"
+    if redact.maybe_credential(value):
+        for pattern, what in SECRET_VALUES:
+            if pattern.search(value):
+                return f"environment variable {name!r} holds what looks like {what} in plain text"
     if (not value or value.startswith("arn:") or not SECRET_NAME.search(name)
             or NOT_A_SECRET_NAME.search(name) or BOOLEAN.match(value)):
         return None
@@ -130,13 +132,18 @@ def _strings(value: Any, path: tuple) -> Iterator[tuple[tuple, str]]:
 
 
 def _leak(path: tuple, text: str) -> str | None:
-    where = "/".join(map(str, path))
-    for pattern, what in SECRET_VALUES:
-        if pattern.search(text):
-            return f"{where} holds what looks like {what} in plain text"
-    for word in re.split(r"\s+", text) if path[0] != "dockerLabels" else [text]:
+    if redact.maybe_credential(text):
+        where = "/".join(map(str, path))
+        for pattern, what in SECRET_VALUES:
+            if pattern.search(text):
+                return f"{where} holds what looks like {what} in plain text"
+    if "=" not in text and ":" not in text:  # no NAME=value or NAME:value in it
+        return None
+    # str.split() splits on exactly the whitespace r"\s+" does, minus empty words (never a match)
+    for word in text.split() if path[0] != "dockerLabels" else [text]:
         match = SECRET_ASSIGNMENT.match(word)
         if match and _secret_problem(match.group(1), match.group(2).strip("'\"")):
+            where = "/".join(map(str, path))
             return f"{where} sets {match.group(1)!r} to what looks like a secret in plain text"
     return None
 
