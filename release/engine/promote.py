@@ -208,7 +208,7 @@ def _targets(repo_root: Path, rel: str, doc: dict[str, Any]) -> tuple[dict[str, 
 def _first_container(repo_root: Path, doc: dict[str, Any]) -> str:
     """The task definition's first container: where a pin without a container goes."""
     try:
-        taskdef = config.read_json(repo_root / doc["taskDefinition"]["file"])
+        taskdef = config.read_json(repo_root / doc["taskDefinition"]["file"], root=repo_root)
         return str(taskdef["containerDefinitions"][0]["name"])
     except (config.DocumentError, KeyError, IndexError, TypeError):
         return ""
