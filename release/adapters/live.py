@@ -22,10 +22,14 @@ from release.core.records import Record
 from release.core.serving import HealthSource
 
 
-def describe_service(ecs: Any, cluster: str, name: str) -> dict[str, Any] | None:
-    """The service, or None when it does not exist (or was deleted: INACTIVE)."""
+def describe_service(ecs: Any, cluster: str, name: str, tags: bool = False
+                     ) -> dict[str, Any] | None:
+    """The service, or None when it does not exist (or was deleted: INACTIVE). With `tags`
+    its tags too (DescribeServices `include`: "If TAGS is specified, the tags are included
+    in the response. If this field is omitted, tags aren't included in the response.")."""
     try:
-        response = ecs.describe_services(cluster=cluster, services=[name])
+        response = (ecs.describe_services(cluster=cluster, services=[name], include=["TAGS"])
+                    if tags else ecs.describe_services(cluster=cluster, services=[name]))
     except ecs.exceptions.ClusterNotFoundException:
         raise InvalidInput(f"cluster {cluster!r} does not exist",
                            "create it with `release bootstrap --env ENV`, or fix "

@@ -216,6 +216,7 @@ class Notifications:
 _HANDLERS = {
     "release.plan": Notifications._start,
     "release.resume": Notifications._start,
+    "release.finish": Notifications._start,  # a release an earlier run left unfinished
     "release.registered": Notifications._registered,
     "release.released": Notifications._released,
     "wait.failed": Notifications._wait_failed,

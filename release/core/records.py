@@ -246,6 +246,9 @@ class Entry:
     job_name: str = ""
     source: str = "ledger"  # "tags": a record from before the ledger, read off a revision
     autoscaling: str = ""  # release.autoscaling.suspendScaleIn: suspended, then restored (or not)
+    # A release that failed, while its rollback runs: `<cause>: <why>`. Whatever ends the
+    # run from then on (Ctrl-C, a crash), the entry is closed failed with this cause.
+    failure: str = ""
 
     def as_dict(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -26,7 +26,7 @@ from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, In
 from release.core.registration import Where
 from release.core.render import pinned_images
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
-from release.engine import bake, canary
+from release.engine import bake, canary, unfinished
 from release.engine import desired as desired_state
 from release.engine.executor import Executed, Executor, display
 from release.engine.outcome import (
@@ -365,6 +365,11 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
         return _wait_and_finish(prepared, waiter, reporter, target, revision, previous,
                                 rollback, registered=record is not None, resumed=True)
 
+    if plan.unchanged and not is_native(spec.service):  # a release an earlier run left open
+        left = unfinished.left_open(prepared)
+        if left is not None:
+            return unfinished.finish(prepared, waiter, reporter, left, rollback,
+                                     _wait_and_finish, scale_in)
     if plan.unchanged:
         message = (f"{where}: nothing to change (live revision {short(plan.live_revision)} "
                    "matches git)")
@@ -408,6 +413,8 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
                      target: stability.Target, revision: str, previous: str | None,
                      rollback: bool, registered: bool, resumed: bool = False
                      ) -> ReleaseOutcome:
+    from release.adapters import ledger
+
     env, spec, aws = prepared.env, prepared.spec, prepared.aws
     if is_native(spec.service):  # ECS runs blue/green, linear or canary: follow its deployment
         from release.engine import native_wait
@@ -439,6 +446,7 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
     failure = verdict.reason
     tag_record(aws, reporter, revision if registered else None,
          records.outcome_tags(records.FAILED, f"{verdict.cause}: {failure}", clock.now()))
+    ledger.failing(env, name, f"{verdict.cause}: {failure}")  # kept if the rollback is cut short
     restore_to, deployment_id = restore_target(aws, env, spec, verdict, previous, revision)
     if restore_to == revision and deployment_id is None:
         restore_to = None  # a settings-only release: there is no other revision to go back to

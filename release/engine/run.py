@@ -23,10 +23,11 @@ from typing import Any, NoReturn
 
 from release.adapters import aws as aws_adapter
 from release.adapters import live as live_state
-from release.core import oneoff, records
+from release.core import oneoff, records, stability
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.errors import EXIT_INTERRUPTED, EXIT_ROLLED_BACK, InvalidInput, ReleaseError
+from release.core.start_failures import start_failure_fix
 from release.engine import run_variant
 from release.output.events import Reporter
 
@@ -195,7 +196,7 @@ def run_once(aws: Any, env: Environment, service: dict[str, Any], revision: str,
     follower.read(final=True)
     exit_code = next((c.get("exitCode") for c in task.get("containers", [])
                       if c.get("name") == chosen), None)
-    return TaskRun(arn, chosen, exit_code, str(task.get("stoppedReason") or ""))
+    return TaskRun(arn, chosen, exit_code, stability.describe_stop(task))
 
 
 def run(repo: ConfigRepo, spec: ServiceSpec, command: list[str], reporter: Reporter,
@@ -218,7 +219,8 @@ def run(repo: ConfigRepo, spec: ServiceSpec, command: list[str], reporter: Repor
         done = run_once(aws, env, service, chosen, container, command, tags, reporter)
     if done.exit_code is None:
         reporter.error(f"the task stopped before its container ran: {done.stopped_reason}",
-                       "see the task's stoppedReason; nothing was changed", exit_code=1)
+                       (start_failure_fix(done.stopped_reason) or "see the task's stoppedReason")
+                       + "; nothing was changed", exit_code=1)
         return 1
     level = "success" if done.exit_code == 0 else "error"
     reporter.emit("run.summary", f"{done.container} exited {done.exit_code}", level,

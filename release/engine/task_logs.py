@@ -132,8 +132,10 @@ class FailingTaskLogs:
 
 
 def _failed_stop(task: Mapping[str, Any], target: stability.Target) -> bool:
+    """A failure stop of a task whose containers ran: one ECS stopped before they started
+    (stopCode TaskFailedToStart: its image, secrets or log group) printed nothing."""
     return (task.get("lastStatus") == "STOPPED" and stability.stopped_during(task, target)
-            and stability.is_failure_stop(task))
+            and stability.is_failure_stop(task) and task.get("stopCode") != "TaskFailedToStart")
 
 
 def _failing_checks(task: Mapping[str, Any], snap: stability.Snapshot) -> bool:

@@ -106,3 +106,13 @@ def test_the_target_is_the_option_then_the_variable_then_the_environment() -> No
     assert notify.target_of({"notify": {"url": "https://u"}}, None, {}).url == "https://u"
     assert notify.target_of({}, None, {}) is None
     assert [notify.backoff(n) for n in (1, 2, 3, 9)] == [1, 2, 4, 8]
+
+
+def test_finishing_a_release_an_earlier_run_left_is_told_as_a_release() -> None:
+    notes = notify.Notifications()
+    started = notes.observe("release.finish", {"env": "e", "service": "s", "commit": "c" * 40,
+                                               "revision": "arn:x/fam:2"}, 0.0)
+    released = notes.observe("release.released", {"env": "e", "service": "s",
+                                                  "revision": "arn:x/fam:2"}, 300.0)
+    assert [p["outcome"] for p in started + released] == ["started", "released"]
+    assert released[0]["revision"] == "arn:x/fam:2" and released[0]["duration_seconds"] == 300

@@ -105,6 +105,7 @@ AWSLOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/akka",
 @pytest.fixture
 def logged(stage: Stage) -> Stage:
     """Live on akka-demo:1 whose container logs with awslogs to /ecs/akka."""
+    stage.sandbox.client("logs").create_log_group(logGroupName="/ecs/akka")
     stage.edit("taskdefs/akka-firehose.json",
                lambda doc: doc["containerDefinitions"][0].update(logConfiguration=AWSLOGS))
     stage.pin("v1")
@@ -115,7 +116,6 @@ def logged(stage: Stage) -> Stage:
 
 @pytest.mark.instances(3)  # a free instance: the run variant is used all the same
 def test_run_passes_exit_0_and_streams_the_log_lines(logged: Stage) -> None:
-    logged.sandbox.client("logs").create_log_group(logGroupName="/ecs/akka")
     run = _run(logged, "sh", "-c", "echo migrated 3 tables; exit 0")
     assert run.exit_code == 0, run.output
     statuses = [e["status"] for e in run.events if e["event"] == "run.status"]
@@ -132,13 +132,28 @@ def test_run_passes_exit_0_and_streams_the_log_lines(logged: Stage) -> None:
 
 @pytest.mark.instances(3)
 def test_run_passes_the_container_exit_code_and_says_when_there_are_no_logs(
-        logged: Stage) -> None:
+        logged: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("release.sandbox.awslogs.write", lambda *args, **kwargs: 0)  # no stream
     run = _run(logged, "sh", "-c", "echo x; exit 3")
     assert run.exit_code == 3, run.output
     unavailable = [e["message"] for e in run.events if e["event"] == "logs.unavailable"]
     assert len(unavailable) == 1 and "/ecs/akka" in unavailable[0]
-    assert "log group does not exist" in unavailable[0]
+    assert "does not exist" in unavailable[0]
     assert run.summary["exit_code"] == 3
+
+
+@pytest.mark.instances(3)
+def test_run_of_a_task_ecs_cannot_start_exits_1_with_ecs_words_and_the_remedy(
+        logged: Stage) -> None:
+    logged.sandbox.client("logs").delete_log_group(logGroupName="/ecs/akka")
+    run = _run(logged, "sh", "-c", "echo x; exit 0")
+    assert run.exit_code == 1, run.output
+    error = run.first("error")
+    assert error["message"] == (
+        "the task stopped before its container ran: CannotStartContainerError: Error response "
+        "from daemon: failed to initialize logging driver: failed to create Cloudwatch log "
+        "stream: ResourceNotFoundException: The specified log group does not exist.")
+    assert "awslogs-create-group" in error["hint"] and "release bootstrap" in error["hint"]
 
 
 @pytest.mark.instances(3)
