@@ -43,7 +43,7 @@ from release.core import lease as leases
 from release.core import records
 from release.core.clock import default_clock
 from release.core.config import Environment
-from release.core.errors import InvalidInput, ReleaseError
+from release.core.errors import InvalidInput, ReleaseError, Signalled
 from release.output.events import Reporter
 
 DEFAULT_TABLE = "release-ledger"
@@ -307,8 +307,10 @@ def _owner_alive(lease: leases.Lease, env_name: str, service: str) -> bool:
 
 def outcome_of(exc: BaseException) -> tuple[str, str]:
     """How an entry ends when the command leaves it by an exception."""
+    if isinstance(exc, Signalled):
+        return records.INTERRUPTED, f"interrupted ({exc.name})"
     if isinstance(exc, KeyboardInterrupt):
-        return records.INTERRUPTED, "interrupted (Ctrl-C or SIGTERM)"
+        return records.INTERRUPTED, "interrupted (Ctrl-C)"
     if isinstance(exc, BrokenPipeError):
         return records.INTERRUPTED, "the output was closed (broken pipe)"
     if isinstance(exc, SystemExit | GeneratorExit):

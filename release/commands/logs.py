@@ -35,9 +35,10 @@ ContainerOption = Annotated[str | None, typer.Option(
 
 def _since(value: str | None) -> int | None:
     from release.core.awslogs import parse_since
+    from release.core.clock import default_clock
 
     try:
-        return None if value is None else parse_since(value)
+        return None if value is None else parse_since(value, default_clock().now())
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--since") from None
 
@@ -51,7 +52,8 @@ def logs(env: EnvOption, service: ServiceName, task: TaskOption = None,
     line since a moment, or new lines as they come."""
     from release.engine.logs import Options, show_logs
 
+    since_seconds = _since(since)  # a usage error (exit 2) before anything is read
     reporter = reporter_for(format)
     config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
     spec = specs_of(config_repo, env, service)[0]
-    show_logs(config_repo, spec, reporter, Options(task, _since(since), follow, lines, container))
+    show_logs(config_repo, spec, reporter, Options(task, since_seconds, follow, lines, container))

@@ -387,6 +387,11 @@ def schema_findings(rel: str, error: Any, kind: str | None = None) -> list[Findi
                    else shown_message(error))
         return [Finding(ERROR, rule, rel, pointer, message,
                         schema.get("description", "") or "see the schema for the allowed forms")]
+    if error.validator in _LENGTHS and isinstance(error.instance, list | str | dict):
+        return [_length_finding(rel, pointer, error, schema)]
+    if error.validator == "uniqueItems":
+        return [Finding(ERROR, rule, rel, pointer, "an item is listed twice: each must be "
+                        "different", "remove the repeated item")]
     return [Finding(ERROR, rule, rel, pointer, _short(shown_message(error)),
                     schema_fix(error, schema))]
 
@@ -404,6 +409,32 @@ def shown_message(error: Any) -> str:
     if masked != instance:
         message = message.replace(repr(instance), repr(masked))
     return redact.mask(message)
+
+
+_LENGTHS = {"minItems": ("item", "at least", "is needed", "are needed"),
+            "maxItems": ("item", "at most", "is allowed", "are allowed"),
+            "minLength": ("character", "at least", "is needed", "are needed"),
+            "maxLength": ("character", "at most", "is allowed", "are allowed")}
+
+
+def _length_finding(rel: str, pointer: str, error: Any, schema: dict[str, Any]) -> Finding:
+    """"11 items: at most 10 are allowed here", not jsonschema's repr of the whole list."""
+    unit, bound, one, many = _LENGTHS[error.validator]
+    limit, size = int(error.validator_value), len(error.instance)
+    if isinstance(error.instance, dict):
+        unit = "key"
+    have = f"{size} {unit}s" if size != 1 else f"1 {unit}"
+    message = (f"{'no ' + unit + 's' if size == 0 else have}: {bound} {limit} "
+               f"{one if limit == 1 else many} here")
+    if bound == "at most":
+        extra = size - limit
+        fix = f"remove {extra} {unit}{'s' if extra != 1 else ''}" if unit != "character" \
+            else f"shorten it to {limit} characters or fewer"
+    else:
+        fix = f"give {bound} {limit} {unit}{'s' if limit != 1 else ''}"
+    description = schema.get("description")
+    fix = f"{fix} ({description})" if description and len(description) < 200 else fix
+    return Finding(ERROR, SCHEMA_RULES[error.validator], rel, pointer, message, fix)
 
 
 def _short(message: str, limit: int = 300) -> str:

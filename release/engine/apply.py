@@ -136,8 +136,11 @@ class ApplyResult:
             + ", ".join(f"{r.env}/{r.service} {r.status}" for r in failed)
             + (f"; {len(not_released)} in later environments were not released"
                if not_released else ""),
-            "see the summary table above; `release status --env ENV` shows the live state, "
-            "and rerunning apply with the same --since retries what did not release",
+            "see the summary table above; "
+            + " and ".join(f"`release status --env {env}`"
+                           for env in dict.fromkeys(r.env for r in failed))
+            + " shows the live state, and rerunning apply with the same --since retries what "
+            "did not release",
         )
         error.exit_code = self.exit_code
         return error

@@ -264,7 +264,8 @@ def live_canary(env: Environment, spec: ServiceSpec, aws: Any) -> dict[str, Any]
     INACTIVE: neither is a canary to reuse or remove."""
     from release.adapters import live
 
-    found = live.describe_service(aws.ecs, env.cluster, canaries.canary_name(spec), tags=True)
+    found = live.describe_service(aws.ecs, env.cluster, canaries.canary_name(spec),
+                                  env.name, tags=True)
     if found is None or found.get("status") != "ACTIVE" or not canaries.is_canary_of(found,
                                                                                      spec):
         return None

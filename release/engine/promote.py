@@ -96,6 +96,12 @@ def default_message(service: str, env: str, ref: ImageRef,
     return f"promote {service} to {ref.short} in {env}"
 
 
+def pin_text(tag: str | None, digest: str | None) -> str:
+    """`tag=T digest=D`, leaving out what the pin does not have (never "tag=None")."""
+    parts = [f"tag={tag}" if tag else "", f"digest={digest}" if digest else ""]
+    return " ".join(p for p in parts if p) or "nothing"
+
+
 def _short(change: PinChange) -> str:
     return ImageRef(None, None, change.new_tag, change.new_digest).short
 
@@ -104,8 +110,8 @@ def commit_body(title: str, rel: str, changes: list[PinChange], env: str,
                 source: SourceRelease | None) -> str:
     """Title, the source release (promote --from), each pin before and after, the trailers."""
     pins = [f"{rel}: image pin" + (f" {c.pointer}" if c.pointer != "/image" else "")
-            + f"\n  was: tag={c.old_tag} digest={c.old_digest}"
-            f"\n  now: tag={c.new_tag} digest={c.new_digest}" for c in changes]
+            + f"\n  was: {pin_text(c.old_tag, c.old_digest)}"
+            f"\n  now: {pin_text(c.new_tag, c.new_digest)}" for c in changes]
     parts = [title, *(["\n".join(source.describe())] if source else []), *pins,
              "\n".join(trailers(env, source))]
     return "\n\n".join(parts) + "\n"

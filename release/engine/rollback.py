@@ -58,7 +58,7 @@ def plan_rollback(env: Environment, spec: ServiceSpec, aws: Any, to_revision: st
 
     with aws_step(env, f"rolling back {spec.service_name}"):
         taskdef, _ = describe_revision(aws.ecs, to_revision)
-        before = describe_service(aws.ecs, env.cluster, spec.service_name)
+        before = describe_service(aws.ecs, env.cluster, spec.service_name, env.name)
     current = (before or {}).get("taskDefinition")
     plan = planning.rollback_plan(
         env, spec, planning.Live(before, None), to_revision, timeout, to_taskdef=taskdef,
@@ -116,7 +116,7 @@ def restore_target(aws: Any, env: Environment, spec: ServiceSpec, verdict: stabi
         from release.adapters.live import describe_service
 
         with aws_step(env, f"reading {spec.service_name}"):
-            service = describe_service(aws.ecs, env.cluster, spec.service_name) or {}
+            service = describe_service(aws.ecs, env.cluster, spec.service_name, env.name) or {}
         primary = deployments.primary(service)
         if primary is not None and primary.get("taskDefinition"):
             return primary["taskDefinition"], primary.get("id")
@@ -298,8 +298,9 @@ def _remove_canary_only(env: Environment, spec: ServiceSpec, aws: Any, reporter:
     return outcome
 
 
-def check_revision_arn(environment: Any, family: str, given: str) -> None:
-    """An ARN given to --to must name this environment's account, region and family.
+def check_revision_arn(environment: Any, family: str, given: str, option: str = "--to") -> None:
+    """An ARN given to --to (or `release run --revision`) must name this environment's
+    account, region and family.
 
     ECS resolves a task definition ARN by family:revision in the caller's own account
     and region, so an ARN copied from another account would silently name the local
@@ -315,7 +316,7 @@ def check_revision_arn(environment: Any, family: str, given: str) -> None:
     if (len(parts) != 6 or parts[2] != "ecs" or parts[3] != environment.region
             or parts[4] != environment.account or not resource.startswith("task-definition/")
             or named_family != family):
-        raise InvalidInput(f"--to {given} is not a revision of this service in "
+        raise InvalidInput(f"{option} {given} is not a revision of this service in "
                            f"{environment.name} (account {environment.account}, region "
                            f"{environment.region}, family {family})",
                            f"name a revision as N, {family}:N or {expected}; nothing was "

@@ -45,7 +45,7 @@ class TaskLogs:
         definition = awslogs.container_definition(self.taskdefs[arn],
                                                   container or _failed_container(task))
         if definition is None:
-            return awslogs.Located(why=f"{short(arn)} has no container {container}")
+            return awslogs.no_container(self.taskdefs[arn], short(arn), container)
         return awslogs.locate(definition, str(task.get("taskArn", "")))
 
     def client(self, region: str | None) -> Any:

@@ -102,3 +102,39 @@ def test_the_internal_error_log_holds_no_secret_and_only_its_user_may_read_it(mo
         assert secret not in text, secret
         assert secret not in result.output, secret
     assert (log.stat().st_mode & 0o777, folder.stat().st_mode & 0o777) == (0o600, 0o700)
+
+
+class _HungUpTerminal:
+    """A terminal whose SSH session dropped: every write fails with EIO."""
+
+    def __init__(self, errno_: int) -> None:
+        self.errno = errno_
+
+    def write(self, text: str) -> int:
+        raise OSError(self.errno, os.strerror(self.errno))
+
+    def flush(self) -> None:
+        raise OSError(self.errno, os.strerror(self.errno))
+
+    def fileno(self) -> int:
+        raise OSError("no descriptor")
+
+
+def test_a_hung_up_terminal_is_a_reader_gone_and_another_write_error_is_not() -> None:
+    import errno
+
+    reporter = Reporter(OutputFormat.json, stream=_HungUpTerminal(errno.EIO))  # type: ignore[arg-type]
+    reporter.emit("one", "first")  # EIO: must not raise
+    assert reporter.stream.closed_by_reader
+    full = Reporter(OutputFormat.json, stream=_HungUpTerminal(errno.ENOSPC))  # type: ignore[arg-type]
+    with pytest.raises(OSError):
+        full.emit("one", "first")
+
+
+def test_an_interruption_with_no_resume_printed_says_what_to_do_itself(monkeypatch) -> None:
+    _crash_validation(monkeypatch, KeyboardInterrupt())
+    result = CliRunner().invoke(app, ["plan", "--env", "staging", "--repo", str(ROOT),
+                                      "--format", "json"])
+    assert result.exit_code == 130
+    assert "see the last lines above" not in result.output
+    assert "`release status --env staging`" in result.output

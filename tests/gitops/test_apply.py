@@ -107,6 +107,8 @@ def test_apply_stops_at_the_first_failing_environment_and_says_what_was_not_rele
     assert out.exit_code == 3, out.output
     assert summary_rows(out) == [("sandbox", SERVICE, "rolled_back"),
                                  ("staging", SERVICE, "not_released")]
+    assert "`release status --env sandbox` shows the live state" in out.output
+    assert "--env ENV" not in out.output
     assert live_image(sandbox, "sandbox").endswith(good)
     assert live_revision(sandbox, "staging") == staging_before
 

@@ -186,6 +186,12 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
     # a container nothing fills: the staging service pins only akka-firehose (/image)
     ("taskdef-image-missing", taskdef(sidecar(image=None)), STAGING_SERVICE, "/image",
      taskdef(sidecar())),
+    ("scan-gate-date", environment(lambda d: d["ecr"].update(scanGate={
+        "severities": ["CRITICAL"], "allow": [{"id": "CVE-1", "until": "2026-02-30",
+                                               "reason": "not reachable"}]})),
+     STAGING_ENV, "/ecr/scanGate/allow/0/until", environment(lambda d: d["ecr"].update(
+         scanGate={"severities": ["CRITICAL"], "allow": [{"id": "CVE-1", "until": "2026-02-28",
+                                                          "reason": "not reachable"}]}))),
     ("container-essential", taskdef(lambda d: c0(d).update(essential=False)),
      TASKDEF, "/containerDefinitions", taskdef(sidecar())),
     ("container-names-unique", taskdef(sidecar(name="akka-firehose")),
@@ -395,9 +401,9 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
      STAGING_SERVICE, "/service/tags/0/value",
      service(lambda d: d["service"].update(tags=[{"key": "api-token-ttl", "value": "15m"}]))),
     ("secret-in-document",
-     environment(lambda d: d.update(notify={"url": SLACK_WEBHOOK})),
-     STAGING_ENV, "/notify/url",
-     environment(lambda d: d.update(notify={"urlFromEnv": "SLACK_WEBHOOK_URL"}))),
+     environment(lambda d: d.update(endpoints={"aws": "https://admin:Pa55w0rd@aws.example"})),
+     STAGING_ENV, "/endpoints/aws",
+     environment(lambda d: d.update(endpoints={"aws": "https://aws.example"}))),
     ("secret-in-document",
      taskdef(lambda d: d.update(tags=[{"key": "billing", "value": STRIPE_KEY}])),
      TASKDEF, "/tags/0/value",
@@ -535,6 +541,14 @@ WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
     ("bake-no-alarms", bake(alarms=[]), STAGING_SERVICE, "/release/bake",
      bake(alarms=["akka-firehose-staging-5xx"])),
 
+    ("notify-url-secret", environment(lambda d: d.update(notify={
+        "url": "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX"})),
+     STAGING_ENV, "/notify/url", environment(lambda d: d.update(notify={
+         "url": "https://chat.example.com/hooks/release-notices"}))),
+    ("notify-url-secret", environment(lambda d: d.update(notify={
+        "url": "https://chat.example.com/hook?token=abc"})),
+     STAGING_ENV, "/notify/url", environment(lambda d: d.update(notify={
+         "urlFromEnv": "SLACK_WEBHOOK_URL"}))),
     ("canary-bake", both(canary(1, bake_minutes=0), three_instances,
                          service(lambda d: d["release"].pop("bake", None))), STAGING_SERVICE,
      "/release/canary/bakeMinutes", both(canary(1, bake_minutes=5), three_instances)),

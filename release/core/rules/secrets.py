@@ -226,17 +226,20 @@ def secret_execution_role(ctx: Context) -> Iterator[Finding]:
                     "executionRoleArn: its tasks stop with ResourceInitializationError")
 
 
-# What the rules above already look at, by document kind: the container definitions of a task
-# definition, a service's container overrides (environment and secrets).
+# What other rules already look at, by document kind: the container definitions of a task
+# definition, a service's container overrides (environment and secrets), environment.json's
+# notify URL (rules/environment.py, notify-url-secret).
 _COVERED = {"taskdef": (("containerDefinitions",),),
-            "service": (("overrides", "containers"),)}
+            "service": (("overrides", "containers"),),
+            "environment": (("notify", "url"),)}
 
 
 @rule("secret-in-document", ERROR, "no credential anywhere else in a document: a value shaped "
       "like one (AWS access key, private key, GitHub/GitLab/Slack/Stripe/Google/npm token, "
-      "Slack or Discord webhook URL, JWT, URL with a password) in any string of environment.json, "
-      "a service spec (tags, beforeDeploy command, smoke checks, ...) or a task definition "
-      "(tags, ...), or a tag whose key says secret with a value that is one",
+      "Slack or Discord webhook URL, JWT, URL with a password) in any string of environment.json "
+      "(its notify URL: notify-url-secret), a service spec (tags, beforeDeploy command, smoke "
+      "checks, ...) or a task definition (tags, ...), or a tag whose key says secret with a "
+      "value that is one",
       "keep the secret in Secrets Manager or SSM (a task reads it through `secrets`), the "
       "webhook URL in the CI's credentials (notify.urlFromEnv); rotate what reached git")
 def secret_in_document(ctx: Context) -> Iterator[Finding]:
