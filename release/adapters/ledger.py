@@ -366,9 +366,10 @@ class Hold:
         clock = default_clock()
         now = clock.now()
         host = socket.gethostname()
+        ci = records.ci_values()
         mine = leases.Lease(owner=uuid.uuid4().hex, holder=f"{records.who()}@{host}",
                             host=host, pid=os.getpid(), command=f"release {self.command}",
-                            build=os.environ.get("BUILD_TAG") or os.environ.get("BUILD_URL", ""),
+                            build=ci["BUILD_TAG"] or ci["BUILD_URL"],
                             since=now, expires=now + leases.LEASE_SECONDS)
         env = self.ledger.env
         with table_errors(env, f"taking the lock of {self.where}"):
@@ -712,11 +713,12 @@ def begin_restore(env: Environment, service: str, to_revision: str, current: str
         return None
     now = default_clock().now()
     kind = records.ROLLBACK if held.command == "rollback" else records.RESTORE
+    ci = records.ci_values()
     held.restore_entry = held.begin(records.Entry(
         id=new_id(now), kind=kind, env=env.name, service=service, revision=to_revision,
         previous=current or "", at=records.iso(now), by=records.who(), command=held.command,
-        reason=why[:MAX_REASON], build_url=os.environ.get("BUILD_URL", ""),
-        build_tag=os.environ.get("BUILD_TAG", ""), job_name=os.environ.get("JOB_NAME", "")))
+        reason=why[:MAX_REASON], build_url=ci["BUILD_URL"],
+        build_tag=ci["BUILD_TAG"], job_name=ci["JOB_NAME"]))
     return held.restore_entry
 
 

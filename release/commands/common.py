@@ -33,12 +33,39 @@ RepoOption = Annotated[
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", help="text for people, json for machines (JSON lines).")
 ]
+
+
+def environment_names(value: Any) -> Any:
+    """Option callback: each --env is a name that may become a path (core/names.py); a name
+    such as `../../x` is a usage error (exit 2) before anything is read or written."""
+    from release.core import names
+
+    for name in [value] if isinstance(value, str) else (value or []):
+        problem = names.environment_problem(name)
+        if problem:
+            raise typer.BadParameter(problem)
+    return value
+
+
+def service_names(value: Any) -> Any:
+    """Option callback: --service is a file stem or serviceName, never a path (exit 2)."""
+    from release.core import names
+
+    for name in [value] if isinstance(value, str) else (value or []):
+        problem = names.service_problem(name)
+        if problem:
+            raise typer.BadParameter(problem)
+    return value
+
+
 EnvOption = Annotated[
-    str, typer.Option("--env", "-e", help="Environment name (folder under environments/).")
+    str, typer.Option("--env", "-e", help="Environment name (folder under environments/).",
+                      callback=environment_names)
 ]
 ServiceOption = Annotated[
     str | None,
-    typer.Option("--service", "-s", help="One service (file stem or serviceName); default all."),
+    typer.Option("--service", "-s", help="One service (file stem or serviceName); default all.",
+                 callback=service_names),
 ]
 SinceOption = Annotated[str, typer.Option(
     "--since", help="Start of the range: the last released commit (e.g. "
@@ -171,7 +198,15 @@ def require_environment(repo: Path, env: str) -> None:
     """Exit 1 with the known names when `env` is not a folder under environments/."""
     from release.core import config
 
-    known = config.discover(repo).environments
+    docs = config.discover(repo)
+    known = docs.environments
+    links = [rel for rel in docs.outside
+             if rel in (config.ENVIRONMENTS_DIR, f"{config.ENVIRONMENTS_DIR}/{env}",
+                        f"{config.ENVIRONMENTS_DIR}/{env}/environment.json")]
+    if env not in known and links:
+        raise InvalidInput(f"{links[0]} is a symbolic link that leads outside the repository "
+                           f"(to {docs.outside[links[0]]}); release does not read it",
+                           config.LINK_FIX)
     if env not in known:
         raise InvalidInput(
             f"unknown environment {env!r}",

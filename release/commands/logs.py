@@ -13,12 +13,13 @@ from release.commands.common import (
     find_repo,
     handles_errors,
     load_environment_repo,
+    service_names,
 )
 from release.commands.service_options import reporter_for, specs_of
 from release.output.events import OutputFormat
 
 ServiceName = Annotated[str, typer.Option("--service", "-s", help="The service (file stem or "
-                                          "serviceName).")]
+                                          "serviceName).", callback=service_names)]
 TaskOption = Annotated[str | None, typer.Option(
     "--task", help="One task ID (default: the running tasks, else the newest stopped ones).")]
 FollowOption = Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines "

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from release.core import redact
+
 STARTED, RELEASED, FAILED, ROLLED_BACK, NOT_RESTORED, INTERRUPTED, PAUSED = (
     "started", "released", "failed", "rolled_back", "not_restored", "interrupted", "paused")
 TERMINAL = (RELEASED, ROLLED_BACK, NOT_RESTORED, INTERRUPTED, PAUSED)
@@ -33,12 +35,7 @@ CARRIED = {"cause": "cause", "reason": "reason", "fix": "fix", "previous": "prev
 # ECS could not restore ends with no event of its own).
 SUMMARY_OUTCOMES = {"not_restored": NOT_RESTORED, "failed": FAILED}
 
-_AWS_KEY = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")
-_ASSIGNED = re.compile(r"(?i)\b(token|secret|password|passwd|api[_-]?key|authorization|"
-                       r"signature|credential)s?(\s*[=:]\s*)([^\s,;&\"']+)")
-_URL = re.compile(r"https?://[^\s\"'<>]+")
-SECRET_NAMES = re.compile(r"(?i)(secret|token|password|passwd|api_?key|credential|webhook|"
-                          r"notify_url|private)")
+SECRET_NAMES = redact.SECRET_NAMES  # names whose values are secret (core/redact.py)
 
 
 def redact_url(url: str) -> str:
@@ -77,26 +74,10 @@ def url_secret(url: str) -> str | None:
     return None
 
 
-def _url_without_secrets(match: re.Match[str]) -> str:
-    """A URL keeps its host and path but loses user-info and query (where tokens go)."""
-    try:
-        parts = urlsplit(match.group(0))
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<url>"
-    query = "?…" if parts.query else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}{query}"
-
-
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` without the known secret values, AWS access key ids, `token=…`-style values,
-    nor URLs' user-info and query strings."""
-    for secret in sorted((s for s in secrets if s and len(s) >= 6), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    text = _AWS_KEY.sub("***", text)
-    text = _URL.sub(_url_without_secrets, text)
-    return _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    """`text` without the known secret values, credential-shaped strings, `token=…`-style
+    values, nor URLs' user-info and query strings (core/redact.py)."""
+    return redact.scrub(text, secrets)
 
 
 def scrub_value(value: Any, secrets: Iterable[str]) -> Any:
@@ -114,7 +95,7 @@ def scrub_value(value: Any, secrets: Iterable[str]) -> Any:
 def secret_values(environ: dict[str, str]) -> list[str]:
     """Values of the process's variables whose names say they are secret
     (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, *_TOKEN, *PASSWORD*, the webhook URL)."""
-    return [v for k, v in environ.items() if SECRET_NAMES.search(k) and len(v) >= 6]
+    return redact.secret_values(environ)
 
 
 def digest_of(image: str | None) -> str | None:

@@ -17,8 +17,8 @@ from typing import Any
 
 from release.adapters import aws as aws_adapter
 from release.adapters import live as live_state
-from release.core import adopt
-from release.core.config import DocumentError, Environment, discover, read_json
+from release.core import adopt, names
+from release.core.config import DocumentError, Environment, discover, inside, read_json
 from release.core.errors import InvalidInput, UsageError
 
 
@@ -35,7 +35,7 @@ def _environment(repo: Path, env: str, cluster: str, region: str | None) -> Envi
     path = repo / "environments" / env / "environment.json"
     if path.exists():
         try:
-            return Environment.from_doc(path, read_json(path), env)
+            return Environment.from_doc(path, read_json(path, root=repo), env)
         except (DocumentError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidInput(f"{path} cannot be used: {exc}",
                                "fix it (`release validate`), or remove it and init writes "
@@ -160,11 +160,15 @@ def _resolved(ecr: Any, account: str, container: str, image: str) -> adopt.LiveI
 
 def init(repo: Path, env: str, cluster: str, service: str, region: str | None = None,
          force: bool = False) -> InitResult:
-    """Read the live service, then write its documents under `repo`.
+    """Read the live service, then write its documents under `repo`, and nowhere else: the
+    environment's and service's names are checked before they become paths, and every file
+    written must stay inside the repository, links followed.
 
     A service the environment already manages (a spec whose serviceName, or file name, is
     `service`) is refused before AWS is read: a second spec would release it twice. With
     --force the spec is rewritten in its own file, never beside it."""
+    names.check_environment(env)
+    names.check_service(service)
     managed = managing_spec(repo, env, service)
     spec_file = f"environments/{env}/services/{service}.json"
     if managed is not None and managed != spec_file and not force:
@@ -182,6 +186,11 @@ def init(repo: Path, env: str, cluster: str, service: str, region: str | None = 
     if managed is not None and managed != spec_file and spec_file in adopted.documents:
         adopted.documents[managed] = adopted.documents.pop(spec_file)
     targets = [p for p in adopted.documents if p not in kept]
+    escaping = [p for p in targets if not inside(repo, p)]
+    if escaping:
+        raise InvalidInput(f"would write outside the repository: {', '.join(escaping)}",
+                           "a folder or file there is a symbolic link out of the repository, "
+                           "or a live name is not a file name; nothing was written")
     existing = [p for p in targets if (repo / p).exists()]
     if existing and not force:
         raise InvalidInput(f"would overwrite {', '.join(existing)}",

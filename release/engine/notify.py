@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from release.core import notify
+from release.core import notify, records
 from release.core.clock import default_clock
 from release.core.errors import ReleaseError, UsageError
 
@@ -34,7 +34,7 @@ class NotifyingReporter:
         self._targets = targets
         self._post = post
         environ = dict(os.environ)
-        self._notes = notify.Notifications(os.environ.get("BUILD_URL") or None,
+        self._notes = notify.Notifications(records.ci_values()["BUILD_URL"] or None,
                                            notify.secret_values(environ))
         self._lock = threading.RLock()
         self._dead: set[str] = set()

@@ -77,6 +77,33 @@ def test_a_closed_stdout_does_not_change_the_exit_code() -> None:
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
 
 
+def test_the_internal_error_log_holds_no_secret_and_only_its_user_may_read_it(monkeypatch,
+                                                                              tmp_path):
+    webhook = "https://hooks.slack.com/services/T00000000/B00000000/" + "W3bh00kS3cret" * 2
+    key = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+    _crash_validation(monkeypatch, RuntimeError(f"cannot use {key} for https://u:Pa55w0rd@ci"
+                                                "/job/?token=T0k3nValue"))
+    monkeypatch.setattr(sys, "argv", ["release", "deploy", "--env", "staging", "--notify",
+                                      "https://chat.example/hooks/SeCr3tPath", "--base-url",
+                                      "https://u:Pa55w0rd@elb.example/?token=T0k3nValue",
+                                      f"--notify={webhook}"])
+    state = tmp_path / "state"
+    (state / "release" / "internal-errors").mkdir(parents=True, mode=0o755)
+    os.chmod(state / "release" / "internal-errors", 0o755)  # as an older release made it
+    result = CliRunner().invoke(app, ["plan", "--env", "staging", "--repo", str(ROOT)],
+                                env={"XDG_STATE_HOME": str(state), "RELEASE_DEBUG": "",
+                                     "AWS_SECRET_ACCESS_KEY": key})
+    assert result.exit_code == 1
+    folder = state / "release" / "internal-errors"
+    [log] = folder.iterdir()
+    text = log.read_text()
+    assert "RuntimeError" in text and "--notify" in text and "elb.example" in text
+    for secret in ("SeCr3tPath", "W3bh00kS3cret", "Pa55w0rd", "T0k3nValue", key):
+        assert secret not in text, secret
+        assert secret not in result.output, secret
+    assert (log.stat().st_mode & 0o777, folder.stat().st_mode & 0o777) == (0o600, 0o700)
+
+
 class _HungUpTerminal:
     """A terminal whose SSH session dropped: every write fails with EIO."""
 
