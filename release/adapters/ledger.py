@@ -24,6 +24,13 @@ is read for the change, closes entries an earlier run left in progress, renews t
 lease while the change waits (a heartbeat thread), and on every way out (a
 result, an error, Ctrl-C/SIGTERM, a broken pipe) closes what it opened and
 releases the lease.
+
+A holder can lose its lease without knowing: stopped (SIGSTOP, a suspended VM)
+past the expiry, it resumes after another run took the lock over. So a renewal
+that is refused marks the hold lost, and the engine asks before each change
+(`ensure_held`: one conditional write) and at each poll (`check_held`: what the
+heartbeat found): a lost hold raises `lease.Superseded` (exit 130), and the run
+changes nothing more.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from release.core import lease as leases
 from release.core import records
 from release.core.clock import default_clock
 from release.core.config import Environment
-from release.core.errors import InvalidInput, ReleaseError
+from release.core.errors import EXIT_INTERRUPTED, InvalidInput, ReleaseError, Signalled
 from release.output.events import Reporter
 
 DEFAULT_TABLE = "release-ledger"
@@ -305,14 +312,26 @@ def _owner_alive(lease: leases.Lease, env_name: str, service: str) -> bool:
     return process_alive(lease.pid)
 
 
+def holder_alive(lease: leases.Lease, env_name: str, service: str) -> bool | None:
+    """Whether the holder's process still runs, when it is on this host (None: another
+    host's pid means nothing here)."""
+    if lease.host != socket.gethostname():
+        return None
+    return _owner_alive(lease, env_name, service)
+
+
 def outcome_of(exc: BaseException) -> tuple[str, str]:
     """How an entry ends when the command leaves it by an exception."""
+    if isinstance(exc, Signalled):
+        return records.INTERRUPTED, f"interrupted ({exc.name})"
     if isinstance(exc, KeyboardInterrupt):
-        return records.INTERRUPTED, "interrupted (Ctrl-C or SIGTERM)"
+        return records.INTERRUPTED, "interrupted (Ctrl-C)"
     if isinstance(exc, BrokenPipeError):
         return records.INTERRUPTED, "the output was closed (broken pipe)"
     if isinstance(exc, SystemExit | GeneratorExit):
         return records.INTERRUPTED, "the command exited"
+    if isinstance(exc, ReleaseError) and exc.exit_code == EXIT_INTERRUPTED:
+        return records.INTERRUPTED, exc.message  # lock taken over; a one-off task left running
     if isinstance(exc, ReleaseError):
         return records.UNKNOWN, exc.message
     return records.UNKNOWN, f"{type(exc).__name__}: {exc}"
@@ -333,7 +352,10 @@ class Hold:
         self.open: list[records.Entry] = []
         self.registered: set[str] = set()  # revisions this run registered (tagged on close)
         self.release_entry: records.Entry | None = None
+        self.restore_entry: records.Entry | None = None  # the newest restore/rollback opened
         self.renewals = 0
+        self.lost = False  # a renewal was refused: the lease is someone else's, or gone
+        self.taken_by: leases.Lease | None = None  # who holds it then, as read
         self._heartbeat_seconds = heartbeat_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -344,9 +366,10 @@ class Hold:
         clock = default_clock()
         now = clock.now()
         host = socket.gethostname()
+        ci = records.ci_values()
         mine = leases.Lease(owner=uuid.uuid4().hex, holder=f"{records.who()}@{host}",
                             host=host, pid=os.getpid(), command=f"release {self.command}",
-                            build=os.environ.get("BUILD_TAG") or os.environ.get("BUILD_URL", ""),
+                            build=ci["BUILD_TAG"] or ci["BUILD_URL"],
                             since=now, expires=now + leases.LEASE_SECONDS)
         env = self.ledger.env
         with table_errors(env, f"taking the lock of {self.where}"):
@@ -386,18 +409,21 @@ class Hold:
         for entry in self.ledger.entries(self.service, OPEN_SCAN):
             if entry.outcome != records.IN_PROGRESS:
                 continue
-            reason = f"left in progress by {by}; closed by {closer}"
-            if self.ledger.update(entry, outcome=outcome, reason=reason,
+            closed, reason = outcome, f"left in progress by {by}; closed by {closer}"
+            if entry.kind == records.RELEASE and entry.failure:  # it failed, then was left
+                closed, reason = records.FAILED, f"{entry.failure}; rolling back when {reason}"
+            if self.ledger.update(entry, outcome=closed, reason=reason[:MAX_REASON],
                                   finished_at=records.iso(default_clock().now())):
                 self._say("ledger.closed", f"{self.where}: the {entry.kind} of "
                           f"{_short(entry.revision)} started {entry.at} was left in progress; "
-                          f"recorded as {outcome}", "warn", entry=entry.id, outcome=outcome)
+                          f"recorded as {closed}", "warn", entry=entry.id, outcome=closed)
 
     def give_back(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if self.lease is None:
+        if self.lease is None or self.lost:  # a lost lease is not ours to release
+            self.lease = None
             return
         try:
             if not self.ledger.drop_lease(self.service, self.lease.owner):
@@ -420,8 +446,10 @@ class Hold:
             self.renew()
 
     def renew(self) -> bool:
-        """Push the expiry LEASE_SECONDS past now; warn once if the lease was lost."""
-        if self.lease is None:
+        """Push the expiry LEASE_SECONDS past now; mark the hold lost (and say so once) when
+        the lease is no longer ours. The renewal is conditional on our owner id, so an
+        expired lease nobody took is simply renewed."""
+        if self.lease is None or self.lost:
             return False
         expires = default_clock().now() + leases.LEASE_SECONDS
         try:
@@ -432,10 +460,34 @@ class Hold:
             self.lease = replace(self.lease, expires=expires)
             self.renewals += 1
         else:
-            self._say("lock.warning", f"{self.where}: this run's lock was taken over; the "
-                      "change goes on, but another run may act on the service now", "warn")
-            self._stop.set()
+            self._lose()
         return kept
+
+    def _lose(self) -> None:
+        with contextlib.suppress(Exception):
+            self.taken_by = self.ledger.read_lease(self.service)
+        self.lost = True
+        self._stop.set()
+        by = (f"taken over by {self.taken_by.describe()}" if self.taken_by is not None
+              else "removed")
+        self._say("lock.warning", f"{self.where}: this run's lock was {by}; this run stops "
+                  "before its next change", "warn")
+
+    def ensure(self) -> None:
+        """Right before a change: renew now, and raise `Superseded` if the lease is lost. An
+        error of the call itself is not a loss: the lease then lasts until its expiry."""
+        if self.lease is None:
+            return
+        if not self.lost:
+            self.renew()
+        self.check()
+
+    def check(self) -> None:
+        """Raise `Superseded` when a renewal (the heartbeat's, or `ensure`'s) was refused."""
+        if self.lost:
+            raise leases.superseded(self.where, self.taken_by,
+                                    f"release status --env {self.ledger.env.name} "
+                                    f"--service {self.service}")
 
     # -- entries
 
@@ -470,12 +522,27 @@ class Hold:
         """Close what is still open (newest first) and point the revision's tags at it."""
         while self.open:
             entry = self.open.pop()
-            self.note_closed(entry, outcome, reason)
+            closed, why = self._closing(entry, outcome, reason)
+            self.note_closed(entry, closed, why)
             if entry.kind == records.RELEASE and entry.revision in self.registered:
                 with contextlib.suppress(Exception):
                     self.aws.ecs.tag_resource(resourceArn=entry.revision,
                                               tags=records.outcome_tags(
-                                                  outcome, reason, default_clock().now()))
+                                                  closed, why, default_clock().now()))
+
+    def _closing(self, entry: records.Entry, outcome: str, reason: str) -> tuple[str, str]:
+        """How an entry this run leaves open ends. A release whose failure was noted
+        (`failing`) keeps it: failed with its cause and what became of its rollback (the
+        rollback's own entry, closed first, says how that ended)."""
+        if entry.kind != records.RELEASE or not entry.failure:
+            return outcome, reason
+        restore = self.restore_entry
+        if restore is None:
+            return records.FAILED, f"{entry.failure}; not rolled back: {reason}"
+        to = _short(restore.revision)
+        if restore.outcome == records.COMPLETED:
+            return records.ROLLED_BACK, f"{entry.failure}; rolled back to {to}, then {reason}"
+        return records.FAILED, f"{entry.failure}; the rollback to {to} did not finish: {reason}"
 
     def _write(self, entry: records.Entry, **changes: str) -> None:
         try:
@@ -512,6 +579,21 @@ _taken = threading.local()
 def active(env_name: str, service: str) -> Hold | None:
     with _holds_lock:
         return _holds.get((env_name, service))
+
+
+def ensure_held(env_name: str, service: str) -> None:
+    """Before a change: is this run's lease still its own? (One conditional write; no-op
+    outside a hold.) Raises `lease.Superseded` when another run took it or it was removed."""
+    held = active(env_name, service)
+    if held is not None:
+        held.ensure()
+
+
+def check_held(env_name: str, service: str) -> None:
+    """At each poll: raise `lease.Superseded` if a renewal found the lease lost (no call)."""
+    held = active(env_name, service)
+    if held is not None:
+        held.check()
 
 
 @contextlib.contextmanager
@@ -594,6 +676,29 @@ def note_release(env: Environment, service: str, **changes: str) -> None:
         held.note(held.release_entry, **changes)
 
 
+def failing(env: Environment, service: str, failure: str) -> None:
+    """The release failed (`failure`: its cause and why) and is about to be rolled back:
+    noted on its open entry, so that an interrupted rollback still closes it failed with
+    its cause (Hold.close_open; a later run's takeover, `_close_left_open`)."""
+    note_release(env, service, failure=failure[:MAX_REASON])
+
+
+def unfinished_release(env: Environment, service: str, revision: str | None
+                       ) -> records.Entry | None:
+    """The release that made `revision` live (the newest of the service's recent entries
+    for it), when it ended without an outcome: interrupted or unknown. None when it ended
+    otherwise, or outside a hold (engine/unfinished.py finishes it)."""
+    held = active(env.name, service)
+    if held is None or not revision:
+        return None
+    with table_errors(env, f"reading the release ledger of {service}"):
+        recent = held.ledger.entries(service, OPEN_SCAN * 2)
+    made_live = next((e for e in recent if e.revision == revision), None)
+    if made_live is None or made_live.kind != records.RELEASE:
+        return None
+    return made_live if made_live.outcome in (records.INTERRUPTED, records.UNKNOWN) else None
+
+
 def finish_release(env: Environment, service: str, outcome: str, reason: str) -> None:
     held = active(env.name, service)
     if held is not None:
@@ -608,11 +713,13 @@ def begin_restore(env: Environment, service: str, to_revision: str, current: str
         return None
     now = default_clock().now()
     kind = records.ROLLBACK if held.command == "rollback" else records.RESTORE
-    return held.begin(records.Entry(
+    ci = records.ci_values()
+    held.restore_entry = held.begin(records.Entry(
         id=new_id(now), kind=kind, env=env.name, service=service, revision=to_revision,
         previous=current or "", at=records.iso(now), by=records.who(), command=held.command,
-        reason=why[:MAX_REASON], build_url=os.environ.get("BUILD_URL", ""),
-        build_tag=os.environ.get("BUILD_TAG", ""), job_name=os.environ.get("JOB_NAME", "")))
+        reason=why[:MAX_REASON], build_url=ci["BUILD_URL"],
+        build_tag=ci["BUILD_TAG"], job_name=ci["JOB_NAME"]))
+    return held.restore_entry
 
 
 def finish(env: Environment, service: str, entry: records.Entry | None, outcome: str,

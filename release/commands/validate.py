@@ -20,6 +20,7 @@ import typer
 from release.commands.common import (
     FormatOption,
     RepoOption,
+    environment_names,
     find_repo,
     handles_errors_with_junit,
 )
@@ -28,7 +29,7 @@ from release.output.events import OutputFormat
 EnvsOption = Annotated[
     list[str] | None,
     typer.Option("--env", "-e", help="Only this environment (repeatable); default: all.",
-                 show_default=False, metavar="ENV"),
+                 show_default=False, metavar="ENV", callback=environment_names),
 ]
 OutputOption = Annotated[
     Path | None,

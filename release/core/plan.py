@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.core import autoscaling, registration, rolling
+from release.core import autoscaling, redact, registration, rolling
 from release.core import ecs_model as model
 from release.core import service_settings as settings_model
 from release.core.bake import Bake, bake_of
@@ -137,14 +138,26 @@ class Change:
         return "change"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "kind": self.kind, "live": self.live, "desired": self.desired}
+        return {"path": self.path, "kind": self.kind, "live": self.shown(self.live),
+                "desired": self.shown(self.desired)}
+
+    def shown(self, value: Any) -> Any:
+        """A side as it may be printed: a credential (by its shape, or the value of a variable
+        or tag named like a secret) masked. Git's side passed validation, but the live side
+        is whatever was registered, by anyone (core/redact.py)."""
+        named = _NAMED.search(self.path)
+        return redact.mask_value(value, named.group(1) if named else "")
 
     def one_line(self) -> str:
         if self.kind == "add":
-            return f"+ {self.path} = {_show(self.desired)}"
+            return f"+ {self.path} = {_show(self.shown(self.desired))}"
         if self.kind == "remove":
-            return f"- {self.path} (was {_show(self.live)})"
-        return f"~ {self.path}: {_show(self.live)} → {_show(self.desired)}"
+            return f"- {self.path} (was {_show(self.shown(self.live))})"
+        return f"~ {self.path}: {_show(self.shown(self.live))} → {_show(self.shown(self.desired))}"
+
+
+# `…environment[DB_PASSWORD].value`, `tags[api-token]`: the name a changed value goes by
+_NAMED = re.compile(r"\[([^\]]+)\](?:\.value)?$")
 
 
 def _show(value: Any, limit: int = 120) -> str:

@@ -159,8 +159,8 @@ def history_of(config_repo: ConfigRepo, spec: ServiceSpec, limit: int) -> Servic
     with aws_step(environment, f"reading the records of {spec.family}"):
         found = [r for r in live.records_of(aws.ecs, spec.family, limit)
                  if r.service in ("", spec.service_name) and r.env in ("", spec.env)]
-        live_revision = (live.describe_service(aws.ecs, environment.cluster,
-                                               spec.service_name) or {}).get("taskDefinition")
+        live_revision = (live.describe_service(aws.ecs, environment.cluster, spec.service_name,
+                                               environment.name) or {}).get("taskDefinition")
     entries = ledger.history(environment, spec.service_name, found, aws, limit)
     rows = [e.history_row() for e in entries]
     for row in rows:

@@ -7,8 +7,8 @@ the environment's one poller (adapters/poller.py), which serves every service du
 at the same moment from shared, batched reads; each wait keeps its own timing
 (`reader.sleep`). Throttling is absorbed by botocore's adaptive retry mode under
 the environment's request budget and reported once; a dropped connection is
-retried here for up to a minute before the wait gives up with exit 5. Ctrl-C or SIGTERM leaves the
-service as it is and prints how to resume waiting or roll back.
+retried here for up to a minute before the wait gives up with exit 5. Ctrl-C, SIGTERM or
+SIGHUP leaves the service as it is and prints how to resume waiting or roll back.
 """
 
 from __future__ import annotations
@@ -152,7 +152,10 @@ class Waiter:
                            deadline=records.iso(target.deadline))
         if just_updated:
             self.reader.sleep(CHANGED_POLL_SECONDS)
+        from release.adapters import ledger
+
         while True:
+            ledger.check_held(self.env.name, self.spec.service_name)  # the lock still ours?
             now = clock.now()
             try:
                 snap = self.reader.read(now)

@@ -188,6 +188,14 @@ class Call:
     error: str | None = None
 
 
+def no_canary() -> Call:
+    """The DescribeServices of the canary a release looks for whatever the spec says: none."""
+    name = f"{SERVICE}-canary"
+    return Call("ecs", "describe_services", {"services": [], "failures": [{
+        "arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{name}",
+        "reason": "MISSING"}]}, {"cluster": CLUSTER, "services": [name], "include": ["TAGS"]})
+
+
 @dataclass
 class Polls:
     """Wait-loop polls answered from a timeline: (seconds since the first poll, Moment)."""

@@ -25,6 +25,7 @@ from shapes_taskdef import (
     described_images,
     described_service,
     described_task_definition,
+    no_canary,
     offline_credentials,
     stubbed,
 )
@@ -81,7 +82,8 @@ def queue_live(world: dict[str, Any], running: int) -> Stubber:
     return stubbed(world["aws"].ecs, [
         ("describe_services", service, {"cluster": world["env"].cluster,
                                         "services": [world["spec"].service_name]}),
-        ("describe_task_definition", answer, {"taskDefinition": arn, "include": ["TAGS"]})])
+        ("describe_task_definition", answer, {"taskDefinition": arn, "include": ["TAGS"]}),
+        no_canary(world["env"].cluster, world["spec"].service_name)])  # the plan looks for one
 
 
 def run(*args: str) -> tuple[int, list[dict[str, Any]], str]:

@@ -25,6 +25,7 @@ from shapes_taskdef import (
     described_images,
     described_service,
     described_task_definition,
+    no_canary,
     offline_credentials,
     stubbed,
     taskdef_arn,
@@ -62,8 +63,11 @@ def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             "desired": render_service(repo, spec)}
 
 
-def queue_live(world: dict[str, Any], taskdef_response: dict[str, Any]) -> Any:
-    """DescribeServices then DescribeTaskDefinition, as fetch_live asks for them."""
+def queue_live(world: dict[str, Any], taskdef_response: dict[str, Any],
+               canary_reads: int = 0) -> Any:
+    """DescribeServices then DescribeTaskDefinition, as fetch_live asks for them; then the
+    canary's DescribeServices `canary_reads` times (a plan looks for one, a deploy again
+    when it ends): there is none."""
     arn = taskdef_response["taskDefinition"]["taskDefinitionArn"]
     spec = world["spec"]
     return stubbed(world["aws"].ecs, [
@@ -71,6 +75,7 @@ def queue_live(world: dict[str, Any], taskdef_response: dict[str, Any]) -> Any:
          {"cluster": world["env"].cluster, "services": [spec.service_name]}),
         ("describe_task_definition", taskdef_response,
          {"taskDefinition": arn, "include": ["TAGS"]}),
+        *[no_canary(world["env"].cluster, spec.service_name)] * canary_reads,
     ])
 
 
@@ -124,7 +129,7 @@ def test_a_live_revision_with_aws_defaults_plans_no_change(world) -> None:
 def test_second_deploy_registers_nothing_and_says_nothing_to_change(world) -> None:
     answer = described_task_definition(world["desired"], LIVE_REVISION,
                                        tags={"release:outcome": "completed"})
-    ecs, ecr = queue_live(world, answer), stubbed(world["aws"].ecr, [])
+    ecs, ecr = queue_live(world, answer, canary_reads=2), stubbed(world["aws"].ecr, [])
     scaling = queue_scaling(world["aws"].application_autoscaling)  # no scalable target
     code, events, output = run("deploy")
     assert code == 0, output
@@ -132,7 +137,7 @@ def test_second_deploy_registers_nothing_and_says_nothing_to_change(world) -> No
     assert "nothing to change" in unchanged["message"]
     assert f"akka-demo:{LIVE_REVISION}" in unchanged["message"]
     assert not any(e["event"] == "release.call" for e in events)
-    ecs.assert_no_pending_responses()  # read the service and its revision, and nothing more
+    ecs.assert_no_pending_responses()  # read the service, its revision, a canary: no more
     ecr.assert_no_pending_responses()  # a release that starts no task needs no image check
     (preflight,) = [e for e in events if e["event"] == "preflight"]
     assert preflight["skipped"] == ["roles", "secrets", "images", "logs", "load-balancer",
@@ -145,7 +150,7 @@ def test_a_real_change_is_still_detected(world) -> None:
     previous = copy.deepcopy(world["desired"])
     container = previous["containerDefinitions"][0]
     container["image"] = container["image"][:-1] + "0"
-    ecs = queue_live(world, described_task_definition(previous, LIVE_REVISION))
+    ecs = queue_live(world, described_task_definition(previous, LIVE_REVISION), canary_reads=1)
     others = queue_preflight(world, ecs)
     queue_scaling(world["aws"].application_autoscaling)
     code, events, output = run("plan")

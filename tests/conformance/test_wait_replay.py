@@ -39,6 +39,7 @@ from shapes_service import (
     deployment,
     ec2,
     event,
+    no_canary,
     replaced,
     service,
     task,
@@ -155,6 +156,7 @@ def release_calls(stage: dict[str, Any], rolling: dict[str, Any]) -> list[Call]:
              {"taskDefinition": registered(1, OLD_IMAGE, desired),
               "tags": record_tags("completed")}),
         Call("application_autoscaling", "describe_scalable_targets", described(), ASKED),
+        no_canary(),  # the plan looks for a canary left behind, whatever the spec says
         *preflight_calls(stage),
         Call("ecs", "register_task_definition", {"taskDefinition": new, "tags": []}),
         Call("ecs", "update_service", {"service": rolling}),
@@ -173,6 +175,7 @@ def run_release(stage: dict[str, Any], script: list[Call | Polls]
     aws = Aws(stage["env"])
     quiet_ledger(aws)
     reporter = Reporter("json", stream=io.StringIO())
+    script = [*script, no_canary()]  # once it ended, a release looks for a canary to remove
     with Replay(aws, script, stage["clock"].now) as replay:
         stage["monkeypatch"].setattr(deploy, "connect", lambda env: aws)
         outcome = deploy.release_service(stage["repo"], stage["spec"], reporter)
