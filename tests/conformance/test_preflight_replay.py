@@ -556,3 +556,18 @@ def test_the_health_path_is_asked_on_each_live_task_when_asked_for(ecs) -> None:
         httpd.shutdown()
         httpd.server_close()
     next(ec2_gen, None)
+
+
+def test_while_a_deployment_is_under_way_the_room_is_not_checked(ecs) -> None:
+    ecs_client, _ = ecs  # nothing is read: the room of tasks starting and draining is unknown
+    repo, env, spec = staging()
+    ctx = context(env, spec, Clients(ecs=ecs_client), repo=repo)
+    ctx.live = live_of(spec, ctx.taskdef)
+    ctx.live.service["deployments"] = [
+        {"id": "ecs-svc/2", "status": "PRIMARY", "taskDefinition": TASKDEF_ARN,
+         "desiredCount": 2, "runningCount": 1, "pendingCount": 1},
+        {"id": "ecs-svc/1", "status": "ACTIVE", "taskDefinition": TASKDEF_ARN,
+         "desiredCount": 0, "runningCount": 1, "pendingCount": 0}]
+    [result] = capacity.check(ctx)
+    assert result.status == "not checked" and "ecs-svc/2" in result.message
+    assert ctx.calls == {}

@@ -5,10 +5,12 @@ units, MiB, and the host ports in use) and where the service's old tasks run (Li
 DescribeTasks) go through the rolling plan's arithmetic (core/rolling.first_wave): how
 many new tasks ECS can start beside the old ones (maximumPercent) or after stopping those
 minimumHealthyPercent lets it stop. None → the release would wait for ever ("unable to
-place a task"), so it is refused before it starts. A capacity provider strategy: every
-provider is the cluster's (DescribeClusters) and ACTIVE (DescribeCapacityProviders; the
-reserved FARGATE and FARGATE_SPOT are every account's), and its Auto Scaling group, not
-the instances registered now, bounds the room. Fargate places each task on its own.
+place a task"), so it is refused before it starts; while a deployment of the service is
+under way (tasks starting and draining) the room is not known: "not checked". A capacity
+provider strategy: every provider is the cluster's (DescribeClusters) and ACTIVE
+(DescribeCapacityProviders; the reserved FARGATE and FARGATE_SPOT are every account's), and
+its Auto Scaling group, not the instances registered now, bounds the room. Fargate places
+each task on its own.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from release.core import preflight as pf
-from release.core.deployments import short
+from release.core.deployments import in_progress, short
 from release.core.rolling import Need, Room, Wave, first_wave, need_of, on_instances
 from release.engine.preflight import Context, Denied, not_checked
 
@@ -103,9 +105,14 @@ def _provider(resource: str, provider: dict[str, Any] | None, at: tuple[str, str
 
 def _instances(ctx: Context) -> pf.Result:
     env, spec = ctx.env, ctx.spec
-    rooms, names = _rooms(ctx)
     resource = f"cluster {env.cluster}"
     at = ctx.origin.service("deploymentConfiguration")
+    going = in_progress(ctx.live.service)
+    if going is not None:  # tasks starting, draining, stopping: their room is not known yet
+        return pf.placed("capacity", pf.NOT_CHECKED, resource, "not checked: deployment "
+                         f"{going.get('id')} of the service is under way, so the room its "
+                         "tasks will leave is not known yet", "", at)
+    rooms, names = _rooms(ctx)
     if not rooms:
         return pf.placed("capacity", pf.PROBLEM, resource,
                          f"cluster {env.cluster} has no ACTIVE container instance: no task can "
