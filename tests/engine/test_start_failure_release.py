@@ -2,12 +2,15 @@
 
 The sandbox's agent stops the new tasks with ECS's words (release/sandbox/startup.py); the
 tool's own failure detection (core/stability.py) sees the stops, rolls back and names the
-remedy — with no preflight check in between, as when one is skipped or not allowed."""
+remedy — with no preflight check in between, as when one is skipped or not allowed (here:
+the credentials may not describe the parameters, so preflight says "not checked")."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import pytest
 from engine_sandbox import CONTAINER, SPEC, Stage
 
 TASKDEF = "taskdefs/akka-firehose.json"
@@ -17,9 +20,24 @@ ECS_WORDS = ("Fetching secret data from SSM Parameter Store in us-east-1: invali
              f"{PARAMETER}")
 
 
+def may_not_describe_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The release's credentials may not ssm:DescribeParameters: preflight cannot see the
+    parameter is missing ("not checked") and the release goes on, as ECS will find out."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    def denied(self: Any) -> Any:
+        raise JsonRESTError("AccessDeniedException", "User: arn:aws:sts::123456789012:"
+                            "assumed-role/jenkins/build is not authorized to perform: "
+                            "ssm:DescribeParameters")
+
+    monkeypatch.setattr(SimpleSystemManagerResponse, "describe_parameters", denied)
+
+
 def test_a_release_naming_a_missing_parameter_fails_with_exit_3_and_rolls_back(
-        released: Stage) -> None:
+        released: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
     stage = released
+    may_not_describe_parameters(monkeypatch)
     stage.sandbox.client("iam").create_role(
         RoleName="ecsTaskExecutionRole", AssumeRolePolicyDocument=json.dumps({
             "Version": "2012-10-17", "Statement": [{
@@ -33,6 +51,8 @@ def test_a_release_naming_a_missing_parameter_fails_with_exit_3_and_rolls_back(
     run = stage.cli("deploy")
 
     assert run.exit_code == 3, run.output
+    (unknown,) = [r for r in run.first("preflight")["results"] if r["check"] == "secrets"]
+    assert unknown["status"] == "not checked" and "ssm:DescribeParameters" in unknown["message"]
     failed = run.first("wait.failed")
     assert failed["cause"] == "tasks_stopping"
     assert failed["reason"] == f"3 new tasks stopped: {ECS_WORDS}"
