@@ -87,24 +87,34 @@ def resolve_revision(ecs: Any, family: str, given: str) -> str:
 
 
 def check_image(ecr: Any, env: Environment, spec: ServiceSpec) -> None:
-    """The pinned image must exist in ECR before anything is registered."""
-    image_id = ({"imageDigest": spec.image.digest} if spec.image.digest
-                else {"imageTag": spec.image.tag})
-    shown = spec.image.digest or spec.image.tag
-    try:
-        ecr.describe_images(registryId=env.account, repositoryName=env.ecr_repository,
-                            imageIds=[image_id])
-    except (ecr.exceptions.ImageNotFoundException,
-            ecr.exceptions.RepositoryNotFoundException) as exc:
-        raise InvalidInput(
-            f"missing image: {env.ecr_repository}@{shown} is not in ECR ({type(exc).__name__})",
-            f"push it with `release build --env {env.name} --push`, or pin an image that "
-            f"exists with `release promote`; nothing was changed",
-            where=str(spec.path)) from None
+    """Every pinned image must exist in its own ECR repository before anything is registered:
+    each pin is looked up in the repository it names (default the environment's), by its
+    digest (else its tag)."""
+    several = len(spec.images) > 1
+    for pin in spec.images:
+        image_id = {"imageDigest": pin.digest} if pin.digest else {"imageTag": pin.tag}
+        repository = pin.repository_in(env)
+        shown = f"{repository}@{pin.digest or pin.tag}"
+        if several:
+            shown += f" (container {pin.container})"
+        try:
+            ecr.describe_images(registryId=env.account, repositoryName=repository,
+                                imageIds=[image_id])
+        except (ecr.exceptions.ImageNotFoundException,
+                ecr.exceptions.RepositoryNotFoundException) as exc:
+            raise InvalidInput(
+                f"missing image: {shown} is not in ECR ({type(exc).__name__})",
+                f"push it with `release build --env {env.name} --service {spec.name} --push`, "
+                f"or pin an image that exists with `release promote`"
+                + (f"; create the repository with `release bootstrap --env {env.name}`"
+                   if type(exc).__name__ == "RepositoryNotFoundException" else "")
+                + "; nothing was changed",
+                where=str(spec.path)) from None
 
 
 def check_revision_images(ecr: Any, env: Environment, taskdef: dict[str, Any]) -> None:
-    """Every image of a revision that lives in the environment's ECR must still be there.
+    """Every image of a revision that lives in the environment's ECR registry must still be
+    there, each in the repository its reference names, by its own digest.
 
     A rollback to a revision whose image was deleted (lifecycle policy, cleanup) would
     start tasks that cannot pull it; images of other registries are not ours to check.

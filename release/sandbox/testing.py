@@ -80,7 +80,7 @@ class SandboxHandle:
         return Environment.from_doc(path, read_json(path), env_name)
 
     def seed_infrastructure(self, env_name: str = "sandbox", instances: int = 2) -> list[str]:
-        """Create what `release bootstrap` would: cluster, classic ELB, ECR repository, the
+        """Create what `release bootstrap` would: cluster, classic ELB, the ECR repositories, the
         release ledger table, the awslogs log groups, the alarms environment.json defines and
         `instances` t2.medium EC2 instances registered as ECS container instances.
 
@@ -107,10 +107,15 @@ class SandboxHandle:
             "ConnectionDraining": {"Enabled": lb.draining_enabled,
                                    "Timeout": lb.draining_timeout}})
         ecr_doc = env.doc.get("ecr", {})
-        ecr.create_repository(
-            repositoryName=env.ecr_repository,
-            imageTagMutability="IMMUTABLE" if ecr_doc.get("tagImmutability", True) else "MUTABLE",
-            imageScanningConfiguration={"scanOnPush": bool(ecr_doc.get("scanOnPush", False))})
+        from release.core import config
+
+        for repository in config.load_repo(self.repo, [env_name]).repositories_of(env_name):
+            ecr.create_repository(  # every repository the environment's pins name
+                repositoryName=repository,
+                imageTagMutability="IMMUTABLE" if ecr_doc.get("tagImmutability", True)
+                else "MUTABLE",
+                imageScanningConfiguration={"scanOnPush": bool(ecr_doc.get("scanOnPush",
+                                                                           False))})
         from release.adapters import ledger
 
         dynamodb = self.client("dynamodb")
@@ -200,10 +205,13 @@ class SandboxHandle:
         if ledger.table_name(env) not in dynamodb.list_tables()["TableNames"]:
             dynamodb.create_table(**ledger.table_definition(ledger.table_name(env)))
 
-    def put_image(self, tag: str, env_name: str = "sandbox") -> str:
-        """Put a small image manifest into the ECR repository under `tag`; returns its digest."""
+    def put_image(self, tag: str, env_name: str = "sandbox", repository: str | None = None
+                  ) -> str:
+        """Put a small image manifest into an ECR repository (default the environment's)
+        under `tag`; returns its digest."""
         env = self.environment(env_name)
-        config = json.dumps({"tag": tag}).encode()
+        config = json.dumps({"tag": tag, **({"repository": repository} if repository else {})
+                             }).encode()
         manifest = json.dumps({
             "schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE,
             "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
@@ -212,7 +220,8 @@ class SandboxHandle:
             "layers": [],
         }, separators=(",", ":"))
         digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
-        self.client("ecr").put_image(repositoryName=env.ecr_repository, imageManifest=manifest,
+        self.client("ecr").put_image(repositoryName=repository or env.ecr_repository,
+                                     imageManifest=manifest,
                                      imageManifestMediaType=MANIFEST_MEDIA_TYPE, imageTag=tag,
                                      imageDigest=digest)
         return digest
