@@ -110,12 +110,15 @@ class SandboxHandle:
         from release.core import config
 
         for repository in config.load_repo(self.repo, [env_name]).repositories_of(env_name):
-            ecr.create_repository(  # every repository the environment's pins name
-                repositoryName=repository,
-                imageTagMutability="IMMUTABLE" if ecr_doc.get("tagImmutability", True)
-                else "MUTABLE",
-                imageScanningConfiguration={"scanOnPush": bool(ecr_doc.get("scanOnPush",
-                                                                           False))})
+            # every repository the environment's pins name; one another environment of this
+            # sandbox pins too (one account here) is there already
+            with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+                ecr.create_repository(
+                    repositoryName=repository,
+                    imageTagMutability="IMMUTABLE" if ecr_doc.get("tagImmutability", True)
+                    else "MUTABLE",
+                    imageScanningConfiguration={"scanOnPush": bool(ecr_doc.get("scanOnPush",
+                                                                               False))})
         from release.adapters import ledger
 
         dynamodb = self.client("dynamodb")
