@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from release.adapters import elb_classic, target_groups
-from release.core import stability
+from release.core import service_settings, stability
 from release.core.config import Environment, ServiceSpec
 from release.core.errors import InvalidInput
 from release.core.plan import Live
@@ -44,10 +44,45 @@ def describe_revision(ecs: Any, revision: str) -> tuple[dict[str, Any], list[dic
 
 def fetch_live(ecs: Any, env: Environment, spec: ServiceSpec) -> Live:
     service = describe_service(ecs, env.cluster, spec.service_name)
+    if service is not None:
+        service = with_revision_settings(ecs, service, spec)
     if service is None or not service.get("taskDefinition"):
         return Live(service, None)
     taskdef, tags = describe_revision(ecs, service["taskDefinition"])
     return Live(service, taskdef, {t["key"]: t["value"] for t in tags})
+
+
+def with_revision_settings(ecs: Any, service: dict[str, Any], spec: ServiceSpec
+                           ) -> dict[str, Any]:
+    """The service with the settings DescribeServices does not report (gatewayConnectors,
+    monitoring: only on the service revision), read when the spec states one of them."""
+    wanted = [k for k in service_settings.ON_REVISION if k in spec.service]
+    current = [r["arn"] for r in service.get("currentServiceRevisions") or [] if r.get("arn")]
+    if not wanted or not current:
+        return service
+    answer = ecs.describe_service_revisions(serviceRevisionArns=current[-1:])
+    revision = next(iter(answer.get("serviceRevisions") or []), {})
+    return {**service, **{k: revision[k] for k in wanted if k in revision}}
+
+
+def check_capacity_providers(ecs: Any, env: Environment, spec: ServiceSpec) -> None:
+    """Every provider of the spec's capacity provider strategy is one of the cluster's
+    (DescribeClusters' capacityProviders): ECS refuses a strategy naming another."""
+    strategy = spec.service.get("capacityProviderStrategy") or []
+    if not strategy:
+        return
+    answer = ecs.describe_clusters(clusters=[env.cluster])
+    cluster = next(iter(answer.get("clusters") or []), {})
+    known = list(cluster.get("capacityProviders") or [])
+    missing = [(i, item["capacityProvider"]) for i, item in enumerate(strategy)
+               if item["capacityProvider"] not in known]
+    if missing:
+        where = ", ".join(f"{spec.path}#/service/capacityProviderStrategy/{i}/capacityProvider "
+                          f"({name})" for i, name in missing)
+        raise InvalidInput(
+            f"cluster {env.cluster!r} has no capacity provider {missing[0][1]!r}: {where}",
+            f"the cluster's providers: {', '.join(known) or 'none'}; associate it with "
+            "PutClusterCapacityProviders (or your infrastructure code), or use one of those")
 
 
 def revision_arns(ecs: Any, family: str) -> list[str]:

@@ -3,6 +3,10 @@ on failure). Only typer is imported at load time; boto3 comes in with the engine
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from release.commands.common import (
     EnvOption,
     FormatOption,
@@ -22,6 +26,10 @@ from release.commands.service_options import (
 )
 from release.output.events import OutputFormat
 
+RevisionOption = Annotated[str | None, typer.Option(
+    "--revision", help="Release this existing revision (N, family:N or its ARN) of the service's "
+    "family as it is, instead of the rendered document; needs --service.")]
+
 
 @handles_errors
 def deploy(
@@ -30,6 +38,7 @@ def deploy(
     timeout: TimeoutOption = None,
     no_rollback: NoRollbackOption = False,
     notify: NotifyOption = None,
+    revision: RevisionOption = None,
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
@@ -41,6 +50,9 @@ def deploy(
     root = find_repo(repo)
     with notifications(reporter_for(format), root, notify) as reporter:
         config_repo = load_valid_repo(root, [env], reporter)
-        outcomes = engine.release_services(config_repo, specs_of(config_repo, env, service),
-                                           reporter, timeout=timeout, rollback=not no_rollback)
+        specs = specs_of(config_repo, env, service)
+        if revision is not None:
+            specs = [engine.with_revision(specs, revision, service)]
+        outcomes = engine.release_services(config_repo, specs, reporter, timeout=timeout,
+                                           rollback=not no_rollback)
         finish(reporter, "deploy", outcomes)

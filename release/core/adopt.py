@@ -22,13 +22,16 @@ from typing import Any
 
 from release.core import ecs_model as model
 from release.core import plan
+from release.core import service_settings as settings_model
 
 PLACEHOLDER = "<release init did not copy this value: it looks like a secret>"
 SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|"
                          r"CREDENTIAL)", re.IGNORECASE)
 SECRET_VALUE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$|-----BEGIN [A-Z ]*PRIVATE KEY-----")
-SERVICE_SETTINGS = (*plan.UPDATABLE_SETTINGS, "loadBalancers", "launchType",
-                    "schedulingStrategy", "deploymentController")
+# Every setting a spec can state (core/service_settings.py), `role` apart: it is read from
+# roleArn, and never when it is the service-linked role ECS uses by itself.
+SERVICE_SETTINGS = tuple(k for k in (*settings_model.IN_PLACE, *settings_model.CREATE_ONLY)
+                         if k != "role")
 TOOL_LAUNCH_TYPE = "EC2"  # what plan's create_service sets when a spec names none
 
 
@@ -112,19 +115,20 @@ def taskdef_document(live: LiveService, decisions: list[str]) -> tuple[dict[str,
 
 
 def service_document(live: LiveService, container: str, file: str) -> dict[str, Any]:
-    service = live.service
+    service = settings_model.live_settings(live.service)
     settings: dict[str, Any] = {"serviceName": service["serviceName"]}
     for key in SERVICE_SETTINGS:
         value = service.get(key)
-        if key == "launchType" and value == TOOL_LAUNCH_TYPE:
-            continue
+        if key == "launchType" and (value == TOOL_LAUNCH_TYPE
+                                    or service.get("capacityProviderStrategy")):
+            continue  # plan's default, or not a launch type: a capacity provider strategy
         if key == "loadBalancers" and value:
             settings[key] = [{k: v for k, v in lb.items() if v is not None} for lb in value]
         elif key == "desiredCount" and value is not None:
             settings[key] = value
         elif not model.is_unwritten(model.SERVICE, key, value):
             settings[key] = strip_unwritten(value, model.structure(model.SERVICE, key))
-    if service.get("roleArn"):
+    if service.get("roleArn") and not settings_model.is_service_linked(service["roleArn"]):
         settings["role"] = str(service["roleArn"]).rsplit("/", 1)[-1]
     image = next(c.get("image", "") for c in live.taskdef["containerDefinitions"]
                  if c.get("name") == container)

@@ -113,4 +113,4 @@ def environment_log_groups(repo: Any, env: str) -> list[tuple[str, str | None]]:
     from release.core.render import apply_overrides
 
     return log_groups(apply_overrides(spec, repo.taskdef_for(spec))
-                      for spec in repo.services_of(env))
+                      for spec in repo.services_of(env) if spec.taskdef_file)

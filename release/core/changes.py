@@ -86,6 +86,17 @@ def service_parts(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition) 
     }
 
 
+def revision_parts(env: Environment, spec: ServiceSpec) -> dict[str, Any]:
+    """A spec naming an existing revision: the revision it names stands for the task
+    definition and the image (read offline, its content is AWS's, not git's)."""
+    return {
+        "image": None,
+        "taskdef": {"revision": spec.revision},
+        "service": {"family": spec.family, **_strip_editor_keys(spec.service)},
+        "environment": _strip_editor_keys(env.doc),
+    }
+
+
 def _parse(files: dict[str, bytes], rel: str) -> Any:
     try:
         return config.parse_json(config.decode(files[rel], rel), rel)
@@ -115,8 +126,10 @@ def effective_state(files: dict[str, bytes]) -> dict[tuple[str, str], ServiceSta
             if env is not None and spec_doc is not None:
                 try:
                     spec = ServiceSpec.from_doc(env_name, Path(spec_rel), spec_doc)
-                    td_doc = _parse(files, spec.taskdef_file)
-                    if isinstance(td_doc, dict):
+                    td_doc = _parse(files, spec.taskdef_file) if spec.taskdef_file else None
+                    if spec.revision:  # a revision registered elsewhere: its name is its effect
+                        parts = revision_parts(env, spec)
+                    elif isinstance(td_doc, dict):
                         parts = service_parts(env, spec, TaskDefinition(spec.taskdef_file, td_doc))
                 except (KeyError, TypeError, ValueError, AttributeError, IndexError):
                     parts = None

@@ -489,13 +489,18 @@ class SmokeCheck:
     body: Any = None
 
 
+def revision_family(revision: str) -> str:
+    """`family:N` or a task-definition ARN → its family."""
+    return revision.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     env: str
     name: str  # the spec file's stem
     path: Path
     doc: dict[str, Any]
-    taskdef_file: str
+    taskdef_file: str | None  # None when the spec names a revision registered elsewhere
     family: str
     service: dict[str, Any]  # create-service shape
     images: tuple[ImagePin, ...]  # one per container the team builds; the first is the primary
@@ -503,6 +508,7 @@ class ServiceSpec:
     timeout: str | int  # "auto" or seconds
     rollback_on_failure: bool
     smoke_checks: list[SmokeCheck]
+    revision: str | None = None  # /taskDefinition/revision: released as it is, never registered
 
     @property
     def image(self) -> ImagePin:
@@ -545,14 +551,16 @@ class ServiceSpec:
     @classmethod
     def from_doc(cls, env: str, path: Path, doc: dict[str, Any]) -> ServiceSpec:
         td = doc["taskDefinition"]
+        revision = td.get("revision")
         policy = doc.get("release", {})
         return cls(
             env=env,
             name=path.stem,
             path=path,
             doc=doc,
-            taskdef_file=td["file"],
-            family=td["family"],
+            taskdef_file=td.get("file"),
+            family=td.get("family") or revision_family(revision or ""),
+            revision=revision,
             service=dict(doc["service"]),
             images=pins_of(doc),
             overrides=dict(doc.get("overrides", {})),
@@ -629,6 +637,10 @@ class ConfigRepo:
         return picked
 
     def taskdef_for(self, spec: ServiceSpec) -> TaskDefinition:
+        """The document a service renders (a spec naming a revision has none: see
+        engine/deploy.prepare, which reads that revision instead)."""
+        if spec.taskdef_file is None:
+            raise KeyError(f"{spec.path} names revision {spec.revision}, not a document")
         return self.taskdefs[spec.taskdef_file]
 
     def repositories_of(self, env: str) -> dict[str, list[str]]:
@@ -679,7 +691,8 @@ def load_repo(root: Path, only_envs: list[str] | None = None,
         key: ServiceSpec.from_doc(key[0], rel(path), read_json(path))
         for key, path in docs.services.items() if rel(path).as_posix() not in leave_out
     }
-    used = {spec.taskdef_file for spec in services.values()} if only_envs else set(docs.taskdefs)
+    used = ({spec.taskdef_file for spec in services.values() if spec.taskdef_file}
+            if only_envs else set(docs.taskdefs))
     taskdefs = {name: TaskDefinition(name, read_json(path)) for name, path in docs.taskdefs.items()
                 if name in used and name not in leave_out}
     return ConfigRepo(root=docs.root, environments=envs, services=services, taskdefs=taskdefs)

@@ -27,6 +27,7 @@ from typing import Any
 
 from release.core import ecs_model as model
 from release.core import rolling
+from release.core import service_settings as settings_model
 from release.core.bake import Bake, bake_of
 from release.core.calls import ApiCall, Ref
 from release.core.canary import CanaryPlan
@@ -39,13 +40,11 @@ NAMED_LISTS = frozenset({"containerDefinitions", "environment", "secrets", "volu
 SORTED_STRING_LISTS = frozenset({"requiresCompatibilities", "links", "dnsServers",
                                  "dnsSearchDomains", "dockerSecurityOptions"})
 
-# Service settings update_service can change in place, and the ones it cannot.
-UPDATABLE_SETTINGS = ("desiredCount", "deploymentConfiguration", "healthCheckGracePeriodSeconds",
-                      "placementConstraints", "placementStrategy", "enableExecuteCommand",
-                      "propagateTags", "enableECSManagedTags", "networkConfiguration",
-                      "platformVersion")
-RECREATE_SETTINGS = ("loadBalancers", "role", "launchType", "schedulingStrategy",
-                     "deploymentController")
+# Service settings update_service can change in place (core/service_settings.py: the model's).
+UPDATABLE_SETTINGS = settings_model.IN_PLACE
+# Sent to UpdateService only when they change: "You must have a service-linked role when you
+# update this property" (UpdateService, loadBalancers and serviceRegistries).
+ONLY_WHEN_CHANGED = frozenset({"loadBalancers", "serviceRegistries"})
 
 NEW_REVISION = "<new revision>"
 TASKDEF, SERVICE = model.TASK_DEFINITION, model.SERVICE
@@ -226,6 +225,13 @@ def _subset_changes(live: Any, desired: Any, path: str, shape: str | None) -> li
             changes += _subset_changes(theirs, value, f"{path}.{key}",
                                        model.structure(shape, key))
         return changes
+    if (isinstance(desired, list) and isinstance(live, list) and len(live) == len(desired)
+            and all(isinstance(d, dict) for d in desired)):
+        # a list of structures (capacity providers, registries, aliases): item by item, each
+        # compared as the spec states it, so members ECS fills in (`base: 0`) are not changes
+        found = [c for theirs, mine in zip(live, desired, strict=True)
+                 for c in _subset_changes(theirs, mine, path, shape)]
+        return [Change(path, live, desired)] if found else []
     if model.same(live, desired) or (live is None and desired in ([], "")):
         return []
     return [Change(path, live, desired)]
@@ -233,24 +239,63 @@ def _subset_changes(live: Any, desired: Any, path: str, shape: str | None) -> li
 
 def service_changes(spec: ServiceSpec, live: dict[str, Any]
                     ) -> tuple[list[Change], list[Change]]:
-    """(settings update_service can change, settings that need the service re-created)."""
+    """(settings update_service can change, settings that need the service re-created).
+
+    Only what the spec states is compared (core/service_settings.py says which members
+    change in place); live is read as a spec would state it (the PRIMARY deployment's
+    Service Connect, EBS and VPC Lattice settings included)."""
     wanted = spec.service
-    updatable = _subset_changes(live, {k: wanted[k] for k in UPDATABLE_SETTINGS if k in wanted},
-                                "service", SERVICE)
+    live = settings_model.live_settings(live)
+    in_place = {k: wanted[k] for k in UPDATABLE_SETTINGS if k in wanted and k != "loadBalancers"}
+    updatable = _subset_changes(live, in_place, "service", SERVICE)
     recreate: list[Change] = []
     if "loadBalancers" in wanted and (
             _normal_lbs(live.get("loadBalancers")) != _normal_lbs(wanted["loadBalancers"])):
-        recreate.append(Change("service.loadBalancers", live.get("loadBalancers"),
-                               wanted["loadBalancers"]))
+        change = Change("service.loadBalancers", live.get("loadBalancers"),
+                        wanted["loadBalancers"])
+        in_place_lbs = settings_model.load_balancers_in_place(live.get("loadBalancers"),
+                                                              wanted["loadBalancers"])
+        (updatable if in_place_lbs else recreate).append(change)
     if "role" in wanted and not _role_matches(live.get("roleArn"), wanted["role"]):
         recreate.append(Change("service.role", live.get("roleArn"), wanted["role"]))
-    for key in ("launchType", "schedulingStrategy"):
-        if key in wanted and live.get(key) not in (None, wanted[key]):
-            recreate.append(Change(f"service.{key}", live.get(key), wanted[key]))
-    if "deploymentController" in wanted:
-        recreate += _subset_changes(live, {"deploymentController": wanted["deploymentController"]},
-                                    "service", SERVICE)
+    if not settings_model.launch_change_in_place(live, wanted):
+        recreate.append(Change("service.launchType", live.get("launchType"),
+                               wanted["launchType"]))
+    if "schedulingStrategy" in wanted and live.get("schedulingStrategy") not in (
+            None, wanted["schedulingStrategy"]):
+        recreate.append(Change("service.schedulingStrategy", live.get("schedulingStrategy"),
+                               wanted["schedulingStrategy"]))
     return updatable, recreate
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How git differs from live: the task definition, the settings update_service changes,
+    and the settings only a re-created service can change."""
+
+    taskdef: list[Change]
+    settings: list[Change]
+    recreate: list[Change]
+
+    @property
+    def changes(self) -> list[Change]:
+        return self.taskdef + self.settings + self.recreate
+
+
+def drift(spec: ServiceSpec, desired: dict[str, Any], live: Live) -> Drift:
+    """The one comparison of git with live, for `plan`, `deploy`, `apply` and `status` alike.
+
+    `spec` must have its names resolved to what ECS holds (target group ARNs, subnet and
+    security group ids: engine/desired.py) and `desired` be the rendered task definition;
+    a service that does not exist yet has no settings to differ.
+    """
+    settings, recreate = service_changes(spec, live.service) if live.service is not None \
+        else ([], [])
+    if spec.revision:  # a revision registered elsewhere: run it as it is, register nothing
+        switch = [] if live.revision_arn == spec.revision else [
+            Change("service.taskDefinition", live.revision_arn, spec.revision)]
+        return Drift(switch, settings, recreate)
+    return Drift(taskdef_changes(live.taskdef, desired), settings, recreate)
 
 
 # ------------------------------------------------------------------------------ budget
@@ -364,9 +409,10 @@ class ReleasePlan:
     @property
     def blockers(self) -> list[str]:
         """Changes a release cannot make: the service must be re-created by hand."""
-        return [f"{c.path} cannot be changed on an existing service (classic ELB services fix "
-                "their load balancer and role at creation): delete and re-create the service "
-                "(a downtime), or revert the change in git" for c in self.recreate_changes]
+        return [f"{c.path} cannot be changed on an existing service (UpdateService does not "
+                "take it; a classic ELB and the service role are fixed at creation): delete and "
+                "re-create the service (a downtime), or revert the change in git"
+                for c in self.recreate_changes]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -389,11 +435,11 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     """Compare and list the calls, in the order they must run."""
     cluster, name = env.cluster, spec.service_name
     exists = live.service is not None
-    td_changes = taskdef_changes(live.taskdef, desired)
-    settings, recreate = service_changes(spec, live.service) if exists else ([], [])
+    differs = drift(spec, desired, live)
+    td_changes, settings, recreate = differs.taskdef, differs.settings, differs.recreate
     calls: list[ApiCall] = []
-    revision: Any = live.revision_arn
-    if td_changes:
+    revision: Any = spec.revision or live.revision_arn
+    if td_changes and not spec.revision:
         register = dict(desired)
         if tags:
             register["tags"] = tags
@@ -406,17 +452,20 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     if not exists:
         params = {k: v for k, v in spec.service.items()}
         params.update(cluster=cluster, taskDefinition=revision)
-        params.setdefault("launchType", "EC2")
+        if "capacityProviderStrategy" not in params:
+            params.setdefault("launchType", "EC2")  # exclusive with a capacity provider strategy
         calls.append(ApiCall("ecs", "create_service", params, "the service does not exist",
                              target=f"{cluster}/{name}"))
     elif td_changes or settings:
         params = {"cluster": cluster, "service": name, "taskDefinition": revision}
+        changed = {c.path.split(".")[1] for c in settings}
         for key in UPDATABLE_SETTINGS:
-            if key in spec.service:
+            if key in spec.service and (key not in ONLY_WHEN_CHANGED or key in changed):
                 params[key] = spec.service[key]
         why = []
         if td_changes:
-            why.append("new revision")
+            why.append(f"revision {_rev(spec.revision)}, registered elsewhere" if spec.revision
+                       else "new revision")
         if settings:
             why.append("settings: " + ", ".join(sorted({c.path.split('.')[1] for c in settings})))
         calls.append(ApiCall("ecs", "update_service", params, "; ".join(why),

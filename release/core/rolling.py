@@ -61,18 +61,23 @@ def containers(taskdef: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def parse_cpu(value: Any) -> int | None:
-    """Task-level cpu ("1024", "1 vCPU", or an override integer) in CPU units."""
+    """Task-level cpu ("1024", "1 vCPU", ".25 vcpu", or an override integer) in CPU units."""
     text = str(value).strip()
-    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?) ?[vV][cC][pP][uU]", text)
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+) ?[vV][cC][pP][uU]", text)
     if match:
         return int(float(match.group(1)) * CPU_UNITS_PER_VCPU)
     return int(text) if text.isdigit() else None
 
 
 def parse_memory(value: Any) -> int | None:
-    """Task-level memory ("1024", "1GB", "1 GB", or an override integer) in MiB."""
+    """Task-level memory ("1024", "1GB", "1 GB", ".5 gb", or an override integer) in MiB.
+
+    RegisterTaskDefinition: "It can be expressed as an integer using MiB (for example, 1024)
+    or as a string using GB (for example, 1GB or 1 GB)"; the developer guide's ECS Exec
+    example registers ".5 gb" and ".25 vcpu".
+    """
     text = str(value).strip()
-    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?) ?GB", text)
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+) ?[gG][bB]", text)
     if match:
         return int(float(match.group(1)) * 1024)
     return int(text) if text.isdigit() else None
@@ -188,11 +193,17 @@ def fargate_only(taskdef: dict[str, Any]) -> bool:
     return list(taskdef.get("requiresCompatibilities") or []) == ["FARGATE"]
 
 
+def on_instances(taskdef: dict[str, Any], launch_type: str | None = None) -> bool:
+    """Its tasks run on the environment's container instances: not on Fargate (the service's
+    launchType, or a task definition for Fargate alone) nor on ECS Anywhere's own machines."""
+    return launch_type not in ("FARGATE", "EXTERNAL") and not fargate_only(taskdef)
+
+
 def plan_for(env: Environment, desired: int, minimum_percent: int, maximum_percent: int,
-             taskdef: dict[str, Any]) -> RollingPlan:
+             taskdef: dict[str, Any], launch_type: str | None = None) -> RollingPlan:
     """The rolling plan of a task definition on an environment's instances (Fargate: none,
     so only the percentages bound a wave)."""
-    if fargate_only(taskdef):
+    if not on_instances(taskdef, launch_type):
         return rolling_plan(desired, minimum_percent, maximum_percent, 0, None)
     return rolling_plan(desired, minimum_percent, maximum_percent, env.instance_count,
                         tasks_per_instance(env.instance_type, taskdef))

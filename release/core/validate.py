@@ -372,7 +372,11 @@ def _short(message: str, limit: int = 300) -> str:
 
 def schema_fix(error: Any, schema: dict[str, Any]) -> str:
     value = error.validator_value
-    if error.validator == "type":
+    if error.validator == "type" and error.instance is None:
+        # botocore: "Invalid type for parameter proxyConfiguration, value: None, ..."
+        fix = ("leave the key out: null is not a value here (the AWS CLI and SDKs refuse null for "
+               "an API field too)")
+    elif error.validator == "type":
         fix = f"use a JSON {value if isinstance(value, str) else ' or '.join(value)} here"
     elif error.validator == "enum":
         fix = "use one of: " + ", ".join(map(str, value))

@@ -23,9 +23,9 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
-from release.core.render import render_service
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
 from release.engine import bake, canary
+from release.engine import desired as desired_state
 from release.engine.executor import Executed, Executor, display
 from release.engine.outcome import (
     FAILED,
@@ -76,20 +76,25 @@ class Prepared:
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
             check_image: bool = True, for_plan: bool = False, aws: Any = None) -> Prepared:
     """Render, read the live state, and plan. Reads only."""
-    from release.adapters import awsvpc, git, target_groups
+    from release.adapters import git
     from release.adapters import live as live_state
 
     env = repo.environment(spec.env)
-    desired = render_service(repo, spec)
     aws = aws if aws is not None else connect(env)
     clock = default_clock()
     with aws_step(env, f"reading {spec.service_name} in {env.name}"):
+        desired = desired_state.render(repo, spec, aws)
+        if spec.revision:
+            spec = dataclasses.replace(spec, revision=desired["taskDefinitionArn"])
         # names of target groups, subnets and security groups → ARNs and ids, before any use
-        spec = awsvpc.resolve(aws, env, target_groups.resolve(aws, env, spec))
-        if check_image:
+        spec = desired_state.git_version(aws, repo, spec, desired).spec
+        if check_image and spec.revision:
+            live_state.check_revision_images(aws.ecr, env, desired)
+        elif check_image:
             live_state.check_image(aws.ecr, env, spec)
         live = live_state.fetch_live(aws.ecs, env, spec)
         bake.check_alarms(env, spec, aws)  # release.bake, deployment alarms: they exist
+        live_state.check_capacity_providers(aws.ecs, env, spec)  # the strategy's providers
         resume = None
         primary = in_progress(live.service)
         if primary is not None and not for_plan:
@@ -97,10 +102,11 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
             if planning.taskdef_changes(taskdef, desired):
                 raise _busy(env, spec, live.service or {}, primary)
             resume = {"deployment": primary, "tags": tags}
+    image, tag = ((_primary_image(spec, desired), None) if spec.revision
+                  else (spec.image.digest or image_reference(env, spec), spec.image.tag))
     record = records.new_record(env.name, spec.service_name,
-                                git.repo_commit(repo.root, repo.commit),
-                                spec.image.digest or image_reference(env, spec),
-                                live.revision_arn, clock.now(), spec.image.tag)
+                                git.repo_commit(repo.root, repo.commit), image,
+                                live.revision_arn, clock.now(), tag)
     plan = planning.make_plan(env, spec, desired, live, timeout, tags=record.tags())
     plan = canary.with_canary(plan, env, spec, aws)  # release.canary: its calls in the plan
     return Prepared(env, spec, aws, desired, live, plan, record, resume)
@@ -108,6 +114,26 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
 
 def image_reference(env: Environment, spec: ServiceSpec) -> str:
     return spec.image.reference(env.repository_uri)
+
+
+def with_revision(specs: list[ServiceSpec], given: str, service: str | None) -> ServiceSpec:
+    """`deploy --revision`: the one named service, to release an existing revision of its
+    family (N, family:N or an ARN) as it is."""
+    from release.core.errors import UsageError
+
+    if service is None or len(specs) != 1:
+        raise UsageError("--revision releases one service", "name it with --service")
+    spec = specs[0]
+    name = f"{spec.family}:{given}" if given.isdigit() else given
+    return dataclasses.replace(spec, revision=name)
+
+
+def _primary_image(spec: ServiceSpec, taskdef: dict[str, Any]) -> str:
+    """The image a revision runs in the load balancer's container (else its first)."""
+    containers = taskdef.get("containerDefinitions") or [{}]
+    named = planning.load_balanced_container(spec)
+    chosen = next((c for c in containers if c.get("name") == named), containers[0])
+    return str(chosen.get("image", ""))
 
 
 def _busy(env: Environment, spec: ServiceSpec, service: dict[str, Any],
@@ -145,10 +171,13 @@ def plan_service(repo: ConfigRepo, spec: ServiceSpec, timeout: str | int | None 
     missing_image, gate = None, None
     try:
         with aws_step(prepared.env, "checking the image"):
-            live.check_image(prepared.aws.ecr, prepared.env, spec)
+            if spec.revision:
+                live.check_revision_images(prepared.aws.ecr, prepared.env, prepared.desired)
+            else:
+                live.check_image(prepared.aws.ecr, prepared.env, spec)
     except ReleaseError as exc:
         missing_image = exc.message
-    if missing_image is None:
+    if missing_image is None and not spec.revision:
         gate = scan_gate.for_plan(prepared.env, spec, prepared.aws)
     busy = in_progress(prepared.live.service)
     return PlannedRelease(prepared.plan, missing_image, dict(busy) if busy else None, gate)
@@ -292,13 +321,14 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
         return ReleaseOutcome(env.name, spec.service_name, UNCHANGED, plan.live_revision,
                               plan.live_revision, message, EXIT_OK)
 
-    scan_gate.enforce(env, spec, aws, reporter)  # ecr.scanGate, before the first change
+    if not spec.revision:  # ecr.scanGate judges the pins; a named revision has none
+        scan_gate.enforce(env, spec, aws, reporter)  # before the first change
     show_plan(plan, reporter, "release.plan", calls=False, commit=prepared.record.commit,
               image=prepared.record.image)  # what notifications (engine/notify.py) tell
     previous = prepared.live.revision_arn
     started = clock.now()
     ledger.begin_release(env, spec.service_name, prepared.record,
-                         None if plan.registers else previous)
+                         None if plan.registers else prepared.spec.revision or previous)
     with aws_step(env, f"releasing {spec.service_name}"):
         revision, service = _execute(prepared, reporter)
     target = make_target(env, spec, revision, deployment_for(service, revision), previous,

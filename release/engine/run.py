@@ -6,20 +6,28 @@ a container override and the release record's who/commit/build as tags; then the
 task's status changes and, with the awslogs driver, its log lines (GetLogEvents),
 until it is STOPPED. The exit code is the container's own. Ctrl-C leaves the task
 running (it is not ours to kill half-way through a migration) and says how to stop it.
+
+A revision whose containers bind a static host port runs in its run variant, the same
+without that port, in `<family>-run` (core/oneoff.py, engine/run_variant.py): the
+service's tasks hold the port on their instances, and a one-off task of the revision
+itself would fit only on an instance without one. beforeDeploy needs it most: it runs
+while every old task still holds the port. When ECS starts no task, its `failures`
+become one message with the fix of each reason (core/oneoff.refusal).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from release.adapters import aws as aws_adapter
 from release.adapters import live as live_state
-from release.core import records
+from release.core import oneoff, records
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.errors import EXIT_INTERRUPTED, EXIT_ROLLED_BACK, InvalidInput, ReleaseError
+from release.engine import run_variant
 from release.output.events import Reporter
 
 POLL_SECONDS = 2.0
@@ -27,6 +35,10 @@ STARTED_BY = "release-run"  # RunTask startedBy: letters, numbers, hyphens, unde
 PLACEMENT = ("launchType", "capacityProviderStrategy", "placementConstraints",
              "placementStrategy", "networkConfiguration", "platformVersion")
 RECORD_FIELDS = ("env", "service", "commit", "by", "at", "build_url", "build_tag", "job_name")
+
+
+class NotStarted(InvalidInput):
+    """RunTask started no task: ECS's reasons and their fixes; nothing ran."""
 
 
 class Interrupted(ReleaseError):
@@ -111,6 +123,25 @@ class LogFollower:
         self.group = None
 
 
+def short(revision: str) -> str:
+    return revision.rsplit("/", 1)[-1]
+
+
+def in_variant(ecs: Any, taskdef: dict[str, Any], revision: str, reporter: Reporter) -> str:
+    """The revision a one-off task of `revision` runs in: itself, or its run variant when
+    it binds a static host port (found by content, else registered)."""
+    variant = oneoff.variant_of(taskdef)
+    if variant is None:
+        return revision
+    arn, registered = run_variant.ensure(ecs, variant)
+    ports = ", ".join(str(p) for p in variant.ports)
+    reporter.emit("run.variant", f"{short(revision)} binds host port {ports}, which the "
+                  f"service's tasks hold: the command runs in {short(arn)}, the same task "
+                  f"definition without that port ({'registered now' if registered else 'reused'})",
+                  revision=arn, source=revision, registered=registered)
+    return arn
+
+
 def run_once(aws: Any, env: Environment, service: dict[str, Any], revision: str,
              container: str | None, command: list[str], tags: list[dict[str, str]],
              reporter: Reporter) -> TaskRun:
@@ -122,18 +153,25 @@ def run_once(aws: Any, env: Environment, service: dict[str, Any], revision: str,
     if chosen not in names:
         raise InvalidInput(f"{revision.rsplit('/', 1)[-1]} has no container {chosen!r}",
                            f"pass --container with one of: {', '.join(names)}")
-    answer = aws.ecs.run_task(**run_params(env, service, revision, chosen, command, tags))
+    runs = in_variant(aws.ecs, taskdef, revision, reporter)
+    try:
+        answer = aws.ecs.run_task(**run_params(env, service, runs, chosen, command, tags))
+    except aws.ecs.exceptions.InvalidParameterException as exc:
+        message = exc.response.get("Error", {}).get("Message", "")
+        hint = (f"register container instances with cluster {env.cluster} (EC2 instances "
+                f"whose ECS agent names it) or run on Fargate; nothing ran"
+                if "No Container Instances" in message else "fix the request; nothing ran")
+        raise NotStarted(f"ECS refused to run a task of {short(runs)}: {message}",
+                         hint) from None
     if not answer.get("tasks"):
-        reasons = "; ".join(f"{f.get('reason')} {f.get('detail') or ''}".strip()
-                            for f in answer.get("failures", [])) or "no reason given"
-        raise InvalidInput(f"ECS did not start the task: {reasons}",
-                           "free capacity on the cluster (a static host port needs an instance "
-                           "where it is free) or fix the placement; nothing ran")
+        refused = oneoff.refusal(answer.get("failures", []), taskdef, runs)
+        raise NotStarted(refused.message, refused.hint)
     task = answer["tasks"][0]
     arn = task["taskArn"]
     stop = f"aws ecs stop-task --cluster {env.cluster} --task {arn.rsplit('/', 1)[-1]}"
-    reporter.emit("run.started", f"started {arn.rsplit('/', 1)[-1]} of "
-                  f"{revision.rsplit('/', 1)[-1]}: {' '.join(command)}", task=arn)
+    of = short(runs) + ("" if runs == revision else f" (the run variant of {short(revision)})")
+    reporter.emit("run.started", f"started {arn.rsplit('/', 1)[-1]} of {of}: "
+                  f"{' '.join(command)}", task=arn, revision=runs)
 
     def say(kind: str, text: str) -> None:
         reporter.emit(kind, text, "dim" if kind == "run.log" else "warn")
@@ -206,17 +244,29 @@ def before_deploy(prepared: Any, revision: str, reporter: Reporter) -> None:
     tags = [t for t in prepared.record.tags() if t["key"] in
             {records.PREFIX + k for k in ("env", "service", "commit", "by", "at", "build-url",
                                           "build-tag", "job")}]
-    done = run_once(prepared.aws, prepared.env, prepared.live.service, revision,
-                    hook.get("container"), list(hook["command"]), tags, reporter)
+    try:
+        done = run_once(prepared.aws, prepared.env, prepared.live.service, revision,
+                        hook.get("container"), list(hook["command"]), tags, reporter)
+    except NotStarted as exc:  # a task that never ran stops the release as a failing one
+        _before_deploy_failed(prepared, revision, f"beforeDeploy never ran: {exc.message}",
+                              f"{exc.hint}; {short(revision)} is registered but not released")
     if done.exit_code != 0:
-        from release.adapters import ledger
-
-        failed = BeforeDeployFailed(
-            f"{where}: beforeDeploy exited {done.exit_code if done.exit_code is not None else '-'}"
-            f"{': ' + done.stopped_reason if done.exit_code is None else ''}; the service was "
-            f"not updated and still runs {str(prepared.live.revision_arn).rsplit('/', 1)[-1]}",
-            f"{revision.rsplit('/', 1)[-1]} is registered but not released; fix the cause and "
+        _before_deploy_failed(
+            prepared, revision,
+            f"beforeDeploy exited {done.exit_code if done.exit_code is not None else '-'}"
+            f"{': ' + done.stopped_reason if done.exit_code is None else ''}",
+            f"{short(revision)} is registered but not released; fix the cause and "
             f"deploy again (its logs: `release run` shows them)")
-        ledger.finish_release(prepared.env, prepared.spec.service_name, records.FAILED,
-                              failed.message)
-        raise failed
+
+
+def _before_deploy_failed(prepared: Any, revision: str, what: str, hint: str) -> NoReturn:
+    """Close the ledger entry as failed and stop the release before update_service (exit 3)."""
+    from release.adapters import ledger
+
+    where = f"{prepared.env.name}/{prepared.spec.service_name}"
+    failed = BeforeDeployFailed(
+        f"{where}: {what}; the service was not updated and still runs "
+        f"{short(str(prepared.live.revision_arn))}", hint)
+    ledger.finish_release(prepared.env, prepared.spec.service_name, records.FAILED,
+                          failed.message)
+    raise failed

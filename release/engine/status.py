@@ -10,7 +10,8 @@ from release.core import plan, records, stability
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import primary, short
-from release.core.render import render_service
+from release.core.errors import InvalidInput
+from release.engine.desired import git_version
 from release.engine.wait import aws_step, connect, make_target
 
 
@@ -59,6 +60,7 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
                                      live.health_source(aws, environment, spec))
         snap = reader.read(default_clock().now())
         found_canary = canary.explain(environment, spec, aws)
+        drift = drift_from_git(aws, config_repo, spec, current)
     target = make_target(environment, spec, current.revision_arn or "",
                          (primary(current.service) or {}).get("id"), None, 10**9, None,
                          current.taskdef or {})
@@ -66,17 +68,25 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
     record = records.Record.from_tags(current.revision_arn or "",
                                       [{"key": k, "value": v}
                                        for k, v in current.taskdef_tags.items()])
-    try:
-        desired = render_service(config_repo, spec)
-        drift = [c.one_line() for c in plan.taskdef_changes(current.taskdef, desired)]
-        drift += [c.one_line() for c in plan.service_changes(spec, current.service)[0]]
-    except (KeyError, TypeError, ValueError) as exc:
-        drift = [f"cannot render git's version: {exc}"]
     state = "stable" if verdict.state == stability.STABLE else "in progress" \
         if verdict.state == stability.PROGRESSING else "not stable"
     return ServiceStatus(spec.env, spec.service_name, True, current.revision_arn, state, verdict,
                          record, drift, _deployment_rows(current.service), _task_rows(snap),
                          list(snap.health.answer if snap.health else []), found_canary)
+
+
+def drift_from_git(aws: Any, config_repo: ConfigRepo, spec: ServiceSpec,
+                   current: plan.Live) -> list[str]:
+    """What `release plan` would change, one line each: git's version resolved and compared
+    by the functions plan uses (engine/desired.py, core/plan.drift), so a service just
+    released is in sync. What keeps git from being rendered or resolved is one line."""
+    try:
+        wanted = git_version(aws, config_repo, spec)
+    except (KeyError, TypeError, ValueError) as exc:
+        return [f"cannot render git's version: {exc}"]
+    except InvalidInput as exc:  # a name git gives that AWS does not know
+        return [f"cannot resolve git's version: {exc.message}"]
+    return [c.one_line() for c in plan.drift(wanted.spec, wanted.taskdef, current).changes]
 
 
 def _deployment_rows(service: dict[str, Any]) -> list[dict[str, Any]]:

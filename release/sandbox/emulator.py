@@ -30,7 +30,7 @@ from release.sandbox.agent import Agent
 from release.sandbox.alarms import AlarmFaults
 from release.sandbox.elb import ClassicElb
 from release.sandbox.oneoff import OneOffTasks
-from release.sandbox.placement import Placement
+from release.sandbox.placement import Placement, requirements
 from release.sandbox.scheduler import Scheduler
 from release.sandbox.target_groups import TargetGroups
 from release.sandbox.tasks import Tasks, emulated_task_class
@@ -118,6 +118,34 @@ class EcsEmulator:
         with self.lock:
             return self.scheduler.native.call(action, params, self.clock.now(),
                                               self.scheduler._start_deployment)
+
+    def run_task_refused(self, params: dict[str, Any]) -> list[dict[str, str]] | None:
+        """RunTask's `failures` when the task fits on no container instance (else None).
+
+        moto answers such a RunTask with no task and no failure; ECS names, per
+        instance, the resource it lacks (placement.py). An EC2 task on a cluster with
+        no ACTIVE instance is refused as ECS refuses it: InvalidParameterException
+        "No Container Instances were found in your cluster." (moto raises a bare
+        exception there, a 500). Fargate tasks need no instance.
+        """
+        from moto.ecs.exceptions import InvalidParameterException
+
+        with self.lock:
+            ecs = self.world.ecs
+            cluster = ecs._get_cluster(params.get("cluster") or "default")
+            strategy = (params.get("capacityProviderStrategy")
+                        or (None if params.get("launchType")
+                            else cluster.default_capacity_provider_strategy) or [])
+            if params.get("launchType") == "FARGATE" or (
+                    strategy and strategy[0].get("capacityProvider") in ("FARGATE",
+                                                                         "FARGATE_SPOT")):
+                return None
+            needs = requirements(ecs.describe_task_definition(params["taskDefinition"]))
+            if not any(ci.status == "ACTIVE" for ci in
+                       ecs.container_instances.get(cluster.name, {}).values()):
+                raise InvalidParameterException(
+                    "No Container Instances were found in your cluster.")
+            return self.placement.run_task_failures(cluster.name, needs)
 
     def tasks_run(self, tasks: list[Any]) -> None:
         """RunTask: one-off tasks, which moto leaves RUNNING for ever (sandbox/oneoff.py)."""

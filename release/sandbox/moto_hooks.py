@@ -13,6 +13,10 @@ API caller is therefore handed to the emulator too, which keeps the health
 history). For ELBv2 target groups moto keeps one target per id, runs no health
 check and never drains: DescribeTargetHealth, RegisterTargets and
 DeregisterTargets are answered by the emulator (sandbox/target_groups.py).
+RunTask of a task that fits on no container instance gets neither a task nor a
+failure from moto (and a bare exception on a cluster without instances): the
+emulator answers `failures` as ECS does (sandbox/placement.py), and moves the
+one-off tasks moto does place (sandbox/oneoff.py).
 No ECS agent runs, so RunInstances and CreateCluster are followed by
 the emulator's stand-in for the agents' registration. moto lacks the service
 deployment actions of ECS's native strategies (ListServiceDeployments,
@@ -67,6 +71,8 @@ class ServiceListener(Protocol):
                         registered: bool) -> None: ...
 
     def stop_requested(self, task: str, reason: str) -> Any: ...
+
+    def run_task_refused(self, params: dict[str, Any]) -> list[dict[str, str]] | None: ...
 
     def tasks_run(self, tasks: list[Any]) -> None: ...
 
@@ -267,11 +273,22 @@ def _stop_task(original: Handler) -> Handler:
 
 def _run_task(original: Handler) -> Handler:
     def run_task(self: Any) -> Any:
-        # moto's one-off tasks stop at RUNNING for ever: release/sandbox/oneoff.py.
-        result = original(self)
+        # moto's one-off tasks stop at RUNNING for ever: release/sandbox/oneoff.py. A task
+        # that fits nowhere gets no task and no failure from moto; ECS answers `failures`.
+        from moto.core.responses import ActionResult
+
         emulator = _emulator_for(self)
-        if emulator is not None:
-            emulator.tasks_run(list(result.result["tasks"]))
+        if emulator is None:
+            return original(self)
+        params = self._get_params()
+        refused = emulator.run_task_refused(params)
+        if refused:
+            return ActionResult({"tasks": [], "failures": refused})
+        result = original(self)
+        tasks = list(result.result["tasks"])
+        emulator.tasks_run(tasks)
+        if len(tasks) < int(params.get("count") or 1):  # the rest found no room
+            result.result["failures"] = emulator.run_task_refused(params) or []
         return result
     return run_task
 

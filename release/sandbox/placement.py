@@ -10,6 +10,14 @@ What it follows (AWS documentation, by page title):
   CPU units, memory and reserved ports its agent reports (moto alone registers
   4096 / 7482 MiB whatever it is told); registeredResources, remainingResources
   and the running/pending task counts are kept truthful.
+* "API failure reasons" (ECS developer guide), RunTask: `RESOURCE:*` (container
+  instance ID) — "The resource or resources requested by the task are unavailable
+  on the given container instance. If the resource is CPU, memory, ports, or elastic
+  network interfaces, you may need to add container instances to your cluster." The
+  Failure's arn is the container instance's, one failure per instance that lacks
+  room (`run_task_failures`); the resource names are the instance's own (CPU,
+  MEMORY, PORTS). Sandbox choice: when an instance lacks several, the first of CPU,
+  MEMORY, PORTS is its reason.
 """
 
 from __future__ import annotations
@@ -19,6 +27,11 @@ from typing import Any
 from release.sandbox.world import ServiceRecord, World
 
 Requirements = tuple[int, int, list[int]]  # CPU units, MiB, static host ports
+
+# a resource an instance lacks → the closing words of the service event that says so
+SHORTFALLS = {"CPU": "has insufficient CPU units available.",
+              "MEMORY": "has insufficient memory available.",
+              "PORTS": "is already using a port required by your task."}
 
 
 def requirements(task_definition: Any) -> Requirements:
@@ -92,17 +105,40 @@ class Placement:
                 ports.update(str(p) for p in needs.get("PORTS") or [])
         return cpu, memory, ports
 
-    def _problems(self, ci: Any, cpu: int, memory: int, ports: list[int]) -> list[str]:
+    def shortfalls(self, ci: Any, cpu: int, memory: int, ports: list[int]) -> list[str]:
+        """The resources (CPU, MEMORY, PORTS) the instance lacks for a task of this size."""
         used_cpu, used_memory, used_ports = self.usage(ci)
         taken = used_ports | registered(ci, "PORTS")
-        problems = []
+        lacking = []
         if used_cpu + cpu > registered(ci, "CPU"):
-            problems.append("has insufficient CPU units available.")
+            lacking.append("CPU")
         if used_memory + memory > registered(ci, "MEMORY"):
-            problems.append("has insufficient memory available.")
+            lacking.append("MEMORY")
         if any(str(p) in taken for p in ports):
-            problems.append("is already using a port required by your task.")
-        return problems
+            lacking.append("PORTS")
+        return lacking
+
+    def _problems(self, ci: Any, cpu: int, memory: int, ports: list[int]) -> list[str]:
+        return [SHORTFALLS[name] for name in self.shortfalls(ci, cpu, memory, ports)]
+
+    def run_task_failures(self, cluster_name: str, needs: Requirements
+                          ) -> list[dict[str, str]] | None:
+        """RunTask's `failures` when no ACTIVE instance has room for the task, else None.
+
+        One Failure per instance, its arn and `RESOURCE:<the first resource it lacks>`
+        (the "API failure reasons" page). No ACTIVE instance at all is not a failure but
+        an error (None here; the caller raises it, as ECS does).
+        """
+        instances = [ci for ci in self.world.ecs.container_instances.get(cluster_name, {})
+                     .values() if ci.status == "ACTIVE"]
+        failures = []
+        for ci in instances:
+            lacking = self.shortfalls(ci, *needs)
+            if not lacking:
+                return None
+            failures.append({"arn": ci.container_instance_arn,
+                             "reason": f"RESOURCE:{lacking[0]}"})
+        return failures or None
 
     def place(self, record: ServiceRecord, needs: Requirements) -> tuple[Any | None, str | None]:
         """An instance that fits (spread), or None and the reason for the closest one."""

@@ -4,7 +4,10 @@ Each answer is checked by Stubber against the botocore output model before the t
 reads it: DescribeServices, DescribeTaskDefinition with tags (with the members ECS
 adds and reports at their defaults, shapes_taskdef.py), DescribeLoadBalancers,
 DescribeLoadBalancerAttributes, ListContainerInstances, DescribeContainerInstances,
-DescribeImages, RunTask, DescribeTasks and GetLogEvents.
+DescribeImages, ListTaskDefinitions, ListTagsForResource, RegisterTaskDefinition (the run
+variant, its input checked against the input model as botocore checks every request),
+RunTask (its tasks, its `failures` and its InvalidParameterException), DescribeTasks and
+GetLogEvents.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from shapes_taskdef import (
 )
 
 from release.adapters.aws import Aws
-from release.core import plan
+from release.core import oneoff, plan
 from release.core.config import load_repo
 from release.core.render import render_service
 from release.engine import init as init_engine
@@ -148,13 +151,15 @@ def test_init_never_copies_a_plain_text_secret_and_validation_points_at_it(world
     assert any(pointers[0][0] in d and "DB_PASSWORD" in d for d in adopted.decisions)
 
 
-def _task(arn: str, last: str, exit_code: int | None = None) -> dict[str, Any]:
+def _task(arn: str, last: str, exit_code: int | None = None,
+          revision: str = taskdef_arn("akka-demo", 41)) -> dict[str, Any]:
     container = {"containerArn": arn.replace(":task/", ":container/") + "/c1", "taskArn": arn,
                  "name": "akka-firehose", "lastStatus": last}
+    family = revision.rsplit("/", 1)[-1].rsplit(":", 1)[0]
     task = {"taskArn": arn, "clusterArn": f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/x",
-            "taskDefinitionArn": taskdef_arn("akka-demo", 41), "lastStatus": last,
+            "taskDefinitionArn": revision, "lastStatus": last,
             "desiredStatus": "STOPPED" if last == "STOPPED" else "RUNNING",
-            "launchType": "EC2", "group": "family:akka-demo", "startedBy": "release-run",
+            "launchType": "EC2", "group": f"family:{family}", "startedBy": "release-run",
             "containers": [container], "createdAt": REGISTERED_AT, "version": 3,
             "overrides": {"containerOverrides": [{"name": "akka-firehose",
                                                   "command": ["migrate"]}]}}
@@ -165,23 +170,69 @@ def _task(arn: str, last: str, exit_code: int | None = None) -> dict[str, Any]:
     return task
 
 
-def _queue_run(world: dict[str, Any], exit_code: int) -> tuple[Any, str]:
-    aws, env, spec = world["aws"], world["env"], world["spec"]
+VARIANT_LOOKUP = {"familyPrefix": "akka-demo-run", "status": "ACTIVE", "sort": "DESC",
+                  "maxResults": 10}
+
+
+def _variant(world: dict[str, Any]) -> oneoff.Variant:
+    """The run variant of the live revision, which binds host port 80 (taskdefs/)."""
+    variant = oneoff.variant_of(world["taskdef"]["taskDefinition"])
+    assert variant is not None and variant.ports == [80]
+    return variant
+
+
+def _find_variant(world: dict[str, Any], found: bool) -> list[tuple[str, Any, Any]]:
+    """ListTaskDefinitions of the variant family (newest first, as ECS sorts on DESC) and
+    the tags of its revisions: revision 3 holds the same content when `found`, 2 older."""
+    content = _variant(world).content if found else "sha256:" + "0" * 64
+    return [
+        ("list_task_definitions", {"taskDefinitionArns": [taskdef_arn("akka-demo-run", 3),
+                                                          taskdef_arn("akka-demo-run", 2)]},
+         VARIANT_LOOKUP),
+        ("list_tags_for_resource", {"tags": [
+            {"key": "release-run:variant-of", "value": "akka-demo:40"},
+            {"key": "release-run:content", "value": content}]},
+         {"resourceArn": taskdef_arn("akka-demo-run", 3)}),
+        *([] if found else [("list_tags_for_resource", {"tags": [
+            {"key": "release-run:variant-of", "value": "akka-demo:39"},
+            {"key": "release-run:content", "value": "sha256:" + "1" * 64}]},
+            {"resourceArn": taskdef_arn("akka-demo-run", 2)})])]
+
+
+def _register_variant(world: dict[str, Any], revision: int) -> tuple[str, Any, Any]:
+    """RegisterTaskDefinition of the variant, answered as ECS answers it."""
+    variant = _variant(world)
+    answer = described_task_definition(variant.register, revision,
+                                       {t["key"]: t["value"] for t in variant.tags})
+    return ("register_task_definition", answer, {**variant.register, "tags": variant.tags})
+
+
+def _run_task_params(world: dict[str, Any], revision: str) -> dict[str, Any]:
+    return {"cluster": world["env"].cluster, "taskDefinition": revision, "count": 1,
+            "startedBy": "release-run", "launchType": "EC2",
+            "overrides": {"containerOverrides": [{"name": "akka-firehose",
+                                                  "command": ["migrate"]}]},
+            "tags": run_engine.record_tags(world["repo"], world["spec"], 1_700_000_000.0)}
+
+
+def _queue_run(world: dict[str, Any], exit_code: int, found: bool = True) -> tuple[Any, str]:
+    aws, env = world["aws"], world["env"]
     world["taskdef"]["taskDefinition"]["containerDefinitions"][0]["logConfiguration"] = AWSLOGS
     arn = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/{env.cluster}/0f9e8d7c6b5a49382716aa"
+    variant = taskdef_arn("akka-demo-run", 3 if found else 4)
     ecs = stubbed(aws.ecs, [
         ("describe_services", world["service"], None),
         ("describe_task_definition", world["taskdef"], None),
-        ("run_task", {"tasks": [_task(arn, "PROVISIONING")], "failures": []}, {
-            "cluster": env.cluster, "taskDefinition": taskdef_arn(spec.family, 41),
-            "count": 1, "startedBy": "release-run", "launchType": "EC2",
-            "overrides": {"containerOverrides": [{"name": "akka-firehose",
-                                                  "command": ["migrate"]}]},
-            "tags": run_engine.record_tags(world["repo"], spec, 1_700_000_000.0)}),
-        ("describe_tasks", {"tasks": [_task(arn, "PENDING")], "failures": []}, None),
-        ("describe_tasks", {"tasks": [_task(arn, "RUNNING")], "failures": []}, None),
-        ("describe_tasks", {"tasks": [_task(arn, "STOPPED", exit_code)], "failures": []},
-         None)])
+        *_find_variant(world, found),
+        *([] if found else [_register_variant(world, 4)]),
+        ("run_task", {"tasks": [_task(arn, "PROVISIONING", revision=variant)], "failures": []},
+         _run_task_params(world, variant)),
+        ("describe_tasks", {"tasks": [_task(arn, "PENDING", revision=variant)], "failures": []},
+         None),
+        ("describe_tasks", {"tasks": [_task(arn, "RUNNING", revision=variant)], "failures": []},
+         None),
+        ("describe_tasks", {"tasks": [_task(arn, "STOPPED", exit_code, variant)],
+                            "failures": []}, None)])
     return ecs, arn
 
 
@@ -234,3 +285,91 @@ def test_run_says_once_when_the_logs_cannot_be_read(world, capsys) -> None:
     assert code == 0
     notes = [e["message"] for e in events if e["event"] == "logs.unavailable"]
     assert len(notes) == 1 and "AccessDeniedException" in notes[0]
+
+
+def _run_quietly(world: dict[str, Any]) -> int:
+    from release.core.clock import VirtualClock, use_clock
+
+    logs = stubbed(world["aws"].client("logs"), [])
+    world["aws"].client = lambda name, _logs=logs.client: _logs
+    for _ in range(3):  # the stream appears only once the container ran
+        logs.add_client_error("get_log_events", "ResourceNotFoundException",
+                              "The specified log stream does not exist.", 400)
+    logs.add_response("get_log_events", {"events": [], "nextForwardToken": "f/1",
+                                         "nextBackwardToken": "b/1"})
+    previous = use_clock(VirtualClock())
+    try:
+        return run_engine.run(world["repo"], world["spec"], ["migrate"],
+                              Reporter(OutputFormat.json))
+    finally:
+        use_clock(previous)
+
+
+def test_run_reuses_the_variant_whose_content_tag_matches(world, capsys) -> None:
+    ecs, _ = _queue_run(world, 3, found=True)
+    assert _run_quietly(world) == 3
+    ecs.assert_no_pending_responses()
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    variant = next(e for e in events if e["event"] == "run.variant")
+    assert variant["registered"] is False
+    assert variant["revision"] == taskdef_arn("akka-demo-run", 3)
+    assert variant["source"] == taskdef_arn("akka-demo", 41)
+
+
+def test_run_registers_the_variant_when_no_revision_has_its_content(world, capsys) -> None:
+    """RegisterTaskDefinition's input is the revision's own as ECS described it (the members
+    ECS adds left out), in akka-demo-run, without the mapping of host port 80."""
+    ecs, _ = _queue_run(world, 0, found=False)
+    register = _variant(world).register
+    assert register["family"] == "akka-demo-run"
+    assert "portMappings" not in register["containerDefinitions"][0]
+    assert not set(register) & {"taskDefinitionArn", "revision", "status", "registeredAt",
+                                "registeredBy", "requiresAttributes", "compatibilities"}
+    assert _run_quietly(world) == 0
+    ecs.assert_no_pending_responses()
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert next(e for e in events if e["event"] == "run.variant")["registered"] is True
+
+
+def _queue_refused(world: dict[str, Any], run_task: tuple[str, Any, Any] | None) -> Any:
+    variant = taskdef_arn("akka-demo-run", 3)
+    ecs = stubbed(world["aws"].ecs, [
+        ("describe_services", world["service"], None),
+        ("describe_task_definition", world["taskdef"], None),
+        *_find_variant(world, True),
+        *([run_task] if run_task else [])])
+    if run_task is None:
+        ecs.add_client_error("run_task", "InvalidParameterException",
+                             "No Container Instances were found in your cluster.", 400,
+                             expected_params=_run_task_params(world, variant))
+    return ecs
+
+
+def test_run_task_failures_in_the_real_shape_become_each_reasons_meaning_and_fix(world) -> None:
+    instances = [f"arn:aws:ecs:us-east-1:{ACCOUNT}:container-instance/AkkaCluster/"
+                 f"{i}f3c2b1a0e9d8c7b6a5f4e3d2c1b0a9" for i in (1, 2, 3)]
+    ecs = _queue_refused(world, ("run_task", {"tasks": [], "failures": [
+        {"arn": instances[0], "reason": "RESOURCE:MEMORY"},
+        {"arn": instances[1], "reason": "RESOURCE:MEMORY"},
+        {"arn": instances[2], "reason": "AGENT"}]},
+        _run_task_params(world, taskdef_arn("akka-demo-run", 3))))
+    with pytest.raises(run_engine.NotStarted) as refused:
+        _run_quietly(world)
+    ecs.assert_no_pending_responses()
+    message, hint = refused.value.message, refused.value.hint
+    assert message.startswith("ECS did not start a task of akka-demo-run:3: RESOURCE:MEMORY on "
+                              "1f3c2b1a0e9d8c7b6a5f4e3d2c1b0a9, 2f3c2b1a0e9d8c7b6a5f4e3d2c1b0a9: "
+                              "no container instance has the memory the task reserves "
+                              "(1024 MiB) free; AGENT on 3f3c"), message
+    assert "agent is disconnected" in message
+    assert "add container instances" in hint and "reconnect the agent" in hint
+    assert hint.endswith("nothing ran") and refused.value.exit_code == 1
+
+
+def test_run_on_a_cluster_without_instances_says_to_register_some(world) -> None:
+    ecs = _queue_refused(world, None)
+    with pytest.raises(run_engine.NotStarted) as refused:
+        _run_quietly(world)
+    ecs.assert_no_pending_responses()
+    assert "No Container Instances were found in your cluster." in refused.value.message
+    assert "register container instances with cluster AkkaCluster" in refused.value.hint

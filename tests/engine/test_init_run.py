@@ -113,7 +113,7 @@ def logged(stage: Stage) -> Stage:
     return stage
 
 
-@pytest.mark.instances(3)  # the service's static host port is taken on two of them
+@pytest.mark.instances(3)  # a free instance: the run variant is used all the same
 def test_run_passes_exit_0_and_streams_the_log_lines(logged: Stage) -> None:
     logged.sandbox.client("logs").create_log_group(logGroupName="/ecs/akka")
     run = _run(logged, "sh", "-c", "echo migrated 3 tables; exit 0")
@@ -168,7 +168,6 @@ def _before_deploy(stage: Stage, command: list[str]) -> None:
                lambda doc: doc["release"].update(beforeDeploy={"command": command}))
 
 
-@pytest.mark.instances(3)  # room for the one-off task next to the service's static port
 def test_a_failing_before_deploy_leaves_the_service_untouched(
         released: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
     from release.sandbox import moto_hooks  # noqa: F401  (the emulator's update hook)
@@ -199,8 +198,104 @@ def test_a_passing_before_deploy_runs_with_the_new_revision_then_releases(
     run = released.cli("deploy")
     assert run.exit_code == 0, run.output
     started = run.first("run.started")
-    assert "akka-demo:2" in started["message"]
+    assert "akka-demo-run:1 (the run variant of akka-demo:2)" in started["message"]
     stopped = next(i for i, e in enumerate(run.events) if e.get("status") == "STOPPED")
     assert stopped < next(i for i, e in enumerate(run.events)
                           if e.get("operation") == "update_service")
     assert released.live_revision() == "akka-demo:2"
+
+
+# -- a full cluster: the seed's two instances, each holding the service's static host port 80
+
+
+def _variant_tags(stage: Stage, revision: str) -> dict[str, str]:
+    arn = stage.ecs().describe_task_definition(taskDefinition=revision)["taskDefinition"][
+        "taskDefinitionArn"]
+    return {t["key"]: t["value"]
+            for t in stage.ecs().list_tags_for_resource(resourceArn=arn)["tags"]}
+
+
+def test_run_on_the_seeds_full_cluster_runs_in_the_variant_and_passes_exit_3(
+        released: Stage) -> None:
+    """Two instances, two tasks on host port 80: the revision itself fits nowhere."""
+    assert released.service()["runningCount"] == 2
+    run = _run(released, "sh", "-c", "exit 3")
+    assert run.exit_code == 3, run.output
+    assert run.summary["exit_code"] == 3
+    variant = run.first("run.variant")
+    assert variant["registered"] is True and variant["revision"].endswith("/akka-demo-run:1")
+    assert "host port 80" in variant["message"]
+    ecs = released.ecs()
+    task = ecs.describe_tasks(cluster=CLUSTER, tasks=[run.first("run.started")["task"]])[
+        "tasks"][0]
+    assert task["taskDefinitionArn"] == variant["revision"]
+    registered = ecs.describe_task_definition(taskDefinition="akka-demo-run:1")["taskDefinition"]
+    live = ecs.describe_task_definition(taskDefinition="akka-demo:1")["taskDefinition"]
+    assert not registered["containerDefinitions"][0].get("portMappings")
+    assert live["containerDefinitions"][0]["portMappings"][0]["hostPort"] == 80
+
+    def without_ports(taskdef: dict) -> dict:  # all else is the revision's own
+        strip = {"taskDefinitionArn", "family", "revision", "registeredAt", "registeredBy"}
+        kept = {k: v for k, v in taskdef.items() if k not in strip}
+        kept["containerDefinitions"] = [{k: v for k, v in c.items() if k != "portMappings"}
+                                        for c in taskdef["containerDefinitions"]]
+        return kept
+
+    assert without_ports(registered) == without_ports(live)
+    tags = _variant_tags(released, "akka-demo-run:1")
+    assert tags["release-run:variant-of"] == "akka-demo:1"
+    assert tags["release-run:content"].startswith("sha256:")
+    assert not any(k.startswith("release:") for k in tags)  # no release record on it
+
+    again = _run(released, "sh", "-c", "exit 0")  # unchanged: the same variant, reused
+    assert again.exit_code == 0, again.output
+    assert again.first("run.variant")["registered"] is False
+    assert again.first("run.variant")["revision"] == variant["revision"]
+    assert [a.rsplit("/", 1)[-1] for a in ecs.list_task_definitions(
+        familyPrefix="akka-demo-run")["taskDefinitionArns"]] == ["akka-demo-run:1"]
+
+    # never the service's revision, nor in its family's history, nor a change to deploy
+    assert released.live_revision() == "akka-demo:1"
+    assert released.revisions() == ["akka-demo:1"]
+    plan = released.cli("plan")
+    assert plan.exit_code == 0 and plan.first("plan")["unchanged"], plan.output
+    history = released.cli("history", "--service", "akka-firehose")
+    assert history.exit_code == 0, history.output
+    assert "akka-demo-run" not in history.output and "akka-demo:1" in history.output
+    refused = released.cli("rollback", "--service", "akka-firehose", "--to", "akka-demo-run:1",
+                           "--yes")
+    assert refused.exit_code == 1 and "not 'akka-demo'" in refused.output
+
+
+def test_before_deploy_on_the_seeds_full_cluster_runs_in_the_variant_of_the_new_revision(
+        released: Stage) -> None:
+    """beforeDeploy runs while both old tasks still hold port 80 on the two instances."""
+    _before_deploy(released, ["sh", "-c", "migrate; exit 0"])
+    released.pin("v2")
+    run = released.cli("deploy")
+    assert run.exit_code == 0, run.output
+    variant = run.first("run.variant")
+    assert variant["source"].endswith("/akka-demo:2")
+    assert variant["revision"].endswith("/akka-demo-run:1") and variant["registered"] is True
+    assert "akka-demo-run:1" in run.first("run.started")["message"]
+    assert released.live_revision() == "akka-demo:2"
+    assert released.revisions() == ["akka-demo:1", "akka-demo:2"]
+    assert released.cli("plan").first("plan")["unchanged"]
+
+
+def test_before_deploy_that_fits_on_no_instance_stops_the_release_with_ecs_reasons(
+        released: Stage) -> None:
+    """A new revision of 1536 CPU units: one task per t2.medium still fits (2048), but not
+    beside an old task of 1024 — so beforeDeploy's task never runs (RESOURCE:CPU)."""
+    _before_deploy(released, ["sh", "-c", "migrate; exit 0"])
+    released.edit("taskdefs/akka-firehose.json",
+                  lambda doc: doc["containerDefinitions"][0].update(cpu=1536))
+    released.pin("v2")
+    run = released.cli("deploy")
+    assert run.exit_code == 3, run.output
+    error = run.summary
+    assert "beforeDeploy never ran" in error["message"], run.output
+    assert "RESOURCE:CPU" in error["message"] and "1536 units" in error["message"]
+    assert "add container instances" in error["hint"] and "not released" in error["hint"]
+    assert released.live_revision() == "akka-demo:1"
+    assert len(released.service()["deployments"]) == 1

@@ -164,3 +164,18 @@ def test_alb_rolling_update_on_dynamic_host_ports_drains_before_stable(alb: AlbS
     targets = alb.sandbox.emulator.target_health(alb.arns[TG], [])
     assert {t["Target"]["Id"] for t in targets} == {instance}
     assert len({t["Target"]["Port"] for t in targets}) == 2
+
+
+def test_status_right_after_a_release_shows_no_drift(alb: AlbStage) -> None:
+    """The spec names its target group, subnets and security group; ECS holds the ARN and
+    ids. status resolves the names as plan does, so a fresh release is in sync with git."""
+    seed(alb, delay=5)
+    alb.pin_alb("v1")
+    assert alb.cli("deploy").exit_code == 0
+    status = alb.cli("status")
+    assert status.exit_code == 0, status.output
+    event = status.first("status")
+    assert event["drift"] == [], event["drift"]
+    assert event["state"] == "stable"
+    plan = alb.cli("plan")
+    assert plan.first("plan")["unchanged"] is True, plan.output

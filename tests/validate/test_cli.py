@@ -12,8 +12,9 @@ from validate_helpers import PROJECT, STAGING_SERVICE, TASKDEF, edit
 
 
 def break_two_documents(repo: Path) -> None:
-    edit(repo, TASKDEF, lambda d: d["containerDefinitions"][0].update(image="nginx"))
-    edit(repo, STAGING_SERVICE, lambda d: d["service"].update(healthCheckGracePeriodSeconds=5))
+    edit(repo, TASKDEF, lambda d: d["containerDefinitions"].append(
+        {"name": "proxy", "image": "nginx", "memory": 64, "essential": False}))
+    edit(repo, STAGING_SERVICE, lambda d: d["service"].update(role="otherRole"))
 
 
 def test_the_project_repository_validates_clean(cli) -> None:
@@ -33,8 +34,8 @@ def test_text_report_groups_by_file_with_pointer_fix_and_summary(repo, cli) -> N
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0] == STAGING_SERVICE
-    assert "/service/healthCheckGracePeriodSeconds" in lines[1] and "[lb-grace-period]" in lines[1]
-    assert lines[2].strip().startswith("fix: set \"healthCheckGracePeriodSeconds\": 60")
+    assert "/service/role" in lines[1] and "[ref-role]" in lines[1]
+    assert lines[2].strip() == "fix: use 'ecsServiceRole'"
     assert TASKDEF in lines
     assert lines[-1] == "FAILED: 10 document(s) checked, 2 error(s), 0 warning(s)"
 
@@ -46,8 +47,8 @@ def test_json_report_is_one_object_per_line_with_stable_keys(repo, cli) -> None:
     events = [json.loads(line) for line in result.stdout.splitlines()]
     findings = [e for e in events if e["event"] == "validate.finding"]
     assert {(e["file"], e["pointer"], e["rule"], e["severity"]) for e in findings} == {
-        (TASKDEF, "/containerDefinitions/0/image", "taskdef-image", "error"),
-        (STAGING_SERVICE, "/service/healthCheckGracePeriodSeconds", "lb-grace-period", "error"),
+        (TASKDEF, "/containerDefinitions/1/image", "taskdef-image", "error"),
+        (STAGING_SERVICE, "/service/role", "ref-role", "error"),
     }
     assert all(e["message"] and e["fix"] and e["level"] == "error" for e in findings)
     assert events[-1]["event"] == "validate.summary" and events[-1]["errors"] == 2
@@ -65,7 +66,7 @@ def test_junit_has_one_testcase_per_document_and_failures_where_expected(repo, c
     assert root.get("failures") == "2" and root.find("testsuite").get("tests") == "10"
     failure = next(c for c in cases if c.get("name") == TASKDEF).find("failure")
     assert failure.get("type") == "taskdef-image"
-    assert "/containerDefinitions/0/image" in failure.text
+    assert "/containerDefinitions/1/image" in failure.text
 
 
 def test_junit_warnings_fail_only_in_strict_mode(repo, cli, tmp_path) -> None:

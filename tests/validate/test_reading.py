@@ -167,11 +167,11 @@ def test_a_spec_too_broken_to_name_is_reported_when_asked_for_by_service_name(re
 
 
 def test_rule_errors_warn_but_do_not_stop_a_rollback(repo: Path, capsys) -> None:
-    edit(repo, STAGING_SERVICE, lambda d: d["service"].update(healthCheckGracePeriodSeconds=5))
+    edit(repo, STAGING_SERVICE, lambda d: d["service"].update(role="otherRole"))
     loaded = load_environment_repo(repo, "staging", None, reporter())
     assert loaded.services_of("staging")
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [e["rule"] for e in events if e["event"] == "validate.finding"] == ["lb-grace-period"]
+    assert [e["rule"] for e in events if e["event"] == "validate.finding"] == ["ref-role"]
     assert all(e["level"] == "warn" for e in events)
 
 

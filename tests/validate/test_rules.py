@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_rules_grace import GRACE_CASES
+from test_rules_service_members import MEMBER_CASES
 from test_rules_target_groups import ALB_CASES
 from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
 
@@ -51,10 +53,18 @@ def bake(minutes: float = 5, alarms: list[str] | None = None) -> Change:
     return service(lambda d: d["release"].update(bake={"minutes": minutes, "alarms": names}))
 
 
+# A third-party image pinned the way the taskdef-image rule asks: by digest.
+SIDECAR_IMAGE = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0@sha256:" + "ab" * 32
+
+
 def sidecar(**fields):
+    """A non-essential second container; image=None leaves its image out."""
     def add(doc):
-        doc["containerDefinitions"].append({"name": "sidecar", "memory": 64, "essential": False,
-                                            **fields})
+        container = {"name": "sidecar", "image": SIDECAR_IMAGE, "memory": 64, "essential": False,
+                     **fields}
+        if container["image"] is None:
+            del container["image"]
+        doc["containerDefinitions"].append(container)
 
     return add
 
@@ -143,9 +153,14 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
      STAGING_SERVICE, "/taskDefinition/family",
      both(taskdef(lambda d: d.update(family="akka")),
           service(lambda d: d["taskDefinition"].update(family="akka")))),
-    ("taskdef-image", taskdef(lambda d: c0(d).update(image="nginx")),
-     TASKDEF, "/containerDefinitions/0/image",
-     service(lambda d: d["image"].update(tag="v2"))),
+    ("taskdef-image", taskdef(sidecar(image="nginx")), TASKDEF, "/containerDefinitions/1/image",
+     taskdef(sidecar(image="nginx@sha256:" + "0f" * 32))),
+    ("taskdef-image", taskdef(sidecar(image="public.ecr.aws/nginx/nginx:latest")),
+     TASKDEF, "/containerDefinitions/1/image",
+     taskdef(sidecar(image="public.ecr.aws/nginx/nginx:1.27@sha256:" + "0f" * 32))),
+    # a container nothing fills: the staging service pins only akka-firehose (/image)
+    ("taskdef-image-missing", taskdef(sidecar(image=None)), STAGING_SERVICE, "/image",
+     taskdef(sidecar())),
     ("container-essential", taskdef(lambda d: c0(d).update(essential=False)),
      TASKDEF, "/containerDefinitions", taskdef(sidecar())),
     ("container-names-unique", taskdef(sidecar(name="akka-firehose")),
@@ -192,9 +207,6 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
      environment(lambda d: d["loadBalancer"]["healthCheck"].update(target="TCP:8080")),
      STAGING_ENV, "/loadBalancer/healthCheck/target",
      environment(lambda d: d["loadBalancer"]["healthCheck"].update(target="TCP:80"))),
-    ("lb-grace-period", service(lambda d: d["service"].update(healthCheckGracePeriodSeconds=59)),
-     STAGING_SERVICE, "/service/healthCheckGracePeriodSeconds",
-     service(lambda d: d["service"].update(healthCheckGracePeriodSeconds=60))),
     ("deploy-capacity", service(lambda d: d["service"].update(desiredCount=3)),
      STAGING_SERVICE, "/service/desiredCount",
      both(service(lambda d: d["service"].update(desiredCount=3)),
@@ -421,6 +433,11 @@ WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
      environment(lambda d: d["loadBalancer"]["connectionDraining"].update(timeout=1))),
     ("taskdef-unused", spare_taskdef(point_staging_at_it=False), "taskdefs/spare.json", "",
      spare_taskdef(point_staging_at_it=True)),
+    ("taskdef-image", taskdef(sidecar(image="localhost:5000/tools/envoy:v1.29")),
+     TASKDEF, "/containerDefinitions/1/image",
+     taskdef(sidecar(image="localhost:5000/tools/envoy:v1.29@sha256:" + "0f" * 32))),
+    ("taskdef-image-pinned", taskdef(lambda d: c0(d).update(image="<IMAGE>")),
+     TASKDEF, "/containerDefinitions/0/image", taskdef(lambda d: c0(d).pop("image", None))),
     ("image-pin-mutable",
      both(service(lambda d: d["image"].pop("digest")),
           environment(lambda d: d["ecr"].update(tagImmutability=False))),
@@ -521,7 +538,8 @@ def test_strategy_rule_fires_and_its_near_miss_is_quiet(repo: Path, case) -> Non
 
 
 def test_every_rule_has_a_fire_and_a_quiet_case() -> None:
-    tested = {c[0] for c in CASES + WARNING_CASES + ALB_CASES + STRATEGY_CASES}
+    tested = {c[0] for c in CASES + WARNING_CASES + ALB_CASES + STRATEGY_CASES + MEMBER_CASES
+              + GRACE_CASES}
     document_layer = {r for r in RULES if r.startswith(("schema-", "json-", "repo-", "document-"))}
     elsewhere = {"unknown-environment", "internal-error", "api-register-task-definition"}
     assert set(RULES) - document_layer - elsewhere <= tested
@@ -567,7 +585,7 @@ def test_env_filter_checks_only_that_environment_and_its_task_definitions(repo: 
 
 
 def test_a_broken_task_definition_is_reported_once_not_per_service(repo: Path) -> None:
-    edit(repo, TASKDEF, lambda d: c0(d).update(image="nginx"))
+    edit(repo, TASKDEF, sidecar(image="nginx"))  # used by three environments' services
     report = validate_repo(repo)
     assert [f.rule for f in report.errors] == ["taskdef-image"]
 
@@ -601,3 +619,28 @@ def test_a_service_scaled_to_zero_is_budgeted_for_draining_not_zero_waves() -> N
     assert budget.waves == 0
     assert budget.seconds == 30 + 300 + 60  # stop + staging's 300 s draining + margin
     assert "desiredCount 0" in budget.explanation and "0 waves" not in budget.explanation
+
+
+FARGATE_TASKDEF = "taskdefs/akka-firehose-fargate.json"
+
+
+def test_a_fargate_task_is_not_fitted_to_the_environment_s_instances(repo: Path) -> None:
+    # sandbox-alb's instances are t2.medium (3943 MiB); its Fargate tasks never run there
+    edit(repo, FARGATE_TASKDEF, lambda d: d.update(cpu="4096", memory="8192"))
+    report = validate_repo(repo, ["sandbox-alb"])
+    assert report.findings == []
+
+
+def test_task_sizes_in_vcpu_and_gb_with_a_leading_dot_are_understood(repo: Path) -> None:
+    # the developer guide's ECS Exec example registers "cpu": ".25 vcpu", "memory": ".5 gb"
+    edit(repo, FARGATE_TASKDEF, lambda d: d.update(cpu=".5 vcpu", memory="1 gb"))
+    assert validate_repo(repo, ["sandbox-alb"]).findings == []
+    edit(repo, FARGATE_TASKDEF, lambda d: d.update(cpu=".5 vcpu", memory="5 gb"))
+    assert [f.rule for f in validate_repo(repo, ["sandbox-alb"]).errors] == ["fargate-task-size"]
+
+
+def test_a_fargate_service_of_a_task_definition_for_ec2_and_fargate_needs_no_instance(
+        repo: Path) -> None:
+    # sandbox-alb runs no instances; its service's launchType FARGATE decides where tasks run
+    edit(repo, FARGATE_TASKDEF, lambda d: d.update(requiresCompatibilities=["EC2", "FARGATE"]))
+    assert validate_repo(repo, ["sandbox-alb"]).findings == []

@@ -9,8 +9,8 @@ instead of a traceback.
 One module per family of rules, each saying what it guards and why:
 taskdefs, containers, ports, resources, load_balancer, placement, timing,
 secrets, images, references, api, adoption, logs, bake, canary, target_groups,
-strategies (and documents: the ids the document layer reports). The shared context and
-helpers are in base.py; the arithmetic of rolling updates (capacity, waves, the release
+strategies, service_members (and documents: the ids the document layer reports). The shared
+context and helpers are in base.py; the arithmetic of rolling updates (capacity, waves, the release
 budget) is release/core/rolling.py.
 
 Adding a rule: write a function `def my_rule(ctx: Context) -> Iterator[Finding]`
@@ -37,6 +37,7 @@ from release.core.rules import (
     references,
     resources,
     secrets,
+    service_members,
     strategies,
     target_groups,
     taskdefs,
@@ -46,7 +47,8 @@ from release.core.rules.base import CATALOGUE, Context, Rule, RuleFn
 
 # The registry: every family whose CHECKS run, in this order.
 FAMILIES = (taskdefs, containers, ports, resources, load_balancer, placement, timing, secrets,
-            images, references, api, adoption, logs, bake, canary, target_groups, strategies)
+            images, references, api, adoption, logs, bake, canary, target_groups, strategies,
+            service_members)
 
 RULES: dict[str, Rule] = CATALOGUE
 CHECKS: tuple[RuleFn, ...] = tuple(check for family in FAMILIES for check in family.CHECKS)

@@ -81,9 +81,10 @@ class Context:
         for (env_name, _), (rel, doc) in loaded.services.items():
             spec = config.ServiceSpec.from_doc(env_name, Path(rel), doc)
             env_rel, env = self.environments.get(env_name, (None, None))
-            self.services.append(ServiceView(env_name, rel, doc, spec, env, env_rel,
-                                             spec.taskdef_file,
-                                             loaded.taskdefs.get(spec.taskdef_file)))
+            # a spec naming a revision registered elsewhere has no document to check
+            td_rel = spec.taskdef_file or ""
+            self.services.append(ServiceView(env_name, rel, doc, spec, env, env_rel, td_rel,
+                                             loaded.taskdefs.get(td_rel)))
 
     def taskdef_items(self) -> Iterator[tuple[str, dict[str, Any]]]:
         return iter(self.loaded.taskdefs.items())
@@ -123,4 +124,4 @@ def service_plan(view: ServiceView, taskdef: dict[str, Any]) -> rolling.RollingP
         return None
     spec = view.spec
     return rolling.plan_for(view.env, spec.desired_count, spec.minimum_healthy_percent,
-                            spec.maximum_percent, taskdef)
+                            spec.maximum_percent, taskdef, spec.service.get("launchType"))

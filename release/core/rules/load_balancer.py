@@ -1,24 +1,109 @@
 """The classic ELB: the service's load balancer reaches a container on a fixed instance port.
 
 Why: a classic ELB routes to one instance port and calls an instance healthy
-after HealthyThreshold × Interval; a container name, port, host port or grace
-period that does not line up makes every new task fail its health check.
+after HealthyThreshold × Interval; a container name, port or host port that does
+not line up makes every new task fail its health check, and a grace period
+shorter than a slow start lets ECS replace tasks that are still starting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
-from release.core.findings import ERROR, Finding
+from release.core.config import HealthCheck
+from release.core.findings import ERROR, WARNING, Finding
 from release.core.rolling import containers, host_port
 from release.core.rules.base import (
     Context,
+    ServiceView,
     container_index,
+    effective_taskdef,
     finding,
     hint,
     lb_entries,
     rule,
 )
+
+
+@dataclass(frozen=True)
+class UncoveredStart:
+    """A load-balanced container that may still be starting when its load balancer calls it
+    unhealthy, and a grace period that ends before it can be healthy again."""
+
+    container: str
+    start: int  # its healthCheck.startPeriod: how long it says it may take to start
+    unhealthy_after: int  # UnhealthyThreshold × Interval: failed checks before "unhealthy"
+    needed: int  # start + HealthyThreshold × Interval: healthy again at the latest
+    grace: int  # the service's healthCheckGracePeriodSeconds (0 when left out)
+
+
+def uncovered_start(view: ServiceView, taskdef: dict[str, Any], container: str,
+                    hc: HealthCheck) -> UncoveredStart | None:
+    """Would ECS replace a task of `view` that is still starting? (lb- and tg-grace-period)
+
+    What the documents say, and nothing more:
+
+    - CreateService, healthCheckGracePeriodSeconds (ECS API reference): "The period of
+      time, in seconds, that the Amazon ECS service scheduler ignores unhealthy Elastic
+      Load Balancing, VPC Lattice, and container health checks after a task has first
+      started. If you do not specify a health check grace period value, the default value
+      of 0 is used." So grace 0 is valid, and the grace period is about *unhealthy* checks.
+    - Amazon ECS services (developer guide): "The service scheduler also replaces tasks
+      determined to be unhealthy after a container health check or a load balancer target
+      group health check fails." A target still in its first checks is `initial`
+      (TargetHealth, Elb.InitialHealthChecking: "The load balancer is still sending the
+      target the minimum number of health checks required to determine its health
+      status"), not unhealthy: nothing says ECS stops it.
+    - A target becomes unhealthy after UnhealthyThresholdCount "consecutive health check
+      failures" (CreateTargetGroup; the classic ELB's UnhealthyThreshold: "before moving
+      the instance to the Unhealthy state"), one per interval, and healthy again after
+      HealthyThresholdCount "consecutive health check successes".
+    - HealthCheck.startPeriod (RegisterTaskDefinition): "The optional grace period to
+      provide containers time to bootstrap before failed health checks count towards the
+      maximum number of retries." It is the one place a document says how long the app
+      may take to start ("This value applies only when you specify a command").
+
+    So a task is at risk only when its container may take longer to start (startPeriod)
+    than its load balancer takes to call it unhealthy (UnhealthyThreshold × Interval):
+    then the target is unhealthy from then until HealthyThreshold × Interval after the
+    app is up, and a grace period that ends before that lets ECS replace a task that
+    was only starting. Without a startPeriod the documents do not say how long the app
+    takes; the release's wait still sees tasks that are replaced (engine/wait.py).
+    """
+    index = next((i for i, c in enumerate(containers(taskdef))
+                  if c.get("name") == container), None)
+    if index is None:
+        return None  # lb-container-name reports it
+    check = containers(taskdef)[index].get("healthCheck") or {}
+    start = check.get("startPeriod")
+    if not check.get("command") or not isinstance(start, int) or isinstance(start, bool):
+        return None
+    unhealthy_after = hc.unhealthy_threshold * hc.interval
+    needed = start + hc.healthy_after
+    grace = view.spec.service.get("healthCheckGracePeriodSeconds", 0)
+    if start <= unhealthy_after or not isinstance(grace, int) or grace >= needed:
+        return None
+    return UncoveredStart(container, start, unhealthy_after, needed, grace)
+
+
+def grace_pointer(view: ServiceView) -> str:
+    """Where the grace period is written, or the service when it is left out (0)."""
+    written = "healthCheckGracePeriodSeconds" in view.spec.service
+    return "/service/healthCheckGracePeriodSeconds" if written else "/service"
+
+
+def uncovered_message(found: UncoveredStart, view: ServiceView, balancer: str,
+                      hc: HealthCheck) -> str:
+    """The finding's sentence: who may be replaced, and the figures that say why."""
+    return (f"container {found.container!r} may take up to {found.start} s to start (its "
+            f"healthCheck.startPeriod in {view.taskdef_rel}), but {balancer} calls a target "
+            f"that fails {hc.unhealthy_threshold} checks {hc.interval} s apart unhealthy "
+            f"after {found.unhealthy_after} s, and healthy again only "
+            f"{hc.healthy_threshold} passing checks ({hc.healthy_after} s) after the app is "
+            f"up: with a grace period of {found.grace} s ECS may replace tasks that are "
+            f"still starting")
 
 
 @rule("lb-container-name", ERROR, "each load balancer's containerName is a container of the task "
@@ -126,23 +211,39 @@ def lb_health_check_port(ctx: Context) -> Iterator[Finding]:
                           f"use port {view.env.load_balancer.instance_port} in the target")
 
 
-@rule("lb-grace-period", ERROR, "healthCheckGracePeriodSeconds ≥ HealthyThreshold × Interval "
-      "when an ELB is attached (else ECS stops new tasks before the ELB can call them healthy)",
-      "raise healthCheckGracePeriodSeconds to at least HealthyThreshold × Interval")
+@rule("lb-grace-period", WARNING, "behind a classic ELB, when the load-balanced container may "
+      "take longer to start (its healthCheck.startPeriod) than the ELB needs to call it "
+      "unhealthy (UnhealthyThreshold × Interval), healthCheckGracePeriodSeconds lasts until it "
+      "can be healthy again (startPeriod + HealthyThreshold × Interval); else ECS may replace "
+      "tasks that are still starting. Grace 0 is valid (ECS's default)",
+      "raise healthCheckGracePeriodSeconds to startPeriod + HealthyThreshold × Interval, or "
+      "lower startPeriod to what the app needs")
 def lb_grace_period(ctx: Context) -> Iterator[Finding]:
+    """ECS ignores *unhealthy* ELB checks during the grace period ("the Amazon ECS service
+    scheduler ignores unhealthy Elastic Load Balancing, VPC Lattice, and container health
+    checks after a task has first started", CreateService) and replaces tasks "determined to
+    be unhealthy after ... a load balancer ... health check fails" (developer guide, Amazon
+    ECS services); an instance the ELB is still registering is not unhealthy, so a grace
+    period shorter than HealthyThreshold × Interval is no error. ECS does not run the
+    container's own check here ("Container health checks aren't supported for tasks that
+    are part of a service that's configured to use a Classic Load Balancer", HealthCheck),
+    but its startPeriod still says how long the app may take to start. The judgement and
+    the documentation behind it: uncovered_start above."""
     for view in ctx.services:
-        if (view.env is None or not view.spec.service.get("loadBalancers")
-                or not view.env.load_balancer.classic):  # target groups: tg-grace-period
-            continue
+        if (view.env is None or view.taskdef is None or not view.env.load_balancer.classic):
+            continue  # target groups: tg-grace-period
         hc = view.env.load_balancer.health_check
-        needed = hc.healthy_after
-        grace = view.spec.service.get("healthCheckGracePeriodSeconds", 0)
-        if grace < needed:
-            yield finding("lb-grace-period", view.rel, "/service/healthCheckGracePeriodSeconds",
-                          f"grace period {grace} s is shorter than the {needed} s the ELB needs to "
-                          f"mark a new instance healthy (HealthyThreshold {hc.healthy_threshold} × "
-                          f"Interval {hc.interval} s in {view.env_rel})",
-                          f"set \"healthCheckGracePeriodSeconds\": {needed} (or more)")
+        taskdef = effective_taskdef(view)
+        for _, lb in lb_entries(view):
+            if "loadBalancerName" not in lb:
+                continue
+            found = uncovered_start(view, taskdef, lb["containerName"], hc)
+            if found is not None:
+                yield finding("lb-grace-period", view.rel, grace_pointer(view),
+                              uncovered_message(found, view, f"the ELB {lb['loadBalancerName']!r}"
+                                                f" ({view.env_rel})", hc),
+                              f"set \"healthCheckGracePeriodSeconds\": {found.needed} (or "
+                              "more), or a shorter startPeriod if the app starts sooner")
 
 
 @rule("lb-container-essential", ERROR, "the load-balanced container is essential (else the "

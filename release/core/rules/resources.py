@@ -83,7 +83,8 @@ def resources_task_cpu(ctx: Context) -> Iterator[Finding]:
       "lower the task's cpu/memory or use a larger instance type in environment.json /instances")
 def resources_instance(ctx: Context) -> Iterator[Finding]:
     for view, taskdef in with_taskdef(ctx):
-        if view.env is None:
+        if view.env is None or not rolling.on_instances(taskdef,
+                                                         view.spec.service.get("launchType")):
             continue
         size = rolling.instance_resources(view.env.instance_type)
         if size is None:

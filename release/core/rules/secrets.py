@@ -21,11 +21,27 @@ from release.core.rules.base import (
 
 # Plain-text secrets: names that say "secret", values that look like credentials.
 SECRET_NAME = re.compile(
-    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL"
-    r"|(^|[_.-])PASS([_.-]|$))", re.IGNORECASE)
+    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API[_.-]?KEY|ACCESS[_.-]?KEY|PRIVATE[_.-]?KEY"
+    r"|CREDENTIAL|(^|[_.-])PASS([_.-]|$))", re.IGNORECASE)
+# A name that ends in one of these is *about* a secret (where it is, what it is called, how
+# long it lives, whether it is on), not the secret: JWT_ACCESS_TOKEN_EXPIRATION, KMS_KEY_ID.
 NOT_A_SECRET_NAME = re.compile(
-    r"(_ARN|_FILE|_PATH|_NAME|_ID|_URL|_URI|_ENDPOINT|_HOST|_REGION|_TTL|_TIMEOUT|_SECONDS|"
-    r"_LENGTH|_EXPIRY|_HEADER)$", re.IGNORECASE)
+    r"[_.-](ARN|FILE|PATH|DIR|NAME|ID|PARAM|PARAMETER|URL|URI|ENDPOINT|HOST|PORT|REGION"
+    r"|LOCATION|PROVIDER|ISSUER|AUDIENCE|ALGORITHM|TYPE|HEADER|PREFIX|FORMAT|MODE|POLICY|VERSION"
+    r"|TTL|TIMEOUT|MS|SECONDS|MINUTES|HOURS|DAYS|EXPIRY|EXPIRATION|EXPIRATION_TIME|EXPIRES"
+    r"|EXPIRES_IN|EXPIRE|LIFETIME|DURATION|MAX_AGE|INTERVAL|LENGTH|SIZE|COUNT|ROUNDS|LIMIT"
+    r"|ENABLED|DISABLED|ENABLE|DISABLE|REQUIRED)$", re.IGNORECASE)
+# The last word names the secret itself: DB_PASSWORD, JWT_SECRET, GITHUB_TOKEN, API_KEY.
+SECRET_HEAD = re.compile(r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|KEY|CREDENTIALS?"
+                         r"|(^|[_.-])PASS)$", re.IGNORECASE)
+# Values no credential takes: a switch, a number, a duration (15m, 1h30m, PT15M), a URL
+# without a password (caught before), an absolute path.
+BOOLEAN = re.compile(r"^(true|false|yes|no|on|off|enabled|disabled|0|1)$", re.IGNORECASE)
+SETTING_VALUE = re.compile(
+    r"^(-?[0-9]+(\.[0-9]+)?"
+    r"|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|sec|m|min|h|d|w|y))+"
+    r"|P(?=[0-9]|T[0-9])([0-9]+[YMWD])*(T([0-9]+(\.[0-9]+)?[HMS])+)?"
+    r"|[a-z][a-z0-9+.-]*://\S*|/\S*)$", re.IGNORECASE)
 SECRET_VALUES = [
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
@@ -36,8 +52,10 @@ SECRET_VALUES = [
 ]
 
 
-@rule("secret-in-environment", ERROR, "no plain-text secrets in `environment` (names or values "
-      "that look like passwords, tokens, keys, AWS access keys)",
+@rule("secret-in-environment", ERROR, "no plain-text secrets in `environment`: values that look "
+      "like credentials (AWS access keys, private keys, tokens, URLs with a password), or names "
+      "that say password, secret, token or key with a value that is one (settings about a "
+      "secret, e.g. JWT_ACCESS_TOKEN_EXPIRATION=15m, TOKEN_AUTH_ENABLED=true, KMS_KEY_ID, are not)",
       "move the value to Secrets Manager or SSM and reference it under `secrets` "
       "(valueFrom: the ARN)")
 def secret_in_environment(ctx: Context) -> Iterator[Finding]:
@@ -59,13 +77,23 @@ def secret_in_environment(ctx: Context) -> Iterator[Finding]:
 
 
 def _secret_problem(name: str, value: str) -> str | None:
+    """Why `name=value` is a plain-text secret, or None.
+
+    A credential-shaped value always is. Otherwise the name must say "secret"
+    (password, token, key, ...) and not be a setting about one (a suffix such as
+    _EXPIRATION, _ENABLED, _ID, _URL), and the value must not be a switch; a number,
+    duration, URL or path counts only when the name's last word is the secret itself
+    (DB_PASSWORD=12345678 is one, JWT_ACCESS_TOKEN_EXPIRATION=15m is not).
+    """
     for pattern, what in SECRET_VALUES:
         if pattern.search(value):
             return f"environment variable {name!r} holds what looks like {what} in plain text"
-    if (value and not value.startswith("arn:") and SECRET_NAME.search(name)
-            and not NOT_A_SECRET_NAME.search(name)):
-        return f"environment variable {name!r} looks like a secret kept in plain text"
-    return None
+    if (not value or value.startswith("arn:") or not SECRET_NAME.search(name)
+            or NOT_A_SECRET_NAME.search(name) or BOOLEAN.match(value)):
+        return None
+    if not SECRET_HEAD.search(name) and SETTING_VALUE.match(value):
+        return None
+    return f"environment variable {name!r} looks like a secret kept in plain text"
 
 
 # `--password=x`, `PASSWORD=x`, `-Dapp.token=x` inside a command line or a label.
@@ -119,6 +147,7 @@ def _leak(path: tuple, text: str) -> str | None:
 
 SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+"
                         r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+)$")
+SECRET_SERVICE_ARN = re.compile(r"^arn:[^:]*:(secretsmanager|ssm):")
 SSM_PARAMETER_NAME = re.compile(r"^/?(?!(?:aws|ssm))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,14}$",
                                 re.IGNORECASE)
 
@@ -130,8 +159,13 @@ SSM_PARAMETER_NAME = re.compile(r"^/?(?!(?:aws|ssm))[A-Za-z0-9_.-]+(/[A-Za-z0-9_
 def secret_value_from(ctx: Context) -> Iterator[Finding]:
     def check(rel: str, path: list, value: str) -> Iterator[Finding]:
         if not (SECRET_ARN.match(value) or SSM_PARAMETER_NAME.match(value)):
-            kind = ("an ARN of another service" if value.startswith("arn:") else
-                    "neither an ARN nor a parameter name")
+            if SECRET_SERVICE_ARN.match(value):
+                kind = ("a Secrets Manager or SSM ARN without a real region, 12-digit account "
+                        "and secret or parameter (a placeholder left in?)")
+            elif value.startswith("arn:"):
+                kind = "an ARN of another service"
+            else:
+                kind = "neither an ARN nor a parameter name"
             yield finding("secret-value-from", rel, pointer_of(path),
                           f"valueFrom is {kind}; ECS cannot resolve it and the task fails to start "
                           "(ResourceInitializationError)")

@@ -3,9 +3,9 @@
 Why: a target group routes to (instance, port) or (IP, port) targets and calls
 a target healthy after HealthyThresholdCount × HealthCheckIntervalSeconds; a
 task definition whose network mode does not match the target type, a Fargate
-task without awsvpc or with a CPU/memory pair Fargate does not offer, or a
-grace period shorter than the checks, fails at CreateService,
-RegisterTaskDefinition, or as tasks stopped for failing health checks.
+task without awsvpc or with a CPU/memory pair Fargate does not offer fails at
+CreateService or RegisterTaskDefinition; a grace period that ends while a slow
+container is still starting lets ECS replace it (a warning: tg-grace-period).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from release.core.config import TargetGroup
-from release.core.findings import ERROR, Finding
+from release.core.findings import ERROR, WARNING, Finding
 from release.core.rolling import parse_cpu, parse_memory
 from release.core.rules.base import (
     Context,
@@ -24,6 +24,7 @@ from release.core.rules.base import (
     lb_entries,
     rule,
 )
+from release.core.rules.load_balancer import grace_pointer, uncovered_message, uncovered_start
 
 # Valid task-level CPU units → memory (MiB) on Fargate. ECS developer guide, "Troubleshoot
 # Amazon ECS task definition invalid CPU or memory errors": "For task definitions that specify
@@ -112,21 +113,36 @@ def tg_target_type(ctx: Context) -> Iterator[Finding]:
                           f"set \"targetType\": \"{wanted}\"")
 
 
-@rule("tg-grace-period", ERROR, "healthCheckGracePeriodSeconds ≥ HealthyThresholdCount × "
-      "HealthCheckIntervalSeconds of each target group the service is in (else ECS stops new "
-      "tasks before the target group can call them healthy)",
-      "raise healthCheckGracePeriodSeconds to at least HealthyThresholdCount × interval")
+@rule("tg-grace-period", WARNING, "behind a target group, when the load-balanced container may "
+      "take longer to start (its healthCheck.startPeriod) than the target group needs to call "
+      "it unhealthy (UnhealthyThresholdCount × interval), healthCheckGracePeriodSeconds lasts "
+      "until it can be healthy again (startPeriod + HealthyThresholdCount × interval); else "
+      "ECS may replace tasks that are still starting. Grace 0 is valid (ECS's default)",
+      "raise healthCheckGracePeriodSeconds to startPeriod + HealthyThresholdCount × interval, "
+      "or lower startPeriod to what the app needs")
 def tg_grace_period(ctx: Context) -> Iterator[Finding]:
-    for view, _, group in _attached_groups(ctx):
+    """ECS ignores *unhealthy* target group checks during the grace period ("the Amazon ECS
+    service scheduler ignores unhealthy Elastic Load Balancing, VPC Lattice, and container
+    health checks after a task has first started", CreateService; "If you do not specify a
+    health check grace period value, the default value of 0 is used") and replaces tasks
+    "determined to be unhealthy after ... a load balancer target group health check fails"
+    (developer guide, Amazon ECS services). A target in its first checks is `initial`
+    ("The load balancer is still sending the target the minimum number of health checks
+    required to determine its health status", TargetHealth), not unhealthy: a grace
+    period shorter than HealthyThresholdCount × interval is no error. The judgement and
+    the documentation behind it: load_balancer.uncovered_start."""
+    for view, index, group in _attached_groups(ctx):
+        if view.taskdef is None:
+            continue
+        lb = view.spec.service["loadBalancers"][index]
         hc = group.health_check
-        grace = view.spec.service.get("healthCheckGracePeriodSeconds", 0)
-        if grace < hc.healthy_after:
-            yield finding("tg-grace-period", view.rel, "/service/healthCheckGracePeriodSeconds",
-                          f"grace period {grace} s is shorter than the {hc.healthy_after} s target "
-                          f"group {group.name!r} needs to call a new target healthy "
-                          f"(HealthyThresholdCount {hc.healthy_threshold} × interval "
-                          f"{hc.interval} s in {view.env_rel})",
-                          f"set \"healthCheckGracePeriodSeconds\": {hc.healthy_after} (or more)")
+        found = uncovered_start(view, effective_taskdef(view), lb.get("containerName", ""), hc)
+        if found is not None:
+            yield finding("tg-grace-period", view.rel, grace_pointer(view),
+                          uncovered_message(found, view, f"target group {group.name!r} "
+                                            f"({view.env_rel})", hc),
+                          f"set \"healthCheckGracePeriodSeconds\": {found.needed} (or more), "
+                          "or a shorter startPeriod if the app starts sooner")
 
 
 @rule("tg-health-check", ERROR, "each target group's health check timeout is less than its "

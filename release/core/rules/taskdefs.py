@@ -1,23 +1,26 @@
-"""Task definition files: found, named like the service says, image-free, used, small enough.
+"""Task definition files: found, named like the service says, images pinned, used, small enough.
 
-Why: the release fills in the image and registers the file under its family;
-a missing file, a family mismatch or an image written in the file would
-register something other than what the service spec describes, and ECS
-refuses a task definition over 64 KiB.
+Why: the release fills in the images of the containers a service pins and
+registers the file under its family; a missing file or a family mismatch would
+register something other than what the service spec describes. A container no
+service pins (a third-party sidecar) keeps the image its task definition names,
+so that image must not move under a rollback (a digest); a container that gets
+no image at all is refused by ECS, as is a task definition over 64 KiB.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
-from release.core import config
+from release.core import config, render
 from release.core.findings import ERROR, WARNING, Finding
-from release.core.render import render_taskdef
 from release.core.rolling import containers
 from release.core.rules.base import (
     Context,
+    ServiceView,
     finding,
     rule,
 )
@@ -27,7 +30,7 @@ from release.core.rules.base import (
       "create the file or correct the path (repository-relative, e.g. taskdefs/app.json)")
 def taskdef_file(ctx: Context) -> Iterator[Finding]:
     for view in ctx.services:
-        if view.taskdef_rel not in ctx.loaded.present:
+        if view.spec.revision is None and view.taskdef_rel not in ctx.loaded.present:
             known = ", ".join(sorted(ctx.loaded.present & set(ctx.loaded.taskdefs)))
             yield finding("taskdef-file", view.rel, "/taskDefinition/file",
                           f"task definition file {view.taskdef_rel!r} does not exist",
@@ -45,18 +48,105 @@ def taskdef_family(ctx: Context) -> Iterator[Finding]:
                           f"set /taskDefinition/family to {view.taskdef['family']!r}")
 
 
-@rule("taskdef-image", ERROR, "task definitions do not name an image (the release fills it "
-      "in from the service's pin)", "remove `image`; pin the image in the service spec's /image")
+# A digest pin: `<name>[:<tag>]@sha256:<64 hex>`; what ECS runs then cannot change.
+DIGEST_PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def image_tag(image: str) -> str | None:
+    """The tag of an image reference without a digest (None: no tag, i.e. Docker's `latest`)."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[1] if ":" in last else None
+
+
+def pinned_names(view: ServiceView) -> set[str]:
+    """The containers a service fills with its own pins (render's `pinned_container`)."""
+    assert view.taskdef is not None
+    td = config.TaskDefinition(view.taskdef_rel, view.taskdef)
+    if not td.containers:
+        return set()
+    return {render.pinned_container(view.spec, pin, td) for pin in view.spec.images}
+
+
+def _users(ctx: Context) -> dict[str, list[tuple[ServiceView, set[str]]]]:
+    """Each task definition file's services, with the containers each one pins."""
+    users: dict[str, list[tuple[ServiceView, set[str]]]] = {}
+    for view in ctx.services:
+        if view.taskdef is not None:
+            users.setdefault(view.taskdef_rel, []).append((view, pinned_names(view)))
+    return users
+
+
+@rule("taskdef-image", ERROR, "a container no service pins (a third-party sidecar) names its "
+      "image by digest (`name[:tag]@sha256:…`): a tag alone is a warning (it can move), "
+      "`latest` or no tag an error", "pin the image's digest in the task definition "
+      "(`name:tag@sha256:…`); an image the team builds is pinned under the service's /images")
 def taskdef_image(ctx: Context) -> Iterator[Finding]:
+    users = _users(ctx)
     for rel, taskdef in ctx.taskdef_items():
         for index, container in enumerate(containers(taskdef)):
+            image = container.get("image")
+            if image is None or DIGEST_PINNED.search(image):
+                continue
+            services = users.get(rel, [])
+            if services and all(container["name"] in pinned for _, pinned in services):
+                continue  # every service replaces it: taskdef-image-pinned says so
+            tag = image_tag(image)
+            pointer = f"/containerDefinitions/{index}/image"
+            fix = (f"pin its digest: `{image.split('@', 1)[0]}@sha256:<digest>` (`docker "
+                   "buildx imagetools inspect` prints it); if the team builds this container, "
+                   f"pin it under the service's /images/{container['name']} instead")
+            if tag is None or tag == "latest":
+                said = "`latest`" if tag else "no tag, i.e. `latest`"
+                yield finding("taskdef-image", rel, pointer,
+                              f"container {container['name']!r} runs {image!r} with {said}, "
+                              "which moves with every push: a new task or a rollback would run "
+                              "whatever was pushed last", fix)
+            else:
+                yield finding("taskdef-image", rel, pointer,
+                              f"container {container['name']!r} runs {image!r} by tag: the tag "
+                              "can be moved to another image under you", fix, severity=WARNING)
+
+
+@rule("taskdef-image-pinned", WARNING, "a container a service pins does not also name an image "
+      "in the task definition (the pin replaces it)",
+      "remove `image` from the task definition; the service's pin decides the image")
+def taskdef_image_pinned(ctx: Context) -> Iterator[Finding]:
+    users = _users(ctx)
+    for rel, taskdef in ctx.taskdef_items():
+        for index, container in enumerate(containers(taskdef)):
+            if "image" not in container:
+                continue
+            pinning = sorted(v.rel for v, pinned in users.get(rel, [])
+                             if container["name"] in pinned)
+            if pinning:
+                yield finding("taskdef-image-pinned", rel, f"/containerDefinitions/{index}/image",
+                              f"container {container['name']!r} names {container['image']!r}, "
+                              f"but {', '.join(pinning)} pin{'s' if len(pinning) == 1 else ''} "
+                              "this container: the pin replaces it")
+
+
+@rule("taskdef-image-missing", ERROR, "every container of a service's task definition gets an "
+      "image: the service pins it, or the task definition names one",
+      "pin the container under the service's /images/<container> (an image the team builds) "
+      "or name a digest-pinned image in the task definition (a third-party sidecar)")
+def taskdef_image_missing(ctx: Context) -> Iterator[Finding]:
+    for rel, services in _users(ctx).items():
+        taskdef = ctx.loaded.taskdefs[rel]
+        for container in containers(taskdef):
             if "image" in container:
-                yield finding("taskdef-image", rel, f"/containerDefinitions/{index}/image",
-                              f"container {container['name']!r} names an image; the release "
-                              "fills images in from each environment's pin",
-                              "remove `image` here and pin it in "
-                              "environments/<env>/services/<name>.json under /image "
-                              "(tag and/or sha256 digest)")
+                continue
+            for view, pinned in services:
+                if container["name"] not in pinned:
+                    where = "/images" if "images" in view.doc else "/image"
+                    # ECS refuses the registration: "Container.image should not be null or empty."
+                    yield finding(
+                        "taskdef-image-missing", view.rel, where,
+                        f"container {container['name']!r} of {rel} gets no image: the task "
+                        "definition names none and this service does not pin it, so ECS refuses "
+                        "the task definition (Container.image should not be null or empty)",
+                        f"pin it under /images/{container['name']} (an image the team builds) "
+                        f"or name a digest-pinned image for it in {rel} (a third-party sidecar)")
 
 
 @rule("taskdef-unused", WARNING, "every task definition is used by some service",
@@ -101,7 +191,7 @@ def taskdef_size(ctx: Context) -> Iterator[Finding]:
         # Rendering adds at most the overrides and an image reference: render only when close.
         if size + 2 * json_size(view.spec.overrides) + 1024 <= MAX_TASKDEF_BYTES:
             continue
-        rendered = json_size(render_taskdef(view.env, view.spec, config.TaskDefinition(
+        rendered = json_size(render.render_taskdef(view.env, view.spec, config.TaskDefinition(
             view.taskdef_rel, view.taskdef)))
         if rendered > MAX_TASKDEF_BYTES:
             yield finding(
@@ -110,4 +200,5 @@ def taskdef_size(ctx: Context) -> Iterator[Finding]:
                 f"{rendered:,} bytes; ECS registers at most {MAX_TASKDEF_BYTES:,} (64 KiB)")
 
 
-CHECKS = (taskdef_file, taskdef_family, taskdef_image, taskdef_unused, taskdef_size)
+CHECKS = (taskdef_file, taskdef_family, taskdef_image, taskdef_image_pinned,
+          taskdef_image_missing, taskdef_unused, taskdef_size)
