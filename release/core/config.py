@@ -650,6 +650,8 @@ class ConfigRepo:
         environment = self.environment(env)
         named: dict[str, list[str]] = {environment.ecr_repository: []}
         for spec in self.services_of(env):
+            if spec.revision:
+                continue  # a revision registered elsewhere: its images are not ours to keep
             for pin in spec.images:
                 who = spec.name if pin.pointer == "/image" else f"{spec.name}/{pin.container}"
                 named.setdefault(pin.repository_in(environment), []).append(who)

@@ -79,6 +79,17 @@ class SandboxHandle:
         path = self.repo / "environments" / env_name / "environment.json"
         return Environment.from_doc(path, read_json(path), env_name)
 
+    def only_services(self, *names: str, env_name: str = "sandbox") -> list[str]:
+        """Keep only these service specs (file stems) of an environment in the copy; returns
+        the ones taken out. `release deploy --env` releases every spec of an environment, so
+        a scenario about one service leaves the environment's other applications out."""
+        removed = []
+        for path in sorted((self.repo / "environments" / env_name / "services").glob("*.json")):
+            if path.stem not in names:
+                path.unlink()
+                removed.append(path.stem)
+        return removed
+
     def seed_infrastructure(self, env_name: str = "sandbox", instances: int = 2) -> list[str]:
         """Create what `release bootstrap` would: cluster, classic ELB, the ECR repositories, the
         release ledger table, the awslogs log groups, the alarms environment.json defines and
