@@ -49,7 +49,7 @@ def fetch_live(ecs: Any, env: Environment, spec: ServiceSpec) -> Live:
     if service is None or not service.get("taskDefinition"):
         return Live(service, None)
     taskdef, tags = describe_revision(ecs, service["taskDefinition"])
-    return Live(service, taskdef, {t["key"]: t["value"] for t in tags})
+    return Live(service, taskdef, {t["key"]: t.get("value", "") for t in tags})
 
 
 def with_revision_settings(ecs: Any, service: dict[str, Any], spec: ServiceSpec

@@ -5,7 +5,8 @@ the classic ELB (release/engine/init.py) and hands the answers here. The
 documents are normalised with plan's own model-driven rules (plan.normalise_taskdef
 and the ECS model's API defaults), so `release plan` on them reports no change:
 what ECS adds is dropped, members at their API default are left out (nobody
-wrote them), and the image moves from the task definition into the pin (by digest when the live
+wrote them), the revision's own tags are kept (not the release record's), and the image
+moves from the task definition into the pin (by digest when the live
 revision names it by digest; by tag, with the digest ECR resolves as a decision,
 when it names a tag: a digest there would be a change).
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from release.core import ecs_model as model
-from release.core import plan
+from release.core import plan, registration
 from release.core import service_settings as settings_model
 
 PLACEHOLDER = "<release init did not copy this value: it looks like a secret>"
@@ -111,7 +112,11 @@ def taskdef_document(live: LiveService, decisions: list[str]) -> tuple[dict[str,
             container.pop("image", None)
         _hide_secrets(container, f"{file}#/containerDefinitions/{i}", decisions)
     first = {k: body.pop(k) for k in ("family", "networkMode") if k in body}
-    return {"$schema": "../schemas/taskdef.schema.json", **first, **body}, target
+    # the revision's own tags (a release compares them); the release record's and AWS's are
+    # not the file's to write
+    own = registration.file_tags({t["key"]: t.get("value") for t in live.taskdef_tags})
+    tags = {"tags": [{"key": k, "value": v} for k, v in own.items()]} if own else {}
+    return {"$schema": "../schemas/taskdef.schema.json", **first, **body, **tags}, target
 
 
 def service_document(live: LiveService, container: str, file: str) -> dict[str, Any]:

@@ -13,20 +13,25 @@ facts come from the ECS API model (release/core/ecs_model.py), not from a list k
 here. The desired document decides what is compared: a member it writes is
 always compared (against the API default when live omits it); a member it
 does not write is a change only when live holds something other than empty or
-the default. The service settings compare only what the spec states, each
-against live or, when live omits it, the API default. So an untouched
-repository plans "no change" instead of registering a new revision every run.
+the default. Values ECS rewrites on register ("1 vCPU" → "1024", a role name → its
+ARN, an EFS rootDirectory left out → "/") are compared in the form ECS stores them
+(release/core/registration.py), on both sides. The task definition's tags are compared
+with the live revision's, leaving out the release record's (`release:`) and AWS's
+(`aws:`). The service settings compare only what the spec states, each against live
+or, when live omits it, the API default. So an untouched repository plans "no change"
+instead of registering a new revision every run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from release.core import ecs_model as model
-from release.core import rolling
+from release.core import registration, rolling
 from release.core import service_settings as settings_model
 from release.core.bake import Bake, bake_of
 from release.core.calls import ApiCall, Ref
@@ -49,19 +54,25 @@ ONLY_WHEN_CHANGED = frozenset({"loadBalancers", "serviceRegistries"})
 NEW_REVISION = "<new revision>"
 TASKDEF, SERVICE = model.TASK_DEFINITION, model.SERVICE
 REGISTER_KEY = "register"
+TAGS = "tags"
 
 
 # ------------------------------------------------------------------------- normalisation
 
 
-def normalise_taskdef(doc: dict[str, Any]) -> dict[str, Any]:
-    """A task definition without what ECS adds, lists in a stable order, host ports filled in.
+def normalise_taskdef(doc: dict[str, Any], where: registration.Where | None = None
+                      ) -> dict[str, Any]:
+    """A task definition without what ECS adds and without its tags (compared on their own),
+    the values ECS rewrites on register in the form it stores them (role names as ARNs in
+    `where`'s account and partition), lists in a stable order, host ports filled in.
 
     API defaults stay as they are: `diff` knows them (from the model) and only a
     member the desired document writes is compared with them.
     """
     added = model.added_by_ecs()
-    body = {k: v for k, v in doc.items() if k not in added and not k.startswith("$")}
+    body = {k: v for k, v in doc.items()
+            if k not in added and k != TAGS and not k.startswith("$")}
+    body = registration.registered(body, where)
     network_mode = body.get("networkMode") or model.defaults(TASKDEF)["networkMode"]
     for key in ("cpu", "memory"):
         if key in body and body[key] is not None:
@@ -193,11 +204,31 @@ def _named(items: list[Any]) -> bool:
     return bool(items) and all(isinstance(v, dict) and "name" in v for v in items)
 
 
-def taskdef_changes(live: dict[str, Any] | None, desired: dict[str, Any]) -> list[Change]:
-    """What registering `desired` would change compared with the live revision."""
+def taskdef_changes(live: dict[str, Any] | None, desired: dict[str, Any],
+                    live_tags: Mapping[str, str] | None = None,
+                    where: registration.Where | None = None) -> list[Change]:
+    """What registering `desired` would change compared with the live revision and its tags
+    (DescribeTaskDefinition's, read with include=["TAGS"]).
+
+    `where` is the account and region the environment registers in (role names become ARNs
+    there); without it, those of the live revision's ARN.
+    """
     if live is None:
         return [Change("taskDefinition", None, desired.get("family"))]
-    return diff(normalise_taskdef(live), normalise_taskdef(desired), shape=TASKDEF)
+    where = where or registration.Where.of_arn(live.get("taskDefinitionArn"))
+    return (diff(normalise_taskdef(live, where), normalise_taskdef(desired, where),
+                 shape=TASKDEF)
+            + tag_changes(live_tags, desired.get(TAGS)))
+
+
+def tag_changes(live_tags: Mapping[str, str] | None, desired: list[dict[str, str]] | None
+                ) -> list[Change]:
+    """The file's tags against the live revision's, the record's and AWS's left out
+    (registration.file_tags)."""
+    theirs = registration.file_tags(live_tags or {})
+    ours = registration.file_tags({t["key"]: t.get("value", "") for t in desired or []})
+    return [Change(f"{TAGS}[{key}]", theirs.get(key), ours.get(key))
+            for key in sorted(set(theirs) | set(ours)) if theirs.get(key) != ours.get(key)]
 
 
 def _role_matches(live_arn: str | None, role: str | None) -> bool:
@@ -282,12 +313,14 @@ class Drift:
         return self.taskdef + self.settings + self.recreate
 
 
-def drift(spec: ServiceSpec, desired: dict[str, Any], live: Live) -> Drift:
+def drift(spec: ServiceSpec, desired: dict[str, Any], live: Live,
+          where: registration.Where | None = None) -> Drift:
     """The one comparison of git with live, for `plan`, `deploy`, `apply` and `status` alike.
 
     `spec` must have its names resolved to what ECS holds (target group ARNs, subnet and
     security group ids: engine/desired.py) and `desired` be the rendered task definition;
-    a service that does not exist yet has no settings to differ.
+    a service that does not exist yet has no settings to differ. `where` is the
+    environment's account and region (taskdef_changes).
     """
     settings, recreate = service_changes(spec, live.service) if live.service is not None \
         else ([], [])
@@ -295,7 +328,8 @@ def drift(spec: ServiceSpec, desired: dict[str, Any], live: Live) -> Drift:
         switch = [] if live.revision_arn == spec.revision else [
             Change("service.taskDefinition", live.revision_arn, spec.revision)]
         return Drift(switch, settings, recreate)
-    return Drift(taskdef_changes(live.taskdef, desired), settings, recreate)
+    return Drift(taskdef_changes(live.taskdef, desired, live.taskdef_tags, where), settings,
+                 recreate)
 
 
 # ------------------------------------------------------------------------------ budget
@@ -435,14 +469,15 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     """Compare and list the calls, in the order they must run."""
     cluster, name = env.cluster, spec.service_name
     exists = live.service is not None
-    differs = drift(spec, desired, live)
+    differs = drift(spec, desired, live, registration.Where(env.account, env.region))
     td_changes, settings, recreate = differs.taskdef, differs.settings, differs.recreate
     calls: list[ApiCall] = []
     revision: Any = spec.revision or live.revision_arn
     if td_changes and not spec.revision:
-        register = dict(desired)
-        if tags:
-            register["tags"] = tags
+        register = {k: v for k, v in desired.items() if k != TAGS}
+        written = registration.merged_tags(desired.get(TAGS), tags)
+        if written:  # no tags at all: none sent
+            register[TAGS] = written
         calls.append(ApiCall(
             "ecs", "register_task_definition", register,
             "the task definition differs from the live revision" if live.taskdef is not None

@@ -45,6 +45,7 @@ _KEYS = {
     "outcome": "outcome", "reason": "reason", "finished_at": "finished-at",
     "restored_at": "restored-at", "restored_by": "restored-by", "restored_from": "restored-from",
 }
+RECORD_TAG_COUNT = len(_KEYS)  # the most tags a release record puts on a revision
 
 
 def tag_value(text: Any) -> str:

@@ -81,7 +81,8 @@ def apply_overrides(spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, Any
 
 
 def render_taskdef(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, Any]:
-    """The register-task-definition input this service should run (no tags)."""
+    """The register-task-definition input this service should run, with the file's own tags
+    (plan adds the release record's: registration.merged_tags)."""
     body = apply_overrides(spec, taskdef)
     images = pinned_images(env, spec, taskdef)
     for container in body.get("containerDefinitions", []):

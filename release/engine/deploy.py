@@ -23,6 +23,7 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
+from release.core.registration import Where
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
 from release.engine import bake, canary
 from release.engine import desired as desired_state
@@ -99,7 +100,8 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
         primary = in_progress(live.service)
         if primary is not None and not for_plan:
             taskdef, tags = live_state.describe_revision(aws.ecs, primary["taskDefinition"])
-            if planning.taskdef_changes(taskdef, desired):
+            tagged = {t["key"]: t.get("value", "") for t in tags}
+            if planning.taskdef_changes(taskdef, desired, tagged, Where(env.account, env.region)):
                 raise _busy(env, spec, live.service or {}, primary)
             resume = {"deployment": primary, "tags": tags}
     image, tag = ((_primary_image(spec, desired), None) if spec.revision

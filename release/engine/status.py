@@ -11,6 +11,7 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import primary, short
 from release.core.errors import InvalidInput
+from release.core.registration import Where
 from release.engine.desired import git_version
 from release.engine.wait import aws_step, connect, make_target
 
@@ -86,7 +87,9 @@ def drift_from_git(aws: Any, config_repo: ConfigRepo, spec: ServiceSpec,
         return [f"cannot render git's version: {exc}"]
     except InvalidInput as exc:  # a name git gives that AWS does not know
         return [f"cannot resolve git's version: {exc.message}"]
-    return [c.one_line() for c in plan.drift(wanted.spec, wanted.taskdef, current).changes]
+    env = config_repo.environment(spec.env)
+    return [c.one_line() for c in plan.drift(wanted.spec, wanted.taskdef, current,
+                                             Where(env.account, env.region)).changes]
 
 
 def _deployment_rows(service: dict[str, Any]) -> list[dict[str, Any]]:

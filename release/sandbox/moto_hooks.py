@@ -13,6 +13,10 @@ API caller is therefore handed to the emulator too, which keeps the health
 history). For ELBv2 target groups moto keeps one target per id, runs no health
 check and never drains: DescribeTargetHealth, RegisterTargets and
 DeregisterTargets are answered by the emulator (sandbox/target_groups.py).
+moto keeps a registered task definition's values as written; RegisterTaskDefinition is
+followed by the rewrites ECS documents (release/core/registration.py: task cpu/memory
+in units, a role name as its ARN, an EFS rootDirectory left out as "/"), so
+DescribeTaskDefinition answers in AWS's form.
 RunTask of a task that fits on no container instance gets neither a task nor a
 failure from moto (and a bare exception on a cluster without instances): the
 emulator answers `failures` as ECS does (sandbox/placement.py), and moves the
@@ -169,6 +173,26 @@ def _update_service(original: Handler) -> Handler:
         emulator.service_updated(service, params, before)
         return result
     return update_service
+
+
+def _register_task_definition(original: Handler) -> Handler:
+    def register_task_definition(self: Any) -> Any:
+        # ECS stores some values in another form than they were written (core/registration.py);
+        # moto keeps them as written. The stored revision is rewritten as ECS would.
+        from release.core.registration import Where, registered
+
+        result = original(self)
+        if _emulator_for(self) is None:
+            return result
+        stored = result.result["taskDefinition"]
+        members = {"cpu": "cpu", "memory": "memory", "taskRoleArn": "task_role_arn",
+                   "executionRoleArn": "execution_role_arn", "volumes": "volumes"}
+        written = {key: getattr(stored, attr) for key, attr in members.items()
+                   if getattr(stored, attr, None) is not None}
+        for key, value in registered(written, Where(self.current_account, self.region)).items():
+            setattr(stored, members[key], value)
+        return result
+    return register_task_definition
 
 
 def _describe_instance_health(original: Handler) -> Handler:
@@ -375,6 +399,7 @@ def install() -> None:
         from moto.elbv2.responses import ELBV2Response as Elbv2
 
         wrappers: list[tuple[type, str, Callable[[Handler], Handler]]] = [
+            (Ecs, "register_task_definition", _register_task_definition),
             (Ecs, "create_service", _create_service),
             (Ecs, "update_service", _update_service),
             (Ecs, "list_tasks", _list_tasks),

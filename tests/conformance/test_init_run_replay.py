@@ -151,6 +151,19 @@ def test_init_never_copies_a_plain_text_secret_and_validation_points_at_it(world
     assert any(pointers[0][0] in d and "DB_PASSWORD" in d for d in adopted.decisions)
 
 
+def test_init_keeps_the_revisions_own_tags_and_not_the_records(world) -> None:
+    from release.core import adopt
+
+    tags = [{"key": "team", "value": "payments"}, {"key": "release:outcome", "value": "completed"},
+            {"key": "aws:cloudformation:stack-name", "value": "akka"}]
+    live = adopt.LiveService(ENV, ACCOUNT, "us-east-1", "AkkaCluster",
+                             world["service"]["services"][0],
+                             world["taskdef"]["taskDefinition"], tags)
+    written = adopt.adopt(live).documents[f"taskdefs/{world['spec'].family}.json"]
+    assert written["tags"] == [{"key": "team", "value": "payments"}]
+    assert plan.tag_changes({t["key"]: t["value"] for t in tags}, written["tags"]) == []
+
+
 def _task(arn: str, last: str, exit_code: int | None = None,
           revision: str = taskdef_arn("akka-demo", 41)) -> dict[str, Any]:
     container = {"containerArn": arn.replace(":task/", ":container/") + "/c1", "taskArn": arn,

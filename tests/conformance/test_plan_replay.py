@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import registered
 from shapes_ledger import quiet_ledger
 from shapes_taskdef import (
     JENKINS,
@@ -161,6 +162,35 @@ def test_a_member_removed_from_the_document_is_a_change(world) -> None:
     changes = plan.taskdef_changes(current.taskdef, desired)
     assert [c.one_line() for c in changes] == [
         "- containerDefinitions[akka-firehose].stopTimeout (was 30)"]
+
+
+def test_what_ecs_rewrites_on_register_plans_no_change_as_fetch_live_reads_it(world) -> None:
+    env = world["env"]
+    desired = {**world["desired"], "cpu": "1 vCPU", "memory": "2 GB", "taskRoleArn": "akka-task",
+               "executionRoleArn": "ecsTaskExecutionRole", "volumes": [
+                   {"name": "shared", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}],
+               "tags": [{"key": "team", "value": "payments"}]}
+    record = [{"key": "release:outcome", "value": "completed"}]
+    answer = registered.described(desired, LIVE_REVISION, account=env.account,
+                                  region=env.region, tags=[*desired["tags"], *record])
+    ecs = queue_live(world, answer)
+    current = live.fetch_live(world["aws"].ecs, env, world["spec"])
+    ecs.assert_no_pending_responses()
+    assert current.taskdef["cpu"] == "1024" and current.taskdef_tags["team"] == "payments"
+    the_plan = plan.make_plan(env, world["spec"], desired, current, tags=record)
+    assert the_plan.taskdef_changes == [] and the_plan.unchanged
+
+
+def test_the_files_tags_are_registered_with_the_release_records(world) -> None:
+    queue_live(world, described_task_definition(world["desired"], LIVE_REVISION))
+    current = live.fetch_live(world["aws"].ecs, world["env"], world["spec"])
+    desired = {**world["desired"], "tags": [{"key": "team", "value": "payments"}]}
+    record = [{"key": "release:env", "value": ENV}]
+    the_plan = plan.make_plan(world["env"], world["spec"], desired, current, tags=record)
+    assert [c.one_line() for c in the_plan.taskdef_changes] == ['+ tags[team] = "payments"']
+    register = the_plan.calls[0]
+    assert register.operation == "register_task_definition"
+    assert register.params["tags"] == [{"key": "team", "value": "payments"}, *record]
 
 
 def test_a_service_setting_changed_in_the_spec_is_detected_against_real_shapes(world) -> None:

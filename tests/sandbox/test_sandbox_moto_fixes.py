@@ -122,3 +122,24 @@ def test_server_registry_dir_comes_from_the_environment_or_the_state_dir(tmp_pat
 
     monkeypatch.setenv("RELEASE_SANDBOX_REGISTRY_DIR", str(tmp_path / "kept"))
     assert registry_dir(tmp_path / "state") == tmp_path / "kept"
+
+
+def test_registered_task_definitions_are_described_in_the_form_ecs_stores(sandbox):
+    # moto keeps "1 vCPU", a role name and an EFS volume without rootDirectory as written;
+    # ECS converts them on register (core/registration.py) and answers the converted form.
+    ecs = sandbox.client("ecs")
+    answer = ecs.register_task_definition(
+        family="rewritten", cpu="1 vCPU", memory="2 GB", taskRoleArn="akka-task",
+        executionRoleArn="arn:aws:iam::210987654321:role/shared-execution",
+        containerDefinitions=[{"name": "app", "image": "app@sha256:" + "a" * 64}],
+        volumes=[{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-12345678"}},
+                 {"name": "scratch"}])["taskDefinition"]
+    described = ecs.describe_task_definition(taskDefinition="rewritten:1")["taskDefinition"]
+
+    for revision in (answer, described):
+        assert (revision["cpu"], revision["memory"]) == ("1024", "2048")
+        assert revision["taskRoleArn"] == f"arn:aws:iam::{sandbox.account}:role/akka-task"
+        assert revision["executionRoleArn"] == "arn:aws:iam::210987654321:role/shared-execution"
+        efs = revision["volumes"][0]["efsVolumeConfiguration"]
+        assert efs == {"fileSystemId": "fs-12345678", "rootDirectory": "/"}
+        assert revision["volumes"][1] == {"name": "scratch"}

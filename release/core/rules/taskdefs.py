@@ -1,11 +1,14 @@
-"""Task definition files: found, named like the service says, images pinned, used, small enough.
+"""Task definition files: found, named like the service says, images pinned, used, small enough,
+tagged without taking the release record's tags.
 
 Why: the release fills in the images of the containers a service pins and
 registers the file under its family; a missing file or a family mismatch would
 register something other than what the service spec describes. A container no
 service pins (a third-party sidecar) keeps the image its task definition names,
 so that image must not move under a rollback (a digest); a container that gets
-no image at all is refused by ECS, as is a task definition over 64 KiB.
+no image at all is refused by ECS, as is a task definition over 64 KiB. The
+file's tags are registered beside the release record's (`release:` keys,
+core/records.py) on the same revision.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from release.core import config, render
+from release.core import config, records, render
 from release.core.findings import ERROR, WARNING, Finding
 from release.core.rolling import containers
 from release.core.rules.base import (
@@ -200,5 +203,42 @@ def taskdef_size(ctx: Context) -> Iterator[Finding]:
                 f"{rendered:,} bytes; ECS registers at most {MAX_TASKDEF_BYTES:,} (64 KiB)")
 
 
+# RegisterTaskDefinition, tags: "Maximum number of tags per resource - 50", "each tag key must
+# be unique, and each tag key can have only one value". The release record takes up to
+# RECORD_TAG_COUNT of them on the same revision.
+MAX_TAGS = 50
+FILE_TAGS = MAX_TAGS - records.RECORD_TAG_COUNT
+
+
+@rule("taskdef-tags", ERROR, "the task definition's tags leave the release record its own: no "
+      f"`{records.PREFIX}` key, each key once, at most {FILE_TAGS} tags (ECS allows {MAX_TAGS} "
+      f"on a revision; the release record takes up to {records.RECORD_TAG_COUNT})",
+      f"rename the tag without the `{records.PREFIX}` prefix (a release writes those keys)")
+def taskdef_tags(ctx: Context) -> Iterator[Finding]:
+    for rel, taskdef in ctx.taskdef_items():
+        tags = taskdef.get("tags") or []
+        first: dict[str, int] = {}
+        for index, tag in enumerate(tags):
+            key = str(tag.get("key", ""))
+            if key.startswith(records.PREFIX):
+                yield finding("taskdef-tags", rel, f"/tags/{index}/key",
+                              f"tag {key!r} is one of the release record's keys "
+                              f"(`{records.PREFIX}`…): a release writes them on the revision "
+                              "it registers and would overwrite this one",
+                              f"rename it, e.g. {key[len(records.PREFIX):] or 'team'!r}")
+            elif key in first:
+                yield finding("taskdef-tags", rel, f"/tags/{index}/key",
+                              f"tag {key!r} is written twice (first at /tags/{first[key]}); "
+                              "ECS keeps one value per key",
+                              f"keep one of the two {key!r} tags")
+            first.setdefault(key, index)
+        if len(tags) > FILE_TAGS:
+            yield finding("taskdef-tags", rel, f"/tags/{FILE_TAGS}",
+                          f"{len(tags)} tags: with the release record's up to "
+                          f"{records.RECORD_TAG_COUNT}, the revision could need more than the "
+                          f"{MAX_TAGS} ECS allows",
+                          f"keep at most {FILE_TAGS} tags in the file")
+
+
 CHECKS = (taskdef_file, taskdef_family, taskdef_image, taskdef_image_pinned,
-          taskdef_image_missing, taskdef_unused, taskdef_size)
+          taskdef_image_missing, taskdef_unused, taskdef_size, taskdef_tags)
