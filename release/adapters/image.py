@@ -7,7 +7,9 @@ Used by `release build`, the demo and the Jenkins pipeline. Rules it keeps:
   image. A dirty context is refused unless allowed; then the tag says so:
   `<12hex>-dirty-<hash of the changes>`.
 - Build once: ECR repositories are immutable, so when the tag is already in
-  ECR nothing is built or pushed and the existing digest is returned.
+  ECR nothing is built or pushed and the existing digest is returned. Each
+  pinned container's image lives in its own repository (the pin's, else the
+  environment's `ecr.repository`), so the check is per image, per repository.
 - ECR credentials come from `get_authorization_token`, are decoded in memory
   and passed to the engine per request (`auth_config`); they are never written
   to ~/.docker/config.json and never printed.
@@ -77,6 +79,7 @@ class BuildResult:
     tag: str
     revision: str
     dirty: bool
+    container: str | None = None  # the container this image is pinned for
     digest: str | None = None
     reference: str | None = None
     image_id: str | None = None
@@ -235,16 +238,20 @@ STEP_RE = re.compile(r"^Step \d+/\d+ : .*")
 
 
 def build_image(client: Any, context: Path, image: str, labels: dict[str, str],
-                buildargs: dict[str, str], reporter: Reporter) -> str:
-    """docker build, streaming every output line; a failing step ends with exit 1."""
+                buildargs: dict[str, str], reporter: Reporter,
+                dockerfile_name: str | None = None) -> str:
+    """docker build, streaming every output line; a failing step ends with exit 1.
+
+    `dockerfile_name` is the pin's build.dockerfile, relative to the context."""
     import tempfile
 
     import docker.errors
 
-    dockerfile = context / "Dockerfile"
+    dockerfile = context / (dockerfile_name or "Dockerfile")
     if not dockerfile.is_file():
-        raise InvalidInput(f"the build context {context} has no Dockerfile",
-                           "add one, or point the service's build.context at the right folder")
+        raise InvalidInput(f"the build context {context} has no {dockerfile_name or 'Dockerfile'}",
+                           "add one, or point the service's build.context (and "
+                           "build.dockerfile) at the right file")
     with tempfile.TemporaryDirectory(prefix="release-build-") as scratch:
         # The labels go in as one LABEL instruction appended to a copy of the Dockerfile
         # (the engine's `labels` parameter adds one build step per label, a second each).
@@ -349,16 +356,19 @@ def ecr_login(aws: Any, env: Environment) -> RegistryAuth:
     return RegistryAuth(registry=host, username=username, password=password)
 
 
-def existing_digest(aws: Any, env: Environment, tag: str) -> str | None:
-    """The digest ECR holds under `tag`, None when absent; a missing repository is exit 5."""
+def existing_digest(aws: Any, env: Environment, tag: str, repository: str | None = None
+                    ) -> str | None:
+    """The digest ECR holds under `tag` in `repository` (default: the environment's), None
+    when absent; a missing repository is exit 5."""
     import botocore.exceptions
 
     from release.adapters.aws import aws_errors, error_code
 
-    with aws_errors(env, f"looking up {env.ecr_repository}:{tag} in ECR"):
+    repository = repository or env.ecr_repository
+    with aws_errors(env, f"looking up {repository}:{tag} in ECR"):
         try:
             found = aws.ecr.describe_images(registryId=env.account,
-                                            repositoryName=env.ecr_repository,
+                                            repositoryName=repository,
                                             imageIds=[{"imageTag": tag}])["imageDetails"]
         except botocore.exceptions.ClientError as exc:
             code = error_code(exc)
@@ -366,7 +376,7 @@ def existing_digest(aws: Any, env: Environment, tag: str) -> str | None:
                 return None
             if code == "RepositoryNotFoundException":
                 raise Unreachable(
-                    f"the ECR repository {env.ecr_repository!r} does not exist "
+                    f"the ECR repository {repository!r} does not exist "
                     f"(account {env.account}, {env.region})",
                     f"create it with `release bootstrap --env {env.name}`",
                 ) from None
@@ -375,16 +385,18 @@ def existing_digest(aws: Any, env: Environment, tag: str) -> str | None:
 
 
 def confirm_digest(aws: Any, env: Environment, tag: str, digest: str,
-                   clock: Clock | None = None, timeout: float = CONFIRM_TIMEOUT_S) -> None:
+                   clock: Clock | None = None, timeout: float = CONFIRM_TIMEOUT_S,
+                   repository: str | None = None) -> None:
     """ECR must list the pushed tag with the digest the push reported (polls on the clock)."""
     clock = clock or default_clock()
+    repository = repository or env.ecr_repository
     deadline = clock.now() + timeout
     while True:
-        listed = existing_digest(aws, env, tag)
+        listed = existing_digest(aws, env, tag, repository)
         if listed is not None:
             if listed != digest:
                 raise Unreachable(
-                    f"ECR lists {env.ecr_repository}:{tag} with digest {listed}, "
+                    f"ECR lists {repository}:{tag} with digest {listed}, "
                     f"but the push reported {digest}",
                     "the tag was pushed concurrently by someone else; "
                     "check `aws ecr describe-images` and build again",
@@ -392,7 +404,7 @@ def confirm_digest(aws: Any, env: Environment, tag: str, digest: str,
             return
         if clock.now() >= deadline:
             raise Unreachable(
-                f"ECR does not list {env.ecr_repository}:{tag} {timeout:.0f} s after the push",
+                f"ECR does not list {repository}:{tag} {timeout:.0f} s after the push",
                 "check the registry and ECR; the push itself reported " + digest,
             )
         clock.sleep(CONFIRM_INTERVAL_S)
@@ -507,29 +519,44 @@ class PushProgress:
 # -- the whole flow ------------------------------------------------------------------------
 
 
-def build_and_push(env: Environment, context: Path, reporter: Reporter, *, push: bool = False,
-                   allow_dirty: bool = False, clock: Clock | None = None,
+@dataclass(frozen=True)
+class BuildRequest:
+    """One image to build: where from (the pin's build), into which repository, for whom."""
+
+    context: Path
+    repository: str | None = None  # default: the environment's ecr.repository
+    dockerfile: str | None = None  # relative to the context; default Dockerfile
+    args: tuple[tuple[str, str], ...] = ()  # build args besides REVISION
+    container: str | None = None
+
+
+def build_and_push(env: Environment, context: Path | BuildRequest, reporter: Reporter, *,
+                   push: bool = False, allow_dirty: bool = False, clock: Clock | None = None,
                    aws: Any = None) -> BuildResult:
     """Tag from git, skip when ECR has the tag, else build (and push, and confirm the digest)."""
+    request = context if isinstance(context, BuildRequest) else BuildRequest(Path(context))
+    repository = request.repository or env.ecr_repository
     clock = clock or default_clock()
     started = time.monotonic()
-    revision = context_revision(context, allow_dirty)
+    revision = context_revision(request.context, allow_dirty)
     if revision.dirty:
         reporter.emit("build.dirty", f"building uncommitted changes as {revision.tag}", "warn",
                       tag=revision.tag)
-    result = BuildResult(repository=env.ecr_repository, registry=env.registry,
-                         tag=revision.tag, revision=revision.commit, dirty=revision.dirty)
+    result = BuildResult(repository=repository, registry=env.registry,
+                         tag=revision.tag, revision=revision.commit, dirty=revision.dirty,
+                         container=request.container)
     auth: RegistryAuth | None = None
     if push:
         if aws is None:
             aws = ecr_clients(env)
-        digest = existing_digest(aws, env, revision.tag)
+        digest = existing_digest(aws, env, revision.tag, repository)
         if digest:
             result.digest, result.existing = digest, True
-            result.reference = f"{env.repository_uri}@{digest}"
+            result.reference = f"{env.registry}/{repository}@{digest}"
             result.seconds = time.monotonic() - started
-            reporter.emit("build.exists", f"{env.ecr_repository}:{revision.tag} is already in "
-                          f"ECR ({digest}); nothing to build or push", "success")
+            reporter.emit("build.exists", f"{repository}:{revision.tag} is already in "
+                          f"ECR ({digest}); nothing to build or push", "success",
+                          container=request.container)
             return result
         auth = ecr_login(aws, env)
         result.registry = auth.registry
@@ -537,17 +564,18 @@ def build_and_push(env: Environment, context: Path, reporter: Reporter, *, push:
     try:
         reporter.emit("build.start", f"building {result.image} from {revision.context.name} "
                       f"(commit {revision.commit[:12]})", image=result.image,
-                      revision=revision.commit)
+                      revision=revision.commit, container=request.container)
         labels = oci_labels(revision, clock.now())
         result.image_id = build_image(client, revision.context, result.image, labels,
-                                      {"REVISION": revision.tag}, reporter)
+                                      {**dict(request.args), "REVISION": revision.tag},
+                                      reporter, request.dockerfile)
         result.built = True
         reporter.emit("build.built", f"built {result.image} ({result.image_id[:19]})", "success",
                       image_id=result.image_id)
         if push and auth is not None:
-            repository_uri = f"{auth.registry}/{env.ecr_repository}"
+            repository_uri = f"{auth.registry}/{repository}"
             digest = push_image(client, repository_uri, revision.tag, auth, reporter)
-            confirm_digest(aws, env, revision.tag, digest, clock)
+            confirm_digest(aws, env, revision.tag, digest, clock, repository=repository)
             result.digest, result.pushed = digest, True
             result.reference = f"{repository_uri}@{digest}"
             reporter.emit("build.pushed", f"pushed {repository_uri}:{revision.tag} ({digest})",
@@ -563,4 +591,3 @@ def build_and_push(env: Environment, context: Path, reporter: Reporter, *, push:
         client.close()
     result.seconds = time.monotonic() - started
     return result
-

@@ -50,6 +50,7 @@ def bootstrap(
     environment = config_repo.environment(env)
 
     from release.adapters.aws import Aws
+    from release.engine import values
     from release.engine.bootstrap import bootstrap as run
 
     def confirm(changes: int) -> bool:
@@ -62,5 +63,9 @@ def bootstrap(
 
     from release.core.awslogs import environment_log_groups
 
-    run(Aws(environment), environment, reporter, instances, dry_run, confirm,
+    aws = Aws(environment)
+    if values.wanted(config_repo, env):  # values from outside git: read from the right account
+        aws.check_account()
+        environment = values.resolve(config_repo, None, aws, env).env
+    run(aws, environment, reporter, instances, dry_run, confirm,
         environment_log_groups(config_repo, env), config_repo.repositories_of(env))

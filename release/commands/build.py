@@ -1,4 +1,4 @@
-"""`release build`: build a service's image from its git commit and push it to ECR.
+"""`release build`: build a service's images from their git commit and push them to ECR.
 
 Thin: options and the rendered result; choosing the service and context is in
 release/engine/build.py, the work in release/adapters/image.py (docker and boto3
@@ -32,7 +32,12 @@ ContextOption = Annotated[
     typer.Option("--context", help="Build context folder (default: the service's "
                  "build.context, relative to the config repository).", show_default=False),
 ]
-PushOption = Annotated[bool, typer.Option("--push", help="Push to the environment's ECR "
+ContainerOption = Annotated[
+    str | None,
+    typer.Option("--container", help="Build only this pinned container's image (default: "
+                 "every pinned container that names a build context)."),
+]
+PushOption = Annotated[bool, typer.Option("--push", help="Push each image to its ECR "
                                           "repository and print the digest to pin.")]
 DirtyOption = Annotated[bool, typer.Option("--allow-dirty", help="Build uncommitted changes; "
                                            "the tag then reads <commit>-dirty-<hash>.")]
@@ -43,16 +48,20 @@ def build(
     env: EnvOption,
     service: ServiceNameOption = None,
     context: ContextOption = None,
+    container: ContainerOption = None,
     push: PushOption = False,
     allow_dirty: DirtyOption = False,
     format: FormatOption = OutputFormat.text,  # noqa: A002 (the option is called --format)
     repo: RepoOption = None,
 ) -> dict[str, Any]:
-    """Build the service image (tag = git commit of the context) and push it to ECR.
+    """Build the service's images (tag = git commit of each context) and push them to ECR.
 
-    When the tag is already in ECR nothing is built or pushed: the existing
-    digest is returned. Exit 1 for a failing Dockerfile step or a dirty tree,
-    5 when the engine, ECR or the registry cannot be reached or refuse the login.
+    Every pinned container with a build context is built (or the one --container
+    names). When a tag is already in its repository nothing is built or pushed for
+    it: the existing digest is returned. The JSON result lists every container's
+    image (`images`); its top-level fields are the primary container's. Exit 1 for a
+    failing Dockerfile step or a dirty tree, 5 when the engine, ECR or the registry
+    cannot be reached or refuse the login.
     """
     from release.engine.build import build as build_service
     from release.engine.build import describe
@@ -60,9 +69,11 @@ def build(
     reporter = Reporter(format)
     root = find_repo(repo)
     config_repo = load_valid_repo(root, [env], reporter)
-    result = build_service(root, config_repo, env, service, context, reporter, push=push,
-                           allow_dirty=allow_dirty)
-    message = ("\n".join(describe(result)) if reporter.format is OutputFormat.text
-               else result.reference or result.image)
-    reporter.emit("build.result", message, "success", **result.as_dict())
-    return result.as_dict()
+    results = build_service(root, config_repo, env, service, context, reporter, push=push,
+                            allow_dirty=allow_dirty, container=container)
+    message = ("\n\n".join("\n".join(describe(r)) for r in results)
+               if reporter.format is OutputFormat.text
+               else " ".join(r.reference or r.image for r in results))
+    fields = {**results[0].as_dict(), "images": [r.as_dict() for r in results]}
+    reporter.emit("build.result", message, "success", **fields)
+    return fields

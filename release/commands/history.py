@@ -47,8 +47,18 @@ def history(
 def _row(r: dict[str, Any]) -> list[Any]:
     from release.core.deployments import short
 
-    image = str(r.get("image") or "")
     return [r["when"], r["kind"] + (" (live)" if r["live"] else ""), short(r["revision"]),
-            r["outcome"], image[:19] if image.startswith("sha256:") else image[-24:],
+            r["outcome"], _image(r),
             str(r.get("commit") or "")[:12], r.get("by"),
             r.get("build_tag") or r.get("build_url") or ""]
+
+
+def _image(row: dict[str, Any]) -> str:
+    """The digest (12 hex), else the reference's end; every container's for several images."""
+    def shown(image: str) -> str:
+        return image[:19] if image.startswith("sha256:") else image[-24:]
+
+    images = row.get("images") or {}
+    if len(images) > 1:
+        return "\n".join(f"{name} {shown(str(image))}" for name, image in images.items())
+    return shown(str(row.get("image") or ""))

@@ -29,8 +29,7 @@ def plan(
 
     reporter = reporter_for(format)
     config_repo = load_valid_repo(find_repo(repo), [env], reporter)
-    planned = [deploy.plan_service(config_repo, spec, timeout)
-               for spec in specs_of(config_repo, env, service)]
+    planned = deploy.plan_services(config_repo, specs_of(config_repo, env, service), timeout)
     for one in planned:
         deploy.show_planned(one, reporter)
     if any(one.plan.blockers for one in planned):

@@ -12,6 +12,9 @@ from release.output.events import OutputFormat, Reporter
 ImageOption = Annotated[str | None, typer.Option("--image", help="<registry>/<repo>@sha256:…, "
     "<registry>/<repo>:tag, tag@sha256:…, or @FILE: the digest of `release build --push "
     "--format json` output.")]
+ContainerOption = Annotated[str | None, typer.Option("--container", help="The container "
+    "whose pin to change (default: the load balancer's; with @FILE or --from, default every "
+    "container the service pins).")]
 FromOption = Annotated[str | None, typer.Option("--from", help="Pin to what is live and "
     "completed in this environment (its release record), instead of --image.")]
 PushOption = Annotated[bool, typer.Option("--push", help="Push the commit (fast-forward only; "
@@ -24,7 +27,7 @@ def promote(
     service: Annotated[str | None, typer.Option(
         "--service", "-s", help="Service (file stem or serviceName); with --from, default all."
     )] = None,
-    image: ImageOption = None, source: FromOption = None,
+    image: ImageOption = None, source: FromOption = None, container: ContainerOption = None,
     commit: Annotated[bool, typer.Option(
         "--commit", help="Commit the pin change (one commit, nothing else in it).")] = False,
     push: PushOption = False,
@@ -37,8 +40,11 @@ def promote(
     format: FormatOption = OutputFormat.text,
     repo: RepoOption = None,
 ) -> None:
-    """Pin a service to an image by rewriting only the pin in its spec (commit, push it)."""
+    """Pin a service to an image by rewriting only the pin in its spec (commit, push it).
+
+    A service that builds several images pins one container (--container, default the
+    load balancer's) or, from a build report (@FILE) or --from, every one it pins."""
     from release.engine.promote_run import promote_and_push
 
     promote_and_push(find_repo(repo), Reporter(format), env, service, image, source, commit,
-                     push, branch, remote, message)
+                     push, branch, remote, message, container)

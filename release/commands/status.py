@@ -26,12 +26,12 @@ def status(
 ) -> None:
     """Show the live state of a service: revision and its release record, deployments, tasks,
     ELB health, and drift from git."""
-    from release.engine.status import status_of
+    from release.engine.status import statuses
 
     reporter = reporter_for(format)
     config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
-    for spec in specs_of(config_repo, env, service):
-        _render(reporter, status_of(config_repo, spec), details=format is not OutputFormat.json)
+    for found in statuses(config_repo, specs_of(config_repo, env, service)):
+        _render(reporter, found, details=format is not OutputFormat.json)
 
 
 def _render(reporter: Any, st: Any, details: bool) -> None:
@@ -51,7 +51,7 @@ def _render(reporter: Any, st: Any, details: bool) -> None:
         return
     record = st.record
     reporter.emit("status.record", f"  released {record.at} by {record.by}: commit "
-                  f"{record.commit[:12]}, image {record.image[:19]}, outcome "
+                  f"{record.commit[:12]}, {_images(record)}, outcome "
                   f"{record.outcome or '?'}"
                   + (f", restored {record.restored_at}" if record.restored_at else "")
                   if record is not None else
@@ -65,3 +65,11 @@ def _render(reporter: Any, st: Any, details: bool) -> None:
                   "success" if not st.drift else "warn")
     for line in st.drift:
         reporter.emit("status.drift", f"    {line}")
+
+
+def _images(record: Any) -> str:
+    """`image sha256:…`, or each container's digest when the service pins several."""
+    images = record.image_map
+    if len(images) > 1:
+        return "images " + ", ".join(f"{name} {image[:19]}" for name, image in images.items())
+    return f"image {record.image[:19]}"

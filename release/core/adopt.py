@@ -10,6 +10,12 @@ moves from the task definition into the pin (by digest when the live
 revision names it by digest; by tag, with the digest ECR resolves as a decision,
 when it names a tag: a digest there would be a change).
 
+Which containers are pinned: those whose image is in the environment's ECR registry
+(the images the team builds). One is the single `/image` pin; several become
+`/images/<container>`, each with its repository. Any other container (a third-party
+sidecar) keeps the image its task definition names. With no image in ECR, the load
+balancer's container (else the first) is pinned, as before.
+
 A plain-text environment value that looks like a secret is never copied: it is
 written as PLACEHOLDER, and the validation rule `placeholder_values` points at
 it until someone moves it to `secrets` (valueFrom) or writes the value.
@@ -37,6 +43,16 @@ TOOL_LAUNCH_TYPE = "EC2"  # what plan's create_service sets when a spec names no
 
 
 @dataclass(frozen=True)
+class LiveImage:
+    """A container whose image is in the environment's ECR registry, as ECR resolved it."""
+
+    container: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+
+@dataclass(frozen=True)
 class LiveService:
     """What AWS answered about one service (read by release/engine/init.py)."""
 
@@ -54,6 +70,8 @@ class LiveService:
     instance_type: str | None = None
     instance_count: int = 0
     endpoint: str | None = None  # the sandbox's endpoint, written into environment.json
+    images: tuple[LiveImage, ...] = ()  # the containers whose image is in the ECR registry
+    env_repository: str | None = None  # ecr.repository of an environment.json that is kept
 
 
 @dataclass(frozen=True)
@@ -93,6 +111,14 @@ def image_container(service: dict[str, Any], taskdef: dict[str, Any]) -> str:
     return str(taskdef["containerDefinitions"][0]["name"])
 
 
+def pinned_containers(live: LiveService) -> list[str]:
+    """The containers the documents pin, the primary (the load balancer's, when it is one of
+    them) first: those in the ECR registry, else the load balancer's (or first) one."""
+    primary = image_container(live.service, live.taskdef)
+    names = [i.container for i in live.images] or [primary]
+    return sorted(names, key=lambda name: name != primary)
+
+
 def _hide_secrets(container: dict[str, Any], pointer: str, decisions: list[str]) -> None:
     for i, item in enumerate(container.get("environment") or []):
         name, value = str(item.get("name", "")), str(item.get("value", ""))
@@ -103,12 +129,12 @@ def _hide_secrets(container: dict[str, Any], pointer: str, decisions: list[str])
 
 
 def taskdef_document(live: LiveService, decisions: list[str]) -> tuple[dict[str, Any], str]:
-    """The task definition file's content and the name of the container that runs the pin."""
+    """The task definition file's content and the name of the primary pinned container."""
     body = strip_unwritten(plan.normalise_taskdef(live.taskdef), model.TASK_DEFINITION)
-    target = image_container(live.service, live.taskdef)
+    targets = pinned_containers(live)
     file = f"taskdefs/{body['family']}.json"
     for i, container in enumerate(body.get("containerDefinitions", [])):
-        if container.get("name") == target:
+        if container.get("name") in targets:
             container.pop("image", None)
         _hide_secrets(container, f"{file}#/containerDefinitions/{i}", decisions)
     first = {k: body.pop(k) for k in ("family", "networkMode") if k in body}
@@ -116,7 +142,7 @@ def taskdef_document(live: LiveService, decisions: list[str]) -> tuple[dict[str,
     # not the file's to write
     own = registration.file_tags({t["key"]: t.get("value") for t in live.taskdef_tags})
     tags = {"tags": [{"key": k, "value": v} for k, v in own.items()]} if own else {}
-    return {"$schema": "../schemas/taskdef.schema.json", **first, **body, **tags}, target
+    return {"$schema": "../schemas/taskdef.schema.json", **first, **body, **tags}, targets[0]
 
 
 def service_document(live: LiveService, container: str, file: str) -> dict[str, Any]:
@@ -135,17 +161,31 @@ def service_document(live: LiveService, container: str, file: str) -> dict[str, 
             settings[key] = strip_unwritten(value, model.structure(model.SERVICE, key))
     if service.get("roleArn") and not settings_model.is_service_linked(service["roleArn"]):
         settings["role"] = str(service["roleArn"]).rsplit("/", 1)[-1]
+    doc: dict[str, Any] = {"$schema": "../../../schemas/service.schema.json",
+                           "taskDefinition": {"file": file, "family": live.taskdef["family"]},
+                           "service": settings}
+    names = pinned_containers(live)
+    if len(names) == 1:
+        pin = _pin_of(live, container, live.image_tag)
+        doc["image"] = {"container": container, **pin}
+    else:
+        known = {i.container: i for i in live.images}
+        doc["images"] = {name: {"repository": known[name].repository,
+                                **_pin_of(live, name, known[name].tag)} for name in names}
+    return doc
+
+
+def _pin_of(live: LiveService, container: str, known_tag: str | None) -> dict[str, str]:
+    """{tag, digest} as the live revision names the image (a tag-only image stays tag-only)."""
     image = next(c.get("image", "") for c in live.taskdef["containerDefinitions"]
                  if c.get("name") == container)
     _, _, tag, digest = image_parts(str(image))
-    pin: dict[str, Any] = {"container": container}
-    if tag or live.image_tag:
-        pin["tag"] = live.image_tag or tag
+    pin: dict[str, str] = {}
+    if tag or known_tag:
+        pin["tag"] = str(known_tag or tag)
     if digest:
         pin["digest"] = digest
-    return {"$schema": "../../../schemas/service.schema.json",
-            "taskDefinition": {"file": file, "family": live.taskdef["family"]},
-            "service": settings, "image": pin}
+    return pin
 
 
 def environment_document(live: LiveService, repository: str) -> dict[str, Any]:
@@ -184,16 +224,17 @@ def environment_document(live: LiveService, repository: str) -> dict[str, Any]:
     return doc
 
 
-def _digest_decision(spec_file: str, resolved: str | None) -> str:
+def _digest_decision(spec_file: str, resolved: str | None, pointer: str = "/image") -> str:
     """The live revision names its image by tag: the pin keeps the tag, so plan reports no
     change (a digest would register a new revision and replace every task for the same
     image); pinning it immutably is the person's call."""
     if resolved:
-        return (f"{spec_file}#/image: the live revision names the image by tag; ECR resolves "
-                f"it to {resolved}: add \"digest\": \"{resolved}\" to pin it immutably (the "
-                "next release then registers a revision by digest and replaces the tasks)")
-    return (f"{spec_file}#/image: the live revision names the image by tag and ECR could not "
-            "resolve it to a digest; push it to the environment's ECR or pin one with "
+        return (f"{spec_file}#{pointer}: the live revision names the image by tag; ECR "
+                f"resolves it to {resolved}: add \"digest\": \"{resolved}\" to pin it "
+                "immutably (the next release then registers a revision by digest and replaces "
+                "the tasks)")
+    return (f"{spec_file}#{pointer}: the live revision names the image by tag and ECR could "
+            "not resolve it to a digest; push it to the environment's ECR or pin one with "
             "`release promote`")
 
 
@@ -207,8 +248,16 @@ def adopt(live: LiveService) -> Adopted:
                  if c.get("name") == container)
     _, repository, _, _ = image_parts(str(image))
     spec_file = f"environments/{live.env}/services/{live.service['serviceName']}.json"
-    if "digest" not in service["image"]:
+    if "image" in service and live.images and live.env_repository not in (None, repository):
+        pin = service["image"]  # in another repository than the kept environment.json's
+        service["image"] = {"container": pin.pop("container"), "repository": repository, **pin}
+    if "image" in service and "digest" not in service["image"]:
         decisions.append(_digest_decision(spec_file, live.digest))
+    resolved = {i.container: i.digest for i in live.images}
+    for name, pin in service.get("images", {}).items():
+        if "digest" not in pin:
+            decisions.append(_digest_decision(spec_file, resolved.get(name),
+                                              f"/images/{name}"))
     name = live.service["serviceName"]
     return Adopted({
         file: taskdef,

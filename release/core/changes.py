@@ -1,7 +1,7 @@
 """What a set of documents releases, and what changes in effect between two such sets.
 
 Every service is rendered the way a release would render it (task definition +
-overrides + image pin, service settings, its environment's document) and the
+overrides + image pins, service settings, its environment's document) and the
 results are compared. So a README edit, re-indented JSON, reordered keys or a
 `$schema` comment change nothing, while a task-definition edit changes every
 service that uses it.
@@ -22,7 +22,7 @@ from typing import Any
 
 from release.core import config
 from release.core.config import Environment, ServiceSpec, TaskDefinition
-from release.core.render import image_container, render_taskdef
+from release.core.render import pinned_images, render_taskdef
 
 DOCUMENT_DIRS = (config.ENVIRONMENTS_DIR, config.TASKDEFS_DIR, config.SCHEMAS_DIR)
 
@@ -73,13 +73,13 @@ def _strip_editor_keys(doc: Any) -> Any:
 def service_parts(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, Any]:
     """The rendered result that a release deploys, split into comparable parts."""
     rendered = render_taskdef(env, spec, taskdef)
-    target = image_container(spec, taskdef)
-    image = None
+    targets = set(pinned_images(env, spec, taskdef))
+    images = {}
     for container in rendered.get("containerDefinitions", []):
-        if container.get("name") == target:
-            image = container.pop("image", None)
+        if container.get("name") in targets:
+            images[container["name"]] = container.pop("image", None)
     return {
-        "image": image,
+        "image": images,  # {container: image} of every pinned container
         "taskdef": rendered,
         "service": {"family": spec.family, **_strip_editor_keys(spec.service)},
         "environment": _strip_editor_keys(env.doc),

@@ -107,6 +107,7 @@ class _Release:
     action: str = "release"  # release | rollback (an operator's `release rollback`)
     commit: str | None = None
     image: str | None = None
+    images: dict[str, str] | None = None  # {container: digest} of a several-image service
     revision: str | None = None
     phase: str = "releasing"  # releasing | failed | rolling_back
     last: str = STARTED
@@ -152,8 +153,11 @@ class Notifications:
 
     def _start(self, key: tuple[str, str], data: dict[str, Any], now: float
                ) -> dict[str, Any]:
+        images = data.get("images")
         release = _Release(key[0], key[1], now, commit=data.get("commit"),
-                           image=data.get("image"), revision=data.get("revision"))
+                           image=data.get("image"), revision=data.get("revision"),
+                           images=dict(images) if isinstance(images, dict)
+                           and len(images) > 1 else None)
         self._releases[key] = release
         return self._payload(release, STARTED, now, {})
 
@@ -222,6 +226,8 @@ class Notifications:
             "digest": digest_of(release.image), "image": release.image,
             "commit": release.commit, "build_url": self.build_url,
             "duration_seconds": round(max(now - release.started_at, 0.0), 1)}
+        if release.images:  # every built container's digest, when the service has several
+            fields["images"] = release.images
         fields.update({name: data[key] for key, name in CARRIED.items() if data.get(key)})
         fields["text"] = text_of(fields)
         return scrub_value(fields, self.secrets)

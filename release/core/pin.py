@@ -1,7 +1,8 @@
 """Image pins: the --image argument parsed, and the spec text edited in place.
 
-`rewrite_pin` edits only the text of the image pin in a service spec, so the
-file's formatting and key order survive byte for byte.
+`rewrite_pin` edits only the text of one image pin in a service spec (`/image`, or
+`/images/<container>` of a service that builds several), so the file's formatting and
+key order survive byte for byte.
 """
 
 from __future__ import annotations
@@ -126,20 +127,39 @@ def _last(members: list[Member], key: str) -> Member | None:
     return found[-1] if found else None
 
 
-def rewrite_pin(text: str, tag: str | None, digest: str | None) -> str:
-    """The spec text with only image.tag / image.digest changed.
+def _segments(pointer: str) -> list[str]:
+    """A JSON pointer's reference tokens (`~1` is `/`, `~0` is `~`)."""
+    return [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
 
-    A value that the new pin does not have is removed (a stale digest next to
-    a new tag would silently win); a missing key is added after the last member,
-    indented like its siblings.
+
+def _pin_object(text: str, pointer: str) -> Member:
+    """The member holding the pin object at `pointer` (`/image` or `/images/<container>`)."""
+    position = _WS.match(text, 0).end()
+    found: Member | None = None
+    for key in _segments(pointer):
+        members, _ = object_members(text, position)
+        found = _last(members, key)
+        if found is None or text[found.value.start] != "{":
+            if pointer == "/image":
+                raise InvalidInput("the service spec has no \"image\" object to rewrite",
+                                   "add \"image\": {\"container\": ..., \"tag\": ..., "
+                                   "\"digest\": ...} to the spec once by hand")
+            raise InvalidInput(f"the service spec has no pin {pointer} to rewrite",
+                               f"add {pointer} (its tag and/or digest) to the spec once by hand")
+        position = found.value.start
+    assert found is not None
+    return found
+
+
+def rewrite_pin(text: str, tag: str | None, digest: str | None, pointer: str = "/image") -> str:
+    """The spec text with only the tag / digest of the pin at `pointer` changed.
+
+    `pointer` is `/image` (the single pin) or `/images/<container>`. A value that
+    the new pin does not have is removed (a stale digest next to a new tag would
+    silently win); a missing key is added after the last member, indented like its
+    siblings.
     """
-    top_start = _WS.match(text, 0).end()
-    members, _ = object_members(text, top_start)
-    image = _last(members, "image")
-    if image is None or text[image.value.start] != "{":
-        raise InvalidInput("the service spec has no \"image\" object to rewrite",
-                           "add \"image\": {\"container\": ..., \"tag\": ..., \"digest\": ...} "
-                           "to the spec once by hand")
+    image = _pin_object(text, pointer)
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), applied back to front
     image_members, image_end = object_members(text, image.value.start)
     wanted = {"tag": tag, "digest": digest}

@@ -5,14 +5,16 @@ A promotion commit carries git trailers (`Release-Promotion: <env>`, and for
 from people's: a pipeline that built an image for every commit would build again
 for the commit that pins the image (a loop). `judge_source` decides from ENV's
 live revision, its release record and ledger whether that revision is a release
-that completed and still matches ENV's git pin: only then is its digest promoted.
+that completed and still matches ENV's git pins: only then are its digests promoted
+(every pinned container's, for a service that builds several images).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from release.core.errors import InvalidInput
@@ -47,6 +49,9 @@ class SourceRelease:
     tag: str
     commit: str  # config commit the release was made from
     build_url: str = ""
+    container: str | None = None  # the primary container (digest, tag above)
+    # every pinned container → (tag, digest), the primary's first; empty: the primary only
+    images: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def short_revision(self) -> str:
@@ -56,17 +61,30 @@ class SourceRelease:
     def image_ref(self) -> str:
         return f"{self.tag}@{self.digest}" if self.tag else self.digest
 
+    @property
+    def image_refs(self) -> dict[str | None, str]:
+        """{container: `tag@digest`} of every container to promote (None: the one pin)."""
+        if not self.images:
+            return {self.container: self.image_ref}
+        return {name: f"{tag}@{digest}" if tag else digest
+                for name, (tag, digest) in self.images.items()}
+
     def describe(self) -> list[str]:
         """The commit-message body lines naming the source release."""
         lines = [f"source release: {self.env}/{self.service} {self.short_revision}",
                  f"  digest: {self.digest}", f"  tag:    {self.tag or '-'}",
                  f"  commit: {self.commit or '-'}"]
+        if len(self.images) > 1:
+            lines += [f"  image:  {name} {digest} (tag {tag or '-'})"
+                      for name, (tag, digest) in self.images.items()]
         return lines + ([f"  build:  {self.build_url}"] if self.build_url else [])
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return {"env": self.env, "service": self.service, "revision": self.revision,
                 "digest": self.digest, "tag": self.tag, "commit": self.commit,
-                "build_url": self.build_url}
+                "build_url": self.build_url,
+                "images": {name: {"tag": tag, "digest": digest}
+                           for name, (tag, digest) in self.images.items()}}
 
 
 def _refuse(message: str, hint: str) -> InvalidInput:
@@ -103,10 +121,14 @@ def _check_ledger(where: str, revision: str, short: str, entries: list[Entry]) -
 
 def judge_source(env: str, service: str, revision: str | None, taskdef: dict[str, Any],
                  record: Record | None, entries: list[Entry], container: str | None,
-                 pin: tuple[str | None, str | None]) -> SourceRelease:
+                 pin: tuple[str | None, str | None],
+                 others: Mapping[str, tuple[str | None, str | None]] | None = None
+                 ) -> SourceRelease:
     """The live release of `service` in `env` if it may be promoted; else a refusal saying why.
 
-    `entries` is the service's ledger, newest first; `pin` is (tag, digest) in git.
+    `entries` is the service's ledger, newest first; `pin` is (tag, digest) in git of the
+    primary `container`, `others` the same of every other pinned container: each must run
+    the digest git pins, and all of them are promoted together.
     """
     where = f"{env}/{service}"
     if not revision:
@@ -123,32 +145,71 @@ def judge_source(env: str, service: str, revision: str | None, taskdef: dict[str
                       f"{record.outcome or 'unfinished'} ({record.reason or 'no reason'}), "
                       "not completed", f"promote only a release that completed: fix {env} "
                       "first (`release status`, `release history`)")
+    digest = _judged_digest(where, short, env, taskdef, container, pin)
+    primary_tag = record.image_tag or pin[0] or ""
+    images: dict[str, tuple[str, str]] = {}
+    if others:
+        images[str(container)] = (primary_tag, digest)
+        for name, other in others.items():
+            images[name] = (other[0] or "", _judged_digest(where, short, env, taskdef, name,
+                                                           other))
+    return SourceRelease(env, service, revision, digest, primary_tag, record.commit,
+                         record.build_url, container, images)
+
+
+def _judged_digest(where: str, short: str, env: str, taskdef: dict[str, Any],
+                   container: str | None, pin: tuple[str | None, str | None]) -> str:
+    """The digest `container` runs in the live revision, which must be the one git pins."""
     digest = live_digest(taskdef, container)
     if not digest:
         raise _refuse(f"{where}: container {container!r} of {short} is not pinned to a "
                       "sha256 digest", "pin images by digest (`release promote --image`)")
     tag, pinned = pin
     if pinned != digest:
-        raise _refuse(f"{where} drifts from git: {short} runs {digest[:19]}…, git pins "
-                      f"{(pinned or tag or 'nothing')[:19]}…", f"release {env} from git "
-                      f"first (`release apply`) or roll git back to what runs, then promote")
-    return SourceRelease(env, service, revision, digest, record.image_tag or tag or "",
-                         record.commit, record.build_url)
+        raise _refuse(f"{where} drifts from git: {short} runs {digest[:19]}…"
+                      + (f" in container {container}" if container else "")
+                      + f", git pins {(pinned or tag or 'nothing')[:19]}…",
+                      f"release {env} from git first (`release apply`) or roll git back to "
+                      "what runs, then promote")
+    return digest
 
 
 def image_from_build_report(text: str, where: str) -> str:
-    """The digest reference in `release build --format json` output (the build.result event)."""
+    """The (primary) digest reference in `release build --format json` output."""
+    return next(iter(images_from_build_report(text, where).values()))
+
+
+def images_from_build_report(text: str, where: str) -> dict[str | None, str]:
+    """{container: digest reference} of every image in `release build --format json` output
+    (its build.result event), the primary's first; a report from before images were listed
+    per container gives {None: reference} (the service's one pin)."""
     for line in text.splitlines():
         try:
             event = json.loads(line)
         except ValueError:
             continue
         if isinstance(event, dict) and event.get("event") == "build.result":
-            reference = event.get("reference")
-            if isinstance(reference, str) and "@sha256:" in reference:
-                return reference
-            raise InvalidInput(f"{where}: the build result has no pushed digest reference",
-                               "build with `release build --push --format json`; nothing was "
-                               "changed")
+            listed = event.get("images")
+            items = listed if isinstance(listed, list) and listed else [event]
+            found = {_container_of(item): _pushed_reference(item, where) for item in items}
+            if len(found) != len(items):
+                raise InvalidInput(f"{where}: the build result lists one container twice",
+                                   "rerun the build stage; nothing was changed")
+            return found
     raise InvalidInput(f"{where}: no build.result event (is it `release build --format json` "
                        "output?)", "rerun the build stage; nothing was changed")
+
+
+def _container_of(item: Any) -> str | None:
+    name = item.get("container") if isinstance(item, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def _pushed_reference(item: Any, where: str) -> str:
+    reference = item.get("reference") if isinstance(item, dict) else None
+    if isinstance(reference, str) and "@sha256:" in reference:
+        return reference
+    named = _container_of(item)
+    raise InvalidInput(f"{where}: the build result has no pushed digest reference"
+                       + (f" for container {named!r}" if named else ""),
+                       "build with `release build --push --format json`; nothing was changed")

@@ -12,7 +12,11 @@ characters it refuses):
 
     release:env, release:service       where
     release:commit                     config repo commit, or "uncommitted" (+ release:base)
-    release:image, release:image-tag   the image digest (or reference) and tag it runs
+    release:image, release:image-tag   the primary image's digest (or reference) and tag
+    release:image:<container>          each pinned container's digest (or reference), one tag
+                                       per container (ECS allows 50 tags, a task definition
+                                       10 containers); a key over ECS's 128 characters is left
+                                       out, the ledger entry keeps the full map
     release:by, release:at             who ran it, when (ISO 8601 UTC)
     release:previous                   the revision that was live before
     release:build-url/-tag, release:job   Jenkins' BUILD_URL, BUILD_TAG, JOB_NAME when set
@@ -35,6 +39,8 @@ PREFIX = "release:"
 IN_PROGRESS, COMPLETED, FAILED, ROLLED_BACK, INTERRUPTED = (
     "in-progress", "completed", "failed", "rolled-back", "interrupted")
 MAX_VALUE = 256
+MAX_KEY = 128  # ECS TagKey: 1-128 characters
+IMAGE_KEY = PREFIX + "image:"  # + container name: one tag per pinned container
 _REFUSED = re.compile(r"[^\w .:/=+\-@]")  # ECS TagValue: [\p{L}\p{Z}\p{N}_.:/=+\-@]*
 
 # record field → tag key suffix
@@ -45,12 +51,34 @@ _KEYS = {
     "outcome": "outcome", "reason": "reason", "finished_at": "finished-at",
     "restored_at": "restored-at", "restored_by": "restored-by", "restored_from": "restored-from",
 }
-RECORD_TAG_COUNT = len(_KEYS)  # the most tags a release record puts on a revision
+# Amazon ECS service quotas: "Containers per task definition ... 10 ... The maximum number of
+# containers definitions within a task definition" (not adjustable): the most pins a service has.
+MAX_CONTAINERS = 10
+# the most tags a release record puts on a revision: its fields, one release:image:<container> each
+RECORD_TAG_COUNT = len(_KEYS) + MAX_CONTAINERS
 
 
 def tag_value(text: Any) -> str:
     """A value ECS accepts as a tag: allowed characters only, at most 256 of them."""
     return _REFUSED.sub("_", str(text))[:MAX_VALUE]
+
+
+def images_text(images: Mapping[str, str]) -> str:
+    """{container: digest} as the ledger stores it: `container=digest` pairs, space separated
+    (container names are letters, digits, `-` and `_`; digests and references have no space)."""
+    return " ".join(f"{name}={image}" for name, image in images.items())
+
+
+def images_map(text: str) -> dict[str, str]:
+    """The {container: digest} of `images_text` (an older record's empty text is {})."""
+    pairs = (item.partition("=") for item in (text or "").split())
+    return {name: image for name, _, image in pairs if name and image}
+
+
+def digest_or_reference(reference: str) -> str:
+    """What a record keeps of an image: its sha256 digest, else the whole reference."""
+    _, _, digest = reference.partition("@")
+    return digest if digest.startswith("sha256:") else reference
 
 
 def iso(epoch: float) -> str:
@@ -79,6 +107,7 @@ class Record:
     base_commit: str = ""
     image: str = ""
     image_tag: str = ""
+    images: str = ""  # every pinned container's digest: `images_text` pairs
     by: str = ""
     at: str = ""
     previous: str = ""
@@ -92,10 +121,18 @@ class Record:
     restored_by: str = ""
     restored_from: str = ""
 
+    @property
+    def image_map(self) -> dict[str, str]:
+        """{container: digest (or reference)} of every pinned container; {} for old records."""
+        return images_map(self.images)
+
     def tags(self) -> list[dict[str, str]]:
         """ECS tags for register_task_definition / tag_resource (empty fields left out)."""
-        return [{"key": PREFIX + suffix, "value": tag_value(getattr(self, name))}
+        tags = [{"key": PREFIX + suffix, "value": tag_value(getattr(self, name))}
                 for name, suffix in _KEYS.items() if getattr(self, name)]
+        return tags + [{"key": IMAGE_KEY + container, "value": tag_value(image)}
+                       for container, image in self.image_map.items()
+                       if len(IMAGE_KEY + container) <= MAX_KEY]
 
     @classmethod
     def from_tags(cls, revision: str, tags: list[Mapping[str, str]] | None) -> Record | None:
@@ -106,10 +143,14 @@ class Record:
         record = cls(revision=revision)
         for name, suffix in _KEYS.items():
             setattr(record, name, values.get(PREFIX + suffix, ""))
+        record.images = images_text({key[len(IMAGE_KEY):]: value for key, value
+                                     in values.items() if key.startswith(IMAGE_KEY) and value})
         return record
 
-    def as_dict(self) -> dict[str, str]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    def as_dict(self) -> dict[str, Any]:
+        """The record's fields; `images` as {container: digest}."""
+        return {**{f.name: getattr(self, f.name) for f in fields(self)},
+                "images": self.image_map}
 
 
 def who() -> str:
@@ -124,13 +165,17 @@ def who() -> str:
 
 
 def new_record(env: str, service: str, source: tuple[str, str], image: str,
-               previous: str | None, now: float, image_tag: str | None = None) -> Record:
+               previous: str | None, now: float, image_tag: str | None = None,
+               images: Mapping[str, str] | None = None) -> Record:
     """A release record; `source` is (commit, base) of the documents released, as the edge
-    reads them from the checkout (adapters/git.repo_commit)."""
+    reads them from the checkout (adapters/git.repo_commit); `images` is {container: image
+    reference} of every pinned container (render.pinned_images), kept as digests."""
     commit, base = source
     return Record(
         env=env, service=service, commit=commit, base_commit=base, image=image,
-        image_tag=image_tag or "", by=who(),
+        image_tag=image_tag or "",
+        images=images_text({c: digest_or_reference(i) for c, i in (images or {}).items()}),
+        by=who(),
         at=iso(now), previous=previous or "", build_url=os.environ.get("BUILD_URL", ""),
         build_tag=os.environ.get("BUILD_TAG", ""), job_name=os.environ.get("JOB_NAME", ""),
         outcome=IN_PROGRESS)
@@ -179,6 +224,7 @@ class Entry:
     commit: str = ""
     image: str = ""
     image_tag: str = ""
+    images: str = ""  # every pinned container's digest: `images_text` pairs
     build_url: str = ""
     build_tag: str = ""
     job_name: str = ""
@@ -187,12 +233,14 @@ class Entry:
     def as_dict(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def history_row(self) -> dict[str, str]:
-        """A line of `release history` (the keys its JSON output has always had, and more)."""
+    def history_row(self) -> dict[str, Any]:
+        """A line of `release history` (the keys its JSON output has always had, and more);
+        `images` is {container: digest} of every pinned container ({} for older entries)."""
         return {"when": self.at, "kind": self.kind, "revision": self.revision,
                 "env": self.env, "service": self.service, "outcome": self.outcome,
                 "reason": self.reason, "finished_at": self.finished_at, "by": self.by,
-                "image": self.image, "commit": self.commit, "previous": self.previous,
+                "image": self.image, "images": images_map(self.images),
+                "commit": self.commit, "previous": self.previous,
                 "build_url": self.build_url, "build_tag": self.build_tag, "job": self.job_name,
                 "command": self.command, "id": self.id, "source": self.source}
 
@@ -202,7 +250,7 @@ def release_entry(entry_id: str, record: Record, command: str) -> Entry:
     return Entry(id=entry_id, kind=RELEASE, env=record.env, service=record.service,
                  revision=record.revision, previous=record.previous, at=record.at,
                  by=record.by, command=command, commit=record.commit, image=record.image,
-                 image_tag=record.image_tag, build_url=record.build_url,
+                 image_tag=record.image_tag, images=record.images, build_url=record.build_url,
                  build_tag=record.build_tag, job_name=record.job_name)
 
 
@@ -225,14 +273,15 @@ def entries_from_tags(tag_records: list[Record], known: list[Entry]) -> list[Ent
                                  revision=r.revision, previous=r.previous, at=r.at,
                                  outcome=r.outcome, reason=r.reason,
                                  finished_at=r.finished_at, by=r.by, commit=r.commit,
-                                 image=r.image, image_tag=r.image_tag, build_url=r.build_url,
+                                 image=r.image, image_tag=r.image_tag, images=r.images,
+                                 build_url=r.build_url,
                                  build_tag=r.build_tag, job_name=r.job_name, source="tags"))
         if before_ledger(r.restored_at):
             entries.append(Entry(id=f"{r.restored_at}#tags", kind=RESTORE, env=r.env,
                                  service=r.service, revision=r.revision,
                                  previous=r.restored_from, at=r.restored_at, outcome=COMPLETED,
-                                 by=r.restored_by, image=r.image, commit=r.commit,
-                                 source="tags"))
+                                 by=r.restored_by, image=r.image, images=r.images,
+                                 commit=r.commit, source="tags"))
     return entries
 
 

@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from release.core import config
+from release.core import config, template_checks
 from release.core.findings import (  # noqa: F401 - re-exported: the validation API
     ERROR,
     WARNING,
@@ -89,6 +89,8 @@ def read_document(root: Path, path: Path) -> tuple[Any, list[Finding]]:
     except config.DocumentError as exc:
         return None, [Finding(ERROR, exc.rule, rel, "", exc.message, exc.fix, exc.line,
                               exc.column)]
+    if b"{{" in raw:  # a template, perhaps (core/templates.py): only then are strings walked
+        _TEMPLATED[0] += 1
     if raw.startswith(BOM_BYTES):
         return doc, [Finding(WARNING, "json-bom", rel, "",
                              "the file starts with a UTF-8 byte order mark; release ignores "
@@ -107,6 +109,7 @@ class DuplicateKeys(dict):
 
 
 _DUPLICATE_OBJECTS = [0]  # objects with repeated keys parsed so far: a cheap "any?" test
+_TEMPLATED = [0]  # documents read so far whose text holds "{{": the same kind of test
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -245,8 +248,9 @@ class SchemaChecker:
             self._detailed = jsonschema.Draft202012Validator(self.schema)
         return self._detailed
 
-    def findings(self, rel: str, doc: Any) -> list[Finding]:
-        errors = sorted(self.detailed().iter_errors(doc),
+    def findings(self, rel: str, doc: Any, keep: Any = None) -> list[Finding]:
+        """Findings of jsonschema's errors (only those `keep(error)` accepts, when given)."""
+        errors = sorted((e for e in self.detailed().iter_errors(doc) if keep is None or keep(e)),
                         key=lambda e: (list(map(str, e.absolute_path)), e.validator))
         out: list[Finding] = []
         for error in errors:
@@ -508,7 +512,7 @@ def _check_document(kind: str, path: Path, report: Report, loaded: Loaded,
     rel = relative(root, path)
     report.documents.append(rel)
     loaded.present.add(rel)
-    repeated_before = _DUPLICATE_OBJECTS[0]
+    repeated_before, templated_before = _DUPLICATE_OBJECTS[0], _TEMPLATED[0]
     doc, problems = read_document(root, path)
     findings.extend(problems)
     if any(p.severity == ERROR for p in problems):
@@ -522,12 +526,21 @@ def _check_document(kind: str, path: Path, report: Report, loaded: Loaded,
         reference = doc.get("taskDefinition")
         if isinstance(reference, dict) and isinstance(reference.get("file"), str):
             loaded.referenced.add(reference["file"])
+    templated = _TEMPLATED[0] != templated_before
+    if templated:  # templates that cannot be resolved (core/templates.py)
+        found = template_checks.findings(kind, rel, doc, loaded.environments)
+        findings.extend(found)
+        if any(f.severity == ERROR for f in found):
+            loaded.broken.add(rel)
+            return None
     if checker is None:  # no usable schema: reported once above; rules cannot trust it
         loaded.broken.add(rel)
         return None
     if checker.is_valid(doc):
         return doc
-    found = checker.findings(rel, doc)
+    # an unresolved template is an opaque string: patterns and enums judge its value later
+    found = checker.findings(rel, doc, (lambda e: not template_checks.spurious(e)) if templated
+                             else None)
     findings.extend(found)
     if found:
         loaded.broken.add(rel)

@@ -226,11 +226,19 @@ def _spec_of(config_repo: ConfigRepo, change: Change) -> ServiceSpec:
 def display_plans(config_repo: ConfigRepo, to_release: list[Change], reporter: Reporter) -> None:
     """Per service, prepare its release plan from read-only calls and show it: the same
     display as `release plan` (engine.deploy.show_plan), under `apply.plan` events."""
+    import contextlib
+
+    from release.adapters.aws import shared
+    from release.engine import values
     from release.engine.deploy import prepare, show_plan
 
-    for change in to_release:
-        plan = prepare(config_repo, _spec_of(config_repo, change), for_plan=True).plan
-        show_plan(plan, reporter, "apply.plan")
+    with contextlib.ExitStack() as scopes:  # one client set (and one read of each value's
+        for env in dict.fromkeys(c.env for c in to_release):  # source) per environment
+            scopes.enter_context(shared(config_repo.environment(env)))
+        for change in to_release:
+            prepared = prepare(config_repo, _spec_of(config_repo, change), for_plan=True)
+            show_plan(prepared.plan, reporter, "apply.plan")
+            values.show(prepared.values, reporter, "apply.plan")
 
 
 def _require_known(envs: list[str], config_repo: ConfigRepo) -> None:

@@ -32,9 +32,12 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
     """Act on the paused hook of the service's deployment, then follow it to the end."""
     from release.adapters import ledger
     from release.adapters import service_deployments as api
+    from release.engine import values
 
     env = repo.environment(spec.env)
     aws = connect(env)
+    resolved = values.resolve(repo, spec, aws)  # values from outside git
+    spec, env = resolved.spec or spec, resolved.env
     where = f"{env.name}/{spec.service_name}"
     with ledger.hold(env, spec.service_name, reporter, "continue", aws):
         found = find_deployment(env, spec, aws, None, active_only=True)

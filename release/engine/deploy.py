@@ -24,6 +24,7 @@ from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import deployment_for, in_progress, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
 from release.core.registration import Where
+from release.core.render import pinned_images
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
 from release.engine import bake, canary
 from release.engine import desired as desired_state
@@ -71,17 +72,21 @@ class Prepared:
     plan: planning.ReleasePlan
     record: records.Record
     resume: dict[str, Any] | None = None  # the in-progress deployment this release continues
+    values: tuple[Any, ...] = ()  # values from outside git filled in (engine/values.py)
 
 
 
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
             check_image: bool = True, for_plan: bool = False, aws: Any = None) -> Prepared:
-    """Render, read the live state, and plan. Reads only."""
+    """Fill in values from outside git, render, read the live state, and plan. Reads only."""
     from release.adapters import git
     from release.adapters import live as live_state
+    from release.engine import values
 
     env = repo.environment(spec.env)
     aws = aws if aws is not None else connect(env)
+    resolved = values.resolve(repo, spec, aws)  # templates → values, before anything uses them
+    repo, spec, env = resolved.repo, resolved.spec or spec, resolved.env
     clock = default_clock()
     with aws_step(env, f"reading {spec.service_name} in {env.name}"):
         desired = desired_state.render(repo, spec, aws)
@@ -105,17 +110,26 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
                 raise _busy(env, spec, live.service or {}, primary)
             resume = {"deployment": primary, "tags": tags}
     image, tag = ((_primary_image(spec, desired), None) if spec.revision
-                  else (spec.image.digest or image_reference(env, spec), spec.image.tag))
+                  else (spec.image.digest or spec.image.reference_in(env), spec.image.tag))
     record = records.new_record(env.name, spec.service_name,
                                 git.repo_commit(repo.root, repo.commit), image,
-                                live.revision_arn, clock.now(), tag)
+                                live.revision_arn, clock.now(), tag,
+                                _recorded_images(env, repo, spec, desired))
     plan = planning.make_plan(env, spec, desired, live, timeout, tags=record.tags())
     plan = canary.with_canary(plan, env, spec, aws)  # release.canary: its calls in the plan
-    return Prepared(env, spec, aws, desired, live, plan, record, resume)
+    return Prepared(env, spec, aws, desired, live, plan, record, resume, resolved.values)
 
 
-def image_reference(env: Environment, spec: ServiceSpec) -> str:
-    return spec.image.reference(env.repository_uri)
+def _recorded_images(env: Environment, repo: ConfigRepo, spec: ServiceSpec,
+                     desired: dict[str, Any]) -> dict[str, str]:
+    """{container: image} of every pinned container: git's pins, or what a named revision
+    (`deploy --revision`) runs in those containers."""
+    pinned = pinned_images(env, spec, repo.taskdef_for(spec))
+    if not spec.revision:
+        return pinned
+    running = {c.get("name"): str(c.get("image") or "")
+               for c in desired.get("containerDefinitions") or []}
+    return {name: running[name] for name in pinned if running.get(name)}
 
 
 def with_revision(specs: list[ServiceSpec], given: str, service: str | None) -> ServiceSpec:
@@ -160,6 +174,7 @@ class PlannedRelease:
     missing_image: str | None
     busy: dict[str, Any] | None
     scan_gate: Any = None  # engine/scan_gate.for_plan's answer, None without a gate
+    values: tuple[Any, ...] = ()  # values from outside git, with their sources
 
 
 def plan_service(repo: ConfigRepo, spec: ServiceSpec, timeout: str | int | None = None
@@ -182,7 +197,20 @@ def plan_service(repo: ConfigRepo, spec: ServiceSpec, timeout: str | int | None 
     if missing_image is None and not spec.revision:
         gate = scan_gate.for_plan(prepared.env, spec, prepared.aws)
     busy = in_progress(prepared.live.service)
-    return PlannedRelease(prepared.plan, missing_image, dict(busy) if busy else None, gate)
+    return PlannedRelease(prepared.plan, missing_image, dict(busy) if busy else None, gate,
+                          prepared.values)
+
+
+def plan_services(repo: ConfigRepo, specs: list[ServiceSpec], timeout: str | int | None = None
+                  ) -> list[PlannedRelease]:
+    """`release plan` of several services on one client set: each source of values from
+    outside git is read once for all of them."""
+    from release.adapters.aws import shared
+
+    if not specs:
+        return []
+    with shared(repo.environment(specs[0].env)):
+        return [plan_service(repo, spec, timeout) for spec in specs]
 
 
 def show_plan(plan: planning.ReleasePlan, reporter: Reporter, kind: str = "plan", *,
@@ -210,8 +238,11 @@ def show_plan(plan: planning.ReleasePlan, reporter: Reporter, kind: str = "plan"
 
 def show_planned(planned: PlannedRelease, reporter: Reporter) -> None:
     """`release plan`'s display: the plan, and what would make `release deploy` refuse."""
+    from release.engine import values
+
     show_plan(planned.plan, reporter, missing_image=planned.missing_image,
               deployment_in_progress=(planned.busy or {}).get("id"))
+    values.show(planned.values, reporter, "plan")
     if planned.scan_gate is not None:  # ecr.scanGate's answer now
         from release.engine import scan_gate
 
@@ -269,9 +300,12 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
     """Release one service under its lock (adapters/ledger.py), which is taken before the live
     state is read: a second release of the same service is refused, nothing changed."""
     from release.adapters import ledger
+    from release.engine import values
 
     env = repo.environment(spec.env)
     aws = connect(env)  # the account is checked before the lock is written
+    resolved = values.resolve(repo, spec, aws)  # a missing value: exit 1 before the lock
+    repo, spec, env = resolved.repo, resolved.spec or spec, resolved.env
     with ledger.hold(env, spec.service_name, reporter, command, aws):
         outcome = _release_service(repo, spec, reporter, aws, timeout=timeout,
                                    rollback=rollback)
@@ -286,10 +320,10 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                      timeout: int | str | None = None, rollback: bool = True) -> ReleaseOutcome:
     """Release one service: plan, register, update, wait, and roll back when it fails."""
     from release.adapters import ledger
-    from release.engine import scan_gate
+    from release.engine import scan_gate, values
 
     prepared = prepare(repo, spec, timeout=timeout, aws=aws)
-    env, plan = prepared.env, prepared.plan
+    env, plan, spec = prepared.env, prepared.plan, prepared.spec
     where = f"{env.name}/{spec.service_name}"
     clock = default_clock()
     if plan.blockers:
@@ -307,7 +341,7 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                       f"revision git asks for) is in progress: waiting for it",
                       revision=revision, deployment=deployment.get("id"), env=env.name,
                       service=spec.service_name, commit=prepared.record.commit,
-                      image=prepared.record.image)
+                      image=prepared.record.image, images=prepared.record.image_map)
         ledger.begin_release(env, spec.service_name, prepared.record, revision)
         target = make_target(env, spec, revision, deployment.get("id"), previous,
                              plan.budget.seconds, prepared.live.service, prepared.desired,
@@ -325,8 +359,10 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
 
     if not spec.revision:  # ecr.scanGate judges the pins; a named revision has none
         scan_gate.enforce(env, spec, aws, reporter)  # before the first change
+    values.show(prepared.values, reporter, "release")
     show_plan(plan, reporter, "release.plan", calls=False, commit=prepared.record.commit,
-              image=prepared.record.image)  # what notifications (engine/notify.py) tell
+              image=prepared.record.image,  # what notifications (engine/notify.py) tell
+              images=prepared.record.image_map)
     previous = prepared.live.revision_arn
     started = clock.now()
     ledger.begin_release(env, spec.service_name, prepared.record,

@@ -1,10 +1,10 @@
 """`release init`: read a live service from AWS and write its documents (release/core/adopt.py).
 
 Reads only: DescribeServices, DescribeTaskDefinition (with tags), the classic ELB
-(DescribeLoadBalancers, DescribeLoadBalancerAttributes), ECR DescribeImages when the
-image reference has no digest, and the cluster's container instances (their type and
-count for environment.json). Files are written only after every read succeeded, and
-none is overwritten without `force`.
+(DescribeLoadBalancers, DescribeLoadBalancerAttributes), ECR DescribeImages for each
+image in the environment's ECR registry (its digest, or a tag of its digest), and the
+cluster's container instances (their type and count for environment.json). Files are
+written only after every read succeeded, and none is overwritten without `force`.
 """
 
 from __future__ import annotations
@@ -97,7 +97,10 @@ def _instances(clients: Any, cluster: str) -> tuple[str | None, int]:
     return (types[0] if types else None), len(arns)
 
 
-def read_live(env: Environment, cluster: str, name: str) -> adopt.LiveService:
+def read_live(env: Environment, cluster: str, name: str, env_repository: str | None = None
+              ) -> adopt.LiveService:
+    """What AWS says of the service; `env_repository` is the ecr.repository of an
+    environment.json that is kept (a pin in another repository then names its own)."""
     clients, account = _connect(env)
     with aws_adapter.aws_errors(env, f"reading {cluster}/{name}"):
         service = live_state.describe_service(clients.ecs, cluster, name)
@@ -113,27 +116,43 @@ def read_live(env: Environment, cluster: str, name: str) -> adopt.LiveService:
                 LoadBalancerNames=names[:1])["LoadBalancerDescriptions"][0]
             attributes = clients.elb.describe_load_balancer_attributes(
                 LoadBalancerName=names[0])["LoadBalancerAttributes"]
+        registry = env.registry_override or f"{account}.dkr.ecr.{env.region}.amazonaws.com"
+        images = [_resolved(clients.ecr, account, str(c.get("name")), str(c.get("image", "")))
+                  for c in taskdef["containerDefinitions"]
+                  if str(c.get("image", "")).startswith(registry + "/")]
         container = adopt.image_container(service, taskdef)
-        image = next(str(c.get("image", "")) for c in taskdef["containerDefinitions"]
-                     if c.get("name") == container)
-        _, repository, tag, digest = adopt.image_parts(image)
-        if digest:
-            image_tag = _digest_tag(clients.ecr, account, repository, digest)
-        else:
-            digest, image_tag = _resolve_digest(clients.ecr, account, repository, tag)
+        primary = next((i for i in images if i.container == container), None)
+        if primary is None and not images:  # nothing in ECR: the LB's container, as before
+            image = next(str(c.get("image", "")) for c in taskdef["containerDefinitions"]
+                         if c.get("name") == container)
+            primary = _resolved(clients.ecr, account, container, image)
         instance_type, count = _instances(clients, cluster)
     endpoint = clients.endpoint if aws_adapter.is_local(clients.endpoint) else None
+    digest, image_tag = (primary.digest, primary.tag) if primary else (None, None)
     return adopt.LiveService(env.name, account, env.region, cluster, service, taskdef, tags,
-                             lb, attributes, digest, image_tag, instance_type, count, endpoint)
+                             lb, attributes, digest, image_tag, instance_type, count, endpoint,
+                             tuple(images), env_repository)
+
+
+def _resolved(ecr: Any, account: str, container: str, image: str) -> adopt.LiveImage:
+    """A container's image with what ECR knows of it: the digest of its tag, or a tag of
+    its digest (each in the image's own repository)."""
+    _, repository, tag, digest = adopt.image_parts(image)
+    if digest:
+        image_tag = _digest_tag(ecr, account, repository, digest)
+    else:
+        digest, image_tag = _resolve_digest(ecr, account, repository, tag)
+    return adopt.LiveImage(container, repository, image_tag, digest)
 
 
 def init(repo: Path, env: str, cluster: str, service: str, region: str | None = None,
          force: bool = False) -> InitResult:
     """Read the live service, then write its documents under `repo`."""
     environment = _environment(repo, env, cluster, region)
-    adopted = adopt.adopt(read_live(environment, cluster, service))
     env_file = f"environments/{env}/environment.json"
     kept = [env_file] if (repo / env_file).is_file() else []
+    adopted = adopt.adopt(read_live(environment, cluster, service,
+                                    environment.ecr_repository if kept else None))
     targets = [p for p in adopted.documents if p not in kept]
     existing = [p for p in targets if (repo / p).exists()]
     if existing and not force:

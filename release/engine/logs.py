@@ -158,9 +158,12 @@ def show_logs(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, options: 
     """`release logs`: tail, `--since`, `--follow`."""
     from release.adapters import aws as aws_adapter
     from release.adapters import live
+    from release.engine import values
 
     env: Environment = repo.environment(spec.env)
     aws = aws_adapter.connect(env)
+    resolved = values.resolve(repo, spec, aws)  # values from outside git (the cluster, ...)
+    spec, env = resolved.spec or spec, resolved.env
     clock = default_clock()
     with aws_adapter.aws_errors(env, f"reading the logs of {spec.service_name}"):
         if live.describe_service(aws.ecs, env.cluster, spec.service_name) is None:

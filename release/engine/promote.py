@@ -1,4 +1,8 @@
-"""`promote`: pin a service to an image by editing only the pin's text, and commit it.
+"""`promote`: pin a service's containers to images by editing only the pins' text, and commit.
+
+A service pins one image (`/image`) or one per container it builds (`/images/<container>`);
+a promotion sets one container (default: the primary, the load balancer's) or several at
+once (a several-image build report, `promote --from`), in one commit.
 
 The file's formatting and key order survive byte for byte (`release.core.pin`);
 the repository as it would be after the edit is validated before anything is
@@ -8,7 +12,8 @@ written, and the commit (`release.adapters.git`) holds that one file.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -16,15 +21,41 @@ from release.adapters import git
 from release.adapters.apicheck import register_task_definition_problems
 from release.core import config
 from release.core.changes import DOCUMENT_DIRS, service_name_of
-from release.core.config import Environment
+from release.core.config import Environment, ImagePin
 from release.core.errors import InvalidInput
 from release.core.pin import ImageRef, parse_image_ref, rewrite_pin
 from release.core.promotion import SourceRelease, trailers
 
 
+@dataclass(frozen=True)
+class PinChange:
+    """One container's pin before and after a promotion."""
+
+    container: str
+    pointer: str  # /image or /images/<container>
+    old_tag: str | None
+    old_digest: str | None
+    new_tag: str | None
+    new_digest: str | None
+
+    @property
+    def changed(self) -> bool:
+        return (self.old_tag, self.old_digest) != (self.new_tag, self.new_digest)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"container": self.container, "pointer": self.pointer,
+                "old": {"tag": self.old_tag, "digest": self.old_digest},
+                "new": {"tag": self.new_tag, "digest": self.new_digest},
+                "changed": self.changed}
+
+
 @dataclass
 class PromoteResult:
-    """What a promotion changed (or found already pinned), and its commit if one was made."""
+    """What a promotion changed (or found already pinned), and its commit if one was made.
+
+    old_*/new_* are the first promoted container's (the primary's when it is promoted);
+    `pins` holds every container the promotion set.
+    """
 
     env: str
     service: str  # serviceName
@@ -38,29 +69,44 @@ class PromoteResult:
     message: str | None = None
     source: SourceRelease | None = None  # `promote --from`: the release copied
     pushed: str | None = None  # remote/branch the commit was pushed to
+    pins: list[PinChange] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"env": self.env, "service": self.service, "file": str(self.path),
                 "old": {"tag": self.old_tag, "digest": self.old_digest},
                 "new": {"tag": self.new_tag, "digest": self.new_digest},
+                "container": self.pins[0].container if self.pins else None,
+                "pins": [pin.as_dict() for pin in self.pins],
                 "changed": self.changed, "commit": self.commit, "commit_message": self.message,
                 "source": self.source.as_dict() if self.source else None, "pushed": self.pushed}
 
 
 def default_message(service: str, env: str, ref: ImageRef,
-                    source: SourceRelease | None = None) -> str:
+                    source: SourceRelease | None = None, changes: list[PinChange] | None = None
+                    ) -> str:
+    """The commit title; a service that pins several containers names the ones promoted."""
     if source is not None:
         return (f"promote {service} in {env} to {source.env}'s release "
                 f"{source.short_revision} ({ref.short})")
+    if changes and len(changes) > 1:
+        return f"promote {service} in {env}: " + ", ".join(
+            f"{c.container} to {_short(c)}" for c in changes)
+    if changes and changes[0].pointer != "/image":
+        return f"promote {service} {changes[0].container} to {ref.short} in {env}"
     return f"promote {service} to {ref.short} in {env}"
 
 
-def commit_body(title: str, rel: str, old: tuple[str | None, str | None], ref: ImageRef,
-                env: str, source: SourceRelease | None) -> str:
-    """Title, the source release (promote --from), the pin before and after, the trailers."""
-    parts = [title, *(["\n".join(source.describe())] if source else []),
-             f"{rel}: image pin\n  was: tag={old[0]} digest={old[1]}\n"
-             f"  now: tag={ref.tag} digest={ref.digest}",
+def _short(change: PinChange) -> str:
+    return ImageRef(None, None, change.new_tag, change.new_digest).short
+
+
+def commit_body(title: str, rel: str, changes: list[PinChange], env: str,
+                source: SourceRelease | None) -> str:
+    """Title, the source release (promote --from), each pin before and after, the trailers."""
+    pins = [f"{rel}: image pin" + (f" {c.pointer}" if c.pointer != "/image" else "")
+            + f"\n  was: tag={c.old_tag} digest={c.old_digest}"
+            f"\n  now: tag={c.new_tag} digest={c.new_digest}" for c in changes]
+    parts = [title, *(["\n".join(source.describe())] if source else []), *pins,
              "\n".join(trailers(env, source))]
     return "\n\n".join(parts) + "\n"
 
@@ -132,38 +178,96 @@ def _read_spec(path: Path, rel: str) -> tuple[str, dict[str, Any]]:
     return text, doc
 
 
-def _require_env_repository(ref: ImageRef, image_ref: str, env_obj: Environment) -> None:
-    """An image named with its location must be in the environment's own repository."""
-    if ref.repository is not None and (ref.repository != env_obj.ecr_repository
+def _targets(repo_root: Path, rel: str, doc: dict[str, Any]) -> tuple[dict[str, ImagePin], str]:
+    """The spec's pins by the container each fills, and the primary container's name."""
+    images, image = doc.get("images"), doc.get("image")
+    if not isinstance(images, dict) and not isinstance(image, dict):
+        raise InvalidInput(f"{rel}: the service spec has no \"image\" object to rewrite",
+                           "add \"image\": {\"container\": ..., \"tag\": ..., \"digest\": "
+                           "...} to the spec once by hand")
+    service = doc.get("service") if isinstance(doc.get("service"), dict) else {}
+    balanced = [str(lb.get("containerName")) for lb in service.get("loadBalancers") or []
+                if isinstance(lb, dict) and lb.get("containerName")]
+    pins = config.pins_of(doc)
+    default = balanced[0] if balanced else _first_container(repo_root, doc)
+    named = {pin.container or default: pin for pin in pins}
+    primary = next((name for name in balanced if name in named), next(iter(named)))
+    return named, primary
+
+
+def _first_container(repo_root: Path, doc: dict[str, Any]) -> str:
+    """The task definition's first container: where a pin without a container goes."""
+    try:
+        taskdef = config.read_json(repo_root / doc["taskDefinition"]["file"])
+        return str(taskdef["containerDefinitions"][0]["name"])
+    except (config.DocumentError, KeyError, IndexError, TypeError):
+        return ""
+
+
+def _require_repository(ref: ImageRef, image_ref: str, env_obj: Environment, pin: ImagePin,
+                        container: str) -> None:
+    """An image named with its location must be in the repository its container's pin names
+    (the pin's own `repository`, else the environment's)."""
+    repository = pin.repository_in(env_obj)
+    if ref.repository is not None and (ref.repository != repository
                                        or ref.registry != env_obj.registry):
+        whose = (f"{env_obj.name}'s repository" if pin.repository is None
+                 else f"the repository of container {container}")
         raise InvalidInput(
-            f"image {image_ref!r} is not in {env_obj.name}'s repository "
-            f"{env_obj.repository_uri}",
+            f"image {image_ref!r} is not in {whose} {pin.uri_in(env_obj)}",
             f"push it there first (`release build --env {env_obj.name} --push`), or pass "
             "tag@sha256:<digest> of an image that is",
         )
 
 
+def _changes(repo_root: Path, rel: str, doc: dict[str, Any], env_obj: Environment,
+             refs: Mapping[str | None, str]) -> list[PinChange]:
+    """The pin change of each container asked for (None: the primary's)."""
+    named, primary = _targets(repo_root, rel, doc)
+    changes = []
+    for container, image_ref in refs.items():
+        name = container or primary
+        pin = named.get(name)
+        if pin is None:
+            raise InvalidInput(f"{rel} pins no container {name!r}",
+                               f"pinned containers: {', '.join(named)}; a new one is added to "
+                               "/images by hand once")
+        ref = parse_image_ref(image_ref)
+        _require_repository(ref, image_ref, env_obj, pin, name)
+        changes.append(PinChange(name, pin.pointer, pin.tag, pin.digest, ref.tag, ref.digest))
+    return sorted(changes, key=lambda c: c.container != primary)
+
+
 def promote_pin(repo_root: Path, env: str, service: str, image_ref: str, commit: bool = False,
-                message: str | None = None, source: SourceRelease | None = None
-                ) -> PromoteResult:
-    """Pin `service` in `env` to `image_ref` by editing the spec's text; optionally commit it."""
+                message: str | None = None, source: SourceRelease | None = None,
+                container: str | None = None) -> PromoteResult:
+    """Pin one container of `service` in `env` (default: the primary's) to `image_ref`."""
+    return promote_pins(repo_root, env, service, {container: image_ref}, commit, message,
+                        source)
+
+
+def promote_pins(repo_root: Path, env: str, service: str, refs: Mapping[str | None, str],
+                 commit: bool = False, message: str | None = None,
+                 source: SourceRelease | None = None) -> PromoteResult:
+    """Pin containers of `service` in `env` ({container: image reference}, None: the primary)
+    by editing the spec's text, one pin after another; optionally commit it (one commit)."""
     repo_root = Path(repo_root)
     path = _spec_path(repo_root, env, service)
     rel = path.relative_to(repo_root).as_posix()
-    ref = parse_image_ref(image_ref)
     text, doc = _read_spec(path, rel)
     service_name = service_name_of(doc) or path.stem
-    _require_env_repository(ref, image_ref, _load_env(repo_root, env))
-    pin = doc.get("image") if isinstance(doc.get("image"), dict) else {}
-    old_tag, old_digest = pin.get("tag"), pin.get("digest")
-    result = PromoteResult(env, service_name, path, old_tag, old_digest, ref.tag, ref.digest,
-                           changed=(old_tag, old_digest) != (ref.tag, ref.digest),
-                           source=source)
-    if not result.changed:
+    changes = _changes(repo_root, rel, doc, _load_env(repo_root, env), refs)
+    made = [c for c in changes if c.changed]
+    first = (made or changes)[0]
+    result = PromoteResult(env, service_name, path, first.old_tag, first.old_digest,
+                           first.new_tag, first.new_digest, changed=bool(made), source=source,
+                           pins=changes)
+    if not made:
         return result
+    new_text = text
     try:
-        new_text = rewrite_pin(text, ref.tag, ref.digest)
+        for change in made:
+            new_text = rewrite_pin(new_text, change.new_tag, change.new_digest, change.pointer)
     except ValueError as exc:
         raise InvalidInput(f"cannot edit {rel}: {exc}", "fix the file's JSON first") from None
     repo = git.open_repo(repo_root) if commit else None
@@ -173,8 +277,9 @@ def promote_pin(repo_root: Path, env: str, service: str, image_ref: str, commit:
     path.write_text(new_text, encoding="utf-8")
     if repo is None:
         return result
-    result.message = message or default_message(service_name, env, ref, source)
-    body = commit_body(result.message, rel, (old_tag, old_digest), ref, env, source)
+    ref = ImageRef(None, None, first.new_tag, first.new_digest)
+    result.message = message or default_message(service_name, env, ref, source, made)
+    body = commit_body(result.message, rel, made, env, source)
     result.commit = git.commit_file(repo, path, body, text)
     return result
 

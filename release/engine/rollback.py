@@ -160,12 +160,17 @@ def rollback_services(config_repo: ConfigRepo, specs: list[ServiceSpec], reporte
     """Roll each service back (to --to, else to the revision live before the current release);
     stop at the first that does not settle. `confirm` asks before anything is changed; with
     `commit` (the repository's root) the restored image is pinned in git."""
-    outcomes = []
-    for spec in specs:
-        outcome = _rollback_one(config_repo, spec, reporter, to, timeout, commit, confirm)
-        outcomes.append(outcome)
-        if outcome.status == NOT_RESTORED:
-            break
+    from release.adapters.aws import shared
+
+    outcomes: list[ReleaseOutcome] = []
+    if not specs:
+        return outcomes
+    with shared(config_repo.environment(specs[0].env)):  # each value's source read once
+        for spec in specs:
+            outcome = _rollback_one(config_repo, spec, reporter, to, timeout, commit, confirm)
+            outcomes.append(outcome)
+            if outcome.status == NOT_RESTORED:
+                break
     return outcomes
 
 
@@ -197,8 +202,12 @@ def _target_of(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter
 def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
                   to: str | None, timeout: str | int | None, commit: Path | None,
                   confirm: Callable[[str], bool]) -> ReleaseOutcome:
+    from release.engine import values
+
     env = config_repo.environment(spec.env)
     aws = connect(env)
+    resolved = values.resolve(config_repo, spec, aws)  # a missing value: exit 1, before the lock
+    spec, env = resolved.spec or spec, resolved.env
     where = f"{env.name}/{spec.service_name}"
     current, target, caution = _target_of(env, spec, aws, reporter, to)
     busy = deployments.in_progress(current.service)
@@ -268,29 +277,54 @@ def check_revision_arn(environment: Any, family: str, given: str) -> None:
 
 def commit_pin(root: Path, environment: Any, spec: Any, aws: Any, revision: str,
                 reporter: Any) -> None:
-    """Pin the restored image in git so that the next `release deploy` does not undo it."""
+    """Pin the restored images in git (every container the service pins) so that the next
+    `release deploy` does not undo the rollback."""
     from release.adapters import live
     from release.core.records import Record
-    from release.core.render import image_container
-    from release.engine.promote import promote_pin
+    from release.engine.promote import promote_pins
 
     taskdef, tags = live.describe_revision(aws.ecs, revision)
-    name = spec.image.container or image_container(spec, _TaskdefView(taskdef))
-    image = next((c.get("image") for c in taskdef.get("containerDefinitions", [])
-                  if c.get("name") == name), None)
     record = Record.from_tags(revision, tags)
-    if image and record and record.image_tag and "@sha256:" in image:
-        location, _, digest = image.partition("@")
-        image = f"{location}:{record.image_tag}@{digest}"
-    if not image:
-        raise InvalidInput(f"{short(revision)} has no image for container {name}",
+    refs = restored_refs(spec, taskdef, record)
+    missing = [name for name, image in refs.items() if not image]
+    if missing:
+        raise InvalidInput(f"{short(revision)} has no image for container {missing[0]}",
                            "pin the image by hand with `release promote`")
-    result = promote_pin(root, environment.name, spec.name, image, commit=True,
-                         message=f"rollback {spec.service_name} in {environment.name} to "
-                                 f"{short(revision)}")
-    reporter.emit("rollback.committed", f"pinned {image} in {result.path}"
+    result = promote_pins(root, environment.name, spec.name, refs, commit=True,
+                          message=f"rollback {spec.service_name} in {environment.name} to "
+                                  f"{short(revision)}")
+    shown = ", ".join(str(image) for image in refs.values())
+    reporter.emit("rollback.committed", f"pinned {shown} in {result.path}"
                   + (f" (commit {result.commit[:12]})" if result.commit else " (already pinned)"),
-                  commit=result.commit, image=image)
+                  commit=result.commit, image=next(iter(refs.values())),
+                  images={str(k): v for k, v in refs.items()})
+
+
+def restored_refs(spec: Any, taskdef: dict[str, Any], record: Any) -> dict[str | None, str]:
+    """{container: image reference} the restored revision runs for each pinned container, the
+    primary's first. The primary keeps the record's tag next to its digest; another
+    container keeps git's tag when it names the same digest, else is pinned by digest."""
+    from release.core.render import pinned_container
+
+    view = _TaskdefView(taskdef)
+    images = {c.get("name"): str(c.get("image") or "") for c in view.containers}
+    refs: dict[str | None, str] = {}
+    for pin in (spec.image, *(p for p in spec.images if p is not spec.image)):
+        name = pinned_container(spec, pin, view)
+        image = images.get(name, "")
+        location, _, digest = image.partition("@")
+        tag = record.image_tag if pin is spec.image and record else (
+            pin.tag if pin.digest == digest else None)
+        if image and tag and digest.startswith("sha256:"):
+            image = f"{location.rsplit(':', 1)[0] if _has_tag(location) else location}:{tag}" \
+                    f"@{digest}"
+        refs[name if len(spec.images) > 1 else None] = image
+    return refs
+
+
+def _has_tag(location: str) -> bool:
+    """`registry/repo:tag` (a colon after the last slash; a registry's port comes before it)."""
+    return ":" in location.rsplit("/", 1)[-1]
 
 
 class _TaskdefView:

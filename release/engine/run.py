@@ -201,8 +201,12 @@ def run_once(aws: Any, env: Environment, service: dict[str, Any], revision: str,
 def run(repo: ConfigRepo, spec: ServiceSpec, command: list[str], reporter: Reporter,
         container: str | None = None, revision: str | None = None) -> int:
     """`release run`: the exit code is the container's (1 when it never ran)."""
+    from release.engine import values
+
     env = repo.environment(spec.env)
     aws = aws_adapter.connect(env)
+    resolved = values.resolve(repo, spec, aws)  # values from outside git
+    repo, spec, env = resolved.repo, resolved.spec or spec, resolved.env
     with aws_adapter.aws_errors(env, f"running a task of {spec.service_name}"):
         service = live_state.describe_service(aws.ecs, env.cluster, spec.service_name)
         if service is None:

@@ -3,6 +3,7 @@ release ledger. Reads only; the verbs render what these return."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,10 +50,16 @@ class ServiceStatus:
 def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
     """Read the service, its tasks and ELB health in one snapshot, and compare with git."""
     from release.adapters import live
-    from release.engine import canary
+    from release.engine import canary, values
 
     environment = config_repo.environment(spec.env)
     aws = connect(environment)
+    unresolved = None
+    try:  # values from outside git; status still shows the live state without them
+        resolved = values.resolve(config_repo, spec, aws)
+        config_repo, spec, environment = resolved.repo, resolved.spec or spec, resolved.env
+    except InvalidInput as exc:
+        unresolved = f"cannot compare with git: {exc.message}"
     with aws_step(environment, f"reading {spec.service_name}"):
         current = live.fetch_live(aws.ecs, environment, spec)
         if current.service is None:
@@ -61,7 +68,7 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
                                      live.health_source(aws, environment, spec))
         snap = reader.read(default_clock().now())
         found_canary = canary.explain(environment, spec, aws)
-        drift = drift_from_git(aws, config_repo, spec, current)
+        drift = [unresolved] if unresolved else drift_from_git(aws, config_repo, spec, current)
     target = make_target(environment, spec, current.revision_arn or "",
                          (primary(current.service) or {}).get("id"), None, 10**9, None,
                          current.taskdef or {})
@@ -74,6 +81,17 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
     return ServiceStatus(spec.env, spec.service_name, True, current.revision_arn, state, verdict,
                          record, drift, _deployment_rows(current.service), _task_rows(snap),
                          list(snap.health.answer if snap.health else []), found_canary)
+
+
+def statuses(config_repo: ConfigRepo, specs: list[ServiceSpec]) -> Iterator[ServiceStatus]:
+    """`status_of` each service on one client set (each value from outside git read once)."""
+    from release.adapters.aws import shared
+
+    if not specs:
+        return
+    with shared(config_repo.environment(specs[0].env)):
+        for spec in specs:
+            yield status_of(config_repo, spec)
 
 
 def drift_from_git(aws: Any, config_repo: ConfigRepo, spec: ServiceSpec,
@@ -127,9 +145,11 @@ class ServiceHistory:
 def history_of(config_repo: ConfigRepo, spec: ServiceSpec, limit: int) -> ServiceHistory:
     """Every release, restore and rollback of the service with its outcome (ledger + tags)."""
     from release.adapters import ledger, live
+    from release.engine import values
 
     environment = config_repo.environment(spec.env)
     aws = connect(environment)
+    environment = values.resolve(config_repo, None, aws, spec.env).env  # its cluster
     with aws_step(environment, f"reading the records of {spec.family}"):
         found = [r for r in live.records_of(aws.ecs, spec.family, limit)
                  if r.service in ("", spec.service_name) and r.env in ("", spec.env)]

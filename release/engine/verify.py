@@ -74,11 +74,17 @@ def elb_base_url(env: Environment) -> str:
 def run(config_repo: ConfigRepo, env: str, service: str | None, base_url: str | None,
            settings: CheckSettings, reporter: Reporter) -> VerifyReport:
     """Run every smoke check of the chosen services; the report, whatever the outcome."""
-    from release.adapters.smoke import run_checks
+    import functools
 
-    target = base_url or elb_base_url(config_repo.environment(env))
+    from release.adapters.aws import connect
+    from release.adapters.smoke import run_checks
+    from release.engine import values
+
+    aws = functools.cache(lambda: connect(config_repo.environment(env)))  # only if needed
+    target = base_url or elb_base_url(values.resolve(config_repo, None, aws, env).env)
     report = VerifyReport(env, target)
     for spec in config_repo.services_of(env, service):
+        spec = values.resolve(config_repo, spec, aws).spec or spec  # values from outside git
         if not spec.smoke_checks:
             reporter.emit("verify.none", f"{spec.service_name}: no smoke checks in {spec.path}",
                           "warn", env=env, service=spec.service_name)

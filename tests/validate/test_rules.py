@@ -113,6 +113,17 @@ def staging_uses_web(doc):
     doc["overrides"]["containers"] = {"web": doc["overrides"]["containers"]["akka-firehose"]}
 
 
+def built_into_one_repository(context: str):
+    """/images: the application and a `worker` built from `context`, both into the
+    environment's repository (neither names one)."""
+    def change(doc):
+        pin = {k: doc["image"][k] for k in ("tag", "digest")}
+        doc["images"] = {"akka-firehose": {**pin, "build": doc.pop("build")},
+                         "worker": {**pin, "build": {"context": context}}}
+        del doc["image"]
+    return change
+
+
 TG_ARN = ("arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/akka-blue/"
           "0123456789abcdef")
 ADVANCED = {"alternateTargetGroupArn": TG_ARN.replace("blue", "green"),
@@ -135,6 +146,15 @@ def native(strategy: str, advanced: bool = True, **settings) -> Change:
 def pause_at(stage: str) -> Change:
     return native("BLUE_GREEN", bakeTimeInMinutes=5,
                   lifecycleHooks=[{"targetType": "PAUSE", "lifecycleStages": [stage]}])
+
+
+STREAM = "/overrides/containers/akka-firehose/environment/FIREHOSE_STREAM"
+
+
+def stream(value: str) -> Callable[[dict], None]:
+    """The staging service's stream name is `value` (a template, in these cases)."""
+    return lambda d: d["overrides"]["containers"]["akka-firehose"]["environment"].update(
+        FIREHOSE_STREAM=value)
 
 
 # rule id, change that fires it (staging), file and pointer it names, near miss that stays quiet
@@ -249,8 +269,8 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
     ("taskdef-tags", taskdef(lambda d: d.update(tags=[{"key": "team", "value": "a"},
                                                       {"key": "team", "value": "b"}])),
      TASKDEF, "/tags/1/key", taskdef(lambda d: d.update(tags=[{"key": "team", "value": "a"}]))),
-    ("taskdef-tags", taskdef(lambda d: d.update(tags=[{"key": f"k{i}"} for i in range(33)])),
-     TASKDEF, "/tags/32", taskdef(lambda d: d.update(tags=[{"key": f"k{i}"} for i in range(32)]))),
+    ("taskdef-tags", taskdef(lambda d: d.update(tags=[{"key": f"k{i}"} for i in range(23)])),
+     TASKDEF, "/tags/22", taskdef(lambda d: d.update(tags=[{"key": f"k{i}"} for i in range(22)]))),
     ("container-references", taskdef(sidecar(links=["akka"])),
      TASKDEF, "/containerDefinitions/1/links/0", taskdef(sidecar(links=["akka-firehose:app"]))),
     ("container-references",
@@ -384,9 +404,9 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
     ("ref-role", service(lambda d: d["service"].update(role="otherRole")),
      STAGING_SERVICE, "/service/role",
      service(lambda d: d["service"].update(role="arn:aws:iam::123456789012:role/ecsServiceRole"))),
-    ("ref-repository", service(lambda d: d["image"].update(repository="other")),
-     STAGING_SERVICE, "/image/repository",
-     service(lambda d: d["image"].update(repository="akka-firehose"))),
+    ("ref-repository", service(built_into_one_repository("examples/worker")),
+     STAGING_SERVICE, "/images/worker/build/context",
+     service(lambda d: d["image"].update(repository="a-repository-of-its-own"))),
     ("ref-environment-name", environment(lambda d: d.update(name="prod")), STAGING_ENV, "/name",
      environment(lambda d: d.pop("name"))),
     ("ref-service-name", second_service("akka-firehose-service"),
@@ -422,6 +442,14 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
         strategy="BLUE_GREEN", bakeTimeInMinutes=5)),
      STAGING_SERVICE, "/service/deploymentConfiguration/strategy",
      service(lambda d: d["service"]["deploymentConfiguration"].update(strategy="ROLLING"))),
+    ("template-syntax", service(stream("{{ sssm `/akka/stream` }}")), STAGING_SERVICE, STREAM,
+     service(stream("{{ ssm `/akka/stream` }}"))),
+    ("template-place", service(lambda d: d["service"].update(serviceName="{{ env `N` `a` }}")),
+     STAGING_SERVICE, "/service/serviceName",
+     service(lambda d: d["service"].update(role="{{ env `ROLE` `ecsServiceRole` }}"))),
+    ("template-source", service(stream("{{ tfstate `output.stream` }}")), STAGING_SERVICE,
+     STREAM, both(service(stream("{{ tfstate `output.stream` }}")), environment(
+         lambda d: d.update(values={"tfstate": "infra/terraform.tfstate"})))),
 ]
 
 WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [

@@ -44,5 +44,17 @@ describe("schema-pattern", ERROR, "names, ARNs, digests and paths have the docum
 describe("schema-unique", ERROR, "lists that must not repeat do not", "remove the duplicate")
 describe("schema-invalid", ERROR, "other schema constraints (one of several allowed forms)",
          "see the schema")
+describe("template-syntax", ERROR, "a template ({{ … }} in a string of a service spec or "
+         "environment.json) is well formed and calls ssm, cfn_output, cfn_export, tfstate, env "
+         "or must_env with their arguments", "write e.g. {{ ssm `/name` }}; for a literal {{ "
+         "write {{ \"{{\" }}")
+describe("template-place", ERROR, "no template where a value is needed before values from "
+         "outside git are filled in (account, region, aws, endpoints, ecr, names, pins, "
+         "taskDefinition, serviceName), nor one of our functions in a task definition (a "
+         "warning for env and must_env there)", "write the value itself, or move it into the "
+         "service spec's /overrides")
+describe("template-source", ERROR, "a tfstate template's environment says where its Terraform "
+         "state is (/values/tfstate)", "add \"values\": {\"tfstate\": \"path or "
+         "s3://bucket/key\"} to environment.json")
 describe("internal-error", ERROR, "a rule could not run (a bug in the tool, never in the input)",
          "report it with the document that triggers it")

@@ -1,13 +1,16 @@
 """References between documents: load balancer, cluster, role, repository, names, order.
 
 Why: a service spec names things its environment owns; a name that differs
-from the environment's would deploy into, or route through, something else.
+from the environment's would deploy into, or route through, something else. Image
+repositories are the exception: a service names its own (each pin's `repository`), and
+only two build contexts sharing one would be wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from release.core.config import ImagePin
 from release.core.findings import ERROR, WARNING, Finding
 from release.core.rules.base import (
     Context,
@@ -15,6 +18,7 @@ from release.core.rules.base import (
     lb_entries,
     rule,
 )
+from release.core.template_checks import is_opaque
 
 
 @rule("ref-load-balancer", ERROR, "the service's loadBalancerName is the environment's classic "
@@ -36,7 +40,8 @@ def ref_load_balancer(ctx: Context) -> Iterator[Finding]:
                 yield finding("ref-load-balancer", view.rel, here,
                               "the load balancer entry names no load balancer",
                               f"add \"loadBalancerName\": \"{view.env.load_balancer.name}\"")
-            elif lb["loadBalancerName"] != view.env.load_balancer.name:
+            elif lb["loadBalancerName"] != view.env.load_balancer.name and not is_opaque(
+                    lb["loadBalancerName"]) and not is_opaque(view.env.load_balancer.name):
                 yield finding("ref-load-balancer", view.rel, f"{here}/loadBalancerName",
                               f"load balancer {lb['loadBalancerName']!r} is not environment "
                               f"{view.env_name}'s ELB {view.env.load_balancer.name!r}",
@@ -49,7 +54,8 @@ def ref_cluster(ctx: Context) -> Iterator[Finding]:
     for view in ctx.services:
         cluster = view.spec.service.get("cluster")
         if (view.env is not None and cluster is not None and cluster != view.env.cluster
-                and not str(cluster).endswith(f":cluster/{view.env.cluster}")):
+                and not str(cluster).endswith(f":cluster/{view.env.cluster}")
+                and not is_opaque(cluster) and not is_opaque(view.env.cluster)):
             yield finding("ref-cluster", view.rel, "/service/cluster",
                           f"cluster {cluster!r} is not environment {view.env_name}'s cluster "
                           f"{view.env.cluster!r}")
@@ -62,21 +68,40 @@ def ref_role(ctx: Context) -> Iterator[Finding]:
         role = view.spec.service.get("role")
         expected = view.env.iam.get("serviceRole") if view.env is not None else None
         if role is not None and expected and role != expected and not str(role).endswith(
-                f"/{expected}"):
+                f"/{expected}") and not is_opaque(role) and not is_opaque(expected):
             yield finding("ref-role", view.rel, "/service/role",
                           f"role {role!r} is not environment {view.env_name}'s service role "
                           f"{expected!r}", f"use {expected!r}")
 
 
-@rule("ref-repository", ERROR, "an image repository named in the pin is the environment's ECR "
-      "repository", "remove /image/repository or make it equal to ecr.repository")
+@rule("ref-repository", ERROR, "images built from different contexts go to different "
+      "repositories (an image's tag is the commit that last changed its context: one commit "
+      "changing two contexts would tag both images alike in one repository)",
+      "give each built container its own /images/<container>/repository")
 def ref_repository(ctx: Context) -> Iterator[Finding]:
+    """Why an error: ECR tags are immutable, so the second build of the same tag finds the
+    first image "already in ECR" and its container would run the other context's image."""
+    built: dict[tuple[str, str], tuple[str, str, tuple[str, str | None]]] = {}
     for view in ctx.services:
-        repository = view.doc.get("image", {}).get("repository")
-        if view.env is not None and repository and repository != view.env.ecr_repository:
-            yield finding("ref-repository", view.rel, "/image/repository",
-                          f"repository {repository!r} is not environment {view.env_name}'s ECR "
-                          f"repository {view.env.ecr_repository!r}")
+        if view.env is None:
+            continue
+        for pin in view.spec.images:
+            if pin.build is None:
+                continue
+            source = (pin.build.context.strip("/"), pin.build.dockerfile)
+            key = (view.env_name, pin.repository_in(view.env))
+            first = built.setdefault(key, (view.rel, pin.pointer, source))
+            if first[2] != source:
+                yield finding("ref-repository", view.rel, _repository_pointer(pin),
+                              f"repository {key[1]!r} also receives the image built from "
+                              f"{first[2][0]!r} ({first[0]}#{first[1]}), but this pin builds "
+                              f"{source[0]!r}: both would be tagged with one commit")
+
+
+def _repository_pointer(pin: ImagePin) -> str:
+    if pin.pointer == "/image":
+        return "/image/repository" if pin.repository else "/build/context"
+    return f"{pin.pointer}/repository" if pin.repository else f"{pin.pointer}/build/context"
 
 
 @rule("ref-environment-name", ERROR, "environment.json's name equals its folder name",

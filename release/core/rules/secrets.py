@@ -18,6 +18,7 @@ from release.core.rules.base import (
     finding,
     rule,
 )
+from release.core.template_checks import is_opaque
 
 # Plain-text secrets: names that say "secret", values that look like credentials.
 SECRET_NAME = re.compile(
@@ -158,7 +159,7 @@ SSM_PARAMETER_NAME = re.compile(r"^/?(?!(?:aws|ssm))[A-Za-z0-9_.-]+(/[A-Za-z0-9_
       "name or ARN (SSM Parameter Store); never the secret itself")
 def secret_value_from(ctx: Context) -> Iterator[Finding]:
     def check(rel: str, path: list, value: str) -> Iterator[Finding]:
-        if not (SECRET_ARN.match(value) or SSM_PARAMETER_NAME.match(value)):
+        if not (SECRET_ARN.match(value) or SSM_PARAMETER_NAME.match(value) or is_opaque(value)):
             if SECRET_SERVICE_ARN.match(value):
                 kind = ("a Secrets Manager or SSM ARN without a real region, 12-digit account "
                         "and secret or parameter (a placeholder left in?)")

@@ -25,6 +25,7 @@ from release.core.rules.base import (
     rule,
 )
 from release.core.rules.load_balancer import grace_pointer, uncovered_message, uncovered_start
+from release.core.template_checks import is_opaque
 
 # Valid task-level CPU units → memory (MiB) on Fargate. ECS developer guide, "Troubleshoot
 # Amazon ECS task definition invalid CPU or memory errors": "For task definitions that specify
@@ -85,7 +86,8 @@ def tg_reference(ctx: Context) -> Iterator[Finding]:
                           f"balancer {lbs.name!r}: a service attaches one of its target groups",
                           f"use \"targetGroupArn\": \"{names[0] if names else 'NAME'}\" instead "
                           "of loadBalancerName")
-        elif lbs.target_group(lb["targetGroupArn"]) is None:
+        elif lbs.target_group(lb["targetGroupArn"]) is None and not is_opaque(
+                lb["targetGroupArn"]):  # a value from outside git: not known offline
             yield finding("tg-reference", view.rel, f"{here}/targetGroupArn",
                           f"target group {lb['targetGroupArn']!r} is not one of environment "
                           f"{view.env_name}'s ({', '.join(names) or 'none'})",
