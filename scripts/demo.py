@@ -5,8 +5,8 @@ copy of this config repository (so the demo's commits never touch your checkout)
 
     sandbox up → the example service gains a sidecar (a commit) → bootstrap (an
     ECR repository per image) → validate → build & push (the service's two
-    images; the second application's) → promote → deploy (both applications) →
-    verify → second release → broken release (rolled back by itself, exit 3) →
+    images; the second application's) → promote → apply (both applications at
+    once) → verify → second release → broken release (rolled back by itself, exit 3) →
     operator rollback → history → the same image on Fargate behind an ALB
     (sandbox-alb: bootstrap → promote → deploy → second release, stable once the
     old targets drained → status) → sandbox down
@@ -260,12 +260,14 @@ class Demo:
         image = self.build("build & push", SERVICE, "akka-firehose + its heartbeat sidecar")
         self.build("build worker", WORKER, "audit-worker, into its own repository")
         # Each pin keeps both the tag (for people) and the digest (what ECS runs).
+        before = self.git("rev-parse", "HEAD")
         for name, service in (("promote", SERVICE), ("promote worker", WORKER)):
             self.run(name, ["promote", "--env", ENV, "--service", service, "--image",
                             f"@{self.repo.parent / f'build-{service}.json'}", "--commit"],
                      note="every image of the build report")
         self.run("plan", ["plan", "--env", ENV])
-        self.run("deploy v1", ["deploy", "--env", ENV], note="both applications")
+        self.run("apply v1", ["apply", "--since", before, "--env", ENV],
+                 note="what the promotions changed: both applications at once")
         with self.serving(image["reference"]):
             self.run("verify", ["verify", "--env", ENV, "--service", SERVICE, "--base-url",
                                 f"http://127.0.0.1:{self.smoke_port}"],

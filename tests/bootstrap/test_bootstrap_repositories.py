@@ -44,6 +44,7 @@ def test_every_named_repository_is_made_with_the_seeds_policy_and_the_settings(r
                                                                                sandbox_aws):
     repositories = _with_worker(repo)
     assert repositories == {"akka-firehose": ["akka-firehose"],
+                            "audit-worker": ["audit-worker"],  # the sandbox's own second app
                             "ledger-audit": ["ledger-audit/akka-firehose"],
                             "team-a/audit-sidecar": ["ledger-audit/audit-sidecar"]}
     env = config.load_repo(repo, ["sandbox"]).environment("sandbox")

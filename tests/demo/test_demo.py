@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_STEPS = [
     ("sandbox up", 0), ("add sidecar", 0), ("bootstrap", 0), ("validate", 0),
     ("build & push", 0), ("build worker", 0), ("promote", 0), ("promote worker", 0),
-    ("plan", 0), ("deploy v1", 0), ("verify", 0), ("deploy v2", 0), ("deploy again", 0),
+    ("plan", 0), ("apply v1", 0), ("verify", 0), ("deploy v2", 0), ("deploy again", 0),
     ("deploy broken", 3),
     ("rollback", 0), ("status", 0), ("history", 0), ("alb bootstrap", 0), ("alb promote", 0),
     ("alb deploy v1", 0), ("alb deploy v2", 0), ("alb status", 0), ("sandbox down", 0),
