@@ -40,8 +40,10 @@ WORKER = "audit-worker"  # the sandbox's second application, in a repository of 
 EXAMPLES = ("akka-firehose", "heartbeat", "audit-worker")  # static binaries for FROM scratch
 TASKDEF = "taskdefs/akka-firehose.json"
 SIDECAR = "heartbeat"  # the example service's sidecar, built into a repository of its own
+# No CPU units reserved (it shares the instance's): the application's 1024 fill half a
+# t2.medium, so two of its tasks still fit on one instance while the old one drains.
 SIDECAR_CONTAINER = {
-    "name": SIDECAR, "cpu": 64, "memory": 32, "essential": False, "stopTimeout": 5,
+    "name": SIDECAR, "memory": 32, "essential": False, "stopTimeout": 5,
     "dockerLabels": {"release.sandbox.stop-exit-code": "0"},
     "environment": [{"name": "HEARTBEAT_SECONDS", "value": "10"}],
     "logConfiguration": {"logDriver": "awslogs", "options": {
@@ -169,8 +171,8 @@ class Demo:
             }
             spec.write_text(json.dumps(doc, indent=2) + "\n")
             edited.append(spec.relative_to(self.repo).as_posix())
-        print(f"  + {TASKDEF}: containerDefinitions[heartbeat] (64 CPU units, 32 MiB, "
-              "not essential)", flush=True)
+        print(f"  + {TASKDEF}: containerDefinitions[heartbeat] (32 MiB, no CPU units of its "
+              "own, not essential)", flush=True)
         for rel in edited:
             print(f"  ~ {rel}: /image → /images/akka-firehose, + /images/heartbeat", flush=True)
         self.git("commit", "-q", "-am", "akka-firehose: a heartbeat sidecar, built into a "
