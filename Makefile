@@ -25,9 +25,11 @@ example:
 
 # Tests need a Docker engine; start one on a private socket when none answers.
 # An engine that `make` started is stopped again afterwards; one that was running is left alone.
+# The Jenkinsfile is linted by npm-groovy-lint (CodeNarc) first: an error fails the run.
 test: install engine
 	@eval "$$(scripts/engine.sh start)"; \
-	$(BIN)/ruff check . && $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+	$(BIN)/ruff check . && scripts/lint-jenkinsfile.sh && \
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
 	rc=$$?; [ -z "$${RELEASE_ENGINE_STARTED:-}" ] || scripts/engine.sh stop; exit $$rc
 
 demo: install engine example
@@ -36,6 +38,7 @@ demo: install engine example
 
 lint: install
 	$(BIN)/ruff check .
+	scripts/lint-jenkinsfile.sh
 
 bench: install engine example
 	@eval "$$(scripts/engine.sh start)"; rc=0; \

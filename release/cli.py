@@ -2,13 +2,16 @@
 
 `release --help` is the command run most often and it needs no verb: `main` prints
 HELP (what typer prints for it, kept equal by tests/core/test_cli_help.py) without
-importing typer, the verbs or anything they need; everything else builds the typer
-app (`app`, made on first use). Verb modules import only typer at load time;
-boto3 and docker are imported inside the verbs that need them.
+importing typer, the verbs or anything they need. `release validate` with plain options
+(run on every commit) skips typer's parsing too (release/commands/validate.py,
+`direct_arguments`); everything else builds the typer app (`app`, made on first use).
+Verb modules import only typer at load time; boto3 and docker are imported inside the
+verbs that need them.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -114,6 +117,12 @@ def main() -> None:
     if sys.argv[1:] == ["--help"]:
         sys.stdout.write(HELP)
         return
+    if sys.argv[1:2] == ["validate"] and not any(k.endswith("_COMPLETE") for k in os.environ):
+        from release.commands import validate  # plain options: read without typer's parsing
+
+        arguments = validate.direct_arguments(sys.argv[2:])
+        if arguments is not None:
+            sys.exit(validate.run_direct(arguments))
     __getattr__("app")()
 
 

@@ -3,8 +3,11 @@
 A user never sees a Python traceback: the verb's guard (commands/common.py
 handles_errors) calls `internal_error`, which writes the traceback to a file
 under the user's state directory and returns one line that says what broke,
-asks for a report and names the file. With RELEASE_DEBUG=1 the traceback is
-printed as well, for whoever is fixing the bug.
+asks for a report and names the file. The file is scrubbed of secrets (the
+command line's `--notify` URL, tokens, passwords in URLs, the values of secret
+variables) and readable by its user only, since it is meant to be attached.
+With RELEASE_DEBUG=1 the traceback is printed as well, for whoever is fixing
+the bug.
 
 Exit code: 5 when the failure is a lost connection or an I/O error of the
 engine, the registry or AWS (the caller can retry once reachability is back),
@@ -15,12 +18,14 @@ the hint asks to check `release status` when a release was running.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
+from release.core import redact
 from release.core.errors import EXIT_INVALID, EXIT_UNREACHABLE
 
 DEBUG_VARIABLE = "RELEASE_DEBUG"
@@ -62,18 +67,34 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def write_log(exc: BaseException, verb: str) -> Path | None:
-    """The traceback and the command line, in a new file; None when nowhere is writable."""
+def log_text(exc: BaseException, verb: str, argv: list[str],
+             environ: dict[str, str] | os._Environ[str]) -> str:
+    """What the log says: the verb, the time, the command line and the traceback, scrubbed
+    (core/redact.py): the value of a secret option (`--notify`) masked whole; URLs without
+    user-info or query; credential-shaped strings and the values of the process's secret
+    variables (AWS_SECRET_ACCESS_KEY, *_TOKEN, the webhook URL) masked wherever they appear.
+    The user is asked to attach the file to a bug report."""
+    secrets = redact.secret_values(environ)
     text = (f"release {verb}: internal error at "
             f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n"
-            f"argv: {sys.argv!r}\n\n"
+            f"argv: {redact.scrub_argv(argv, secrets)!r}\n\n"
             + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    return redact.scrub(text, secrets)
+
+
+def write_log(exc: BaseException, verb: str) -> Path | None:
+    """The scrubbed log in a new file only its user may read (0600, in a 0700 folder the user
+    owns); None when nowhere is writable."""
+    text = log_text(exc, verb, sys.argv, os.environ)
     name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}-{verb}.log"
-    for folder in (log_folder(), Path(tempfile.gettempdir()) / "release-internal-errors"):
+    shared = Path(tempfile.gettempdir()) / f"release-internal-errors-{os.getuid()}"
+    for folder in (log_folder(), shared):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            _private_folder(folder)
             path = folder / name
-            with path.open("x", encoding="utf-8", errors="replace") as out:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8",
+                           errors="replace") as out:
                 out.write(text)
             return path
         except OSError:
@@ -81,12 +102,24 @@ def write_log(exc: BaseException, verb: str) -> Path | None:
     return None
 
 
+def _private_folder(folder: Path) -> None:
+    """`folder` made (0700) or found: a real folder of this user, then closed to others."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise PermissionError(f"{folder} is not a folder of this user")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(folder, 0o700)
+
+
 def internal_error(exc: BaseException, verb: str) -> tuple[int, str, str]:
     """(exit code, message, hint) for an unexpected exception; the traceback goes to a file."""
     path = write_log(exc, verb)
-    if os.environ.get(DEBUG_VARIABLE) == "1":
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    if os.environ.get(DEBUG_VARIABLE) == "1":  # CI logs keep stderr: scrubbed as the file is
+        sys.stderr.write(redact.scrub("".join(traceback.format_exception(
+            type(exc), exc, exc.__traceback__)), redact.secret_values(os.environ)))
     detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    detail = redact.scrub(detail, redact.secret_values(os.environ))  # CI logs keep it too
     what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     where = f"the details are in {path}" if path else "the details could not be written"
     if is_connection_failure(exc):

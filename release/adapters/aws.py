@@ -265,6 +265,14 @@ class Aws:
     def cloudwatch(self) -> Any:
         return self.client("cloudwatch")
 
+    @cached_property
+    def application_autoscaling(self) -> Any:
+        return self.client("application-autoscaling")
+
+    @cached_property
+    def servicediscovery(self) -> Any:
+        return self.client("servicediscovery")
+
 
 def environment_key(env: Environment) -> tuple[Any, ...]:
     """What makes two environments one AWS throttling domain: account, region, endpoint, role."""

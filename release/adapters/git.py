@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from contextlib import suppress
 from pathlib import Path
 
@@ -153,29 +154,73 @@ def repo_commit(root: Path, known: str | None = None) -> tuple[str, str]:
         return "unknown", ""
 
 
-_REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "[remote rejected]")
+_MOVED = ("non-fast-forward", "fetch first", "stale info")  # git's "[rejected] (…)" reasons
 
 
 def push_head(repo: git.Repo, remote: str, branch: str) -> None:
     """Push HEAD to `remote`'s `branch`, fast-forward only: a branch that moved is refused by
-    the remote and reported with its fix, never forced. Neither the remote's URL nor git's
-    output is shown (either may carry credentials)."""
+    the remote and reported with its fix, never forced; a push the remote itself refuses (a
+    hook, a protected branch, a checked-out branch) is said in the remote's words. Neither
+    the remote's URL nor git's own lines are shown (either may carry credentials)."""
     try:
         repo.git.push("--porcelain", remote, f"HEAD:refs/heads/{branch}")
     except git.GitCommandError as exc:
-        said = f"{exc.stdout or ''}\n{exc.stderr or ''}"
-        if any(word in said for word in _REJECTED):
+        sha = repo.head.commit.hexsha[:12]
+        status, reason = _refusal(str(exc.stdout or ""))
+        if status == "[rejected]" and any(word in reason for word in _MOVED):
             raise InvalidInput(
-                f"the push of {repo.head.commit.hexsha[:12]} to {remote}/{branch} was rejected: "
-                "the branch moved since this checkout (not a fast-forward)",
+                f"the push of {sha} to {remote}/{branch} was rejected: the branch moved since "
+                f"this checkout ({reason})",
                 "the branch moved: rebase and rerun (start the job again: it checks out the "
                 "new tip and promotes anew); nothing was released and nothing was forced",
+            ) from None
+        if status:
+            said = _remote_lines(str(exc.stderr or ""))
+            raise InvalidInput(
+                f"the remote refused the push of {sha} to {remote}/{branch}: {reason or status}"
+                + (f"; it said: {' / '.join(said)}" if said else ""),
+                _refusal_fix(reason, branch) + "; nothing was released and nothing was forced",
             ) from None
         raise Unreachable(
             f"git could not push to {remote}/{branch} (exit {exc.status})",
             "check the job's git credentials (withCredentials/sshagent) and the remote's "
             "name; nothing was released",
         ) from None
+
+
+def _refusal(porcelain: str) -> tuple[str, str]:
+    """`git push --porcelain`'s refused ref ("!<TAB>from:to<TAB>[rejected] (reason)") →
+    ("[rejected]" or "[remote rejected]", the reason); ("", "") when no ref was refused."""
+    for line in porcelain.splitlines():
+        fields = line.split("\t")
+        if line.startswith("!") and len(fields) >= 3:
+            status, _, reason = fields[2].partition(" (")
+            return status.strip(), reason.rstrip(")").strip()
+    return "", ""
+
+
+def _remote_lines(stderr: str, most: int = 6) -> list[str]:
+    """What the remote's hooks printed (git's `remote:` lines), without URLs' user-info and
+    queries nor token-looking values."""
+    from release.core.notify import scrub
+
+    lines = []
+    for line in stderr.splitlines():  # GitPython quotes it: "  stderr: 'remote: …"
+        said = re.match(r"\s*(?:stderr: ')?remote:(.*)$", line)
+        if said and said.group(1).strip():
+            lines.append(scrub(said.group(1).strip()))
+    return lines[:most]
+
+
+def _refusal_fix(reason: str, branch: str) -> str:
+    if "checked out" in reason:
+        return (f"the remote is a repository with a work tree where {branch} is checked out: "
+                "push to its bare repository (the one the CI clones from)")
+    if "hook declined" in reason or "protected" in reason:
+        return (f"the remote's rules refuse this push to {branch} (a hook or a protected "
+                "branch, in its words above): let the job's git account push there, or push "
+                "the promotion to a branch the rules allow and merge it as they ask")
+    return "read the remote's reason above and fix that side"
 
 
 def push_branch(repo: git.Repo, given: str | None, remote: str) -> str:

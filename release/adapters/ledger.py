@@ -43,7 +43,7 @@ from release.core import lease as leases
 from release.core import records
 from release.core.clock import default_clock
 from release.core.config import Environment
-from release.core.errors import InvalidInput, ReleaseError
+from release.core.errors import InvalidInput, ReleaseError, Signalled
 from release.output.events import Reporter
 
 DEFAULT_TABLE = "release-ledger"
@@ -307,8 +307,10 @@ def _owner_alive(lease: leases.Lease, env_name: str, service: str) -> bool:
 
 def outcome_of(exc: BaseException) -> tuple[str, str]:
     """How an entry ends when the command leaves it by an exception."""
+    if isinstance(exc, Signalled):
+        return records.INTERRUPTED, f"interrupted ({exc.name})"
     if isinstance(exc, KeyboardInterrupt):
-        return records.INTERRUPTED, "interrupted (Ctrl-C or SIGTERM)"
+        return records.INTERRUPTED, "interrupted (Ctrl-C)"
     if isinstance(exc, BrokenPipeError):
         return records.INTERRUPTED, "the output was closed (broken pipe)"
     if isinstance(exc, SystemExit | GeneratorExit):
@@ -333,6 +335,7 @@ class Hold:
         self.open: list[records.Entry] = []
         self.registered: set[str] = set()  # revisions this run registered (tagged on close)
         self.release_entry: records.Entry | None = None
+        self.restore_entry: records.Entry | None = None  # the newest restore/rollback opened
         self.renewals = 0
         self._heartbeat_seconds = heartbeat_seconds
         self._stop = threading.Event()
@@ -344,9 +347,10 @@ class Hold:
         clock = default_clock()
         now = clock.now()
         host = socket.gethostname()
+        ci = records.ci_values()
         mine = leases.Lease(owner=uuid.uuid4().hex, holder=f"{records.who()}@{host}",
                             host=host, pid=os.getpid(), command=f"release {self.command}",
-                            build=os.environ.get("BUILD_TAG") or os.environ.get("BUILD_URL", ""),
+                            build=ci["BUILD_TAG"] or ci["BUILD_URL"],
                             since=now, expires=now + leases.LEASE_SECONDS)
         env = self.ledger.env
         with table_errors(env, f"taking the lock of {self.where}"):
@@ -386,12 +390,14 @@ class Hold:
         for entry in self.ledger.entries(self.service, OPEN_SCAN):
             if entry.outcome != records.IN_PROGRESS:
                 continue
-            reason = f"left in progress by {by}; closed by {closer}"
-            if self.ledger.update(entry, outcome=outcome, reason=reason,
+            closed, reason = outcome, f"left in progress by {by}; closed by {closer}"
+            if entry.kind == records.RELEASE and entry.failure:  # it failed, then was left
+                closed, reason = records.FAILED, f"{entry.failure}; rolling back when {reason}"
+            if self.ledger.update(entry, outcome=closed, reason=reason[:MAX_REASON],
                                   finished_at=records.iso(default_clock().now())):
                 self._say("ledger.closed", f"{self.where}: the {entry.kind} of "
                           f"{_short(entry.revision)} started {entry.at} was left in progress; "
-                          f"recorded as {outcome}", "warn", entry=entry.id, outcome=outcome)
+                          f"recorded as {closed}", "warn", entry=entry.id, outcome=closed)
 
     def give_back(self) -> None:
         self._stop.set()
@@ -470,12 +476,27 @@ class Hold:
         """Close what is still open (newest first) and point the revision's tags at it."""
         while self.open:
             entry = self.open.pop()
-            self.note_closed(entry, outcome, reason)
+            closed, why = self._closing(entry, outcome, reason)
+            self.note_closed(entry, closed, why)
             if entry.kind == records.RELEASE and entry.revision in self.registered:
                 with contextlib.suppress(Exception):
                     self.aws.ecs.tag_resource(resourceArn=entry.revision,
                                               tags=records.outcome_tags(
-                                                  outcome, reason, default_clock().now()))
+                                                  closed, why, default_clock().now()))
+
+    def _closing(self, entry: records.Entry, outcome: str, reason: str) -> tuple[str, str]:
+        """How an entry this run leaves open ends. A release whose failure was noted
+        (`failing`) keeps it: failed with its cause and what became of its rollback (the
+        rollback's own entry, closed first, says how that ended)."""
+        if entry.kind != records.RELEASE or not entry.failure:
+            return outcome, reason
+        restore = self.restore_entry
+        if restore is None:
+            return records.FAILED, f"{entry.failure}; not rolled back: {reason}"
+        to = _short(restore.revision)
+        if restore.outcome == records.COMPLETED:
+            return records.ROLLED_BACK, f"{entry.failure}; rolled back to {to}, then {reason}"
+        return records.FAILED, f"{entry.failure}; the rollback to {to} did not finish: {reason}"
 
     def _write(self, entry: records.Entry, **changes: str) -> None:
         try:
@@ -587,6 +608,36 @@ def registered(env: Environment, service: str, revision: str) -> None:
         held.note(held.release_entry, revision=revision)
 
 
+def note_release(env: Environment, service: str, **changes: str) -> None:
+    """Fields of the open release entry (e.g. `autoscaling`), written at once."""
+    held = active(env.name, service)
+    if held is not None and held.release_entry is not None:
+        held.note(held.release_entry, **changes)
+
+
+def failing(env: Environment, service: str, failure: str) -> None:
+    """The release failed (`failure`: its cause and why) and is about to be rolled back:
+    noted on its open entry, so that an interrupted rollback still closes it failed with
+    its cause (Hold.close_open; a later run's takeover, `_close_left_open`)."""
+    note_release(env, service, failure=failure[:MAX_REASON])
+
+
+def unfinished_release(env: Environment, service: str, revision: str | None
+                       ) -> records.Entry | None:
+    """The release that made `revision` live (the newest of the service's recent entries
+    for it), when it ended without an outcome: interrupted or unknown. None when it ended
+    otherwise, or outside a hold (engine/unfinished.py finishes it)."""
+    held = active(env.name, service)
+    if held is None or not revision:
+        return None
+    with table_errors(env, f"reading the release ledger of {service}"):
+        recent = held.ledger.entries(service, OPEN_SCAN * 2)
+    made_live = next((e for e in recent if e.revision == revision), None)
+    if made_live is None or made_live.kind != records.RELEASE:
+        return None
+    return made_live if made_live.outcome in (records.INTERRUPTED, records.UNKNOWN) else None
+
+
 def finish_release(env: Environment, service: str, outcome: str, reason: str) -> None:
     held = active(env.name, service)
     if held is not None:
@@ -601,11 +652,13 @@ def begin_restore(env: Environment, service: str, to_revision: str, current: str
         return None
     now = default_clock().now()
     kind = records.ROLLBACK if held.command == "rollback" else records.RESTORE
-    return held.begin(records.Entry(
+    ci = records.ci_values()
+    held.restore_entry = held.begin(records.Entry(
         id=new_id(now), kind=kind, env=env.name, service=service, revision=to_revision,
         previous=current or "", at=records.iso(now), by=records.who(), command=held.command,
-        reason=why[:MAX_REASON], build_url=os.environ.get("BUILD_URL", ""),
-        build_tag=os.environ.get("BUILD_TAG", ""), job_name=os.environ.get("JOB_NAME", "")))
+        reason=why[:MAX_REASON], build_url=ci["BUILD_URL"],
+        build_tag=ci["BUILD_TAG"], job_name=ci["JOB_NAME"]))
+    return held.restore_entry
 
 
 def finish(env: Environment, service: str, entry: records.Entry | None, outcome: str,

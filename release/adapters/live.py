@@ -22,14 +22,26 @@ from release.core.records import Record
 from release.core.serving import HealthSource
 
 
-def describe_service(ecs: Any, cluster: str, name: str) -> dict[str, Any] | None:
-    """The service, or None when it does not exist (or was deleted: INACTIVE)."""
+def no_cluster(cluster: str, env_name: str | None) -> InvalidInput:
+    """ClusterNotFoundException, said with the environment whose bootstrap creates it."""
+    if env_name is None:  # `release init`: the cluster is the operator's --cluster
+        return InvalidInput(f"cluster {cluster!r} does not exist",
+                            "check --cluster (`aws ecs list-clusters`)")
+    return InvalidInput(f"cluster {cluster!r} does not exist",
+                        f"create it with `release bootstrap --env {env_name}`, or fix "
+                        f"environments/{env_name}/environment.json's cluster")
+
+
+def describe_service(ecs: Any, cluster: str, name: str, env_name: str | None = None,
+                     tags: bool = False) -> dict[str, Any] | None:
+    """The service, or None when it does not exist (or was deleted: INACTIVE). With `tags`
+    its tags too (DescribeServices `include`: "If TAGS is specified, the tags are included
+    in the response. If this field is omitted, tags aren't included in the response.")."""
     try:
-        response = ecs.describe_services(cluster=cluster, services=[name])
+        response = (ecs.describe_services(cluster=cluster, services=[name], include=["TAGS"])
+                    if tags else ecs.describe_services(cluster=cluster, services=[name]))
     except ecs.exceptions.ClusterNotFoundException:
-        raise InvalidInput(f"cluster {cluster!r} does not exist",
-                           "create it with `release bootstrap --env ENV`, or fix "
-                           "environment.json's cluster") from None
+        raise no_cluster(cluster, env_name) from None
     for service in response.get("services", []):
         if service.get("status") != "INACTIVE":
             return service
@@ -43,7 +55,7 @@ def describe_revision(ecs: Any, revision: str) -> tuple[dict[str, Any], list[dic
 
 
 def fetch_live(ecs: Any, env: Environment, spec: ServiceSpec) -> Live:
-    service = describe_service(ecs, env.cluster, spec.service_name)
+    service = describe_service(ecs, env.cluster, spec.service_name, env.name)
     if service is not None:
         service = with_revision_settings(ecs, service, spec)
     if service is None or not service.get("taskDefinition"):

@@ -49,7 +49,6 @@ from typing import Any
 
 from release.core import stability
 from release.core.clock import default_clock
-from release.core.errors import InvalidInput
 from release.core.serving import SERVING, HealthSource, HealthView, placed
 
 DESCRIBE_SERVICES_MAX = 10  # DescribeServices: "You may specify up to 10 services"
@@ -295,9 +294,10 @@ class EnvPoller:
             try:
                 response = ecs.describe_services(cluster=cluster, services=chunk)
             except ecs.exceptions.ClusterNotFoundException:
-                raise InvalidInput(f"cluster {cluster!r} does not exist",
-                                   "create it with `release bootstrap --env ENV`, or fix "
-                                   "environment.json's cluster") from None
+                from release.adapters.live import no_cluster
+
+                env = getattr(self.aws, "env", None)
+                raise no_cluster(cluster, getattr(env, "name", None) or "ENV") from None
             # a `failures` entry (reason MISSING) names a service that does not exist
             for service in response.get("services", []):
                 if service.get("status") != "INACTIVE" and service.get("serviceName") in found:

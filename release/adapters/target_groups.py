@@ -21,7 +21,8 @@ Everything the wait knows about ELBv2 target groups is in this file:
   since the task's startedAt, or HealthyThresholdCount × HealthCheckIntervalSeconds
   has passed since then (as for the classic ELB).
 
-A service spec may name its target group by name; `resolve` turns names into ARNs
+A service spec may name its target group (and a blue/green entry's alternate target
+group) by name; `resolve` turns names into ARNs
 (DescribeTargetGroups) before anything else reads or changes the service.
 """
 
@@ -60,21 +61,41 @@ def target_group_arn(elbv2: Any, reference: str, env: Environment | None = None)
         found = []
     if not found:
         where = f" in environment {env.name}" if env is not None else ""
+        create = (f"create it with `release bootstrap --env {env.name}`" if env is not None
+                  else "create it (`release bootstrap`)")
         raise InvalidInput(f"target group {reference!r} does not exist{where}",
-                           "create it with `release bootstrap --env ENV`, or name an existing "
-                           "target group (its name or ARN); nothing was changed")
+                           f"{create}, or name an existing target group (its name or ARN); "
+                           "nothing was changed")
     return str(found[0]["TargetGroupArn"])
 
 
 def resolve(aws: Any, env: Environment, spec: ServiceSpec) -> ServiceSpec:
-    """The spec with every targetGroupArn given by name replaced by the group's ARN."""
+    """The spec with every target group given by name replaced by the group's ARN: each
+    entry's targetGroupArn and, for a blue/green move, its advancedConfiguration's
+    alternateTargetGroupArn (both name a target group; ECS takes only ARNs)."""
     entries = spec.service.get("loadBalancers") or []
-    if not any(str(lb.get("targetGroupArn", "arn:")).split(":", 1)[0] != "arn"
+    if not any(_by_name(lb.get("targetGroupArn")) or _by_name(_alternate(lb))
                for lb in entries):
         return spec
-    resolved = [{**lb, "targetGroupArn": target_group_arn(aws.elbv2, lb["targetGroupArn"], env)}
-                if lb.get("targetGroupArn") else lb for lb in entries]
+    resolved = []
+    for lb in entries:
+        entry = dict(lb)
+        if _by_name(lb.get("targetGroupArn")):
+            entry["targetGroupArn"] = target_group_arn(aws.elbv2, lb["targetGroupArn"], env)
+        if _by_name(_alternate(lb)):
+            entry["advancedConfiguration"] = {
+                **lb["advancedConfiguration"],
+                "alternateTargetGroupArn": target_group_arn(aws.elbv2, _alternate(lb), env)}
+        resolved.append(entry)
     return dataclasses.replace(spec, service={**spec.service, "loadBalancers": resolved})
+
+
+def _alternate(lb: Mapping[str, Any]) -> Any:
+    return (lb.get("advancedConfiguration") or {}).get("alternateTargetGroupArn")
+
+
+def _by_name(reference: Any) -> bool:
+    return isinstance(reference, str) and bool(reference) and not reference.startswith("arn:")
 
 
 def deregistration_delay(elbv2: Any, arn: str) -> float | None:

@@ -13,6 +13,7 @@ from release.commands.common import (
     RepoOption,
     SinceOption,
     UntilOption,
+    environment_names,
     find_repo,
     handles_errors,
 )
@@ -20,7 +21,8 @@ from release.commands.service_options import NotifyOption
 from release.output.events import OutputFormat, Reporter
 
 EnvsOption = Annotated[list[str] | None, typer.Option(
-    "--env", "-e", help="Only these environments (repeatable); default every changed one.")]
+    "--env", "-e", help="Only these environments (repeatable); default every changed one.",
+    callback=environment_names)]
 DryRunOption = Annotated[bool, typer.Option(
     "--dry-run", help="Show what would be released and the plans; change nothing.")]
 MaxParallelOption = Annotated[int, typer.Option(

@@ -19,13 +19,14 @@ from release.commands.common import (
     find_repo,
     handles_errors,
     load_valid_repo,
+    service_names,
 )
 from release.output.events import OutputFormat, Reporter
 
 ServiceNameOption = Annotated[
     str | None,
     typer.Option("--service", "-s", help="The service (file stem or serviceName); may be left "
-                 "out when the environment has exactly one."),
+                 "out when the environment has exactly one.", callback=service_names),
 ]
 ContextOption = Annotated[
     Path | None,

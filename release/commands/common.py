@@ -13,9 +13,15 @@ from typing import Annotated, Any, TypeVar
 import typer
 import typer.exceptions
 
-from release.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, InvalidInput, ReleaseError
+from release.core.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    InvalidInput,
+    ReleaseError,
+    Signalled,
+)
 from release.internal import internal_error
-from release.output.events import OutputFormat, Reporter
+from release.output.events import RESUME_SHOWN, OutputFormat, Reporter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,12 +33,39 @@ RepoOption = Annotated[
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", help="text for people, json for machines (JSON lines).")
 ]
+
+
+def environment_names(value: Any) -> Any:
+    """Option callback: each --env is a name that may become a path (core/names.py); a name
+    such as `../../x` is a usage error (exit 2) before anything is read or written."""
+    from release.core import names
+
+    for name in [value] if isinstance(value, str) else (value or []):
+        problem = names.environment_problem(name)
+        if problem:
+            raise typer.BadParameter(problem)
+    return value
+
+
+def service_names(value: Any) -> Any:
+    """Option callback: --service is a file stem or serviceName, never a path (exit 2)."""
+    from release.core import names
+
+    for name in [value] if isinstance(value, str) else (value or []):
+        problem = names.service_problem(name)
+        if problem:
+            raise typer.BadParameter(problem)
+    return value
+
+
 EnvOption = Annotated[
-    str, typer.Option("--env", "-e", help="Environment name (folder under environments/).")
+    str, typer.Option("--env", "-e", help="Environment name (folder under environments/).",
+                      callback=environment_names)
 ]
 ServiceOption = Annotated[
     str | None,
-    typer.Option("--service", "-s", help="One service (file stem or serviceName); default all."),
+    typer.Option("--service", "-s", help="One service (file stem or serviceName); default all.",
+                 callback=service_names),
 ]
 SinceOption = Annotated[str, typer.Option(
     "--since", help="Start of the range: the last released commit (e.g. "
@@ -60,12 +93,36 @@ def find_repo(explicit: Path | None) -> Path:
     return here
 
 
+# Stop signals handled as Ctrl-C: a Jenkins abort or `kill` (SIGTERM) and a closed
+# terminal or dropped SSH session (SIGHUP, whose default action ends the process at once,
+# exit 129, with nothing said, notified or recorded).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 def _raise_interrupted(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    raise Signalled(signal.Signals(signum).name)
+
+
+def resume_hint(env: Any = None) -> str:
+    """What to do after an interruption: the lines above when a verb printed how to resume,
+    else what is true of every verb (nothing more is done; status shows what is live)."""
+    if RESUME_SHOWN.is_set():
+        return "nothing more was changed; see the last lines above for how to resume"
+    status = f"`release status --env {env}`" if isinstance(env, str) else "`release status`"
+    return (f"nothing more was changed; see what is live with {status}, and run the "
+            "command again to finish it")
+
+
+def _interrupted_message(exc: KeyboardInterrupt) -> str:
+    if isinstance(exc, Signalled):
+        why = " (the terminal or SSH session closed)" if exc.name == "SIGHUP" else ""
+        return f"interrupted by {exc.name}{why}"
+    return "interrupted"
 
 
 def handles_errors(fn: F, *, junit: bool = False) -> F:
-    """Run a verb: ReleaseError → its exit code with a message and hint; Ctrl-C/SIGTERM → 130.
+    """Run a verb: ReleaseError → its exit code with a message and hint; Ctrl-C, SIGTERM and
+    SIGHUP → 130.
 
     `--format junit` is a validation report: verbs that do not write one (junit=False)
     refuse it with exit 2 instead of running silently.
@@ -81,19 +138,21 @@ def handles_errors(fn: F, *, junit: bool = False) -> F:
         reporter = Reporter(kwargs.get("format", OutputFormat.text)
                             if kwargs.get("format") in (OutputFormat.json, OutputFormat.text)
                             else OutputFormat.text)
-        previous = None
+        RESUME_SHOWN.clear()
+        previous: dict[int, Any] = {}
         try:
-            previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+            for number in STOP_SIGNALS:
+                previous[number] = signal.signal(number, _raise_interrupted)
         except ValueError:  # not the main thread (tests driving the app from a thread)
-            previous = None
+            pass
         try:
             return fn(*args, **kwargs)
         except ReleaseError as exc:
             reporter.error(exc.message, exc.hint, exc.where, exit_code=exc.exit_code)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            reporter.error("interrupted", "nothing more was changed; see the last lines above "
-                           "for how to resume", exit_code=EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:
+            reporter.error(_interrupted_message(exc), resume_hint(kwargs.get("env")),
+                           exit_code=EXIT_INTERRUPTED)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
             raise  # typer's own ways out: already an exit code with a message
@@ -102,8 +161,8 @@ def handles_errors(fn: F, *, junit: bool = False) -> F:
             reporter.error(message, hint, exit_code=code)
             raise typer.Exit(code) from None
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     return wrapper  # type: ignore[return-value]
 
@@ -139,7 +198,15 @@ def require_environment(repo: Path, env: str) -> None:
     """Exit 1 with the known names when `env` is not a folder under environments/."""
     from release.core import config
 
-    known = config.discover(repo).environments
+    docs = config.discover(repo)
+    known = docs.environments
+    links = [rel for rel in docs.outside
+             if rel in (config.ENVIRONMENTS_DIR, f"{config.ENVIRONMENTS_DIR}/{env}",
+                        f"{config.ENVIRONMENTS_DIR}/{env}/environment.json")]
+    if env not in known and links:
+        raise InvalidInput(f"{links[0]} is a symbolic link that leads outside the repository "
+                           f"(to {docs.outside[links[0]]}); release does not read it",
+                           config.LINK_FIX)
     if env not in known:
         raise InvalidInput(
             f"unknown environment {env!r}",

@@ -16,7 +16,7 @@ from release.commands.common import (
     handles_errors,
     load_environment_repo,
 )
-from release.commands.service_options import finish, reporter_for, specs_of
+from release.commands.service_options import NotifyOption, finish, reporter_for, specs_of
 from release.output.events import OutputFormat
 
 RollbackOption = Annotated[bool, typer.Option("--rollback", help="Roll the paused deployment "
@@ -28,15 +28,18 @@ def continue_(
     env: EnvOption,
     service: ServiceOption = None,
     rollback: RollbackOption = False,
+    notify: NotifyOption = None,
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
     """Continue (or with --rollback, roll back) a deployment paused at a lifecycle hook."""
     from release.engine.continue_ import continue_service
+    from release.engine.notify import notifications
 
-    reporter = reporter_for(format)
-    config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
-    outcomes = [continue_service(config_repo, spec, reporter,
-                                 "ROLLBACK" if rollback else "CONTINUE")
-                for spec in specs_of(config_repo, env, service)]
-    finish(reporter, "continue", outcomes)
+    root = find_repo(repo)
+    with notifications(reporter_for(format), root, notify) as reporter:
+        config_repo = load_environment_repo(root, env, service, reporter)
+        outcomes = [continue_service(config_repo, spec, reporter,
+                                     "ROLLBACK" if rollback else "CONTINUE")
+                    for spec in specs_of(config_repo, env, service)]
+        finish(reporter, "continue", outcomes)

@@ -6,11 +6,19 @@ from typing import Annotated
 
 import typer
 
-from release.commands.common import EnvOption, FormatOption, RepoOption, find_repo, handles_errors
+from release.commands.common import (
+    EnvOption,
+    FormatOption,
+    RepoOption,
+    find_repo,
+    handles_errors,
+    service_names,
+)
 from release.output.events import OutputFormat
 
 ClusterOption = Annotated[str, typer.Option("--cluster", help="The ECS cluster it runs in.")]
-NameOption = Annotated[str, typer.Option("--service", "-s", help="The live service's name.")]
+NameOption = Annotated[str, typer.Option("--service", "-s", help="The live service's name.",
+                                         callback=service_names)]
 RegionOption = Annotated[str | None, typer.Option(
     "--region", help="AWS region (default: environment.json's, else AWS_REGION).")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite documents that exist.")]

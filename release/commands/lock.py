@@ -21,13 +21,14 @@ from release.commands.common import (
     find_repo,
     handles_errors,
     load_environment_repo,
+    service_names,
 )
 from release.output.events import OutputFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
 RequiredService = Annotated[
     str, typer.Option("--service", "-s", help="The service whose lock to remove (file stem or "
-                      "serviceName).")]
+                      "serviceName).", callback=service_names)]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 

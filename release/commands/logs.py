@@ -13,12 +13,13 @@ from release.commands.common import (
     find_repo,
     handles_errors,
     load_environment_repo,
+    service_names,
 )
 from release.commands.service_options import reporter_for, specs_of
 from release.output.events import OutputFormat
 
 ServiceName = Annotated[str, typer.Option("--service", "-s", help="The service (file stem or "
-                                          "serviceName).")]
+                                          "serviceName).", callback=service_names)]
 TaskOption = Annotated[str | None, typer.Option(
     "--task", help="One task ID (default: the running tasks, else the newest stopped ones).")]
 FollowOption = Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines "
@@ -34,9 +35,10 @@ ContainerOption = Annotated[str | None, typer.Option(
 
 def _since(value: str | None) -> int | None:
     from release.core.awslogs import parse_since
+    from release.core.clock import default_clock
 
     try:
-        return None if value is None else parse_since(value)
+        return None if value is None else parse_since(value, default_clock().now())
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--since") from None
 
@@ -50,7 +52,8 @@ def logs(env: EnvOption, service: ServiceName, task: TaskOption = None,
     line since a moment, or new lines as they come."""
     from release.engine.logs import Options, show_logs
 
+    since_seconds = _since(since)  # a usage error (exit 2) before anything is read
     reporter = reporter_for(format)
     config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
     spec = specs_of(config_repo, env, service)[0]
-    show_logs(config_repo, spec, reporter, Options(task, _since(since), follow, lines, container))
+    show_logs(config_repo, spec, reporter, Options(task, since_seconds, follow, lines, container))

@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from release.commands.common import FormatOption, RepoOption, find_repo, handles_errors
+from release.commands.common import (
+    FormatOption,
+    RepoOption,
+    environment_names,
+    find_repo,
+    handles_errors,
+    service_names,
+)
 from release.output.events import OutputFormat, Reporter
 
 ImageOption = Annotated[str | None, typer.Option("--image", help="<registry>/<repo>@sha256:…, "
@@ -16,17 +23,19 @@ ContainerOption = Annotated[str | None, typer.Option("--container", help="The co
     "whose pin to change (default: the load balancer's; with @FILE or --from, default every "
     "container the service pins).")]
 FromOption = Annotated[str | None, typer.Option("--from", help="Pin to what is live and "
-    "completed in this environment (its release record), instead of --image.")]
+    "completed in this environment (its release record), instead of --image.",
+    callback=environment_names)]
 PushOption = Annotated[bool, typer.Option("--push", help="Push the commit (fast-forward only; "
     "a branch that moved is refused, never forced).")]
 
 
 @handles_errors
 def promote(
-    env: Annotated[str, typer.Option("--env", "-e", help="Environment whose pin to change.")],
+    env: Annotated[str, typer.Option("--env", "-e", help="Environment whose pin to change.",
+                                     callback=environment_names)],
     service: Annotated[str | None, typer.Option(
-        "--service", "-s", help="Service (file stem or serviceName); with --from, default all."
-    )] = None,
+        "--service", "-s", help="Service (file stem or serviceName); with --from, default all.",
+        callback=service_names)] = None,
     image: ImageOption = None, source: FromOption = None, container: ContainerOption = None,
     commit: Annotated[bool, typer.Option(
         "--commit", help="Commit the pin change (one commit, nothing else in it).")] = False,

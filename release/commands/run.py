@@ -13,12 +13,13 @@ from release.commands.common import (
     find_repo,
     handles_errors,
     load_environment_repo,
+    service_names,
 )
 from release.output.events import OutputFormat
 
 ServiceName = Annotated[str, typer.Option("--service", "-s", help="The service (file stem or "
                                           "serviceName) whose task definition and placement "
-                                          "to use.")]
+                                          "to use.", callback=service_names)]
 ContainerOption = Annotated[str | None, typer.Option(
     "--container", help="The container whose command to override (default: the load "
     "balancer's, else the first).")]

@@ -2,18 +2,25 @@
 
 Imports only typer at load time: the validation machinery (and never boto3 or
 docker) is loaded when the command runs.
+
+`release validate` runs on every commit, so `release.cli.main` calls `validate` directly
+when its words are plain options (`direct_arguments`): typer's parsing would cost more
+than a tenth of a second, most of it importing pydantic for typer's value coercion. Help,
+mistakes and shell completion still go to typer, and tests/validate/test_cli_direct.py
+holds both ways to the same output and exit code.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from release.commands.common import (
     FormatOption,
     RepoOption,
+    environment_names,
     find_repo,
     handles_errors_with_junit,
 )
@@ -22,7 +29,7 @@ from release.output.events import OutputFormat
 EnvsOption = Annotated[
     list[str] | None,
     typer.Option("--env", "-e", help="Only this environment (repeatable); default: all.",
-                 show_default=False, metavar="ENV"),
+                 show_default=False, metavar="ENV", callback=environment_names),
 ]
 OutputOption = Annotated[
     Path | None,
@@ -113,3 +120,53 @@ def _render(report, fmt: OutputFormat, strict: bool, stream) -> None:
     console.print(_summary(report, strict),
                   style="bold red" if report.failed(strict) else "green",
                   markup=False, highlight=False, soft_wrap=True)
+
+
+# The options `release.cli.main` reads itself: each option's words and the parameter it
+# fills (a test compares this with the declarations above, so an option added there and
+# not here fails it).
+DIRECT_OPTIONS: dict[str, str] = {
+    "--repo": "repo", "--env": "envs", "-e": "envs", "--format": "format",
+    "--output": "output", "-o": "output", "--strict": "strict",
+}
+
+
+def direct_arguments(words: list[str]) -> dict[str, Any] | None:
+    """What typer would pass `validate` for the words after `validate`, or None when typer
+    should read them (help, an unknown or malformed option, a value that looks like an
+    option, a form such as `-eENV`): then typer answers exactly as before."""
+    given: dict[str, Any] = {"repo": None, "envs": None, "format": OutputFormat.text,
+                             "output": None, "strict": False}
+    rest = iter(words)
+    for word in rest:
+        name, equals, value = word.partition("=") if word.startswith("--") else (word, "", "")
+        target = DIRECT_OPTIONS.get(name)
+        if target is None:
+            return None
+        if target == "strict":
+            if equals:
+                return None
+            given["strict"] = True
+            continue
+        if not equals:
+            value = next(rest, "")
+        if not value or value.startswith("-"):
+            return None
+        if target == "envs":
+            given["envs"] = [*(given["envs"] or []), value]
+        elif target == "format":
+            if value not in OutputFormat._value2member_map_:
+                return None
+            given["format"] = OutputFormat(value)
+        else:  # the last one counts, as with typer
+            given[target] = Path(value)
+    return given
+
+
+def run_direct(arguments: dict[str, Any]) -> int:
+    """Run `validate` as typer would once it has read the options; the exit code."""
+    try:
+        validate(**arguments)
+    except typer.Exit as done:
+        return done.exit_code
+    return 0

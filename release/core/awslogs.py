@@ -42,6 +42,14 @@ class Located:
 
     stream: Stream | None = None
     why: str = ""
+    containers: tuple[str, ...] = ()  # set when the container asked for is not there: the names
+
+
+def no_container(taskdef: Mapping[str, Any], revision: str, name: str | None) -> Located:
+    """`--container NAME` names no container of this revision: say which it has."""
+    names = tuple(str(d.get("name")) for d in taskdef.get("containerDefinitions") or [])
+    return Located(why=f"{revision} has no container {name!r} (its containers: "
+                   f"{', '.join(names) or 'none'})", containers=names)
 
 
 def task_id(task_arn: str) -> str:
@@ -99,13 +107,20 @@ def failure_lines(spec_doc: Mapping[str, Any]) -> int:
     return max(0, min(int(setting), MAX_LINES))
 
 
-def parse_since(text: str) -> int:
-    """`90`, `90s`, `10m`, `2h`, `1d` → seconds; ValueError with the accepted forms."""
+def parse_since(text: str, now: float | None = None) -> int:
+    """`90`, `90s`, `10m`, `2h`, `1d` → seconds; ValueError with the accepted forms, or when
+    it reaches back before 1970 from `now`: CloudWatch Logs counts time from the epoch
+    (FilterLogEvents startTime: "the number of milliseconds after Jan 1, 1970 00:00:00 UTC",
+    at least 0), so no line is older."""
     match = _DURATION.match(text or "")
     if not match or int(match.group(1)) <= 0:
         raise ValueError(f"{text!r} is not a duration: give a whole number with s, m, h or d "
                          "(e.g. 10m)")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if now is not None and seconds > now:
+        raise ValueError(f"{text!r} reaches back before 1970, where CloudWatch Logs time "
+                         f"begins: give at most {int(now // 86_400)}d")
+    return seconds
 
 
 def environment_log_groups(repo: Any, env: str) -> list[tuple[str, str | None]]:

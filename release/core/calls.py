@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from release.core import redact
+
 
 @dataclass(frozen=True)
 class Ref:
@@ -61,8 +63,9 @@ class ApiCall:
             f"{self.operation}: {self.reason}")
 
     def shown_params(self) -> dict[str, Any]:
-        """Parameters with references written as ${key.path}, for display and JSON output."""
-        return _map_refs(self.params, lambda ref: ref.describe())
+        """Parameters with references written as ${key.path}, for display and JSON output;
+        credentials masked (an environment value filled in from outside git may be one)."""
+        return redact.mask_value(_map_refs(self.params, lambda ref: ref.describe()))
 
     def resolved_params(self, results: Mapping[str, Any]) -> dict[str, Any]:
         return _map_refs(self.params, lambda ref: ref.resolve(results))

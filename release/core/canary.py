@@ -57,6 +57,16 @@ def canary_name(spec: ServiceSpec) -> str:
     return spec.service_name + SUFFIX
 
 
+def is_canary_of(service: dict[str, Any], spec: ServiceSpec) -> bool:
+    """The service is the canary a release started for `spec`'s service: named
+    `<serviceName>-canary` and tagged `release:canary-of` with that name (CreateService's
+    `tags`, as `service_definition` gives them). A service of that name without the tag
+    is someone else's: it is never removed because the spec no longer asks for a canary."""
+    tags = {t.get("key"): t.get("value") for t in service.get("tags") or []}
+    return (service.get("serviceName") == canary_name(spec)
+            and tags.get(CANARY_OF_TAG) == spec.service_name)
+
+
 def canary_spec(spec: ServiceSpec, canary: Canary) -> ServiceSpec:
     """The main spec as the canary's: its name, its count; for the wait and its budget."""
     from dataclasses import replace
@@ -85,7 +95,8 @@ class CanaryPlan:
 
     `left_over` is a canary service found live before the release (an interrupted run):
     `start` reuses it with UpdateService, and when there is no canary to run (no new
-    revision, or the spec no longer asks for one) `remove` takes it away, shown first.
+    revision, or the spec no longer asks for one: `canary` is None) `remove` takes it
+    away at the end. `release rollback` runs `remove` alone (`removal_plan`).
     """
 
     name: str
@@ -152,10 +163,20 @@ def plan_canary(env: Environment, spec: ServiceSpec, revision: Any, registers: b
     if canary is None and left_over is None:
         return None
     remove = [scale_down_call(env, name), delete_call(env, name)]
-    if canary is None or not (registers and updates):
-        return CanaryPlan(name, canary, [], remove, left_over)
+    if canary is None or not (registers and updates):  # no canary runs: only a left-over goes
+        return CanaryPlan(name, canary, [], remove if left_over else [], left_over)
     return CanaryPlan(name, canary, start_calls(env, spec, canary, revision, left_over),
                       remove, left_over)
+
+
+def removal_plan(env: Environment, spec: ServiceSpec, left_over: dict[str, Any] | None
+                 ) -> CanaryPlan | None:
+    """Only the removal of a canary found live, whatever the spec says now (rollback)."""
+    if left_over is None:
+        return None
+    name = canary_name(spec)
+    return CanaryPlan(name, canary_of(spec), [], [scale_down_call(env, name),
+                                                  delete_call(env, name)], left_over)
 
 
 def shown_calls(calls: list[ApiCall], canary: CanaryPlan | None) -> list[ApiCall]:

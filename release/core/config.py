@@ -57,12 +57,26 @@ class DocumentError(Exception):
         super().__init__(f"{where}: {message}")
 
 
-def read_bytes(path: Path) -> bytes:
+LINK_FIX = ("replace the link with the document itself (or a link to a file inside the "
+            "repository): release reads only what the repository holds")
+
+
+def outside_error(path: Path | str) -> DocumentError:
+    """The refusal of a document whose symbolic link leads outside the repository."""
+    return DocumentError(path, f"a symbolic link that leads outside the repository (to "
+                         f"{leads_to(Path(path))}); it is not read", rule="document-link",
+                         fix=LINK_FIX)
+
+
+def read_bytes(path: Path, root: Path | None = None) -> bytes:
     """The bytes of a regular file of at most MAX_DOCUMENT_BYTES; anything else a DocumentError.
 
     Opened without blocking and checked on the open descriptor, so a FIFO, a device or
-    a folder named *.json is refused instead of hanging or streaming forever.
+    a folder named *.json is refused instead of hanging or streaming forever. With `root`,
+    a path that leads outside it (through a symbolic link, `..`) is refused unread.
     """
+    if root is not None and not inside(root, path):
+        raise outside_error(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -82,9 +96,11 @@ def read_bytes(path: Path) -> bytes:
                                 fix=SIZE_FIX)
         chunks: list[bytes] = []
         left = MAX_DOCUMENT_BYTES + 1
-        while left > 0 and (chunk := os.read(fd, max(left, 1))):  # usually one read and EOF
+        ask = info.st_size + 1  # the size fstat saw, +1 to meet the end: no 1 MiB buffer per read
+        while left > 0 and (chunk := os.read(fd, min(left, ask))):  # usually one read and EOF
             chunks.append(chunk)
             left -= len(chunk)
+            ask = 64 * 1024  # more than fstat saw (it grows as we read): go on in 64 KiB steps
         raw = b"".join(chunks)
     except OSError as exc:
         raise DocumentError(path, f"cannot read: {exc.strerror or exc}", rule="document-type",
@@ -161,15 +177,17 @@ def parse_json(text: str, path: Path | str,
                                 "reasonable length)") from None
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, root: Path | None = None) -> str:
     """A document's text: a bounded regular file, UTF-8, without a byte order mark."""
-    return decode(read_bytes(path), path)
+    return decode(read_bytes(path, root), path)
 
 
 def read_json(path: Path,
-              object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
-    """The one JSON reader for documents: bounded, never blocks, every failure a DocumentError."""
-    return parse_json(read_text(path), path, object_pairs_hook)
+              object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+              root: Path | None = None) -> Any:
+    """The one JSON reader for documents: bounded, never blocks, every failure a DocumentError;
+    with `root`, only a file within that repository."""
+    return parse_json(read_text(path, root), path, object_pairs_hook)
 
 
 @dataclass(frozen=True)
@@ -180,29 +198,74 @@ class DocumentSet:
     environments: dict[str, Path]  # env name -> environment.json
     services: dict[tuple[str, str], Path]  # (env, service file stem) -> spec
     taskdefs: dict[str, Path]  # repo-relative path -> file
+    # repo-relative path -> where it leads: symbolic links out of the repository, never read
+    outside: dict[str, str] = field(default_factory=dict)
+
+
+def inside(root: Path | str, path: Path | str) -> bool:
+    """Is `path`, with every symbolic link followed, within `root` (root itself included)?
+    Paths that do not exist are judged as written (`..` and absolute paths still count)."""
+    base = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(base, path))
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def inside_as_written(rel: str) -> bool:
+    """Does a repository-relative path stay in the repository by its words alone (relative,
+    no `..` above its start), links not followed?"""
+    if os.path.isabs(rel):
+        return False
+    normal = os.path.normpath(rel)
+    return normal != ".." and not normal.startswith(".." + os.sep)
+
+
+def leads_to(path: Path) -> str:
+    """Where a symbolic link finally leads, for a finding that says why it is not read."""
+    return os.path.realpath(path)
 
 
 def discover(root: Path, only_envs: list[str] | None = None) -> DocumentSet:
-    """Find the documents by the repository layout (environment folders, services, taskdefs)."""
+    """Find the documents by the repository layout (environment folders, services, taskdefs).
+
+    A symbolic link that leads outside the repository (a folder or a file) is not a
+    document of it: it is listed in `outside` (validation reports it) and never read, so a
+    link to ~/.aws or another checkout cannot pass its contents off as this repository's.
+    Links within the repository are followed as usual.
+    """
     root = Path(root)
     envs: dict[str, Path] = {}
     services: dict[tuple[str, str], Path] = {}
+    outside: dict[str, str] = {}
+
+    def kept(path: Path) -> bool:  # one lstat for a plain file; links are followed to the end
+        if not path.is_symlink() or inside(root, path):
+            return True
+        outside[path.relative_to(root).as_posix()] = leads_to(path)
+        return False
+
     env_root = root / ENVIRONMENTS_DIR
-    if env_root.is_dir():
+    if env_root.is_dir() and kept(env_root):
         for env_dir in sorted(p for p in env_root.iterdir() if p.is_dir()):
             if only_envs and env_dir.name not in only_envs:
                 continue
-            envs[env_dir.name] = env_dir / "environment.json"
+            if not kept(env_dir):
+                continue
+            env_doc = env_dir / "environment.json"
+            if kept(env_doc):
+                envs[env_dir.name] = env_doc
             svc_dir = env_dir / "services"
-            if svc_dir.is_dir():
+            if svc_dir.is_dir() and kept(svc_dir):
                 for spec in sorted(svc_dir.glob("*.json")):
-                    services[(env_dir.name, spec.stem)] = spec
+                    if kept(spec):
+                        services[(env_dir.name, spec.stem)] = spec
     taskdefs = {}
     td_root = root / TASKDEFS_DIR
-    if td_root.is_dir():
+    if td_root.is_dir() and kept(td_root):
         for td in sorted(td_root.glob("*.json")):
-            taskdefs[td.relative_to(root).as_posix()] = td
-    return DocumentSet(root=root, environments=envs, services=services, taskdefs=taskdefs)
+            if kept(td):
+                taskdefs[td.relative_to(root).as_posix()] = td
+    return DocumentSet(root=root, environments=envs, services=services, taskdefs=taskdefs,
+                       outside=outside)
 
 
 @dataclass(frozen=True)

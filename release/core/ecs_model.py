@@ -37,9 +37,10 @@ def facts() -> dict[str, Any]:
     return config.read_json(FACTS)  # the one document reader (bounded, errors explained)
 
 
-def added_by_ecs() -> frozenset[str]:
-    """Members DescribeTaskDefinition returns that RegisterTaskDefinition never takes."""
-    return frozenset(facts()["added_by_ecs"][TASK_DEFINITION])
+def added_by_ecs(shape: str = TASK_DEFINITION) -> frozenset[str]:
+    """Members DescribeTaskDefinition returns that RegisterTaskDefinition never takes (or,
+    for SERVICE, that DescribeServices returns and CreateService never takes)."""
+    return frozenset(facts()["added_by_ecs"][shape])
 
 
 def structure(shape: str | None, member: str) -> str | None:

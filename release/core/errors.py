@@ -2,7 +2,8 @@
 
 Exit codes (docs/user-guide.md): 0 done, 1 invalid input, 2 usage, 3 release
 failed and was rolled back, 4 release failed and service not restored,
-5 cannot reach AWS/docker/auth, 130 interrupted.
+5 cannot reach AWS/docker/auth, 6 the command of `release run` failed (its container
+exited non-zero), 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ EXIT_USAGE = 2
 EXIT_ROLLED_BACK = 3
 EXIT_NOT_RESTORED = 4
 EXIT_UNREACHABLE = 5
+EXIT_COMMAND_FAILED = 6  # `release run`: the task ran and its command exited non-zero
 EXIT_INTERRUPTED = 130
+
+
+class Signalled(KeyboardInterrupt):
+    """A stop signal taken as Ctrl-C is: SIGTERM (a Jenkins abort, `kill`) or SIGHUP (the
+    terminal or SSH session went away). Its name goes into the message and the ledger."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 class ReleaseError(Exception):

@@ -67,6 +67,9 @@ class Loaded:
     present: set[str] = field(default_factory=set)  # every document file found
     filtered: bool = False  # --env given: some environments were left out on purpose
     referenced: set[str] = field(default_factory=set)  # taskdef files any parsed service names
+    # files whose text may hold a credential or a tag (core/redact.MARKERS, `"key"`), for the
+    # rules that would otherwise walk every string; None: not known, so every file may
+    suspect: set[str] | None = None
 
 
 def printable(text: Any) -> str:

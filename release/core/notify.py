@@ -1,7 +1,9 @@
 """Release notifications as data: which events become a webhook message, and what it says.
 
-A chat channel wants four moments of a release, not its event stream: it
-started, it was released, it failed, it was rolled back (or could not be).
+A chat channel wants the moments of a release, not its event stream: it
+started, it was released, it failed, it was rolled back (or could not be); a
+native deployment also when it pauses at a PAUSE hook, and `release continue`
+when the deployment it approved ends.
 `Notifications` follows the events a release emits (output/events.py) and
 returns, for those moments, a payload a Slack incoming webhook accepts (`text`)
 carrying the same structured fields as the JSON events, so a bot can read it
@@ -18,22 +20,22 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-STARTED, RELEASED, FAILED, ROLLED_BACK, NOT_RESTORED, INTERRUPTED = (
-    "started", "released", "failed", "rolled_back", "not_restored", "interrupted")
-TERMINAL = (RELEASED, ROLLED_BACK, NOT_RESTORED, INTERRUPTED)
+from release.core import redact
+
+STARTED, RELEASED, FAILED, ROLLED_BACK, NOT_RESTORED, INTERRUPTED, PAUSED = (
+    "started", "released", "failed", "rolled_back", "not_restored", "interrupted", "paused")
+TERMINAL = (RELEASED, ROLLED_BACK, NOT_RESTORED, INTERRUPTED, PAUSED)
 ICONS = {STARTED: ":rocket:", RELEASED: ":white_check_mark:", FAILED: ":x:",
          ROLLED_BACK: ":leftwards_arrow_with_hook:", NOT_RESTORED: ":rotating_light:",
-         INTERRUPTED: ":warning:"}
+         INTERRUPTED: ":warning:", PAUSED: ":double_vertical_bar:"}
 # the fields of the events a payload carries on, under the payload's own names
 CARRIED = {"cause": "cause", "reason": "reason", "fix": "fix", "previous": "previous",
-           "restored": "restored"}
+           "restored": "restored", "resume": "resume"}
+# How a verb's final summary names an outcome no event announced (a native deployment that
+# ECS could not restore ends with no event of its own).
+SUMMARY_OUTCOMES = {"not_restored": NOT_RESTORED, "failed": FAILED}
 
-_AWS_KEY = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")
-_ASSIGNED = re.compile(r"(?i)\b(token|secret|password|passwd|api[_-]?key|authorization|"
-                       r"signature|credential)s?(\s*[=:]\s*)([^\s,;&\"']+)")
-_URL = re.compile(r"https?://[^\s\"'<>]+")
-SECRET_NAMES = re.compile(r"(?i)(secret|token|password|passwd|api_?key|credential|webhook|"
-                          r"notify_url|private)")
+SECRET_NAMES = redact.SECRET_NAMES  # names whose values are secret (core/redact.py)
 
 
 def redact_url(url: str) -> str:
@@ -48,26 +50,34 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme or 'http'}://{host}{port}/…"
 
 
-def _url_without_secrets(match: re.Match[str]) -> str:
-    """A URL keeps its host and path but loses user-info and query (where tokens go)."""
+# A path segment no person names a route with: 16+ letters and digits mixed (Slack's
+# hooks.slack.com/services/T…/B…/<24 characters>, Discord's /api/webhooks/<id>/<token>).
+_TOKEN_SEGMENT = re.compile(
+    r"^(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}$")
+
+
+def url_secret(url: str) -> str | None:
+    """What in a webhook URL is a credential (its user-info, a query, a token-like path
+    segment), or None. Such a URL written in git has leaked with every clone."""
     try:
-        parts = urlsplit(match.group(0))
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
+        parts = urlsplit(url)
     except ValueError:
-        return "<url>"
-    query = "?…" if parts.query else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}{query}"
+        return None
+    if parts.username or parts.password:
+        return "a user name or password"
+    if parts.query:
+        return "a query string"
+    slack = (parts.hostname or "").endswith("hooks.slack.com") and parts.path.startswith(
+        "/services/")  # Slack: "Keep it secret, keep it safe" (incoming webhooks guide)
+    if slack or any(_TOKEN_SEGMENT.match(segment) for segment in parts.path.split("/")):
+        return "a token in its path"
+    return None
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` without the known secret values, AWS access key ids, `token=…`-style values,
-    nor URLs' user-info and query strings."""
-    for secret in sorted((s for s in secrets if s and len(s) >= 6), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    text = _AWS_KEY.sub("***", text)
-    text = _URL.sub(_url_without_secrets, text)
-    return _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    """`text` without the known secret values, credential-shaped strings, `token=…`-style
+    values, nor URLs' user-info and query strings (core/redact.py)."""
+    return redact.scrub(text, secrets)
 
 
 def scrub_value(value: Any, secrets: Iterable[str]) -> Any:
@@ -85,7 +95,7 @@ def scrub_value(value: Any, secrets: Iterable[str]) -> Any:
 def secret_values(environ: dict[str, str]) -> list[str]:
     """Values of the process's variables whose names say they are secret
     (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, *_TOKEN, *PASSWORD*, the webhook URL)."""
-    return [v for k, v in environ.items() if SECRET_NAMES.search(k) and len(v) >= 6]
+    return redact.secret_values(environ)
 
 
 def digest_of(image: str | None) -> str | None:
@@ -128,6 +138,8 @@ class Notifications:
 
     def observe(self, kind: str, data: dict[str, Any], now: float, lane: Any = None
                 ) -> list[dict[str, Any]]:
+        if kind.endswith(".summary") and isinstance(data.get("outcomes"), list):
+            return self._summary(data["outcomes"], now)
         key = self._key(data, lane)
         handler = _HANDLERS.get(kind)
         if handler is None or key is None:
@@ -198,6 +210,34 @@ class Notifications:
                      ) -> dict[str, Any] | None:
         return self._end(key, INTERRUPTED, data, now)
 
+    def _paused(self, key: tuple[str, str], data: dict[str, Any], now: float
+                ) -> dict[str, Any] | None:
+        """A native deployment waits at a PAUSE hook: the channel hears it, with the command
+        that approves it; `release continue` then reports how it ended."""
+        return self._end(key, PAUSED, data, now)
+
+    def _continued(self, key: tuple[str, str], data: dict[str, Any], now: float) -> None:
+        """`release continue` took up a paused deployment: its end is the news, not this."""
+        self._releases[key] = _Release(key[0], key[1], now, action="continue",
+                                       commit=data.get("commit"), image=data.get("image"),
+                                       revision=data.get("revision"))
+
+    def _summary(self, outcomes: list[Any], now: float) -> list[dict[str, Any]]:
+        """Releases the verb ended without an event saying how: their outcome, once."""
+        payloads = []
+        for outcome in outcomes:
+            if not isinstance(outcome, dict):
+                continue
+            key = (str(outcome.get("env")), str(outcome.get("service")))
+            release = self._releases.get(key)
+            ended = SUMMARY_OUTCOMES.get(str(outcome.get("status")))
+            if release is not None and release.last == STARTED and ended is not None:
+                payload = self._end(key, ended, {"reason": outcome.get("message"),
+                                                 "revision": outcome.get("revision"),
+                                                 "fix": outcome.get("hint")}, now)
+                payloads += [payload] if payload is not None else []
+        return payloads
+
     def _service_error(self, key: tuple[str, str], data: dict[str, Any], now: float
                        ) -> dict[str, Any] | None:
         return self._end(key, FAILED, {"reason": data.get("message", "")}, now)
@@ -236,6 +276,7 @@ class Notifications:
 _HANDLERS = {
     "release.plan": Notifications._start,
     "release.resume": Notifications._start,
+    "release.finish": Notifications._start,  # a release an earlier run left unfinished
     "release.registered": Notifications._registered,
     "release.released": Notifications._released,
     "wait.failed": Notifications._wait_failed,
@@ -244,6 +285,8 @@ _HANDLERS = {
     "rollback.done": Notifications._rolled_back,
     "release.interrupted": Notifications._interrupted,
     "apply.service_error": Notifications._service_error,
+    "release.paused": Notifications._paused,
+    "continue.start": Notifications._continued,
 }
 
 
@@ -254,12 +297,15 @@ def text_of(fields: dict[str, Any]) -> str:
     verb = {STARTED: f"{fields['action']} started", RELEASED: f"released {revision}",
             FAILED: f"release of {revision} failed", ROLLED_BACK: "rolled back",
             NOT_RESTORED: "rollback did not settle: not restored, page the owner",
-            INTERRUPTED: "interrupted"}[fields["outcome"]]
+            INTERRUPTED: "interrupted",
+            PAUSED: f"{revision} paused at a lifecycle hook"}[fields["outcome"]]
     parts = [f"{ICONS[fields['outcome']]} *{where}*: {verb}"]
     if fields.get("restored"):
         parts.append(f"to {str(fields['restored']).rsplit('/', 1)[-1]}")
     if fields.get("reason"):
         parts.append(f"— {fields['reason']}")
+    if fields["outcome"] == PAUSED and fields.get("resume"):
+        parts.append(f"— approve with `{fields['resume']}`")
     extras = [f"digest {str(fields['digest'])[:19]}" if fields.get("digest") else "",
               f"commit {str(fields['commit'])[:12]}" if fields.get("commit") else "",
               f"{fields['duration_seconds']:g} s" if fields["outcome"] != STARTED else "",
@@ -300,6 +346,22 @@ def target_of(env_doc: dict[str, Any] | None, explicit: str | None,
         return None
     return Target(str(url), float(block.get("timeoutSeconds", DEFAULT_TIMEOUT)),
                   int(block.get("attempts", DEFAULT_ATTEMPTS)))
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be a webhook (None when it can): an http(s) URL with a host. Said
+    without the URL (its path is a token); the scheme is named."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - a port that is no number raises here
+    except ValueError:
+        return "is not an http(s) URL (it cannot be read as a URL)"
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = f"scheme {parts.scheme}:" if parts.scheme else "no scheme"
+        return f"is not an http(s) URL ({scheme})"
+    if not parts.hostname:
+        return "is not an http(s) URL (no host)"
+    return None
 
 
 def backoff(attempt: int) -> float:

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from release.core import autoscaling, redact, registration, rolling
 from release.core import ecs_model as model
-from release.core import registration, rolling
 from release.core import service_settings as settings_model
 from release.core.bake import Bake, bake_of
 from release.core.calls import ApiCall, Ref
@@ -137,14 +138,26 @@ class Change:
         return "change"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "kind": self.kind, "live": self.live, "desired": self.desired}
+        return {"path": self.path, "kind": self.kind, "live": self.shown(self.live),
+                "desired": self.shown(self.desired)}
+
+    def shown(self, value: Any) -> Any:
+        """A side as it may be printed: a credential (by its shape, or the value of a variable
+        or tag named like a secret) masked. Git's side passed validation, but the live side
+        is whatever was registered, by anyone (core/redact.py)."""
+        named = _NAMED.search(self.path)
+        return redact.mask_value(value, named.group(1) if named else "")
 
     def one_line(self) -> str:
         if self.kind == "add":
-            return f"+ {self.path} = {_show(self.desired)}"
+            return f"+ {self.path} = {_show(self.shown(self.desired))}"
         if self.kind == "remove":
-            return f"- {self.path} (was {_show(self.live)})"
-        return f"~ {self.path}: {_show(self.live)} → {_show(self.desired)}"
+            return f"- {self.path} (was {_show(self.shown(self.live))})"
+        return f"~ {self.path}: {_show(self.shown(self.live))} → {_show(self.shown(self.desired))}"
+
+
+# `…environment[DB_PASSWORD].value`, `tags[api-token]`: the name a changed value goes by
+_NAMED = re.compile(r"\[([^\]]+)\](?:\.value)?$")
 
 
 def _show(value: Any, limit: int = 120) -> str:
@@ -268,14 +281,16 @@ def _subset_changes(live: Any, desired: Any, path: str, shape: str | None) -> li
     return [Change(path, live, desired)]
 
 
-def service_changes(spec: ServiceSpec, live: dict[str, Any]
+def service_changes(spec: ServiceSpec, live: dict[str, Any],
+                    count: autoscaling.Count | None = None
                     ) -> tuple[list[Change], list[Change]]:
     """(settings update_service can change, settings that need the service re-created).
 
     Only what the spec states is compared (core/service_settings.py says which members
     change in place); live is read as a spec would state it (the PRIMARY deployment's
-    Service Connect, EBS and VPC Lattice settings included)."""
-    wanted = spec.service
+    Service Connect, EBS and VPC Lattice settings included). With `count`
+    (core/autoscaling.py) desiredCount is the release's, not the spec's."""
+    wanted = count.applied(spec.service) if count is not None else spec.service
     live = settings_model.live_settings(live)
     in_place = {k: wanted[k] for k in UPDATABLE_SETTINGS if k in wanted and k != "loadBalancers"}
     updatable = _subset_changes(live, in_place, "service", SERVICE)
@@ -314,16 +329,21 @@ class Drift:
 
 
 def drift(spec: ServiceSpec, desired: dict[str, Any], live: Live,
-          where: registration.Where | None = None) -> Drift:
+          where: registration.Where | None = None,
+          count: autoscaling.Count | None = None) -> Drift:
     """The one comparison of git with live, for `plan`, `deploy`, `apply` and `status` alike.
 
     `spec` must have its names resolved to what ECS holds (target group ARNs, subnet and
     security group ids: engine/desired.py) and `desired` be the rendered task definition;
     a service that does not exist yet has no settings to differ. `where` is the
-    environment's account and region (taskdef_changes).
+    environment's account and region (taskdef_changes). desiredCount is compared as
+    `count` decides it (core/autoscaling.py; by default from `live.scaling`): a count
+    Application Auto Scaling owns is no drift.
     """
-    settings, recreate = service_changes(spec, live.service) if live.service is not None \
-        else ([], [])
+    if count is None:
+        count = autoscaling.decide(spec, live.service, live.scaling)
+    settings, recreate = service_changes(spec, live.service, count) \
+        if live.service is not None else ([], [])
     if spec.revision:  # a revision registered elsewhere: run it as it is, register nothing
         switch = [] if live.revision_arn == spec.revision else [
             Change("service.taskDefinition", live.revision_arn, spec.revision)]
@@ -374,9 +394,11 @@ def load_balanced_container(spec: ServiceSpec) -> str | None:
 
 
 def budget_for(env: Environment, spec: ServiceSpec, taskdef: dict[str, Any],
-               override: str | int | None = None) -> Budget:
+               override: str | int | None = None, tasks: int | None = None) -> Budget:
     """`--timeout` if given, else the spec's release.timeout; `auto` derives it from settings:
-    the waves of the rolling update × one wave's time (release/core/rolling.py) + a margin."""
+    the waves of the rolling update × one wave's time (release/core/rolling.py) + a margin.
+    `tasks`: the count the service really has (core/autoscaling.Count.effective), else the
+    spec's."""
     chosen, source = (override, "option") if override not in (None, "") else (spec.timeout, "spec")
     if str(chosen).strip().lower() != "auto":
         try:
@@ -385,7 +407,8 @@ def budget_for(env: Environment, spec: ServiceSpec, taskdef: dict[str, Any],
             raise UsageError(f"timeout must be `auto` or a number of seconds, not {chosen!r}",
                              "pass --timeout auto or e.g. --timeout 900") from None
         return Budget(seconds, source, explanation=f"{seconds} s ({source})")
-    count = rolling.plan_for(env, spec.desired_count, spec.minimum_healthy_percent,
+    count = rolling.plan_for(env, spec.desired_count if tasks is None else tasks,
+                             spec.minimum_healthy_percent,
                              spec.maximum_percent, taskdef).waves
     wave = rolling.wave_time(env, taskdef)
     base = wave.minimum(count)
@@ -407,6 +430,7 @@ class Live:
     service: dict[str, Any] | None  # DescribeServices Service, None when missing/INACTIVE
     taskdef: dict[str, Any] | None  # DescribeTaskDefinition of the live revision
     taskdef_tags: dict[str, str] = field(default_factory=dict)
+    scaling: autoscaling.Scaling | None = None  # the scalable target; None: not read
 
     @property
     def revision_arn(self) -> str | None:
@@ -431,6 +455,8 @@ class ReleasePlan:
     budget: Budget
     after_stable: list[ApiCall] = field(default_factory=list)  # once the wait says stable
     canary: CanaryPlan | None = None  # release.canary's calls around the update (core/canary.py)
+    count: autoscaling.Count | None = None  # the desiredCount it waits for, and who owns it
+    suspension: autoscaling.Suspension | None = None  # release.autoscaling.suspendScaleIn
 
     @property
     def registers(self) -> bool:
@@ -460,6 +486,8 @@ class ReleasePlan:
             "after_stable": [c.as_dict() for c in self.after_stable],
             "canary": self.canary.as_dict() if self.canary else None,
             "budget": self.budget.as_dict(),
+            "count": self.count.as_dict() if self.count else None,
+            "autoscaling": self.suspension.as_dict() if self.suspension else None,
         }
 
 
@@ -469,7 +497,8 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     """Compare and list the calls, in the order they must run."""
     cluster, name = env.cluster, spec.service_name
     exists = live.service is not None
-    differs = drift(spec, desired, live, registration.Where(env.account, env.region))
+    count = autoscaling.decide(spec, live.service, live.scaling)
+    differs = drift(spec, desired, live, registration.Where(env.account, env.region), count)
     td_changes, settings, recreate = differs.taskdef, differs.settings, differs.recreate
     calls: list[ApiCall] = []
     revision: Any = spec.revision or live.revision_arn
@@ -485,7 +514,7 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
             key=REGISTER_KEY))
         revision = Ref(REGISTER_KEY, ("taskDefinition", "taskDefinitionArn"))
     if not exists:
-        params = {k: v for k, v in spec.service.items()}
+        params = count.applied(spec.service)
         params.update(cluster=cluster, taskDefinition=revision)
         if "capacityProviderStrategy" not in params:
             params.setdefault("launchType", "EC2")  # exclusive with a capacity provider strategy
@@ -494,9 +523,10 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
     elif td_changes or settings:
         params = {"cluster": cluster, "service": name, "taskDefinition": revision}
         changed = {c.path.split(".")[1] for c in settings}
+        wanted = count.applied(spec.service)
         for key in UPDATABLE_SETTINGS:
-            if key in spec.service and (key not in ONLY_WHEN_CHANGED or key in changed):
-                params[key] = spec.service[key]
+            if key in wanted and (key not in ONLY_WHEN_CHANGED or key in changed):
+                params[key] = wanted[key]
         why = []
         if td_changes:
             why.append(f"revision {_rev(spec.revision)}, registered elsewhere" if spec.revision
@@ -509,7 +539,9 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
         env=env.name, service=name, cluster=cluster, family=desired.get("family", spec.family),
         desired_taskdef=desired, live_revision=live.revision_arn, service_exists=exists,
         taskdef_changes=td_changes, setting_changes=settings, recreate_changes=recreate,
-        calls=calls, budget=budget_for(env, spec, desired, timeout).baked(bake_of(spec)))
+        calls=calls, budget=budget_for(env, spec, desired, timeout, count.effective).baked(
+            bake_of(spec)), count=count,
+        suspension=autoscaling.suspension(env, spec, live.scaling))
 
 
 def rollback_plan(env: Environment, spec: ServiceSpec, live: Live, to_revision: str,
@@ -533,12 +565,14 @@ def rollback_plan(env: Environment, spec: ServiceSpec, live: Live, to_revision: 
                      target=_rev(to_revision), best_effort=True)] if restored_tags else []
     change = Change("service.taskDefinition", live.revision_arn, to_revision)
     taskdef = to_taskdef if to_taskdef is not None else live.taskdef or {}
+    count = autoscaling.kept(live.service, spec)  # a rollback leaves the count as it is
     return ReleasePlan(
         env=env.name, service=spec.service_name, cluster=env.cluster, family=spec.family,
         desired_taskdef=taskdef, live_revision=live.revision_arn,
         service_exists=live.service is not None, taskdef_changes=[change], setting_changes=[],
-        recreate_changes=[], calls=calls, budget=budget_for(env, spec, taskdef, timeout),
-        after_stable=after)
+        recreate_changes=[], calls=calls,
+        budget=budget_for(env, spec, taskdef, timeout, count.effective),
+        after_stable=after, count=count)
 
 
 def _rev(arn: str | None) -> str:

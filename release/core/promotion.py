@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from release.core import redact
 from release.core.errors import InvalidInput
 from release.core.records import COMPLETED, IN_PROGRESS, RELEASE, Entry, Record
 
@@ -154,7 +155,7 @@ def judge_source(env: str, service: str, revision: str | None, taskdef: dict[str
             images[name] = (other[0] or "", _judged_digest(where, short, env, taskdef, name,
                                                            other))
     return SourceRelease(env, service, revision, digest, primary_tag, record.commit,
-                         record.build_url, container, images)
+                         redact.ci_value(record.build_url), container, images)  # an older record
 
 
 def _judged_digest(where: str, short: str, env: str, taskdef: dict[str, Any],

@@ -20,6 +20,7 @@ characters it refuses):
     release:by, release:at             who ran it, when (ISO 8601 UTC)
     release:previous                   the revision that was live before
     release:build-url/-tag, release:job   Jenkins' BUILD_URL, BUILD_TAG, JOB_NAME when set
+                                       (`ci_values`: a URL without user-info or query)
     release:outcome, release:reason    in-progress → completed | failed | rolled-back | interrupted
     release:finished-at
     release:restored-at/-by/-from      set when a rollback made this revision live again
@@ -34,6 +35,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
+
+from release.core import redact
 
 PREFIX = "release:"
 IN_PROGRESS, COMPLETED, FAILED, ROLLED_BACK, INTERRUPTED = (
@@ -145,12 +148,25 @@ class Record:
             setattr(record, name, values.get(PREFIX + suffix, ""))
         record.images = images_text({key[len(IMAGE_KEY):]: value for key, value
                                      in values.items() if key.startswith(IMAGE_KEY) and value})
+        record.build_url = redact.ci_value(record.build_url)  # a record older than the scrub
         return record
 
     def as_dict(self) -> dict[str, Any]:
         """The record's fields; `images` as {container: digest}."""
         return {**{f.name: getattr(self, f.name) for f in fields(self)},
                 "images": self.image_map}
+
+
+CI_VARIABLES = ("BUILD_URL", "BUILD_TAG", "JOB_NAME")
+
+
+def ci_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Jenkins' BUILD_URL, BUILD_TAG and JOB_NAME as a record, the ledger, a lease, events and
+    `apply --summary` may keep them: a URL's user-info and query (`https://user:pass@ci/…
+    ?token=…`, where a password or token goes) dropped, anything credential-shaped masked
+    (core/redact.py). The one place these variables are read."""
+    environ = os.environ if environ is None else environ
+    return {name: redact.ci_value(environ.get(name, "")) for name in CI_VARIABLES}
 
 
 def who() -> str:
@@ -171,14 +187,14 @@ def new_record(env: str, service: str, source: tuple[str, str], image: str,
     reads them from the checkout (adapters/git.repo_commit); `images` is {container: image
     reference} of every pinned container (render.pinned_images), kept as digests."""
     commit, base = source
+    ci = ci_values()
     return Record(
         env=env, service=service, commit=commit, base_commit=base, image=image,
         image_tag=image_tag or "",
         images=images_text({c: digest_or_reference(i) for c, i in (images or {}).items()}),
         by=who(),
-        at=iso(now), previous=previous or "", build_url=os.environ.get("BUILD_URL", ""),
-        build_tag=os.environ.get("BUILD_TAG", ""), job_name=os.environ.get("JOB_NAME", ""),
-        outcome=IN_PROGRESS)
+        at=iso(now), previous=previous or "", build_url=ci["BUILD_URL"],
+        build_tag=ci["BUILD_TAG"], job_name=ci["JOB_NAME"], outcome=IN_PROGRESS)
 
 
 def outcome_tags(outcome: str, reason: str, now: float) -> list[dict[str, str]]:
@@ -229,6 +245,10 @@ class Entry:
     build_tag: str = ""
     job_name: str = ""
     source: str = "ledger"  # "tags": a record from before the ledger, read off a revision
+    autoscaling: str = ""  # release.autoscaling.suspendScaleIn: suspended, then restored (or not)
+    # A release that failed, while its rollback runs: `<cause>: <why>`. Whatever ends the
+    # run from then on (Ctrl-C, a crash), the entry is closed failed with this cause.
+    failure: str = ""
 
     def as_dict(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -241,8 +261,10 @@ class Entry:
                 "reason": self.reason, "finished_at": self.finished_at, "by": self.by,
                 "image": self.image, "images": images_map(self.images),
                 "commit": self.commit, "previous": self.previous,
-                "build_url": self.build_url, "build_tag": self.build_tag, "job": self.job_name,
-                "command": self.command, "id": self.id, "source": self.source}
+                "build_url": redact.ci_value(self.build_url),  # kept before it was scrubbed
+                "build_tag": self.build_tag, "job": self.job_name,
+                "command": self.command, "id": self.id, "source": self.source,
+                "autoscaling": self.autoscaling}
 
 
 def release_entry(entry_id: str, record: Record, command: str) -> Entry:

@@ -23,6 +23,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from release.core.errors import InvalidInput
+
 DEFAULT_WAIT_SECONDS = 300
 JUDGED = ("COMPLETE", "ACTIVE")  # ACTIVE: enhanced (continuous) scanning, findings current
 WAITING = ("IN_PROGRESS", "PENDING")
@@ -79,10 +81,21 @@ def gate_of(env_doc: dict[str, Any]) -> Gate | None:
     block = (env_doc.get("ecr") or {}).get("scanGate")
     if not isinstance(block, dict):
         return None
-    allow = tuple(Allowed(str(a["id"]), dt.date.fromisoformat(str(a["until"])),
-                          str(a.get("reason", ""))) for a in block.get("allow", []))
+    allow = tuple(Allowed(str(a["id"]), _day(a["until"], index), str(a.get("reason", "")))
+                  for index, a in enumerate(block.get("allow", [])))
     return Gate(tuple(str(s).upper() for s in block.get("severities", ["CRITICAL"])), allow,
                 int(block.get("waitSeconds", DEFAULT_WAIT_SECONDS)))
+
+
+def _day(until: object, index: int) -> dt.date:
+    """An allow entry's date; validation refuses one that is no day (rule scan-gate-date),
+    so this is reached only by a value filled in from outside git."""
+    try:
+        return dt.date.fromisoformat(str(until))
+    except ValueError:
+        raise InvalidInput(f"ecr.scanGate.allow[{index}].until {until!r} is not a date",
+                           "write a real date (YYYY-MM-DD) in environment.json "
+                           f"/ecr/scanGate/allow/{index}/until; nothing was changed") from None
 
 
 # ------------------------------------------------------------------ reading the pages

@@ -106,24 +106,30 @@ class Compiler:
             raise Unsupported(f"schema node of type {type(schema).__name__}")
         checks: list[Check] = []
         keys = set(schema) - ANNOTATIONS
+        objects = bool(keys & OBJECT_WORDS)
+        arrays = bool(keys & ARRAY_WORDS)
+        only: str | None = None  # "object"/"array" when the type test folds into that check
         if "type" in keys:
             types = schema["type"]
             names = [types] if isinstance(types, str) else list(types)
             if any(n not in TYPE_TESTS for n in names):
                 raise Unsupported(f"type {types!r}")
-            tests = [TYPE_TESTS[n] for n in names]
-            checks.append(tests[0] if len(tests) == 1 else (lambda v: any(t(v) for t in tests)))
+            if names in (["object"], ["array"]) and (objects if names == ["object"] else arrays):
+                only = names[0]
+            else:
+                tests = [TYPE_TESTS[n] for n in names]
+                checks.append(tests[0] if len(tests) == 1
+                              else (lambda v: any(t(v) for t in tests)))
         if "enum" in keys:
             checks.append(_enum(schema["enum"]))
         if "const" in keys:
             checks.append(_enum([schema["const"]]))
         checks.extend(self._numbers(schema, keys))
         checks.extend(self._strings(schema, keys))
-        if keys & {"properties", "required", "additionalProperties", "propertyNames",
-                   "minProperties", "maxProperties"}:
-            checks.append(self._object(schema))
-        if keys & {"items", "prefixItems", "minItems", "maxItems", "uniqueItems"}:
-            checks.append(self._array(schema))
+        if objects:
+            checks.append(self._object(schema, only == "object"))
+        if arrays:
+            checks.append(self._array(schema, only == "array"))
         for word in ("allOf", "anyOf", "oneOf"):
             if word in keys:
                 subs = [self.node(s) for s in schema[word]]
@@ -134,9 +140,8 @@ class Compiler:
         if "if" in keys:  # then/else apply by the condition's answer; alone they do nothing
             when, then, other = (self.node(schema.get(w, True)) for w in ("if", "then", "else"))
             checks.append(lambda v: then(v) if when(v) else other(v))
-        if "$ref" in keys:
-            ref = schema["$ref"]
-            checks.append(lambda v: self._ref(ref)(v))
+        if "$ref" in keys:  # resolved now: a recursive one meets the cell _ref leaves for it
+            checks.append(self._ref(schema["$ref"]))
         unknown = keys - HANDLED
         if unknown:
             raise Unsupported(f"keywords {sorted(unknown)}")
@@ -144,6 +149,9 @@ class Compiler:
             return lambda v: True
         if len(checks) == 1:
             return checks[0]
+        if len(checks) == 2:
+            first, second = checks
+            return lambda v: first(v) and second(v)
         frozen = tuple(checks)
 
         def all_of(value: Any) -> bool:  # a plain loop: the hottest path, no generator
@@ -185,18 +193,39 @@ class Compiler:
             out.append(lambda v: not isinstance(v, str) or search(v) is not None)
         return out
 
-    def _object(self, schema: dict[str, Any]) -> Check:
+    def _object(self, schema: dict[str, Any], typed: bool = False) -> Check:
+        """Object keywords; `typed`: the schema's type is "object", so a non-object fails."""
         props = {k: self.node(s) for k, s in schema.get("properties", {}).items()}
         required = tuple(schema.get("required", ()))
         additional = schema.get("additionalProperties", True)
-        extra: Check | None = None if additional is True else self.node(additional)
+        closed = additional is False
+        extra: Check | None = None if additional is True or closed else self.node(additional)
         names = self.node(schema["propertyNames"]) if "propertyNames" in schema else None
         fewest = schema.get("minProperties", 0)
         most = schema.get("maxProperties")
+        other = not typed  # the answer for an instance that is not an object
+
+        if names is None and not fewest and most is None:  # what our schemas say: the fast loop
+            def plain(value: Any) -> bool:
+                if not isinstance(value, dict):
+                    return other
+                for key in required:
+                    if key not in value:
+                        return False
+                for key, item in value.items():
+                    sub = props.get(key)
+                    if sub is None:
+                        if closed or (extra is not None and not extra(item)):
+                            return False
+                    elif not sub(item):
+                        return False
+                return True
+
+            return plain
 
         def check(value: Any) -> bool:
             if not isinstance(value, dict):
-                return True
+                return other
             for key in required:
                 if key not in value:
                     return False
@@ -207,7 +236,7 @@ class Compiler:
                     return False
                 sub = props.get(key)
                 if sub is None:
-                    if extra is not None and not extra(item):
+                    if closed or (extra is not None and not extra(item)):
                         return False
                 elif not sub(item):
                     return False
@@ -215,16 +244,31 @@ class Compiler:
 
         return check
 
-    def _array(self, schema: dict[str, Any]) -> Check:
+    def _array(self, schema: dict[str, Any], typed: bool = False) -> Check:
+        """Array keywords; `typed`: the schema's type is "array", so a non-array fails."""
         prefix = [self.node(s) for s in schema.get("prefixItems", [])]
         rest = self.node(schema["items"]) if "items" in schema else None
         fewest = schema.get("minItems", 0)
         most = schema.get("maxItems")
         unique = schema.get("uniqueItems", False)
+        other = not typed
+
+        if not prefix and rest is not None and not unique:  # a list of one kind: the fast loop
+            def items(value: Any) -> bool:
+                if not isinstance(value, list):
+                    return other
+                if len(value) < fewest or (most is not None and len(value) > most):
+                    return False
+                for item in value:  # noqa: SIM110 - a plain loop beats all() here
+                    if not rest(item):
+                        return False
+                return True
+
+            return items
 
         def check(value: Any) -> bool:
             if not isinstance(value, list):
-                return True
+                return other
             if len(value) < fewest or (most is not None and len(value) > most):
                 return False
             for index, item in enumerate(value):
@@ -238,6 +282,9 @@ class Compiler:
         return check
 
 
+OBJECT_WORDS = frozenset({"properties", "required", "additionalProperties", "propertyNames",
+                          "minProperties", "maxProperties"})
+ARRAY_WORDS = frozenset({"items", "prefixItems", "minItems", "maxItems", "uniqueItems"})
 HANDLED = frozenset({
     "type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
     "minLength", "maxLength", "pattern", "properties", "required", "additionalProperties",

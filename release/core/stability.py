@@ -37,6 +37,7 @@ from typing import Any
 from release.core import deployments as deployments_of
 from release.core.deployments import short
 from release.core.serving import DRAINING, SERVING, HealthView, epoch
+from release.core.start_failures import start_failure_fix
 
 PROGRESSING = "progressing"
 STABLE = "stable"
@@ -51,11 +52,19 @@ ELB_UNHEALTHY = "elb_unhealthy"
 UNPLACEABLE_PORT = "unplaceable_port"
 UNPLACEABLE_RESOURCES = "unplaceable_resources"
 UNPLACEABLE = "unplaceable"
+LAUNCH_FAILED = "launch_failed"  # ECS launches no task at all (its execution role)
 BUDGET_EXHAUSTED = "budget_exhausted"
 SERVICE_GONE = "service_gone"
 ALARM = "alarm"  # an alarm went into ALARM during the bake after stable (engine/bake.py)
 
 UNPLACEABLE_MARKER = "was unable to place a task"
+# ECS cannot assume the task definition's execution role: no task starts, the service says
+# "(service S) failed to launch a task with (error ECS was unable to assume the role
+# '<arn>' that was provided for this task. Please verify that the role being passed has the
+# proper trust relationship and permissions ...)." (the event users report; IAM is
+# eventually consistent, so a role created a moment ago may fail once: the same grace as
+# an unplaceable task applies).
+LAUNCH_FAILED_MARKER = "failed to launch a task"
 
 _STOPPING_STATES = {"DEACTIVATING", "STOPPING", "DEPROVISIONING"}
 _BENIGN_STOP_CODES = {"UserInitiated", "SpotInterruption", "TerminationNotice"}
@@ -131,7 +140,10 @@ def belongs_to(task: Mapping[str, Any], service: Mapping[str, Any]) -> bool:
 
 
 def placement_problem(message: str) -> tuple[str, str] | None:
-    """(cause, fix) for an ECS "unable to place a task" event, None for any other event."""
+    """(cause, fix) for an ECS event saying it cannot place ("unable to place a task") or
+    launch ("failed to launch a task") a task, None for any other event."""
+    if LAUNCH_FAILED_MARKER in message:
+        return LAUNCH_FAILED, ""
     if UNPLACEABLE_MARKER not in message:
         return None
     lowered = message.lower()
@@ -155,7 +167,9 @@ def _failed_container(task: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def describe_stop(task: Mapping[str, Any]) -> str:
-    """ECS's reason for a stopped task, with the failing container's exit code when known."""
+    """ECS's reason for a stopped task, with the failing container's exit code when known,
+    else the reason a container that never ran gives (a task that failed to start: ECS
+    may put "CannotPullContainerError: ..." on the container only)."""
     reason = task.get("stoppedReason") or task.get("stopCode") or "stopped"
     container = _failed_container(task)
     if container is not None:
@@ -163,6 +177,11 @@ def describe_stop(task: Mapping[str, Any]) -> str:
         if container.get("reason"):
             reason += f": {container['reason']}"
         reason += ")"
+        return reason
+    for other in task.get("containers", []):
+        said = str(other.get("reason") or "")
+        if said and said not in reason:
+            return f"{reason} (container {other.get('name')}: {said})"
     return reason
 
 
@@ -352,20 +371,24 @@ class Watch:
                     "(target and port in environment.json's loadBalancer.healthCheck); "
                     "check the container's logs and its health endpoint")
         return (TASKS_STOPPING, f"{len(stopped)} new tasks stopped: {latest}",
-                "the new revision crashes on start: check the container's logs and its "
+                start_failure_fix(latest)
+                or "the new revision crashes on start: check the container's logs and its "
                 "configuration (environment, secrets, command), then release a fixed image")
 
     def _placement_failure(self, counts: _Counts, now: float) -> tuple[str, str, str] | None:
         if self.unplaceable_since is None:
             return None
+        cause, _ = placement_problem(self.unplaceable_message) or (UNPLACEABLE, "")
         in_transition = (counts.old_draining + counts.old_stopping + counts.new_pending
                          + counts.old_pending + counts.draining_instances)
-        if in_transition:
+        if in_transition and cause != LAUNCH_FAILED:
             return None  # a stopping or draining task will free the port or the memory
         if (now - self.unplaceable_since < self.target.unplaceable_grace
                 or self.unplaceable_polls < self.target.unplaceable_polls):
             return None
-        cause, _ = placement_problem(self.unplaceable_message) or (UNPLACEABLE, "")
+        if cause == LAUNCH_FAILED:
+            error = _launch_error(self.unplaceable_message)
+            return (cause, f"ECS cannot launch the new tasks: {error}", _launch_fix(error))
         detail = _placement_detail(self.unplaceable_message)
         return (cause, f"ECS cannot place the new tasks: {detail}",
                 _placement_fix(cause, self.target))
@@ -515,8 +538,11 @@ class Watch:
         if self.unplaceable_since is not None:
             cause = placement_problem(self.unplaceable_message)
             what = {UNPLACEABLE_PORT: "port in use", UNPLACEABLE_RESOURCES: "no cpu/memory"}
-            parts.append("ECS cannot place a task"
-                         + (f" ({what[cause[0]]})" if cause and cause[0] in what else ""))
+            if cause and cause[0] == LAUNCH_FAILED:
+                parts.append("ECS cannot launch a task")
+            else:
+                parts.append("ECS cannot place a task"
+                             + (f" ({what[cause[0]]})" if cause and cause[0] in what else ""))
         if self.failed_tasks:
             parts.append(f"{_plural(len(self.failed_tasks), 'new task')} failed")
         if c.deployments > 1:
@@ -529,6 +555,22 @@ def _placement_detail(message: str) -> str:
     detail = message.split("met all of its requirements.", 1)[-1]
     detail = detail.split("For more information", 1)[0].strip()
     return (detail[:1].lower() + detail[1:]).rstrip(".") if detail else message
+
+
+def _launch_error(message: str) -> str:
+    """The error inside ECS's "failed to launch a task with (error ...)." event."""
+    error = message.split("(error ", 1)[-1]
+    return error[:-2] if error.endswith(").") else error.rstrip(").")
+
+
+def _launch_fix(error: str) -> str:
+    if "unable to assume the role" in error:
+        return ("ECS cannot assume the role the error names (the task definition's "
+                "executionRoleArn or taskRoleArn): create it with a trust policy that allows "
+                "ecs-tasks.amazonaws.com to sts:AssumeRole (an execution role with "
+                "AmazonECSTaskExecutionRolePolicy attached), or correct the ARN; the deploying "
+                "identity needs iam:PassRole on it")
+    return "ECS refuses to launch the revision's tasks: fix what the error names, then release"
 
 
 def _placement_fix(cause: str, target: Target) -> str:

@@ -24,7 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from release.core import config, template_checks
+from release.core import config, redact, template_checks
+from release.core import ecs_model as model
 from release.core.findings import (  # noqa: F401 - re-exported: the validation API
     ERROR,
     WARNING,
@@ -46,6 +47,12 @@ MISPLACED_KEYS = {
     "taskDefinition": "the release registers the task definition itself: name its file and "
                       "family under /taskDefinition of the service spec, not inside /service",
 }
+# A document saved from a Describe answer (`aws ecs describe-services`, ecspresso's
+# service and task definitions) carries what ECS reports beyond the request: (kind, where)
+# → (the model's shape, the answer, the request).
+REPORTED = {("taskdef", ""): (model.TASK_DEFINITION, "DescribeTaskDefinition",
+                              "RegisterTaskDefinition"),
+            ("service", "/service"): (model.SERVICE, "DescribeServices", "CreateService")}
 
 
 @dataclass
@@ -91,6 +98,9 @@ def read_document(root: Path, path: Path) -> tuple[Any, list[Finding]]:
                               exc.column)]
     if b"{{" in raw:  # a template, perhaps (core/templates.py): only then are strings walked
         _TEMPLATED[0] += 1
+    if (b'"key"' in raw or any(marker in raw for marker in _MARKERS)  # a credential, perhaps
+            or (b"@" in raw and b"://" in raw)):  # (core/redact.maybe_credential, on bytes)
+        _SUSPECT[0] += 1
     if raw.startswith(BOM_BYTES):
         return doc, [Finding(WARNING, "json-bom", rel, "",
                              "the file starts with a UTF-8 byte order mark; release ignores "
@@ -110,6 +120,8 @@ class DuplicateKeys(dict):
 
 _DUPLICATE_OBJECTS = [0]  # objects with repeated keys parsed so far: a cheap "any?" test
 _TEMPLATED = [0]  # documents read so far whose text holds "{{": the same kind of test
+_SUSPECT = [0]  # ... whose text holds a marker of a credential or a tag (rules/secrets.py)
+_MARKERS = tuple(marker.encode() for marker in redact.MARKERS)
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -215,7 +227,7 @@ def add_positions(root: Path, findings: list[Finding]) -> None:
             continue
         if finding.file not in texts:
             try:
-                texts[finding.file] = config.read_text(root / finding.file)
+                texts[finding.file] = config.read_text(root / finding.file, root)
             except config.DocumentError:
                 texts[finding.file] = None
         text = texts[finding.file]
@@ -254,7 +266,7 @@ class SchemaChecker:
                         key=lambda e: (list(map(str, e.absolute_path)), e.validator))
         out: list[Finding] = []
         for error in errors:
-            out.extend(schema_findings(rel, error))
+            out.extend(schema_findings(rel, error, self.kind))
         return out
 
 
@@ -328,19 +340,26 @@ SCHEMA_RULES = {
 }
 
 
-def schema_findings(rel: str, error: Any) -> list[Finding]:
+def schema_findings(rel: str, error: Any, kind: str | None = None) -> list[Finding]:
     """Turn one jsonschema error into findings a person can act on."""
     pointer = pointer_of(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     rule = SCHEMA_RULES.get(error.validator, "schema-invalid")
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(schema.get("properties", {}))
+        shape, answer, request = REPORTED.get((kind or "", pointer), (None, "", ""))
         out = []
         for key in sorted(k for k in error.instance if k not in schema.get("properties", {})):
+            reported = shape is not None and key in model.added_by_ecs(shape)
             hint = MISPLACED_KEYS.get(key)
-            guess = "" if hint else did_you_mean(key, allowed)
+            guess = "" if hint or reported else did_you_mean(key, allowed)
             message = f"unknown key {key!r}{guess}"
-            if hint:
+            if reported:
+                message = f"unknown key {key!r}: {answer} reports it, {request} does not take it"
+                fix = ("leave it out: ECS fills it in (a document saved from the "
+                       f"{answer} answer, as ecspresso's are, carries it)"
+                       + ("; a service role is named in `role`" if key == "roleArn" else ""))
+            elif hint:
                 fix = hint
             elif guess:
                 fix = f"rename it to {guess[len(' (did you mean '):-2]}"
@@ -364,10 +383,58 @@ def schema_findings(rel: str, error: Any) -> list[Finding]:
         from jsonschema.exceptions import best_match
 
         inner = best_match(error.context)
-        message = f"{error.message}; closest: {inner.message}" if inner else error.message
+        message = (f"{shown_message(error)}; closest: {shown_message(inner)}" if inner
+                   else shown_message(error))
         return [Finding(ERROR, rule, rel, pointer, message,
                         schema.get("description", "") or "see the schema for the allowed forms")]
-    return [Finding(ERROR, rule, rel, pointer, _short(error.message), schema_fix(error, schema))]
+    if error.validator in _LENGTHS and isinstance(error.instance, list | str | dict):
+        return [_length_finding(rel, pointer, error, schema)]
+    if error.validator == "uniqueItems":
+        return [Finding(ERROR, rule, rel, pointer, "an item is listed twice: each must be "
+                        "different", "remove the repeated item")]
+    return [Finding(ERROR, rule, rel, pointer, _short(shown_message(error)),
+                    schema_fix(error, schema))]
+
+
+def shown_message(error: Any) -> str:
+    """jsonschema's message, which quotes the value, with credentials in it masked: a value
+    shaped like one (core/redact.py), or held under a name that says secret. A document
+    may be anything a link or a mistake made it (a credentials file): its values are not
+    repeated in a report that CI logs keep."""
+    path = list(error.absolute_path)
+    name = str(path[-1]) if path and isinstance(path[-1], str) else ""
+    instance = error.instance
+    masked = redact.mask_value(instance, name)
+    message = error.message
+    if masked != instance:
+        message = message.replace(repr(instance), repr(masked))
+    return redact.mask(message)
+
+
+_LENGTHS = {"minItems": ("item", "at least", "is needed", "are needed"),
+            "maxItems": ("item", "at most", "is allowed", "are allowed"),
+            "minLength": ("character", "at least", "is needed", "are needed"),
+            "maxLength": ("character", "at most", "is allowed", "are allowed")}
+
+
+def _length_finding(rel: str, pointer: str, error: Any, schema: dict[str, Any]) -> Finding:
+    """"11 items: at most 10 are allowed here", not jsonschema's repr of the whole list."""
+    unit, bound, one, many = _LENGTHS[error.validator]
+    limit, size = int(error.validator_value), len(error.instance)
+    if isinstance(error.instance, dict):
+        unit = "key"
+    have = f"{size} {unit}s" if size != 1 else f"1 {unit}"
+    message = (f"{'no ' + unit + 's' if size == 0 else have}: {bound} {limit} "
+               f"{one if limit == 1 else many} here")
+    if bound == "at most":
+        extra = size - limit
+        fix = f"remove {extra} {unit}{'s' if extra != 1 else ''}" if unit != "character" \
+            else f"shorten it to {limit} characters or fewer"
+    else:
+        fix = f"give {bound} {limit} {unit}{'s' if limit != 1 else ''}"
+    description = schema.get("description")
+    fix = f"{fix} ({description})" if description and len(description) < 200 else fix
+    return Finding(ERROR, SCHEMA_RULES[error.validator], rel, pointer, message, fix)
 
 
 def _short(message: str, limit: int = 300) -> str:
@@ -382,6 +449,9 @@ def schema_fix(error: Any, schema: dict[str, Any]) -> str:
                "an API field too)")
     elif error.validator == "type":
         fix = f"use a JSON {value if isinstance(value, str) else ' or '.join(value)} here"
+    elif error.validator == "enum" and error.instance == "":
+        # ecspresso's files carry "launchType": "" (the Go SDK's zero value, never sent)
+        fix = "leave the key out: an empty string is none of " + ", ".join(map(str, value))
     elif error.validator == "enum":
         fix = "use one of: " + ", ".join(map(str, value))
     elif error.validator == "const":
@@ -474,7 +544,13 @@ def _validate(root: Path, envs: list[str] | None, report: Report,
         return
     everything, wanted = layout
     docs = config.discover(root, wanted) if wanted else everything
-    loaded = Loaded(root=root, filtered=bool(wanted))
+    loaded = Loaded(root=root, filtered=bool(wanted), suspect=set())
+    for rel, target in docs.outside.items():  # never read: said once, counted as broken
+        findings.append(Finding(ERROR, "document-link", rel, "",
+                                f"a symbolic link that leads outside the repository (to "
+                                f"{target}); it is not read", config.LINK_FIX))
+        loaded.present.add(rel)
+        loaded.broken.add(rel)
 
     checkers: dict[str, SchemaChecker | None] = {}
     for kind in KINDS:
@@ -513,7 +589,10 @@ def _check_document(kind: str, path: Path, report: Report, loaded: Loaded,
     report.documents.append(rel)
     loaded.present.add(rel)
     repeated_before, templated_before = _DUPLICATE_OBJECTS[0], _TEMPLATED[0]
+    suspect_before = _SUSPECT[0]
     doc, problems = read_document(root, path)
+    if _SUSPECT[0] != suspect_before and loaded.suspect is not None:
+        loaded.suspect.add(rel)
     findings.extend(problems)
     if any(p.severity == ERROR for p in problems):
         loaded.broken.add(rel)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from release.adapters import git
+from release.core import redact
 from release.core.changes import Change, ChangeSet
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.ecs_throttling import registration_pacing
@@ -41,6 +43,12 @@ SEVERITY = [EXIT_NOT_RESTORED, EXIT_ROLLED_BACK, EXIT_UNREACHABLE, EXIT_INTERRUP
 
 JENKINS_VARIABLES = ("BUILD_URL", "BUILD_TAG", "JOB_NAME", "BUILD_NUMBER", "GIT_COMMIT",
                      "GIT_PREVIOUS_SUCCESSFUL_COMMIT")
+
+
+def ci_summary(environ: Mapping[str, str]) -> dict[str, str]:
+    """The Jenkins variables set, for `--summary`: BUILD_URL without user-info or query,
+    anything credential-shaped masked (as records.ci_values keeps them; core/redact.py)."""
+    return {k: redact.ci_value(environ[k]) for k in JENKINS_VARIABLES if environ.get(k)}
 
 
 class LockedReporter:
@@ -115,7 +123,7 @@ class ApplyResult:
         return {"since": self.change_set.since, "until": self.change_set.until,
                 "exit_code": self.exit_code, "environments": self.order,
                 "services": [r.as_dict() for r in self.results], "commits": self.commits,
-                "ci": {k: os.environ[k] for k in JENKINS_VARIABLES if os.environ.get(k)}}
+                "ci": ci_summary(os.environ)}
 
     def failure(self) -> ReleaseError | None:
         """The error apply ends with when any service did not release, else None."""
@@ -128,8 +136,11 @@ class ApplyResult:
             + ", ".join(f"{r.env}/{r.service} {r.status}" for r in failed)
             + (f"; {len(not_released)} in later environments were not released"
                if not_released else ""),
-            "see the summary table above; `release status --env ENV` shows the live state, "
-            "and rerunning apply with the same --since retries what did not release",
+            "see the summary table above; "
+            + " and ".join(f"`release status --env {env}`"
+                           for env in dict.fromkeys(r.env for r in failed))
+            + " shows the live state, and rerunning apply with the same --since retries what "
+            "did not release",
         )
         error.exit_code = self.exit_code
         return error

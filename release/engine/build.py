@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from release.core.config import ConfigRepo, ImagePin, ServiceSpec
+from release.core.config import ConfigRepo, ImagePin, ServiceSpec, inside
 from release.core.errors import InvalidInput, UsageError
 from release.core.render import pinned_container
 from release.output.events import Reporter
@@ -52,11 +52,12 @@ def build_requests(root: Path, config_repo: ConfigRepo, spec: ServiceSpec,
                          "name the one to build with --container")
     requests = []
     for name, pin in chosen.items():
-        folder = context if context is not None else _context_of(root, spec, name, pin,
-                                                                  single=len(chosen) == 1)
+        folder = (Path(context).resolve() if context is not None  # relative to where it runs
+                  else _context_of(root, spec, name, pin, single=len(chosen) == 1))
         if folder is None:
             continue
         build = pin.build
+        _within(root, folder, build.dockerfile if build and context is None else None)
         requests.append(BuildRequest(
             folder, pin.repository_in(config_repo.environment(spec.env)),
             build.dockerfile if build and context is None else None,
@@ -66,6 +67,21 @@ def build_requests(root: Path, config_repo: ConfigRepo, spec: ServiceSpec,
                            f"add \"build\": {{\"context\": \"<folder>\"}} to a pin under "
                            f"/images in {spec.path}, or pass --context")
     return requests
+
+
+def _within(root: Path, folder: Path, dockerfile: str | None) -> None:
+    """A context (and its Dockerfile) must be a folder of the config repository, links
+    followed, whether the spec names it (validation refuses one outside it:
+    `image-build-context`) or --context does: an image is tagged with the commit it was built
+    from, and a build from another checkout would carry a commit this repository's history
+    does not hold (docs/image.md)."""
+    for path, what in ((folder, "build context"),
+                       (folder / dockerfile if dockerfile else None, "Dockerfile")):
+        if path is not None and not inside(root, path):
+            raise InvalidInput(
+                f"the {what} {path} is outside the config repository {root}",
+                "build from a folder of the config repository (a git submodule is one); "
+                "nothing was built")
 
 
 def _context_of(root: Path, spec: ServiceSpec, name: str, pin: ImagePin, single: bool

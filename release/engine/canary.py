@@ -10,8 +10,10 @@ instance draining).
 
 If the canary never becomes stable or fails its bake, it is removed and nothing
 else changes: the main service still runs the revision it ran, exit 3. A canary
-an interrupted run left behind is shown by `release status` and reused (new
-revision) or removed by the next release, which says so.
+an interrupted run left behind is looked for whatever the spec says now (an ACTIVE
+`<serviceName>-canary` tagged `release:canary-of`): `release status` shows it, the
+next release reuses it (a new revision, the spec still asks for a canary) or removes
+it, and `release rollback` removes it once the service is back; each says so.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from release.core import autoscaling, records, stability
 from release.core import canary as canaries
 from release.core import plan as planning
-from release.core import records, stability
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import deployment_for, primary, short
@@ -46,15 +48,16 @@ class CanaryNotRemoved(ReleaseError):
 
 def with_canary(plan: planning.ReleasePlan, env: Environment, spec: ServiceSpec,
                 aws: Any) -> planning.ReleasePlan:
-    """The plan with its canary part (core/canary.py). Reads the canary service: one left
-    by an interrupted run is reused or removed, and the plan says which."""
-    if canaries.canary_of(spec) is None:
-        return plan
+    """The plan with its canary part (core/canary.py). Reads the canary service whatever
+    the spec says: one left by an interrupted run is reused or removed, and the plan says
+    which (removed too when `release.canary` was taken out of the spec since)."""
     with aws_step(env, f"reading the canary of {spec.service_name}"):
         left_over = live_canary(env, spec, aws)
+    if canaries.canary_of(spec) is None and left_over is None:
+        return plan
     revision = next((c.params.get("taskDefinition") for c in plan.calls
                      if c.operation == "update_service"), None)
-    part = canaries.plan_canary(env, spec, revision, plan.registers,
+    part = canaries.plan_canary(env, _counted(spec, plan), revision, plan.registers,
                                 plan.service_exists and revision is not None, left_over)
     budget = plan.budget
     if part is not None and part.runs and part.canary is not None:
@@ -69,6 +72,12 @@ def with_canary(plan: planning.ReleasePlan, env: Environment, spec: ServiceSpec,
     return dataclasses.replace(plan, canary=part, budget=budget)
 
 
+def _counted(spec: ServiceSpec, plan: planning.ReleasePlan) -> ServiceSpec:
+    """The spec with the count the release decided (core/autoscaling.py): the traffic share
+    is the canary's tasks against the tasks the service really has."""
+    return autoscaling.with_count(spec, plan.count) if plan.count is not None else spec
+
+
 def before_update(prepared: Any, revision: str, reporter: Reporter) -> None:
     """Run the canary on `revision` and bake it; on failure remove it and raise CanaryFailed
     (the main service not updated). Nothing to do when the plan runs no canary."""
@@ -80,7 +89,8 @@ def before_update(prepared: Any, revision: str, reporter: Reporter) -> None:
     cspec = canaries.canary_spec(spec, canary)
     where = f"{env.name}/{spec.service_name}"
     reporter.emit("canary.start", f"{where}: canary {part.name}: "
-                  f"{canaries.traffic_share(spec, canary)} on {short(revision)}",
+                  f"{canaries.traffic_share(_counted(spec, prepared.plan), canary)} on "
+                  f"{short(revision)}",
                   env=env.name, service=spec.service_name, canary=part.name, revision=revision,
                   count=canary.count, reused=part.left_over is not None)
     try:
@@ -202,9 +212,8 @@ def remove(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
 def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
            outcome: ReleaseOutcome) -> ReleaseOutcome:
     """After the release, whatever its outcome: remove the canary if one is live (this run's,
-    or one left by an interrupted run). A canary that will not go is exit 4."""
-    if canaries.canary_of(spec) is None:
-        return outcome
+    or one left by an interrupted run, whether or not the spec still asks for a canary). A
+    canary that will not go is exit 4."""
     name = canaries.canary_name(spec)
     with aws_step(env, f"reading the canary {name}"):
         found = live_canary(env, spec, aws)
@@ -231,26 +240,39 @@ def explain(env: Environment, spec: ServiceSpec, aws: Any) -> dict[str, Any] | N
     """A live canary of the service, as `release status` explains it (None: there is none).
 
     Outside a release a canary is always one an interrupted run left behind."""
-    if canaries.canary_of(spec) is None:
-        return None
     name = canaries.canary_name(spec)
     found = live_canary(env, spec, aws)
     if found is None:
         return None
     revision = short(found.get("taskDefinition"))
+    deploy = f"`release deploy --env {env.name} --service {spec.name}`"
+    then = (f"the next {deploy} reuses it for a new revision or removes it"
+            if canaries.canary_of(spec) is not None else
+            f"release.canary is no longer in the spec: the next {deploy} removes it, "
+            f"as does `release rollback`")
     return {"service": name, "revision": found.get("taskDefinition"),
             "desired": found.get("desiredCount"), "running": found.get("runningCount"),
             "note": f"{found.get('runningCount', 0)} task(s) of {revision} take part of the "
                     f"ELB's traffic beside {spec.service_name}, left by a release that did not "
-                    f"finish (or one in progress); the next `release deploy --env {env.name} "
-                    f"--service {spec.name}` reuses it for a new revision or removes it"}
+                    f"finish (or one in progress); {then}"}
 
 
 def live_canary(env: Environment, spec: ServiceSpec, aws: Any) -> dict[str, Any] | None:
-    """The canary service when it is ACTIVE. DescribeServices answers a missing one with a
-    MISSING failure, a deleted one as DRAINING (tasks still stopping) and then INACTIVE:
-    neither is a canary to reuse or remove."""
+    """The service's canary when it is ACTIVE and tagged as its canary (core/canary.py
+    `is_canary_of`), whatever the spec says now. DescribeServices answers a missing one
+    with a MISSING failure, a deleted one as DRAINING (tasks still stopping) and then
+    INACTIVE: neither is a canary to reuse or remove."""
     from release.adapters import live
 
-    found = live.describe_service(aws.ecs, env.cluster, canaries.canary_name(spec))
-    return found if found is not None and found.get("status") == "ACTIVE" else None
+    found = live.describe_service(aws.ecs, env.cluster, canaries.canary_name(spec),
+                                  env.name, tags=True)
+    if found is None or found.get("status") != "ACTIVE" or not canaries.is_canary_of(found,
+                                                                                     spec):
+        return None
+    return found
+
+
+def left_over(env: Environment, spec: ServiceSpec, aws: Any) -> canaries.CanaryPlan | None:
+    """`release rollback`'s canary part: the removal of a live canary (None: there is none)."""
+    with aws_step(env, f"reading the canary of {spec.service_name}"):
+        return canaries.removal_plan(env, spec, live_canary(env, spec, aws))

@@ -19,7 +19,7 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import InvalidInput
-from release.engine.native_wait import find_deployment, finish, follow
+from release.engine.native_wait import finish, follow
 from release.engine.outcome import ReleaseOutcome
 from release.engine.wait import aws_step, connect
 from release.output.events import Reporter
@@ -29,7 +29,12 @@ CONTINUE_BUDGET_SECONDS = 1800  # the wait after an approval, beyond the strateg
 
 def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
                      action: str = "CONTINUE") -> ReleaseOutcome:
-    """Act on the paused hook of the service's deployment, then follow it to the end."""
+    """Act on the paused hook of the service's deployment, then follow it to the end.
+
+    Whether a deployment is paused is asked once, before the lock: with nothing to
+    approve the command answers at once, takes no lock and touches no ledger entry (taking
+    the lock closes entries other runs left in progress). Under the lock it is asked again,
+    as the deployment may have moved on meanwhile."""
     from release.adapters import ledger
     from release.adapters import service_deployments as api
     from release.engine import values
@@ -39,22 +44,17 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
     resolved = values.resolve(repo, spec, aws)  # values from outside git
     spec, env = resolved.spec or spec, resolved.env
     where = f"{env.name}/{spec.service_name}"
+    _paused(env, spec, aws)
     with ledger.hold(env, spec.service_name, reporter, "continue", aws):
-        found = find_deployment(env, spec, aws, None, active_only=True)
-        with aws_step(env, f"reading the deployment of {spec.service_name}"):
-            deployment = api.describe(aws.ecs, found["serviceDeploymentArn"]) if found else None
-        hook = native.paused_hook(deployment) if deployment else None
-        if deployment is None or hook is None:
-            raise InvalidInput(f"{where}: no deployment is paused at a lifecycle hook; nothing "
-                               "was changed", f"see `release status --env {env.name} "
-                               f"--service {spec.name}`")
+        deployment, hook = _paused(env, spec, aws)
         arn = str(deployment["serviceDeploymentArn"])
         revision, previous, record = _revisions(aws, env.cluster, spec)
         ledger.begin_release(env, spec.service_name, record, revision)
         reporter.emit("continue.start", f"{where}: {action.lower()} deployment {short(arn)} "
                       f"paused at {deployment.get('lifecycleStage')} (hook {hook['hookId']})",
                       env=env.name, service=spec.service_name, deployment=arn,
-                      hook=hook["hookId"], action=action)
+                      hook=hook["hookId"], action=action, revision=revision,
+                      commit=record.commit or None, image=record.image or None)
         with aws_step(env, f"continuing the deployment of {spec.service_name}"):
             api.continue_hook(aws.ecs, arn, str(hook["hookId"]), action)
         extra = native.native_seconds(deployment.get("deploymentConfiguration") or {})
@@ -67,6 +67,22 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
             ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
                                   outcome.message)
         return outcome
+
+
+def _paused(env: Any, spec: ServiceSpec, aws: Any) -> tuple[Any, dict[str, Any]]:
+    """The active deployment and its paused hook, asked once (no waiting for one to be
+    listed: `continue` follows a pause that exists); none is exit 1, nothing changed."""
+    from release.adapters import service_deployments as api
+
+    with aws_step(env, f"listing the deployments of {spec.service_name}"):
+        found = api.find(aws.ecs, env.cluster, spec.service_name, None, active_only=True)
+        deployment = api.describe(aws.ecs, found["serviceDeploymentArn"]) if found else None
+    hook = native.paused_hook(deployment) if deployment else None
+    if deployment is None or hook is None:
+        raise InvalidInput(f"{env.name}/{spec.service_name}: no deployment is paused at a "
+                           "lifecycle hook; nothing was changed",
+                           f"see `release status --env {env.name} --service {spec.name}`")
+    return deployment, hook
 
 
 def _revisions(aws: Any, cluster: str, spec: ServiceSpec

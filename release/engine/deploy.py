@@ -26,7 +26,7 @@ from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, In
 from release.core.registration import Where
 from release.core.render import pinned_images
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
-from release.engine import bake, canary
+from release.engine import bake, canary, unfinished
 from release.engine import desired as desired_state
 from release.engine.executor import Executed, Executor, display
 from release.engine.outcome import (
@@ -79,7 +79,7 @@ class Prepared:
 def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = None,
             check_image: bool = True, for_plan: bool = False, aws: Any = None) -> Prepared:
     """Fill in values from outside git, render, read the live state, and plan. Reads only."""
-    from release.adapters import git
+    from release.adapters import autoscaling, git
     from release.adapters import live as live_state
     from release.engine import values
 
@@ -99,6 +99,8 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
         elif check_image:
             live_state.check_image(aws.ecr, env, spec)
         live = live_state.fetch_live(aws.ecs, env, spec)
+        # who owns desiredCount (core/autoscaling.py): the plan decides the count with it
+        live = dataclasses.replace(live, scaling=autoscaling.read(aws, env, spec))
         bake.check_alarms(env, spec, aws)  # release.bake, deployment alarms: they exist
         live_state.check_capacity_providers(aws.ecs, env, spec)  # the strategy's providers
         resume = None
@@ -124,11 +126,13 @@ def _recorded_images(env: Environment, repo: ConfigRepo, spec: ServiceSpec,
                      desired: dict[str, Any]) -> dict[str, str]:
     """{container: image} of every pinned container: git's pins, or what a named revision
     (`deploy --revision`) runs in those containers."""
+    running = {str(c.get("name")): str(c.get("image") or "")
+               for c in desired.get("containerDefinitions") or []}
+    if spec.taskdef_file is None:  # the spec names a revision: it pins nothing, runs its own
+        return {name: image for name, image in running.items() if image}
     pinned = pinned_images(env, spec, repo.taskdef_for(spec))
     if not spec.revision:
         return pinned
-    running = {c.get("name"): str(c.get("image") or "")
-               for c in desired.get("containerDefinitions") or []}
     return {name: running[name] for name in pinned if running.get(name)}
 
 
@@ -232,6 +236,12 @@ def show_plan(plan: planning.ReleasePlan, reporter: Reporter, kind: str = "plan"
         display(shown_calls(plan.calls, plan.canary), reporter, kind)
     if not plan.unchanged:
         reporter.emit(f"{kind}.budget", f"  time budget: {plan.budget.explanation}", "dim")
+    if plan.count is not None and plan.count.worth_showing:  # who owns desiredCount
+        reporter.emit(f"{kind}.count", f"  {plan.count.note}",
+                      "warn" if plan.count.unknown else "dim", **plan.count.as_dict())
+    if plan.suspension is not None:  # release.autoscaling.suspendScaleIn
+        reporter.emit(f"{kind}.autoscaling", f"  {plan.suspension.note}", "dim",
+                      **plan.suspension.as_dict())
     for blocker in plan.blockers:
         reporter.emit(f"{kind}.blocker", f"  cannot release: {blocker}", "error")
 
@@ -301,14 +311,16 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
     state is read: a second release of the same service is refused, nothing changed."""
     from release.adapters import ledger
     from release.engine import values
+    from release.engine.autoscaling import ScaleIn
 
     env = repo.environment(spec.env)
     aws = connect(env)  # the account is checked before the lock is written
     resolved = values.resolve(repo, spec, aws)  # a missing value: exit 1 before the lock
     repo, spec, env = resolved.repo, resolved.spec or spec, resolved.env
     with ledger.hold(env, spec.service_name, reporter, command, aws):
-        outcome = _release_service(repo, spec, reporter, aws, timeout=timeout,
-                                   rollback=rollback)
+        with ScaleIn(reporter) as scale_in:  # suspended scale-in restored on every way out
+            outcome = _release_service(repo, spec, reporter, aws, timeout=timeout,
+                                       rollback=rollback, scale_in=scale_in)
         outcome = canary.settle(env, spec, aws, reporter, outcome)  # a canary left live
         if outcome.status in LEDGER_OUTCOMES:
             ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
@@ -317,8 +329,10 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
 
 
 def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aws: Any, *,
-                     timeout: int | str | None = None, rollback: bool = True) -> ReleaseOutcome:
-    """Release one service: plan, register, update, wait, and roll back when it fails."""
+                     timeout: int | str | None = None, rollback: bool = True,
+                     scale_in: Any = None) -> ReleaseOutcome:
+    """Release one service: plan, register, update, wait, and roll back when it fails.
+    `scale_in` (engine/autoscaling.ScaleIn) suspends scale-in once the ledger entry is open."""
     from release.adapters import ledger
     from release.engine import scan_gate, values
 
@@ -343,12 +357,19 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                       service=spec.service_name, commit=prepared.record.commit,
                       image=prepared.record.image, images=prepared.record.image_map)
         ledger.begin_release(env, spec.service_name, prepared.record, revision)
+        if scale_in is not None:
+            scale_in.suspend(prepared)
         target = make_target(env, spec, revision, deployment.get("id"), previous,
                              plan.budget.seconds, prepared.live.service, prepared.desired,
-                             waiter.draining())
+                             waiter.draining(), _count(plan))
         return _wait_and_finish(prepared, waiter, reporter, target, revision, previous,
                                 rollback, registered=record is not None, resumed=True)
 
+    if plan.unchanged and not is_native(spec.service):  # a release an earlier run left open
+        left = unfinished.left_open(prepared)
+        if left is not None:
+            return unfinished.finish(prepared, waiter, reporter, left, rollback,
+                                     _wait_and_finish, scale_in)
     if plan.unchanged:
         message = (f"{where}: nothing to change (live revision {short(plan.live_revision)} "
                    "matches git)")
@@ -367,14 +388,21 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
     started = clock.now()
     ledger.begin_release(env, spec.service_name, prepared.record,
                          None if plan.registers else prepared.spec.revision or previous)
+    if scale_in is not None:
+        scale_in.suspend(prepared)
     with aws_step(env, f"releasing {spec.service_name}"):
         revision, service = _execute(prepared, reporter)
     target = make_target(env, spec, revision, deployment_for(service, revision), previous,
                          plan.budget.seconds, prepared.live.service, prepared.desired,
-                         waiter.draining())
+                         waiter.draining(), _count(plan))
     target = _replace(target, started_at=started)
     return _wait_and_finish(prepared, waiter, reporter, target, revision, previous, rollback,
                             registered=plan.registers)
+
+
+def _count(plan: planning.ReleasePlan) -> int | None:
+    """The desiredCount the plan decided (core/autoscaling.py): what the wait counts with."""
+    return plan.count.effective if plan.count is not None else None
 
 
 def _replace(target: stability.Target, **changes: Any) -> stability.Target:
@@ -385,6 +413,8 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
                      target: stability.Target, revision: str, previous: str | None,
                      rollback: bool, registered: bool, resumed: bool = False
                      ) -> ReleaseOutcome:
+    from release.adapters import ledger
+
     env, spec, aws = prepared.env, prepared.spec, prepared.aws
     if is_native(spec.service):  # ECS runs blue/green, linear or canary: follow its deployment
         from release.engine import native_wait
@@ -416,6 +446,7 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
     failure = verdict.reason
     tag_record(aws, reporter, revision if registered else None,
          records.outcome_tags(records.FAILED, f"{verdict.cause}: {failure}", clock.now()))
+    ledger.failing(env, name, f"{verdict.cause}: {failure}")  # kept if the rollback is cut short
     restore_to, deployment_id = restore_target(aws, env, spec, verdict, previous, revision)
     if restore_to == revision and deployment_id is None:
         restore_to = None  # a settings-only release: there is no other revision to go back to

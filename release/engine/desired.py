@@ -1,9 +1,9 @@
 """Git's version of one service in the words ECS answers in: what every verb that compares
 git with live compares.
 
-A spec names its target groups, subnets and security groups as people do (a target
-group by name, a subnet or security group by its Name tag); CreateService was given
-the ARNs and ids, and DescribeServices answers with them. Compared unresolved, a
+A spec names its target groups, subnets, security groups and Service Connect namespace
+as people do (a target group or namespace by name, a subnet or security group by its Name
+tag); DescribeServices answers with the ARNs and ids. Compared unresolved, a
 service released a minute ago would differ from git by every name. So `plan`,
 `deploy`, `apply --dry-run` and `status` all take git's version from `git_version`
 and compare it with live through core/plan.drift: one resolution, one comparison.
@@ -53,12 +53,14 @@ def render(repo: ConfigRepo, spec: ServiceSpec, aws: Any = None) -> dict[str, An
 
 def resolve_names(aws: Any, repo: ConfigRepo, spec: ServiceSpec) -> ServiceSpec:
     """Target group names → ARNs (DescribeTargetGroups), awsvpc subnet and security group
-    names → ids (DescribeSubnets, DescribeSecurityGroups); ids and ARNs are kept as written.
-    Raises InvalidInput naming what does not exist."""
-    from release.adapters import awsvpc, target_groups
+    names → ids (DescribeSubnets, DescribeSecurityGroups), a Service Connect namespace name
+    → its ARN (Cloud Map ListNamespaces); ids and ARNs are kept as written. Raises
+    InvalidInput naming what does not exist."""
+    from release.adapters import awsvpc, namespaces, target_groups
 
     env = repo.environment(spec.env)
-    return awsvpc.resolve(aws, env, target_groups.resolve(aws, env, spec))
+    spec = namespaces.resolve(aws, env, target_groups.resolve(aws, env, spec))
+    return awsvpc.resolve(aws, env, spec)
 
 
 def git_version(aws: Any, repo: ConfigRepo, spec: ServiceSpec,

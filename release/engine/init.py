@@ -17,8 +17,8 @@ from typing import Any
 
 from release.adapters import aws as aws_adapter
 from release.adapters import live as live_state
-from release.core import adopt
-from release.core.config import DocumentError, Environment, read_json
+from release.core import adopt, names
+from release.core.config import DocumentError, Environment, discover, inside, read_json
 from release.core.errors import InvalidInput, UsageError
 
 
@@ -35,7 +35,7 @@ def _environment(repo: Path, env: str, cluster: str, region: str | None) -> Envi
     path = repo / "environments" / env / "environment.json"
     if path.exists():
         try:
-            return Environment.from_doc(path, read_json(path), env)
+            return Environment.from_doc(path, read_json(path, root=repo), env)
         except (DocumentError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidInput(f"{path} cannot be used: {exc}",
                                "fix it (`release validate`), or remove it and init writes "
@@ -50,6 +50,19 @@ def _environment(repo: Path, env: str, cluster: str, region: str | None) -> Envi
                "target": "TCP:80", "interval": 30, "timeout": 5, "unhealthyThreshold": 2,
                "healthyThreshold": 10}}}
     return Environment.from_doc(path, doc, env)
+
+
+def managing_spec(repo: Path, env: str, service: str) -> str | None:
+    """The spec of `env` (relative path) that manages `service`: its serviceName, or its file
+    name when it cannot be read (validation speaks of that)."""
+    for (_, stem), path in sorted(discover(repo, [env]).services.items()):
+        try:
+            name = (read_json(path).get("service") or {}).get("serviceName")
+        except (DocumentError, OSError, ValueError, AttributeError):
+            name = None
+        if service in (name, stem):
+            return path.relative_to(repo).as_posix()
+    return None
 
 
 def _connect(env: Environment) -> tuple[Any, str]:
@@ -147,13 +160,37 @@ def _resolved(ecr: Any, account: str, container: str, image: str) -> adopt.LiveI
 
 def init(repo: Path, env: str, cluster: str, service: str, region: str | None = None,
          force: bool = False) -> InitResult:
-    """Read the live service, then write its documents under `repo`."""
+    """Read the live service, then write its documents under `repo`, and nowhere else: the
+    environment's and service's names are checked before they become paths, and every file
+    written must stay inside the repository, links followed.
+
+    A service the environment already manages (a spec whose serviceName, or file name, is
+    `service`) is refused before AWS is read: a second spec would release it twice. With
+    --force the spec is rewritten in its own file, never beside it."""
+    names.check_environment(env)
+    names.check_service(service)
+    managed = managing_spec(repo, env, service)
+    spec_file = f"environments/{env}/services/{service}.json"
+    if managed is not None and managed != spec_file and not force:
+        raise InvalidInput(
+            f"environment {env} already manages service {service!r} in {managed}; init would "
+            "write a second spec for it",
+            f"`release plan --env {env} --service {Path(managed).stem}` shows how git and the "
+            "live service differ; pass --force to rewrite that spec from the live service; "
+            "nothing was written")
     environment = _environment(repo, env, cluster, region)
     env_file = f"environments/{env}/environment.json"
     kept = [env_file] if (repo / env_file).is_file() else []
     adopted = adopt.adopt(read_live(environment, cluster, service,
                                     environment.ecr_repository if kept else None))
+    if managed is not None and managed != spec_file and spec_file in adopted.documents:
+        adopted.documents[managed] = adopted.documents.pop(spec_file)
     targets = [p for p in adopted.documents if p not in kept]
+    escaping = [p for p in targets if not inside(repo, p)]
+    if escaping:
+        raise InvalidInput(f"would write outside the repository: {', '.join(escaping)}",
+                           "a folder or file there is a symbolic link out of the repository, "
+                           "or a live name is not a file name; nothing was written")
     existing = [p for p in targets if (repo / p).exists()]
     if existing and not force:
         raise InvalidInput(f"would overwrite {', '.join(existing)}",

@@ -138,14 +138,19 @@ def _streams(reporter: Reporter, logs: TaskLogs, tasks: list[dict[str, Any]],
              container: str | None) -> dict[str, tuple[Mapping[str, Any], awslogs.Stream]]:
     streams = {}
     whys = []
+    named: list[str] = []  # the containers there are, when --container names none of them
     for task in tasks:
         located = logs.locate(task, container)
         if located.stream is None:
             whys.append(located.why)
+            named += [n for n in located.containers if n not in named]
             reporter.emit("logs.unavailable", f"task {awslogs.task_id(task['taskArn'])}: "
                           f"{located.why}", "warn", task=task["taskArn"])
         else:
             streams[task["taskArn"]] = (task, located.stream)
+    if not streams and named:
+        raise InvalidInput(whys[0], f"name one of the service's containers: --container "
+                           f"{' | '.join(named)}")
     if not streams:
         raise InvalidInput(whys[0] if whys else "no task to read",
                            "give the container a logConfiguration with the awslogs driver, "
@@ -166,7 +171,7 @@ def show_logs(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, options: 
     spec, env = resolved.spec or spec, resolved.env
     clock = default_clock()
     with aws_adapter.aws_errors(env, f"reading the logs of {spec.service_name}"):
-        if live.describe_service(aws.ecs, env.cluster, spec.service_name) is None:
+        if live.describe_service(aws.ecs, env.cluster, spec.service_name, env.name) is None:
             raise InvalidInput(f"{env.name}/{spec.service_name} does not exist",
                                f"release it first: `release deploy --env {env.name}`")
         logs = TaskLogs(aws, env)

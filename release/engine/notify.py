@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from release.core import notify
+from release.core import notify, records
 from release.core.clock import default_clock
-from release.core.errors import ReleaseError
+from release.core.errors import ReleaseError, UsageError
 
 Post = Callable[[str, dict[str, Any], float], int]
 
@@ -34,7 +34,7 @@ class NotifyingReporter:
         self._targets = targets
         self._post = post
         environ = dict(os.environ)
-        self._notes = notify.Notifications(os.environ.get("BUILD_URL") or None,
+        self._notes = notify.Notifications(records.ci_values()["BUILD_URL"] or None,
                                            notify.secret_values(environ))
         self._lock = threading.RLock()
         self._dead: set[str] = set()
@@ -127,7 +127,20 @@ def environment_targets(root: Path, explicit: str | None
 @contextmanager
 def notifications(reporter: Any, root: Path, url: str | None,
                   post: Post | None = None) -> Iterator[NotifyingReporter]:
-    """The reporter a releasing verb uses; an error ending the run is notified too."""
+    """The reporter a releasing verb uses; an error ending the run is notified too.
+
+    A --notify or $RELEASE_NOTIFY_URL that is no http(s) URL is a usage error (exit 2)
+    before anything is read or changed, not a warning at the first message."""
+    given = [("--notify", url), (f"${notify.NOTIFY_VARIABLE}",
+                                 os.environ.get(notify.NOTIFY_VARIABLE))]
+    for where, value in given:
+        problem = notify.url_problem(value) if value else None
+        if problem:
+            raise UsageError(f"{where} {problem}", "give the webhook's http:// or https:// URL "
+                             "(a Slack incoming webhook or any endpoint that takes JSON); "
+                             "nothing was done")
+        if value:
+            break  # --notify wins over the variable, which is then not read
     notifying = NotifyingReporter(reporter, environment_targets(root, url), post)
     try:
         yield notifying

@@ -19,7 +19,7 @@ from typing import Any
 
 from release.adapters import git
 from release.adapters.apicheck import register_task_definition_problems
-from release.core import config
+from release.core import config, names
 from release.core.changes import DOCUMENT_DIRS, service_name_of
 from release.core.config import Environment, ImagePin
 from release.core.errors import InvalidInput
@@ -96,6 +96,12 @@ def default_message(service: str, env: str, ref: ImageRef,
     return f"promote {service} to {ref.short} in {env}"
 
 
+def pin_text(tag: str | None, digest: str | None) -> str:
+    """`tag=T digest=D`, leaving out what the pin does not have (never "tag=None")."""
+    parts = [f"tag={tag}" if tag else "", f"digest={digest}" if digest else ""]
+    return " ".join(p for p in parts if p) or "nothing"
+
+
 def _short(change: PinChange) -> str:
     return ImageRef(None, None, change.new_tag, change.new_digest).short
 
@@ -104,15 +110,18 @@ def commit_body(title: str, rel: str, changes: list[PinChange], env: str,
                 source: SourceRelease | None) -> str:
     """Title, the source release (promote --from), each pin before and after, the trailers."""
     pins = [f"{rel}: image pin" + (f" {c.pointer}" if c.pointer != "/image" else "")
-            + f"\n  was: tag={c.old_tag} digest={c.old_digest}"
-            f"\n  now: tag={c.new_tag} digest={c.new_digest}" for c in changes]
+            + f"\n  was: {pin_text(c.old_tag, c.old_digest)}"
+            f"\n  now: {pin_text(c.new_tag, c.new_digest)}" for c in changes]
     parts = [title, *(["\n".join(source.describe())] if source else []), *pins,
              "\n".join(trailers(env, source))]
     return "\n\n".join(parts) + "\n"
 
 
 def _spec_path(repo_root: Path, env: str, service: str) -> Path:
-    """The spec file of `service` (file stem or serviceName) in `env`."""
+    """The spec file of `service` (file stem or serviceName) in `env`: a file of the repository,
+    never one a name or a symbolic link leads outside it to (it is written)."""
+    names.check_environment(env)
+    names.check_service(service)
     svc_dir = repo_root / config.ENVIRONMENTS_DIR / env / "services"
     if not (repo_root / config.ENVIRONMENTS_DIR / env).is_dir():
         known = sorted(p.name for p in (repo_root / config.ENVIRONMENTS_DIR).glob("*")
@@ -121,10 +130,10 @@ def _spec_path(repo_root: Path, env: str, service: str) -> Path:
                            f"environments in this repository: {', '.join(known) or 'none'}")
     direct = svc_dir / f"{service}.json"
     if direct.is_file():
-        return direct
+        return _within(repo_root, direct)
     for candidate in sorted(svc_dir.glob("*.json")):
         try:
-            doc = config.read_json(candidate)
+            doc = config.read_json(candidate, root=repo_root)
         except config.DocumentError:
             continue
         if service_name_of(doc) == service:
@@ -134,6 +143,13 @@ def _spec_path(repo_root: Path, env: str, service: str) -> Path:
                        f"services there: {', '.join(known) or 'none'}")
 
 
+
+def _within(repo_root: Path, path: Path) -> Path:
+    """`path` when it stays in the repository; a link out of it is refused (exit 1)."""
+    if not config.inside(repo_root, path):
+        error = config.outside_error(path.relative_to(repo_root))
+        raise InvalidInput(f"{error.path}: {error.message}", error.fix)
+    return path
 
 
 def _validate_candidate(repo_root: Path, rel: str, new_text: str) -> None:
@@ -145,7 +161,7 @@ def _validate_candidate(repo_root: Path, rel: str, new_text: str) -> None:
         for top in DOCUMENT_DIRS:
             source = repo_root / top
             for path in source.rglob("*") if source.is_dir() else []:
-                if path.is_file():
+                if path.is_file() and config.inside(repo_root, path):  # links out: not copied
                     target = root / path.relative_to(repo_root)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(path.read_bytes())
@@ -167,7 +183,7 @@ def _validate_candidate(repo_root: Path, rel: str, new_text: str) -> None:
 def _read_spec(path: Path, rel: str) -> tuple[str, dict[str, Any]]:
     """The spec's text and its document; a spec that does not parse is fixed first."""
     try:
-        text = config.read_text(path)
+        text = config.read_text(path)  # _spec_path found it within the repository
         doc = config.parse_json(text, rel)
     except config.DocumentError as exc:
         raise InvalidInput(f"{rel}: {exc.message}", "fix the file first (`release validate`)"
@@ -198,7 +214,7 @@ def _targets(repo_root: Path, rel: str, doc: dict[str, Any]) -> tuple[dict[str, 
 def _first_container(repo_root: Path, doc: dict[str, Any]) -> str:
     """The task definition's first container: where a pin without a container goes."""
     try:
-        taskdef = config.read_json(repo_root / doc["taskDefinition"]["file"])
+        taskdef = config.read_json(repo_root / doc["taskDefinition"]["file"], root=repo_root)
         return str(taskdef["containerDefinitions"][0]["name"])
     except (config.DocumentError, KeyError, IndexError, TypeError):
         return ""
@@ -299,7 +315,8 @@ def push_promotion(repo_root: Path, result: PromoteResult, remote: str = "origin
 def _load_env(repo_root: Path, env: str) -> Environment:
     path = repo_root / config.ENVIRONMENTS_DIR / env / "environment.json"
     try:
-        return Environment.from_doc(path.relative_to(repo_root), config.read_json(path), env)
+        return Environment.from_doc(path.relative_to(repo_root),
+                                    config.read_json(path, root=repo_root), env)
     except config.DocumentError as exc:
         raise InvalidInput(str(exc), "fix the environment document first") from None
     except (KeyError, TypeError, ValueError):

@@ -12,7 +12,7 @@ from typing import Any
 
 from release.core.errors import InvalidInput, UsageError
 from release.core.promotion import images_from_build_report
-from release.engine.promote import PromoteResult, promote_pins, push_promotion
+from release.engine.promote import PromoteResult, pin_text, promote_pins, push_promotion
 from release.output.events import Reporter
 
 
@@ -85,7 +85,7 @@ def report(reporter: Reporter, env: str, result: PromoteResult, pushing: bool = 
 
     def pin(p: Any, old: bool = False) -> str:
         tag, digest = (p.old_tag, p.old_digest) if old else (p.new_tag, p.new_digest)
-        return (f"{p.container} " if named else "") + f"tag={tag} digest={digest}"
+        return (f"{p.container} " if named else "") + pin_text(tag, digest)
 
     if not result.changed:
         reporter.emit("promote.unchanged", f"{env}/{result.service} is already pinned to "

@@ -5,7 +5,9 @@ Rollback is plan-as-data like a release: `plan_rollback` reads and decides
 tags that mark the restored revision once it is stable); `run_rollback` shows
 nothing new and runs exactly those calls with the one Executor, then waits
 under the same rules as a release. The automatic rollback after a failed
-release and `release rollback` take this same path.
+release and `release rollback` take this same path. `release rollback` also removes
+a canary service an interrupted release left serving (engine/canary.py), once the
+service is back: its removal calls are part of the plan shown.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from typing import Any
 
 from release.core import deployments, records, stability
 from release.core import plan as planning
+from release.core.canary import CanaryPlan
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, InvalidInput
+from release.engine import canary
 from release.engine.executor import Executor, display
 from release.engine.outcome import NOT_RESTORED, ROLLED_BACK, UNCHANGED, ReleaseOutcome
 from release.engine.wait import Waiter, aws_step, connect, make_target, resume_commands
@@ -39,6 +43,7 @@ class Rollback:
     taskdef: dict[str, Any]  # the revision rolled back to
     deployment_id: str | None  # ECS's own rollback deployment, when it started one
     to_revision: str
+    canary: CanaryPlan | None = None  # a live canary `release rollback` removes afterwards
 
     @property
     def current(self) -> str | None:
@@ -53,7 +58,7 @@ def plan_rollback(env: Environment, spec: ServiceSpec, aws: Any, to_revision: st
 
     with aws_step(env, f"rolling back {spec.service_name}"):
         taskdef, _ = describe_revision(aws.ecs, to_revision)
-        before = describe_service(aws.ecs, env.cluster, spec.service_name)
+        before = describe_service(aws.ecs, env.cluster, spec.service_name, env.name)
     current = (before or {}).get("taskDefinition")
     plan = planning.rollback_plan(
         env, spec, planning.Live(before, None), to_revision, timeout, to_taskdef=taskdef,
@@ -86,7 +91,8 @@ def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: st
             if call.operation == "update_service":
                 deployment_id = deployments.deployment_for(response["service"], to_revision)
     target = make_target(env, spec, to_revision, deployment_id, current, plan.budget.seconds,
-                         rollback.before, rollback.taskdef, waiter.draining())
+                         rollback.before, rollback.taskdef, waiter.draining(),
+                         plan.count.effective if plan.count else None)  # the live count
     verdict = waiter.wait(target, "rollback", just_updated=bool(plan.calls))
     ledger.finish(env, spec.service_name, entry, records.COMPLETED if verdict.state ==
                   stability.STABLE else records.FAILED, verdict.reason or "stable")
@@ -110,7 +116,7 @@ def restore_target(aws: Any, env: Environment, spec: ServiceSpec, verdict: stabi
         from release.adapters.live import describe_service
 
         with aws_step(env, f"reading {spec.service_name}"):
-            service = describe_service(aws.ecs, env.cluster, spec.service_name) or {}
+            service = describe_service(aws.ecs, env.cluster, spec.service_name, env.name) or {}
         primary = deployments.primary(service)
         if primary is not None and primary.get("taskDefinition"):
             return primary["taskDefinition"], primary.get("id")
@@ -142,13 +148,20 @@ def last_completed(aws: Any, env: Environment, spec: ServiceSpec, previous: str 
 
 def show(rollback: Rollback, reporter: Reporter) -> None:
     """The rollback plan: from where to where, the budget, and the calls it will make."""
-    plan = rollback.plan
+    plan, part = rollback.plan, rollback.canary
+    then = f", then remove the canary {part.name} ({_canary_text(part)})" if part else ""
     reporter.emit("rollback.plan", f"{plan.env}/{plan.service}: roll back from "
-                  f"{short(plan.live_revision)} to {short(rollback.to_revision)} (budget "
-                  f"{plan.budget.seconds} s)", **plan.as_dict())
+                  f"{short(plan.live_revision)} to {short(rollback.to_revision)}{then} (budget "
+                  f"{plan.budget.seconds} s)",
+                  **{**plan.as_dict(), "canary": part.as_dict() if part else None})
     for change in plan.taskdef_changes:
         reporter.emit("plan.change", f"  {change.one_line()}")
-    display([*plan.calls, *plan.after_stable], reporter)
+    display([*plan.calls, *plan.after_stable, *(part.remove if part else [])], reporter)
+
+
+def _canary_text(part: CanaryPlan) -> str:
+    found = part.left_over or {}
+    return f"{found.get('runningCount', 0)} task(s) of {short(found.get('taskDefinition'))}"
 
 
 # ------------------------------------------------------------------ `release rollback`
@@ -211,6 +224,9 @@ def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter
     where = f"{env.name}/{spec.service_name}"
     current, target, caution = _target_of(env, spec, aws, reporter, to)
     busy = deployments.in_progress(current.service)
+    part = canary.left_over(env, spec, aws)  # a canary an interrupted release left serving
+    if target == current.revision_arn and busy is None and part is not None:
+        return _remove_canary_only(env, spec, aws, reporter, part, target, confirm)
     if target == current.revision_arn and busy is None:
         message = f"{where}: already on {short(target)}; nothing to do"
         reporter.emit("rollback.unchanged", message, "success", revision=target)
@@ -222,6 +238,7 @@ def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter
     resume = busy is not None and busy.get("taskDefinition") == target
     rollback = plan_rollback(env, spec, aws, target, busy.get("id") if resume and busy else None,
                              timeout)
+    rollback.canary = part
     show(rollback, reporter)
     if not confirm(f"Roll {where} back to {short(target)}?"):
         raise InvalidInput("rollback cancelled", "nothing was changed")
@@ -236,23 +253,54 @@ def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter
                       revision=target, resume=again)
         raise
     if verdict.state != stability.STABLE:
+        kept = (f"; the canary {part.name} ({_canary_text(part)}) was left as it is"
+                if part else "")
         return ReleaseOutcome(
             env.name, spec.service_name, NOT_RESTORED, target, current.revision_arn,
-            f"{where}: rollback to {short(target)} did not settle: {verdict.reason}",
+            f"{where}: rollback to {short(target)} did not settle: {verdict.reason}{kept}",
             EXIT_NOT_RESTORED, verdict.cause,
             f"{verdict.fix}; check `release status --env {env.name} --service {spec.name}`, "
             "try another revision with --to (see `release history`), and page the owner")
     message = f"{where}: rolled back to {short(target)}, which is serving"
+    outcome = ReleaseOutcome(env.name, spec.service_name, ROLLED_BACK, target,
+                             current.revision_arn, message, EXIT_OK)
+    if part is not None:  # the canary's tasks of another revision take traffic still
+        outcome = canary.settle(env, spec, aws, reporter, outcome)
+        if outcome.exit_code != EXIT_OK:
+            return outcome
+        outcome.message = message = (f"{message}; the canary {part.name} "
+                                     f"({_canary_text(part)}) was removed")
     reporter.emit("rollback.done", message, "success", revision=target,
                   previous=current.revision_arn)
     if commit is not None:
         commit_pin(commit, env, spec, aws, target, reporter)
-    return ReleaseOutcome(env.name, spec.service_name, ROLLED_BACK, target,
-                          current.revision_arn, message, EXIT_OK)
+    return outcome
 
 
-def check_revision_arn(environment: Any, family: str, given: str) -> None:
-    """An ARN given to --to must name this environment's account, region and family.
+def _remove_canary_only(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
+                        part: CanaryPlan, target: str, confirm: Callable[[str], bool]
+                        ) -> ReleaseOutcome:
+    """The service already runs `target`; a canary left by an interrupted release does not:
+    the rollback is its removal alone (shown, asked, run)."""
+    where = f"{env.name}/{spec.service_name}"
+    reporter.emit("rollback.plan", f"{where}: already on {short(target)}; remove the canary "
+                  f"{part.name} ({_canary_text(part)})", revision=target,
+                  canary=part.as_dict())
+    display(part.remove, reporter)
+    if not confirm(f"Remove the canary {part.name} of {where}?"):
+        raise InvalidInput("rollback cancelled", "nothing was changed")
+    message = f"{where}: already on {short(target)}"
+    outcome = canary.settle(env, spec, aws, reporter, ReleaseOutcome(
+        env.name, spec.service_name, UNCHANGED, target, target, message, EXIT_OK))
+    if outcome.exit_code == EXIT_OK:
+        outcome.message = f"{message}; the canary {part.name} ({_canary_text(part)}) was removed"
+        reporter.emit("rollback.done", outcome.message, "success", revision=target)
+    return outcome
+
+
+def check_revision_arn(environment: Any, family: str, given: str, option: str = "--to") -> None:
+    """An ARN given to --to (or `release run --revision`) must name this environment's
+    account, region and family.
 
     ECS resolves a task definition ARN by family:revision in the caller's own account
     and region, so an ARN copied from another account would silently name the local
@@ -268,7 +316,7 @@ def check_revision_arn(environment: Any, family: str, given: str) -> None:
     if (len(parts) != 6 or parts[2] != "ecs" or parts[3] != environment.region
             or parts[4] != environment.account or not resource.startswith("task-definition/")
             or named_family != family):
-        raise InvalidInput(f"--to {given} is not a revision of this service in "
+        raise InvalidInput(f"{option} {given} is not a revision of this service in "
                            f"{environment.name} (account {environment.account}, region "
                            f"{environment.region}, family {family})",
                            f"name a revision as N, {family}:N or {expected}; nothing was "

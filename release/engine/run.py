@@ -4,7 +4,8 @@ RunTask with the service's own placement (cluster, launch type or capacity provi
 strategy, placement constraints and strategy, network configuration), the command as
 a container override and the release record's who/commit/build as tags; then the
 task's status changes and, with the awslogs driver, its log lines (GetLogEvents),
-until it is STOPPED. The exit code is the container's own. Ctrl-C leaves the task
+until it is STOPPED. A container exiting non-zero is exit 6 (its own code is reported,
+not passed on: 3, 4 and 5 are the tool's). Ctrl-C leaves the task
 running (it is not ours to kill half-way through a migration) and says how to stop it.
 
 A revision whose containers bind a static host port runs in its run variant, the same
@@ -23,10 +24,18 @@ from typing import Any, NoReturn
 
 from release.adapters import aws as aws_adapter
 from release.adapters import live as live_state
-from release.core import oneoff, records
+from release.core import oneoff, records, stability
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
-from release.core.errors import EXIT_INTERRUPTED, EXIT_ROLLED_BACK, InvalidInput, ReleaseError
+from release.core.errors import (
+    EXIT_COMMAND_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_ROLLED_BACK,
+    InvalidInput,
+    ReleaseError,
+)
+from release.core.start_failures import start_failure_fix
 from release.engine import run_variant
 from release.output.events import Reporter
 
@@ -195,20 +204,26 @@ def run_once(aws: Any, env: Environment, service: dict[str, Any], revision: str,
     follower.read(final=True)
     exit_code = next((c.get("exitCode") for c in task.get("containers", [])
                       if c.get("name") == chosen), None)
-    return TaskRun(arn, chosen, exit_code, str(task.get("stoppedReason") or ""))
+    return TaskRun(arn, chosen, exit_code, stability.describe_stop(task))
 
 
 def run(repo: ConfigRepo, spec: ServiceSpec, command: list[str], reporter: Reporter,
         container: str | None = None, revision: str | None = None) -> int:
-    """`release run`: the exit code is the container's (1 when it never ran)."""
+    """`release run`: 0 when the container exited 0, EXIT_COMMAND_FAILED (6) when it exited
+    with another code (its own code is in run.summary), 1 when it never ran. The container's
+    code is not passed through: its 3, 4 or 5 would read as the tool's own codes."""
     from release.engine import values
 
     env = repo.environment(spec.env)
+    if revision:  # an ARN of another account would name the local revision of its name
+        from release.engine.rollback import check_revision_arn
+
+        check_revision_arn(env, spec.family, revision, "--revision")
     aws = aws_adapter.connect(env)
     resolved = values.resolve(repo, spec, aws)  # values from outside git
     repo, spec, env = resolved.repo, resolved.spec or spec, resolved.env
     with aws_adapter.aws_errors(env, f"running a task of {spec.service_name}"):
-        service = live_state.describe_service(aws.ecs, env.cluster, spec.service_name)
+        service = live_state.describe_service(aws.ecs, env.cluster, spec.service_name, env.name)
         if service is None:
             raise InvalidInput(f"{env.name}/{spec.service_name} does not exist",
                                f"release it first: `release deploy --env {env.name}`")
@@ -218,12 +233,20 @@ def run(repo: ConfigRepo, spec: ServiceSpec, command: list[str], reporter: Repor
         done = run_once(aws, env, service, chosen, container, command, tags, reporter)
     if done.exit_code is None:
         reporter.error(f"the task stopped before its container ran: {done.stopped_reason}",
-                       "see the task's stoppedReason; nothing was changed", exit_code=1)
+                       (start_failure_fix(done.stopped_reason) or "see the task's stoppedReason")
+                       + "; nothing was changed", exit_code=1)
         return 1
-    level = "success" if done.exit_code == 0 else "error"
-    reporter.emit("run.summary", f"{done.container} exited {done.exit_code}", level,
-                  exit_code=done.exit_code, task=done.task_arn)
-    return int(done.exit_code)
+    code = EXIT_OK if done.exit_code == 0 else EXIT_COMMAND_FAILED
+    if code != EXIT_OK:
+        reporter.error(f"the command failed: {done.container} exited {done.exit_code}",
+                       f"its output is above; `release run` exits {EXIT_COMMAND_FAILED} when "
+                       "the command fails, whatever the container's own code (in the JSON "
+                       "event run.summary, container_exit_code)", exit_code=code,
+                       container_exit_code=done.exit_code)
+    reporter.emit("run.summary", f"{done.container} exited {done.exit_code}",
+                  "success" if code == EXIT_OK else "error", exit_code=code,
+                  container_exit_code=done.exit_code, task=done.task_arn)
+    return code
 
 
 class BeforeDeployFailed(ReleaseError):

@@ -3,11 +3,12 @@ release ledger. Reads only; the verbs render what these return."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.core import plan, records, stability
+from release.core import autoscaling, plan, records, stability
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import primary, short
@@ -49,6 +50,7 @@ class ServiceStatus:
 
 def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
     """Read the service, its tasks and ELB health in one snapshot, and compare with git."""
+    from release.adapters import autoscaling as scaling_state
     from release.adapters import live
     from release.engine import canary, values
 
@@ -68,10 +70,14 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
                                      live.health_source(aws, environment, spec))
         snap = reader.read(default_clock().now())
         found_canary = canary.explain(environment, spec, aws)
+        # who owns desiredCount (core/autoscaling.py): the wait's count and the drift's
+        current = dataclasses.replace(current,
+                                      scaling=scaling_state.read(aws, environment, spec))
+        count = autoscaling.decide(spec, current.service, current.scaling)
         drift = [unresolved] if unresolved else drift_from_git(aws, config_repo, spec, current)
     target = make_target(environment, spec, current.revision_arn or "",
                          (primary(current.service) or {}).get("id"), None, 10**9, None,
-                         current.taskdef or {})
+                         current.taskdef or {}, desired_count=count.effective)
     verdict = stability.Watch(target).observe(snap)
     record = records.Record.from_tags(current.revision_arn or "",
                                       [{"key": k, "value": v}
@@ -153,8 +159,8 @@ def history_of(config_repo: ConfigRepo, spec: ServiceSpec, limit: int) -> Servic
     with aws_step(environment, f"reading the records of {spec.family}"):
         found = [r for r in live.records_of(aws.ecs, spec.family, limit)
                  if r.service in ("", spec.service_name) and r.env in ("", spec.env)]
-        live_revision = (live.describe_service(aws.ecs, environment.cluster,
-                                               spec.service_name) or {}).get("taskDefinition")
+        live_revision = (live.describe_service(aws.ecs, environment.cluster, spec.service_name,
+                                               environment.name) or {}).get("taskDefinition")
     entries = ledger.history(environment, spec.service_name, found, aws, limit)
     rows = [e.history_row() for e in entries]
     for row in rows:

@@ -45,7 +45,7 @@ class TaskLogs:
         definition = awslogs.container_definition(self.taskdefs[arn],
                                                   container or _failed_container(task))
         if definition is None:
-            return awslogs.Located(why=f"{short(arn)} has no container {container}")
+            return awslogs.no_container(self.taskdefs[arn], short(arn), container)
         return awslogs.locate(definition, str(task.get("taskArn", "")))
 
     def client(self, region: str | None) -> Any:
@@ -132,8 +132,10 @@ class FailingTaskLogs:
 
 
 def _failed_stop(task: Mapping[str, Any], target: stability.Target) -> bool:
+    """A failure stop of a task whose containers ran: one ECS stopped before they started
+    (stopCode TaskFailedToStart: its image, secrets or log group) printed nothing."""
     return (task.get("lastStatus") == "STOPPED" and stability.stopped_during(task, target)
-            and stability.is_failure_stop(task))
+            and stability.is_failure_stop(task) and task.get("stopCode") != "TaskFailedToStart")
 
 
 def _failing_checks(task: Mapping[str, Any], snap: stability.Snapshot) -> bool:

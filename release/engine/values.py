@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from release.core import templates
+from release.core import redact, templates
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.errors import InvalidInput
 from release.core.templates import Missing, Reference, Sources, Substitution
@@ -165,8 +165,12 @@ def _schema_findings(root: Path, kind: str, rel: str, doc: Any) -> list[Any]:
 
 
 def show(values: tuple[Substitution, ...], reporter: Reporter, kind: str) -> None:
-    """One line per value from outside git: where it went, what it is, where it came from."""
+    """One line per value from outside git: where it went, what it is, where it came from;
+    a credential (by its shape, or under a name that says secret) shown as *** (core/redact.py:
+    a String parameter may hold what should have been a SecureString)."""
     for item in values:
         label = "environment.json" if item.file.endswith("environment.json") else ""
-        reporter.emit(f"{kind}.value", f"  {label}{item.one_line()}", "dim", file=item.file,
-                      pointer=item.pointer, value=item.value, source=item.reference.source)
+        value = redact.mask_value(item.value, item.pointer.rsplit("/", 1)[-1])
+        reporter.emit(f"{kind}.value", f"  {label}{item.pointer} = {value} "
+                      f"({item.reference.source})", "dim", file=item.file, pointer=item.pointer,
+                      value=value, source=item.reference.source)

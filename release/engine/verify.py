@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from release.core import redact
 from release.core.config import ConfigRepo, Environment
 from release.core.errors import EXIT_INVALID, ReleaseError, Unreachable
 from release.output.events import Reporter
@@ -82,7 +83,8 @@ def run(config_repo: ConfigRepo, env: str, service: str | None, base_url: str | 
 
     aws = functools.cache(lambda: connect(config_repo.environment(env)))  # only if needed
     target = base_url or elb_base_url(values.resolve(config_repo, None, aws, env).env)
-    report = VerifyReport(env, target)
+    shown = redact.scrub(target)  # --base-url may hold a password or a token: never printed
+    report = VerifyReport(env, shown)
     for spec in config_repo.services_of(env, service):
         spec = values.resolve(config_repo, spec, aws).spec or spec  # values from outside git
         if not spec.smoke_checks:
@@ -90,10 +92,12 @@ def run(config_repo: ConfigRepo, env: str, service: str | None, base_url: str | 
                           "warn", env=env, service=spec.service_name)
             continue
         reporter.emit("verify.start", f"{spec.service_name}: {len(spec.smoke_checks)} smoke "
-                      f"check(s) against {target}", env=env, service=spec.service_name,
-                      base_url=target)
+                      f"check(s) against {shown}", env=env, service=spec.service_name,
+                      base_url=shown)
         for result in run_checks(target, spec.smoke_checks, settings.retries, settings.interval,
                                  settings.timeout):
+            result.url = redact.scrub(result.url)
+            result.detail = redact.scrub(result.detail)
             report.results.append(result)
             reporter.emit("verify.check", f"{result.outcome}: {result.check.name} "
                           f"{result.check.method} {result.url}"

@@ -7,8 +7,8 @@ the environment's one poller (adapters/poller.py), which serves every service du
 at the same moment from shared, batched reads; each wait keeps its own timing
 (`reader.sleep`). Throttling is absorbed by botocore's adaptive retry mode under
 the environment's request budget and reported once; a dropped connection is
-retried here for up to a minute before the wait gives up with exit 5. Ctrl-C or SIGTERM leaves the
-service as it is and prints how to resume waiting or roll back.
+retried here for up to a minute before the wait gives up with exit 5. Ctrl-C, SIGTERM or
+SIGHUP leaves the service as it is and prints how to resume waiting or roll back.
 """
 
 from __future__ import annotations
@@ -79,19 +79,23 @@ def _retryable(exc: BaseException) -> bool:
 
 def make_target(env: Environment, spec: ServiceSpec, revision: str, deployment_id: str | None,
                 previous: str | None, budget_seconds: int, service: dict[str, Any] | None,
-                taskdef: dict[str, Any], draining: float | None = None) -> stability.Target:
+                taskdef: dict[str, Any], draining: float | None = None,
+                desired_count: int | None = None) -> stability.Target:
+    """What the wait waits for. `desired_count`: the count the service really has (the
+    plan's `Count.effective`, core/autoscaling.py), else the spec's."""
     now = default_clock().now()
+    count = spec.desired_count if desired_count is None else desired_count
     hc = env.load_balancer.health_check
     grace = int(spec.service.get("healthCheckGracePeriodSeconds", 0))
     return stability.Target(
         task_definition_arn=revision, started_at=now, deadline=now + budget_seconds,
-        desired_count=spec.desired_count, deployment_id=deployment_id,
+        desired_count=count, deployment_id=deployment_id,
         previous_task_definition_arn=previous,
         draining_timeout=env.load_balancer.effective_draining if draining is None else draining,
         unhealthy_after=grace + 2 * (hc.healthy_threshold + hc.unhealthy_threshold) * hc.interval
         + 30,
         # as many failed tasks as the ECS circuit breaker tolerates (half, 3..200)
-        stop_failures_allowed=min(200, max(3, math.ceil(spec.desired_count / 2))),
+        stop_failures_allowed=min(200, max(3, math.ceil(count / 2))),
         host_port=planning.static_host_port(taskdef, planning.load_balanced_container(spec)),
         cluster=env.cluster,
         events_before=frozenset(e.get("id", "") for e in (service or {}).get("events", [])))

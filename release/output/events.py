@@ -8,9 +8,11 @@ same information as the console, with stable keys (`event`, `level`,
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -22,6 +24,10 @@ class OutputFormat(StrEnum):
     json = "json"
     junit = "junit"
 
+
+# Set when an event told the reader how to resume (an event with a `resume` field): the
+# guard's "interrupted" then points at it, and says what to do itself when none was said.
+RESUME_SHOWN = threading.Event()
 
 LEVEL_STYLES = {"info": "", "success": "green", "warn": "yellow", "error": "bold red", "dim": "dim"}
 
@@ -48,7 +54,8 @@ def color_allowed(stream: IO[str]) -> bool:
 
 
 class ClosedSafe:
-    """A stream whose reader may go away (`release deploy | head -3`): writes then go nowhere.
+    """A stream whose reader may go away (`release deploy | head -3`, a dropped SSH session):
+    writes then go nowhere.
 
     A closed pipe must not change what a release does nor what its exit code means,
     so the first BrokenPipeError is not raised: the descriptor is pointed at
@@ -64,16 +71,23 @@ class ClosedSafe:
         if not self.closed_by_reader:
             try:
                 return self._stream.write(text)
-            except BrokenPipeError:
-                self._reader_gone()
+            except OSError as exc:
+                self._gone_or_raise(exc)
         return len(text)
 
     def flush(self) -> None:
         if not self.closed_by_reader:
             try:
                 self._stream.flush()
-            except BrokenPipeError:
-                self._reader_gone()
+            except OSError as exc:
+                self._gone_or_raise(exc)
+
+    def _gone_or_raise(self, exc: OSError) -> None:
+        """A closed pipe (EPIPE) or a terminal that hung up (EIO: the SSH session dropped)
+        means the reader is gone; any other error is the stream's own."""
+        if not isinstance(exc, BrokenPipeError) and exc.errno not in (errno.EIO, errno.ENXIO):
+            raise exc
+        self._reader_gone()
 
     def _reader_gone(self) -> None:
         self.closed_by_reader = True
@@ -125,6 +139,8 @@ class Reporter:
     def emit(self, kind: str, message: str, level: str = "info", **data: Any) -> Event:
         event = Event(kind, message, level, data)
         self.events.append(event)
+        if data.get("resume"):
+            RESUME_SHOWN.set()
         if self.format is OutputFormat.json:
             self.stream.write(json.dumps(event.as_json(), default=str) + "\n")
             self.stream.flush()

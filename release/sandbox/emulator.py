@@ -12,8 +12,11 @@ production path. Its parts, each citing the AWS pages it follows:
 * `elb` — the classic ELB: registration, health checks, draining;
 * `target_groups` — ALB/NLB target groups: targets, health, deregistration delay;
 * `agent` — the container agent's registration of the instances EC2 runs;
+* `startup` — what a task's start needs (execution role, secrets, image, log group) and
+  how it fails without it;
 * `faults` — what a task does wrong, declared on its container definition;
 * `alarms` — the alarm fault: CloudWatch alarms in ALARM while such tasks serve.
+* `autoscaling` — the scale fault: desiredCount moved as a scaling policy moves it.
 * `native` — blue/green, linear and canary deployments and their service-deployment API.
 
 A load-balancer kind is one class with `world.LoadBalancers`' methods, listed
@@ -28,10 +31,12 @@ from typing import Any
 from release.core.clock import Clock
 from release.sandbox.agent import Agent
 from release.sandbox.alarms import AlarmFaults
+from release.sandbox.autoscaling import ScalingFaults
 from release.sandbox.elb import ClassicElb
 from release.sandbox.oneoff import OneOffTasks
 from release.sandbox.placement import Placement, requirements
 from release.sandbox.scheduler import Scheduler
+from release.sandbox.startup import StartChecks
 from release.sandbox.target_groups import TargetGroups
 from release.sandbox.tasks import Tasks, emulated_task_class
 from release.sandbox.world import LoadBalancers, World
@@ -58,11 +63,13 @@ class EcsEmulator:
                                                     "targetGroupArn": self.target_groups}
         kinds = list(self.balancers.values())
         self.placement = Placement(self.world)
-        self.tasks = Tasks(self.world, kinds)
+        self.startup = StartChecks(account, region)
+        self.tasks = Tasks(self.world, kinds, self.startup)
         self.scheduler = Scheduler(self.world, self.placement, self.tasks, kinds)
         self.agent = Agent(self.world, self.placement)
-        self.oneoff = OneOffTasks(emulated_task_class, account, region)
+        self.oneoff = OneOffTasks(emulated_task_class, account, region, self.startup)
         self.alarms = AlarmFaults(self.world, kinds)
+        self.scaling = ScalingFaults(self.world, kinds)
 
     @property
     def ecs(self) -> Any:
@@ -119,6 +126,12 @@ class EcsEmulator:
             return self.scheduler.native.call(action, params, self.clock.now(),
                                               self.scheduler._start_deployment)
 
+    def registry_served(self, host: str) -> None:
+        """Images pinned to `host` (the sandbox registry, mirrored into ECR) are looked up
+        in moto's ECR when a task starts (startup.py)."""
+        with self.lock:
+            self.startup.registry_hosts.add(host)
+
     def run_task_refused(self, params: dict[str, Any]) -> list[dict[str, str]] | None:
         """RunTask's `failures` when the task fits on no container instance (else None).
 
@@ -126,12 +139,17 @@ class EcsEmulator:
         instance, the resource it lacks (placement.py). An EC2 task on a cluster with
         no ACTIVE instance is refused as ECS refuses it: InvalidParameterException
         "No Container Instances were found in your cluster." (moto raises a bare
-        exception there, a 500). Fargate tasks need no instance.
+        exception there, a 500). Fargate tasks need no instance. A task definition whose
+        execution role ECS cannot assume is refused with ECS's ClientException (startup.py).
         """
-        from moto.ecs.exceptions import InvalidParameterException
+        from moto.ecs.exceptions import EcsClientException, InvalidParameterException
 
         with self.lock:
             ecs = self.world.ecs
+            refusal = self.startup.role_refusal(
+                ecs.describe_task_definition(params["taskDefinition"]))
+            if refusal is not None:
+                raise EcsClientException(refusal)
             cluster = ecs._get_cluster(params.get("cluster") or "default")
             strategy = (params.get("capacityProviderStrategy")
                         or (None if params.get("launchType")
@@ -167,3 +185,4 @@ class EcsEmulator:
             self.placement.refresh()
             self.oneoff.tick(now)
             self.alarms.tick(now)
+            self.scaling.tick(now)

@@ -8,7 +8,10 @@ Two kinds, so demos and tests can show how `release` behaves when things go wron
   `unhealthy` (the ELB health check never passes), `slow-start:seconds=N`
   (the application answers health checks only N seconds after it started),
   `alarm:name=NAME,after=S` (once a task has served S seconds, default 0, the
-  CloudWatch alarm NAME goes into ALARM: sandbox/alarms.py).
+  CloudWatch alarm NAME goes into ALARM: sandbox/alarms.py),
+  `scale:to=N,after=S` (once a task has served S seconds, default 0, a scaling
+  policy of Application Auto Scaling sets the service's desiredCount to N within
+  its scalable target's bounds: sandbox/autoscaling.py).
   Several faults may be joined with `;`.
 * What a container exits with when ECS stops it (not a fault, a fact about the
   image the emulator cannot run): the container definition's docker label
@@ -49,6 +52,8 @@ class TaskFault:
     slow_start_seconds: float = 0.0
     alarm: str | None = None  # the CloudWatch alarm this revision's tasks put in ALARM
     alarm_after: float = 0.0  # ... once a task has served this long
+    scale_to: int | None = None  # the desiredCount a scaling policy gives the service
+    scale_after: float = 0.0  # ... once a task has served this long
 
     @property
     def crashes(self) -> bool:
@@ -73,6 +78,14 @@ def _crash(options: dict[str, str]) -> dict[str, Any]:
         return {"crash_exit_code": 1}
 
 
+def _scale(options: dict[str, str]) -> dict[str, Any]:
+    try:
+        count = int(options.get("to", ""))
+    except ValueError:
+        return {}
+    return {"scale_to": max(count, 0), "scale_after": _number(options, "after", 0.0)}
+
+
 # Each fault word and the TaskFault fields it sets from its `name=value` options.
 # A new fault: a TaskFault field, a reader here, and where the emulator applies it.
 FAULT_WORDS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
@@ -81,12 +94,13 @@ FAULT_WORDS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "slow-start": lambda options: {"slow_start_seconds": _number(options, "seconds", 60.0)},
     "alarm": lambda options: {"alarm": options.get("name") or None,
                               "alarm_after": _number(options, "after", 0.0)},
+    "scale": _scale,
 }
 
 
 def parse_fault(value: str | None) -> TaskFault:
     """Read `crash`, `crash:exit=N`, `unhealthy`, `slow-start:seconds=N`,
-    `alarm:name=NAME,after=S` (joined by `;`).
+    `alarm:name=NAME,after=S`, `scale:to=N,after=S` (joined by `;`).
 
     Unknown words are ignored rather than rejected: the variable is a demo aid and
     must never make a real deployment fail validation.

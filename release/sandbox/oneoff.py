@@ -20,6 +20,9 @@ documented one, docs/sandbox.md "One-off tasks"), read from the command's words:
   when its log group exists — the driver does not create groups unless told to
   (awslogs.py, the driver's stand-in, stamps it with the sandbox's clock).
 
+A task the agent cannot start (startup.py: a secret, the image or the log group missing)
+stops after PENDING with stopCode TaskFailedToStart and ECS's reason, no exit code.
+
 StopTask on a one-off task is moto's own (STOPPED at once); this module then leaves it.
 """
 
@@ -33,6 +36,7 @@ from typing import Any
 
 from release.sandbox import awslogs
 from release.sandbox.faults import fault_of_container_definitions
+from release.sandbox.startup import StartChecks
 
 PROVISIONING_SECONDS = 1.0
 PENDING_SECONDS = 2.0
@@ -77,10 +81,12 @@ def read_command(words: list[str], crash_exit: int | None) -> tuple[int, float, 
 class OneOffTasks:
     """The one-off tasks of one emulator; `tick` is called from the emulator's tick."""
 
-    def __init__(self, task_class: Callable[[], type], account: str, region: str) -> None:
+    def __init__(self, task_class: Callable[[], type], account: str, region: str,
+                 startup: StartChecks | None = None) -> None:
         self.task_class = task_class
         self.account = account
         self.region = region
+        self.startup = startup or StartChecks(account, region)
         self.tasks: dict[str, OneOff] = {}
 
     def started(self, tasks: list[Any], now: float) -> None:
@@ -113,21 +119,34 @@ class OneOffTasks:
             elif task.last_status == "PROVISIONING" and elapsed >= PROVISIONING_SECONDS:
                 self._phase(one, "PENDING", now)
             elif task.last_status == "PENDING" and elapsed >= PENDING_SECONDS:
+                failure = self.startup.failure(one.definitions, task.launch_type == "FARGATE")
+                if failure is not None:
+                    self._stop(one, now, failure.stop_code, failure.stopped_reason, None)
+                    for container in task.containers:
+                        if container.name == failure.container:
+                            container.reason = failure.container_reason
+                    continue
                 self._phase(one, "RUNNING", now)
                 task.started_at = _stamp(now)
                 for container in task.containers:
                     container.last_status = "RUNNING"
                 self._log(one, now)
             elif task.last_status == "RUNNING" and elapsed >= one.run_seconds:
-                self._phase(one, "STOPPED", now)
-                task.desired_status = "STOPPED"
-                task.stop_code = "EssentialContainerExited"
-                task.stopped_reason = "Essential container in task exited"
-                task.stopping_at = task.stopped_at = _stamp(now)
-                task.execution_stopped_at = _stamp(now)
-                for container in task.containers:
-                    container.last_status = "STOPPED"
-                    container.exitCode = one.exit_code
+                self._stop(one, now, "EssentialContainerExited",
+                           "Essential container in task exited", one.exit_code)
+
+    def _stop(self, one: OneOff, now: float, code: str, reason: str,
+              exit_code: int | None) -> None:
+        task = one.task
+        self._phase(one, "STOPPED", now)
+        task.desired_status = "STOPPED"
+        task.stop_code = code
+        task.stopped_reason = reason
+        task.stopping_at = task.stopped_at = _stamp(now)
+        task.execution_stopped_at = _stamp(now)
+        for container in task.containers:
+            container.last_status = "STOPPED"
+            container.exitCode = exit_code
 
     @staticmethod
     def _phase(one: OneOff, status: str, now: float) -> None:

@@ -23,9 +23,11 @@ What it follows (AWS documentation, by page title):
 * "Amazon ECS service event messages": the wording of service events ("has
   started 1 tasks", "has reached a steady state", "was unable to place a task
   because no container instance met all of its requirements ...").
+* A task definition whose execution role ECS cannot assume launches no task: "failed
+  to launch a task with (error ECS was unable to assume the role ...)" (startup.py).
 
-Sandbox choices (not from AWS): the "unable to place" event repeats at most once
-a minute while the cause persists; a placement blocked only by a task of the
+Sandbox choices (not from AWS): the "unable to place" and "failed to launch" events
+repeat at most once a minute while the cause persists; a placement blocked only by a task of the
 same service that is already stopping waits silently for it; every task of a
 deployment that stops for a reason other than the scheduler (crash, failed ELB
 health checks) counts for the circuit breaker.
@@ -200,6 +202,11 @@ class Scheduler:
                 or self.native.holds_launch(record)):
             return
         task_definition = self.world.ecs.describe_task_definition(primary["taskDefinition"])
+        refusal = self.tasks.startup.role_refusal(task_definition)
+        if refusal is not None:
+            self._event_at_most_each_minute(
+                record, f"failed to launch a task with (error {refusal}).", now)
+            return
         needs = requirements(task_definition)
         started: list[TaskRecord] = []
         total = len(tasks)
@@ -253,9 +260,14 @@ class Scheduler:
         freeing = any(not t.live and t.holds_resources for t in self.world.service_tasks(record))
         if freeing and "already using a port" in problem:
             return
-        message = ("was unable to place a task because no container instance met all of its "
-                   f"requirements. {problem} For more information, see the Troubleshooting "
-                   "section.")
+        self._event_at_most_each_minute(
+            record, "was unable to place a task because no container instance met all of its "
+            f"requirements. {problem} For more information, see the Troubleshooting section.",
+            now)
+
+    def _event_at_most_each_minute(self, record: ServiceRecord, message: str,
+                                   now: float) -> None:
+        """A service event that repeats while its cause persists (ECS repeats it periodically)."""
         last = record.last_event_at.get(message)
         if last is not None and now - last < PLACEMENT_EVENT_INTERVAL:
             return

@@ -177,6 +177,7 @@ class SandboxAws:
         """Import the images `registry` holds into every ECR repository created from now on."""
         self._importer = registry.import_repository
         moto_hooks.register_importer(self.account, self.region, self._importer)
+        self.emulator.registry_served(registry.address)
 
     def stop(self) -> None:
         moto_hooks.unregister(self.account, self.region, self.emulator)
@@ -228,6 +229,7 @@ def serve(repo: Path, state_dir: Path) -> int:
     registry_note = ""
     registry_address = endpoints.get("registry")
     if registry_address:
+        aws.emulator.registry_served(registry_address)  # images pinned to it live in ECR
         registry, registry_note = _start_registry(aws, registry_address, state_dir)
     aws.extra_health["registry"] = {"address": registry_address,
                                     "running": registry is not None, "note": registry_note}

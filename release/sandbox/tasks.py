@@ -9,6 +9,9 @@ What it follows (AWS documentation, by page title):
   in task exited", "Task failed ELB health checks in (elb ...)", "Scaling
   activity initiated by (deployment ...)"; Container.exitCode ("The exit code
   returned from the container").
+* A task the agent cannot start (its secrets, image or log group missing: startup.py)
+  stops after PENDING with stopCode TaskFailedToStart and ECS's reason, its containers
+  without an exit code ("Amazon ECS stopped task error messages").
 * StopTask API reference: a stop is "the equivalent of docker stop", a stop signal
   that defaults to SIGTERM: a container that ran exits with what it gives on
   SIGTERM, 143 (128 + 15, a JVM) unless its definition declares another
@@ -27,6 +30,7 @@ from typing import Any
 from release.sandbox import awslogs
 from release.sandbox.faults import fault_of_container_definitions, stop_exit_code
 from release.sandbox.placement import requirements
+from release.sandbox.startup import StartChecks, StartFailure
 from release.sandbox.world import LoadBalancers, ServiceRecord, TaskRecord, World, stamp
 
 PROVISIONING_SECONDS = 1.0
@@ -47,9 +51,11 @@ def _phase(task: TaskRecord, status: str, now: float) -> None:
 class Tasks:
     """Starts, advances and stops the tasks of the emulated services."""
 
-    def __init__(self, world: World, balancers: list[LoadBalancers]) -> None:
+    def __init__(self, world: World, balancers: list[LoadBalancers],
+                 startup: StartChecks | None = None) -> None:
         self.world = world
         self.balancers = balancers
+        self.startup = startup or StartChecks(world.account, world.region)
 
     def start(self, record: ServiceRecord, deployment: dict[str, Any], ci: Any,
               task_definition: Any, now: float) -> TaskRecord:
@@ -166,7 +172,12 @@ class Tasks:
             if status == "PROVISIONING" and elapsed >= PROVISIONING_SECONDS:
                 _phase(task, "PENDING", now)
             elif status == "PENDING" and elapsed >= PENDING_SECONDS:
-                self._running(task, now)
+                failure = self.startup.failure(task.definitions,
+                                               task.task.launch_type == "FARGATE")
+                if failure is None:
+                    self._running(task, now)
+                else:
+                    self.failed_to_start(task, failure, now)
             elif (status == "RUNNING" and task.live and task.fault.crashes
                   and elapsed >= CRASH_AFTER_SECONDS):
                 self._output(task, awslogs.crash_lines(task.fault.crash_exit_code or 0), now,
@@ -203,6 +214,15 @@ class Tasks:
             for balancers in self.balancers:
                 balancers.register(record, task, now)
 
+    def failed_to_start(self, task: TaskRecord, failure: StartFailure, now: float) -> None:
+        """The agent gave up before any container ran: TaskFailedToStart, ECS's reason on the
+        task and on the container that failed, no exit code; the circuit breaker counts it."""
+        for container in task.task.containers:
+            if container.name == failure.container:
+                container.reason = failure.container_reason
+        self.stop(self.world.services.get(task.service_key), task, now, failure.stopped_reason,
+                  failure.stop_code, "start")
+
     def _output(self, task: TaskRecord, lines: list[str], now: float,
                 container: str | None = None) -> None:
         """What the task's containers print, through the awslogs driver's stand-in."""
@@ -238,7 +258,7 @@ class Tasks:
                 task.exit_codes[task.fault_container or ""] = exit_code
         if record is not None:
             deployment = record.deployment(task.deployment_id)
-            if deployment is not None and kind in ("crash", "unhealthy"):
+            if deployment is not None and kind in ("crash", "unhealthy", "start"):
                 deployment["failedTasks"] = int(deployment.get("failedTasks") or 0) + 1
             record.steady_reported_at = None
         if not started:

@@ -188,6 +188,14 @@ class Call:
     error: str | None = None
 
 
+def no_canary() -> Call:
+    """The DescribeServices of the canary a release looks for whatever the spec says: none."""
+    name = f"{SERVICE}-canary"
+    return Call("ecs", "describe_services", {"services": [], "failures": [{
+        "arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{name}",
+        "reason": "MISSING"}]}, {"cluster": CLUSTER, "services": [name], "include": ["TAGS"]})
+
+
 @dataclass
 class Polls:
     """Wait-loop polls answered from a timeline: (seconds since the first poll, Moment)."""
@@ -221,7 +229,8 @@ class Replay:
     def __init__(self, aws: Any, script: list[Call | Polls], now: Callable[[], float]) -> None:
         self.script = list(script)
         self.now = now
-        self.clients = {"ecs": aws.ecs, "elb": aws.elb, "ecr": aws.ecr, "logs": aws.logs}
+        self.clients = {"ecs": aws.ecs, "elb": aws.elb, "ecr": aws.ecr, "logs": aws.logs,
+                        "application_autoscaling": aws.application_autoscaling}
         self.stubbers = {name: Stubber(client) for name, client in self.clients.items()}
         self.health_calls: list[dict[str, Any]] = []
         self.task_calls: list[str] = []  # ListTasks/DescribeTasks/... in the order made

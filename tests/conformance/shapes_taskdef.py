@@ -27,6 +27,17 @@ REGION = "us-east-1"
 CLUSTER = "AkkaCluster"
 SERVICE = "akka-firehose-service"
 REGISTERED_AT = datetime(2026, 11, 30, 9, 15, 2, 517000, tzinfo=UTC)
+
+
+def no_canary(cluster: str = CLUSTER, service: str = SERVICE
+              ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The stubbed DescribeServices of the canary a release looks for whatever the spec says
+    (engine/canary.live_canary): there is none, a MISSING failure (ECS API reference,
+    Failure.reason)."""
+    name = f"{service}-canary"
+    return ("describe_services", {"services": [], "failures": [{
+        "arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{cluster}/{name}",
+        "reason": "MISSING"}]}, {"cluster": cluster, "services": [name], "include": ["TAGS"]})
 JENKINS = f"arn:aws:sts::{ACCOUNT}:assumed-role/jenkins-release/jenkins-akka-firehose-41"
 
 

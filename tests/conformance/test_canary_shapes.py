@@ -59,7 +59,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 def _describe(world: dict[str, Any], answer: dict[str, Any]) -> Any:
     env, spec = world["env"], world["spec"]
     return stubbed(world["aws"].ecs, [("describe_services", answer, {
-        "cluster": env.cluster, "services": [canaries.canary_name(spec)]})])
+        "cluster": env.cluster, "services": [canaries.canary_name(spec)],
+        "include": ["TAGS"]})])
 
 
 def _missing(world: dict[str, Any]) -> dict[str, Any]:
@@ -69,14 +70,18 @@ def _missing(world: dict[str, Any]) -> dict[str, Any]:
         "reason": "MISSING"}]}
 
 
-def _canary_service(world: dict[str, Any], revision: int, status: str = "ACTIVE"
-                    ) -> dict[str, Any]:
+def _canary_service(world: dict[str, Any], revision: int, status: str = "ACTIVE",
+                    tagged: bool = True) -> dict[str, Any]:
+    """The canary as DescribeServices with `include: ["TAGS"]` returns it: with the tags
+    its CreateService gave it (`tagged`), or a service of that name someone else made."""
     spec = world["spec"]
-    definition = canaries.service_definition(spec, canaries.canary_of(spec))
-    definition.pop("tags")
+    definition = canaries.service_definition(spec, canaries.Canary(count=1, bake_minutes=5))
+    tags = definition.pop("tags")
     (service,) = described_service(definition, taskdef_arn(revision))["services"]
     service.update(status=status, serviceName=definition["serviceName"],
                    serviceArn=service["serviceArn"] + "-canary")
+    if tagged:
+        service["tags"] = tags
     return service
 
 
@@ -146,3 +151,41 @@ def test_the_removal_calls_are_what_ecs_takes(world) -> None:
                                     ("delete_service", {"service": gone}, delete.params)]) as stub:
         Executor(world["aws"], world["reporter"], env).execute([scale, delete])
     stub.assert_no_pending_responses()
+
+
+def test_a_canary_left_over_after_the_spec_dropped_it_is_planned_away(world) -> None:
+    env, spec = world["env"], world["spec"]
+    doc = copy.deepcopy(spec.doc)
+    del doc["release"]["canary"]
+    plain = dataclasses.replace(spec, doc=doc)
+    with _describe(world, {"services": [_canary_service(world, 40)], "failures": []}) as stub:
+        planned = canary.with_canary(_plan(world), env, plain, world["aws"])
+    stub.assert_no_pending_responses()
+    assert planned.canary is not None and not planned.canary.runs
+    assert planned.canary.left_over["tags"] == [{"key": "release:canary-of",
+                                                 "value": spec.service_name}]
+    assert [(c.operation, c.target) for c in canaries.shown_calls(planned.calls,
+                                                                  planned.canary)][1:] == [
+        ("update_service", f"{env.cluster}/{spec.service_name}"),
+        ("update_service", f"{env.cluster}/{spec.service_name}-canary"),
+        ("delete_service", f"{env.cluster}/{spec.service_name}-canary")]
+    with _describe(world, {"services": [_canary_service(world, 40)], "failures": []}):
+        found = canary.explain(env, plain, world["aws"])
+    assert found is not None and "no longer in the spec" in found["note"]
+
+
+def test_a_service_of_the_canary_name_without_the_tag_is_left_alone(world) -> None:
+    env, spec = world["env"], world["spec"]
+    someone = {"services": [_canary_service(world, 40, tagged=False)], "failures": []}
+    with _describe(world, someone):
+        assert canary.live_canary(env, spec, world["aws"]) is None
+    with _describe(world, someone):  # never taken over: CreateService, which ECS refuses
+        planned = canary.with_canary(_plan(world), env, spec, world["aws"])
+    assert planned.canary is not None and planned.canary.left_over is None
+    assert [c.operation for c in planned.canary.start] == ["create_service"]
+    doc = copy.deepcopy(spec.doc)
+    del doc["release"]["canary"]
+    with _describe(world, someone):  # nor removed once the spec asks for no canary
+        planned = canary.with_canary(_plan(world), env, dataclasses.replace(spec, doc=doc),
+                                     world["aws"])
+    assert planned.canary is None

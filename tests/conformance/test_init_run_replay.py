@@ -275,7 +275,8 @@ def test_run_on_real_shapes_passes_the_exit_code_and_the_log_lines(world, capsys
     ecs.assert_no_pending_responses()
     logs.assert_no_pending_responses()
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert code == 3
+    assert code == 6  # the command failed; the container's 3 is reported, not passed on
+    assert events[-1]["event"] == "run.summary" and events[-1]["container_exit_code"] == 3
     assert [e["message"] for e in events if e["event"] == "run.log"] == ["migrating 3 tables"]
     assert not any(e["event"] == "logs.unavailable" for e in events)
 
@@ -320,7 +321,7 @@ def _run_quietly(world: dict[str, Any]) -> int:
 
 def test_run_reuses_the_variant_whose_content_tag_matches(world, capsys) -> None:
     ecs, _ = _queue_run(world, 3, found=True)
-    assert _run_quietly(world) == 3
+    assert _run_quietly(world) == 6  # the command failed (its own exit 3)
     ecs.assert_no_pending_responses()
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     variant = next(e for e in events if e["event"] == "run.variant")

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import registered
+from shapes_autoscaling import queue_scaling
 from shapes_ledger import quiet_ledger
 from shapes_taskdef import (
     JENKINS,
@@ -23,6 +24,7 @@ from shapes_taskdef import (
     described_images,
     described_service,
     described_task_definition,
+    no_canary,
     offline_credentials,
     stubbed,
     taskdef_arn,
@@ -60,8 +62,11 @@ def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             "desired": render_service(repo, spec)}
 
 
-def queue_live(world: dict[str, Any], taskdef_response: dict[str, Any]) -> Any:
-    """DescribeServices then DescribeTaskDefinition, as fetch_live asks for them."""
+def queue_live(world: dict[str, Any], taskdef_response: dict[str, Any],
+               canary_reads: int = 0) -> Any:
+    """DescribeServices then DescribeTaskDefinition, as fetch_live asks for them; then the
+    canary's DescribeServices `canary_reads` times (a plan looks for one, a deploy again
+    when it ends): there is none."""
     arn = taskdef_response["taskDefinition"]["taskDefinitionArn"]
     spec = world["spec"]
     return stubbed(world["aws"].ecs, [
@@ -69,6 +74,7 @@ def queue_live(world: dict[str, Any], taskdef_response: dict[str, Any]) -> Any:
          {"cluster": world["env"].cluster, "services": [spec.service_name]}),
         ("describe_task_definition", taskdef_response,
          {"taskDefinition": arn, "include": ["TAGS"]}),
+        *[no_canary(world["env"].cluster, spec.service_name)] * canary_reads,
     ])
 
 
@@ -115,23 +121,26 @@ def test_a_live_revision_with_aws_defaults_plans_no_change(world) -> None:
 def test_second_deploy_registers_nothing_and_says_nothing_to_change(world) -> None:
     answer = described_task_definition(world["desired"], LIVE_REVISION,
                                        tags={"release:outcome": "completed"})
-    ecs, ecr = queue_live(world, answer), queue_image(world)
+    ecs, ecr = queue_live(world, answer, canary_reads=2), queue_image(world)
+    scaling = queue_scaling(world["aws"].application_autoscaling)  # no scalable target
     code, events, output = run("deploy")
     assert code == 0, output
     unchanged = next(e for e in events if e["event"] == "release.unchanged")
     assert "nothing to change" in unchanged["message"]
     assert f"akka-demo:{LIVE_REVISION}" in unchanged["message"]
     assert not any(e["event"] == "release.call" for e in events)
-    ecs.assert_no_pending_responses()  # read the service and its revision, and nothing more
+    ecs.assert_no_pending_responses()  # read the service, its revision, a canary: no more
     ecr.assert_no_pending_responses()
+    scaling.assert_no_pending_responses()
 
 
 def test_a_real_change_is_still_detected(world) -> None:
     previous = copy.deepcopy(world["desired"])
     container = previous["containerDefinitions"][0]
     container["image"] = container["image"][:-1] + "0"
-    ecs = queue_live(world, described_task_definition(previous, LIVE_REVISION))
+    ecs = queue_live(world, described_task_definition(previous, LIVE_REVISION), canary_reads=1)
     queue_image(world)
+    queue_scaling(world["aws"].application_autoscaling)
     code, events, output = run("plan")
     assert code == 0, output
     (shown,) = [e for e in events if e["event"] == "plan"]

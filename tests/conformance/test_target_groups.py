@@ -154,3 +154,40 @@ def test_resolve_leaves_a_classic_spec_alone_without_a_call() -> None:
 
     spec = SimpleNamespace(service={"loadBalancers": [{"loadBalancerName": "akkaElb"}]})
     assert resolve(object(), object(), spec) is spec  # type: ignore[arg-type]
+
+
+def test_a_missing_group_names_the_environment_to_bootstrap_and_the_green_group_resolves(
+        elbv2) -> None:
+    """The hint names the real environment, and a blue/green entry's alternate target group
+    given by name becomes its ARN as the main one does."""
+    from types import SimpleNamespace
+
+    client, stub = elbv2
+    env = SimpleNamespace(name="sandbox-alb")
+    stub.add_client_error("describe_target_groups", "TargetGroupNotFound",
+                          expected_params={"Names": ["nope"]})
+    with pytest.raises(InvalidInput) as caught:
+        target_group_arn(client, "nope", env)  # type: ignore[arg-type]
+    assert "`release bootstrap --env sandbox-alb`" in caught.value.hint
+    assert "ENV" not in caught.value.hint
+    green = ARN.replace("akka-firehose-tg", "akka-green")
+    stub.add_response("describe_target_groups", {"TargetGroups": [{
+        "TargetGroupArn": green, "TargetGroupName": "akka-green", "Protocol": "HTTP",
+        "Port": 8080, "VpcId": "vpc-0abc", "TargetType": "ip"}]}, {"Names": ["akka-green"]})
+    from pathlib import Path
+
+    from release.core.config import ServiceSpec
+
+    spec = ServiceSpec.from_doc("sandbox-alb", Path("s.json"), {
+        "taskDefinition": {"file": "taskdefs/t.json", "family": "t"},
+        "service": {"serviceName": "s", "loadBalancers": [{
+            "targetGroupArn": ARN, "containerName": "c", "containerPort": 8080,
+            "advancedConfiguration": {"alternateTargetGroupArn": "akka-green",
+                                      "productionListenerRule": "arn:rule",
+                                      "roleArn": "arn:role"}}]},
+        "image": {"tag": "t"}})
+    resolved = resolve(SimpleNamespace(elbv2=client), env, spec)  # type: ignore[arg-type]
+    entry = resolved.service["loadBalancers"][0]
+    assert entry["targetGroupArn"] == ARN
+    assert entry["advancedConfiguration"]["alternateTargetGroupArn"] == green
+    assert entry["advancedConfiguration"]["roleArn"] == "arn:role"

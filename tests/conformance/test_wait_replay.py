@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY
+from shapes_autoscaling import ASKED, described
 from shapes_ledger import quiet_ledger
 from shapes_service import (
     CLUSTER,
@@ -37,6 +38,7 @@ from shapes_service import (
     deployment,
     ec2,
     event,
+    no_canary,
     replaced,
     service,
     task,
@@ -127,6 +129,8 @@ def release_calls(stage: dict[str, Any], rolling: dict[str, Any]) -> list[Call]:
         Call("ecs", "describe_task_definition",
              {"taskDefinition": registered(1, OLD_IMAGE, desired),
               "tags": record_tags("completed")}),
+        Call("application_autoscaling", "describe_scalable_targets", described(), ASKED),
+        no_canary(),  # the plan looks for a canary left behind, whatever the spec says
         Call("ecs", "register_task_definition", {"taskDefinition": new, "tags": []}),
         Call("ecs", "update_service", {"service": rolling}),
         Call("elb", "describe_load_balancer_attributes", {"LoadBalancerAttributes": {
@@ -144,6 +148,7 @@ def run_release(stage: dict[str, Any], script: list[Call | Polls]
     aws = Aws(stage["env"])
     quiet_ledger(aws)
     reporter = Reporter("json", stream=io.StringIO())
+    script = [*script, no_canary()]  # once it ended, a release looks for a canary to remove
     with Replay(aws, script, stage["clock"].now) as replay:
         stage["monkeypatch"].setattr(deploy, "connect", lambda env: aws)
         outcome = deploy.release_service(stage["repo"], stage["spec"], reporter)

@@ -71,6 +71,13 @@ def test_since_refuses_what_is_not_a_duration(text: str) -> None:
         awslogs.parse_since(text)
 
 
+def test_since_refuses_what_reaches_back_before_1970() -> None:
+    now = 1_764_580_000.0  # December 2025: 20,423 days after the epoch
+    assert awslogs.parse_since("20423d", now) == 20423 * 86400
+    with pytest.raises(ValueError, match="before 1970.*at most 20423d"):
+        awslogs.parse_since("99999d", now)
+
+
 def test_failure_lines_default_setting_and_none() -> None:
     assert awslogs.failure_lines({}) == 20
     assert awslogs.failure_lines({"release": {"logs": {"lines": 50}}}) == 50

@@ -75,3 +75,66 @@ def test_a_closed_stdout_does_not_change_the_exit_code() -> None:
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == 0, stderr
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_the_internal_error_log_holds_no_secret_and_only_its_user_may_read_it(monkeypatch,
+                                                                              tmp_path):
+    webhook = "https://hooks.slack.com/services/T00000000/B00000000/" + "W3bh00kS3cret" * 2
+    key = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+    _crash_validation(monkeypatch, RuntimeError(f"cannot use {key} for https://u:Pa55w0rd@ci"
+                                                "/job/?token=T0k3nValue"))
+    monkeypatch.setattr(sys, "argv", ["release", "deploy", "--env", "staging", "--notify",
+                                      "https://chat.example/hooks/SeCr3tPath", "--base-url",
+                                      "https://u:Pa55w0rd@elb.example/?token=T0k3nValue",
+                                      f"--notify={webhook}"])
+    state = tmp_path / "state"
+    (state / "release" / "internal-errors").mkdir(parents=True, mode=0o755)
+    os.chmod(state / "release" / "internal-errors", 0o755)  # as an older release made it
+    result = CliRunner().invoke(app, ["plan", "--env", "staging", "--repo", str(ROOT)],
+                                env={"XDG_STATE_HOME": str(state), "RELEASE_DEBUG": "",
+                                     "AWS_SECRET_ACCESS_KEY": key})
+    assert result.exit_code == 1
+    folder = state / "release" / "internal-errors"
+    [log] = folder.iterdir()
+    text = log.read_text()
+    assert "RuntimeError" in text and "--notify" in text and "elb.example" in text
+    for secret in ("SeCr3tPath", "W3bh00kS3cret", "Pa55w0rd", "T0k3nValue", key):
+        assert secret not in text, secret
+        assert secret not in result.output, secret
+    assert (log.stat().st_mode & 0o777, folder.stat().st_mode & 0o777) == (0o600, 0o700)
+
+
+class _HungUpTerminal:
+    """A terminal whose SSH session dropped: every write fails with EIO."""
+
+    def __init__(self, errno_: int) -> None:
+        self.errno = errno_
+
+    def write(self, text: str) -> int:
+        raise OSError(self.errno, os.strerror(self.errno))
+
+    def flush(self) -> None:
+        raise OSError(self.errno, os.strerror(self.errno))
+
+    def fileno(self) -> int:
+        raise OSError("no descriptor")
+
+
+def test_a_hung_up_terminal_is_a_reader_gone_and_another_write_error_is_not() -> None:
+    import errno
+
+    reporter = Reporter(OutputFormat.json, stream=_HungUpTerminal(errno.EIO))  # type: ignore[arg-type]
+    reporter.emit("one", "first")  # EIO: must not raise
+    assert reporter.stream.closed_by_reader
+    full = Reporter(OutputFormat.json, stream=_HungUpTerminal(errno.ENOSPC))  # type: ignore[arg-type]
+    with pytest.raises(OSError):
+        full.emit("one", "first")
+
+
+def test_an_interruption_with_no_resume_printed_says_what_to_do_itself(monkeypatch) -> None:
+    _crash_validation(monkeypatch, KeyboardInterrupt())
+    result = CliRunner().invoke(app, ["plan", "--env", "staging", "--repo", str(ROOT),
+                                      "--format", "json"])
+    assert result.exit_code == 130
+    assert "see the last lines above" not in result.output
+    assert "`release status --env staging`" in result.output

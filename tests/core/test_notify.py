@@ -106,3 +106,51 @@ def test_the_target_is_the_option_then_the_variable_then_the_environment() -> No
     assert notify.target_of({"notify": {"url": "https://u"}}, None, {}).url == "https://u"
     assert notify.target_of({}, None, {}) is None
     assert [notify.backoff(n) for n in (1, 2, 3, 9)] == [1, 2, 4, 8]
+
+
+def test_a_pause_is_a_message_with_the_approval_and_continue_reports_the_end() -> None:
+    notes = notify.Notifications()
+    plan = _release_events()[0]
+    paused = notes.observe(*plan, 0.0) + notes.observe("release.paused", {
+        "env": "production", "service": "svc", "revision": "arn:x/fam:2",
+        "resume": "release continue --env production --service svc"}, 60.0)
+    assert [p["outcome"] for p in paused] == ["started", "paused"]
+    assert "fam:2 paused at a lifecycle hook" in paused[1]["text"]
+    assert "approve with `release continue --env production --service svc`" in paused[1]["text"]
+    later = notify.Notifications()  # `release continue` is another run
+    assert later.observe("continue.start", {"env": "production", "service": "svc",
+                                            "revision": "arn:x/fam:2"}, 0.0) == []
+    [done] = later.observe("release.released", {"env": "production", "service": "svc",
+                                                "revision": "arn:x/fam:2"}, 30.0)
+    assert (done["outcome"], done["action"], done["revision"]) == ("released", "continue",
+                                                                    "arn:x/fam:2")
+
+
+def test_a_release_ended_with_no_event_is_told_by_the_summary_once() -> None:
+    """A native deployment ECS could not restore ends with no event of its own."""
+    notes = notify.Notifications()
+    notes.observe(*_release_events()[0], 0.0)
+    outcome = {"env": "production", "service": "svc", "status": "not_restored",
+               "message": "deployment ROLLBACK_FAILED", "revision": "arn:x/fam:2", "hint": "page"}
+    [told] = notes.observe("deploy.summary", {"outcomes": [outcome]}, 9.0)
+    assert told["outcome"] == "not_restored" and told["reason"] == "deployment ROLLBACK_FAILED"
+    assert notes.observe("deploy.summary", {"outcomes": [outcome]}, 9.0) == []
+
+
+def test_a_credential_in_a_webhook_url_is_named() -> None:
+    assert notify.url_secret(SLACK) == "a token in its path"
+    assert notify.url_secret("https://hooks.slack.com/services/T0/B0/XXXX") == \
+        "a token in its path"
+    assert notify.url_secret("https://bot:pw@chat.example/hook") == "a user name or password"
+    assert notify.url_secret("https://chat.example/hook?key=1") == "a query string"
+    assert notify.url_secret("https://chat.example/hooks/release-notices") is None
+
+
+def test_finishing_a_release_an_earlier_run_left_is_told_as_a_release() -> None:
+    notes = notify.Notifications()
+    started = notes.observe("release.finish", {"env": "e", "service": "s", "commit": "c" * 40,
+                                               "revision": "arn:x/fam:2"}, 0.0)
+    released = notes.observe("release.released", {"env": "e", "service": "s",
+                                                  "revision": "arn:x/fam:2"}, 300.0)
+    assert [p["outcome"] for p in started + released] == ["started", "released"]
+    assert released[0]["revision"] == "arn:x/fam:2" and released[0]["duration_seconds"] == 300

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from release.core.errors import InvalidInput
 from release.core.scan_gate import Finding, Scan, gate_of, judge
 
 DOC = {"ecr": {"repository": "app", "scanGate": {
@@ -23,6 +26,15 @@ def test_the_gate_reads_severities_upper_case_and_the_allow_list_dates() -> None
     assert GATE is not None and GATE.severities == ("CRITICAL", "HIGH")
     assert GATE.wait_seconds == 60 and GATE.allow[1].until == dt.date(2026, 11, 30)
     assert gate_of({"ecr": {"repository": "app"}}) is None
+
+
+def test_a_date_that_is_no_day_is_an_input_error_naming_its_place() -> None:
+    """Validation refuses it (rule scan-gate-date); a value filled in later is refused too."""
+    doc = {"ecr": {"scanGate": {"allow": [{"id": "CVE-1", "until": "2026-02-30"}]}}}
+    with pytest.raises(InvalidInput) as refused:
+        gate_of(doc)
+    assert "allow[0].until '2026-02-30'" in refused.value.message
+    assert "/ecr/scanGate/allow/0/until" in refused.value.hint
 
 
 def test_an_unexpired_allow_entry_waives_and_an_expired_one_does_not() -> None:

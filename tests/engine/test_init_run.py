@@ -59,6 +59,30 @@ def test_deploy_then_init_into_an_empty_dir_validates_and_plans_no_change(
     assert code == 1 and "overwrite" in events[-1]["message"]
 
 
+def test_init_of_a_service_the_environment_already_manages_writes_no_second_spec(
+        released: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELEASE_AWS_ENDPOINT", released.sandbox.endpoint)
+    spec = released.repo / "environments/sandbox/services/akka-firehose.json"
+    before = spec.read_text()
+    code, events = _cli("init", "--env", "sandbox", "--cluster", CLUSTER, "--service", SERVICE,
+                        "--repo", str(released.repo))
+    assert code == 1, events
+    assert "already manages service 'akka-firehose-service' in " \
+        "environments/sandbox/services/akka-firehose.json" in events[-1]["message"]
+    assert "release plan --env sandbox --service akka-firehose" in events[-1]["hint"]
+    assert not (released.repo / f"environments/sandbox/services/{SERVICE}.json").exists()
+    assert spec.read_text() == before
+    # --force rewrites that spec from the live service, in its own file
+    code, events = _cli("init", "--env", "sandbox", "--cluster", CLUSTER, "--service", SERVICE,
+                        "--repo", str(released.repo), "--force")
+    assert code == 0, events
+    assert "environments/sandbox/services/akka-firehose.json" in events[-1]["written"]
+    assert not (released.repo / f"environments/sandbox/services/{SERVICE}.json").exists()
+    code, events = _cli("plan", "--env", "sandbox", "--repo", str(released.repo))
+    assert code == 0, events
+    assert next(e for e in events if e["event"] == "plan")["unchanged"]
+
+
 def test_init_of_a_service_created_by_hand_validates_and_plans_no_change(
         stage: Stage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Written the way a person would with boto3, with the API defaults spelled out."""
@@ -105,6 +129,7 @@ AWSLOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/akka",
 @pytest.fixture
 def logged(stage: Stage) -> Stage:
     """Live on akka-demo:1 whose container logs with awslogs to /ecs/akka."""
+    stage.sandbox.client("logs").create_log_group(logGroupName="/ecs/akka")
     stage.edit("taskdefs/akka-firehose.json",
                lambda doc: doc["containerDefinitions"][0].update(logConfiguration=AWSLOGS))
     stage.pin("v1")
@@ -115,7 +140,6 @@ def logged(stage: Stage) -> Stage:
 
 @pytest.mark.instances(3)  # a free instance: the run variant is used all the same
 def test_run_passes_exit_0_and_streams_the_log_lines(logged: Stage) -> None:
-    logged.sandbox.client("logs").create_log_group(logGroupName="/ecs/akka")
     run = _run(logged, "sh", "-c", "echo migrated 3 tables; exit 0")
     assert run.exit_code == 0, run.output
     statuses = [e["status"] for e in run.events if e["event"] == "run.status"]
@@ -131,14 +155,34 @@ def test_run_passes_exit_0_and_streams_the_log_lines(logged: Stage) -> None:
 
 
 @pytest.mark.instances(3)
-def test_run_passes_the_container_exit_code_and_says_when_there_are_no_logs(
-        logged: Stage) -> None:
+def test_run_reports_the_container_exit_code_apart_and_says_when_there_are_no_logs(
+        logged: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The container's 3 is reported, not passed on: 3 is the tool's "rolled back"."""
+    monkeypatch.setattr("release.sandbox.awslogs.write", lambda *args, **kwargs: 0)  # no stream
     run = _run(logged, "sh", "-c", "echo x; exit 3")
-    assert run.exit_code == 3, run.output
+    assert run.exit_code == 6, run.output
+    error = run.first("error")
+    assert error["container_exit_code"] == 3 and error["exit_code"] == 6
+    assert "akka-firehose exited 3" in error["message"]
     unavailable = [e["message"] for e in run.events if e["event"] == "logs.unavailable"]
     assert len(unavailable) == 1 and "/ecs/akka" in unavailable[0]
-    assert "log group does not exist" in unavailable[0]
-    assert run.summary["exit_code"] == 3
+    assert "does not exist" in unavailable[0]
+    assert run.summary["event"] == "run.summary"
+    assert (run.summary["exit_code"], run.summary["container_exit_code"]) == (6, 3)
+
+
+@pytest.mark.instances(3)
+def test_run_of_a_task_ecs_cannot_start_exits_1_with_ecs_words_and_the_remedy(
+        logged: Stage) -> None:
+    logged.sandbox.client("logs").delete_log_group(logGroupName="/ecs/akka")
+    run = _run(logged, "sh", "-c", "echo x; exit 0")
+    assert run.exit_code == 1, run.output
+    error = run.first("error")
+    assert error["message"] == (
+        "the task stopped before its container ran: CannotStartContainerError: Error response "
+        "from daemon: failed to initialize logging driver: failed to create Cloudwatch log "
+        "stream: ResourceNotFoundException: The specified log group does not exist.")
+    assert "awslogs-create-group" in error["hint"] and "release bootstrap" in error["hint"]
 
 
 @pytest.mark.instances(3)
@@ -215,13 +259,13 @@ def _variant_tags(stage: Stage, revision: str) -> dict[str, str]:
             for t in stage.ecs().list_tags_for_resource(resourceArn=arn)["tags"]}
 
 
-def test_run_on_the_seeds_full_cluster_runs_in_the_variant_and_passes_exit_3(
+def test_run_on_the_seeds_full_cluster_runs_in_the_variant_and_reports_exit_3(
         released: Stage) -> None:
     """Two instances, two tasks on host port 80: the revision itself fits nowhere."""
     assert released.service()["runningCount"] == 2
     run = _run(released, "sh", "-c", "exit 3")
-    assert run.exit_code == 3, run.output
-    assert run.summary["exit_code"] == 3
+    assert run.exit_code == 6, run.output
+    assert run.summary["container_exit_code"] == 3
     variant = run.first("run.variant")
     assert variant["registered"] is True and variant["revision"].endswith("/akka-demo-run:1")
     assert "host port 80" in variant["message"]
@@ -265,6 +309,19 @@ def test_run_on_the_seeds_full_cluster_runs_in_the_variant_and_passes_exit_3(
     refused = released.cli("rollback", "--service", "akka-firehose", "--to", "akka-demo-run:1",
                            "--yes")
     assert refused.exit_code == 1 and "not 'akka-demo'" in refused.output
+
+
+def test_run_refuses_a_revision_arn_of_another_account_before_any_call(
+        released: Stage) -> None:
+    """ECS resolves a task definition ARN by family:revision in the caller's own account: an
+    ARN copied from another account would run the local akka-demo:1 without a word."""
+    other = "arn:aws:ecs:us-east-1:999999999999:task-definition/akka-demo:1"
+    argv = ["run", "--env", "sandbox", "--service", "akka-firehose", "--repo",
+            str(released.repo), "--format", "json", "--revision", other, "--", "true"]
+    result = CliRunner().invoke(app, argv, catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert "--revision " + other in result.output and "123456789012" in result.output
+    assert not released.ecs().list_tasks(cluster=CLUSTER, startedBy="release-run")["taskArns"]
 
 
 def test_before_deploy_on_the_seeds_full_cluster_runs_in_the_variant_of_the_new_revision(

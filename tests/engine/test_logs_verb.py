@@ -72,3 +72,15 @@ def _iso(seconds: float) -> str:
     from release.core.records import iso
 
     return iso(seconds)
+
+
+def test_a_since_before_1970_is_a_usage_error_and_an_unknown_container_is_named(
+        released: Stage) -> None:
+    too_far = released.cli("logs", "--service", "akka-firehose", "--since", "99999d")
+    assert too_far.exit_code == 2, too_far.output
+    assert "before 1970" in too_far.output and "network" not in too_far.output
+    nope = released.cli("logs", "--service", "akka-firehose", "--container", "nope")
+    assert nope.exit_code == 1, nope.output
+    error = nope.first("error")
+    assert "no container 'nope' (its containers: akka-firehose)" in error["message"]
+    assert error["hint"] == "name one of the service's containers: --container akka-firehose"

@@ -126,6 +126,58 @@ def test_a_pause_hook_is_continued_with_release_continue(stage: Stage) -> None:
 
 
 @pytest.mark.instances(4)
+def test_continue_with_nothing_paused_answers_at_once_and_touches_no_record(
+        stage: Stage) -> None:
+    """Nothing to approve: no minute of polling under the lock, and a release another run
+    left in progress is not closed by a command that does nothing."""
+    from release.adapters.ledger import Ledger
+    from release.core import records
+
+    go_native(stage, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
+    stage.pin("v1")
+    assert stage.cli("deploy").exit_code == 0
+    table = Ledger(stage.sandbox.environment("sandbox"), stage.sandbox.client("dynamodb"))
+    left = records.Entry(id="2026-01-01T00:00:00.000Z-left", kind=records.RELEASE,
+                         env="sandbox", service="akka-firehose-service",
+                         revision="akka-demo:1", at="2026-01-01T00:00:00Z", command="deploy")
+    table.add(left)
+    started = stage.sandbox.clock.now()
+    run = stage.cli("continue", "--service", "akka-firehose")
+    assert run.exit_code == 1, run.output
+    assert "no deployment is paused" in run.first("error")["message"]
+    assert stage.sandbox.clock.now() - started < 5
+    assert not run.has("ledger.closed") and not run.has("lock.takeover")
+    entries = {e.id: e for e in table.entries("akka-firehose-service")}
+    assert entries[left.id].outcome == records.IN_PROGRESS
+    assert table.read_lease("akka-firehose-service") is None
+
+
+@pytest.mark.instances(4)
+def test_a_pause_and_its_continue_are_notified(stage: Stage) -> None:
+    from release.sandbox.webhook import WebhookReceiver
+
+    go_native(stage, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
+    stage.pin("v1")
+    assert stage.cli("deploy").exit_code == 0
+    stage.edit("environments/sandbox/services/akka-firehose.json", lambda d: d["service"][
+        "deploymentConfiguration"].update(lifecycleHooks=[
+            {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]))
+    stage.pin("v2")
+    with WebhookReceiver() as hook:
+        run = stage.cli("deploy", "--notify", hook.url)
+        assert run.exit_code == 0, run.output
+        paused = hook.bodies()
+        assert [b["outcome"] for b in paused] == ["started", "paused"], paused
+        assert "release continue --env sandbox --service akka-firehose" in paused[-1]["text"]
+        assert paused[-1]["revision"].endswith("akka-demo:2")
+        resumed = stage.cli("continue", "--service", "akka-firehose", "--notify", hook.url)
+        assert resumed.exit_code == 0, resumed.output
+        bodies = hook.bodies()[len(paused):]
+    assert [(b["outcome"], b["action"]) for b in bodies] == [("released", "continue")], bodies
+    assert bodies[0]["revision"].endswith("akka-demo:2")
+
+
+@pytest.mark.instances(4)
 def test_out_of_time_is_rolled_back_with_stop_service_deployment_not_a_new_one(
         stage: Stage) -> None:
     go_native(stage, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})

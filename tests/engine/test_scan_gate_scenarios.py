@@ -87,3 +87,21 @@ def test_a_scan_in_progress_is_waited_for_and_a_rollback_is_not_gated(released: 
     back = stage.cli("rollback", "--yes")
     assert back.exit_code == 0, back.output
     assert stage.live_revision() == "akka-demo:1"
+
+
+@pytest.mark.parametrize("until", ["2026-02-30", "2026-13-45"])
+def test_an_allow_entry_until_a_day_that_does_not_exist_is_a_finding_not_a_crash(
+        stage: Stage, calls: list[str], until: str) -> None:
+    _gate(stage, allow=[{"id": "CVE-2026-0042", "until": until, "reason": "not used"}])
+    stage.pin("v1")
+    checked = stage.cli("validate")
+    assert checked.exit_code == 1, checked.output
+    found = [e for e in checked.events if e.get("rule") == "scan-gate-date"]
+    assert [(e["file"], e["pointer"]) for e in found] == [
+        (ENV_DOC, "/ecr/scanGate/allow/0/until")], checked.output
+    calls.clear()
+    plan = stage.cli("plan")
+    assert plan.exit_code == 1, plan.output
+    assert "internal error" not in plan.output
+    assert any(e.get("rule") == "scan-gate-date" for e in plan.events), plan.output
+    assert calls == []  # refused before AWS

@@ -421,6 +421,37 @@ def test_jenkins_abort_sigterm_mid_wait_exits_130_and_leaves_the_service(release
     assert stage.live_revision() == "akka-demo:2"
 
 
+def test_a_dropped_ssh_session_sighup_mid_wait_is_an_interruption_like_sigterm(
+        released: Stage) -> None:
+    """SIGHUP's default action kills the process at once (exit 129, nothing said, nothing
+    recorded); it is handled as SIGTERM is: a message, a notification, the entry closed."""
+    from release.sandbox.webhook import WebhookReceiver
+
+    stage = released
+    stage.pin("v2")
+    fired = []
+
+    def hang_up(now: float) -> None:
+        if not fired and len(stage.service()["deployments"]) == 2:
+            fired.append(now)
+            os.kill(os.getpid(), signal.SIGHUP)
+
+    stage.sandbox.clock.on_tick(hang_up)
+    with WebhookReceiver() as hook:
+        run = stage.cli("deploy", "--notify", hook.url)
+        outcomes = [b["outcome"] for b in hook.bodies()]
+    assert fired
+    assert run.exit_code == 130, run.output
+    interrupted = run.first("release.interrupted")
+    assert interrupted["resume"] == "release deploy --env sandbox --service akka-firehose"
+    assert "SIGHUP" in run.first("error")["message"]
+    assert outcomes == ["started", "interrupted"]
+    entry = stage.cli("history").first("history")["entries"][0]
+    assert entry["outcome"] == "interrupted" and "SIGHUP" in entry["reason"], entry
+    assert len(stage.service()["deployments"]) == 2  # left as it was
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL  # given back after the verb
+
+
 def test_aws_gone_for_good_mid_wait_exits_5_with_how_to_resume(released: Stage) -> None:
     stage = released
     stage.pin("v2")

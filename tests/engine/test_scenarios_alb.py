@@ -179,3 +179,50 @@ def test_status_right_after_a_release_shows_no_drift(alb: AlbStage) -> None:
     assert event["state"] == "stable"
     plan = alb.cli("plan")
     assert plan.first("plan")["unchanged"] is True, plan.output
+
+
+ROLE = "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers"
+
+
+def test_a_rolling_alb_service_moves_to_blue_green_in_place(alb: AlbStage) -> None:
+    """Adding advancedConfiguration to the target-group entry and strategy BLUE_GREEN is an
+    UpdateService (UpdateService: "you can add, update, or remove Elastic Load Balancing
+    target groups"), not a re-created service; the release after it is ECS's blue/green."""
+    alb.edit(ENV_DOC, lambda d: d["loadBalancer"]["targetGroups"].append(
+        {**d["loadBalancer"]["targetGroups"][0], "name": "akka-firehose-green"}))
+    seed(alb, delay=5)
+    elbv2 = alb.sandbox.client("elbv2")
+    listener = elbv2.describe_listeners(LoadBalancerArn=elbv2.describe_load_balancers(
+        Names=["akka-alb"])["LoadBalancers"][0]["LoadBalancerArn"])["Listeners"][0]
+    rule = elbv2.create_rule(
+        ListenerArn=listener["ListenerArn"], Priority=1,
+        Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+        Actions=[{"Type": "forward", "TargetGroupArn": alb.arns[TG]}])["Rules"][0]["RuleArn"]
+    alb.pin_alb("v1")
+    first = alb.cli("deploy")
+    assert first.exit_code == 0, first.output
+
+    def blue_green(doc: dict[str, Any]) -> None:
+        doc["service"]["loadBalancers"][0]["advancedConfiguration"] = {
+            "alternateTargetGroupArn": "akka-firehose-green", "productionListenerRule": rule,
+            "roleArn": ROLE}
+        doc["service"]["deploymentConfiguration"].update(strategy="BLUE_GREEN",
+                                                         bakeTimeInMinutes=1)
+    alb.edit(SPEC, blue_green)
+    alb.commit("blue/green")
+    plan = alb.cli("plan")
+    assert plan.exit_code == 0, plan.output
+    event = plan.first("plan")
+    assert event["blockers"] == [], event["blockers"]
+    changed = {c["path"] for c in event["service_changes"]}
+    assert {"service.loadBalancers", "service.deploymentConfiguration.strategy"} <= changed, \
+        changed
+    update = next(c for c in event["calls"] if c["operation"] == "update_service")
+    green = update["params"]["loadBalancers"][0]["advancedConfiguration"]
+    assert green["alternateTargetGroupArn"] == alb.arns["akka-firehose-green"]
+    alb.pin_alb("v2")
+    run = alb.cli("deploy")
+    assert run.exit_code == 0, run.output
+    assert alb.alb_revision() == "akka-demo-fargate:2"
+    assert run.first("wait.start")["deployment"], run.output
+    assert alb.cli("plan").first("plan")["unchanged"] is True

@@ -108,6 +108,8 @@ def test_apply_stops_at_the_first_failing_environment_and_says_what_was_not_rele
     assert out.exit_code == 3, out.output
     assert summary_rows(out) == [("sandbox", SERVICE, "rolled_back"),
                                  ("staging", SERVICE, "not_released")]
+    assert "`release status --env sandbox` shows the live state" in out.output
+    assert "--env ENV" not in out.output
     assert live_image(sandbox, "sandbox").endswith(good)
     assert live_revision(sandbox, "staging") == staging_before
 
@@ -136,3 +138,18 @@ def test_the_release_record_names_the_commit_apply_released_not_the_checkouts_he
     revision = live_revision(sandbox, "sandbox")
     tags = ecs.describe_task_definition(taskDefinition=revision, include=["TAGS"])["tags"]
     assert {"key": "release:commit", "value": released} in tags
+
+
+def test_the_summary_keeps_a_build_url_without_its_password_and_token(sandbox, monkeypatch):
+    password, token = "pa55-Word-9x", "t0ken-Value-7z"
+    monkeypatch.setenv("BUILD_URL", f"https://jenkins:{password}@ci.example/job/a/1/?token={token}")
+    monkeypatch.setenv("BUILD_NUMBER", "1")
+    init_git(sandbox.repo)
+    promote(sandbox, "sandbox", "000000000001")
+    summary_file = sandbox.repo / "reports" / "summary.json"
+    out = apply(sandbox.repo, "--since", "", "--env", "sandbox", "--summary", str(summary_file))
+    assert out.exit_code == 0, out.output
+    summary = json.loads(summary_file.read_text())
+    assert summary["ci"] == {"BUILD_URL": "https://ci.example/job/a/1/", "BUILD_NUMBER": "1"}
+    for text in (summary_file.read_text(), out.output):
+        assert password not in text and token not in text

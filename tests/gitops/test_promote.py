@@ -104,3 +104,14 @@ def test_a_pin_that_fails_validation_is_refused_and_nothing_is_written(config_gi
     assert "does not validate" in out.output
     assert config_git.read(SPEC) == before
     assert json.loads(before)["image"]["tag"] == OLD_TAG
+
+
+def test_a_digest_only_promotion_says_no_tag_none(config_git):
+    start = config_git.head
+    out = CliRunner().invoke(app, ["promote", "--env", "staging", "--service", "akka-firehose",
+                                   "--image", NEW_DIGEST, "--commit",
+                                   "--repo", str(config_git.root)])
+    assert out.exit_code == 0, out.output
+    assert "None" not in out.output and f"pinned to digest={NEW_DIGEST}" in out.output
+    [commit] = list(config_git.git.iter_commits(f"{start}..HEAD"))
+    assert "None" not in commit.message and f"now: digest={NEW_DIGEST}" in commit.message

@@ -67,3 +67,47 @@ def test_push_without_commit_is_a_usage_error(config_git):
                                    "--repo", str(config_git.root)])
     assert out.exit_code == 2 and "--push needs --commit" in out.output
     assert not config_git.git.is_dirty()
+
+
+def test_a_branch_that_moved_is_the_rebase_fix(config_git, tmp_path):
+    origin = with_origin(config_git, tmp_path)
+    other = git.Repo.clone_from(origin.working_dir, tmp_path / "other")
+    with other.config_writer() as cfg:
+        cfg.set_value("user", "name", "Other")
+        cfg.set_value("user", "email", "other@example.invalid")
+    other.git.commit("-q", "--allow-empty", "-m", "someone else's commit")
+    other.git.push("-q", "origin", "main")
+
+    out = promote(config_git, "--push")
+
+    assert out.exit_code == 1, out.output
+    assert "the branch moved" in out.output and "rebase and rerun" in out.output
+
+
+def test_a_hook_that_declines_is_said_in_the_remote_s_words(config_git, tmp_path):
+    origin = with_origin(config_git, tmp_path)
+    hook = tmp_path / "origin.git" / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'main is protected: open a merge request' >&2\nexit 1\n")
+    hook.chmod(0o755)
+
+    out = promote(config_git, "--push")
+
+    assert out.exit_code == 1, out.output
+    assert "pre-receive hook declined" in out.output
+    assert "main is protected: open a merge request" in out.output
+    assert "branch moved" not in out.output and "rebase" not in out.output
+    assert origin.commit("main").hexsha != config_git.head
+
+
+def test_a_remote_with_the_branch_checked_out_is_said_so(config_git, tmp_path):
+    origin = git.Repo.init(tmp_path / "origin", initial_branch="main")  # not bare
+    config_git.git.create_remote("origin", origin.working_dir)
+    origin.git.config("receive.denyCurrentBranch", "ignore")  # the set-up push only
+    config_git.git.git.push("-q", "origin", "main")
+    origin.git.config("--unset", "receive.denyCurrentBranch")
+
+    out = promote(config_git, "--push")
+
+    assert out.exit_code == 1, out.output
+    assert "branch is currently checked out" in out.output
+    assert "rebase" not in out.output

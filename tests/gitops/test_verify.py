@@ -162,3 +162,28 @@ def test_validation_refuses_a_crlf_in_a_smoke_check_header(config_git) -> None:
                 if '"validate.finding"' in line]
     assert {(f["rule"], f["pointer"]) for f in findings} == {
         ("schema-pattern", "/release/smokeChecks/1/headers/X-Trace")}
+
+
+def with_credentials(url: str) -> str:
+    return url.replace("http://", "http://smoke:Pa55w0rd@") + "/?token=T0k3nValue"
+
+
+@pytest.mark.parametrize("output", ["json", "text"])
+def test_a_base_url_s_password_and_token_are_never_printed(healthy, virtual_clock, tmp_path,
+                                                           output):
+    summary = tmp_path / "verify.json"
+    out = CliRunner().invoke(app, ["verify", "--env", "staging", "--base-url",
+                                   with_credentials(healthy), "--format", output,
+                                   "--summary", str(summary)])
+    assert out.exit_code == 0, out.output
+    said = out.output + summary.read_text()
+    assert "Pa55w0rd" not in said and "T0k3nValue" not in said
+    assert healthy.removeprefix("http://") in said
+    assert json.loads(summary.read_text())["base_url"] == healthy + "/?…"
+
+
+def test_an_unreachable_base_url_is_named_without_its_password(closed_port_url, virtual_clock):
+    out = verify(with_credentials(closed_port_url), "--retries", "0")
+    assert out.exit_code == 5
+    assert "Pa55w0rd" not in out.output and "T0k3nValue" not in out.output
+    assert closed_port_url.removeprefix("http://") in out.output

@@ -198,16 +198,25 @@ def test_untracked_file_in_context_counts_as_dirty(config_repo):
     assert "notes.txt" in run.output
 
 
-def test_context_outside_git_is_refused(tmp_path, config_repo):
+def test_a_context_outside_the_config_repository_is_refused(tmp_path, config_repo):
+    """Outside git or in another checkout: refused before the engine, never tagged with a
+    commit this repository's history does not hold (docs/image.md)."""
     import shutil
 
-    outside = tmp_path / "loose-context"
-    shutil.copytree(Path(config_repo.working_tree_dir) / CONTEXT, outside)
+    import git
 
-    run = run_release(*build_args(config_repo, "--context", str(outside)))
+    loose = tmp_path / "loose-context"
+    shutil.copytree(Path(config_repo.working_tree_dir) / CONTEXT, loose)
+    other = tmp_path / "other-checkout"
+    shutil.copytree(Path(config_repo.working_tree_dir) / CONTEXT, other)
+    checkout = git.Repo.init(other)
+    commit_all(checkout, "another project's commit")
 
-    assert run.exit_code == 1, run.output
-    assert "not inside a git repository" in run.output
+    for context in (loose, other):
+        run = run_release(*build_args(config_repo, "--context", str(context)))
+        assert run.exit_code == 1, run.output
+        assert "outside the config repository" in run.output
+        assert checkout.head.commit.hexsha[:12] not in run.output
 
 
 def test_gitignored_binary_does_not_make_the_context_dirty(config_repo):

@@ -12,11 +12,15 @@ CLUSTER = "AkkaCluster"
 LB = "akkaElb"
 SERVICE = "akka-firehose-service"
 CONTAINER = "akka-firehose"
+REPOSITORY = "akka-firehose"
+DIGEST = "sha256:" + "1" * 64
+IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{REPOSITORY}@{DIGEST}"
 
 
 @dataclass
 class World:
-    """Cluster, classic ELB, container instances, task definitions and one service."""
+    """Cluster, classic ELB, container instances, the image in ECR, task definitions and one
+    service."""
 
     sb: SandboxHandle
     instance_ids: list[str] = field(default_factory=list)
@@ -32,6 +36,7 @@ class World:
     def build(self, instances: int = 2, interval: int = 5, healthy: int = 2, unhealthy: int = 2,
               draining: int = 30, cpu: int = 2048, memory: int = 3943) -> World:
         self.ecs.create_cluster(clusterName=CLUSTER)
+        put_image(self.sb)
         self.elb.create_load_balancer(
             LoadBalancerName=LB, AvailabilityZones=["us-east-1a"],
             Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}])
@@ -62,8 +67,7 @@ class World:
         answer = self.ecs.register_task_definition(
             family="akka-demo", networkMode="bridge", requiresCompatibilities=["EC2"],
             containerDefinitions=[{
-                "name": CONTAINER, "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/"
-                "akka-firehose@sha256:" + "1" * 64, "cpu": cpu, "memory": 1024, "essential": True,
+                "name": CONTAINER, "image": IMAGE, "cpu": cpu, "memory": 1024, "essential": True,
                 "portMappings": [{"containerPort": 8080, "hostPort": 80, "protocol": "tcp"}],
                 "environment": environment, "dockerLabels": labels or {},
                 **({"logConfiguration": logging} if logging else {})}])
@@ -132,3 +136,20 @@ class World:
             return deployments[0]["rolloutState"] == "COMPLETED"
         events = service["events"]
         return bool(events) and events[0]["message"].endswith("has reached a steady state.")
+
+
+def put_image(sb: SandboxHandle, repository: str = REPOSITORY, digest: str = DIGEST,
+              tag: str = "v1") -> str:
+    """The ECR repository and the image the world's task definitions run (the agent pulls
+    it when a task starts: release/sandbox/startup.py)."""
+    ecr = sb.client("ecr")
+    if repository not in [r["repositoryName"] for r in ecr.describe_repositories()[
+            "repositories"]]:
+        ecr.create_repository(repositoryName=repository)
+    manifest = json.dumps({"schemaVersion": 2, "layers": [],
+                           "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"mediaType": "application/vnd.docker.container.image.v1"
+                                      "+json", "size": 2, "digest": digest}})
+    ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag,
+                  imageDigest=digest)
+    return f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{repository}@{digest}"

@@ -97,3 +97,34 @@ def test_a_defect_in_delivery_is_a_warning_not_an_exception(clock: VirtualClock,
     reporter.emit("release.plan", "plan", env="e", service="s")
     [warning] = [e for e in reporter.events if e.kind == "notify.failed"]
     assert "RuntimeError" in warning.message and "secret" not in warning.message
+
+
+def test_a_url_with_user_info_is_delivered_with_basic_auth(hook: WebhookReceiver) -> None:
+    """urllib sends no credentials from a URL's user-info (it reads them as part of the
+    host): they go as an Authorization header, as curl sends them."""
+    import base64
+
+    with_user = hook.url.replace("http://", "http://bot:s%40cret@")
+    assert post_json(with_user, {"text": "hi"}, 2) == 200
+    [received] = hook.requests
+    assert received.headers["Authorization"] == "Basic " + base64.b64encode(
+        b"bot:s@cret").decode()
+    assert received.path == TOKEN_PATH and received.body == {"text": "hi"}
+
+
+@pytest.mark.parametrize("url", ["ftp://files.example/hook", "http://", "hooks.slack.com/x"])
+def test_a_notify_url_that_is_no_http_url_is_a_usage_error_before_anything(
+        tmp_path: Path, url: str) -> None:
+    from typer.testing import CliRunner
+
+    from release.cli import app
+
+    (tmp_path / "environments").mkdir()  # the refusal comes before the documents are read
+    out = CliRunner().invoke(app, ["deploy", "--env", "staging", "--repo", str(tmp_path),
+                                   "--notify", url])
+    assert out.exit_code == 2, out.output
+    assert "not an http(s) URL" in out.output and "files.example" not in out.output
+    env = {"RELEASE_NOTIFY_URL": "ftp://files.example/hook"}
+    out = CliRunner().invoke(app, ["deploy", "--env", "staging", "--repo", str(tmp_path)],
+                             env=env)
+    assert out.exit_code == 2 and "$RELEASE_NOTIFY_URL" in out.output, out.output

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from validate_helpers import CORPUS
+from validate_helpers import CORPUS, STAGING_SERVICE, TASKDEF, edit
 
 from release.core.validate import validate_repo
 
@@ -69,3 +69,23 @@ def test_duplicate_keys_are_reported_where_they_repeat(repo: Path) -> None:
     assert finding.pointer == "/containerDefinitions/0/memory"
     text = (CORPUS / "td-duplicate-key.json").read_text().splitlines()
     assert text[finding.line - 1].strip() == '"memory": 512,'
+
+
+def test_what_a_describe_answer_adds_is_left_out_not_renamed(repo: Path) -> None:
+    """A document saved from DescribeServices/DescribeTaskDefinition (ecspresso's are) carries
+    members the request does not take: the fix is to leave them out, not the closest name
+    (platformFamily is not a misspelt platformVersion)."""
+    edit(repo, STAGING_SERVICE, lambda d: d["service"].update(
+        platformFamily="Linux", pendingCount=0, roleArn="arn:aws:iam::1:role/ecsServiceRole",
+        launchType=""))
+    edit(repo, TASKDEF, lambda d: d.update(revision=7, status="ACTIVE"))
+    found = {(f.file, f.pointer): f for f in validate_repo(repo).errors}
+    for pointer in ("/service/platformFamily", "/service/pendingCount", "/service/roleArn"):
+        finding = found[(STAGING_SERVICE, pointer)]
+        assert finding.message.endswith("DescribeServices reports it, CreateService does not "
+                                        "take it"), finding.message
+        assert finding.fix.startswith("leave it out") and "rename" not in finding.fix
+    assert "`role`" in found[(STAGING_SERVICE, "/service/roleArn")].fix
+    for pointer in ("/revision", "/status"):
+        assert "DescribeTaskDefinition reports it" in found[(TASKDEF, pointer)].message
+    assert found[(STAGING_SERVICE, "/service/launchType")].fix.startswith("leave the key out")

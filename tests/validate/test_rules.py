@@ -53,6 +53,11 @@ def bake(minutes: float = 5, alarms: list[str] | None = None) -> Change:
     return service(lambda d: d["release"].update(bake={"minutes": minutes, "alarms": names}))
 
 
+# Credentials by their shape (core/redact.py), fake but well-formed.
+SLACK_TOKEN = "xoxb-0000000000-0000000000000-fakefakefakefake"
+STRIPE_KEY = "sk_live_" + "0" * 24
+SLACK_WEBHOOK = "https://hooks.slack.com/services/T00000000/B00000000/" + "X" * 24
+
 # A third-party image pinned the way the taskdef-image rule asks: by digest.
 SIDECAR_IMAGE = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0@sha256:" + "ab" * 32
 
@@ -181,6 +186,12 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
     # a container nothing fills: the staging service pins only akka-firehose (/image)
     ("taskdef-image-missing", taskdef(sidecar(image=None)), STAGING_SERVICE, "/image",
      taskdef(sidecar())),
+    ("scan-gate-date", environment(lambda d: d["ecr"].update(scanGate={
+        "severities": ["CRITICAL"], "allow": [{"id": "CVE-1", "until": "2026-02-30",
+                                               "reason": "not reachable"}]})),
+     STAGING_ENV, "/ecr/scanGate/allow/0/until", environment(lambda d: d["ecr"].update(
+         scanGate={"severities": ["CRITICAL"], "allow": [{"id": "CVE-1", "until": "2026-02-28",
+                                                          "reason": "not reachable"}]}))),
     ("container-essential", taskdef(lambda d: c0(d).update(essential=False)),
      TASKDEF, "/containerDefinitions", taskdef(sidecar())),
     ("container-names-unique", taskdef(sidecar(name="akka-firehose")),
@@ -363,6 +374,40 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
      both(taskdef(lambda d: d.update(executionRoleArn="ecsTaskExecutionRole")),
           service(lambda d: d["overrides"]["containers"]["akka-firehose"].update(secrets={
               "DB": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"})))),
+    ("secret-value-from",  # a Slack token has the shape of an SSM parameter name
+     taskdef(lambda d: (d.update(executionRoleArn="ecsTaskExecutionRole"), c0(d).update(
+         secrets=[{"name": "SLACK", "valueFrom": SLACK_TOKEN}]))),
+     TASKDEF, "/containerDefinitions/0/secrets/0/valueFrom",
+     taskdef(lambda d: (d.update(executionRoleArn="ecsTaskExecutionRole"), c0(d).update(
+         secrets=[{"name": "SLACK", "valueFrom": "/staging/slack/bot-token"}])))),
+    ("secret-in-environment",
+     taskdef(lambda d: c0(d)["environment"].append({"name": "PAYMENTS", "value": STRIPE_KEY})),
+     TASKDEF, "/containerDefinitions/0/environment/1",
+     taskdef(lambda d: c0(d)["environment"].append(
+         {"name": "PAYMENTS", "value": "pk_live_" + "0" * 24}))),  # a publishable key
+    ("secret-in-environment",
+     service(lambda d: d["overrides"]["containers"]["akka-firehose"]["environment"].update(
+         CHAT=SLACK_WEBHOOK)),
+     STAGING_SERVICE, "/overrides/containers/akka-firehose/environment/CHAT",
+     service(lambda d: d["overrides"]["containers"]["akka-firehose"]["environment"].update(
+         CHAT="https://chat.example.com/hooks"))),
+    ("secret-in-document",
+     service(lambda d: d["service"].update(tags=[{"key": "chat", "value": SLACK_TOKEN}])),
+     STAGING_SERVICE, "/service/tags/0/value",
+     service(lambda d: d["service"].update(tags=[{"key": "chat", "value": "#payments"}]))),
+    ("secret-in-document",
+     service(lambda d: d["service"].update(tags=[{"key": "api-token",
+                                                  "value": "c2VjcmV0LXZhbHVl"}])),
+     STAGING_SERVICE, "/service/tags/0/value",
+     service(lambda d: d["service"].update(tags=[{"key": "api-token-ttl", "value": "15m"}]))),
+    ("secret-in-document",
+     environment(lambda d: d.update(endpoints={"aws": "https://admin:Pa55w0rd@aws.example"})),
+     STAGING_ENV, "/endpoints/aws",
+     environment(lambda d: d.update(endpoints={"aws": "https://aws.example"}))),
+    ("secret-in-document",
+     taskdef(lambda d: d.update(tags=[{"key": "billing", "value": STRIPE_KEY}])),
+     TASKDEF, "/tags/0/value",
+     taskdef(lambda d: d.update(tags=[{"key": "billing", "value": "team-payments"}]))),
     ("secret-execution-role",
      taskdef(lambda d: c0(d).update(secrets=[{"name": "DB", "valueFrom": "/staging/db"}])),
      TASKDEF, "/containerDefinitions/0/secrets",
@@ -392,6 +437,10 @@ CASES: list[tuple[str, Change, str, str, Change]] = [
     ("image-container", service(lambda d: d["image"].update(container="web")),
      STAGING_SERVICE, "/image/container",
      service(lambda d: d["image"].pop("container"))),
+    ("image-build-context",
+     service(lambda d: d["build"].update(context="../app-checkout")),
+     STAGING_SERVICE, "/build/context",
+     service(lambda d: d["build"].update(context="./examples/../examples/akka-firehose"))),
     ("ref-load-balancer",
      service(lambda d: d["service"]["loadBalancers"][0].update(loadBalancerName="otherElb")),
      STAGING_SERVICE, "/service/loadBalancers/0/loadBalancerName",
@@ -492,6 +541,14 @@ WARNING_CASES: list[tuple[str, Change, str, str, Change]] = [
     ("bake-no-alarms", bake(alarms=[]), STAGING_SERVICE, "/release/bake",
      bake(alarms=["akka-firehose-staging-5xx"])),
 
+    ("notify-url-secret", environment(lambda d: d.update(notify={
+        "url": "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX"})),
+     STAGING_ENV, "/notify/url", environment(lambda d: d.update(notify={
+         "url": "https://chat.example.com/hooks/release-notices"}))),
+    ("notify-url-secret", environment(lambda d: d.update(notify={
+        "url": "https://chat.example.com/hook?token=abc"})),
+     STAGING_ENV, "/notify/url", environment(lambda d: d.update(notify={
+         "urlFromEnv": "SLACK_WEBHOOK_URL"}))),
     ("canary-bake", both(canary(1, bake_minutes=0), three_instances,
                          service(lambda d: d["release"].pop("bake", None))), STAGING_SERVICE,
      "/release/canary/bakeMinutes", both(canary(1, bake_minutes=5), three_instances)),

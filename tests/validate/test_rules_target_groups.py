@@ -32,6 +32,13 @@ def taskdef(change) -> Change:
     return lambda repo: edit(repo, FARGATE_TASKDEF, change)
 
 
+def both(*changes: Change) -> Change:
+    def apply(repo: Path) -> None:
+        for change in changes:
+            change(repo)
+    return apply
+
+
 def tg0(doc):
     return doc["loadBalancer"]["targetGroups"][0]
 
@@ -48,6 +55,14 @@ ALB_CASES: list[tuple[str, Change, str, str, Change]] = [
     ("tg-reference", service(lambda d: lb0(d).update(loadBalancerName=lb0(d).pop(
         "targetGroupArn"))), ALB_SERVICE, "/service/loadBalancers/0",
      service(lambda d: lb0(d).update(containerPort=8080))),
+    # a blue/green entry's green target group, named like targetGroupArn (by name or ARN)
+    ("tg-reference", service(lambda d: lb0(d).update(advancedConfiguration={
+        "alternateTargetGroupArn": "akka-green"})), ALB_SERVICE,
+     "/service/loadBalancers/0/advancedConfiguration/alternateTargetGroupArn",
+     both(env(lambda d: d["loadBalancer"]["targetGroups"].append(
+         {**tg0(d), "name": "akka-green"})),
+         service(lambda d: lb0(d).update(advancedConfiguration={
+             "alternateTargetGroupArn": "akka-green"})))),
     ("tg-target-type", env(lambda d: tg0(d).update(targetType="instance")),
      ALB_ENV, "/loadBalancer/targetGroups/0/targetType",
      env(lambda d: tg0(d).update(targetType="ip", port=9090))),

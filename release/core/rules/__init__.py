@@ -9,9 +9,9 @@ instead of a traceback.
 One module per family of rules, each saying what it guards and why:
 taskdefs, containers, ports, resources, load_balancer, placement, timing,
 secrets, images, references, api, adoption, logs, bake, canary, target_groups,
-strategies, service_members (and documents: the ids the document layer reports). The shared
-context and helpers are in base.py; the arithmetic of rolling updates (capacity, waves, the release
-budget) is release/core/rolling.py.
+strategies, service_members, environment (and documents: the ids the document layer
+reports). The shared context and helpers are in base.py; the arithmetic of rolling
+updates (capacity, waves, the release budget) is release/core/rolling.py.
 
 Adding a rule: write a function `def my_rule(ctx: Context) -> Iterator[Finding]`
 decorated with `@rule(id, severity, summary, fix)` in its family's module and
@@ -29,6 +29,7 @@ from release.core.rules import (
     canary,
     containers,
     documents,  # noqa: F401 - catalogues the document layer's ids (first in the table)
+    environment,
     images,
     load_balancer,
     logs,
@@ -48,7 +49,7 @@ from release.core.rules.base import CATALOGUE, Context, Rule, RuleFn
 # The registry: every family whose CHECKS run, in this order.
 FAMILIES = (taskdefs, containers, ports, resources, load_balancer, placement, timing, secrets,
             images, references, api, adoption, logs, bake, canary, target_groups, strategies,
-            service_members)
+            service_members, environment)
 
 RULES: dict[str, Rule] = CATALOGUE
 CHECKS: tuple[RuleFn, ...] = tuple(check for family in FAMILIES for check in family.CHECKS)

@@ -65,6 +65,8 @@ class ServiceView:
     env_rel: str | None
     taskdef_rel: str
     taskdef: dict[str, Any] | None  # None when missing or broken
+    effective: dict[str, Any] | None = None  # effective_taskdef's answer, made on first use
+    plan: tuple[Any, rolling.RollingPlan | None] | None = None  # service_plan's, by taskdef
 
 
 class Context:
@@ -98,10 +100,16 @@ def container_index(taskdef: dict[str, Any], name: str) -> int | None:
 
 
 def effective_taskdef(view: ServiceView) -> dict[str, Any]:
-    """The task definition with the service's overrides applied (render's merge, no image)."""
+    """The task definition with the service's overrides applied (render's merge, no image).
+
+    Merged once per service and shared by every rule that asks (a dozen do): rules read
+    it and never change it (tests/validate/test_rules_readonly.py holds them to that).
+    """
     assert view.taskdef is not None
-    return render.apply_overrides(view.spec, config.TaskDefinition(view.taskdef_rel,
-                                                                   view.taskdef))
+    if view.effective is None:
+        view.effective = render.apply_overrides(
+            view.spec, config.TaskDefinition(view.taskdef_rel, view.taskdef))
+    return view.effective
 
 
 def with_taskdef(ctx: Context) -> Iterator[tuple[ServiceView, dict[str, Any]]]:
@@ -122,6 +130,10 @@ def service_plan(view: ServiceView, taskdef: dict[str, Any]) -> rolling.RollingP
     """The rolling plan of a service on its environment's instances (None: no env, DAEMON)."""
     if view.env is None or view.spec.service.get("schedulingStrategy") == "DAEMON":
         return None
+    if view.plan is not None and view.plan[0] is taskdef:  # three rules ask, with the same one
+        return view.plan[1]
     spec = view.spec
-    return rolling.plan_for(view.env, spec.desired_count, spec.minimum_healthy_percent,
+    plan = rolling.plan_for(view.env, spec.desired_count, spec.minimum_healthy_percent,
                             spec.maximum_percent, taskdef, spec.service.get("launchType"))
+    view.plan = (taskdef, plan)
+    return plan

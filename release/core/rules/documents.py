@@ -20,6 +20,9 @@ describe("json-malformed", ERROR, "the file is readable UTF-8 JSON (reported wit
 describe("document-type", ERROR, "every document is a readable regular file (not a named pipe, "
          "device or folder: those would block or never end)",
          "replace it with a regular JSON file, or remove it")
+describe("document-link", ERROR, "no document, environment folder, services/ or taskdefs/ "
+         "folder is a symbolic link leading outside the repository (it is never read)",
+         "replace the link with the document itself, or a link within the repository")
 describe("document-size", ERROR, "a document is at most 1 MiB (read no further; ECS itself "
          "accepts task definitions of at most 64 KiB)", "split the document or remove what does "
          "not belong")

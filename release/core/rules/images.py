@@ -7,8 +7,11 @@ released; `latest` or a movable tag runs whatever was pushed last.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import PurePath
 
+from release.core import config
 from release.core.findings import ERROR, WARNING, Finding, pointer_of
 from release.core.rolling import containers
 from release.core.rules.base import (
@@ -66,4 +69,30 @@ def image_container(ctx: Context) -> Iterator[Finding]:
                               f"use one of: {', '.join(names)}")
 
 
-CHECKS = (image_pin_mutable, image_container)
+@rule("image-build-context", ERROR, "a build context (`/build/context`, "
+      "`/images/<container>/build/context`) is a folder inside the config repository, and its "
+      "`dockerfile` a file inside it: not an absolute path, no `..` out of it, no symbolic link "
+      "leading out of it", "put the source in the config repository (a folder, or a git "
+      "submodule) and name it relative to the repository's root")
+def image_build_context(ctx: Context) -> Iterator[Finding]:
+    for view in ctx.services:
+        for pin in view.spec.images:
+            if pin.build is None:
+                continue
+            base = pin.pointer + "/build" if pin.pointer != "/image" else "/build"
+            context, dockerfile = pin.build.context, pin.build.dockerfile
+            for member, path in (("context", context),
+                                 ("dockerfile", os.path.join(context, dockerfile or "."))):
+                if config.inside(ctx.loaded.root, path):
+                    continue
+                how = ("through a symbolic link" if config.inside_as_written(path)
+                       else "an absolute path" if PurePath(path).is_absolute() else "by `..`")
+                yield finding("image-build-context", view.rel, f"{base}/{member}",
+                              f"the build {member} {getattr(pin.build, member)!r} leads outside "
+                              f"the config repository ({how}): `release build` would build "
+                              "another checkout's source and tag it with that checkout's "
+                              "commit, which this repository's history does not hold")
+                break  # a context outside: its Dockerfile is, too
+
+
+CHECKS = (image_pin_mutable, image_container, image_build_context)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from release.core import redact
 from release.core.findings import ERROR, Finding, pointer_of
 from release.core.rolling import containers
 from release.core.rules.base import (
@@ -43,14 +44,9 @@ SETTING_VALUE = re.compile(
     r"|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|sec|m|min|h|d|w|y))+"
     r"|P(?=[0-9]|T[0-9])([0-9]+[YMWD])*(T([0-9]+(\.[0-9]+)?[HMS])+)?"
     r"|[a-z][a-z0-9+.-]*://\S*|/\S*)$", re.IGNORECASE)
-SECRET_VALUES = [
-    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
-    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"), "a JWT"),
-    (re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
-]
+# Credentials by their shape (AWS keys, tokens, webhook URLs, ...): one list, core/redact.py.
+SECRET_VALUES = redact.SECRET_VALUES
+ANY_SECRET_VALUE = redact.ANY_SECRET_VALUE  # any of them (redact.maybe_credential is cheaper)
 
 
 @rule("secret-in-environment", ERROR, "no plain-text secrets in `environment`: values that look "
@@ -86,9 +82,10 @@ def _secret_problem(name: str, value: str) -> str | None:
     duration, URL or path counts only when the name's last word is the secret itself
     (DB_PASSWORD=12345678 is one, JWT_ACCESS_TOKEN_EXPIRATION=15m is not).
     """
-    for pattern, what in SECRET_VALUES:
-        if pattern.search(value):
-            return f"environment variable {name!r} holds what looks like {what} in plain text"
+    if redact.maybe_credential(value):
+        for pattern, what in SECRET_VALUES:
+            if pattern.search(value):
+                return f"environment variable {name!r} holds what looks like {what} in plain text"
     if (not value or value.startswith("arn:") or not SECRET_NAME.search(name)
             or NOT_A_SECRET_NAME.search(name) or BOOLEAN.match(value)):
         return None
@@ -135,13 +132,18 @@ def _strings(value: Any, path: tuple) -> Iterator[tuple[tuple, str]]:
 
 
 def _leak(path: tuple, text: str) -> str | None:
-    where = "/".join(map(str, path))
-    for pattern, what in SECRET_VALUES:
-        if pattern.search(text):
-            return f"{where} holds what looks like {what} in plain text"
-    for word in re.split(r"\s+", text) if path[0] != "dockerLabels" else [text]:
+    if redact.maybe_credential(text):
+        where = "/".join(map(str, path))
+        for pattern, what in SECRET_VALUES:
+            if pattern.search(text):
+                return f"{where} holds what looks like {what} in plain text"
+    if "=" not in text and ":" not in text:  # no NAME=value or NAME:value in it
+        return None
+    # str.split() splits on exactly the whitespace r"\s+" does, minus empty words (never a match)
+    for word in text.split() if path[0] != "dockerLabels" else [text]:
         match = SECRET_ASSIGNMENT.match(word)
         if match and _secret_problem(match.group(1), match.group(2).strip("'\"")):
+            where = "/".join(map(str, path))
             return f"{where} sets {match.group(1)!r} to what looks like a secret in plain text"
     return None
 
@@ -155,10 +157,18 @@ SSM_PARAMETER_NAME = re.compile(r"^/?(?!(?:aws|ssm))[A-Za-z0-9_.-]+(/[A-Za-z0-9_
 
 @rule("secret-value-from", ERROR, "every secret's valueFrom is a Secrets Manager secret ARN, an "
       "SSM parameter ARN, or an SSM parameter name (letters, digits, _ . - and / levels; not "
-      "starting with aws or ssm)", "use the secret's full ARN (Secrets Manager) or the parameter's "
+      "starting with aws or ssm), never a credential itself (a token, a key, a webhook URL)",
+      "use the secret's full ARN (Secrets Manager) or the parameter's "
       "name or ARN (SSM Parameter Store); never the secret itself")
 def secret_value_from(ctx: Context) -> Iterator[Finding]:
     def check(rel: str, path: list, value: str) -> Iterator[Finding]:
+        what = redact.credential_kind(value)
+        if what:  # a Slack token is a valid parameter name: the shape is checked first
+            yield finding("secret-value-from", rel, pointer_of(path),
+                          f"valueFrom holds what looks like {what}: it names where the secret "
+                          "is kept (an ARN or a parameter name), and the secret itself is now "
+                          "in git; rotate it")
+            return
         if not (SECRET_ARN.match(value) or SSM_PARAMETER_NAME.match(value) or is_opaque(value)):
             if SECRET_SERVICE_ARN.match(value):
                 kind = ("a Secrets Manager or SSM ARN without a real region, 12-digit account "
@@ -216,4 +226,62 @@ def secret_execution_role(ctx: Context) -> Iterator[Finding]:
                     "executionRoleArn: its tasks stop with ResourceInitializationError")
 
 
-CHECKS = (secret_in_environment, secret_in_container, secret_value_from, secret_execution_role)
+# What other rules already look at, by document kind: the container definitions of a task
+# definition, a service's container overrides (environment and secrets), environment.json's
+# notify URL (rules/environment.py, notify-url-secret).
+_COVERED = {"taskdef": (("containerDefinitions",),),
+            "service": (("overrides", "containers"),),
+            "environment": (("notify", "url"),)}
+
+
+@rule("secret-in-document", ERROR, "no credential anywhere else in a document: a value shaped "
+      "like one (AWS access key, private key, GitHub/GitLab/Slack/Stripe/Google/npm token, "
+      "Slack or Discord webhook URL, JWT, URL with a password) in any string of environment.json "
+      "(its notify URL: notify-url-secret), a service spec (tags, beforeDeploy command, smoke "
+      "checks, ...) or a task definition (tags, ...), or a tag whose key says secret with a "
+      "value that is one",
+      "keep the secret in Secrets Manager or SSM (a task reads it through `secrets`), the "
+      "webhook URL in the CI's credentials (notify.urlFromEnv); rotate what reached git")
+def secret_in_document(ctx: Context) -> Iterator[Finding]:
+    documents = [("environment", rel, env.doc) for rel, env in ctx.environments.values()]
+    documents += [("service", view.rel, view.doc) for view in ctx.services]
+    documents += [("taskdef", rel, doc) for rel, doc in ctx.taskdef_items()]
+    suspect = ctx.loaded.suspect  # validation read each file's text: most hold no marker
+    for kind, rel, doc in documents:
+        if suspect is not None and rel not in suspect:
+            continue
+        for path, key, text in _document_strings(doc, (), _COVERED.get(kind, ())):
+            what = redact.credential_kind(text)
+            if what:
+                yield finding("secret-in-document", rel, pointer_of(path),
+                              f"{'/'.join(map(str, path))} holds what looks like {what} in "
+                              "plain text")
+            elif key is not None and _secret_problem(key, text):
+                yield finding("secret-in-document", rel, pointer_of(path),
+                              f"tag {key!r} looks like a secret kept in plain text")
+
+
+def _document_strings(value: Any, path: tuple, covered: tuple[tuple, ...]
+                      ) -> Iterator[tuple[tuple, str | None, str]]:
+    """Every string of a document with its path (and, for the value of a `{"key", "value"}`
+    pair, an ECS or ELB tag, its key), except under the `covered` paths and `$schema`.
+    Templates are walked too: a default written in one is in git as much as any value."""
+    if isinstance(value, str):
+        yield path, None, value
+    elif isinstance(value, dict):
+        tag = isinstance(value.get("key"), str) and isinstance(value.get("value"), str)
+        for key, item in value.items():
+            inner = (*path, key)
+            if (not path and key == "$schema") or any(inner[:len(c)] == c for c in covered):
+                continue
+            if tag and key == "value":
+                yield inner, value["key"], item
+            else:
+                yield from _document_strings(item, inner, covered)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _document_strings(item, (*path, index), covered)
+
+
+CHECKS = (secret_in_environment, secret_in_container, secret_value_from, secret_execution_role,
+          secret_in_document)

@@ -73,7 +73,8 @@ def _attached_groups(ctx: Context) -> Iterator[tuple[ServiceView, int, TargetGro
 
 
 @rule("tg-reference", ERROR, "behind an ALB/NLB each loadBalancers entry names one of the "
-      "environment's target groups (targetGroupArn: its name or ARN), not a classic ELB",
+      "environment's target groups (targetGroupArn, and a blue/green entry's "
+      "alternateTargetGroupArn: its name or ARN), not a classic ELB",
       "use \"targetGroupArn\": \"<a name from environment.json /loadBalancer/targetGroups>\"")
 def tg_reference(ctx: Context) -> Iterator[Finding]:
     for view, index, lb in _target_group_views(ctx):
@@ -92,6 +93,15 @@ def tg_reference(ctx: Context) -> Iterator[Finding]:
                           f"target group {lb['targetGroupArn']!r} is not one of environment "
                           f"{view.env_name}'s ({', '.join(names) or 'none'})",
                           f"use one of: {', '.join(names)}")
+        alternate = (lb.get("advancedConfiguration") or {}).get("alternateTargetGroupArn")
+        if isinstance(alternate, str) and lbs.target_group(alternate) is None \
+                and not is_opaque(alternate):
+            yield finding("tg-reference", view.rel,
+                          f"{here}/advancedConfiguration/alternateTargetGroupArn",
+                          f"alternate target group {alternate!r} is not one of environment "
+                          f"{view.env_name}'s ({', '.join(names) or 'none'})",
+                          f"use one of: {', '.join(names)} (add the green target group to "
+                          "environment.json /loadBalancer/targetGroups)")
 
 
 @rule("tg-target-type", ERROR, "the target group's targetType fits the task's networkMode: "
