@@ -24,6 +24,13 @@ is read for the change, closes entries an earlier run left in progress, renews t
 lease while the change waits (a heartbeat thread), and on every way out (a
 result, an error, Ctrl-C/SIGTERM, a broken pipe) closes what it opened and
 releases the lease.
+
+A holder can lose its lease without knowing: stopped (SIGSTOP, a suspended VM)
+past the expiry, it resumes after another run took the lock over. So a renewal
+that is refused marks the hold lost, and the engine asks before each change
+(`ensure_held`: one conditional write) and at each poll (`check_held`: what the
+heartbeat found): a lost hold raises `lease.Superseded` (exit 130), and the run
+changes nothing more.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from release.core import lease as leases
 from release.core import records
 from release.core.clock import default_clock
 from release.core.config import Environment
-from release.core.errors import InvalidInput, ReleaseError, Signalled
+from release.core.errors import EXIT_INTERRUPTED, InvalidInput, ReleaseError, Signalled
 from release.output.events import Reporter
 
 DEFAULT_TABLE = "release-ledger"
@@ -305,6 +312,14 @@ def _owner_alive(lease: leases.Lease, env_name: str, service: str) -> bool:
     return process_alive(lease.pid)
 
 
+def holder_alive(lease: leases.Lease, env_name: str, service: str) -> bool | None:
+    """Whether the holder's process still runs, when it is on this host (None: another
+    host's pid means nothing here)."""
+    if lease.host != socket.gethostname():
+        return None
+    return _owner_alive(lease, env_name, service)
+
+
 def outcome_of(exc: BaseException) -> tuple[str, str]:
     """How an entry ends when the command leaves it by an exception."""
     if isinstance(exc, Signalled):
@@ -315,6 +330,8 @@ def outcome_of(exc: BaseException) -> tuple[str, str]:
         return records.INTERRUPTED, "the output was closed (broken pipe)"
     if isinstance(exc, SystemExit | GeneratorExit):
         return records.INTERRUPTED, "the command exited"
+    if isinstance(exc, ReleaseError) and exc.exit_code == EXIT_INTERRUPTED:
+        return records.INTERRUPTED, exc.message  # lock taken over; a one-off task left running
     if isinstance(exc, ReleaseError):
         return records.UNKNOWN, exc.message
     return records.UNKNOWN, f"{type(exc).__name__}: {exc}"
@@ -337,6 +354,8 @@ class Hold:
         self.release_entry: records.Entry | None = None
         self.restore_entry: records.Entry | None = None  # the newest restore/rollback opened
         self.renewals = 0
+        self.lost = False  # a renewal was refused: the lease is someone else's, or gone
+        self.taken_by: leases.Lease | None = None  # who holds it then, as read
         self._heartbeat_seconds = heartbeat_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -403,7 +422,8 @@ class Hold:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if self.lease is None:
+        if self.lease is None or self.lost:  # a lost lease is not ours to release
+            self.lease = None
             return
         try:
             if not self.ledger.drop_lease(self.service, self.lease.owner):
@@ -426,8 +446,10 @@ class Hold:
             self.renew()
 
     def renew(self) -> bool:
-        """Push the expiry LEASE_SECONDS past now; warn once if the lease was lost."""
-        if self.lease is None:
+        """Push the expiry LEASE_SECONDS past now; mark the hold lost (and say so once) when
+        the lease is no longer ours. The renewal is conditional on our owner id, so an
+        expired lease nobody took is simply renewed."""
+        if self.lease is None or self.lost:
             return False
         expires = default_clock().now() + leases.LEASE_SECONDS
         try:
@@ -438,10 +460,34 @@ class Hold:
             self.lease = replace(self.lease, expires=expires)
             self.renewals += 1
         else:
-            self._say("lock.warning", f"{self.where}: this run's lock was taken over; the "
-                      "change goes on, but another run may act on the service now", "warn")
-            self._stop.set()
+            self._lose()
         return kept
+
+    def _lose(self) -> None:
+        with contextlib.suppress(Exception):
+            self.taken_by = self.ledger.read_lease(self.service)
+        self.lost = True
+        self._stop.set()
+        by = (f"taken over by {self.taken_by.describe()}" if self.taken_by is not None
+              else "removed")
+        self._say("lock.warning", f"{self.where}: this run's lock was {by}; this run stops "
+                  "before its next change", "warn")
+
+    def ensure(self) -> None:
+        """Right before a change: renew now, and raise `Superseded` if the lease is lost. An
+        error of the call itself is not a loss: the lease then lasts until its expiry."""
+        if self.lease is None:
+            return
+        if not self.lost:
+            self.renew()
+        self.check()
+
+    def check(self) -> None:
+        """Raise `Superseded` when a renewal (the heartbeat's, or `ensure`'s) was refused."""
+        if self.lost:
+            raise leases.superseded(self.where, self.taken_by,
+                                    f"release status --env {self.ledger.env.name} "
+                                    f"--service {self.service}")
 
     # -- entries
 
@@ -533,6 +579,21 @@ _taken = threading.local()
 def active(env_name: str, service: str) -> Hold | None:
     with _holds_lock:
         return _holds.get((env_name, service))
+
+
+def ensure_held(env_name: str, service: str) -> None:
+    """Before a change: is this run's lease still its own? (One conditional write; no-op
+    outside a hold.) Raises `lease.Superseded` when another run took it or it was removed."""
+    held = active(env_name, service)
+    if held is not None:
+        held.ensure()
+
+
+def check_held(env_name: str, service: str) -> None:
+    """At each poll: raise `lease.Superseded` if a renewal found the lease lost (no call)."""
+    held = active(env_name, service)
+    if held is not None:
+        held.check()
 
 
 @contextlib.contextmanager

@@ -30,6 +30,10 @@ RequiredService = Annotated[
     str, typer.Option("--service", "-s", help="The service whose lock to remove (file stem or "
                       "serviceName).", callback=service_names)]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+LivePidOption = Annotated[int | None, typer.Option(
+    "--live-pid", help="The holder's pid, when it still runs on this host: remove its lock "
+    "anyway (only when that pid is no longer the run that took the lock).",
+    show_default=False)]
 
 
 def releases_locks(fn: F) -> F:
@@ -49,12 +53,13 @@ def unlock(
     env: EnvOption,
     service: RequiredService,
     yes: YesOption = False,
+    live_pid: LivePidOption = None,
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
     """Remove the lock of a service that deploy, rollback or apply left behind."""
     from release.core.errors import EXIT_USAGE, InvalidInput
-    from release.engine.unlock import read_lock, remove_lock
+    from release.engine.unlock import confirm_live, read_lock, remove_lock
     from release.output.events import Reporter
 
     reporter = Reporter(format if format is OutputFormat.json else OutputFormat.text)
@@ -68,8 +73,18 @@ def unlock(
     reporter.emit("unlock.lock", f"{view.where} is locked by {lease.describe()}", "warn",
                   holder=lease.holder, command=lease.command, build=lease.build,
                   since=lease.since, expires=lease.expires, **fields)
-    if not yes:
-        if not sys.stdin.isatty() or format is not OutputFormat.text:
+    interactive = sys.stdin.isatty() and format is OutputFormat.text
+    if view.alive:
+        reporter.emit("unlock.alive", f"{view.where}: pid {lease.pid} ({lease.command}) still "
+                      "runs on this host: removing its lock lets a second run change the "
+                      "service beside it", "error", pid=lease.pid, **fields)
+        if live_pid is None and not yes and interactive:
+            live_pid = typer.prompt(f"Type {lease.pid} to remove the lock of a run that is "
+                                    "still alive (anything else cancels)", default=0,
+                                    type=int, show_default=False)
+        confirm_live(view, live_pid, service)
+    elif not yes:
+        if not interactive:
             reporter.error("unlock needs confirmation", "pass --yes to remove the lock without "
                            "a terminal to ask on", exit_code=EXIT_USAGE)
             raise typer.Exit(EXIT_USAGE)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from release.core.errors import EXIT_INTERRUPTED, ReleaseError
 from release.core.records import iso
 
 LEASE_SECONDS = 300.0  # how long a lease lasts without renewal
@@ -66,6 +67,32 @@ def takeover_warning(where: str, lease: Lease, why: str) -> str:
     reason = (f"its lease expired at {iso(lease.expires)}" if why == EXPIRED
               else f"its process {lease.pid} on {lease.host} is gone")
     return f"{where}: taking over the lock of {lease.describe()}: {reason}"
+
+
+class Superseded(ReleaseError):
+    """This run's lease is no longer its own (taken over after it expired, or removed): the
+    run stops before its next change. 130, as an interruption: the service is in the hands
+    of the run that holds the lock now, and nothing about it needs a page."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+def superseded(where: str, taker: Lease | None, status: str) -> Superseded:
+    """What a run that lost its lock says: who took over and when, and that it stopped."""
+    stopped = "this run stopped without changing anything more"
+    if taker is None:
+        message = (f"{where}: this run's lock was removed while it was paused or out of touch "
+                   f"(`release unlock`, or a run that took it over has ended): {stopped}")
+    else:
+        who = ", ".join(p for p in (taker.holder, f"pid {taker.pid}",
+                                    f"build {taker.build}" if taker.build else "") if p)
+        message = (f"{where}: another run of {taker.command or 'release'} ({who}) took over "
+                   f"the lock at {iso(taker.since)}: {stopped}")
+    why = ("" if taker is None else f"its lease had expired (no renewal for "
+           f"{LEASE_SECONDS:g} s: the process was stopped, suspended or cut off); ")
+    return Superseded(message, f"{why}the service is in another run's hands: see what it "
+                      f"does with `{status}` and `release history`, and release again once it "
+                      "has ended if still needed")
 
 
 def held_message(where: str, lease: Lease, unlock: str) -> tuple[str, str]:

@@ -6,7 +6,9 @@ for an explicit action. Use this API to either continue the deployment to the
 next stage or roll back to the previous service revision." The hookId comes from
 DescribeServiceDeployments' lifecycleHookDetails. After the call the deployment
 is followed to its end (or to the next pause) exactly as `release deploy` does,
-under the service's lock, with a release entry of its own in the ledger.
+under the service's lock, with a release entry of its own in the ledger. The
+revision it names is the paused deployment's target (DescribeServiceRevisions),
+not git's nor DescribeServices' primary: that is what the approval releases.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import InvalidInput
-from release.engine.native_wait import finish, follow
+from release.engine.native_wait import GoingOn, finish, follow, going_on
 from release.engine.outcome import ReleaseOutcome
 from release.engine.wait import aws_step, connect
 from release.output.events import Reporter
@@ -46,14 +48,15 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
     where = f"{env.name}/{spec.service_name}"
     _paused(env, spec, aws)
     with ledger.hold(env, spec.service_name, reporter, "continue", aws):
-        deployment, hook = _paused(env, spec, aws)
-        arn = str(deployment["serviceDeploymentArn"])
-        revision, previous, record = _revisions(aws, env.cluster, spec)
+        paused = _paused(env, spec, aws)
+        deployment, hook, arn = paused.deployment, paused.hook or {}, paused.arn
+        with aws_step(env, f"reading the revision of {spec.service_name}"):
+            revision, previous, record = _revisions(aws, env.cluster, spec, paused)
         ledger.begin_release(env, spec.service_name, record, revision)
         reporter.emit("continue.start", f"{where}: {action.lower()} deployment {short(arn)} "
-                      f"paused at {deployment.get('lifecycleStage')} (hook {hook['hookId']})",
-                      env=env.name, service=spec.service_name, deployment=arn,
-                      hook=hook["hookId"], action=action, revision=revision,
+                      f"of {short(revision)} paused at {deployment.get('lifecycleStage')} "
+                      f"(hook {hook['hookId']})", env=env.name, service=spec.service_name,
+                      deployment=arn, hook=hook["hookId"], action=action, revision=revision,
                       commit=record.commit or None, image=record.image or None)
         with aws_step(env, f"continuing the deployment of {spec.service_name}"):
             api.continue_hook(aws.ecs, arn, str(hook["hookId"]), action)
@@ -69,36 +72,34 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
         return outcome
 
 
-def _paused(env: Any, spec: ServiceSpec, aws: Any) -> tuple[Any, dict[str, Any]]:
-    """The active deployment and its paused hook, asked once (no waiting for one to be
-    listed: `continue` follows a pause that exists); none is exit 1, nothing changed."""
-    from release.adapters import service_deployments as api
-
-    with aws_step(env, f"listing the deployments of {spec.service_name}"):
-        found = api.find(aws.ecs, env.cluster, spec.service_name, None, active_only=True)
-        deployment = api.describe(aws.ecs, found["serviceDeploymentArn"]) if found else None
-    hook = native.paused_hook(deployment) if deployment else None
-    if deployment is None or hook is None:
+def _paused(env: Any, spec: ServiceSpec, aws: Any) -> GoingOn:
+    """The newest deployment paused at a hook, asked once (no waiting for one to be listed:
+    `continue` follows a pause that exists); none is exit 1, nothing changed."""
+    paused = next((g for g in going_on(env, spec, aws) if g.hook is not None), None)
+    if paused is None:
         raise InvalidInput(f"{env.name}/{spec.service_name}: no deployment is paused at a "
                            "lifecycle hook; nothing was changed",
                            f"see `release status --env {env.name} --service {spec.name}`")
-    return deployment, hook
+    return paused
 
 
-def _revisions(aws: Any, cluster: str, spec: ServiceSpec
+def _revisions(aws: Any, cluster: str, spec: ServiceSpec, paused: GoingOn
                ) -> tuple[str, str | None, records.Record]:
-    """The revision being deployed (the PRIMARY deployment's), the one it replaces (its
-    release record's `previous`) and that record."""
+    """The revision the paused deployment deploys (its target's task definition), the one it
+    replaces (the release record's `previous`, else the deployment's source) and that record.
+    Only when ECS does not describe the target revision is the PRIMARY deployment's taken."""
     from release.adapters import live
     from release.core.deployments import primary
 
-    service = (aws.ecs.describe_services(cluster=cluster, services=[spec.service_name])
-               .get("services") or [{}])[0]
-    revision = str((primary(service) or {}).get("taskDefinition") or
-                   service.get("taskDefinition") or "")
+    revision = paused.revision
+    if not revision:
+        service = (aws.ecs.describe_services(cluster=cluster, services=[spec.service_name])
+                   .get("services") or [{}])[0]
+        revision = str((primary(service) or {}).get("taskDefinition") or
+                       service.get("taskDefinition") or "")
     _taskdef, tags = live.describe_revision(aws.ecs, revision)
     record = records.Record.from_tags(revision, tags)
     if record is None:
-        record = records.new_record(spec.env, spec.service_name, ("", ""), "", None,
-                                    default_clock().now())
-    return revision, record.previous or None, record
+        record = records.new_record(spec.env, spec.service_name, ("", ""), "",
+                                    paused.previous or None, default_clock().now())
+    return revision, record.previous or paused.previous or None, record

@@ -26,7 +26,7 @@ from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, In
 from release.core.registration import Where
 from release.core.render import pinned_images
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
-from release.engine import bake, canary, unfinished
+from release.engine import bake, canary, native_wait, unfinished
 from release.engine import desired as desired_state
 from release.engine.executor import Executed, Executor, display
 from release.engine.outcome import (
@@ -104,11 +104,19 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
         bake.check_alarms(env, spec, aws)  # release.bake, deployment alarms: they exist
         live_state.check_capacity_providers(aws.ecs, env, spec)  # the strategy's providers
         resume = None
+        going = (native_wait.going_on(env, spec, aws) if not for_plan and live.service and (
+            is_native(spec.service) or is_native(live.service)) else [])
+        if going:  # a native deployment not finished (paused?): DescribeServices need not say
+            first = next((g for g in going if g.hook is not None), going[0])
+            tags = _same_revision(aws, env, desired, first.revision)
+            if tags is None:
+                raise DeploymentInProgress(*native_wait.refusal(env, spec, first))
+            resume = {"deployment": {"id": first.arn, "taskDefinition": first.revision},
+                      "tags": tags}
         primary = in_progress(live.service)
-        if primary is not None and not for_plan:
-            taskdef, tags = live_state.describe_revision(aws.ecs, primary["taskDefinition"])
-            tagged = {t["key"]: t.get("value", "") for t in tags}
-            if planning.taskdef_changes(taskdef, desired, tagged, Where(env.account, env.region)):
+        if primary is not None and not for_plan and resume is None:
+            tags = _same_revision(aws, env, desired, primary["taskDefinition"])
+            if tags is None:
                 raise _busy(env, spec, live.service or {}, primary)
             resume = {"deployment": primary, "tags": tags}
     image, tag = ((_primary_image(spec, desired), None) if spec.revision
@@ -120,6 +128,20 @@ def prepare(repo: ConfigRepo, spec: ServiceSpec, *, timeout: str | int | None = 
     plan = planning.make_plan(env, spec, desired, live, timeout, tags=record.tags())
     plan = canary.with_canary(plan, env, spec, aws)  # release.canary: its calls in the plan
     return Prepared(env, spec, aws, desired, live, plan, record, resume, resolved.values)
+
+
+def _same_revision(aws: Any, env: Environment, desired: dict[str, Any], revision: str
+                   ) -> list[dict[str, str]] | None:
+    """The tags of `revision` when it is what git asks for (its deployment in progress is
+    resumed, not refused), else None."""
+    from release.adapters import live as live_state
+
+    if not revision:
+        return None
+    taskdef, tags = live_state.describe_revision(aws.ecs, revision)
+    tagged = {t["key"]: t.get("value", "") for t in tags}
+    changed = planning.taskdef_changes(taskdef, desired, tagged, Where(env.account, env.region))
+    return None if changed else tags
 
 
 def _recorded_images(env: Environment, repo: ConfigRepo, spec: ServiceSpec,
@@ -280,13 +302,20 @@ def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any
         reporter.emit("release.registered", f"registered {short(revision)} with its release "
                       "record", revision=revision)
 
-    def before_deploy(_call: ApiCall, params: dict[str, Any]) -> None:
+    def still_ours(_call: ApiCall, _params: dict[str, Any]) -> None:
+        ledger.ensure_held(prepared.env.name, prepared.spec.service_name)  # not taken over
+
+    def before_deploy(call: ApiCall, params: dict[str, Any]) -> None:
+        still_ours(call, params)
         run.before_deploy(prepared, params["taskDefinition"], reporter)  # release.beforeDeploy
         canary.before_update(prepared, params["taskDefinition"], reporter)  # release.canary
+        still_ours(call, params)  # both can take minutes
 
     executed = Executor(prepared.aws, reporter, prepared.env, kind="release",
                         after={"register_task_definition": registered},
-                        before={"update_service": before_deploy}).execute(prepared.plan)
+                        before={"register_task_definition": still_ours,
+                                "create_service": still_ours,
+                                "update_service": before_deploy}).execute(prepared.plan)
     return _now_running(prepared, executed)
 
 
@@ -334,7 +363,7 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
     """Release one service: plan, register, update, wait, and roll back when it fails.
     `scale_in` (engine/autoscaling.ScaleIn) suspends scale-in once the ledger entry is open."""
     from release.adapters import ledger
-    from release.engine import scan_gate, values
+    from release.engine import run, scan_gate, values
 
     prepared = prepare(repo, spec, timeout=timeout, aws=aws)
     env, plan, spec = prepared.env, prepared.plan, prepared.spec
@@ -378,6 +407,7 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
         return ReleaseOutcome(env.name, spec.service_name, UNCHANGED, plan.live_revision,
                               plan.live_revision, message, EXIT_OK)
 
+    run.refuse_while_running(prepared)  # an interrupted deploy's beforeDeploy still runs
     if not spec.revision:  # ecr.scanGate judges the pins; a named revision has none
         scan_gate.enforce(env, spec, aws, reporter)  # before the first change
     values.show(prepared.values, reporter, "release")
@@ -417,8 +447,6 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
 
     env, spec, aws = prepared.env, prepared.spec, prepared.aws
     if is_native(spec.service):  # ECS runs blue/green, linear or canary: follow its deployment
-        from release.engine import native_wait
-
         try:
             return native_wait.wait_and_finish(env, spec, aws, reporter, revision, previous,
                                                target.started_at, prepared.plan.budget,
@@ -434,6 +462,7 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
     except KeyboardInterrupt:
         _interrupted(env, spec, reporter, revision)
         raise
+    ledger.ensure_held(env.name, name)  # paused past the lease? then nothing more is ours
     if verdict.state == stability.STABLE:
         if registered:
             tag_record(aws, reporter, revision,
@@ -451,7 +480,9 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
     if restore_to == revision and deployment_id is None:
         restore_to = None  # a settings-only release: there is no other revision to go back to
     if restore_to is None or not (rollback or deployment_id):
-        if restore_to is None:
+        if verdict.cause == stability.SUPERSEDED:
+            hint = ""  # another deployment is the service's now: its fix says what to do
+        elif restore_to is None:
             hint = ("there is no earlier revision to go back to (first release of this service):"
                     " fix the cause above and release again, or scale the service down")
         else:
@@ -460,7 +491,7 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
         message = f"{env.name}/{name}: release of {short(revision)} failed: {failure}"
         return ReleaseOutcome(env.name, name, FAILED if restore_to is not None else NOT_RESTORED,
                               revision, previous, message, EXIT_NOT_RESTORED, verdict.cause,
-                              f"{verdict.fix}; {hint}" if verdict.fix else hint)
+                              "; ".join(p for p in (verdict.fix, hint) if p))
 
     try:
         rolled = roll_back(env, spec, aws, waiter, reporter, restore_to, deployment_id,

@@ -11,6 +11,13 @@ rollback to the blue revision, still running — rather than a second
 deployment. A PAUSE lifecycle hook ends the wait with "paused": the pipeline's
 approval then runs `release continue` (engine/continue_.py), which follows the
 same deployment to its end.
+
+While a deployment is paused (or still going on), DescribeServices need not say so:
+the service deployment is the authority. `going_on` reads it (ListServiceDeployments
+of the active statuses, DescribeServiceDeployments, DescribeServiceRevisions for the
+task definitions), so that `deploy` refuses a changed spec instead of starting a
+second deployment beside the paused one, and `continue` names the revision it
+continues: the paused deployment's target, not git's.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK
+from release.core.serving import epoch
 from release.engine.outcome import NOT_RESTORED, RELEASED, ROLLED_BACK, ReleaseOutcome, tag_record
 from release.engine.wait import (
     _COUNTDOWN,
@@ -39,6 +47,65 @@ PAUSED = native.PAUSED_OUTCOME
 POLL_SECONDS = 5.0  # while looking for a just-started deployment
 FIND_SECONDS = 60.0  # how long a just-started deployment may take to be listed
 ROLLBACK_SECONDS = 600  # the budget of the rollback the tool asked for
+
+
+@dataclass
+class GoingOn:
+    """A native service deployment not finished yet, with the task definitions it moves
+    between (empty when ECS does not describe the service revision)."""
+
+    deployment: Mapping[str, Any]
+    revision: str  # the target service revision's task definition
+    previous: str  # the (first) source service revision's task definition
+
+    @property
+    def arn(self) -> str:
+        return str(self.deployment.get("serviceDeploymentArn", ""))
+
+    @property
+    def hook(self) -> Mapping[str, Any] | None:
+        return native.paused_hook(self.deployment)
+
+
+def going_on(env: Environment, spec: ServiceSpec, aws: Any) -> list[GoingOn]:
+    """The service's native deployments still going on (PENDING, IN_PROGRESS, stopping,
+    rolling back), newest first: three calls when there is one, one when there is none."""
+    from release.adapters import service_deployments as api
+
+    with aws_step(env, f"listing the deployments of {spec.service_name}"):
+        briefs = api.listed(aws.ecs, env.cluster, spec.service_name, active_only=True)
+        if not briefs:
+            return []
+        found = api.describe_all(aws.ecs, [str(b["serviceDeploymentArn"]) for b in briefs])
+        sources = [str(((d.get("sourceServiceRevisions") or [{}])[0]).get("arn") or "")
+                   for d in found]
+        targets = [str((d.get("targetServiceRevision") or {}).get("arn") or "") for d in found]
+        taskdefs = api.task_definitions(aws.ecs, targets + sources)
+    moving = [GoingOn(d, taskdefs.get(t, ""), taskdefs.get(s, ""))
+              for d, t, s in zip(found, targets, sources, strict=True)]
+    return sorted(moving, key=lambda g: epoch(g.deployment.get("createdAt")) or 0.0,
+                  reverse=True)
+
+
+def refusal(env: Environment, spec: ServiceSpec, going: GoingOn) -> tuple[str, str]:
+    """(message, hint) of a release refused because `going` has not finished."""
+    deployment = going.deployment
+    started = epoch(deployment.get("createdAt"))
+    since = f", started {records.iso(started)}" if started else ""
+    where = f"{spec.service_name} in {env.name}"
+    options = f"--env {env.name} --service {spec.name}"
+    stage = deployment.get("lifecycleStage") or "its first stage"
+    of = f"{short(going.arn)} of {short(going.revision, 'a revision ECS does not describe')}"
+    hook = going.hook
+    if hook is not None:
+        return (f"{where} has a deployment paused at a lifecycle hook: {of} at {stage} (hook "
+                f"{hook.get('hookId')}{since}); nothing was changed",
+                f"approve it with `release continue {options}` or roll it back with `release "
+                f"continue {options} --rollback`, then run `release deploy {options}` again")
+    return (f"{where} has a deployment in progress: {of} ({deployment.get('status')}, "
+            f"{stage}{since}); nothing was changed",
+            f"watch it with `release status {options}` and run `release deploy {options}` "
+            "again when it is done")
 
 
 @dataclass
@@ -68,6 +135,7 @@ def find_deployment(env: Environment, spec: ServiceSpec, aws: Any, after: float 
 def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, arn: str,
            deadline: float, rollback: bool = True) -> Followed:
     """Poll the deployment until it is done or paused; past `deadline`, roll it back."""
+    from release.adapters import ledger
     from release.adapters import service_deployments as api
 
     clock = default_clock()
@@ -76,6 +144,7 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
     stopped = False
     interval, shown, shown_at = CHANGED_POLL_SECONDS, "", 0.0
     while True:
+        ledger.check_held(env.name, spec.service_name)  # the lock still ours?
         now = clock.now()
         with aws_step(env, f"reading the deployment of {spec.service_name}"):
             deployment = api.describe(aws.ecs, arn)
@@ -104,6 +173,7 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
                           f"{deployment.get('lifecycleStage') or 'the deployment'}; stopping "
                           "it with a rollback (StopServiceDeployment ROLLBACK)", "error",
                           env=env.name, service=spec.service_name, cause="budget_exhausted")
+            ledger.ensure_held(env.name, spec.service_name)
             with aws_step(env, f"rolling back the deployment of {spec.service_name}"):
                 api.stop_with_rollback(aws.ecs, arn)
             stopped, deadline = True, now + ROLLBACK_SECONDS
@@ -115,6 +185,9 @@ def finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
            followed: Followed, revision: str, previous: str | None, registered: bool
            ) -> ReleaseOutcome:
     """The release's outcome from how its deployment ended; the record tags follow it."""
+    from release.adapters import ledger
+
+    ledger.ensure_held(env.name, spec.service_name)  # paused past the lease: nothing more
     verdict, name, now = followed.verdict, spec.service_name, default_clock().now()
     where = f"{env.name}/{name}"
     tagged = revision if registered else None

@@ -77,6 +77,7 @@ def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: st
     where = f"{env.name}/{spec.service_name}"
     executor = Executor(rollback.aws, reporter, env, kind="rollback")
     deployment_id = rollback.deployment_id
+    ledger.ensure_held(env.name, spec.service_name)  # taken over meanwhile: not ours to undo
     with aws_step(env, f"rolling back {spec.service_name}"):
         entry = ledger.begin_restore(env, spec.service_name, to_revision, current, why)
         if plan.calls:

@@ -14,6 +14,11 @@ service's tasks hold the port on their instances, and a one-off task of the revi
 itself would fit only on an instance without one. beforeDeploy needs it most: it runs
 while every old task still holds the port. When ECS starts no task, its `failures`
 become one message with the fix of each reason (core/oneoff.refusal).
+
+A beforeDeploy task is started by `release-before-deploy` (RunTask's startedBy) and
+tagged with its service's release record, so a deploy can find one an interrupted
+deploy left running (ListTasks by startedBy, DescribeTasks with its tags) and refuse
+to start a second migration beside it (`refuse_while_running`).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from release.output.events import Reporter
 
 POLL_SECONDS = 2.0
 STARTED_BY = "release-run"  # RunTask startedBy: letters, numbers, hyphens, underscores
+BEFORE_DEPLOY_BY = "release-before-deploy"  # beforeDeploy's startedBy (ListTasks filters on it)
 PLACEMENT = ("launchType", "capacityProviderStrategy", "placementConstraints",
              "placementStrategy", "networkConfiguration", "platformVersion")
 RECORD_FIELDS = ("env", "service", "commit", "by", "at", "build_url", "build_tag", "job_name")
@@ -65,12 +71,13 @@ class TaskRun:
 
 
 def run_params(env: Environment, service: dict[str, Any], revision: str, container: str,
-               command: list[str], tags: list[dict[str, str]]) -> dict[str, Any]:
+               command: list[str], tags: list[dict[str, str]],
+               started_by: str = STARTED_BY) -> dict[str, Any]:
     """RunTask's input: the service's placement, the command override, the record tags."""
     params: dict[str, Any] = {k: service[k] for k in PLACEMENT if service.get(k)}
     if "capacityProviderStrategy" in params:
         params.pop("launchType", None)  # RunTask takes one or the other
-    params.update(cluster=env.cluster, taskDefinition=revision, count=1, startedBy=STARTED_BY,
+    params.update(cluster=env.cluster, taskDefinition=revision, count=1, startedBy=started_by,
                   overrides={"containerOverrides": [{"name": container, "command": command}]},
                   tags=tags)
     return params
@@ -153,7 +160,7 @@ def in_variant(ecs: Any, taskdef: dict[str, Any], revision: str, reporter: Repor
 
 def run_once(aws: Any, env: Environment, service: dict[str, Any], revision: str,
              container: str | None, command: list[str], tags: list[dict[str, str]],
-             reporter: Reporter) -> TaskRun:
+             reporter: Reporter, started_by: str = STARTED_BY) -> TaskRun:
     """Run one task and follow it until it stops."""
     taskdef, _ = live_state.describe_revision(aws.ecs, revision)
     names = [c["name"] for c in taskdef["containerDefinitions"]]
@@ -164,7 +171,8 @@ def run_once(aws: Any, env: Environment, service: dict[str, Any], revision: str,
                            f"pass --container with one of: {', '.join(names)}")
     runs = in_variant(aws.ecs, taskdef, revision, reporter)
     try:
-        answer = aws.ecs.run_task(**run_params(env, service, runs, chosen, command, tags))
+        answer = aws.ecs.run_task(**run_params(env, service, runs, chosen, command, tags,
+                                               started_by))
     except aws.ecs.exceptions.InvalidParameterException as exc:
         message = exc.response.get("Error", {}).get("Message", "")
         hint = (f"register container instances with cluster {env.cluster} (EC2 instances "
@@ -273,22 +281,31 @@ def before_deploy(prepared: Any, revision: str, reporter: Reporter) -> None:
                                           "build-tag", "job")}]
     try:
         done = run_once(prepared.aws, prepared.env, prepared.live.service, revision,
-                        hook.get("container"), list(hook["command"]), tags, reporter)
+                        hook.get("container"), list(hook["command"]), tags, reporter,
+                        BEFORE_DEPLOY_BY)
     except NotStarted as exc:  # a task that never ran stops the release as a failing one
         _before_deploy_failed(prepared, revision, f"beforeDeploy never ran: {exc.message}",
-                              f"{exc.hint}; {short(revision)} is registered but not released")
+                              f"{exc.hint}; {short(revision)} is registered but not released",
+                              reporter)
+    except Interrupted as exc:
+        raise Interrupted(f"{where}: beforeDeploy {exc.message}", f"{exc.hint}; until it "
+                          "stops, `release deploy` of this service refuses to start another"
+                          ) from None
     if done.exit_code != 0:
         _before_deploy_failed(
             prepared, revision,
             f"beforeDeploy exited {done.exit_code if done.exit_code is not None else '-'}"
             f"{': ' + done.stopped_reason if done.exit_code is None else ''}",
             f"{short(revision)} is registered but not released; fix the cause and "
-            f"deploy again (its logs: `release run` shows them)")
+            f"deploy again (its logs: `release run` shows them)", reporter)
 
 
-def _before_deploy_failed(prepared: Any, revision: str, what: str, hint: str) -> NoReturn:
-    """Close the ledger entry as failed and stop the release before update_service (exit 3)."""
+def _before_deploy_failed(prepared: Any, revision: str, what: str, hint: str,
+                          reporter: Reporter) -> NoReturn:
+    """Close the ledger entry and the revision's record as failed and stop the release
+    before update_service (exit 3)."""
     from release.adapters import ledger
+    from release.engine.outcome import tag_record
 
     where = f"{prepared.env.name}/{prepared.spec.service_name}"
     failed = BeforeDeployFailed(
@@ -296,4 +313,60 @@ def _before_deploy_failed(prepared: Any, revision: str, what: str, hint: str) ->
         f"{short(str(prepared.live.revision_arn))}", hint)
     ledger.finish_release(prepared.env, prepared.spec.service_name, records.FAILED,
                           failed.message)
+    tag_record(prepared.aws, reporter, revision,
+               records.outcome_tags(records.FAILED, what, default_clock().now()))
     raise failed
+
+
+class BeforeDeployRunning(InvalidInput):
+    """A beforeDeploy task of the service still runs (an interrupted deploy left it): no
+    second one is started beside it; nothing was changed."""
+
+
+def running_before_deploy(aws: Any, env: Environment, service_name: str
+                          ) -> list[dict[str, Any]]:
+    """The service's beforeDeploy tasks whose desired status is still RUNNING (PROVISIONING,
+    PENDING, RUNNING): ListTasks by startedBy ("it must be the only filter"), then
+    DescribeTasks with their tags, kept when their release record names this service."""
+    arns: list[str] = []
+    for page in aws.ecs.get_paginator("list_tasks").paginate(cluster=env.cluster,
+                                                             startedBy=BEFORE_DEPLOY_BY):
+        arns += page.get("taskArns", [])
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(arns), 100):
+        answer = aws.ecs.describe_tasks(cluster=env.cluster, tasks=arns[start:start + 100],
+                                        include=["TAGS"])
+        for task in answer.get("tasks", []):
+            tags = {t.get("key"): t.get("value") for t in task.get("tags") or []}
+            if tags.get(records.PREFIX + "service") == service_name and \
+                    tags.get(records.PREFIX + "env", env.name) == env.name:
+                found.append(task)
+    return found
+
+
+def refuse_while_running(prepared: Any) -> None:
+    """Before a release that would run release.beforeDeploy: refuse while one an earlier,
+    interrupted deploy started still runs (two migrations at once)."""
+    hook = (prepared.spec.doc.get("release") or {}).get("beforeDeploy")
+    if not hook or prepared.live.service is None:
+        return
+    env, name = prepared.env, prepared.spec.service_name
+    with aws_adapter.aws_errors(env, f"looking for beforeDeploy tasks of {name}"):
+        running = running_before_deploy(prepared.aws, env, name)
+    if not running:
+        return
+    task = running[0]
+    task_id = str(task.get("taskArn", "")).rsplit("/", 1)[-1]
+    tags = {t.get("key"): t.get("value") for t in task.get("tags") or []}
+    by = tags.get(records.PREFIX + "by")
+    since = tags.get(records.PREFIX + "at")
+    started = ", ".join(p for p in (f"started {since}" if since else "",
+                                    f"by {by}" if by else "") if p)
+    raise BeforeDeployRunning(
+        f"{env.name}/{name}: a beforeDeploy task is still running: {task_id} of "
+        f"{short(str(task.get('taskDefinitionArn', '')))} ({task.get('lastStatus')}"
+        f"{', ' + started if started else ''}; an interrupted deploy left it); nothing was "
+        "changed",
+        f"wait for it to stop (`aws ecs describe-tasks --cluster {env.cluster} --tasks "
+        f"{task_id}`) and deploy again; if it must not finish, stop it with `aws ecs stop-task "
+        f"--cluster {env.cluster} --task {task_id}` first")

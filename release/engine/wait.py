@@ -152,7 +152,10 @@ class Waiter:
                            deadline=records.iso(target.deadline))
         if just_updated:
             self.reader.sleep(CHANGED_POLL_SECONDS)
+        from release.adapters import ledger
+
         while True:
+            ledger.check_held(self.env.name, self.spec.service_name)  # the lock still ours?
             now = clock.now()
             try:
                 snap = self.reader.read(now)

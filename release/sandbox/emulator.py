@@ -121,7 +121,7 @@ class EcsEmulator:
             return self.tasks.stop_requested(task, reason)
 
     def service_deployment_call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        """ListServiceDeployments and the three others moto lacks (sandbox/native.py)."""
+        """ListServiceDeployments and the four others moto lacks (sandbox/native.py)."""
         with self.lock:
             return self.scheduler.native.call(action, params, self.clock.now(),
                                               self.scheduler._start_deployment)

@@ -24,7 +24,8 @@ one-off tasks moto does place (sandbox/oneoff.py).
 No ECS agent runs, so RunInstances and CreateCluster are followed by
 the emulator's stand-in for the agents' registration. moto lacks the service
 deployment actions of ECS's native strategies (ListServiceDeployments,
-DescribeServiceDeployments, StopServiceDeployment, ContinueServiceDeployment):
+DescribeServiceDeployments, StopServiceDeployment, ContinueServiceDeployment,
+DescribeServiceRevisions):
 they are added to its ECS responses and answered by the emulator. These wrappers hand
 those calls to the
 emulator registered for the caller's account and region; with no emulator
@@ -370,7 +371,8 @@ def _describe_image_scan_findings(original: Handler) -> Handler:
         return original(self) if answer is None else ActionResult(answer)
     return describe_image_scan_findings
 SERVICE_DEPLOYMENT_ACTIONS = ("list_service_deployments", "describe_service_deployments",
-                              "stop_service_deployment", "continue_service_deployment")
+                              "stop_service_deployment", "continue_service_deployment",
+                              "describe_service_revisions")
 
 
 def _service_deployments(action: str) -> Handler:

@@ -1,9 +1,14 @@
 """ECS-native deployment strategies (BLUE_GREEN, LINEAR, CANARY) and the service-deployment API.
 
 moto 5 has neither the strategies nor ListServiceDeployments,
-DescribeServiceDeployments, StopServiceDeployment or ContinueServiceDeployment;
-the sandbox answers them (moto_hooks adds the four actions) from the lifecycle
-kept here. What it follows (ECS API reference and developer guide):
+DescribeServiceDeployments, StopServiceDeployment, ContinueServiceDeployment or
+DescribeServiceRevisions; the sandbox answers them (moto_hooks adds the five
+actions) from the lifecycle kept here. What it follows (ECS API reference and
+developer guide):
+
+* ServiceRevision.taskDefinition, "The task definition the service revision
+  uses": DescribeServiceRevisions answers the revisions the deployments made
+  (blue and green, each with its task definition); another ARN is a failure.
 
 * DeploymentLifecycleHook.lifecycleStages / ServiceDeployment.lifecycleStage:
   "PRE_SCALE_UP The green service revision has not started. The blue service
@@ -109,6 +114,7 @@ class NativeDeployments:
         self.world = world
         self.deployments: dict[str, Lifecycle] = {}  # arn -> lifecycle
         self.revisions: dict[str, str] = {}  # service key -> its current service revision arn
+        self.service_revisions: dict[str, dict[str, Any]] = {}  # arn -> ServiceRevision
 
     # -- what the scheduler asks --------------------------------------------------------
 
@@ -149,6 +155,13 @@ class NativeDeployments:
         green_revision = base.format("service-revision") + uuid.uuid4().hex[:19]
         self.revisions[record.key] = green_revision
         arn = base.format("service-deployment") + uuid.uuid4().hex[:22]
+        for revision, taskdef in ((blue_revision, (blue or {}).get("taskDefinition")),
+                                  (green_revision, green["taskDefinition"])):
+            if taskdef and revision not in self.service_revisions:
+                self.service_revisions[revision] = {
+                    "serviceRevisionArn": revision, "serviceArn": service.arn,
+                    "clusterArn": service.cluster_arn, "taskDefinition": taskdef,
+                    "createdAt": stamp(now)}
         self.deployments[arn] = Lifecycle(
             arn=arn, service_key=record.key, service_arn=service.arn,
             cluster_arn=service.cluster_arn, config=dict(record.config()),
@@ -428,6 +441,12 @@ class NativeDeployments:
             return self.list(params)
         if action == "describe_service_deployments":
             return self.describe(list(params.get("serviceDeploymentArns") or []))
+        if action == "describe_service_revisions":
+            arns = list(params.get("serviceRevisionArns") or [])
+            return {"serviceRevisions": [self.service_revisions[a] for a in arns
+                                         if a in self.service_revisions],
+                    "failures": [{"arn": a, "reason": "MISSING"} for a in arns
+                                 if a not in self.service_revisions]}
         arn = str(params.get("serviceDeploymentArn", ""))
         if action == "stop_service_deployment":
             self.stop(arn, str(params.get("stopType") or "ROLLBACK"), now, start_deployment)

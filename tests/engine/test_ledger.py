@@ -192,6 +192,43 @@ def test_unlock_shows_the_holder_and_removes_the_lock_only_when_confirmed(stage:
     assert stage.cli("unlock", "--service", "akka-firehose", "--yes").has("unlock.none")
 
 
+def test_unlock_refuses_a_holder_alive_on_this_host_unless_its_pid_is_named_back(
+        stage: Stage) -> None:
+    """`unlock --yes` on the lock of a run that still runs here would let a second deploy
+    start beside it: refused, and removed only with that pid named (`--live-pid`)."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                               stdin=subprocess.PIPE)
+    try:
+        plant(stage, someone(host=HOST, pid=sleeper.pid))
+        refused = stage.cli("unlock", "--service", "akka-firehose", "--yes")
+        assert refused.exit_code == 1, refused.output
+        error = refused.first("error")
+        assert f"pid {sleeper.pid} (release deploy) runs on this host" in error["message"]
+        assert "still alive" in error["message"] and "not removed" in error["message"]
+        assert f"kill {sleeper.pid}" in error["hint"]
+        assert f"--yes --live-pid {sleeper.pid}" in error["hint"]
+        assert refused.has("unlock.alive")
+        assert table(stage).read_lease(SERVICE).owner == "their-owner-id"
+        wrong = stage.cli("unlock", "--service", "akka-firehose", "--yes", "--live-pid",
+                          str(sleeper.pid + 1))
+        assert wrong.exit_code == 1 and "is not its pid" in wrong.first("error")["message"]
+        assert table(stage).read_lease(SERVICE) is not None
+        named = stage.cli("unlock", "--service", "akka-firehose", "--yes", "--live-pid",
+                          str(sleeper.pid))
+        assert named.exit_code == 0, named.output
+        assert table(stage).read_lease(SERVICE) is None
+    finally:
+        sleeper.communicate(b"")
+
+
+def test_unlock_of_a_dead_holder_on_this_host_needs_no_pid(stage: Stage) -> None:
+    plant(stage, someone(host=HOST, pid=dead_pid()))
+    run = stage.cli("unlock", "--service", "akka-firehose", "--yes")
+    assert run.exit_code == 0, run.output
+    assert not run.has("unlock.alive")
+    assert table(stage).read_lease(SERVICE) is None
+
+
 def test_deploy_refused_by_a_held_lock_changes_nothing(stage: Stage) -> None:
     stage.pin("v1")
     plant(stage, someone())

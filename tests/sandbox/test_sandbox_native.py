@@ -185,3 +185,20 @@ def test_stop_service_deployment_rolls_back_and_refuses_a_second_stop(built) -> 
         world.ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
     missing = world.ecs.describe_service_deployments(serviceDeploymentArns=[arn + "0"])
     assert missing["failures"][0]["reason"] == "MISSING"
+
+
+def test_describe_service_revisions_names_each_revisions_task_definition(built) -> None:
+    """ServiceRevision.taskDefinition ("The task definition the service revision uses") for
+    the target and source of a deployment; an ARN no deployment made is a failure."""
+    world = built
+    blue, green = native_service(world, strategy="BLUE_GREEN", bakeTimeInMinutes=0)
+    world.ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=green)
+    world.run_until(lambda: latest(world)["status"] == "SUCCESSFUL", step=5)
+    deployment = latest(world)
+    target = deployment["targetServiceRevision"]["arn"]
+    source = deployment["sourceServiceRevisions"][0]["arn"]
+    unknown = target.rsplit("/", 1)[0] + "/0000000000000000000"
+    answer = world.ecs.describe_service_revisions(serviceRevisionArns=[target, source, unknown])
+    assert {r["serviceRevisionArn"]: r["taskDefinition"]
+            for r in answer["serviceRevisions"]} == {target: green, source: blue}
+    assert answer["failures"] == [{"arn": unknown, "reason": "MISSING"}]
