@@ -7,9 +7,21 @@ registered beside the release record's, and only a change of them is a change.
 
 from __future__ import annotations
 
+import json
+
 from engine_sandbox import Stage
 
 TASKDEF = "taskdefs/akka-firehose.json"
+ECS_TASKS_TRUST = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]}
+
+
+def with_task_role(stage: Stage) -> None:
+    """The role the document names by name exists and trusts ECS tasks (the sandbox, as ECS,
+    does not launch a task whose role it cannot assume)."""
+    stage.sandbox.client("iam").create_role(
+        RoleName="akka-firehose-task", AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST))
 
 
 def written_with_units_names_and_tags(doc: dict) -> None:
@@ -20,6 +32,7 @@ def written_with_units_names_and_tags(doc: dict) -> None:
 
 
 def test_units_role_names_and_efs_root_deploy_once_then_plan_nothing(stage: Stage) -> None:
+    with_task_role(stage)
     stage.edit(TASKDEF, written_with_units_names_and_tags)
     stage.pin("v1")
     first = stage.cli("deploy")
@@ -42,6 +55,7 @@ def test_units_role_names_and_efs_root_deploy_once_then_plan_nothing(stage: Stag
 
 
 def test_a_tag_changed_in_the_file_is_a_change_and_is_registered(stage: Stage) -> None:
+    with_task_role(stage)
     stage.edit(TASKDEF, written_with_units_names_and_tags)
     stage.pin("v1")
     assert stage.cli("deploy").exit_code == 0
