@@ -18,9 +18,10 @@ install: $(BIN)/release
 engine:
 	scripts/engine.sh install
 
-# The example service's static binary, which its FROM-scratch image copies in.
+# The examples' static binaries, which their FROM-scratch images copy in: the example
+# service, its heartbeat sidecar and the sandbox's second application.
 example:
-	$(MAKE) -s -C examples/akka-firehose
+	for e in akka-firehose heartbeat audit-worker; do $(MAKE) -s -C examples/$$e || exit 1; done
 
 # Tests need a Docker engine; start one on a private socket when none answers.
 # An engine that `make` started is stopped again afterwards; one that was running is left alone.

@@ -1,17 +1,19 @@
 """The main job end to end on the local sandbox: `make demo`.
 
 Runs the tool's own commands, as Jenkins and an operator would, on a scratch
-copy of this config repository (so the demo's promotion commits never touch
-your checkout):
+copy of this config repository (so the demo's commits never touch your checkout):
 
-    sandbox up → bootstrap → validate → build & push → promote → deploy →
-    verify → second release → broken release (rolled back by itself, exit 3) →
+    sandbox up → the example service gains a sidecar (a commit) → bootstrap (an
+    ECR repository per image) → validate → build & push (the service's two
+    images; the second application's) → promote → apply (both applications at
+    once) → verify → second release → broken release (rolled back by itself, exit 3) →
     operator rollback → history → the same image on Fargate behind an ALB
     (sandbox-alb: bootstrap → promote → deploy → second release, stable once the
     old targets drained → status) → sandbox down
 
-and ends with a summary table. Each step's expected exit code is part of the
-demo: the broken release *must* end with 3.
+and ends with a summary table and what runs where (each service's containers and
+the repository each image comes from). Each step's expected exit code is part of
+the demo: the broken release *must* end with 3.
 """
 
 from __future__ import annotations
@@ -34,6 +36,20 @@ COPY = ("taskdefs", "environments", "schemas", "examples")
 ENV = "sandbox"
 ALB_ENV = "sandbox-alb"  # the second example environment: an ALB in front of Fargate tasks
 SERVICE = "akka-firehose"
+WORKER = "audit-worker"  # the sandbox's second application, in a repository of its own
+EXAMPLES = ("akka-firehose", "heartbeat", "audit-worker")  # static binaries for FROM scratch
+TASKDEF = "taskdefs/akka-firehose.json"
+SIDECAR = "heartbeat"  # the example service's sidecar, built into a repository of its own
+# No CPU units reserved (it shares the instance's): the application's 1024 fill half a
+# t2.medium, so two of its tasks still fit on one instance while the old one drains.
+SIDECAR_CONTAINER = {
+    "name": SIDECAR, "memory": 32, "essential": False, "stopTimeout": 5,
+    "dockerLabels": {"release.sandbox.stop-exit-code": "0"},
+    "environment": [{"name": "HEARTBEAT_SECONDS", "value": "10"}],
+    "logConfiguration": {"logDriver": "awslogs", "options": {
+        "awslogs-group": "/ecs/akka-firehose", "awslogs-region": "us-east-1",
+        "awslogs-stream-prefix": "ecs"}},
+}
 
 
 @dataclass
@@ -57,6 +73,7 @@ class Demo:
     def __init__(self, workdir: Path) -> None:
         self.repo = workdir / "config"
         self.steps: list[Step] = []
+        self.released: list[tuple[str, str, str, str]] = []  # what runs, read before `down`
         self.smoke_port = free_port()
         self.release = [str(Path(sys.executable).with_name("release"))]
         self.env = {
@@ -94,8 +111,8 @@ class Demo:
         Its first commit is reproducible (fixed author and date), so the image tag
         (the commit of the build context) is the same on every run.
         """
-        subprocess.run(["make", "-s", "-C", str(ROOT / "examples" / "akka-firehose")],
-                       check=True)
+        for example in EXAMPLES:
+            subprocess.run(["make", "-s", "-C", str(ROOT / "examples" / example)], check=True)
         self.repo.mkdir(parents=True)
         for name in COPY:
             shutil.copytree(ROOT / name, self.repo / name,
@@ -121,14 +138,51 @@ class Demo:
             doc["endpoints"] = endpoints
             path.write_text(json.dumps(doc, indent=2) + "\n")
 
-    def edit_spec(self, change, env: str = ENV) -> None:
-        path = self.repo / "environments" / env / "services" / f"{SERVICE}.json"
+    def edit_spec(self, change, env: str = ENV, service: str = SERVICE) -> None:
+        self.edit(f"environments/{env}/services/{service}.json", change)
+
+    def edit(self, rel: str, change) -> None:
+        path = self.repo / rel
         doc = json.loads(path.read_text())
         change(doc)
         path.write_text(json.dumps(doc, indent=2) + "\n")
 
+    def add_sidecar(self) -> None:
+        """The example service gains a sidecar the team builds: a second container in its task
+        definition, and in every environment that runs it a second pin under /images, in a
+        repository of its own (`heartbeat`). One commit, as a team would make it."""
+        banner("the example service gains a sidecar: container heartbeat in "
+               f"{TASKDEF}, pinned under /images/heartbeat (repository heartbeat)")
+        start = time.monotonic()
+        self.edit(TASKDEF, lambda d: d["containerDefinitions"].append(SIDECAR_CONTAINER))
+        edited = []
+        for spec in sorted((self.repo / "environments").glob(f"*/services/{SERVICE}.json")):
+            doc = json.loads(spec.read_text())
+            if doc["taskDefinition"].get("file") != TASKDEF or "image" not in doc:
+                continue
+            pin = doc.pop("image")
+            container = pin.pop("container", SERVICE)
+            doc["images"] = {
+                container: {**pin, "build": doc.pop("build")},
+                # pinned when built and promoted; until then the placeholder of its siblings
+                SIDECAR: {"repository": SIDECAR, "tag": pin.get("tag", "0123456789ab"),
+                          "digest": "sha256:" + "0" * 63 + "2",
+                          "build": {"context": f"examples/{SIDECAR}"}},
+            }
+            spec.write_text(json.dumps(doc, indent=2) + "\n")
+            edited.append(spec.relative_to(self.repo).as_posix())
+        print(f"  + {TASKDEF}: containerDefinitions[heartbeat] (32 MiB, no CPU units of its "
+              "own, not essential)", flush=True)
+        for rel in edited:
+            print(f"  ~ {rel}: /image → /images/akka-firehose, + /images/heartbeat", flush=True)
+        self.git("commit", "-q", "-am", "akka-firehose: a heartbeat sidecar, built into a "
+                 "repository of its own")
+        self.steps.append(Step("add sidecar", 0, 0, time.monotonic() - start,
+                               "a commit: taskdef + /images/heartbeat"))
+
     def built_image(self, proc: subprocess.CompletedProcess[str]) -> dict[str, str]:
-        """The build's JSON result: tag, digest and the `<registry>/<repo>@sha256:…` reference."""
+        """The build's JSON result: tag, digest and the `<registry>/<repo>@sha256:…` reference
+        of the primary image (`images` lists every image the build made or found)."""
         for line in reversed(proc.stdout.splitlines()):
             try:
                 event = json.loads(line)
@@ -137,6 +191,35 @@ class Demo:
             if event.get("event") == "build.result" and event.get("digest"):
                 return event
         raise SystemExit("the build printed no image digest")
+
+    def build(self, name: str, service: str, note: str) -> dict[str, str]:
+        """`release build --push` of one service (every image it builds); the report kept
+        next to the config repository for `release promote --image @FILE`."""
+        proc = self.run(name, ["build", "--env", ENV, "--service", service, "--push",
+                               "--format", "json"], capture=True, note=note)
+        (self.repo.parent / f"build-{service}.json").write_text(proc.stdout)
+        return self.built_image(proc)
+
+    def live_images(self) -> list[tuple[str, str, str, str]]:
+        """(service, revision, container, image) of what each sandbox service runs now."""
+        import boto3
+
+        from release.core import config
+
+        loaded = config.load_repo(self.repo, [ENV])
+        env = loaded.environment(ENV)
+        ecs = boto3.client("ecs", endpoint_url=env.aws_endpoint, region_name=env.region,
+                           aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+        rows = []
+        for spec in loaded.services_of(ENV):
+            found = ecs.describe_services(cluster=env.cluster, services=[spec.service_name])
+            arn = found["services"][0]["taskDefinition"]
+            taskdef = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+            for container in taskdef["containerDefinitions"]:
+                image = container["image"].removeprefix(f"{env.registry}/")
+                rows.append((spec.service_name, arn.rsplit("/", 1)[-1], container["name"],
+                             image))
+        return rows
 
     @contextlib.contextmanager
     def serving(self, ref: str) -> Iterator[None]:
@@ -172,19 +255,23 @@ class Demo:
         self.summary()
 
     def scenario(self) -> None:
-        self.run("bootstrap", ["bootstrap", "--env", ENV, "--yes", "--instances", "2"])
+        self.add_sidecar()
+        self.run("bootstrap", ["bootstrap", "--env", ENV, "--yes", "--instances", "2"],
+                 note="an ECR repository per image")
         self.run("validate", ["validate"])
-        build = self.run("build & push", ["build", "--env", ENV, "--service", SERVICE, "--push",
-                                          "--format", "json"], capture=True)
-        image = self.built_image(build)
-        # The pin keeps both the tag (for people) and the digest (what ECS runs).
-        pin = f"{image['tag']}@{image['digest']}"
-        self.run("promote", ["promote", "--env", ENV, "--service", SERVICE, "--image", pin,
-                             "--commit"])
+        image = self.build("build & push", SERVICE, "akka-firehose + its heartbeat sidecar")
+        self.build("build worker", WORKER, "audit-worker, into its own repository")
+        # Each pin keeps both the tag (for people) and the digest (what ECS runs).
+        before = self.git("rev-parse", "HEAD")
+        for name, service in (("promote", SERVICE), ("promote worker", WORKER)):
+            self.run(name, ["promote", "--env", ENV, "--service", service, "--image",
+                            f"@{self.repo.parent / f'build-{service}.json'}", "--commit"],
+                     note="every image of the build report")
         self.run("plan", ["plan", "--env", ENV])
-        self.run("deploy v1", ["deploy", "--env", ENV])
+        self.run("apply v1", ["apply", "--since", before, "--env", ENV],
+                 note="what the promotions changed: both applications at once")
         with self.serving(image["reference"]):
-            self.run("verify", ["verify", "--env", ENV, "--base-url",
+            self.run("verify", ["verify", "--env", ENV, "--service", SERVICE, "--base-url",
                                 f"http://127.0.0.1:{self.smoke_port}"],
                      note="smoke checks against the released image")
 
@@ -195,7 +282,7 @@ class Demo:
         self.run("deploy v2", ["deploy", "--env", ENV])
         again = self.run("deploy again", ["deploy", "--env", ENV], capture=True,
                          note="nothing to change: nothing registered")
-        if "nothing to change" not in again.stdout:
+        if again.stdout.count("nothing to change") < 2:
             raise SystemExit("a second deploy of the same commit planned a change")
 
         def broken(doc):
@@ -206,10 +293,12 @@ class Demo:
         self.run("deploy broken", ["deploy", "--env", ENV], expected=3,
                  note="rolled back automatically")
         self.git("revert", "--no-edit", "HEAD")
-        self.run("rollback", ["rollback", "--env", ENV, "--yes"], note="operator: back to v1")
+        self.run("rollback", ["rollback", "--env", ENV, "--service", SERVICE, "--yes"],
+                 note="operator: back to v1 (both images checked)")
         self.run("status", ["status", "--env", ENV])
-        self.run("history", ["history", "--env", ENV])
-        self.alb_scenario(pin)
+        self.run("history", ["history", "--env", ENV, "--service", SERVICE])
+        self.released = self.live_images()
+        self.alb_scenario(f"{image['tag']}@{image['digest']}")
 
     def alb_scenario(self, pin: str) -> None:
         """The second example environment: the same image on Fargate behind an ALB."""
@@ -231,13 +320,27 @@ class Demo:
         from rich.console import Console
         from rich.table import Table
 
+        console = Console(width=120)
         table = Table(title="release demo summary", title_justify="left")
         for col in ("step", "exit", "expected", "seconds", "result", "note"):
             table.add_column(col)
         for s in self.steps:
             table.add_row(s.name, str(s.code), str(s.expected), f"{s.seconds:.1f}",
                           "ok" if s.ok else "FAILED", s.note)
-        Console(width=120).print(table)
+        console.print(table)
+        if self.released:
+            live = Table(title=f"what runs in {ENV}: each image from its own repository",
+                         title_justify="left")
+            for col in ("service", "revision", "container", "image (repository@digest)"):
+                live.add_column(col)
+            for service, revision, container, image in self.released:
+                repository, _, digest = image.partition("@")
+                live.add_row(service, revision, container, f"{repository}@{digest[:19]}…")
+            console.print(live)
+            repositories = sorted({i.partition("@")[0] for *_, i in self.released})
+            services = sorted({s for s, *_ in self.released})
+            print(f"{len(services)} services, {len(repositories)} ECR repositories: "
+                  f"{', '.join(repositories)}")
         total = sum(s.seconds for s in self.steps)
         ok = all(s.ok for s in self.steps)
         print(f"DEMO {'PASSED' if ok else 'FAILED'}: {len(self.steps)} steps in {total:.0f} s")

@@ -13,12 +13,15 @@ def image_id_of(digest: str | None, tag: str | None) -> dict[str, str]:
     return {"imageDigest": digest} if digest else {"imageTag": tag or "latest"}
 
 
-def scan_pages(ecr: Any, env: Environment, image_id: dict[str, str]) -> list[dict[str, Any]]:
-    """The response pages, following nextToken; [] when ECR has no scan of the image
-    (ScanNotFoundException). ImageNotFound and access errors propagate to the caller's
-    aws_step (a missing image is preflight's problem before this, exit 5 for credentials)."""
+def scan_pages(ecr: Any, env: Environment, image_id: dict[str, str],
+               repository: str | None = None) -> list[dict[str, Any]]:
+    """The response pages of the image in `repository` (default the environment's),
+    following nextToken; [] when ECR has no scan of the image (ScanNotFoundException).
+    ImageNotFound and access errors propagate to the caller's aws_step (a missing image is
+    preflight's problem before this, exit 5 for credentials)."""
     pages: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"registryId": env.account, "repositoryName": env.ecr_repository,
+    params: dict[str, Any] = {"registryId": env.account,
+                              "repositoryName": repository or env.ecr_repository,
                               "imageId": image_id, "maxResults": 1000}
     try:
         for _ in range(MAX_PAGES):

@@ -39,7 +39,8 @@ def bootstrap(
     format: FormatOption = OutputFormat.text,
 ) -> None:
     """Create or repair the platform an environment runs on: IAM roles and policies, the
-    classic ELB, the ECS cluster, the ECR repository (and with --instances, EC2 instances).
+    classic ELB, the ECS cluster, every ECR repository its services pin (and with
+    --instances, EC2 instances).
 
     Reads what exists, plans only the missing or drifted calls with a reason each, shows
     the plan, asks, then applies in order. Running it again plans 0 changes.
@@ -67,4 +68,4 @@ def bootstrap(
         aws.check_account()
         environment = values.resolve(config_repo, None, aws, env).env
     run(aws, environment, reporter, instances, dry_run, confirm,
-        environment_log_groups(config_repo, env))
+        environment_log_groups(config_repo, env), config_repo.repositories_of(env))

@@ -706,6 +706,21 @@ class ConfigRepo:
             raise KeyError(f"{spec.path} names revision {spec.revision}, not a document")
         return self.taskdefs[spec.taskdef_file]
 
+    def repositories_of(self, env: str) -> dict[str, list[str]]:
+        """Every ECR repository an environment needs, each with the pins that name it
+        (`service` for a single /image, `service/container` under /images): the
+        environment's `ecr.repository` first and always, then the others by name."""
+        environment = self.environment(env)
+        named: dict[str, list[str]] = {environment.ecr_repository: []}
+        for spec in self.services_of(env):
+            if spec.revision:
+                continue  # a revision registered elsewhere: its images are not ours to keep
+            for pin in spec.images:
+                who = spec.name if pin.pointer == "/image" else f"{spec.name}/{pin.container}"
+                named.setdefault(pin.repository_in(environment), []).append(who)
+        first = environment.ecr_repository
+        return {first: named.pop(first), **dict(sorted(named.items()))}
+
     def ordered_environments(self) -> list[Environment]:
         """Environments in promotion order (sandbox, staging, production, ...)."""
         return sorted(self.environments.values(), key=lambda e: (e.promotion_order, e.name))

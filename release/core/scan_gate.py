@@ -188,3 +188,18 @@ def _unjudged(scan: Scan, image: str, repository: str) -> Answer:
                   + (f" ({scan.description})" if scan.description else ""),
                   f"{start}, or scan it with another tool and accept it by hand; the gate "
                   "releases only a judged image; nothing was changed")
+
+
+def combined(answers: list[Answer]) -> Answer:
+    """One answer for a service's images (one per pin, each judged in its own repository):
+    refused when any is refused, else waiting when any scan is in progress, else passed."""
+    if len(answers) == 1:
+        return answers[0]
+    for state in ("refuse", "wait", "pass"):
+        these = [a for a in answers if a.state == state]
+        if these:
+            fixes = list(dict.fromkeys(a.fix for a in these if a.fix))
+            return Answer(state, "; ".join(a.message for a in these), "; ".join(fixes),
+                          tuple(f for a in these for f in a.blocking),
+                          tuple(f for a in answers for f in a.waived))
+    return Answer("pass", "scan gate: no image pinned")

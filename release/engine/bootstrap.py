@@ -18,7 +18,7 @@ departures from the seed, both deliberate:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,12 +33,13 @@ from release.core.policies import (
     firehose_stream_arn,
     iam_name,
     policy_difference,
-    repository_policy,
+    repository_policy,  # noqa: F401 (the document bootstrap_ecr sets; tests name it here)
     role_arn,
     trust_policy,
 )
-from release.engine import bootstrap_elbv2
+from release.engine import bootstrap_ecr, bootstrap_elbv2
 from release.engine.bootstrap_alarms import plan_alarms
+from release.engine.bootstrap_ecr import PRINCIPAL_NOT_FOUND, ecr_settings  # noqa: F401
 from release.engine.executor import RETRY_BUDGET_SECONDS, Executor, display
 from release.output.events import Reporter
 
@@ -56,13 +57,6 @@ LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
 def user_data(env: Environment) -> str:
     """The seed's user data minus `yum update -y` (a boot-time upgrade is not reproducible)."""
     return f"#!/bin/bash\necho ECS_CLUSTER={env.cluster} >> /etc/ecs/ecs.config\n"
-
-
-def ecr_settings(env: Environment) -> tuple[str, bool]:
-    """(imageTagMutability, scanOnPush) from the environment's `ecr` block; both on by default."""
-    ecr = env.doc.get("ecr", {})
-    mutability = "IMMUTABLE" if ecr.get("tagImmutability", True) else "MUTABLE"
-    return mutability, bool(ecr.get("scanOnPush", True))
 
 
 # --------------------------------------------------------------------------- the plan
@@ -121,11 +115,14 @@ class Planner:
     """
 
     def __init__(self, aws: Aws, env: Environment, instances: int | None = None,
-                 log_groups: Iterable[tuple[str, str | None]] = ()) -> None:
+                 log_groups: Iterable[tuple[str, str | None]] = (),
+                 repositories: Mapping[str, list[str]] | None = None) -> None:
         self.aws = aws
         self.env = env
         self.instances = instances
         self.log_groups = list(log_groups)
+        # ECR repository -> the pins that name it (ConfigRepo.repositories_of)
+        self.repositories = dict(repositories or {env.ecr_repository: []})
         self.sandbox = is_local(aws.endpoint)
         self.plan = Plan(env)
         self._subnets: dict[str, Any] = {}  # name in the document -> id or Ref
@@ -462,52 +459,11 @@ class Planner:
                                   "cluster is INACTIVE" if inactive else "cluster does not exist",
                                   name))
 
-    # -- ECR
+    # -- ECR: every repository the environment's pins name (engine/bootstrap_ecr.py)
 
     def _repository(self) -> None:
-        env = self.env
-        ecr = self.aws.ecr
-        name = env.ecr_repository
-        mutability, scan = ecr_settings(env)
-        policy = repository_policy(env)
-        registry = env.account  # every ECR call names the environment's registry
-        found = _absent_on({"RepositoryNotFoundException"}, ecr.describe_repositories,
-                           registryId=registry, repositoryNames=[name])
-        live = found["repositories"][0] if found else None
-        set_policy_reason = "repository policy missing"
-        if live is None:
-            self.plan.add(ApiCall("ecr", "create_repository",
-                                  {"registryId": registry, "repositoryName": name,
-                                   "imageTagMutability": mutability,
-                                   "imageScanningConfiguration": {"scanOnPush": scan}},
-                                  "repository does not exist", name))
-        else:
-            if live.get("imageTagMutability", "MUTABLE") != mutability:
-                self.plan.add(ApiCall("ecr", "put_image_tag_mutability",
-                                      {"registryId": registry, "repositoryName": name,
-                                       "imageTagMutability": mutability},
-                                      f"tags are {live.get('imageTagMutability')}, "
-                                      f"want {mutability}", name))
-            live_scan = bool(live.get("imageScanningConfiguration", {}).get("scanOnPush"))
-            if live_scan != scan:
-                self.plan.add(ApiCall("ecr", "put_image_scanning_configuration",
-                                      {"registryId": registry, "repositoryName": name,
-                                       "imageScanningConfiguration": {"scanOnPush": scan}},
-                                      f"scanOnPush is {live_scan}, want {scan}", name))
-            current = _absent_on({"RepositoryPolicyNotFoundException"},
-                                 ecr.get_repository_policy, registryId=registry,
-                                 repositoryName=name)
-            if current is not None:
-                difference = policy_difference(policy, current["policyText"])
-                if difference is None:
-                    return
-                set_policy_reason = f"policy differs ({difference})"
-        self.plan.add(ApiCall("ecr", "set_repository_policy",
-                              {"registryId": registry, "repositoryName": name,
-                               "policyText": json.dumps(policy)},
-                              f"{set_policy_reason} (retried for up to {RETRY_BUDGET_SECONDS:.0f}"
-                              " s while ECR does not see a just-created role yet)",
-                              f"{name} policy", retry_on=(PRINCIPAL_NOT_FOUND,)))
+        self.plan.calls.extend(bootstrap_ecr.plan_repositories(
+            self.aws.ecr, self.env, self.repositories, _absent_on, RETRY_BUDGET_SECONDS))
 
     # -- the release ledger: the service locks and the records of releases (adapters/ledger.py)
 
@@ -615,18 +571,13 @@ def _draining_text(setting: dict[str, Any]) -> str:
 
 
 def build_plan(aws: Aws, env: Environment, instances: int | None = None,
-               log_groups: Iterable[tuple[str, str | None]] = ()) -> Plan:
+               log_groups: Iterable[tuple[str, str | None]] = (),
+               repositories: Mapping[str, list[str]] | None = None) -> Plan:
     """Describe what exists and return the calls that would make it match the document."""
-    return Planner(aws, env, instances, log_groups).build()
+    return Planner(aws, env, instances, log_groups, repositories).build()
 
 
 # --------------------------------------------------------------------------- applying
-
-
-# What ECR answers SetRepositoryPolicy when a principal does not exist (or not yet):
-# InvalidParameterException "Invalid parameter at 'PolicyText' failed to satisfy
-# constraint: 'Principal not found'".
-PRINCIPAL_NOT_FOUND = "InvalidParameterException: Principal not found"
 
 
 def executor(aws: Aws, env: Environment, reporter: Reporter, clock: Any = None) -> Executor:
@@ -637,11 +588,15 @@ def executor(aws: Aws, env: Environment, reporter: Reporter, clock: Any = None) 
 
 def bootstrap(aws: Aws, env: Environment, reporter: Reporter, instances: int | None,
               dry_run: bool, confirm: Callable[[int], bool],
-              log_groups: Iterable[tuple[str, str | None]] = ()) -> None:
+              log_groups: Iterable[tuple[str, str | None]] = (),
+              repositories: Mapping[str, list[str]] | None = None) -> None:
     """Read, plan, show; then (unless a dry run, and once `confirm` says yes) apply."""
+    repositories = dict(repositories or {env.ecr_repository: []})
     reporter.emit("bootstrap.reading", f"reading the live infrastructure of {env.name} "
                   f"({aws.endpoint or env.region})", "dim")
-    plan = build_plan(aws, env, instances, log_groups)
+    reporter.emit("bootstrap.repositories", bootstrap_ecr.describe(repositories, env), "dim",
+                  repositories=repositories)
+    plan = build_plan(aws, env, instances, log_groups, repositories)
     for note in plan.notes:
         reporter.emit("bootstrap.note", note, "warn")
     changes = len(plan.calls)

@@ -20,17 +20,24 @@ POLL_SECONDS = 15  # ECR's own ImageScanComplete waiter polls every 5 s; a scan 
 
 def _answer(env: Environment, spec: ServiceSpec, aws: Any, gate: scan_gate.Gate
             ) -> scan_gate.Answer:
+    """The gate's answer for every image the service pins, each read in its own repository
+    by its own digest (else tag), combined (core/scan_gate.combined)."""
     from release.adapters import ecr_scan
     from release.engine.wait import aws_step
 
     clock = default_clock()
-    with aws_step(env, f"reading the scan findings of {spec.service_name}'s image"):
-        pages = ecr_scan.scan_pages(aws.ecr, env, ecr_scan.image_id_of(spec.image.digest,
-                                                                        spec.image.tag))
     today = dt.datetime.fromtimestamp(clock.now(), dt.UTC).date()
-    image = f"{env.ecr_repository}@{spec.image.digest or spec.image.tag}"
-    return scan_gate.judge(gate, scan_gate.scan_of(pages), today, image, env.name,
-                           env.ecr_repository)
+    answers = []
+    for pin in spec.images:
+        repository = pin.repository_in(env)
+        with aws_step(env, f"reading the scan findings of {spec.service_name}'s image "
+                           f"{repository}"):
+            pages = ecr_scan.scan_pages(aws.ecr, env, ecr_scan.image_id_of(pin.digest, pin.tag),
+                                        repository)
+        image = f"{repository}@{pin.digest or pin.tag}"
+        answers.append(scan_gate.judge(gate, scan_gate.scan_of(pages), today, image, env.name,
+                                       repository))
+    return scan_gate.combined(answers)
 
 
 def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Any

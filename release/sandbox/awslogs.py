@@ -12,7 +12,8 @@ log group automatically created. If this option isn't specified, it defaults to 
 
 No container runs in the sandbox, so the emulator writes what the example service
 (examples/akka-firehose/src/server.c) prints at the moments it would print it: its
-"listening" line when the task turns RUNNING, one "METHOD PATH STATUS" line per ELB
+"listening" line when the task turns RUNNING (a container without ports, such as the
+heartbeat sidecar or the audit worker, its "started" line), one "METHOD PATH STATUS" line per ELB
 health check it answers, "stopping" when ECS stops it, and — the `crash` fault — its last
 words before it exits. Each line is stamped with the sandbox's clock, the time `release`
 itself reads, so `release logs --since 10m` means the same ten minutes. CloudWatch Logs
@@ -46,9 +47,13 @@ def _revision(image: str | None) -> str:
 
 
 def listening_line(definition: dict[str, Any]) -> str:
-    """server.c: "akka-firehose stand-in listening on port %d (revision %s, stream %s)"."""
+    """server.c: "akka-firehose stand-in listening on port %d (revision %s, stream %s)";
+    a container that listens on no port (the heartbeat sidecar, the audit worker) prints
+    "NAME started (revision %s)"."""
     env = _environment(definition)
     ports = [m.get("containerPort") for m in definition.get("portMappings") or []]
+    if not ports and "HTTP_PORT" not in env:
+        return f"{definition.get('name')} started (revision {_revision(definition.get('image'))})"
     port = env.get("HTTP_PORT") or (ports[0] if ports else DEFAULT_PORT)
     return (f"{definition.get('name')} stand-in listening on port {port} (revision "
             f"{_revision(definition.get('image'))}, stream {env.get('FIREHOSE_STREAM', '-')})")

@@ -79,8 +79,19 @@ class SandboxHandle:
         path = self.repo / "environments" / env_name / "environment.json"
         return Environment.from_doc(path, read_json(path), env_name)
 
+    def only_services(self, *names: str, env_name: str = "sandbox") -> list[str]:
+        """Keep only these service specs (file stems) of an environment in the copy; returns
+        the ones taken out. `release deploy --env` releases every spec of an environment, so
+        a scenario about one service leaves the environment's other applications out."""
+        removed = []
+        for path in sorted((self.repo / "environments" / env_name / "services").glob("*.json")):
+            if path.stem not in names:
+                path.unlink()
+                removed.append(path.stem)
+        return removed
+
     def seed_infrastructure(self, env_name: str = "sandbox", instances: int = 2) -> list[str]:
-        """Create what `release bootstrap` would: cluster, classic ELB, ECR repository, the
+        """Create what `release bootstrap` would: cluster, classic ELB, the ECR repositories, the
         release ledger table, the awslogs log groups, the ECS service role, the alarms
         environment.json defines and
         `instances` t2.medium EC2 instances registered as ECS container instances.
@@ -108,10 +119,18 @@ class SandboxHandle:
             "ConnectionDraining": {"Enabled": lb.draining_enabled,
                                    "Timeout": lb.draining_timeout}})
         ecr_doc = env.doc.get("ecr", {})
-        ecr.create_repository(
-            repositoryName=env.ecr_repository,
-            imageTagMutability="IMMUTABLE" if ecr_doc.get("tagImmutability", True) else "MUTABLE",
-            imageScanningConfiguration={"scanOnPush": bool(ecr_doc.get("scanOnPush", False))})
+        from release.core import config
+
+        for repository in config.load_repo(self.repo, [env_name]).repositories_of(env_name):
+            # every repository the environment's pins name; one another environment of this
+            # sandbox pins too (one account here) is there already
+            with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+                ecr.create_repository(
+                    repositoryName=repository,
+                    imageTagMutability="IMMUTABLE" if ecr_doc.get("tagImmutability", True)
+                    else "MUTABLE",
+                    imageScanningConfiguration={"scanOnPush": bool(ecr_doc.get("scanOnPush",
+                                                                               False))})
         from release.adapters import ledger
 
         dynamodb = self.client("dynamodb")
@@ -214,10 +233,13 @@ class SandboxHandle:
         if ledger.table_name(env) not in dynamodb.list_tables()["TableNames"]:
             dynamodb.create_table(**ledger.table_definition(ledger.table_name(env)))
 
-    def put_image(self, tag: str, env_name: str = "sandbox") -> str:
-        """Put a small image manifest into the ECR repository under `tag`; returns its digest."""
+    def put_image(self, tag: str, env_name: str = "sandbox", repository: str | None = None
+                  ) -> str:
+        """Put a small image manifest into an ECR repository (default the environment's)
+        under `tag`; returns its digest."""
         env = self.environment(env_name)
-        config = json.dumps({"tag": tag}).encode()
+        config = json.dumps({"tag": tag, **({"repository": repository} if repository else {})
+                             }).encode()
         manifest = json.dumps({
             "schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE,
             "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
@@ -226,7 +248,8 @@ class SandboxHandle:
             "layers": [],
         }, separators=(",", ":"))
         digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
-        self.client("ecr").put_image(repositoryName=env.ecr_repository, imageManifest=manifest,
+        self.client("ecr").put_image(repositoryName=repository or env.ecr_repository,
+                                     imageManifest=manifest,
                                      imageManifestMediaType=MANIFEST_MEDIA_TYPE, imageTag=tag,
                                      imageDigest=digest)
         return digest

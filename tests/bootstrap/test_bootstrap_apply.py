@@ -71,9 +71,9 @@ def test_asked_to_create_it_the_jenkins_role_comes_before_the_policy_naming_it(r
 
 def test_second_run_plans_no_changes(repo, sandbox_aws):
     assert run_bootstrap(repo, "--env", "sandbox", "--yes").exit_code == 0
-    # the awslogs group of the task definition too (engine/bootstrap_logs.py), only once
+    # the awslogs groups of the task definitions too (engine/bootstrap_logs.py), only once
     assert [g["logGroupName"] for g in sandbox_aws.logs.describe_log_groups()["logGroups"]] == [
-        "/ecs/akka-firehose"]
+        "/ecs/akka-firehose", "/ecs/audit-worker"]
     assert build_plan(sandbox_aws, environment(repo)).calls == []
     again = run_bootstrap(repo, "--env", "sandbox", "--yes")
     assert again.exit_code == 0, again.output

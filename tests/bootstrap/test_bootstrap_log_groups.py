@@ -12,7 +12,7 @@ from release.engine.bootstrap_logs import plan_log_groups
 
 def test_only_the_missing_groups_of_this_region_are_planned(repo, sandbox_aws):
     assert awslogs.environment_log_groups(config.load_repo(repo, ["sandbox"]), "sandbox") == [
-        ("/ecs/akka-firehose", "us-east-1")]
+        ("/ecs/akka-firehose", "us-east-1"), ("/ecs/audit-worker", "us-east-1")]
     # a group whose name only starts like the wanted one does not count as it
     sandbox_aws.logs.create_log_group(logGroupName="/ecs/akka-firehose-old")
     sandbox_aws.logs.create_log_group(logGroupName="/ecs/there")

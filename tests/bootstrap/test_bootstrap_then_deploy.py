@@ -1,4 +1,5 @@
-"""A sandbox prepared by `release bootstrap` alone is one that `release deploy` can release into."""
+"""A sandbox prepared by `release bootstrap` alone is one that `release deploy` can release
+into: both of its applications, each from the repository bootstrap made for it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from release.cli import app
 from release.sandbox.testing import running_sandbox
 
 SPEC = "environments/sandbox/services/akka-firehose.json"
+WORKER_SPEC = "environments/sandbox/services/audit-worker.json"  # its own repository
 
 
 def _commit(repo: git.Repo, message: str) -> None:
@@ -37,11 +39,13 @@ def test_bootstrap_with_two_instances_leaves_a_sandbox_that_deploy_can_release_i
         assert len(ecs.list_container_instances(cluster="AkkaCluster")[
             "containerInstanceArns"]) == 2
 
-        digest = sandbox.put_image("v1")
-        spec_path = sandbox.repo / SPEC
-        spec = json.loads(spec_path.read_text())
-        spec["image"].update(tag="v1", digest=digest)
-        spec_path.write_text(json.dumps(spec, indent=2) + "\n")
+        # each application's image in the repository bootstrap made for it
+        for spec_rel, repository in ((SPEC, None), (WORKER_SPEC, "audit-worker")):
+            digest = sandbox.put_image("v1", repository=repository)
+            spec_path = sandbox.repo / spec_rel
+            spec = json.loads(spec_path.read_text())
+            spec["image"].update(tag="v1", digest=digest)
+            spec_path.write_text(json.dumps(spec, indent=2) + "\n")
         _commit(repo, "pin v1")
 
         result = CliRunner().invoke(app, ["deploy", "--env", "sandbox", "--repo",
@@ -51,3 +55,7 @@ def test_bootstrap_with_two_instances_leaves_a_sandbox_that_deploy_can_release_i
                                         services=["akka-firehose-service"])["services"][0]
         assert service["taskDefinition"].endswith("akka-demo:1")
         assert service["runningCount"] == 2
+        worker = ecs.describe_services(cluster="AkkaCluster",
+                                       services=["audit-worker-service"])["services"][0]
+        assert worker["taskDefinition"].endswith("audit-worker:1")
+        assert worker["runningCount"] == 2

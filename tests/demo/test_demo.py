@@ -11,8 +11,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_STEPS = [
-    ("sandbox up", 0), ("bootstrap", 0), ("validate", 0), ("build & push", 0), ("promote", 0),
-    ("plan", 0), ("deploy v1", 0), ("verify", 0), ("deploy v2", 0), ("deploy again", 0),
+    ("sandbox up", 0), ("add sidecar", 0), ("bootstrap", 0), ("validate", 0),
+    ("build & push", 0), ("build worker", 0), ("promote", 0), ("promote worker", 0),
+    ("plan", 0), ("apply v1", 0), ("verify", 0), ("deploy v2", 0), ("deploy again", 0),
     ("deploy broken", 3),
     ("rollback", 0), ("status", 0), ("history", 0), ("alb bootstrap", 0), ("alb promote", 0),
     ("alb deploy v1", 0), ("alb deploy v2", 0), ("alb status", 0), ("sandbox down", 0),
@@ -27,7 +28,7 @@ def test_the_demo_runs_the_whole_release_and_its_summary_says_so(tmp_path: Path)
                           text=True, capture_output=True, timeout=600, cwd=tmp_path)
     out = proc.stdout
     assert proc.returncode == 0, out[-4000:] + proc.stderr[-2000:]
-    assert re.search(r"DEMO PASSED: 20 steps in \d+ s", out)
+    assert re.search(rf"DEMO PASSED: {len(EXPECTED_STEPS)} steps in \d+ s", out)
     summary = out[out.index("release demo summary"):]
     rows = {}
     for line in summary.splitlines():
@@ -50,10 +51,20 @@ def test_the_demo_runs_the_whole_release_and_its_summary_says_so(tmp_path: Path)
     # The same commit deployed twice registers nothing the second time.
     assert "nothing to change (live revision akka-demo:2 matches git)" in out
     assert "roll back from akka-demo:2 to akka-demo:1" in out
+    # Both applications of the sandbox run, each image from its own ECR repository: the
+    # example service's two containers (its sidecar built into `heartbeat`) and the worker.
+    live = summary[summary.index("what runs in sandbox"):]
+    for service, container, repository in (
+            ("akka-firehose-service", "akka-firehose", "akka-firehose"),
+            ("akka-firehose-service", "heartbeat", "heartbeat"),
+            ("audit-worker-service", "audit-worker", "audit-worker")):
+        assert re.search(rf"{container}\s*[│|]\s*{repository}@sha256:", live), live
+        assert service in live
+    assert "2 services, 3 ECR repositories: akka-firehose, audit-worker, heartbeat" in out
     # The second example environment: Fargate tasks behind an ALB, released after the
     # classic one, its second release stable only once the old targets drained.
     assert "akka-demo-fargate:2" in out
-    total = int(re.search(r"DEMO PASSED: 20 steps in (\d+) s", out).group(1))
+    total = int(re.search(r"DEMO PASSED: \d+ steps in (\d+) s", out).group(1))
     assert total < 300, f"the demo took {total} s; `make demo` must stay under 5 minutes\n" + \
         summary
     # No process or port was left behind by the demo's sandbox.

@@ -38,6 +38,9 @@ def stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("USER", "operator1")
     monkeypatch.delenv("BUILD_USER_ID", raising=False)
     with running_sandbox(PROJECT, tmp_path / "sandbox") as sandbox:
+        # the scenarios release the example service; the sandbox's second application
+        # (audit-worker) is released beside it in test_two_applications.py
+        sandbox.only_services("akka-firehose")
         marker = request.node.get_closest_marker("instances")
         sandbox.seed_infrastructure(instances=marker.args[0] if marker else 2)
         repo = git.Repo.init(sandbox.repo, initial_branch="main")

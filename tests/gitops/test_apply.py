@@ -40,6 +40,7 @@ def summary_rows(result) -> list[tuple[str, str, str]]:
 @pytest.fixture()
 def sandbox(tmp_path):
     with running_sandbox(PROJECT, tmp_path) as handle:
+        handle.only_services("akka-firehose")  # the worker: tests/engine/test_two_applications
         handle.seed_infrastructure()
         yield handle
 

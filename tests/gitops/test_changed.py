@@ -169,7 +169,9 @@ def test_invalid_documents_at_the_end_of_the_range_exit_1_with_findings(config_g
 
 
 def test_an_empty_since_means_a_first_build_where_every_service_is_new(config_git):
-    assert pairs(config_git, "") == [("sandbox", SERVICE, ADDED), ("staging", SERVICE, ADDED),
+    assert pairs(config_git, "") == [("sandbox", SERVICE, ADDED),
+                                     ("sandbox", "audit-worker-service", ADDED),
+                                     ("staging", SERVICE, ADDED),
                                      ("production", SERVICE, ADDED),
                                      ("sandbox-alb", SERVICE, ADDED)]
 

@@ -55,3 +55,14 @@ def test_the_crash_fault_writes_its_last_words_before_it_exits(world) -> None:
     assert [m for _, m in _lines(world, world.tasks("STOPPED")[0])] == [
         "fatal: the service cannot start: IllegalStateException: sandbox fault crash:exit=3 "
         "(RELEASE_SANDBOX_FAULT)", "exiting with code 3"]  # no listening line: it never did
+
+
+def test_a_container_without_ports_prints_its_started_line_like_the_heartbeat_and_worker() -> None:
+    from release.sandbox.awslogs import listening_line
+
+    sidecar = {"name": "heartbeat", "image": "127.0.0.1:5050/heartbeat@sha256:" + "ab" * 32,
+               "environment": [{"name": "HEARTBEAT_SECONDS", "value": "10"}]}
+    assert listening_line(sidecar) == "heartbeat started (revision abababababab)"
+    app = {"name": "akka-firehose", "image": "r/akka-firehose:v7",
+           "portMappings": [{"containerPort": 8080}]}
+    assert listening_line(app).startswith("akka-firehose stand-in listening on port 8080")

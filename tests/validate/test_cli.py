@@ -20,7 +20,7 @@ def break_two_documents(repo: Path) -> None:
 def test_the_project_repository_validates_clean(cli) -> None:
     result = cli("validate", "--repo", str(PROJECT))
     assert result.exit_code == 0, result.output
-    assert "ok: 10 document(s) checked, 0 error(s), 0 warning(s)" in result.stdout
+    assert "ok: 12 document(s) checked, 0 error(s), 0 warning(s)" in result.stdout
 
 
 def test_strict_run_with_botocore_check_is_clean_on_the_project(cli) -> None:
@@ -37,7 +37,7 @@ def test_text_report_groups_by_file_with_pointer_fix_and_summary(repo, cli) -> N
     assert "/service/role" in lines[1] and "[ref-role]" in lines[1]
     assert lines[2].strip() == "fix: use 'ecsServiceRole'"
     assert TASKDEF in lines
-    assert lines[-1] == "FAILED: 10 document(s) checked, 2 error(s), 0 warning(s)"
+    assert lines[-1] == "FAILED: 12 document(s) checked, 2 error(s), 0 warning(s)"
 
 
 def test_json_report_is_one_object_per_line_with_stable_keys(repo, cli) -> None:
@@ -60,10 +60,10 @@ def test_junit_has_one_testcase_per_document_and_failures_where_expected(repo, c
     assert result.exit_code == 1
     root = ET.fromstring(result.stdout)
     cases = root.findall("./testsuite/testcase")
-    assert len(cases) == 10 == len({c.get("name") for c in cases})
+    assert len(cases) == 12 == len({c.get("name") for c in cases})
     failed = {c.get("name") for c in cases if c.find("failure") is not None}
     assert failed == {TASKDEF, STAGING_SERVICE}
-    assert root.get("failures") == "2" and root.find("testsuite").get("tests") == "10"
+    assert root.get("failures") == "2" and root.find("testsuite").get("tests") == "12"
     failure = next(c for c in cases if c.get("name") == TASKDEF).find("failure")
     assert failure.get("type") == "taskdef-image"
     assert "/containerDefinitions/1/image" in failure.text
@@ -88,7 +88,7 @@ def test_output_file_gets_the_report_and_the_console_a_summary(repo, cli, tmp_pa
     result = cli("validate", "--repo", str(repo), "--format", "junit", "--output", str(target))
     assert result.exit_code == 1
     assert ET.parse(target).getroot().get("failures") == "2"
-    assert "FAILED: 10 document(s) checked, 2 error(s)" in result.stdout
+    assert "FAILED: 12 document(s) checked, 2 error(s)" in result.stdout
     assert "<testsuite" not in result.stdout
 
 
