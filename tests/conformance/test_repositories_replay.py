@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from botocore.validate import validate_parameters
+from preflight_support import Clients, context
 from stub_clients import stubbed_client
 
-from release.adapters import live
+from release.core import preflight as pf
 from release.core.config import ImagePin, load_repo
-from release.core.errors import InvalidInput
 from release.engine import bootstrap, bootstrap_ecr
 from release.engine import scan_gate as gate_engine
+from release.engine.preflight import PLAN, ROLLBACK, images
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP_DIGEST = "sha256:" + "a" * 64
@@ -126,9 +127,22 @@ def test_bootstrap_plans_each_named_repository_with_the_seeds_two_statements(ecr
 # ------------------------------------------------------------------------- before a release
 
 
-def test_the_image_check_looks_each_pin_up_in_its_own_repository_by_its_digest(ecr, repo):
+def _revision(env: Any, sidecar: str = "firehose-sidecar") -> dict[str, Any]:
+    """A revision whose application and sidecar images live in repositories of their own,
+    beside a third-party sidecar (not ECR's to answer for)."""
+    return {"family": "akka-demo", "revision": 4, "containerDefinitions": [
+        {"name": "akka-firehose", "image": f"{env.registry}/akka-firehose@{APP_DIGEST}"},
+        {"name": "firehose-sidecar", "image": f"{env.registry}/{sidecar}@{SIDECAR_DIGEST}"}]}
+
+
+def _preflight(env: Any, spec: Any, client: Any, taskdef: dict[str, Any],
+               mode: str = PLAN) -> list[Any]:
+    return images.check(context(env, spec, Clients(ecr=client), taskdef=taskdef, mode=mode))
+
+
+def test_the_image_check_looks_each_image_up_in_its_own_repository_by_its_digest(ecr, repo):
     env = repo.environment("staging")
-    spec = _with_sidecar(repo.services_of("staging")[0])
+    spec = repo.services_of("staging")[0]
     client, stub = ecr
     stub.add_response("describe_images", {"imageDetails": [
         _detail(env, "akka-firehose", APP_DIGEST, "v7")]},
@@ -138,12 +152,13 @@ def test_the_image_check_looks_each_pin_up_in_its_own_repository_by_its_digest(e
         _detail(env, "firehose-sidecar", SIDECAR_DIGEST, "v3")]},
         {"registryId": env.account, "repositoryName": "firehose-sidecar",
          "imageIds": [{"imageDigest": SIDECAR_DIGEST}]})
-    live.check_image(client, env, spec)
+    results = _preflight(env, spec, client, _revision(env))
+    assert [r.status for r in results] == [pf.OK, pf.OK]
 
 
 def test_a_sidecar_image_missing_from_its_repository_stops_the_release(ecr, repo):
     env = repo.environment("staging")
-    spec = _with_sidecar(repo.services_of("staging")[0])
+    spec = repo.services_of("staging")[0]
     client, stub = ecr
     stub.add_response("describe_images", {"imageDetails": [
         _detail(env, "akka-firehose", APP_DIGEST, "v7")]},
@@ -155,36 +170,36 @@ def test_a_sidecar_image_missing_from_its_repository_stops_the_release(ecr, repo
                           expected_params={"registryId": env.account,
                                            "repositoryName": "firehose-sidecar",
                                            "imageIds": [{"imageDigest": SIDECAR_DIGEST}]})
-    with pytest.raises(InvalidInput) as caught:
-        live.check_image(client, env, spec)
+    ok, missing = _preflight(env, spec, client, _revision(env))
+    assert ok.status == pf.OK and missing.status == pf.PROBLEM
     assert (f"missing image: firehose-sidecar@{SIDECAR_DIGEST} (container firehose-sidecar)"
-            in caught.value.message)
-    assert "ImageNotFoundException" in caught.value.message
+            in missing.message)
+    assert "ImageNotFoundException" in missing.message
 
 
 def test_a_repository_never_made_says_to_bootstrap(ecr, repo):
     env = repo.environment("staging")
-    spec = dataclasses.replace(repo.services_of("staging")[0], images=(
-        ImagePin("akka-firehose", "v7", APP_DIGEST, "audit-worker"),))
+    spec = repo.services_of("staging")[0]
     client, stub = ecr
+    stub.add_response("describe_images", {"imageDetails": [
+        _detail(env, "akka-firehose", APP_DIGEST, "v7")]},
+        {"registryId": env.account, "repositoryName": "akka-firehose",
+         "imageIds": [{"imageDigest": APP_DIGEST}]})
     stub.add_client_error("describe_images", "RepositoryNotFoundException",
                           "The repository with name 'audit-worker' does not exist", 400,
                           expected_params={"registryId": env.account,
                                            "repositoryName": "audit-worker",
-                                           "imageIds": [{"imageDigest": APP_DIGEST}]})
-    with pytest.raises(InvalidInput) as caught:
-        live.check_image(client, env, spec)
-    assert f"audit-worker@{APP_DIGEST} is not in ECR" in caught.value.message
-    assert "release bootstrap --env staging" in caught.value.hint
+                                           "imageIds": [{"imageDigest": SIDECAR_DIGEST}]})
+    _, missing = _preflight(env, spec, client, _revision(env, sidecar="audit-worker"))
+    assert f"audit-worker@{SIDECAR_DIGEST} (container firehose-sidecar) is not in ECR" in (
+        missing.message)
+    assert "release bootstrap --env staging" in missing.fix
 
 
 def test_rollbacks_check_reads_each_image_of_the_revision_in_its_repository(ecr, repo):
     env = repo.environment("staging")
+    spec = repo.services_of("staging")[0]
     client, stub = ecr
-    taskdef = {"family": "akka-demo", "revision": 4, "containerDefinitions": [
-        {"name": "akka-firehose", "image": f"{env.registry}/akka-firehose@{APP_DIGEST}"},
-        {"name": "firehose-sidecar", "image": f"{env.registry}/firehose-sidecar@{SIDECAR_DIGEST}"},
-        {"name": "envoy", "image": "public.ecr.aws/envoy/envoy@sha256:" + "e" * 64}]}
     stub.add_response("describe_images", {"imageDetails": [
         _detail(env, "akka-firehose", APP_DIGEST, "v7")]},
         {"registryId": env.account, "repositoryName": "akka-firehose",
@@ -193,10 +208,9 @@ def test_rollbacks_check_reads_each_image_of_the_revision_in_its_repository(ecr,
                           expected_params={"registryId": env.account,
                                            "repositoryName": "firehose-sidecar",
                                            "imageIds": [{"imageDigest": SIDECAR_DIGEST}]})
-    with pytest.raises(InvalidInput) as caught:
-        live.check_revision_images(client, env, taskdef)
-    assert "container firehose-sidecar" in caught.value.message
-    assert "akka-demo:4" in caught.value.message
+    _, missing = _preflight(env, spec, client, _revision(env), mode=ROLLBACK)
+    assert "container firehose-sidecar" in missing.message
+    assert "roll back to another revision with --to" in missing.fix
 
 
 # ------------------------------------------------------------------------- the scan gate
