@@ -196,17 +196,17 @@ def _refuse(reporter: Reporter, errors: list[Any], message: str, hint: str) -> N
 
 def require_environment(repo: Path, env: str) -> None:
     """Exit 1 with the known names when `env` is not a folder under environments/."""
-    from release.core import config
+    from release.core import documents
 
-    docs = config.discover(repo)
+    docs = documents.discover(repo)
     known = docs.environments
     links = [rel for rel in docs.outside
-             if rel in (config.ENVIRONMENTS_DIR, f"{config.ENVIRONMENTS_DIR}/{env}",
-                        f"{config.ENVIRONMENTS_DIR}/{env}/environment.json")]
+             if rel in (documents.ENVIRONMENTS_DIR, f"{documents.ENVIRONMENTS_DIR}/{env}",
+                        f"{documents.ENVIRONMENTS_DIR}/{env}/environment.json")]
     if env not in known and links:
         raise InvalidInput(f"{links[0]} is a symbolic link that leads outside the repository "
                            f"(to {docs.outside[links[0]]}); release does not read it",
-                           config.LINK_FIX)
+                           documents.LINK_FIX)
     if env not in known:
         raise InvalidInput(
             f"unknown environment {env!r}",
@@ -226,13 +226,13 @@ def load_environment_repo(repo: Path, env: str, service: str | None = None,
     (another service, a task definition, a rule that guards the next deploy) is shown
     as a warning: a rollback goes back to a revision ECS already has.
     """
-    from release.core import config, validate
+    from release.core import config, documents, validate
 
     require_environment(repo, env)
     reporter = reporter or Reporter(OutputFormat.text)
     report = validate.validate_repo(repo, [env])
-    docs = config.discover(repo, [env])
-    rel = validate.relative
+    docs = documents.discover(repo, [env])
+    rel = documents.relative
     specs = {rel(docs.root, path): path for (_, stem), path in docs.services.items()
              if service is None or service in (stem, _service_name_of(path))}
     if service is not None and not specs:  # perhaps the one asked for is too broken to name
@@ -256,7 +256,7 @@ def load_environment_repo(repo: Path, env: str, service: str | None = None,
                       "`release validate` lists them", "warn", errors=len(others))
     try:
         return config.load_repo(repo, [env], leave_out=report.broken)
-    except config.DocumentError as exc:  # changed since it was validated
+    except documents.DocumentError as exc:  # changed since it was validated
         raise InvalidInput(str(exc), "fix the document (`release validate`)") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"the documents of {env} are incomplete ({exc})",
@@ -265,11 +265,11 @@ def load_environment_repo(repo: Path, env: str, service: str | None = None,
 
 def _service_name_of(path: Path) -> str | None:
     """The serviceName a spec declares, if it can be read at all."""
-    from release.core import config
+    from release.core import documents
 
     try:
-        doc = config.read_json(path)
-    except config.DocumentError:
+        doc = documents.read_json(path)
+    except documents.DocumentError:
         return None
     block = doc.get("service") if isinstance(doc, dict) else None
     name = block.get("serviceName") if isinstance(block, dict) else None

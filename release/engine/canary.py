@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from release.core import autoscaling, records, stability
+from release.core import autoscaling, records, rollout_watch, stability
 from release.core import canary as canaries
 from release.core import plan as planning
 from release.core.clock import default_clock
@@ -141,7 +141,7 @@ def _bake(env: Environment, cspec: ServiceSpec, aws: Any, reporter: Reporter,
     with aws_step(env, f"watching the canary {cspec.service_name}"):
         snap = waiter.reader.read(default_clock().now())
     stopped = _failed_stops(snap, target)
-    verdict = stability.Watch(dataclasses.replace(target, deadline=snap.taken_at + 10**6)
+    verdict = rollout_watch.Watch(dataclasses.replace(target, deadline=snap.taken_at + 10**6)
                               ).observe(snap)
     if stopped or verdict.state != stability.STABLE:
         return (f"the canary failed during its bake: "

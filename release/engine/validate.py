@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from release.core import config
+from release.core import documents
 from release.core.errors import InvalidInput
 from release.core.validate import Report, validate_repo
 
@@ -18,8 +18,8 @@ def validate(root: Path, envs: list[str] | None, strict: bool) -> Report:
     """The validation report of the repository at `root` (unknown --env: exit 1)."""
     from release.adapters.apicheck import register_task_definition_problems
 
-    if envs and (root / config.ENVIRONMENTS_DIR).is_dir():
-        known = config.discover(root).environments
+    if envs and (root / documents.ENVIRONMENTS_DIR).is_dir():
+        known = documents.discover(root).environments
         unknown = [name for name in envs if name not in known]
         if unknown:
             raise InvalidInput(

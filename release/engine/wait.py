@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from release.core import plan as planning
-from release.core import records, stability
+from release.core import records, rollout_watch, stability
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import short
@@ -136,7 +136,7 @@ class Waiter:
         """Poll until stable or failed. Right after an UpdateService its answer is the
         freshest state there is, so the first poll waits for ECS to act on it."""
         clock = default_clock()
-        watch = stability.Watch(target)
+        watch = rollout_watch.Watch(target)
         printed: set[str] = set(target.events_before)
         interval = CHANGED_POLL_SECONDS
         last_summary = last_shape = ""

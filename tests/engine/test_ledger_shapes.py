@@ -12,7 +12,8 @@ from botocore.stub import ANY, Stubber
 
 from release.adapters import ledger
 from release.core import records
-from release.core.config import Environment, read_json
+from release.core.config import Environment
+from release.core.documents import read_json
 
 PROJECT = Path(__file__).resolve().parents[2]
 PK = "sandbox#akka-firehose-service"

@@ -12,7 +12,7 @@ import pytest
 from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
 
 from release.commands.common import load_environment_repo, load_valid_repo
-from release.core import config
+from release.core import documents
 from release.core.errors import InvalidInput
 from release.core.validate import validate_repo
 from release.output.events import OutputFormat, Reporter
@@ -48,8 +48,8 @@ def reporter() -> Reporter:
 
 def test_a_fifo_is_refused_at_once_not_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.json")
-    with pytest.raises(config.DocumentError) as caught:
-        bounded(config.read_json, tmp_path / "pipe.json")
+    with pytest.raises(documents.DocumentError) as caught:
+        bounded(documents.read_json, tmp_path / "pipe.json")
     assert caught.value.rule == "document-type" and "named pipe" in caught.value.message
 
 
@@ -64,7 +64,7 @@ def test_a_document_over_one_mebibyte_is_refused_before_parsing(repo: Path) -> N
     doc["containerDefinitions"][0]["environment"] = [
         {"name": f"V{i}", "value": "x" * 1000} for i in range(1100)]
     (repo / TASKDEF).write_text(json.dumps(doc))
-    assert (repo / TASKDEF).stat().st_size > config.MAX_DOCUMENT_BYTES
+    assert (repo / TASKDEF).stat().st_size > documents.MAX_DOCUMENT_BYTES
     [finding] = validate_repo(repo).errors
     assert (finding.rule, finding.file) == ("document-size", TASKDEF)
     assert "1 MiB" in finding.message and "64 KiB" in finding.fix
@@ -72,14 +72,14 @@ def test_a_document_over_one_mebibyte_is_refused_before_parsing(repo: Path) -> N
 
 def test_depth_is_bounded_and_brackets_in_strings_do_not_count(tmp_path: Path) -> None:
     path = tmp_path / "doc.json"
-    path.write_text("[" * config.MAX_DEPTH + "]" * config.MAX_DEPTH)
-    assert config.read_json(path)
-    path.write_text("[" * (config.MAX_DEPTH + 1) + "]" * (config.MAX_DEPTH + 1))
-    with pytest.raises(config.DocumentError) as caught:
-        config.read_json(path)
+    path.write_text("[" * documents.MAX_DEPTH + "]" * documents.MAX_DEPTH)
+    assert documents.read_json(path)
+    path.write_text("[" * (documents.MAX_DEPTH + 1) + "]" * (documents.MAX_DEPTH + 1))
+    with pytest.raises(documents.DocumentError) as caught:
+        documents.read_json(path)
     assert caught.value.rule == "json-depth"
     path.write_text(json.dumps({"a": "[{" * 500}))
-    assert config.read_json(path) == {"a": "[{" * 500}
+    assert documents.read_json(path) == {"a": "[{" * 500}
 
 
 def test_a_byte_order_mark_is_accepted_with_a_warning(repo: Path) -> None:
@@ -98,8 +98,8 @@ def test_invalid_utf8_and_non_json_constants_are_findings(tmp_path: Path) -> Non
     for content, words in ((b'{"a": "\xff"}', "not UTF-8"), (b'{"a": NaN}', "NaN"),
                            (b'{"a": -Infinity}', "Infinity")):
         path.write_bytes(content)
-        with pytest.raises(config.DocumentError) as caught:
-            config.read_json(path)
+        with pytest.raises(documents.DocumentError) as caught:
+            documents.read_json(path)
         assert words in caught.value.message and caught.value.fix
 
 

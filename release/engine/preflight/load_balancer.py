@@ -17,7 +17,7 @@ from typing import Any
 
 from release.core import preflight as pf
 from release.core.rolling import host_port
-from release.engine.preflight import Context, Denied, not_checked
+from release.engine.preflight.context import Context, Denied, not_checked
 
 
 def check(ctx: Context) -> list[pf.Result]:
@@ -33,9 +33,9 @@ def check(ctx: Context) -> list[pf.Result]:
         elif lb.get("targetGroupArn"):
             results.append(_target_group(ctx, index, lb, mapping))
     if ctx.probe_health:
-        from release.engine.preflight import probe
+        from release.engine.preflight.probe import check as probe_health
 
-        results += probe.check(ctx)
+        results += probe_health(ctx)
     return results
 
 
