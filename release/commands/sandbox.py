@@ -33,7 +33,7 @@ def _registry_line(health: dict | None) -> tuple[str, str]:
 @handles_errors
 def up(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:  # noqa: A002
     """Start the sandbox in the background (idempotent) and wait until it answers."""
-    from release.sandbox import process
+    from release_sandbox import process
 
     reporter = Reporter(format)
     root = find_repo(repo)
@@ -54,7 +54,7 @@ def up(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> Non
 @handles_errors
 def down(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:  # noqa: A002
     """Stop the sandbox that `up` started (by its pid); nothing else is touched."""
-    from release.sandbox import process
+    from release_sandbox import process
 
     reporter = Reporter(format)
     result = process.down(find_repo(repo))
@@ -74,7 +74,7 @@ def down(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> N
 def status(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:  # noqa: A002
     """Show whether the sandbox runs, its endpoints and whether they answer."""
     from release.core.errors import Unreachable
-    from release.sandbox import process
+    from release_sandbox import process
 
     reporter = Reporter(format)
     state = process.status(find_repo(repo))
@@ -113,7 +113,7 @@ def fault(
     format: FormatOption = OutputFormat.text,  # noqa: A002
 ) -> None:
     """Make the next COUNT AWS API calls to the running sandbox fail (demos and tests)."""
-    from release.sandbox import process
+    from release_sandbox import process
 
     reporter = Reporter(format)
     endpoints = process.sandbox_endpoints(find_repo(repo))
