@@ -60,6 +60,7 @@ def measure(tree: Path, runs: int) -> dict[str, Any]:
 
     figures: dict[str, Any] = {"tree": str(tree)}
     with tempfile.TemporaryDirectory() as work, running_sandbox(tree, Path(work)) as sandbox:
+        sandbox.only_services("akka-firehose")  # the seed's service, alone
         sandbox.seed_infrastructure()
         repo = sandbox.repo
         git_repo = git.Repo.init(repo, initial_branch="main")
