@@ -154,7 +154,7 @@ def test_continue_with_nothing_paused_answers_at_once_and_touches_no_record(
 
 @pytest.mark.instances(4)
 def test_a_pause_and_its_continue_are_notified(stage: Stage) -> None:
-    from release.sandbox.webhook import WebhookReceiver
+    from release_sandbox.webhook import WebhookReceiver
 
     go_native(stage, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
     stage.pin("v1")
