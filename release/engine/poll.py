@@ -76,23 +76,6 @@ class Contact:
                                f"with {self.peer}", **self.fields)
 
 
-def read_through(contact: Contact, read: Callable[[], T], *, deadline: float | None = None,
-                 clock: Clock | None = None, sleep: Callable[[float], None] | None = None
-                 ) -> T:
-    """One read, retried through an outage under the one policy (for a loop that is not
-    `poll`'s, e.g. a read before the loop starts)."""
-    clock = clock or default_clock()
-    pause = sleep or clock.sleep
-    while True:
-        try:
-            value = read()
-        except Exception as exc:  # noqa: BLE001 - Contact.lost re-raises all but outages
-            pause(contact.lost(exc, clock.now(), deadline))
-            continue
-        contact.back()
-        return value
-
-
 def poll(read: Callable[[float], T], judge: Callable[[float, T], R | Again], *,
          pace: Pace, contact: Contact, clock: Clock | None = None,
          sleep: Callable[[float], None] | None = None) -> R:
