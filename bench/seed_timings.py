@@ -108,7 +108,7 @@ def release_in_process(sandbox: Any, pin: Any, tag: str) -> tuple[bool, float]:
 def run_at_seed_timings() -> int:
     """The seed-timings run; prints its table; 0 when release meets its targets."""
     from release.core.clock import VirtualClock
-    from release.sandbox.testing import copy_config_repo, running_sandbox
+    from release_sandbox.testing import copy_config_repo, running_sandbox
 
     with tempfile.TemporaryDirectory(prefix="bench-wait-seed-") as tmp:
         staged = Path(tmp) / "documents"

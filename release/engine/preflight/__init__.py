@@ -18,6 +18,7 @@ from release.core import preflight as pf
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.errors import InvalidInput
 from release.core.plan import Live
+from release.core.poll import THROTTLING_CODES
 from release.core.references import Origin
 from release.engine.preflight.context import (
     CHECK,  # noqa: F401 - the modes are the callers' words (preflight.CHECK, preflight.PLAN)
@@ -79,7 +80,7 @@ def run(ctx: Context, *, unchanged: bool = False) -> pf.Report:
 
 _REACH_CODES = {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException",
                 "InvalidClientTokenId", "SignatureDoesNotMatch", "AuthFailure",
-                "ThrottlingException", "Throttling", "RequestLimitExceeded"}
+                *THROTTLING_CODES}
 
 
 # ------------------------------------------------------------------------------ contexts
