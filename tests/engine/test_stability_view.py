@@ -1,6 +1,6 @@
 """The verdict from the load-balancer-neutral view alone: no load balancer's shapes here.
 
-Whatever kind of load balancer a `HealthSource` speaks to, `stability.Watch` reads only
+Whatever kind of load balancer a `HealthSource` speaks to, `rollout_watch.Watch` reads only
 which tasks it serves, which it drains and until when.
 """
 
