@@ -18,13 +18,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from release.adapters import git
-from release.adapters.apicheck import register_task_definition_problems
 from release.core import documents, names, pin
 from release.core.changes import DOCUMENT_DIRS, service_name_of
 from release.core.config import Environment
 from release.core.errors import InvalidInput
 from release.core.pin import ImagePin, ImageRef, parse_image_ref, rewrite_pin
 from release.core.promotion import SourceRelease, trailers
+from release.engine.validate import require_valid
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,6 @@ def _within(repo_root: Path, path: Path) -> Path:
 
 def _validate_candidate(repo_root: Path, rel: str, new_text: str) -> None:
     """Validate the repository as it would be after the edit, before writing anything."""
-    from release.core import validate
 
     with tempfile.TemporaryDirectory(prefix="release-promote-") as tmp:
         root = Path(tmp)
@@ -167,15 +166,9 @@ def _validate_candidate(repo_root: Path, rel: str, new_text: str) -> None:
                     target.write_bytes(path.read_bytes())
         (root / rel).write_text(new_text, encoding="utf-8")
         env = PurePosixPath(rel).parts[1]
-        report = validate.validate_repo(root, [env], api_check=register_task_definition_problems)
-        if report.errors:
-            first = report.errors[0]
-            raise InvalidInput(
-                f"the promoted pin does not validate: {first.one_line()}"
-                + (f" (and {len(report.errors) - 1} more)" if len(report.errors) > 1 else ""),
-                "pin an immutable tag and/or the sha256 digest of an image in the environment's "
-                "repository; nothing was changed",
-            )
+        require_valid(root, [env], "the repository with the promoted pin",
+                      "pin an immutable tag and/or the sha256 digest of an image in the "
+                      "environment's repository")
 
 
 

@@ -131,7 +131,7 @@ def _task_rows(snap: Any) -> list[dict[str, Any]]:
             continue
         instance = snap.instance_ids.get(t.get("containerInstanceArn", ""), "")
         state = snap.health.of(t.get("taskArn", "")).state if snap.health else ""
-        rows.append({"task": str(t.get("taskArn", "")).rsplit("/", 1)[-1][:12],
+        rows.append({"task": short(t.get("taskArn"), "")[:12],
                      "revision": short(t.get("taskDefinitionArn")),
                      "last": t.get("lastStatus"), "desired": t.get("desiredStatus"),
                      "instance": instance, "elb": state})

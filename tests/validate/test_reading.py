@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
 
-from release.commands.common import load_environment_repo, load_valid_repo
 from release.core import documents
-from release.core.errors import InvalidInput
+from release.core.errors import InvalidDocuments, InvalidInput
 from release.core.validate import validate_repo
+from release.engine.validate import load_environment, load_valid
 from release.output.events import OutputFormat, Reporter
 
 PRODUCTION_SERVICE = "environments/production/services/akka-firehose.json"
@@ -89,7 +89,7 @@ def test_a_byte_order_mark_is_accepted_with_a_warning(repo: Path) -> None:
     assert [(f.rule, f.severity, f.file) for f in report.findings] == [
         ("json-bom", "warning", STAGING_SERVICE)]
     # ... and the commands read it the same way: deploy's loader agrees with validate.
-    loaded = load_valid_repo(repo, ["staging"], reporter())
+    loaded = load_valid(repo, ["staging"])
     assert loaded.services_of("staging")[0].service_name == "akka-firehose-service"
 
 
@@ -115,7 +115,7 @@ def break_unrelated_documents(repo: Path) -> None:
 
 def test_unrelated_broken_documents_do_not_stop_status_or_rollback(repo: Path) -> None:
     break_unrelated_documents(repo)
-    loaded = bounded(load_environment_repo, repo, "staging", None, reporter())
+    loaded = bounded(load_environment, repo, "staging", None, reporter())
     [spec] = loaded.services_of("staging")
     assert spec.service_name == "akka-firehose-service"
     assert loaded.taskdef_for(spec).family == "akka-demo"
@@ -124,51 +124,54 @@ def test_unrelated_broken_documents_do_not_stop_status_or_rollback(repo: Path) -
 
 def test_deploy_s_loader_reads_only_what_its_environment_uses(repo: Path) -> None:
     break_unrelated_documents(repo)
-    loaded = bounded(load_valid_repo, repo, ["staging"], reporter())
+    loaded = bounded(load_valid, repo, ["staging"])
     assert set(loaded.taskdefs) == {TASKDEF}
 
 
 def test_a_broken_sibling_service_does_not_stop_the_named_one(repo: Path) -> None:
     (repo / "environments/staging/services/other.json").write_text('{"service": 1}')
-    loaded = load_environment_repo(repo, "staging", "akka-firehose-service", reporter())
+    loaded = load_environment(repo, "staging", "akka-firehose-service", reporter())
     assert [s.name for s in loaded.services_of("staging")] == ["akka-firehose"]
     with pytest.raises(InvalidInput) as caught:  # all services of staging: other.json is one
-        load_environment_repo(repo, "staging", None, reporter())
-    assert "broken" in caught.value.message and "--service" in caught.value.hint
+        load_environment(repo, "staging", None, reporter())
+    assert "validation error(s) in the documents of staging:" in caught.value.message
+    assert "--service" in caught.value.hint
 
 
 @pytest.mark.parametrize("change, pointer", [
     (lambda d: d["service"].pop("serviceName"), "/service"),
     (lambda d: d["service"].update(desiredCount="two"), "/service/desiredCount"),
 ])
-def test_the_service_s_own_broken_spec_stops_status_and_rollback(repo: Path, capsys, change,
+def test_the_service_s_own_broken_spec_stops_status_and_rollback(repo: Path, change,
                                                                 pointer: str) -> None:
     edit(repo, STAGING_SERVICE, change)
     for service in (None, "akka-firehose"):
-        with pytest.raises(InvalidInput) as caught:
-            load_environment_repo(repo, "staging", service, reporter())
-        assert "broken" in caught.value.message and "nothing was changed" in caught.value.hint
-    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert {(e["file"], e["pointer"]) for e in events if e["event"] == "validate.finding"} == {
-        (STAGING_SERVICE, pointer)}
+        with pytest.raises(InvalidDocuments) as caught:
+            load_environment(repo, "staging", service, reporter())
+        assert "validation error(s) in the documents of staging" in caught.value.message
+        assert "nothing was changed" in caught.value.hint
+        # the findings the verb lists (commands/common.handles_errors): only the spec's own
+        assert {(f.file, f.pointer) for f in caught.value.findings} == {
+            (STAGING_SERVICE, pointer)}
 
 
 def test_a_broken_environment_document_stops_them(repo: Path) -> None:
     edit(repo, STAGING_ENV, lambda d: d.pop("loadBalancer"))
     with pytest.raises(InvalidInput):
-        load_environment_repo(repo, "staging", "akka-firehose", reporter())
+        load_environment(repo, "staging", "akka-firehose", reporter())
 
 
 def test_a_spec_too_broken_to_name_is_reported_when_asked_for_by_service_name(repo: Path) -> None:
     (repo / STAGING_SERVICE).write_text('{"service": {"serviceName": 5}')
     with pytest.raises(InvalidInput) as caught:
-        load_environment_repo(repo, "staging", "akka-firehose-service", reporter())
-    assert "broken" in caught.value.message
+        load_environment(repo, "staging", "akka-firehose-service", reporter())
+    assert "validation error(s) in the documents of staging/akka-firehose-service" in \
+        caught.value.message
 
 
 def test_rule_errors_warn_but_do_not_stop_a_rollback(repo: Path, capsys) -> None:
     edit(repo, STAGING_SERVICE, lambda d: d["service"].update(role="otherRole"))
-    loaded = load_environment_repo(repo, "staging", None, reporter())
+    loaded = load_environment(repo, "staging", None, reporter())
     assert loaded.services_of("staging")
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["rule"] for e in events if e["event"] == "validate.finding"] == ["ref-role"]
