@@ -9,15 +9,17 @@ module under release/commands/.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 SUMMARY = ("Validate, build, register and release Amazon ECS services from a git config "
            "repository.")
 
 
-@dataclass(frozen=True)
-class Verb:
-    """One verb: `release <name>` runs release.commands.<module>.<function>."""
+class Verb(NamedTuple):
+    """One verb: `release <name>` runs release.commands.<module>.<function>.
+
+    A NamedTuple, not a dataclass: `release --help` reads this table, and importing
+    dataclasses (and inspect with it) would cost that command more than the rest of it."""
 
     name: str
     module: str
@@ -95,7 +97,6 @@ line since a moment, or new lines as they come."""),
          group=True),
 )
 
-BY_NAME = {verb.name: verb for verb in VERBS}
 
 # typer's own options of the app, as it prints them (completion, help)
 APP_OPTIONS = """\
@@ -129,11 +130,22 @@ def short_help(text: str, limit: int) -> str:
 
 def overview() -> str:
     """`release --help`: what typer prints for the app, made from VERBS without typer."""
-    import textwrap
-
     width = max(len(verb.name) for verb in VERBS)
-    summary = textwrap.fill(SUMMARY, WIDTH, initial_indent="  ", subsequent_indent="  ")
+    summary = "\n".join(_wrapped(SUMMARY, WIDTH, "  "))
     rows = "".join(f"  {verb.name:<{width}}  {short_help(verb.help, WIDTH - 6 - width)}\n"
                    for verb in VERBS)
     return (f"Usage: release [OPTIONS] COMMAND [ARGS]...\n\n{summary}\n\n{APP_OPTIONS}\n"
             f"Commands:\n{rows}")
+
+
+def _wrapped(text: str, width: int, indent: str) -> list[str]:
+    """Greedy word wrap, as click's (textwrap's) for plain words, without importing it."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and len(indent) + len(line) + 1 + len(word) > width:
+            lines.append(indent + line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return [*lines, indent + line] if line else lines

@@ -75,13 +75,6 @@ def make_target(env: Environment, spec: ServiceSpec, revision: str, deployment_i
         events_before=frozenset(e.get("id", "") for e in (service or {}).get("events", [])))
 
 
-def load_balancer_name(spec: ServiceSpec) -> str | None:
-    for lb in spec.service.get("loadBalancers", []):
-        if lb.get("loadBalancerName"):
-            return lb["loadBalancerName"]
-    return None
-
-
 @dataclass
 class Waiter:
     """The wait loop of one service: polls, prints what is new, returns the final verdict."""
