@@ -25,8 +25,6 @@ from release.core.service_deployments import NATIVE_STRATEGIES, strategy
 
 ROLLING_WAIT = "rolling"
 NATIVE_WAIT = "native"
-# the key of a loadBalancers entry → what the rolling wait reads the tasks' health from
-HEALTH_KEYS = {"loadBalancerName": "classic ELB", "targetGroupArn": "target groups"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,10 @@ class WaitStrategy:
         """One line for a plan: what "done" means for this wait."""
         if self.native:
             return f"follow ECS's {self.strategy} service deployment to its end"
-        behind = f"behind {HEALTH_KEYS[self.health]}" if self.health else "behind no load balancer"
+        from release.core import balancers  # the load-balancer kinds (a registry)
+
+        kind = next((k for k in balancers.KINDS if k.service_key == self.health), None)
+        behind = f"behind {kind.in_plans}" if kind else "behind no load balancer"
         return (f"rolling: stable when the new revision runs the desired count, healthy, "
                 f"and the old tasks have drained ({behind})")
 
@@ -60,6 +61,7 @@ def choose(service: Mapping[str, Any] | None) -> WaitStrategy:
     kind = strategy(block.get("deploymentConfiguration"))
     if kind in NATIVE_STRATEGIES:
         return WaitStrategy(NATIVE_WAIT, kind)
-    health = next((key for lb in block.get("loadBalancers") or [] for key in HEALTH_KEYS
-                   if lb.get(key)), None)
-    return WaitStrategy(ROLLING_WAIT, kind, health)
+    from release.core import balancers  # the load-balancer kinds (a registry)
+
+    behind = balancers.of_entries(block.get("loadBalancers"))
+    return WaitStrategy(ROLLING_WAIT, kind, behind[0].service_key if behind else None)
