@@ -186,7 +186,7 @@ def timing_draining(ctx: Context) -> Iterator[Finding]:
 
 KIND = LoadBalancerKind(
     name="classic", env_types=TYPES, service_key="loadBalancerName",
-    called="the classic ELB", in_plans="classic ELB",
+    called="the classic ELB",
     label="a classic ELB (loadBalancerName)",
     rules=(lb_instance_port, lb_health_check_port, lb_grace_period, lb_health_check,
            ref_load_balancer, timing_draining),

@@ -17,7 +17,6 @@ class LoadBalancerKind:
     service_key: str  # the key of a service's loadBalancers entry that names it
     label: str  # how a finding names it: "a target group (targetGroupArn)"
     called: str  # how a sentence names one: "the classic ELB", "the target group"
-    in_plans: str  # a rolling wait's plan line: "behind classic ELB", "behind target groups"
     rules: tuple[RuleFn, ...]  # its validation rules (run after the families')
     # ECS's own BLUE_GREEN/LINEAR/CANARY strategies shift its traffic (listener rules)
     native_strategies: bool

@@ -144,7 +144,7 @@ def tg_health_check(ctx: Context) -> Iterator[Finding]:
 
 KIND = LoadBalancerKind(
     name="target_groups", env_types=TARGET_GROUP_KINDS, service_key="targetGroupArn",
-    called="the target group", in_plans="target groups",
+    called="the target group",
     label="a target group (targetGroupArn)",
     rules=(tg_reference, tg_target_type, tg_grace_period, tg_health_check),
     native_strategies=True, task_count_canary=False, updatable_in_place=True)
