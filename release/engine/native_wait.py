@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from release.core import records
 from release.core import service_deployments as native
@@ -42,6 +42,9 @@ from release.engine.wait import (
     next_interval,
 )
 from release.output.events import Reporter
+
+if TYPE_CHECKING:
+    from release.adapters.lease import ServiceLease
 
 PAUSED = native.PAUSED_OUTCOME
 POLL_SECONDS = 5.0  # while looking for a just-started deployment
@@ -133,9 +136,9 @@ def find_deployment(env: Environment, spec: ServiceSpec, aws: Any, after: float 
 
 
 def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, arn: str,
-           deadline: float, rollback: bool = True) -> Followed:
-    """Poll the deployment until it is done or paused; past `deadline`, roll it back."""
-    from release.adapters import ledger
+           deadline: float, rollback: bool = True, *, lease: ServiceLease) -> Followed:
+    """Poll the deployment until it is done or paused; past `deadline`, roll it back. `lease`:
+    the release's (checked at each poll, ensured before the rollback call)."""
     from release.adapters import service_deployments as api
 
     clock = default_clock()
@@ -144,7 +147,7 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
     stopped = False
     interval, shown, shown_at = CHANGED_POLL_SECONDS, "", 0.0
     while True:
-        ledger.check_held(env.name, spec.service_name)  # the lock still ours?
+        lease.check()  # the lock still ours?
         now = clock.now()
         with aws_step(env, f"reading the deployment of {spec.service_name}"):
             deployment = api.describe(aws.ecs, arn)
@@ -173,7 +176,7 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
                           f"{deployment.get('lifecycleStage') or 'the deployment'}; stopping "
                           "it with a rollback (StopServiceDeployment ROLLBACK)", "error",
                           env=env.name, service=spec.service_name, cause="budget_exhausted")
-            ledger.ensure_held(env.name, spec.service_name)
+            lease.ensure()
             with aws_step(env, f"rolling back the deployment of {spec.service_name}"):
                 api.stop_with_rollback(aws.ecs, arn)
             stopped, deadline = True, now + ROLLBACK_SECONDS
@@ -182,12 +185,10 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
 
 
 def finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-           followed: Followed, revision: str, previous: str | None, registered: bool
-           ) -> ReleaseOutcome:
+           followed: Followed, revision: str, previous: str | None, registered: bool, *,
+           lease: ServiceLease) -> ReleaseOutcome:
     """The release's outcome from how its deployment ended; the record tags follow it."""
-    from release.adapters import ledger
-
-    ledger.ensure_held(env.name, spec.service_name)  # paused past the lease: nothing more
+    lease.ensure()  # paused past the lease: nothing more
     verdict, name, now = followed.verdict, spec.service_name, default_clock().now()
     where = f"{env.name}/{name}"
     tagged = revision if registered else None
@@ -230,7 +231,8 @@ def finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
 
 def wait_and_finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
                     revision: str, previous: str | None, started: float, budget: Any,
-                    rollback: bool, registered: bool, resumed: bool) -> ReleaseOutcome:
+                    rollback: bool, registered: bool, resumed: bool, lease: ServiceLease
+                    ) -> ReleaseOutcome:
     """deploy.py's wait for a native strategy: find the deployment, follow it, finish.
 
     An `auto` budget grows by the strategy's bakes (core/service_deployments.native_seconds);
@@ -249,5 +251,6 @@ def wait_and_finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Rep
                   f"({native.strategy(config)}, budget {seconds} s)", env=env.name,
                   service=spec.service_name, revision=revision, deployment=arn,
                   deadline=records.iso(started + seconds))
-    followed = follow(env, spec, aws, reporter, arn, started + seconds, rollback)
-    return finish(env, spec, aws, reporter, followed, revision, previous, registered)
+    followed = follow(env, spec, aws, reporter, arn, started + seconds, rollback, lease=lease)
+    return finish(env, spec, aws, reporter, followed, revision, previous, registered,
+                  lease=lease)

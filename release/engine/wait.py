@@ -118,6 +118,7 @@ class Waiter:
     reporter: Reporter
     reader: Any = None
     describe_calls: int = 0
+    lease: Any = None  # the release's lease (adapters/lease.ServiceLease), checked each poll
     stable_at: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -152,10 +153,9 @@ class Waiter:
                            deadline=records.iso(target.deadline))
         if just_updated:
             self.reader.sleep(CHANGED_POLL_SECONDS)
-        from release.adapters import ledger
-
         while True:
-            ledger.check_held(self.env.name, self.spec.service_name)  # the lock still ours?
+            if self.lease is not None:
+                self.lease.check()  # the lock still ours?
             now = clock.now()
             try:
                 snap = self.reader.read(now)
