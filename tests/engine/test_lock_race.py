@@ -24,7 +24,7 @@ from release.adapters import ledger
 from release.adapters.lease import LeaseTable
 from release.core import records
 from release.core.clock import RealClock
-from release.sandbox.testing import running_sandbox
+from release_sandbox.testing import running_sandbox
 
 
 @pytest.fixture
