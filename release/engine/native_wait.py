@@ -144,9 +144,11 @@ def _contact(env: Environment, spec: ServiceSpec, doing: str, reporter: Reporter
 
 
 def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, arn: str,
-           deadline: float, rollback: bool = True, *, lease: ServiceLease) -> Followed:
+           deadline: float, rollback: bool = True, *, lease: ServiceLease | None = None
+           ) -> Followed:
     """Poll the deployment until it is done or paused; past `deadline`, roll it back. `lease`:
-    the release's (checked at each poll, ensured before the rollback call)."""
+    the release's, checked at each poll and ensured before the rollback call (None: a wait
+    that holds no lock, which checks none)."""
     from release.adapters import service_deployments as api
 
     watch = native.NativeWatch()
@@ -156,7 +158,8 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
     pace = Pace(CHANGED_POLL_SECONDS, deadline, backoff=True)
 
     def read(_now: float) -> Mapping[str, Any] | None:
-        lease.check()  # the lock still ours?
+        if lease is not None:
+            lease.check()  # the lock still ours?
         return api.describe(aws.ecs, arn)
 
     def judge(now: float, deployment: Mapping[str, Any] | None) -> Followed | Again:
@@ -185,7 +188,8 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
                           f"{deployment.get('lifecycleStage') or 'the deployment'}; stopping "
                           "it with a rollback (StopServiceDeployment ROLLBACK)", "error",
                           env=env.name, service=spec.service_name, cause="budget_exhausted")
-            lease.ensure()
+            if lease is not None:
+                lease.ensure()
             with aws_step(env, f"rolling back the deployment of {spec.service_name}"):
                 api.stop_with_rollback(aws.ecs, arn)
             stopped, pace.deadline = True, now + ROLLBACK_SECONDS
