@@ -337,9 +337,8 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
 def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aws: Any,
                      held: Any, *, timeout: int | str | None = None, rollback: bool = True,
                      scale_in: Any = None) -> ReleaseOutcome:
-    """Release one service under `held` (engine/hold.Hold: its lease and ledger entries):
-    plan, register, update, wait, and roll back when it fails. `scale_in`
-    (engine/autoscaling.ScaleIn) suspends scale-in once the ledger entry is open."""
+    """Release one service under `held` (engine/hold.Hold): plan, register, update, wait, and
+    roll back when it fails. `scale_in` (autoscaling.ScaleIn) acts once the entry is open."""
     from release.engine import preflight, run, values
 
     prepared = prepare(repo, spec, timeout=timeout, aws=aws)
