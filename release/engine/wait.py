@@ -96,8 +96,8 @@ class Waiter:
     stable_at: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from release.adapters.live import health_source
         from release.adapters.poller import poller_for
+        from release.engine.balancers import health_source
 
         self.reader = poller_for(self.aws, self.reporter).join(
             self.env.cluster, self.spec.service_name, health_source(self.aws, self.env, self.spec))
