@@ -1,6 +1,7 @@
-"""Waiting for a service to be stable: the poll loop and its pacing.
+"""Waiting for a service to be stable: the rolling wait.
 
-The wait is a loop over `stability.Watch`: one snapshot per poll, polling fast
+The wait runs the one poll loop (engine/poll.py) over `stability.Watch`: one snapshot
+per poll, its pace core/poll.py's backoff: polling fast
 while things change and backing off while they do not, waking up when the watch
 expects something (a drain ending, a task due InService). The snapshot comes from
 the environment's one poller (adapters/poller.py), which serves every service due
