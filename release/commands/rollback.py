@@ -12,7 +12,6 @@ from release.commands.common import (
     find_repo,
     handles_errors,
 )
-from release.commands.lock import releases_locks
 from release.commands.service_options import (
     CommitOption,
     NotifyOption,
@@ -28,7 +27,6 @@ from release.output.events import OutputFormat
 
 
 @handles_errors
-@releases_locks
 def rollback(
     env: EnvOption,
     service: ServiceOption = None,
