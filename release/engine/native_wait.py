@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from release.core import records
 from release.core import service_deployments as native
@@ -38,6 +38,9 @@ from release.engine.outcome import NOT_RESTORED, RELEASED, ROLLED_BACK, ReleaseO
 from release.engine.poll import Contact, poll
 from release.engine.wait import aws_step
 from release.output.events import Reporter
+
+if TYPE_CHECKING:
+    from release.adapters.lease import ServiceLease
 
 PAUSED = native.PAUSED_OUTCOME
 POLL_SECONDS = 5.0  # while looking for a just-started deployment
@@ -141,9 +144,11 @@ def _contact(env: Environment, spec: ServiceSpec, doing: str, reporter: Reporter
 
 
 def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, arn: str,
-           deadline: float, rollback: bool = True) -> Followed:
-    """Poll the deployment until it is done or paused; past `deadline`, roll it back."""
-    from release.adapters import ledger
+           deadline: float, rollback: bool = True, *, lease: ServiceLease | None = None
+           ) -> Followed:
+    """Poll the deployment until it is done or paused; past `deadline`, roll it back. `lease`:
+    the release's, checked at each poll and ensured before the rollback call (None: a wait
+    that holds no lock, which checks none)."""
     from release.adapters import service_deployments as api
 
     watch = native.NativeWatch()
@@ -153,7 +158,8 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
     pace = Pace(CHANGED_POLL_SECONDS, deadline, backoff=True)
 
     def read(_now: float) -> Mapping[str, Any] | None:
-        ledger.check_held(env.name, spec.service_name)  # the lock still ours?
+        if lease is not None:
+            lease.check()  # the lock still ours?
         return api.describe(aws.ecs, arn)
 
     def judge(now: float, deployment: Mapping[str, Any] | None) -> Followed | Again:
@@ -182,7 +188,8 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
                           f"{deployment.get('lifecycleStage') or 'the deployment'}; stopping "
                           "it with a rollback (StopServiceDeployment ROLLBACK)", "error",
                           env=env.name, service=spec.service_name, cause="budget_exhausted")
-            ledger.ensure_held(env.name, spec.service_name)
+            if lease is not None:
+                lease.ensure()
             with aws_step(env, f"rolling back the deployment of {spec.service_name}"):
                 api.stop_with_rollback(aws.ecs, arn)
             stopped, pace.deadline = True, now + ROLLBACK_SECONDS
@@ -193,12 +200,10 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
 
 
 def finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-           followed: Followed, revision: str, previous: str | None, registered: bool
-           ) -> ReleaseOutcome:
+           followed: Followed, revision: str, previous: str | None, registered: bool, *,
+           lease: ServiceLease) -> ReleaseOutcome:
     """The release's outcome from how its deployment ended; the record tags follow it."""
-    from release.adapters import ledger
-
-    ledger.ensure_held(env.name, spec.service_name)  # paused past the lease: nothing more
+    lease.ensure()  # paused past the lease: nothing more
     verdict, name, now = followed.verdict, spec.service_name, default_clock().now()
     where = f"{env.name}/{name}"
     tagged = revision if registered else None
@@ -241,7 +246,8 @@ def finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
 
 def wait_and_finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
                     revision: str, previous: str | None, started: float, budget: Any,
-                    rollback: bool, registered: bool, resumed: bool) -> ReleaseOutcome:
+                    rollback: bool, registered: bool, resumed: bool, lease: ServiceLease
+                    ) -> ReleaseOutcome:
     """deploy.py's wait for a native strategy: find the deployment, follow it, finish.
 
     An `auto` budget grows by the strategy's bakes (core/service_deployments.native_seconds);
@@ -260,5 +266,6 @@ def wait_and_finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Rep
                   f"({native.strategy(config)}, budget {seconds} s)", env=env.name,
                   service=spec.service_name, revision=revision, deployment=arn,
                   deadline=records.iso(started + seconds))
-    followed = follow(env, spec, aws, reporter, arn, started + seconds, rollback)
-    return finish(env, spec, aws, reporter, followed, revision, previous, registered)
+    followed = follow(env, spec, aws, reporter, arn, started + seconds, rollback, lease=lease)
+    return finish(env, spec, aws, reporter, followed, revision, previous, registered,
+                  lease=lease)

@@ -93,6 +93,7 @@ class Waiter:
     reporter: Reporter
     reader: Any = None
     describe_calls: int = 0
+    lease: Any = None  # the release's lease (adapters/lease.ServiceLease), checked each poll
     stable_at: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -124,10 +125,9 @@ class Waiter:
                            deadline=records.iso(target.deadline))
         if just_updated:
             self.reader.sleep(CHANGED_POLL_SECONDS)
-        from release.adapters import ledger
-
         def read(now: float) -> stability.Snapshot:
-            ledger.check_held(self.env.name, self.spec.service_name)  # the lock still ours?
+            if self.lease is not None:
+                self.lease.check()  # the lock still ours?
             return self.reader.read(now)
 
         def judge(now: float, snap: stability.Snapshot) -> stability.Verdict | Again:
