@@ -1,4 +1,4 @@
-"""Smoke checks of an environment's services against its classic ELB, as one report.
+"""Smoke checks of an environment's services against its load balancer, as one report.
 
 The verb only renders this report; the exit code comes from the outcome: a
 check that got the wrong answer is invalid (1, the release is live and wrong),

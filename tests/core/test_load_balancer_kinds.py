@@ -94,15 +94,27 @@ def test_every_environment_type_and_service_key_has_exactly_one_kind() -> None:
     assert kinds.of_entry({"containerName": "c", "containerPort": 80}) is None
 
 
-def test_no_module_outside_the_kinds_asks_whether_the_load_balancer_is_classic() -> None:
-    own = ("core/balancers/", "engine/balancers/", "sandbox/")
+# a kind's own modules (and the adapters its effects use) may name its keys
+OWN = ("core/balancers/", "engine/balancers/", "adapters/elb_classic.py",
+       "adapters/target_groups.py")
+# what still reads one kind's key, and why it is not (yet) a kind's function
+KNOWN = {
+    "engine/init.py": "`release init` adopts a service behind a classic ELB only",
+    "engine/preflight/roles.py": "the service-linked-role note is shown for a classic ELB",
+    "engine/wait.py": "load_balancer_name, a dead name (issue 28's dead code)",
+}
+
+
+def test_no_module_outside_the_kinds_asks_which_kind_the_load_balancer_is() -> None:
     asking = []
     for path in sorted((ROOT / "release").rglob("*.py")):
         rel = path.relative_to(ROOT / "release").as_posix()
-        if rel.startswith(own):
+        if rel.startswith(OWN):
             continue
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            if re.search(r"\.classic\b|bootstrap_elbv2|HEALTH_SOURCES", line):
+            if re.search(r"\.classic\b|bootstrap_elbv2|HEALTH_SOURCES", line) or (
+                    rel not in KNOWN
+                    and re.search(r"[\"'](loadBalancerName|targetGroupArn)[\"']", line)):
                 asking.append(f"{rel}:{number}: {line.strip()}")
     assert asking == [], "dispatch through release/core/balancers or release/engine/balancers"
 
