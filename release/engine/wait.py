@@ -118,6 +118,7 @@ class Waiter:
                            deadline=records.iso(target.deadline))
         if just_updated:
             self.reader.sleep(CHANGED_POLL_SECONDS)
+
         def read(now: float) -> stability.Snapshot:
             if self.lease is not None:
                 self.lease.check()  # the lock still ours?

@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# the rule families come first in the catalogue whichever is imported first: importing
-# rules.base (the kinds' modules do) runs the rules package, which imports the families
 from release.core.balancers import classic, target_groups
 from release.core.balancers.kind import LoadBalancerKind
 from release.core.rules.base import RuleFn
