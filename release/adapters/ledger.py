@@ -525,10 +525,10 @@ class Hold:
             closed, why = self._closing(entry, outcome, reason)
             self.note_closed(entry, closed, why)
             if entry.kind == records.RELEASE and entry.revision in self.registered:
-                with contextlib.suppress(Exception):
-                    self.aws.ecs.tag_resource(resourceArn=entry.revision,
-                                              tags=records.outcome_tags(
-                                                  closed, why, default_clock().now()))
+                from release.adapters.record_tags import tag_record  # the one writer
+
+                tag_record(self.aws, None, entry.revision,
+                           records.outcome_tags(closed, why, default_clock().now()))
 
     def _closing(self, entry: records.Entry, outcome: str, reason: str) -> tuple[str, str]:
         """How an entry this run leaves open ends. A release whose failure was noted

@@ -21,7 +21,9 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import InvalidInput
-from release.engine.native_wait import GoingOn, finish, follow, going_on
+from release.engine import finish
+from release.engine.executor import Release
+from release.engine.native_wait import GoingOn, follow, going_on
 from release.engine.outcome import ReleaseOutcome
 from release.engine.wait import aws_step, connect
 from release.output.events import Reporter
@@ -63,7 +65,9 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
         extra = native.native_seconds(deployment.get("deploymentConfiguration") or {})
         followed = follow(env, spec, aws, reporter, arn,
                           default_clock().now() + CONTINUE_BUDGET_SECONDS + extra)
-        outcome = finish(env, spec, aws, reporter, followed, revision, previous, True)
+        outcome = finish.native_outcome(finish.Ending(
+            Release(env, spec, aws, None, {}, None, previous, revision), reporter, revision,
+            previous, True, True), followed)  # the one finisher, as a release's
         from release.engine.deploy import LEDGER_OUTCOMES
 
         if outcome.status in LEDGER_OUTCOMES:
