@@ -6,11 +6,11 @@ BIN := $(VENV)/bin
 
 .PHONY: install engine example test demo lint bench clean
 
-$(BIN)/release: pyproject.toml
+$(BIN)/release: pyproject.toml sandbox/pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed ($(PY) not found)"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -e '.[dev,bench]' -e ./sandbox
 	@touch $@
 
 install: $(BIN)/release

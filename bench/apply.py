@@ -119,13 +119,13 @@ def sandbox_process(workdir: Path) -> Iterator[Any]:
     """The sandbox in its own process, as `release sandbox up` runs it: AWS is never inside
     the client's process, and here it gets a core of its own."""
     from release.core.clock import RealClock
-    from release.sandbox.registry import free_port
-    from release.sandbox.testing import SandboxHandle, copy_config_repo
+    from release_sandbox.registry import free_port
+    from release_sandbox.testing import SandboxHandle, copy_config_repo
 
     endpoint = f"http://127.0.0.1:{free_port()}"
     repo = copy_config_repo(ROOT, workdir / "repo", endpoint, None)
     log = (workdir / "sandbox.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "release.sandbox.server", "--repo",
+    process = subprocess.Popen([sys.executable, "-m", "release_sandbox.server", "--repo",
                                 str(repo), "--state-dir", str(workdir / "state")],
                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:

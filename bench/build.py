@@ -30,7 +30,7 @@ import boto3
 import git
 from moto.server import ThreadedMotoServer
 
-from release.sandbox.registry import Registry
+from release_sandbox.registry import Registry
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONTEXT = "examples/akka-firehose"

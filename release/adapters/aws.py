@@ -36,6 +36,7 @@ import botocore.session
 from release.adapters.budget import RequestBudget, configured_per_second
 from release.core.config import Environment
 from release.core.errors import InvalidInput, Unreachable
+from release.core.poll import is_throttling
 
 RETRY_CONFIG = botocore.config.Config(
     retries={"mode": "adaptive", "max_attempts": 10},
@@ -347,6 +348,14 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
+def retryable(exc: BaseException) -> bool:
+    """A lost connection or throttling that outlasted botocore's own retries: what a poll
+    loop retries under core/poll.py's outage policy rather than failing at once."""
+    if isinstance(exc, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError):
+        return True
+    return is_throttling(error_code(exc))
+
+
 _bx = botocore.exceptions
 _CONFIG_FIX = ("fix the AWS configuration: ~/.aws/config (AWS_CONFIG_FILE), "
                "~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE) and the AWS_* variables")
@@ -432,7 +441,7 @@ def aws_errors(env: Environment, doing: str) -> Iterator[None]:
         msg = exc.response.get("Error", {}).get("Message", str(exc))
         if code in AUTH_CODES or exc.operation_name == "AssumeRole":
             raise _refused(exc, env, doing) from None
-        if code in {"ThrottlingException", "Throttling", "RequestLimitExceeded"}:
+        if is_throttling(code):
             raise Unreachable(f"AWS kept throttling while {doing}: {msg}",
                               "retry in a minute; lower concurrency if it persists") from None
         raise InvalidInput(f"AWS rejected the request while {doing}: {code}: {msg}",

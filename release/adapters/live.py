@@ -18,18 +18,9 @@ from release.core import service_settings, stability
 from release.core.config import Environment, ServiceSpec
 from release.core.errors import InvalidInput
 from release.core.plan import Live
+from release.core.poll_rounds import no_cluster
 from release.core.records import Record
 from release.core.serving import HealthSource
-
-
-def no_cluster(cluster: str, env_name: str | None) -> InvalidInput:
-    """ClusterNotFoundException, said with the environment whose bootstrap creates it."""
-    if env_name is None:  # `release init`: the cluster is the operator's --cluster
-        return InvalidInput(f"cluster {cluster!r} does not exist",
-                            "check --cluster (`aws ecs list-clusters`)")
-    return InvalidInput(f"cluster {cluster!r} does not exist",
-                        f"create it with `release bootstrap --env {env_name}`, or fix "
-                        f"environments/{env_name}/environment.json's cluster")
 
 
 def describe_service(ecs: Any, cluster: str, name: str, env_name: str | None = None,

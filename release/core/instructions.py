@@ -82,16 +82,18 @@ class Wait:
     seconds: int
     purpose: str = RELEASE
     resumed: bool = False  # waiting for a deployment already in progress
+    health: str | None = None  # rolling: who says a task is healthy ("classic ELB", …)
 
     def describe(self) -> str:
-        how = ("rolling update" if self.strategy == ROLLING
+        how = ((f"rolling update, health from the {self.health}" if self.health
+                else "rolling update") if self.strategy == ROLLING
                else f"ECS {self.strategy} deployment")
         why = "" if self.purpose == RELEASE else f", {self.purpose}"
         return f"wait for {self.service} ({how}{why}): stable within {self.seconds} s"
 
     def as_dict(self) -> dict[str, Any]:
         return {"service": self.service, "strategy": self.strategy, "seconds": self.seconds,
-                "purpose": self.purpose, "resumed": self.resumed}
+                "purpose": self.purpose, "resumed": self.resumed, "health": self.health}
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ from release.core.diff import (
 from release.core.errors import UsageError
 from release.core.instructions import Instruction
 from release.core.rolling import static_host_port  # noqa: F401 - the wait's target port
+from release.core.wait_strategy import HEALTH_KEYS
+from release.core.wait_strategy import choose as choose_wait
 
 __all__ = ["SERVICE", "TASKDEF", "Budget", "Change", "Drift", "Live", "ReleasePlan",
            "budget_for", "diff", "drift", "make_plan", "normalise_taskdef", "rollback_plan",
@@ -262,15 +264,18 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
 
 
 def wait_step(spec: ServiceSpec, budget: Budget, *, resumed: bool = False) -> steps.Wait:
-    """How a release of `spec` waits: ECS's native deployment followed (an `auto` budget
-    grown by the strategy's bakes, core/service_deployments.native_seconds), else the
-    rolling update counted within the budget."""
-    config = spec.service.get("deploymentConfiguration") or {}
-    if native.is_native(spec.service):
+    """How a release of `spec` waits, as core/wait_strategy.choose decides it: ECS's native
+    deployment followed (an `auto` budget grown by the strategy's bakes,
+    core/service_deployments.native_seconds), else the rolling update counted within the
+    budget, read from the load balancer the service is behind."""
+    chosen = choose_wait(spec.service)
+    if chosen.native:
+        config = spec.service.get("deploymentConfiguration") or {}
         seconds = budget.seconds + (native.native_seconds(config)
                                     if budget.source == "auto" else 0)
-        return steps.Wait(spec.service_name, native.strategy(config), seconds, resumed=resumed)
-    return steps.Wait(spec.service_name, steps.ROLLING, budget.seconds, resumed=resumed)
+        return steps.Wait(spec.service_name, chosen.strategy, seconds, resumed=resumed)
+    return steps.Wait(spec.service_name, steps.ROLLING, budget.seconds, resumed=resumed,
+                      health=HEALTH_KEYS.get(chosen.health or ""))
 
 
 def bake_step(spec: ServiceSpec) -> steps.Bake | None:

@@ -32,14 +32,10 @@ from release.core import service_deployments as native
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import short
+from release.core.poll import CHANGED_POLL_SECONDS, COUNTDOWN_EVERY_SECONDS, Again, Pace, shape
 from release.core.serving import epoch
-from release.engine.wait import (
-    _COUNTDOWN,
-    CHANGED_POLL_SECONDS,
-    COUNTDOWN_EVERY_SECONDS,
-    aws_step,
-    next_interval,
-)
+from release.engine.poll import Contact, poll
+from release.engine.wait import aws_step
 from release.output.events import Reporter
 
 PAUSED = native.PAUSED_OUTCOME
@@ -122,13 +118,25 @@ def find_deployment(env: Environment, spec: ServiceSpec, aws: Any, after: float 
     from release.adapters import service_deployments as api
 
     clock = default_clock()
-    until = clock.now() + FIND_SECONDS
-    while True:
-        with aws_step(env, f"listing the deployments of {spec.service_name}"):
-            found = api.find(aws.ecs, env.cluster, spec.service_name, after, active_only)
-        if found is not None or clock.now() >= until:
-            return found
-        clock.sleep(POLL_SECONDS)
+    pace = Pace(POLL_SECONDS, clock.now() + FIND_SECONDS)
+
+    def read(_now: float) -> Mapping[str, Any] | None:
+        return api.find(aws.ecs, env.cluster, spec.service_name, after, active_only)
+
+    def judge(now: float, found: Mapping[str, Any] | None) -> Mapping[str, Any] | None | Again:
+        return found if found is not None or pace.due(now) else Again()
+
+    return poll(read, judge, pace=pace, clock=clock,
+                contact=_contact(env, spec, f"listing the deployments of {spec.service_name}"))
+
+
+def _contact(env: Environment, spec: ServiceSpec, doing: str, reporter: Reporter | None = None,
+             ) -> Contact:
+    """The native wait's side of an outage: ECS goes on with the deployment regardless."""
+    return Contact(env, doing, "ECS goes on with the deployment on its own; watch it with "
+                   f"`release status --env {env.name} --service {spec.name}`", reporter,
+                   "wait", f"{env.name}/{spec.service_name}: ",
+                   fields={"env": env.name, "service": spec.service_name})
 
 
 def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, arn: str,
@@ -137,37 +145,38 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
     from release.adapters import ledger
     from release.adapters import service_deployments as api
 
-    clock = default_clock()
     watch = native.NativeWatch()
     where = f"{env.name}/{spec.service_name}"
     stopped = False
-    interval, shown, shown_at = CHANGED_POLL_SECONDS, "", 0.0
-    while True:
+    shown, shown_at = "", 0.0
+    pace = Pace(CHANGED_POLL_SECONDS, deadline, backoff=True)
+
+    def read(_now: float) -> Mapping[str, Any] | None:
         ledger.check_held(env.name, spec.service_name)  # the lock still ours?
-        now = clock.now()
-        with aws_step(env, f"reading the deployment of {spec.service_name}"):
-            deployment = api.describe(aws.ecs, arn)
+        return api.describe(aws.ecs, arn)
+
+    def judge(now: float, deployment: Mapping[str, Any] | None) -> Followed | Again:
+        nonlocal stopped, shown, shown_at
         if deployment is None:
             return Followed(native.NativeVerdict(
                 native.NOT_RESTORED, "", f"ECS no longer describes deployment {arn}"), arn,
                 stopped)
         verdict = watch.observe(deployment, now)
-        shape = _COUNTDOWN.sub("", verdict.summary)
-        moved = shape != shown
+        moved = shape(verdict.summary) != shown
         if moved or (verdict.changed and now - shown_at >= COUNTDOWN_EVERY_SECONDS):
-            shown, shown_at = shape, now  # a bake countdown alone: at most every 30 s
+            shown, shown_at = shape(verdict.summary), now  # a bake countdown: every 30 s
             reporter.emit("wait.progress", f"{where}: {verdict.summary}", "dim",
                           env=env.name, service=spec.service_name, summary=verdict.summary,
                           stage=deployment.get("lifecycleStage"),
                           status=deployment.get("status"), traffic=verdict.traffic)
         if verdict.done or verdict.state == native.PAUSED:
             return Followed(verdict, arn, stopped)
-        if now >= deadline and (stopped or not rollback):
+        if pace.due(now) and (stopped or not rollback):
             reason = ("the rollback did not finish in time" if stopped
                       else "the time budget ran out (rollback disabled)")
             return Followed(native.NativeVerdict(native.NOT_RESTORED, verdict.summary,
                                                  reason), arn, stopped)
-        if now >= deadline and verdict.state == native.PROGRESSING:
+        if pace.due(now) and verdict.state == native.PROGRESSING:
             reporter.emit("wait.failed", f"{where}: the time budget ran out in "
                           f"{deployment.get('lifecycleStage') or 'the deployment'}; stopping "
                           "it with a rollback (StopServiceDeployment ROLLBACK)", "error",
@@ -175,9 +184,11 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
             ledger.ensure_held(env.name, spec.service_name)
             with aws_step(env, f"rolling back the deployment of {spec.service_name}"):
                 api.stop_with_rollback(aws.ecs, arn)
-            stopped, deadline = True, now + ROLLBACK_SECONDS
-        interval = next_interval(interval, moved)
-        clock.sleep(max(min(interval, deadline - now + 0.1), 0.1))
+            stopped, pace.deadline = True, now + ROLLBACK_SECONDS
+        return Again(changed=moved)
+
+    return poll(read, judge, pace=pace, contact=_contact(
+        env, spec, f"reading the deployment of {spec.service_name}", reporter))
 
 
 NOT_FOUND = "not_found"  # ECS listed no deployment of the release

@@ -23,7 +23,7 @@ from engine_sandbox import PROJECT, SERVICE, Stage
 from release.adapters import ledger
 from release.core import records
 from release.core.clock import RealClock
-from release.sandbox.testing import running_sandbox
+from release_sandbox.testing import running_sandbox
 
 
 @pytest.fixture

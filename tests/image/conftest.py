@@ -22,7 +22,7 @@ import pytest
 from image_support import commit_all, point_sandbox_at
 from moto.server import ThreadedMotoServer
 
-from release.sandbox.registry import Registry
+from release_sandbox.registry import Registry
 
 PROJECT = Path(__file__).resolve().parents[2]
 CONTEXT = "examples/akka-firehose"

@@ -61,7 +61,7 @@ def sandbox_processes(repo: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"release.sandbox.server" in cmdline and str(repo).encode() in cmdline:
+        if b"release_sandbox.server" in cmdline and str(repo).encode() in cmdline:
             found.append(int(entry.name))
     return found
 
@@ -247,7 +247,7 @@ def test_down_never_signals_a_stranger_whose_argv_merely_names_the_server(tmp_pa
     repo = tmp_path / "repo"
     shutil.copytree(REPO_ROOT / "environments", repo / "environments")
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
-                                 "-m", "release.sandbox.server", "--state-dir", "/elsewhere"])
+                                 "-m", "release_sandbox.server", "--state-dir", "/elsewhere"])
     try:
         (repo / ".state/sandbox").mkdir(parents=True)
         (repo / ".state/sandbox/sandbox.pid").write_text(f"{stranger.pid}\n")

@@ -32,8 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.sandbox import awslogs
-from release.sandbox.world import ServiceRecord, TaskRecord, World
+from release_sandbox import awslogs
+from release_sandbox.world import ServiceRecord, TaskRecord, World
 
 DEFAULT_HEALTH_CHECK = {"target": "TCP:80", "interval": 30, "timeout": 5,
                         "healthy_threshold": 10, "unhealthy_threshold": 2}

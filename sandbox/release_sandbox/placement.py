@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from release.sandbox.world import ServiceRecord, World
+from release_sandbox.world import ServiceRecord, World
 
 Requirements = tuple[int, int, list[int]]  # CPU units, MiB, static host ports
 

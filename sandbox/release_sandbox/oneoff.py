@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from release.sandbox import awslogs
-from release.sandbox.faults import fault_of_container_definitions
-from release.sandbox.startup import StartChecks
+from release_sandbox import awslogs
+from release_sandbox.faults import fault_of_container_definitions
+from release_sandbox.startup import StartChecks
 
 PROVISIONING_SECONDS = 1.0
 PENDING_SECONDS = 2.0

@@ -27,11 +27,11 @@ import itertools
 import uuid
 from typing import Any
 
-from release.sandbox import awslogs
-from release.sandbox.faults import fault_of_container_definitions, stop_exit_code
-from release.sandbox.placement import requirements
-from release.sandbox.startup import StartChecks, StartFailure
-from release.sandbox.world import LoadBalancers, ServiceRecord, TaskRecord, World, stamp
+from release_sandbox import awslogs
+from release_sandbox.faults import fault_of_container_definitions, stop_exit_code
+from release_sandbox.placement import requirements
+from release_sandbox.startup import StartChecks, StartFailure
+from release_sandbox.world import LoadBalancers, ServiceRecord, TaskRecord, World, stamp
 
 PROVISIONING_SECONDS = 1.0
 PENDING_SECONDS = 2.0  # image pull and container start

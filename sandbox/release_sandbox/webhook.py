@@ -4,7 +4,7 @@ It listens on 127.0.0.1, records every request (path, headers, JSON body) and
 answers 200 "ok" as Slack does, unless told to answer an error status or to hang
 (hold the request without answering) so that the tool's retries, timeout and
 "a failing webhook never fails the release" can be shown. Tests use it
-in-process; `python -m release.sandbox.webhook [--port N]` runs it for a demo
+in-process; `python -m release_sandbox.webhook [--port N]` runs it for a demo
 and prints each message's text.
 """
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from release.core.clock import Clock, RealClock
 from release.core.ecs_throttling import Tokens, bucket_of
-from release.sandbox.faults import throttling_answer
+from release_sandbox.faults import throttling_answer
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."

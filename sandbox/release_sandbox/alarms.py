@@ -27,7 +27,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from release.sandbox.world import LoadBalancers, World
+from release_sandbox.world import LoadBalancers, World
 
 COMPARISON_WORDS = {
     "GreaterThanOrEqualToThreshold": ("greater than or equal to", 1.0),

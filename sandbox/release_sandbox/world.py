@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from release.core.clock import Clock
-from release.sandbox.faults import TaskFault
+from release_sandbox.faults import TaskFault
 
 EVENTS_KEPT = 100
 

@@ -32,12 +32,12 @@ emulator registered for the caller's account and region; with no emulator
 registered, moto behaves exactly as before.
 
 IAM's SimulatePrincipalPolicy (moto has none) is answered from the role's own policies
-(release/sandbox/iam_simulation.py), whether or not an emulator is registered.
+(sandbox/release_sandbox/iam_simulation.py), whether or not an emulator is registered.
 
 ECR's CreateRepository is followed by the repository importer registered for
 the account and region (the sandbox registry's images, which outlive a sandbox
 restart while moto's ECR does not). DescribeImageScanFindings is answered by the
-scan findings registered for the account and region (release/sandbox/scans.py)
+scan findings registered for the account and region (sandbox/release_sandbox/scans.py)
 once moto found the repository and image.
 
 The wrappers are installed once per process on moto's response classes (the
@@ -59,7 +59,7 @@ PutImage = Callable[[dict[str, Any]], None]
 # Called with a just-created repository's name and a way to put images into it.
 RepositoryImporter = Callable[[str, PutImage], None]
 _importers: dict[tuple[str, str], RepositoryImporter] = {}
-_scanners: dict[tuple[str, str], Any] = {}  # release.sandbox.scans.ScanFindings
+_scanners: dict[tuple[str, str], Any] = {}  # release_sandbox.scans.ScanFindings
 
 
 class ServiceListener(Protocol):
@@ -301,7 +301,7 @@ def _stop_task(original: Handler) -> Handler:
 
 def _run_task(original: Handler) -> Handler:
     def run_task(self: Any) -> Any:
-        # moto's one-off tasks stop at RUNNING for ever: release/sandbox/oneoff.py. A task
+        # moto's one-off tasks stop at RUNNING for ever: sandbox/release_sandbox/oneoff.py. A task
         # that fits nowhere gets no task and no failure from moto; ECS answers `failures`.
         from moto.core.responses import ActionResult
 
@@ -392,10 +392,10 @@ def _service_deployments(action: str) -> Handler:
 
 
 def _simulate_principal_policy(self: Any) -> Any:
-    """IAM's policy simulator, which moto lacks (release/sandbox/iam_simulation.py)."""
+    """IAM's policy simulator, which moto lacks (sandbox/release_sandbox/iam_simulation.py)."""
     from moto.core.responses import ActionResult
 
-    from release.sandbox.iam_simulation import simulate
+    from release_sandbox.iam_simulation import simulate
 
     params = {"PolicySourceArn": self._get_param("PolicySourceArn"),
               "ActionNames": self._get_param("ActionNames", []),

@@ -43,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.sandbox.world import ServiceRecord, TaskRecord, World
+from release_sandbox.world import ServiceRecord, TaskRecord, World
 
 REGISTERING = ("initial", "Elb.RegistrationInProgress", "Target registration is in progress")
 INITIAL_CHECKS = ("initial", "Elb.InitialHealthChecking", "Initial health checks in progress")

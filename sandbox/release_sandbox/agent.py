@@ -24,8 +24,8 @@ import re
 from typing import Any
 
 from release.core.rolling import instance_resources
-from release.sandbox.placement import Placement
-from release.sandbox.world import World
+from release_sandbox.placement import Placement
+from release_sandbox.world import World
 
 AGENT_RESERVED_PORTS = ["22", "2375", "2376", "51678", "51679"]
 _CLUSTER_LINE = re.compile(r"ECS_CLUSTER=([A-Za-z0-9_-]+)")

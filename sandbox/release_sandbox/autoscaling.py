@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from release.sandbox.world import LoadBalancers, ServiceRecord, World
+from release_sandbox.world import LoadBalancers, ServiceRecord, World
 
 DIMENSION = "ecs:service:DesiredCount"
 

@@ -25,9 +25,9 @@ from typing import Any
 
 from release.core.clock import Clock, VirtualClock, use_clock
 from release.core.rolling import instance_resources
-from release.sandbox.emulator import EcsEmulator
-from release.sandbox.faults import Faults
-from release.sandbox.server import (
+from release_sandbox.emulator import EcsEmulator
+from release_sandbox.faults import Faults
+from release_sandbox.server import (
     DEFAULT_ACCOUNT,
     DEFAULT_REGION,
     SandboxAws,
@@ -343,7 +343,7 @@ def running_sandbox(repo_root: Path, workdir: Path, clock: Clock | None = None,
 def _start_test_registry(aws: SandboxAws, storage: Path) -> tuple[Any, str | None]:
     """The image registry on a free port, with ECR's login password, mirroring into moto
     (and imported into each ECR repository created while it runs)."""
-    from release.sandbox.registry import Registry
+    from release_sandbox.registry import Registry
 
     registry = Registry(storage, password=ecr_password(aws),
                         ecr_endpoint=aws.endpoint, region=aws.region)

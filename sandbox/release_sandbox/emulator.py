@@ -29,17 +29,17 @@ import threading
 from typing import Any
 
 from release.core.clock import Clock
-from release.sandbox.agent import Agent
-from release.sandbox.alarms import AlarmFaults
-from release.sandbox.autoscaling import ScalingFaults
-from release.sandbox.elb import ClassicElb
-from release.sandbox.oneoff import OneOffTasks
-from release.sandbox.placement import Placement, requirements
-from release.sandbox.scheduler import Scheduler
-from release.sandbox.startup import StartChecks
-from release.sandbox.target_groups import TargetGroups
-from release.sandbox.tasks import Tasks, emulated_task_class
-from release.sandbox.world import LoadBalancers, World
+from release_sandbox.agent import Agent
+from release_sandbox.alarms import AlarmFaults
+from release_sandbox.autoscaling import ScalingFaults
+from release_sandbox.elb import ClassicElb
+from release_sandbox.oneoff import OneOffTasks
+from release_sandbox.placement import Placement, requirements
+from release_sandbox.scheduler import Scheduler
+from release_sandbox.startup import StartChecks
+from release_sandbox.target_groups import TargetGroups
+from release_sandbox.tasks import Tasks, emulated_task_class
+from release_sandbox.world import LoadBalancers, World
 
 
 class EcsEmulator:

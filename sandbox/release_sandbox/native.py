@@ -59,7 +59,7 @@ from typing import Any
 
 from release.core.service_deployments import NATIVE_STRATEGIES, shift_steps
 from release.core.serving import epoch
-from release.sandbox.world import ServiceRecord, World, stamp
+from release_sandbox.world import ServiceRecord, World, stamp
 
 HOOK_TIMEOUT_MINUTES, HOOK_TIMEOUT_ACTION = 1440, "ROLLBACK"
 IN_FLIGHT = ("PENDING", "IN_PROGRESS")

@@ -39,10 +39,10 @@ import math
 import random
 from typing import Any
 
-from release.sandbox.native import NativeDeployments
-from release.sandbox.placement import Placement, requirements
-from release.sandbox.tasks import Tasks
-from release.sandbox.world import LoadBalancers, ServiceRecord, TaskRecord, World, stamp
+from release_sandbox.native import NativeDeployments
+from release_sandbox.placement import Placement, requirements
+from release_sandbox.tasks import Tasks
+from release_sandbox.world import LoadBalancers, ServiceRecord, TaskRecord, World, stamp
 
 PLACEMENT_EVENT_INTERVAL = 60.0
 STEADY_EVENT_INTERVAL = 6 * 3600.0  # a steady service reports it again every six hours

@@ -33,7 +33,7 @@ from typing import Any
 
 from release.core.errors import InvalidInput, Unreachable
 
-SERVER_MODULE = "release.sandbox.server"
+SERVER_MODULE = "release_sandbox.server"
 OWNER_VARIABLE = "RELEASE_SANDBOX_STATE"  # inherited by the server and the registry it runs
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0

@@ -1,8 +1,8 @@
 """The sandbox's AWS: moto's server behind the fault layer, with the ECS emulator beside it.
 
-`SandboxAws` is the in-process core shared by the tests (`release.sandbox.testing`)
+`SandboxAws` is the in-process core shared by the tests (`release_sandbox.testing`)
 and by the background process that `release sandbox up` starts
-(`python -m release.sandbox.server --repo R`), which adds the registry and a
+(`python -m release_sandbox.server --repo R`), which adds the registry and a
 thread that ticks the emulator on the real clock.
 """
 
@@ -21,12 +21,12 @@ from typing import Any
 from moto.server import ThreadedMotoServer
 
 from release.core.clock import Clock, RealClock
-from release.sandbox import moto_hooks
-from release.sandbox.calllog import CallLog
-from release.sandbox.emulator import EcsEmulator
-from release.sandbox.faults import FaultMiddleware, Faults
-from release.sandbox.scans import ScanFindings
-from release.sandbox.throttling import EcsThrottle
+from release_sandbox import moto_hooks
+from release_sandbox.calllog import CallLog
+from release_sandbox.emulator import EcsEmulator
+from release_sandbox.faults import FaultMiddleware, Faults
+from release_sandbox.scans import ScanFindings
+from release_sandbox.throttling import EcsThrottle
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -128,7 +128,7 @@ class SandboxAws:
                 services = len(self.emulator.ecs.services)
             return 200, {"status": "ok", "time": self.clock.now(), "services": services,
                          "faults": self.faults.pending(), **self.extra_health}
-        if path == "scan-findings" and method == "POST":  # release/sandbox/scans.py
+        if path == "scan-findings" and method == "POST":  # sandbox/release_sandbox/scans.py
             try:
                 return 200, self.scans.control(json.loads(body or b"{}"))
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -259,7 +259,7 @@ def serve(repo: Path, state_dir: Path) -> int:
 def _start_registry(aws: SandboxAws, address: str, state_dir: Path) -> tuple[Any, str]:
     """Start the image registry at `address`; when it cannot start, say why (and run on)."""
     from release.core.errors import ReleaseError
-    from release.sandbox.registry import DEFAULT_BINARY, Registry
+    from release_sandbox.registry import DEFAULT_BINARY, Registry
 
     binary = os.environ.get(REGISTRY_BINARY_VARIABLE) or DEFAULT_BINARY
     registry = Registry(registry_dir(state_dir), password=ecr_password(aws),
