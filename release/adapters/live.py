@@ -3,9 +3,8 @@
 The boto3 side of plan and stability. The wait's polls are read by the
 environment's poller (adapters/poller.py: batched rounds shared by every service
 being waited for); `SnapshotReader` is one service's poll on its own (status).
-The load balancer's view of the tasks comes from the service's health source
-(`HEALTH_SOURCES`: the classic ELB in `elb_classic`, ALB/NLB target groups in
-`target_groups`).
+The load balancer's view of the tasks comes from the service's health source, chosen
+by its load-balancer kind (engine/balancers.health_source).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from release.adapters import elb_classic, target_groups
 from release.core import service_settings, stability
 from release.core.config import Environment, ServiceSpec
 from release.core.errors import InvalidInput
@@ -102,20 +100,6 @@ def resolve_revision(ecs: Any, family: str, given: str) -> str:
         raise InvalidInput(f"{name} belongs to family {taskdef.get('family')!r}, not {family!r}",
                            "roll back to a revision of the service's own family")
     return taskdef["taskDefinitionArn"]
-
-
-# the key of the service's loadBalancers entry → the health source of that kind
-HEALTH_SOURCES = {"loadBalancerName": elb_classic.ClassicElb,
-                  "targetGroupArn": target_groups.TargetGroupHealth}
-
-
-def health_source(aws: Any, env: Environment, spec: ServiceSpec) -> HealthSource | None:
-    """The health source of the load balancer the service is behind (None: behind none)."""
-    for lb in spec.service.get("loadBalancers", []):
-        for key, kind in HEALTH_SOURCES.items():
-            if lb.get(key):
-                return kind.for_service(aws, env, lb[key])
-    return None
 
 
 @dataclass

@@ -37,7 +37,6 @@ from release.core.diff import (
 from release.core.errors import UsageError
 from release.core.instructions import Instruction
 from release.core.rolling import static_host_port  # noqa: F401 - the wait's target port
-from release.core.wait_strategy import HEALTH_KEYS
 from release.core.wait_strategy import choose as choose_wait
 
 __all__ = ["SERVICE", "TASKDEF", "Budget", "Change", "Drift", "Live", "ReleasePlan",
@@ -275,7 +274,7 @@ def wait_step(spec: ServiceSpec, budget: Budget, *, resumed: bool = False) -> st
                                     if budget.source == "auto" else 0)
         return steps.Wait(spec.service_name, chosen.strategy, seconds, resumed=resumed)
     return steps.Wait(spec.service_name, steps.ROLLING, budget.seconds, resumed=resumed,
-                      health=HEALTH_KEYS.get(chosen.health or ""))
+                      health=chosen.health.called if chosen.health else None)
 
 
 def bake_step(spec: ServiceSpec) -> steps.Bake | None:

@@ -6,8 +6,8 @@ create-service-shaped block (git's, or the live service) to its wait:
 - strategy ROLLING (or none): the rolling wait (engine/wait.py `Waiter`): task counts and
   the load balancer's view judged by core/stability.py, stable only once the old tasks
   have drained ("Stable" is connection-draining-safe, docs/design.md). Its health source
-  is the load balancer the service is behind: a classic ELB (`loadBalancerName`), target
-  groups (`targetGroupArn`), or none.
+  is the kind of load balancer the service is behind (core/balancers: the classic ELB,
+  target groups), or none.
 - strategy BLUE_GREEN, LINEAR or CANARY: the native wait (engine/native_wait.py): ECS runs
   the deployment in lifecycle stages, so the wait follows the service deployment.
 
@@ -21,21 +21,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from release.core import balancers
 from release.core.service_deployments import NATIVE_STRATEGIES, strategy
 
 ROLLING_WAIT = "rolling"
 NATIVE_WAIT = "native"
-# the key of a loadBalancers entry → what the rolling wait reads the tasks' health from
-HEALTH_KEYS = {"loadBalancerName": "classic ELB", "targetGroupArn": "target groups"}
 
 
 @dataclass(frozen=True)
 class WaitStrategy:
-    """The wait of one service: its kind, the ECS strategy, and (rolling) its health key."""
+    """The wait of one service: its kind, the ECS strategy, and (rolling) its health source."""
 
     kind: str  # ROLLING_WAIT or NATIVE_WAIT
     strategy: str  # deploymentConfiguration.strategy: ROLLING, BLUE_GREEN, LINEAR, CANARY
-    health: str | None = None  # the loadBalancers key the rolling wait reads, None: no LB
+    # the load-balancer kind whose view of the tasks the rolling wait reads (None: none)
+    health: balancers.LoadBalancerKind | None = None
 
     @property
     def native(self) -> bool:
@@ -45,7 +45,7 @@ class WaitStrategy:
         """One line for a plan: what "done" means for this wait."""
         if self.native:
             return f"follow ECS's {self.strategy} service deployment to its end"
-        behind = f"behind {HEALTH_KEYS[self.health]}" if self.health else "behind no load balancer"
+        behind = f"behind {self.health.called}" if self.health else "behind no load balancer"
         return (f"rolling: stable when the new revision runs the desired count, healthy, "
                 f"and the old tasks have drained ({behind})")
 
@@ -60,6 +60,5 @@ def choose(service: Mapping[str, Any] | None) -> WaitStrategy:
     kind = strategy(block.get("deploymentConfiguration"))
     if kind in NATIVE_STRATEGIES:
         return WaitStrategy(NATIVE_WAIT, kind)
-    health = next((key for lb in block.get("loadBalancers") or [] for key in HEALTH_KEYS
-                   if lb.get(key)), None)
-    return WaitStrategy(ROLLING_WAIT, kind, health)
+    behind = balancers.of_entries(block.get("loadBalancers"))
+    return WaitStrategy(ROLLING_WAIT, kind, behind[0] if behind else None)

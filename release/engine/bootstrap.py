@@ -37,26 +37,17 @@ from release.core.policies import (
     role_arn,
     trust_policy,
 )
-from release.engine import bootstrap_ecr, bootstrap_elbv2
+from release.engine import balancers, bootstrap_ecr
 from release.engine.bootstrap_alarms import plan_alarms
 from release.engine.bootstrap_ecr import PRINCIPAL_NOT_FOUND, ecr_settings  # noqa: F401
+from release.engine.bootstrap_instances import plan_instances
 from release.engine.executor import RETRY_BUDGET_SECONDS, Executor, display
 from release.output.events import Reporter
 
 MANAGED_INSTANCE_POLICY = (
     "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 )
-INSTANCE_TAG = "release:cluster"  # how a re-run finds (and counts) the instances it launched
 SANDBOX_VPC_NAME = "release-sandbox"
-LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
-
-
-# --------------------------------------------------------------------------- settings
-
-
-def user_data(env: Environment) -> str:
-    """The seed's user data minus `yum update -y` (a boot-time upgrade is not reproducible)."""
-    return f"#!/bin/bash\necho ECS_CLUSTER={env.cluster} >> /etc/ecs/ecs.config\n"
 
 
 # --------------------------------------------------------------------------- the plan
@@ -78,7 +69,6 @@ class Plan:
         self.calls.append(call)
 
 
-
 def _absent_on(codes: set[str], fn: Callable[..., Any], **params: Any) -> Any:
     """Run a read call; None when AWS says the resource does not exist."""
     import botocore.exceptions
@@ -89,19 +79,6 @@ def _absent_on(codes: set[str], fn: Callable[..., Any], **params: Any) -> Any:
         if error_code(exc) in codes:
             return None
         raise
-
-
-def _listener(spec: dict[str, Any]) -> dict[str, Any]:
-    """The environment's listener (camelCase keys) in the ELB API's shape."""
-    listener = {
-        "Protocol": str(spec["protocol"]).upper(),
-        "LoadBalancerPort": int(spec["loadBalancerPort"]),
-        "InstanceProtocol": str(spec.get("instanceProtocol", spec["protocol"])).upper(),
-        "InstancePort": int(spec["instancePort"]),
-    }
-    if spec.get("sslCertificateId"):
-        listener["SSLCertificateId"] = spec["sslCertificateId"]
-    return listener
 
 
 def _ordered_unique(values: Iterable[str]) -> list[str]:
@@ -139,18 +116,19 @@ class Planner:
         with aws_errors(self.env, "reading the live infrastructure"):
             self._network()
             self._iam()
-            if self.env.load_balancer.classic:
-                self._load_balancer()
-            else:  # an ALB/NLB: its load balancer, target groups and listener
-                bootstrap_elbv2.plan(self)
+            balancers.of_environment(self.env).plan_bootstrap(self)  # its kind's calls
             self._cluster()
             self._repository()
             self._ledger_table()
             self._log_groups()
             plan_alarms(self.aws, self.env, self.plan)  # environment.json /alarms
             if self.instances is not None:
-                self._instances(self.instances)
+                plan_instances(self, self.instances)
         return self.plan
+
+    def absent(self, codes: set[str], fn: Callable[..., Any], **params: Any) -> Any:
+        """A read call's answer; None when AWS says the resource does not exist."""
+        return _absent_on(codes, fn, **params)
 
     # -- network: the document names subnets/security groups by id or by Name tag
 
@@ -346,107 +324,6 @@ class Planner:
                               {"InstanceProfileName": name, "RoleName": role},
                               f"role {role} not in the instance profile", f"{name}/{role}"))
 
-    # -- classic ELB
-
-    def _load_balancer(self) -> None:
-        lb = self.env.load_balancer
-        elb = self.aws.elb
-        subnets = [self._subnets[s] for s in lb.subnets]
-        groups = [self._groups[g] for g in lb.security_groups]
-        listener = _listener(lb.listener)
-        found = _absent_on({"LoadBalancerNotFound", "AccessPointNotFound"},
-                           elb.describe_load_balancers, LoadBalancerNames=[lb.name])
-        live = found["LoadBalancerDescriptions"][0] if found else None
-        if live is None:
-            params: dict[str, Any] = {"LoadBalancerName": lb.name, "Listeners": [listener],
-                                      "Subnets": subnets}
-            if groups:
-                params["SecurityGroups"] = groups
-            self.plan.add(ApiCall("elb", "create_load_balancer", params,
-                                  "load balancer does not exist", lb.name))
-        else:
-            self._listeners(live, listener)
-            self._lb_subnets_and_groups(live, subnets, groups)
-        self._health_check(live)
-        self._draining(live is not None)
-
-    def _listeners(self, live: dict[str, Any], listener: dict[str, Any]) -> None:
-        name = self.env.load_balancer.name
-        port = listener["LoadBalancerPort"]
-        current = next((d["Listener"] for d in live.get("ListenerDescriptions", [])
-                        if d["Listener"]["LoadBalancerPort"] == port), None)
-        if current is not None and {k: current.get(k) for k in listener} == listener:
-            return
-        if current is not None:
-            self.plan.add(ApiCall("elb", "delete_load_balancer_listeners",
-                                  {"LoadBalancerName": name, "LoadBalancerPorts": [port]},
-                                  f"listener on port {port} differs: {_brief(current)}",
-                                  f"{name}:{port}"))
-        self.plan.add(ApiCall("elb", "create_load_balancer_listeners",
-                              {"LoadBalancerName": name, "Listeners": [listener]},
-                              f"listener on port {port} missing" if current is None
-                              else f"recreate as {_brief(listener)}", f"{name}:{port}"))
-
-    def _lb_subnets_and_groups(self, live: dict[str, Any], subnets: list[Any],
-                               groups: list[Any]) -> None:
-        name = self.env.load_balancer.name
-        have = set(live.get("Subnets", []))
-        to_attach = [s for s in subnets if isinstance(s, Ref) or s not in have]
-        to_detach = sorted(have - {s for s in subnets if not isinstance(s, Ref)})
-        if to_attach:  # attach before detach: a load balancer keeps at least one subnet
-            self.plan.add(ApiCall("elb", "attach_load_balancer_to_subnets",
-                                  {"LoadBalancerName": name, "Subnets": to_attach},
-                                  "subnets of the environment not attached", name))
-        if to_detach:
-            self.plan.add(ApiCall("elb", "detach_load_balancer_from_subnets",
-                                  {"LoadBalancerName": name, "Subnets": to_detach},
-                                  f"subnets not in the environment: {', '.join(to_detach)}", name))
-        concrete = {g for g in groups if not isinstance(g, Ref)}
-        live_groups = set(live.get("SecurityGroups", []))
-        if groups and (len(concrete) < len(groups) or concrete != live_groups):
-            self.plan.add(ApiCall("elb", "apply_security_groups_to_load_balancer",
-                                  {"LoadBalancerName": name, "SecurityGroups": groups},
-                                  "security groups differ", name))
-
-    def _health_check(self, live: dict[str, Any] | None) -> None:
-        lb = self.env.load_balancer
-        hc = lb.health_check
-        want = {"Target": hc.target, "Interval": hc.interval, "Timeout": hc.timeout,
-                "UnhealthyThreshold": hc.unhealthy_threshold,
-                "HealthyThreshold": hc.healthy_threshold}
-        have = (live or {}).get("HealthCheck")
-        if live is None:
-            reason = "new load balancer"
-        elif not have:
-            reason = "no health check configured"
-        else:
-            changed = [f"{k} {have.get(k)} -> {v}" for k, v in want.items() if have.get(k) != v]
-            if not changed:
-                return
-            reason = "health check differs (" + ", ".join(changed) + ")"
-        self.plan.add(ApiCall("elb", "configure_health_check",
-                              {"LoadBalancerName": lb.name, "HealthCheck": want},
-                              reason, lb.name))
-
-    def _draining(self, exists: bool) -> None:
-        lb = self.env.load_balancer
-        want: dict[str, Any] = {"Enabled": lb.draining_enabled}
-        if lb.draining_enabled:
-            want["Timeout"] = lb.draining_timeout
-        reason = "new load balancer"
-        if exists:
-            attrs = self.aws.elb.describe_load_balancer_attributes(LoadBalancerName=lb.name)
-            have = attrs["LoadBalancerAttributes"].get("ConnectionDraining", {})
-            if bool(have.get("Enabled")) == lb.draining_enabled and (
-                    not lb.draining_enabled or have.get("Timeout") == lb.draining_timeout):
-                return
-            reason = (f"connection draining {_draining_text(have)} instead of "
-                      f"{_draining_text(want)}")
-        self.plan.add(ApiCall("elb", "modify_load_balancer_attributes",
-                              {"LoadBalancerName": lb.name,
-                               "LoadBalancerAttributes": {"ConnectionDraining": want}},
-                              reason, f"{lb.name} connection draining"))
-
     # -- ECS cluster
 
     def _cluster(self) -> None:
@@ -509,65 +386,9 @@ class Planner:
         self.plan.calls.extend(calls)
         self.plan.notes.extend(notes)
 
-    # -- container instances
-
-    def _instances(self, wanted: int) -> None:
-        env = self.env
-        ec2 = self.aws.ec2
-        existing: list[dict[str, Any]] = []
-        for page in ec2.get_paginator("describe_instances").paginate(Filters=[
-                {"Name": f"tag:{INSTANCE_TAG}", "Values": [env.cluster]},
-                {"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES}]):
-            for reservation in page["Reservations"]:
-                existing.extend(reservation["Instances"])
-        if len(existing) > wanted:
-            self.plan.notes.append(
-                f"{len(existing)} instances tagged {INSTANCE_TAG}={env.cluster} exist, "
-                f"{wanted} asked for: bootstrap never terminates instances")
-        subnets = [self._subnets.get(s, s) for s in env.instances.get("subnets", [])]
-        groups = [self._groups.get(g, g) for g in env.instances.get("securityGroups", [])]
-        per_subnet = {i: 0 for i in range(len(subnets))}
-        for instance in existing:
-            for i, subnet in enumerate(subnets):
-                if instance.get("SubnetId") == subnet:
-                    per_subnet[i] += 1
-        for n in range(len(existing), wanted):
-            params: dict[str, Any] = {
-                "ImageId": env.instances["ami"], "InstanceType": env.instance_type,
-                "MinCount": 1, "MaxCount": 1,
-                "IamInstanceProfile": {"Name": iam_name(env, "instanceProfile")},
-                "UserData": user_data(env),
-                "TagSpecifications": [{"ResourceType": "instance", "Tags": [
-                    {"Key": INSTANCE_TAG, "Value": env.cluster},
-                    {"Key": "Name", "Value": f"{env.cluster}-{n + 1}"}]}],
-            }
-            target = "new instance"
-            if subnets:  # spread: the least used subnet, in document order on a tie
-                index = min(per_subnet, key=lambda i: (per_subnet[i], i))
-                per_subnet[index] += 1
-                params["SubnetId"] = subnets[index]
-                target = f"instance in {env.instances['subnets'][index]}"
-            if groups:
-                params["SecurityGroupIds"] = groups
-            key = f"instance:{n + 1}"
-            self.plan.add(ApiCall("ec2", "run_instances", params,
-                                  f"instance {n + 1} of {wanted} missing", target, key=key,
-                                  retry_on=("InvalidParameterValue",)))
-
 
 def _name_tags(resource_type: str, name: str) -> dict[str, Any]:
     return {"ResourceType": resource_type, "Tags": [{"Key": "Name", "Value": name}]}
-
-
-def _brief(listener: dict[str, Any]) -> str:
-    return (f"{listener.get('Protocol')}:{listener.get('LoadBalancerPort')} -> "
-            f"{listener.get('InstanceProtocol')}:{listener.get('InstancePort')}")
-
-
-def _draining_text(setting: dict[str, Any]) -> str:
-    if not setting.get("Enabled"):
-        return "disabled"
-    return f"enabled {setting.get('Timeout')} s"
 
 
 def build_plan(aws: Aws, env: Environment, instances: int | None = None,

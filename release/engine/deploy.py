@@ -66,6 +66,7 @@ class Prepared:
     record: records.Record
     resume: dict[str, Any] | None = None  # the in-progress deployment this release continues
     values: tuple[Any, ...] = ()  # values from outside git filled in (engine/values.py)
+    held: Any = None  # the release's lease and ledger entries (engine/hold.Hold); None: a plan
 
 
 
@@ -261,16 +262,16 @@ def show_planned(planned: PlannedRelease, reporter: Reporter) -> None:
 def _guards(prepared: Prepared, reporter: Reporter) -> dict[str, Any]:
     """The executor's hooks around the release's calls: the lock still ours before each
     change (not taken over), the ledger told the new revision right after it is registered."""
-    from release.adapters import ledger
+    held = prepared.held
 
     def registered(_call: ApiCall, _params: dict[str, Any], response: Any) -> None:
         revision = response["taskDefinition"]["taskDefinitionArn"]
-        ledger.registered(prepared.env, prepared.spec.service_name, revision)
+        held.ledger.registered(revision)
         reporter.emit("release.registered", f"registered {short(revision)} with its release "
                       "record", revision=revision)
 
     def still_ours(_call: ApiCall, _params: dict[str, Any]) -> None:
-        ledger.ensure_held(prepared.env.name, prepared.spec.service_name)
+        held.lease.ensure()  # not taken over
 
     return {"after": {"register_task_definition": registered},
             "before": {op: still_ours for op in ("register_task_definition", "create_service",
@@ -281,12 +282,9 @@ def _context(prepared: Prepared, waiter: Waiter, previous: str | None, rollback:
              started: float | None = None, revision: str | None = None,
              deployment: str | None = None) -> Release:
     """What the release's steps act on (engine/executor.Release)."""
-    from release.adapters import ledger
-
-    env, spec = prepared.env, prepared.spec
-    return Release(env, spec, prepared.aws, waiter, prepared.desired, prepared.live.service,
-                   previous, revision, deployment, started, _count(prepared.plan), rollback,
-                   prepared, lambda: ledger.ensure_held(env.name, spec.service_name))
+    return Release(prepared.env, prepared.spec, prepared.aws, waiter, prepared.desired,
+                   prepared.live.service, previous, revision, deployment, started,
+                   _count(prepared.plan), rollback, prepared, prepared.held)
 
 
 def _run_and_finish(prepared: Prepared, reporter: Reporter, ctx: Release,
@@ -334,36 +332,36 @@ LEDGER_OUTCOMES = {RELEASED: records.COMPLETED, ROLLED_BACK: records.ROLLED_BACK
 def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
                     timeout: int | str | None = None, rollback: bool = True,
                     command: str = "deploy") -> ReleaseOutcome:
-    """Release one service under its lock (adapters/ledger.py), which is taken before the live
+    """Release one service under its lock (engine/hold.py), which is taken before the live
     state is read: a second release of the same service is refused, nothing changed."""
-    from release.adapters import ledger
     from release.engine import values
     from release.engine.autoscaling import ScaleIn
+    from release.engine.hold import hold
 
     env = repo.environment(spec.env)
     aws = connect(env)  # the account is checked before the lock is written
     resolved = values.resolve(repo, spec, aws)  # a missing value: exit 1 before the lock
     repo, spec, env = resolved.repo, resolved.spec or spec, resolved.env
-    with ledger.hold(env, spec.service_name, reporter, command, aws):
+    with hold(env, spec.service_name, reporter, command, aws) as held:
         with ScaleIn(reporter) as scale_in:  # suspended scale-in restored on every way out
-            outcome = _release_service(repo, spec, reporter, aws, timeout=timeout,
+            outcome = _release_service(repo, spec, reporter, aws, held, timeout=timeout,
                                        rollback=rollback, scale_in=scale_in)
         outcome = canary.settle(env, spec, aws, reporter, outcome)  # a canary left live
         if outcome.status in LEDGER_OUTCOMES:
-            ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
-                                  outcome.message)
+            held.ledger.finish_release(LEDGER_OUTCOMES[outcome.status], outcome.message)
         return outcome
 
 
-def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aws: Any, *,
-                     timeout: int | str | None = None, rollback: bool = True,
+def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aws: Any,
+                     held: Any, *, timeout: int | str | None = None, rollback: bool = True,
                      scale_in: Any = None) -> ReleaseOutcome:
-    """Release one service: plan, register, update, wait, and roll back when it fails.
-    `scale_in` (engine/autoscaling.ScaleIn) suspends scale-in once the ledger entry is open."""
-    from release.adapters import ledger
+    """Release one service under `held` (engine/hold.Hold): plan, then run the release's list
+    and conclude it (the one finisher). `scale_in` (autoscaling.ScaleIn) acts once the
+    entry is open."""
     from release.engine import preflight, run, values
 
     prepared = prepare(repo, spec, timeout=timeout, aws=aws)
+    prepared.held = held
     env, plan, spec = prepared.env, prepared.plan, prepared.spec
     where = f"{env.name}/{spec.service_name}"
     clock = default_clock()
@@ -373,7 +371,7 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
     report = preflight.of_prepared(repo, prepared, preflight.DEPLOY, reporter)
     preflight.enforce(report, reporter)  # every problem at once, before the first change
     rollback = rollback and spec.rollback_on_failure
-    waiter = Waiter(env, spec, aws, reporter)
+    waiter = Waiter(env, spec, aws, reporter, lease=held.lease)
 
     if prepared.resume is not None:
         deployment = prepared.resume["deployment"]
@@ -385,7 +383,7 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                       revision=revision, deployment=deployment.get("id"), env=env.name,
                       service=spec.service_name, commit=prepared.record.commit,
                       image=prepared.record.image, images=prepared.record.image_map)
-        ledger.begin_release(env, spec.service_name, prepared.record, revision)
+        held.ledger.begin_release(prepared.record, revision)
         if scale_in is not None:
             scale_in.suspend(prepared)
         return wait_and_finish(prepared, waiter, reporter, revision, previous, rollback,
@@ -411,8 +409,8 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
               images=prepared.record.image_map)
     previous = prepared.live.revision_arn
     started = clock.now()
-    ledger.begin_release(env, spec.service_name, prepared.record,
-                         None if plan.registers else prepared.spec.revision or previous)
+    held.ledger.begin_release(prepared.record,
+                              None if plan.registers else prepared.spec.revision or previous)
     if scale_in is not None:
         scale_in.suspend(prepared)
     ctx = _context(prepared, waiter, previous, rollback, started=started)

@@ -144,7 +144,12 @@ class Release:
     count: int | None = None  # the desiredCount the wait counts with
     rollback: bool = True  # may a native wait roll back past its budget?
     prepared: Any = None  # engine/deploy.Prepared, for beforeDeploy and the canary
-    guard: Callable[[], None] = lambda: None
+    held: Any = None  # engine/hold.Hold: the lease a change is made under (None: no lock)
+
+    def guard(self) -> None:
+        """Right before a change: the lease still ours (not taken over, not expired)."""
+        if self.held is not None:
+            self.held.lease.ensure()
 
 
 class DisplayOnlyExecutor:
@@ -292,9 +297,9 @@ class Executor:
         revision = executed.revision or ctx.revision or ""
         if item.strategy != steps.ROLLING:
             started = ctx.started if ctx.started is not None else self.clock.now()
-            executed.followed = native_wait.wait_for(ctx.env, ctx.spec, ctx.aws, self.reporter,
-                                                     revision, started, item.seconds,
-                                                     ctx.rollback, item.resumed)
+            executed.followed = native_wait.wait_for(
+                ctx.env, ctx.spec, ctx.aws, self.reporter, revision, started, item.seconds,
+                ctx.rollback, item.resumed, ctx.held.lease if ctx.held is not None else None)
             return
         deployment = (deployment_for(executed.service, revision) if executed.service
                       else ctx.deployment)

@@ -81,13 +81,12 @@ def _released(end: Ending) -> ReleaseOutcome:
 def _rolling(end: Ending, verdict: stability.Verdict | None) -> ReleaseOutcome:
     """A rolling release: released, or failed and rolled back (by ECS's circuit breaker or
     by the rollback list), or left as it is."""
-    from release.adapters import ledger
     from release.engine.rollback import plan_rollback, restore_target, run_rollback
 
     ctx, reporter, revision, previous = end.ctx, end.reporter, end.revision, end.previous
     env, spec, aws, name = ctx.env, ctx.spec, ctx.aws, ctx.spec.service_name
     assert verdict is not None, "a rolling release ends with the wait's verdict"
-    ledger.ensure_held(env.name, name)  # paused past the lease? then nothing more is ours
+    ctx.guard()  # paused past the lease? then nothing more is ours
     if verdict.state == stability.STABLE:
         return _released(end)
 
@@ -95,7 +94,8 @@ def _rolling(end: Ending, verdict: stability.Verdict | None) -> ReleaseOutcome:
     why = f"{verdict.cause}: {failure}"
     mine = revision if end.registered else None
     record(ctx, reporter, [TagRecord(mine, records.FAILED, why)] if mine else [])
-    ledger.failing(env, name, why)  # kept if the rollback is cut short
+    if ctx.held is not None:
+        ctx.held.ledger.failing(why)  # kept if the rollback is cut short
     restore_to, deployment_id = restore_target(aws, env, spec, verdict, previous, revision)
     if restore_to == revision and deployment_id is None:
         restore_to = None  # a settings-only release: there is no other revision to go back to
@@ -121,7 +121,8 @@ def _rolling(end: Ending, verdict: stability.Verdict | None) -> ReleaseOutcome:
     try:
         rolled = run_rollback(rollback, ctx.waiter, reporter,
                               f"release of {short(revision)} failed "
-                              f"({verdict.cause.replace('_', ' ') if verdict.cause else 'failed'})")
+                              f"({verdict.cause.replace('_', ' ') if verdict.cause else 'failed'})",
+                              ctx.held)
     except KeyboardInterrupt:
         interrupted(env, spec, reporter, restore_to, rolling_back=True)
         raise
@@ -155,7 +156,6 @@ def _rolling(end: Ending, verdict: stability.Verdict | None) -> ReleaseOutcome:
 def native_outcome(end: Ending, followed: Any, recorded: bool = False) -> ReleaseOutcome:
     """A native release from how its deployment ended; the record tags follow it. With
     `recorded` the list already wrote "completed" (its TagRecord ran after the wait)."""
-    from release.adapters import ledger
     from release.engine.native_wait import NOT_FOUND
 
     ctx, reporter, revision, previous = end.ctx, end.reporter, end.revision, end.previous
@@ -166,7 +166,7 @@ def native_outcome(end: Ending, followed: Any, recorded: bool = False) -> Releas
         return ReleaseOutcome(env.name, name, NOT_RESTORED, revision, previous,
                               message, EXIT_NOT_RESTORED, "native_not_found",
                               f"check `release status --env {env.name} --service {spec.name}`")
-    ledger.ensure_held(env.name, name)  # paused past the lease: nothing more
+    ctx.guard()  # paused past the lease: nothing more
     verdict = followed.verdict
     mine = revision if end.registered else None
     if verdict.state == native.RELEASED:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from release.core import records
 from release.core import service_deployments as native
@@ -37,6 +37,9 @@ from release.core.serving import epoch
 from release.engine.poll import Contact, poll
 from release.engine.wait import aws_step
 from release.output.events import Reporter
+
+if TYPE_CHECKING:
+    from release.adapters.lease import ServiceLease
 
 PAUSED = native.PAUSED_OUTCOME
 POLL_SECONDS = 5.0  # while looking for a just-started deployment
@@ -140,9 +143,11 @@ def _contact(env: Environment, spec: ServiceSpec, doing: str, reporter: Reporter
 
 
 def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, arn: str,
-           deadline: float, rollback: bool = True) -> Followed:
-    """Poll the deployment until it is done or paused; past `deadline`, roll it back."""
-    from release.adapters import ledger
+           deadline: float, rollback: bool = True, *, lease: ServiceLease | None = None
+           ) -> Followed:
+    """Poll the deployment until it is done or paused; past `deadline`, roll it back. `lease`:
+    the release's, checked at each poll and ensured before the rollback call (None: a wait
+    that holds no lock, which checks none)."""
     from release.adapters import service_deployments as api
 
     watch = native.NativeWatch()
@@ -152,7 +157,8 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
     pace = Pace(CHANGED_POLL_SECONDS, deadline, backoff=True)
 
     def read(_now: float) -> Mapping[str, Any] | None:
-        ledger.check_held(env.name, spec.service_name)  # the lock still ours?
+        if lease is not None:
+            lease.check()  # the lock still ours?
         return api.describe(aws.ecs, arn)
 
     def judge(now: float, deployment: Mapping[str, Any] | None) -> Followed | Again:
@@ -181,7 +187,8 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
                           f"{deployment.get('lifecycleStage') or 'the deployment'}; stopping "
                           "it with a rollback (StopServiceDeployment ROLLBACK)", "error",
                           env=env.name, service=spec.service_name, cause="budget_exhausted")
-            ledger.ensure_held(env.name, spec.service_name)
+            if lease is not None:
+                lease.ensure()
             with aws_step(env, f"rolling back the deployment of {spec.service_name}"):
                 api.stop_with_rollback(aws.ecs, arn)
             stopped, pace.deadline = True, now + ROLLBACK_SECONDS
@@ -195,8 +202,8 @@ NOT_FOUND = "not_found"  # ECS listed no deployment of the release
 
 
 def wait_for(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-             revision: str, started: float, seconds: int, rollback: bool, resumed: bool
-             ) -> Followed | str:
+             revision: str, started: float, seconds: int, rollback: bool, resumed: bool,
+             lease: ServiceLease | None = None) -> Followed | str:
     """The executor's wait for a native strategy: find the deployment the release started
     (or the one in progress, `resumed`) and follow it for `seconds` from `started`
     (core/plan.wait_step grew an `auto` budget by the strategy's bakes). NOT_FOUND when
@@ -211,4 +218,4 @@ def wait_for(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
                   f"({native.strategy(config)}, budget {seconds} s)", env=env.name,
                   service=spec.service_name, revision=revision, deployment=arn,
                   deadline=records.iso(started + seconds))
-    return follow(env, spec, aws, reporter, arn, started + seconds, rollback)
+    return follow(env, spec, aws, reporter, arn, started + seconds, rollback, lease=lease)

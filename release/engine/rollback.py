@@ -13,6 +13,7 @@ instruction.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,23 +71,23 @@ def plan_rollback(env: Environment, spec: ServiceSpec, aws: Any, to_revision: st
     return Rollback(env, spec, aws, plan, before, taskdef, deployment_id, to_revision)
 
 
-def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: str
-                 ) -> stability.Verdict:
+def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: str,
+                 held: Any) -> stability.Verdict:
     """Run the planned list with the one Executor — the update (none when ECS rolls back),
     the wait under the same rules as a release, the records once stable, the removal of a
-    left-over canary — and close the ledger's restore entry with how the wait ended."""
-    from release.adapters import ledger
-
+    left-over canary — and close the ledger's restore entry with how the wait ended.
+    `held` (engine/hold.Hold): the lease it changes the service under, the ledger its
+    restore or rollback entry goes in."""
     env, spec, plan = rollback.env, rollback.spec, rollback.plan
     to_revision, current = rollback.to_revision, rollback.current
     where = f"{env.name}/{spec.service_name}"
-    ledger.ensure_held(env.name, spec.service_name)  # taken over meanwhile: not ours to undo
+    held.lease.ensure()  # taken over meanwhile: not ours to undo
     ctx = Release(env, spec, rollback.aws, waiter, rollback.taskdef, rollback.before, current,
                   to_revision, rollback.deployment_id, None,
                   plan.count.effective if plan.count else None)  # the live count
     executor = Executor(rollback.aws, reporter, env, kind="rollback", release=ctx)
     with aws_step(env, f"rolling back {spec.service_name}"):
-        entry = ledger.begin_restore(env, spec.service_name, to_revision, current, why)
+        entry = held.ledger.begin_restore(to_revision, current, why)
         if plan.calls:
             reporter.emit("release.rollback", f"{where}: {why}; rolling back to "
                           f"{short(to_revision)}", "warn", env=env.name,
@@ -102,8 +103,8 @@ def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: st
     finally:
         verdict = executed.verdict
         if verdict is not None:
-            ledger.finish(env, spec.service_name, entry, records.COMPLETED if verdict.state ==
-                          stability.STABLE else records.FAILED, verdict.reason or "stable")
+            held.ledger.finish(entry, records.COMPLETED if verdict.state == stability.STABLE
+                               else records.FAILED, verdict.reason or "stable")
     rollback.canary_left = executed.canary_left
     assert verdict is not None, "a rollback's list waits"
     return verdict
@@ -174,15 +175,19 @@ def rollback_services(config_repo: ConfigRepo, specs: list[ServiceSpec], reporte
                       confirm: Callable[[str], bool]) -> list[ReleaseOutcome]:
     """Roll each service back (to --to, else to the revision live before the current release);
     stop at the first that does not settle. `confirm` asks before anything is changed; with
-    `commit` (the repository's root) the restored image is pinned in git."""
+    `commit` (the repository's root) the restored image is pinned in git. Each service's
+    lock, once taken, is held until every service is done (`locks`), and given back on
+    every way out."""
     from release.adapters.aws import shared
 
     outcomes: list[ReleaseOutcome] = []
     if not specs:
         return outcomes
-    with shared(config_repo.environment(specs[0].env)):  # each value's source read once
+    with (contextlib.ExitStack() as locks,
+          shared(config_repo.environment(specs[0].env))):  # each value's source read once
         for spec in specs:
-            outcome = _rollback_one(config_repo, spec, reporter, to, timeout, commit, confirm)
+            outcome = _rollback_one(config_repo, spec, reporter, to, timeout, commit, confirm,
+                                    locks)
             outcomes.append(outcome)
             if outcome.status == NOT_RESTORED:
                 break
@@ -191,11 +196,11 @@ def rollback_services(config_repo: ConfigRepo, specs: list[ServiceSpec], reporte
 
 def _target_of(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
                to: str | None) -> tuple[planning.Live, str, str | None]:
-    """(live state, revision to roll back to, a caution about it) under the rollback's lock."""
+    """(live state, revision to roll back to, a caution about it), read under the rollback's
+    lock (taken before anything is read)."""
     from release.adapters import ledger, live
 
     where = f"{env.name}/{spec.service_name}"
-    ledger.take(env, spec.service_name, reporter, "rollback", aws)
     with aws_step(env, f"reading {spec.service_name}"):
         current = live.fetch_live(aws.ecs, env, spec)
         if current.service is None:
@@ -214,14 +219,17 @@ def _target_of(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter
 
 def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
                   to: str | None, timeout: str | int | None, commit: Path | None,
-                  confirm: Callable[[str], bool]) -> ReleaseOutcome:
+                  confirm: Callable[[str], bool], locks: contextlib.ExitStack
+                  ) -> ReleaseOutcome:
     from release.engine import values
+    from release.engine.hold import hold
 
     env = config_repo.environment(spec.env)
     aws = connect(env)
     resolved = values.resolve(config_repo, spec, aws)  # a missing value: exit 1, before the lock
     spec, env = resolved.spec or spec, resolved.env
     where = f"{env.name}/{spec.service_name}"
+    held = locks.enter_context(hold(env, spec.service_name, reporter, "rollback", aws))
     current, target, caution = _target_of(env, spec, aws, reporter, to)
     busy = deployments.in_progress(current.service)
     part = canary.left_over(env, spec, aws)  # a canary an interrupted release left serving
@@ -247,8 +255,8 @@ def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter
     if not confirm(f"Roll {where} back to {short(target)}?"):
         raise InvalidInput("rollback cancelled", "nothing was changed")
     try:
-        verdict = run_rollback(rollback, Waiter(env, spec, aws, reporter), reporter,
-                               "operator rollback")
+        verdict = run_rollback(rollback, Waiter(env, spec, aws, reporter, lease=held.lease),
+                               reporter, "operator rollback", held)
     except KeyboardInterrupt:
         again, _ = resume_commands(env, spec, target)
         reporter.emit("release.interrupted", f"{where}: interrupted; the service was left "

@@ -311,15 +311,13 @@ def _before_deploy_failed(prepared: Any, revision: str, what: str, hint: str,
                           reporter: Reporter) -> NoReturn:
     """Close the ledger entry and the revision's record as failed and stop the release
     before update_service (exit 3)."""
-    from release.adapters import ledger
     from release.engine.outcome import tag_record
 
     where = f"{prepared.env.name}/{prepared.spec.service_name}"
     failed = BeforeDeployFailed(
         f"{where}: {what}; the service was not updated and still runs "
         f"{short(str(prepared.live.revision_arn))}", hint)
-    ledger.finish_release(prepared.env, prepared.spec.service_name, records.FAILED,
-                          failed.message)
+    prepared.held.ledger.finish_release(records.FAILED, failed.message)
     tag_record(prepared.aws, reporter, revision,
                records.outcome_tags(records.FAILED, what, default_clock().now()))
     raise failed

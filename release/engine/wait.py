@@ -1,6 +1,7 @@
-"""Waiting for a service to be stable: the poll loop and its pacing.
+"""Waiting for a service to be stable: the rolling wait.
 
-The wait is a loop over `stability.Watch`: one snapshot per poll, polling fast
+The wait runs the one poll loop (engine/poll.py) over `stability.Watch`: one snapshot
+per poll, its pace core/poll.py's backoff: polling fast
 while things change and backing off while they do not, waking up when the watch
 expects something (a drain ending, a task due InService). The snapshot comes from
 the environment's one poller (adapters/poller.py), which serves every service due
@@ -92,11 +93,12 @@ class Waiter:
     reporter: Reporter
     reader: Any = None
     describe_calls: int = 0
+    lease: Any = None  # the release's lease (adapters/lease.ServiceLease), checked each poll
     stable_at: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from release.adapters.live import health_source
         from release.adapters.poller import poller_for
+        from release.engine.balancers import health_source
 
         self.reader = poller_for(self.aws, self.reporter).join(
             self.env.cluster, self.spec.service_name, health_source(self.aws, self.env, self.spec))
@@ -123,10 +125,10 @@ class Waiter:
                            deadline=records.iso(target.deadline))
         if just_updated:
             self.reader.sleep(CHANGED_POLL_SECONDS)
-        from release.adapters import ledger
 
         def read(now: float) -> stability.Snapshot:
-            ledger.check_held(self.env.name, self.spec.service_name)  # the lock still ours?
+            if self.lease is not None:
+                self.lease.check()  # the lock still ours?
             return self.reader.read(now)
 
         def judge(now: float, snap: stability.Snapshot) -> stability.Verdict | Again:

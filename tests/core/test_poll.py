@@ -124,10 +124,10 @@ def test_a_countdown_alone_is_not_a_new_shape() -> None:
 @pytest.mark.parametrize(("service", "kind", "strategy", "health"), [
     ({}, ROLLING_WAIT, "ROLLING", None),
     ({"loadBalancers": [{"loadBalancerName": "akka", "containerName": "a",
-                         "containerPort": 80}]}, ROLLING_WAIT, "ROLLING", "loadBalancerName"),
+                         "containerPort": 80}]}, ROLLING_WAIT, "ROLLING", "classic"),
     ({"deploymentConfiguration": {"strategy": "ROLLING"},
       "loadBalancers": [{"targetGroupArn": "arn:tg", "containerName": "a",
-                         "containerPort": 80}]}, ROLLING_WAIT, "ROLLING", "targetGroupArn"),
+                         "containerPort": 80}]}, ROLLING_WAIT, "ROLLING", "target_groups"),
     ({"deploymentConfiguration": {"strategy": "BLUE_GREEN"},
       "loadBalancers": [{"targetGroupArn": "arn:tg"}]}, NATIVE_WAIT, "BLUE_GREEN", None),
     ({"deploymentConfiguration": {"strategy": "LINEAR"}}, NATIVE_WAIT, "LINEAR", None),
@@ -136,7 +136,8 @@ def test_a_countdown_alone_is_not_a_new_shape() -> None:
 ])
 def test_the_wait_is_chosen_by_controller_and_strategy(service, kind, strategy, health) -> None:
     chosen = choose(service)
-    assert (chosen.kind, chosen.strategy, chosen.health) == (kind, strategy, health)
+    named = chosen.health.name if chosen.health else None
+    assert (chosen.kind, chosen.strategy, named) == (kind, strategy, health)
     assert chosen.native == (kind == NATIVE_WAIT)
     assert chosen.describe()
 

@@ -1,21 +1,67 @@
-"""Bootstrap's step for an ALB/NLB environment: the load balancer, its target groups and the
-listener, each read first and planned only when missing or different (idempotent).
+"""ALB/NLB target groups' effects: health source, bootstrap calls, smoke base URL, preflight.
+
+The pure half (rules, what ECS lets it do) is release/core/balancers/target_groups.py; the
+wait's reading of DescribeTargetHealth is release/adapters/target_groups.py. Bootstrap: the
+load balancer, its target groups and the listener, each read first and planned only when
+missing or different (idempotent).
 
 ELBv2 API reference: CreateLoadBalancer (Type application|network; security groups only
 for an ALB), CreateTargetGroup (the health check; VpcId is required for instance and ip
 targets), ModifyTargetGroup (the health check of an existing group),
 ModifyTargetGroupAttributes (deregistration_delay.timeout_seconds), CreateListener /
-ModifyListener (a `forward` default action to the first target group).
+ModifyListener (a `forward` default action to the first target group). Preflight: the
+target type fits the network mode ("ip" for awsvpc, "instance" otherwise), the protocol fits
+the mapping's (UDP needs UDP or TCP_UDP), the group is attached to a load balancer (ECS
+refuses one that is not: "The target group ... does not have an associated load
+balancer"), and a fixed health-check port is the task's own.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from release.adapters import target_groups as adapter
+from release.core import preflight as pf
 from release.core.calls import ApiCall, Ref
-from release.core.config import TargetGroup
+from release.core.config import Environment, ServiceSpec, TargetGroup
+from release.core.rolling import host_port
+from release.core.serving import HealthSource
+from release.engine.balancers.common import no_mapping, url_of
+from release.engine.preflight import Denied, not_checked
 
 DELAY = "deregistration_delay.timeout_seconds"
+
+
+def health_source(aws: Any, env: Environment, reference: str) -> HealthSource:
+    """DescribeTargetHealth on the target group the service's entry names (name or ARN)."""
+    return adapter.TargetGroupHealth.for_service(aws, env, reference)
+
+
+def base_url(aws: Any, env: Environment) -> str | None:
+    """http(s)://<the ALB/NLB's DNS name>[:port] from DescribeLoadBalancers (None: no name)."""
+    lb = env.load_balancer
+    found = aws.elbv2.describe_load_balancers(Names=[lb.name]).get("LoadBalancers", [])
+    dns = found[0].get("DNSName") if found else None
+    return url_of(dns, lb.listener) if dns else None
+
+
+def resolve(aws: Any, env: Environment, spec: ServiceSpec) -> ServiceSpec:
+    """Target groups named by name → their ARNs (entries and blue/green alternates)."""
+    return adapter.resolve(aws, env, spec)
+
+
+def health_check_path(ctx: Any, lb: dict[str, Any]) -> str | None:
+    """The path the group's HTTP(S) health check asks (DescribeTargetGroups), else None."""
+    reference = str(lb.get("targetGroupArn", ""))
+    key = {"TargetGroupArns": [reference]} if reference.startswith("arn:") else \
+        {"Names": [reference]}
+    group = ctx.call(ctx.client("elbv2"), "describe_target_groups", **key)["TargetGroups"][0]
+    if str(group.get("HealthCheckProtocol", "")).upper() not in ("HTTP", "HTTPS"):
+        return None
+    return str(group.get("HealthCheckPath") or "/")
+
+
+# -- bootstrap
 
 
 def health_check(group: TargetGroup) -> dict[str, Any]:
@@ -34,7 +80,7 @@ def health_check(group: TargetGroup) -> dict[str, Any]:
     return params
 
 
-def plan(planner: Any) -> None:
+def plan_bootstrap(planner: Any) -> None:
     """Add the ALB/NLB's calls to `planner.plan` (a bootstrap.Planner, network resolved)."""
     env, elbv2 = planner.env, planner.aws.elbv2
     lb = env.load_balancer
@@ -136,3 +182,74 @@ def _listener(planner: Any, lb_arn: Any, exists: bool, target_group: Any) -> Non
                              {"ListenerArn": live["ListenerArn"], **want},
                              "listener differs (protocol or default target group)",
                              f"{lb.name}:{want['Port']}"))
+
+
+# -- preflight
+
+
+def preflight(ctx: Any, index: int, lb: dict[str, Any], mapping: dict[str, Any] | None
+              ) -> pf.Result:
+    """The group exists, fits the mapping (target type, protocol), is attached to a load
+    balancer, and its health check probes the port targets register on."""
+    reference = str(lb["targetGroupArn"])
+    resource = f"target group {reference.rsplit('/', 2)[-2] if '/' in reference else reference}"
+    at = ctx.origin.service("loadBalancers", index, "targetGroupArn")
+    elbv2 = ctx.client("elbv2")
+    key = {"TargetGroupArns": [reference]} if reference.startswith("arn:") else \
+        {"Names": [reference]}
+    try:
+        answer = ctx.call(elbv2, "describe_target_groups", **key)
+    except elbv2.exceptions.TargetGroupNotFoundException:
+        return pf.placed("load-balancer", pf.PROBLEM, resource,
+                         f"{resource} does not exist in {ctx.env.region}",
+                         f"`release bootstrap --env {ctx.env.name}` creates it, or fix "
+                         "targetGroupArn", at)
+    except Denied as exc:
+        return not_checked("load-balancer", resource, exc, at)
+    if mapping is None:
+        return no_mapping(ctx, lb, resource, at)
+    group = answer["TargetGroups"][0]
+    problem = _group_problem(ctx.taskdef, group, mapping)
+    if problem:
+        return pf.placed("load-balancer", pf.PROBLEM, resource, problem[0], problem[1], at)
+    port = _registered_port(ctx.taskdef, mapping)
+    checked = str(group.get("HealthCheckPort") or "traffic-port")
+    if checked != "traffic-port" and port and checked != str(port):
+        return pf.placed("load-balancer", pf.WARNING, resource,
+                         f"its health check probes port {checked}, but targets register on "
+                         f"port {port}", "set the health check port to traffic-port", at)
+    return pf.placed("load-balancer", pf.OK, resource,
+                     f"{group.get('Protocol')} {group.get('TargetType')} targets on port "
+                     f"{port or 'chosen by ECS'}; attached to "
+                     f"{len(group.get('LoadBalancerArns') or [])} load balancer(s)", "", at)
+
+
+def _registered_port(taskdef: dict[str, Any], mapping: dict[str, Any]) -> int:
+    """The port ECS registers a task's target with: the container port under awsvpc, the
+    host port (0 when dynamic) otherwise."""
+    if (taskdef.get("networkMode") or "bridge") == "awsvpc":
+        return int(mapping.get("containerPort") or 0)
+    return host_port(taskdef, mapping)
+
+
+def _group_problem(taskdef: dict[str, Any], group: dict[str, Any], mapping: dict[str, Any]
+                   ) -> tuple[str, str] | None:
+    name = group.get("TargetGroupName")
+    awsvpc = (taskdef.get("networkMode") or "bridge") == "awsvpc"
+    wanted = "ip" if awsvpc else "instance"
+    if group.get("TargetType") != wanted:
+        return (f"target group {name} has target type {group.get('TargetType')}, but "
+                f"{taskdef.get('networkMode') or 'bridge'} tasks register as {wanted} targets",
+                f"use a target group of target type {wanted}")
+    if not group.get("LoadBalancerArns"):
+        return (f"target group {name} is attached to no load balancer: ECS refuses it",
+                "add a listener (or rule) forwarding to it")
+    udp = str(mapping.get("protocol", "tcp")).lower() == "udp"
+    protocol = str(group.get("Protocol", ""))
+    if udp and protocol not in ("UDP", "TCP_UDP"):
+        return (f"the mapping is UDP, but target group {name} is {protocol}",
+                "use a UDP or TCP_UDP target group")
+    if not udp and protocol == "UDP":
+        return (f"the mapping is TCP, but target group {name} is UDP",
+                "use a target group of the mapping's protocol")
+    return None

@@ -1,4 +1,5 @@
-"""Bootstrap's ALB step (engine/bootstrap_elbv2.py) on environments/sandbox-alb: the load
+"""Bootstrap's ALB step (engine/balancers/target_groups.py, chosen by the environment's
+load-balancer kind) on environments/sandbox-alb: the load
 balancer, its target group (health check, deregistration delay) and the listener are
 created once; a second plan holds only what the document changed since.
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from bootstrap_helpers import apply_plan, edit_environment, environment
 
 from release.adapters.aws import Aws
-from release.engine import bootstrap, bootstrap_elbv2
+from release.engine import balancers, bootstrap
 
 ENV = "sandbox-alb"
 
@@ -22,7 +23,7 @@ def planned(repo: Path) -> tuple[Aws, bootstrap.Plan]:
     aws = Aws(environment(repo, ENV))
     planner = bootstrap.Planner(aws, aws.env)
     planner._network()
-    bootstrap_elbv2.plan(planner)
+    balancers.of_environment(aws.env).plan_bootstrap(planner)
     return aws, planner.plan
 
 
