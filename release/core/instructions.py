@@ -82,10 +82,10 @@ class Wait:
     seconds: int
     purpose: str = RELEASE
     resumed: bool = False  # waiting for a deployment already in progress
-    health: str | None = None  # rolling: who says a task is healthy ("classic ELB", …)
+    health: str | None = None  # rolling: who says a task is healthy ("the classic ELB", …)
 
     def describe(self) -> str:
-        how = ((f"rolling update, health from the {self.health}" if self.health
+        how = ((f"rolling update, health from {self.health}" if self.health
                 else "rolling update") if self.strategy == ROLLING
                else f"ECS {self.strategy} deployment")
         why = "" if self.purpose == RELEASE else f", {self.purpose}"
