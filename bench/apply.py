@@ -120,7 +120,7 @@ def sandbox_process(workdir: Path) -> Iterator[Any]:
     the client's process, and here it gets a core of its own."""
     from release.core.clock import RealClock
     from release_sandbox.registry import free_port
-    from release_sandbox.testing import SandboxHandle, copy_config_repo
+    from release_sandbox.testing import SandboxHandle, copy_config_repo, sandbox_credentials
 
     endpoint = f"http://127.0.0.1:{free_port()}"
     repo = copy_config_repo(ROOT, workdir / "repo", endpoint, None)
@@ -139,8 +139,9 @@ def sandbox_process(workdir: Path) -> Iterator[Any]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     sys.exit(f"the sandbox did not start: {(workdir / 'sandbox.log').read_text()}")
                 time.sleep(0.1)
-        yield SandboxHandle(repo=repo, endpoint=endpoint, clock=RealClock(), emulator=None,
-                            faults=None)
+        with sandbox_credentials():
+            yield SandboxHandle(repo=repo, endpoint=endpoint, clock=RealClock(), emulator=None,
+                                faults=None)
     finally:
         ticks = os.sysconf("SC_CLK_TCK")
         fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -72,6 +72,11 @@ def up(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> Non
                   aws=result.endpoints.aws, registry=result.health.get("registry"))
     text, level = _registry_line(result.health)
     reporter.emit("sandbox.registry", text, level)
+    # The tool supplies no keys of its own, also not for a local endpoint: say which to use.
+    exports = " ".join(f"{name}={value}" for name, value in process.CREDENTIALS.items())
+    reporter.emit("sandbox.credentials", f"credentials: the sandbox takes any keys; in the "
+                  f"shell that runs release: export {exports}", "info",
+                  environment=dict(process.CREDENTIALS))
 
 
 @app.command("down")

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.adapters.aws import Aws, aws_errors, error_code, is_local
-from release.core.calls import ApiCall, Ref
+from release.adapters.aws import Aws, aws_errors, error_code
+from release.core.calls import ApiCall
 from release.core.config import Environment
 from release.core.errors import InvalidInput
 from release.core.policies import (
@@ -47,7 +47,6 @@ from release.output.events import Reporter
 MANAGED_INSTANCE_POLICY = (
     "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 )
-SANDBOX_VPC_NAME = "release-sandbox"
 
 
 # --------------------------------------------------------------------------- the plan
@@ -100,11 +99,9 @@ class Planner:
         self.log_groups = list(log_groups)
         # ECR repository -> the pins that name it (ConfigRepo.repositories_of)
         self.repositories = dict(repositories or {env.ecr_repository: []})
-        self.sandbox = is_local(aws.endpoint)
         self.plan = Plan(env)
-        self._subnets: dict[str, Any] = {}  # name in the document -> id or Ref
+        self._subnets: dict[str, Any] = {}  # name in the document -> id
         self._groups: dict[str, Any] = {}
-        self._sandbox_vpc: Any = None
         self._cluster_exists = False
 
     def build(self) -> Plan:
@@ -161,56 +158,13 @@ class Planner:
             if tag in names and tag not in found:
                 found[tag] = item[id_key]
         missing = [n for n in names if n not in found]
-        if missing and not self.sandbox:
+        if missing:  # the network is the account's, not the tool's (the sandbox seeds its own)
             raise InvalidInput(
                 f"{kind}(s) {', '.join(missing)} of environment {self.env.name!r} not found "
                 f"in {self.env.region} (neither as id nor as Name tag)",
                 f"create them, or name existing ones in {self.env.path}",
             )
-        for index, name in enumerate(names):
-            if name in missing:
-                found[name] = self._sandbox_create(kind, name, index)
         return {name: found[name] for name in names}
-
-    def _vpc(self) -> Any:
-        """The sandbox's VPC for placeholder subnets (moto cannot create `subnet-a` by id)."""
-        if self._sandbox_vpc is None:
-            vpcs = self.aws.ec2.describe_vpcs(
-                Filters=[{"Name": "tag:Name", "Values": [SANDBOX_VPC_NAME]}])["Vpcs"]
-            if vpcs:
-                self._sandbox_vpc = vpcs[0]["VpcId"]
-            else:
-                self.plan.add(ApiCall(
-                    "ec2", "create_vpc",
-                    {"CidrBlock": "10.0.0.0/16", "TagSpecifications": [_name_tags(
-                        "vpc", SANDBOX_VPC_NAME)]},
-                    "sandbox: a network for the document's placeholder subnets",
-                    f"vpc {SANDBOX_VPC_NAME}", key="vpc"))
-                self._sandbox_vpc = Ref("vpc", ("Vpc", "VpcId"))
-        return self._sandbox_vpc
-
-    def _sandbox_create(self, kind: str, name: str, index: int) -> Ref:
-        vpc = self._vpc()
-        if kind == "subnet":
-            zones = sorted(z["ZoneName"] for z in self.aws.ec2.describe_availability_zones()[
-                "AvailabilityZones"] if z.get("State", "available") == "available")
-            key = f"subnet:{name}"
-            self.plan.add(ApiCall(
-                "ec2", "create_subnet",
-                {"VpcId": vpc, "CidrBlock": f"10.0.{index}.0/24",
-                 "AvailabilityZone": zones[index % len(zones)],
-                 "TagSpecifications": [_name_tags("subnet", name)]},
-                "sandbox: subnet named in the environment does not exist", f"subnet {name}",
-                key=key))
-            return Ref(key, ("Subnet", "SubnetId"))
-        key = f"sg:{name}"
-        self.plan.add(ApiCall(
-            "ec2", "create_security_group",
-            {"GroupName": name, "Description": f"sandbox stand-in for {name}", "VpcId": vpc,
-             "TagSpecifications": [_name_tags("security-group", name)]},
-            "sandbox: security group named in the environment does not exist",
-            f"security group {name}", key=key))
-        return Ref(key, ("GroupId",))
 
     # -- IAM
 
@@ -270,7 +224,7 @@ class Planner:
             for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
                 attached |= {p["PolicyArn"] for p in page["AttachedPolicies"]}
         for arn in managed:
-            if arn not in attached and self._managed_policy_known(arn):
+            if arn not in attached:
                 self.plan.add(ApiCall("iam", "attach_role_policy",
                                       {"RoleName": name, "PolicyArn": arn},
                                       "managed policy not attached",
@@ -289,21 +243,6 @@ class Planner:
                                   {"RoleName": name, "PolicyName": policy_name,
                                    "PolicyDocument": json.dumps(document)},
                                   reason, f"{name}/{policy_name}"))
-
-    def _managed_policy_known(self, arn: str) -> bool:
-        """False only in a sandbox that lacks AWS managed policies (then say so and skip).
-
-        moto knows them only when started with MOTO_IAM_LOAD_MANAGED_POLICIES=true; without
-        them the attach call would fail and leave the sandbox half bootstrapped.
-        """
-        if not self.sandbox:
-            return True
-        if _absent_on({"NoSuchEntity"}, self.aws.iam.get_policy, PolicyArn=arn) is not None:
-            return True
-        self.plan.notes.append(
-            f"the sandbox does not know the AWS managed policy {arn} (moto loads them only "
-            "with MOTO_IAM_LOAD_MANAGED_POLICIES=true): not attached")
-        return False
 
     def _instance_profile(self, name: str, role: str) -> None:
         iam = self.aws.iam
@@ -385,10 +324,6 @@ class Planner:
         calls, notes = plan_log_groups(self.aws.logs, self.env, self.log_groups)
         self.plan.calls.extend(calls)
         self.plan.notes.extend(notes)
-
-
-def _name_tags(resource_type: str, name: str) -> dict[str, Any]:
-    return {"ResourceType": resource_type, "Tags": [{"Key": "Name", "Value": name}]}
 
 
 def build_plan(aws: Aws, env: Environment, instances: int | None = None,

@@ -121,7 +121,7 @@ class EcsEmulator:
             return self.tasks.stop_requested(task, reason)
 
     def service_deployment_call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        """ListServiceDeployments and the four others moto lacks (sandbox/native.py)."""
+        """ListServiceDeployments and the four others moto lacks (release_sandbox/native.py)."""
         with self.lock:
             return self.scheduler.native.call(action, params, self.clock.now(),
                                               self.scheduler._start_deployment)
@@ -166,7 +166,7 @@ class EcsEmulator:
             return self.placement.run_task_failures(cluster.name, needs)
 
     def tasks_run(self, tasks: list[Any]) -> None:
-        """RunTask: one-off tasks, which moto leaves RUNNING for ever (sandbox/oneoff.py)."""
+        """RunTask: one-off tasks, which moto leaves RUNNING for ever (oneoff.py)."""
         with self.lock:
             self.oneoff.started(tasks, self.clock.now())
 

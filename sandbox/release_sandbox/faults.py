@@ -8,10 +8,10 @@ Two kinds, so demos and tests can show how `release` behaves when things go wron
   `unhealthy` (the ELB health check never passes), `slow-start:seconds=N`
   (the application answers health checks only N seconds after it started),
   `alarm:name=NAME,after=S` (once a task has served S seconds, default 0, the
-  CloudWatch alarm NAME goes into ALARM: sandbox/alarms.py),
+  CloudWatch alarm NAME goes into ALARM: release_sandbox/alarms.py),
   `scale:to=N,after=S` (once a task has served S seconds, default 0, a scaling
   policy of Application Auto Scaling sets the service's desiredCount to N within
-  its scalable target's bounds: sandbox/autoscaling.py).
+  its scalable target's bounds: release_sandbox/autoscaling.py).
   Several faults may be joined with `;`.
 * What a container exits with when ECS stops it (not a fault, a fact about the
   image the emulator cannot run): the container definition's docker label

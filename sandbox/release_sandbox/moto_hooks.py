@@ -12,15 +12,15 @@ once on StopTask, registers every container instance with 4096 CPU units and
 API caller is therefore handed to the emulator too, which keeps the health
 history). For ELBv2 target groups moto keeps one target per id, runs no health
 check and never drains: DescribeTargetHealth, RegisterTargets and
-DeregisterTargets are answered by the emulator (sandbox/target_groups.py).
+DeregisterTargets are answered by the emulator (release_sandbox/target_groups.py).
 moto keeps a registered task definition's values as written; RegisterTaskDefinition is
 followed by the rewrites ECS documents (release/core/registration.py: task cpu/memory
 in units, a role name as its ARN, an EFS rootDirectory left out as "/"), so
 DescribeTaskDefinition answers in AWS's form.
 RunTask of a task that fits on no container instance gets neither a task nor a
 failure from moto (and a bare exception on a cluster without instances): the
-emulator answers `failures` as ECS does (sandbox/placement.py), and moves the
-one-off tasks moto does place (sandbox/oneoff.py).
+emulator answers `failures` as ECS does (release_sandbox/placement.py), and moves the
+one-off tasks moto does place (release_sandbox/oneoff.py).
 No ECS agent runs, so RunInstances and CreateCluster are followed by
 the emulator's stand-in for the agents' registration. moto lacks the service
 deployment actions of ECS's native strategies (ListServiceDeployments,
@@ -379,7 +379,7 @@ SERVICE_DEPLOYMENT_ACTIONS = ("list_service_deployments", "describe_service_depl
 
 
 def _service_deployments(action: str) -> Handler:
-    """An ECS action moto does not have, answered by the emulator (sandbox/native.py)."""
+    """An ECS action moto does not have, answered by the emulator (release_sandbox/native.py)."""
     def call(self: Any) -> Any:
         from moto.core.responses import ActionResult
         from moto.ecs.exceptions import EcsClientException

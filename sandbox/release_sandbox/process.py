@@ -36,6 +36,13 @@ from release.core.errors import InvalidInput, Unreachable
 SERVER_MODULE = "release_sandbox.server"
 OWNER_VARIABLE = "RELEASE_SANDBOX_STATE"  # inherited by the server and the registry it runs
 START_TIMEOUT = 30.0
+# The keys a client of the sandbox signs with: moto accepts any, so these are
+# placeholders, never real ones. The tool supplies none of its own: `up` prints
+# these as exports, and the test harness sets them while a sandbox runs. Values no
+# output contains: the tool masks the values of AWS_*KEY* variables where it scrubs
+# text (error reports, notifications), and a word like "sandbox" would vanish with them.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "release-sandbox-key",
+               "AWS_SECRET_ACCESS_KEY": "release-sandbox-secret"}
 STOP_TIMEOUT = 10.0
 
 

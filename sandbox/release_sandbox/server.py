@@ -25,6 +25,7 @@ from release_sandbox import moto_hooks
 from release_sandbox.calllog import CallLog
 from release_sandbox.emulator import EcsEmulator
 from release_sandbox.faults import FaultMiddleware, Faults
+from release_sandbox.network import seed_repo
 from release_sandbox.scans import ScanFindings
 from release_sandbox.throttling import EcsThrottle
 
@@ -223,6 +224,7 @@ def serve(repo: Path, state_dir: Path) -> int:
     aws = SandboxAws(clock, port=_port_of(aws_url), account=str(env_doc.get("account",
                      DEFAULT_ACCOUNT)), region=env_doc.get("region", DEFAULT_REGION))
     aws.start()
+    seeded = seed_repo(aws.endpoint, repo)  # the network the documents name (moto has none)
     ticker = Ticker(aws.emulator, clock)
     ticker.start()
     registry = None
@@ -233,6 +235,8 @@ def serve(repo: Path, state_dir: Path) -> int:
         registry, registry_note = _start_registry(aws, registry_address, state_dir)
     aws.extra_health["registry"] = {"address": registry_address,
                                     "running": registry is not None, "note": registry_note}
+    print(f"sandbox: made the documents' subnets {seeded['subnets']} and security groups "
+          f"{seeded['security_groups']}", flush=True)
     print(f"sandbox: AWS at {aws.endpoint}; registry: "
           f"{registry_address if registry is not None else registry_note}", flush=True)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ from release.core.clock import Clock, VirtualClock, use_clock
 from release.core.rolling import instance_resources
 from release_sandbox.emulator import EcsEmulator
 from release_sandbox.faults import Faults
+from release_sandbox.network import seed_repo
+from release_sandbox.process import CREDENTIALS
 from release_sandbox.server import (
     DEFAULT_ACCOUNT,
     DEFAULT_REGION,
@@ -64,7 +67,8 @@ class SandboxHandle:
 
             self._clients[name] = boto3.client(
                 name, endpoint_url=self.endpoint, region_name=self.region,
-                aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+                aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                 config=botocore.config.Config(retries={"total_max_attempts": 1,
                                                        "mode": "standard"}))
         return self._clients[name]
@@ -290,6 +294,28 @@ def copy_config_repo(repo_root: Path, target: Path, endpoint: str,
 
 
 @contextmanager
+def sandbox_credentials() -> Iterator[None]:
+    """The sandbox's placeholder keys in os.environ (and so in every subprocess) meanwhile.
+
+    The tool signs with whatever the environment names; a developer's own keys,
+    profile or session token must never reach the sandbox or decide a test.
+    """
+    names = (*CREDENTIALS, "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+    saved = {name: os.environ.get(name) for name in names}
+    for name in names:
+        os.environ.pop(name, None)
+    os.environ.update(CREDENTIALS)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
 def running_sandbox(repo_root: Path, workdir: Path, clock: Clock | None = None,
                     registry: bool = False, registry_dir: Path | None = None
                     ) -> Iterator[SandboxHandle]:
@@ -325,10 +351,12 @@ def running_sandbox(repo_root: Path, workdir: Path, clock: Clock | None = None,
             registry_obj, registry_address = _start_test_registry(
                 aws, Path(registry_dir) if registry_dir is not None else workdir / "registry")
         repo = copy_config_repo(Path(repo_root), workdir / "repo", aws.endpoint, registry_address)
-        yield SandboxHandle(repo=repo, endpoint=aws.endpoint, clock=clock, emulator=aws.emulator,
-                            faults=aws.faults, account=aws.account, region=aws.region,
-                            registry=registry_obj, calls=aws.calls,
-                            throttle=aws.throttle)
+        seed_repo(aws.endpoint, repo)  # the subnets and security groups the documents name
+        with sandbox_credentials():
+            yield SandboxHandle(repo=repo, endpoint=aws.endpoint, clock=clock,
+                                emulator=aws.emulator, faults=aws.faults, account=aws.account,
+                                region=aws.region, registry=registry_obj, calls=aws.calls,
+                                throttle=aws.throttle)
     finally:
         active = False
         use_clock(previous)

@@ -128,3 +128,17 @@ def test_the_design_promise_names_the_modules_and_registries_that_exist() -> Non
     for kind in kinds.KINDS:
         assert (ROOT / "release" / "core" / "balancers" / f"{kind.name}.py").exists()
         assert (ROOT / "release" / "engine" / "balancers" / f"{kind.name}.py").exists()
+
+
+@pytest.mark.parametrize("first", ["release.core.balancers", "release.core.rules",
+                                   "release.core.balancers.classic", "release.core.validate"])
+def test_the_rule_catalogue_is_the_same_whichever_module_is_imported_first(first: str) -> None:
+    """The kinds' rules follow the families' in docs/validation.md's table, however imported."""
+    import subprocess
+    import sys
+
+    program = (f"import {first}\nfrom release.core.rules import RULES\n"
+               "print(' '.join(RULES))")
+    ran = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert ran.stdout.split() == list(RULES)

@@ -74,6 +74,13 @@ def test_up_twice_status_and_down_leave_one_server_then_nothing(tmp_path):
         assert first.returncode == 0, first.stderr
         started = json.loads(first.stdout.splitlines()[0])
         assert started["started"] is True
+        # The tool brings no keys for the sandbox: `up` names the ones to export.
+        [keys] = [json.loads(line) for line in first.stdout.splitlines()
+                  if json.loads(line)["event"] == "sandbox.credentials"]
+        assert keys["environment"] == {"AWS_ACCESS_KEY_ID": "release-sandbox-key",
+                                       "AWS_SECRET_ACCESS_KEY": "release-sandbox-secret"}
+        assert ("export AWS_ACCESS_KEY_ID=release-sandbox-key "
+                "AWS_SECRET_ACCESS_KEY=release-sandbox-secret") in keys["message"]
 
         second = release(repo, "sandbox", "up", "--format", "json")
         assert second.returncode == 0, second.stderr

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import release.core.rules  # noqa: F401 - the rule families first (the catalogue's order)
 from release.core.balancers import classic, target_groups
 from release.core.balancers.kind import LoadBalancerKind
 from release.core.rules.base import RuleFn

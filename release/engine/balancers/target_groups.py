@@ -119,8 +119,6 @@ def _vpc(planner: Any, live: dict[str, Any] | None) -> Any:
     if live is not None and live.get("VpcId"):
         return live["VpcId"]
     first = planner._subnets[planner.env.load_balancer.subnets[0]]
-    if isinstance(first, Ref):  # a sandbox subnet planned in the sandbox's VPC
-        return planner._vpc()
     return planner.aws.ec2.describe_subnets(SubnetIds=[first])["Subnets"][0]["VpcId"]
 
 
