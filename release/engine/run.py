@@ -228,7 +228,7 @@ def run(repo: ConfigRepo, spec: ServiceSpec, command: list[str], reporter: Repor
 
     env = repo.environment(spec.env)
     if revision:  # an ARN of another account would name the local revision of its name
-        from release.engine.rollback import check_revision_arn
+        from release.core.revisions import check_revision_arn
 
         check_revision_arn(env, spec.family, revision, "--revision")
     aws = aws_adapter.connect(env)
