@@ -32,6 +32,7 @@ from release.core import canary as canaries
 from release.core import plan as planning
 from release.core.config import load_repo
 from release.core.deployments import deployment_for
+from release.core.instructions import calls_in
 from release.engine import canary
 from release.engine.executor import Executor
 from release.output.events import OutputFormat, Reporter
@@ -99,7 +100,7 @@ def test_no_canary_yet_plans_a_create_service_that_ecs_accepts(world) -> None:
         planned = canary.with_canary(_plan(world), env, spec, world["aws"])
     stub.assert_no_pending_responses()
     assert planned.canary is not None and planned.canary.left_over is None
-    assert [c.operation for c in canaries.shown_calls(planned.calls, planned.canary)] == [
+    assert [c.operation for c in calls_in(planned.instructions)] == [
         "register_task_definition", "create_service", "update_service", "update_service",
         "delete_service"]
     revision = taskdef_arn(42)
@@ -164,8 +165,7 @@ def test_a_canary_left_over_after_the_spec_dropped_it_is_planned_away(world) -> 
     assert planned.canary is not None and not planned.canary.runs
     assert planned.canary.left_over["tags"] == [{"key": "release:canary-of",
                                                  "value": spec.service_name}]
-    assert [(c.operation, c.target) for c in canaries.shown_calls(planned.calls,
-                                                                  planned.canary)][1:] == [
+    assert [(c.operation, c.target) for c in calls_in(planned.instructions)][1:] == [
         ("update_service", f"{env.cluster}/{spec.service_name}"),
         ("update_service", f"{env.cluster}/{spec.service_name}-canary"),
         ("delete_service", f"{env.cluster}/{spec.service_name}-canary")]
