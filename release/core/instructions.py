@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 from release.core.calls import ApiCall, Ref
 from release.core.deployments import short
@@ -160,8 +160,8 @@ class CanaryRemoval:
         return {"canary": self.name, "calls": _calls(self.calls)}
 
 
-Instruction = Union[ApiCall, RunBeforeDeploy, CanaryStart, Wait, Bake, TagRecord,  # noqa: UP007
-                    CanaryRemoval]
+Instruction = (ApiCall | RunBeforeDeploy | CanaryStart | Wait | Bake | TagRecord
+               | CanaryRemoval)
 
 
 def kind_of(instruction: Instruction) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from release.core import autoscaling, records, rollout_watch, stability
 from release.core import canary as canaries
@@ -85,13 +85,14 @@ def _counted(spec: ServiceSpec, plan: planning.ReleasePlan) -> ServiceSpec:
 
 
 def before_update(prepared: Any, revision: str, reporter: Reporter, run_calls: RunCalls,
-                  calls: list[ApiCall] | None = None) -> None:
+                  calls: list[ApiCall] | None = None) -> str | None:
     """Run the canary on `revision` (its start `calls`, as the plan lists them: the
-    executor's `_do_canary_start`) and bake it; on failure remove it and raise CanaryFailed
-    (the main service not updated). Nothing to do when the plan runs no canary."""
+    executor's `_do_canary_start`) and bake it. Why it failed, else None: the finisher
+    (engine/finish.py) then removes it and stops the release (`abort`: the main service not
+    updated). Nothing to do when the plan runs no canary."""
     part = prepared.plan.canary
     if part is None or not part.runs or part.canary is None:
-        return
+        return None
     env, spec = prepared.env, prepared.spec
     canary = part.canary
     cspec = canaries.canary_spec(spec, canary)
@@ -114,8 +115,7 @@ def before_update(prepared: Any, revision: str, reporter: Reporter, run_calls: R
         reporter.emit("canary.passed", f"{where}: canary {part.name} served and baked "
                       f"{canary.bake_minutes:g} min: releasing {spec.service_name}", "success",
                       env=env.name, service=spec.service_name, canary=part.name)
-        return
-    _abort(prepared, revision, failure, reporter, run_calls)
+    return failure
 
 
 def _run(prepared: Any, cspec: ServiceSpec, canary: canaries.Canary, revision: str,
@@ -167,9 +167,10 @@ def _failed_stops(snap: stability.Snapshot, target: stability.Target) -> list[st
             and stability.stopped_during(t, target) and stability.is_failure_stop(t)]
 
 
-def _abort(prepared: Any, revision: str, failure: str, reporter: Reporter,
-           run_calls: RunCalls) -> None:
-    """Remove the canary, record the outcome, and stop the release: exit 3 (or 4)."""
+def abort(prepared: Any, revision: str, failure: str, reporter: Reporter,
+          run_calls: RunCalls) -> NoReturn:
+    """The finisher's end of a failed canary: remove it, record the outcome, and stop the
+    release: exit 3 (or 4)."""
     env, spec, aws = prepared.env, prepared.spec, prepared.aws
     where = f"{env.name}/{spec.service_name}"
     reporter.emit("canary.failed", f"{where}: {failure}; removing the canary", "error",

@@ -107,6 +107,7 @@ class Executed:
     verdict: stability.Verdict | None = None
     followed: Any = None  # engine/native_wait.Followed, or native_wait.NOT_FOUND
     canary_left: str | None = None  # why the canary could not be removed
+    canary_failed: str | None = None  # why the canary did not serve or failed its bake
 
     @property
     def stopped(self) -> bool:
@@ -114,7 +115,8 @@ class Executed:
         list is not run, the finisher decides what follows."""
         from release.core import service_deployments as native
 
-        if self.verdict is not None and self.verdict.state != stability.STABLE:
+        if self.canary_failed is not None or (
+                self.verdict is not None and self.verdict.state != stability.STABLE):
             return True
         if self.followed is None:
             return False
@@ -280,8 +282,9 @@ class Executor:
         self._say(step, total, item)
         calls = [dataclasses.replace(c, params=c.resolved_params(executed.results))
                  for c in item.calls]
-        canary.before_update(ctx.prepared, calls[0].params["taskDefinition"], self.reporter,
-                             calls_runner(ctx.aws, self.reporter, ctx.env, "canary"), calls)
+        executed.canary_failed = canary.before_update(
+            ctx.prepared, calls[0].params["taskDefinition"], self.reporter,
+            calls_runner(ctx.aws, self.reporter, ctx.env, "canary"), calls)
 
     def _do_wait(self, step: int, total: int, item: steps.Wait, executed: Executed) -> None:
         from release.core.deployments import deployment_for

@@ -20,7 +20,7 @@ from release.core.config import Environment, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK
 from release.core.instructions import Instruction, TagRecord
-from release.engine.executor import Executed, Executor, Release
+from release.engine.executor import Executed, Executor, Release, calls_runner
 from release.engine.outcome import (
     FAILED,
     NOT_RESTORED,
@@ -61,6 +61,10 @@ def conclude(end: Ending, executed: Executed) -> ReleaseOutcome:
 
     revision = executed.revision or end.revision
     end = dataclasses.replace(end, revision=revision)
+    if executed.canary_failed is not None:  # removed, recorded, the release stopped: exit 3
+        canary.abort(end.ctx.prepared, _registered(executed), executed.canary_failed,
+                     end.reporter, calls_runner(end.ctx.aws, end.reporter, end.ctx.env,
+                                                "canary"))
     if executed.followed is not None:
         outcome = native_outcome(end, executed.followed, recorded=True)
     else:
@@ -68,6 +72,13 @@ def conclude(end: Ending, executed: Executed) -> ReleaseOutcome:
     if executed.canary_left is not None:
         outcome = canary.not_removed(end.ctx.env, end.ctx.spec, outcome, executed.canary_left)
     return outcome
+
+
+def _registered(executed: Executed) -> str:
+    """The revision the release registered (the canary ran it; the update was not made)."""
+    from release.core.plan import REGISTER_KEY
+
+    return str(executed.results[REGISTER_KEY]["taskDefinition"]["taskDefinitionArn"])
 
 
 def _released(end: Ending) -> ReleaseOutcome:

@@ -189,3 +189,27 @@ def test_a_service_of_the_canary_name_without_the_tag_is_left_alone(world) -> No
         planned = canary.with_canary(_plan(world), env, dataclasses.replace(spec, doc=doc),
                                      world["aws"])
     assert planned.canary is None
+
+
+def test_the_release_lists_before_deploy_and_the_canary_right_before_the_update(world
+                                                                                ) -> None:
+    """The whole release in one list, in the order it runs: beforeDeploy (a migration runs
+    before new code takes traffic), the canary's start, the update, the wait, the record,
+    the canary's removal; the canary's steps carry the calls ECS is sent."""
+    env, spec = world["env"], world["spec"]
+    doc = copy.deepcopy(spec.doc)
+    doc["release"]["beforeDeploy"] = {"command": ["migrate", "--up"]}
+    spec = dataclasses.replace(spec, doc=doc)
+    world["spec"] = spec
+    with _describe(world, _missing(world)) as stub:
+        planned = canary.with_canary(_plan(world), env, spec, world["aws"])
+    stub.assert_no_pending_responses()
+    kinds = [(i["instruction"], i.get("operation")) for i in planned.as_dict()["instructions"]]
+    assert kinds == [("call", "register_task_definition"), ("run_before_deploy", None),
+                     ("canary_start", None), ("call", "update_service"), ("wait", None),
+                     ("tag_record", None), ("canary_removal", None)]
+    wait = planned.instructions[4]
+    assert (wait.strategy, wait.seconds) == ("rolling", planned.budget.seconds)
+    assert planned.instructions[1].command == ("migrate", "--up")
+    assert calls_in(planned.instructions) == [
+        *planned.calls[:1], *planned.canary.start, *planned.calls[1:], *planned.canary.remove]
