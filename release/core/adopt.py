@@ -30,8 +30,8 @@ from typing import Any
 from release.core import ecs_model as model
 from release.core import plan, registration
 from release.core import service_settings as settings_model
+from release.core.placeholders import PLACEHOLDER
 
-PLACEHOLDER = "<release init did not copy this value: it looks like a secret>"
 SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|"
                          r"CREDENTIAL)", re.IGNORECASE)
 SECRET_VALUE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$|-----BEGIN [A-Z ]*PRIVATE KEY-----")
@@ -264,20 +264,3 @@ def adopt(live: LiveService) -> Adopted:
         f"environments/{live.env}/services/{name}.json": service,
         f"environments/{live.env}/environment.json": environment_document(live, repository),
     }, decisions)
-
-
-def placeholder_values(taskdef: dict[str, Any]) -> list[tuple[str, str]]:
-    """(JSON pointer, variable name) of every value `release init` left as PLACEHOLDER.
-
-    The validation rule of the same name reports each as an error: a placeholder must
-    never reach ECS as a value.
-    """
-    found = []
-    for i, container in enumerate(taskdef.get("containerDefinitions") or []):
-        if not isinstance(container, dict):
-            continue
-        for j, item in enumerate(container.get("environment") or []):
-            if isinstance(item, dict) and item.get("value") == PLACEHOLDER:
-                found.append((f"/containerDefinitions/{i}/environment/{j}/value",
-                              str(item.get("name", ""))))
-    return found

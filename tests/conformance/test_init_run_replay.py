@@ -32,7 +32,7 @@ from shapes_taskdef import (
 )
 
 from release.adapters.aws import Aws
-from release.core import oneoff, plan
+from release.core import oneoff, placeholders, plan
 from release.core.config import load_repo
 from release.core.render import render_service
 from release.engine import init as init_engine
@@ -146,7 +146,7 @@ def test_init_never_copies_a_plain_text_secret_and_validation_points_at_it(world
     adopted = adopt.adopt(live)
     written = adopted.documents[f"taskdefs/{world['spec'].family}.json"]
     assert "hunter2" not in json.dumps(adopted.documents)
-    pointers = adopt.placeholder_values(written)
+    pointers = placeholders.placeholder_values(written)
     assert [name for _, name in pointers] == ["DB_PASSWORD"]
     assert any(pointers[0][0] in d and "DB_PASSWORD" in d for d in adopted.decisions)
 

@@ -14,7 +14,7 @@ from test_rules_target_groups import ALB_CASES
 from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
 
 from release.adapters.apicheck import register_task_definition_problems as botocore_check
-from release.core.adopt import PLACEHOLDER
+from release.core.placeholders import PLACEHOLDER
 from release.core.rules import RULES
 from release.core.validate import validate_repo
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from release.core.adopt import placeholder_values
 from release.core.findings import ERROR, Finding
+from release.core.placeholders import placeholder_values
 from release.core.rolling import containers
 from release.core.rules.base import Context, finding, rule
 
