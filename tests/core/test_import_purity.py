@@ -157,3 +157,33 @@ def test_the_cycle_search_finds_a_circle_through_a_lazy_import(tmp_path: Path) -
     (package / "core" / "d.py").write_text("from release.core import a\n")
     assert cycles(import_graph(package)) == [
         ["release.core.a", "release.core.b", "release.core.c"]]
+
+
+FIRST_IMPORT = """
+import os, sys
+failed = []
+for name in sys.argv[1:]:
+    pid = os.fork()
+    if pid == 0:  # a fresh start for each module: nothing of the package imported yet
+        try:
+            __import__(name)
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    if os.waitpid(pid, 0)[1]:
+        failed.append(name)
+print(" ".join(failed))
+"""
+
+
+def test_every_core_module_can_be_the_first_one_imported() -> None:
+    # A circle Python runs into: importing a submodule runs its package first, so
+    # `rules.base` runs the rules package, whose families may come back round to a module
+    # still half-imported ("cannot import name ... from partially initialized module").
+    import subprocess
+
+    names = sorted(".".join(path.relative_to(RELEASE.parent).with_suffix("").parts)
+                   .removesuffix(".__init__") for path in (RELEASE / "core").rglob("*.py"))
+    ran = subprocess.run([sys.executable, "-c", FIRST_IMPORT, *names], capture_output=True,
+                         text=True, check=True, cwd=RELEASE.parent)
+    assert ran.stdout.split() == []
