@@ -13,11 +13,11 @@ PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --
 
 .PHONY: install engine example test check demo lint bench clean
 
-$(BIN)/release: pyproject.toml
+$(BIN)/release: pyproject.toml sandbox/pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed ($(PY) not found)"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -e '.[dev,bench]' -e ./sandbox
 	@touch $@
 
 install: $(BIN)/release

@@ -119,13 +119,13 @@ def sandbox_process(workdir: Path) -> Iterator[Any]:
     """The sandbox in its own process, as `release sandbox up` runs it: AWS is never inside
     the client's process, and here it gets a core of its own."""
     from release.core.clock import RealClock
-    from release.sandbox.registry import free_port
-    from release.sandbox.testing import SandboxHandle, copy_config_repo
+    from release_sandbox.registry import free_port
+    from release_sandbox.testing import SandboxHandle, copy_config_repo, sandbox_credentials
 
     endpoint = f"http://127.0.0.1:{free_port()}"
     repo = copy_config_repo(ROOT, workdir / "repo", endpoint, None)
     log = (workdir / "sandbox.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "release.sandbox.server", "--repo",
+    process = subprocess.Popen([sys.executable, "-m", "release_sandbox.server", "--repo",
                                 str(repo), "--state-dir", str(workdir / "state")],
                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
@@ -139,8 +139,9 @@ def sandbox_process(workdir: Path) -> Iterator[Any]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     sys.exit(f"the sandbox did not start: {(workdir / 'sandbox.log').read_text()}")
                 time.sleep(0.1)
-        yield SandboxHandle(repo=repo, endpoint=endpoint, clock=RealClock(), emulator=None,
-                            faults=None)
+        with sandbox_credentials():
+            yield SandboxHandle(repo=repo, endpoint=endpoint, clock=RealClock(), emulator=None,
+                                faults=None)
     finally:
         ticks = os.sysconf("SC_CLK_TCK")
         fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -17,6 +17,7 @@ import argparse
 import base64
 import json
 import logging
+import os
 import shutil
 import statistics
 import subprocess
@@ -30,7 +31,8 @@ import boto3
 import git
 from moto.server import ThreadedMotoServer
 
-from release.sandbox.registry import Registry
+from release_sandbox.process import CREDENTIALS
+from release_sandbox.registry import Registry
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONTEXT = "examples/akka-firehose"
@@ -66,7 +68,8 @@ def timed_build(repo: git.Repo, *extra: str) -> tuple[float, dict]:
                "--service", "akka-firehose", "--repo", str(repo.working_tree_dir),
                "--format", "json", *extra]
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env={**os.environ, **CREDENTIALS})
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}"

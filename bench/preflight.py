@@ -4,7 +4,7 @@ One sandbox (moto + the ECS emulator, virtual clock: nothing here waits), the se
 service released once on v1 (`release deploy`, in-process), then:
 
 * a no-change `release deploy`, N times: wall time each and the AWS calls it makes
-  (counted on the sandbox's server, release/sandbox/calllog.py);
+  (counted on the sandbox's server, sandbox/release_sandbox/calllog.py);
 * `release plan` and `release preflight` with v2 pinned (a release that changes
   something: every check runs).
 
@@ -56,10 +56,11 @@ def measure(tree: Path, runs: int) -> dict[str, Any]:
     import git
 
     from release.cli import app
-    from release.sandbox.testing import running_sandbox
+    from release_sandbox.testing import running_sandbox
 
     figures: dict[str, Any] = {"tree": str(tree)}
     with tempfile.TemporaryDirectory() as work, running_sandbox(tree, Path(work)) as sandbox:
+        sandbox.only_services("akka-firehose")  # the seed's service, alone
         sandbox.seed_infrastructure()
         repo = sandbox.repo
         git_repo = git.Repo.init(repo, initial_branch="main")

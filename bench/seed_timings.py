@@ -107,7 +107,7 @@ def run_at_seed_timings(prepare_repo: Any, pin: Any) -> int:
     from wait import primary_id
 
     from release.core.clock import VirtualClock
-    from release.sandbox.testing import copy_config_repo, running_sandbox
+    from release_sandbox.testing import copy_config_repo, running_sandbox
 
     with tempfile.TemporaryDirectory(prefix="bench-wait-seed-") as tmp:
         staged = Path(tmp) / "documents"

@@ -15,7 +15,7 @@ revision RUNNING and InService on the ELB, no old task left, nothing draining.
 For each tool the table shows the lag between that moment and the tool's
 "done" (negative = it said done before it was true: premature), and every AWS
 call it made (all APIs, setup included), counted on the sandbox's server
-(release/sandbox/calllog.py), with its DescribeServices among them.
+(sandbox/release_sandbox/calllog.py), with its DescribeServices among them.
 
 A second run is at the seed's timings (HealthyThreshold 2 x Interval 30 s,
 draining 300 s, 2 tasks) on the virtual clock: `release deploy` runs in-process
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from release.core.clock import RealClock
-    from release.sandbox.testing import copy_config_repo, running_sandbox
+    from release_sandbox.testing import copy_config_repo, running_sandbox
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-wait-") as tmp:

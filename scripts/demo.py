@@ -76,8 +76,11 @@ class Demo:
         self.released: list[tuple[str, str, str, str]] = []  # what runs, read before `down`
         self.smoke_port = free_port()
         self.release = [str(Path(sys.executable).with_name("release"))]
+        from release_sandbox.process import CREDENTIALS
+
         self.env = {
             **os.environ,
+            **CREDENTIALS,  # as `release sandbox up` says: the tool brings no keys of its own
             "RELEASE_REPO": str(self.repo),
             "USER": os.environ.get("USER", "demo"),
             # The registry's images outlive the sandbox, so a second demo skips the build.

@@ -36,6 +36,7 @@ import botocore.session
 from release.adapters.budget import RequestBudget, configured_per_second
 from release.core.config import Environment
 from release.core.errors import InvalidInput, Unreachable
+from release.core.poll import is_throttling
 
 RETRY_CONFIG = botocore.config.Config(
     retries={"mode": "adaptive", "max_attempts": 10},
@@ -119,8 +120,6 @@ def credential_source(env: Environment) -> str:
             f" (before AWS_PROFILE {profile!r})" if profile else "")
     elif profile:
         source = f"profile {profile!r} (AWS_PROFILE)"
-    elif is_local(endpoint_for(env)):
-        source = "the sandbox's placeholder keys"
     else:
         source = "the default credential chain (default profile, container or instance role)"
     if env.role_arn:
@@ -153,10 +152,9 @@ class Aws:
         self.budget = RequestBudget(configured_per_second())
         self.proven: Identity | None = None  # who the credentials are, once check_account passed
         self._clients_lock = threading.Lock()
+        # The credentials are the environment's, also for a local sandbox: the sandbox
+        # package hands out its placeholder keys (`release sandbox up` prints them).
         kwargs: dict[str, Any] = {"region_name": env.region}
-        if is_local(self.endpoint) and not os.environ.get("AWS_ACCESS_KEY_ID"):
-            # The sandbox accepts any credentials; never send real ones to it.
-            kwargs.update(aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
         with aws_errors(env, "loading the AWS configuration"):  # a bad AWS_PROFILE fails here
             source = new_session(**kwargs)
             self.session = self._assume_role(source) if env.role_arn else source
@@ -347,6 +345,14 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
+def retryable(exc: BaseException) -> bool:
+    """A lost connection or throttling that outlasted botocore's own retries: what a poll
+    loop retries under core/poll.py's outage policy rather than failing at once."""
+    if isinstance(exc, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError):
+        return True
+    return is_throttling(error_code(exc))
+
+
 _bx = botocore.exceptions
 _CONFIG_FIX = ("fix the AWS configuration: ~/.aws/config (AWS_CONFIG_FILE), "
                "~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE) and the AWS_* variables")
@@ -391,10 +397,18 @@ CREDENTIAL_FIXES: tuple[tuple[type[Exception], str], ...] = (
 )
 
 
+# A local sandbox takes any keys; the tool supplies none of its own.
+SANDBOX_KEYS = ("the sandbox takes any keys: `export AWS_ACCESS_KEY_ID=release-sandbox-key "
+                "AWS_SECRET_ACCESS_KEY=release-sandbox-secret` (`release sandbox up` prints "
+                "them)")
+
+
 def credential_error(exc: BaseException, env: Environment, doing: str) -> Unreachable | None:
     """Exit 5 with the fix for a botocore credential/configuration error, else None."""
     for kind, fix in CREDENTIAL_FIXES:
         if isinstance(exc, kind):
+            if kind is _bx.NoCredentialsError and is_local(endpoint_for(env)):
+                fix += f"; {SANDBOX_KEYS}"
             return Unreachable(f"AWS credentials: {exc} (while {doing}; credentials: "
                                f"{credential_source(env)})", fix)
     return None
@@ -432,7 +446,7 @@ def aws_errors(env: Environment, doing: str) -> Iterator[None]:
         msg = exc.response.get("Error", {}).get("Message", str(exc))
         if code in AUTH_CODES or exc.operation_name == "AssumeRole":
             raise _refused(exc, env, doing) from None
-        if code in {"ThrottlingException", "Throttling", "RequestLimitExceeded"}:
+        if is_throttling(code):
             raise Unreachable(f"AWS kept throttling while {doing}: {msg}",
                               "retry in a minute; lower concurrency if it persists") from None
         raise InvalidInput(f"AWS rejected the request while {doing}: {code}: {msg}",

@@ -35,13 +35,12 @@ from typing import Any
 
 from release.core.clock import Clock, default_clock
 from release.core.ecs_throttling import Tokens, bucket_of
+from release.core.poll import THROTTLING_CODES
 
 DEFAULT_PER_SECOND = 20  # for AWS services without a published bucket table
 BUDGET_VARIABLE = "RELEASE_API_BUDGET"  # their calls per second (0: no pacing at all, ECS too)
 DOCUMENTED_PER_SECOND = {"dynamodb": 1000}  # a partition's write units a second
 HELD_BACK_SECONDS = 0.25  # of each ECS bucket's refill, kept for arrival jitter
-THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "RequestLimitExceeded",
-                              "TooManyRequestsException", "ProvisionedThroughputExceeded"})
 
 
 def configured_per_second() -> int:

@@ -21,7 +21,7 @@ Everything the wait knows about the classic ELB is in this file:
 A second kind (ALB/NLB target groups: DescribeTargetHealth on (instance, port)
 targets, `draining` state, `deregistration_delay.timeout_seconds`) is a second
 file with a class that has the same `for_service`, `serving` and
-`draining_seconds`, and one line in `live.HEALTH_SOURCES` that chooses it.
+`draining_seconds`, chosen by its kind's `health_source` (engine/balancers/).
 """
 
 from __future__ import annotations

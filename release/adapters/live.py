@@ -3,9 +3,8 @@
 The boto3 side of plan and stability. The wait's polls are read by the
 environment's poller (adapters/poller.py: batched rounds shared by every service
 being waited for); `SnapshotReader` is one service's poll on its own (status).
-The load balancer's view of the tasks comes from the service's health source
-(`HEALTH_SOURCES`: the classic ELB in `elb_classic`, ALB/NLB target groups in
-`target_groups`).
+The load balancer's view of the tasks comes from the service's health source, chosen
+by its load-balancer kind (engine/balancers.health_source).
 """
 
 from __future__ import annotations
@@ -13,23 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from release.adapters import elb_classic, target_groups
 from release.core import service_settings, stability
 from release.core.config import Environment, ServiceSpec
 from release.core.errors import InvalidInput
 from release.core.plan import Live
+from release.core.poll_rounds import no_cluster
 from release.core.records import Record
 from release.core.serving import HealthSource
-
-
-def no_cluster(cluster: str, env_name: str | None) -> InvalidInput:
-    """ClusterNotFoundException, said with the environment whose bootstrap creates it."""
-    if env_name is None:  # `release init`: the cluster is the operator's --cluster
-        return InvalidInput(f"cluster {cluster!r} does not exist",
-                            "check --cluster (`aws ecs list-clusters`)")
-    return InvalidInput(f"cluster {cluster!r} does not exist",
-                        f"create it with `release bootstrap --env {env_name}`, or fix "
-                        f"environments/{env_name}/environment.json's cluster")
 
 
 def describe_service(ecs: Any, cluster: str, name: str, env_name: str | None = None,
@@ -111,20 +100,6 @@ def resolve_revision(ecs: Any, family: str, given: str) -> str:
         raise InvalidInput(f"{name} belongs to family {taskdef.get('family')!r}, not {family!r}",
                            "roll back to a revision of the service's own family")
     return taskdef["taskDefinitionArn"]
-
-
-# the key of the service's loadBalancers entry → the health source of that kind
-HEALTH_SOURCES = {"loadBalancerName": elb_classic.ClassicElb,
-                  "targetGroupArn": target_groups.TargetGroupHealth}
-
-
-def health_source(aws: Any, env: Environment, spec: ServiceSpec) -> HealthSource | None:
-    """The health source of the load balancer the service is behind (None: behind none)."""
-    for lb in spec.service.get("loadBalancers", []):
-        for key, kind in HEALTH_SOURCES.items():
-            if lb.get(key):
-                return kind.for_service(aws, env, lb[key])
-    return None
 
 
 @dataclass

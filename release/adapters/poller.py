@@ -30,6 +30,10 @@ round serves every service that is due:
   Interval, a drain's end). The others are judged again from their last answer.
   Other sources are asked one by one (`serving`).
 
+Which calls a round needs is judged from the answers alone, in
+release/core/poll_rounds.py (pure); this module makes the calls and keeps each
+service's memory between rounds.
+
 Each service keeps its own timing: its wait registers when it next wants a
 snapshot (`Member.sleep`, timer-aware: a drain due in 200 s means no read for
 200 s); a round serves all services due by then. While several services wait,
@@ -40,112 +44,34 @@ together; a lone service is read exactly when it asks.
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from release.core import stability
 from release.core.clock import default_clock
-from release.core.serving import SERVING, HealthSource, HealthView, placed
+from release.core.poll_rounds import (
+    DESCRIBE_SERVICES_MAX,
+    DESCRIBE_TASKS_MAX,
+    chunks,
+    expectations,
+    failed_signature,
+    health_key,
+    more_failed,
+    names_unknown,
+    new_events,
+    newest,
+    no_cluster,
+    on_its_way,
+    task_signature,
+    tasks_moved,
+)
+from release.core.serving import HealthSource, HealthView, placed
 
-DESCRIBE_SERVICES_MAX = 10  # DescribeServices: "You may specify up to 10 services"
-DESCRIBE_TASKS_MAX = 100  # DescribeTasks: "You can specify up to 100 tasks"
 ROUND_SECONDS = 1.0
 ACTIVE_SECONDS = 30.0  # a member that read this recently still counts as waiting
 _DUE_SLACK = 0.05
-
-
-def chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def failed_signature(service: dict[str, Any]) -> tuple[Any, ...]:
-    deployments = service.get("deployments", [])
-    return tuple(sorted((d.get("id"), d.get("failedTasks") or 0) for d in deployments))
-
-
-def more_failed(now: tuple[Any, ...], before: tuple[Any, ...]) -> bool:
-    """A deployment counted a failed task since `before` (one leaving the list is not news)."""
-    earlier = dict(before)
-    return any(failed > earlier.get(deployment, 0) for deployment, failed in now)
-
-
-def new_events(service: dict[str, Any], seen: str | None) -> list[dict[str, Any]]:
-    """The service's events newer than the event `seen` (ECS lists them newest first)."""
-    fresh = []
-    for event in service.get("events", []):
-        if event.get("id") == seen:
-            break
-        fresh.append(event)
-    return fresh
-
-
-_SETTLED_STATUSES = frozenset({"RUNNING", "STOPPED", "DEACTIVATING"})  # DEACTIVATING: draining
-
-
-def on_its_way(task: dict[str, Any]) -> bool:
-    """A task ECS is moving on its own schedule (placing, starting, stopping): read it again.
-    A draining task (DEACTIVATING) moves when its drain ends, a moment the view knows."""
-    last = task.get("lastStatus")
-    if last not in _SETTLED_STATUSES:
-        return True
-    return last == "RUNNING" and task.get("desiredStatus") == "STOPPED"
-
-
-def health_key(tasks: list[dict[str, Any]]) -> tuple[Any, ...]:
-    return tuple(sorted((t.get("taskArn"), t.get("lastStatus"), t.get("desiredStatus"),
-                         t.get("containerInstanceArn")) for t in tasks))
-
-
-def expectations(view: HealthView) -> tuple[float, bool]:
-    """(the earliest moment the view says something is due, whether every state it holds has
-    such a moment or is final): a settled view needs no read before that moment."""
-    moments = [s.until for s in view.tasks.values() if s.until is not None]
-    moments += [u for u in view.draining.values() if u is not None]
-    settled = (all(s.state == SERVING or (s.until is not None and not s.failing)
-                   for s in view.tasks.values())
-               and all(u is not None for u in view.draining.values()))
-    return min(moments, default=math.inf), settled
-
-
-_TASK_IN_EVENT = re.compile(r"\(task ([0-9a-zA-Z-]+)\)")
-
-
-def names_unknown(event: dict[str, Any], verb: str, arns: list[str]) -> bool:
-    """A start or stop event (`verb`: "started", "stopped") naming a task the list does not
-    hold, or naming none: ECS's events say "has stopped 1 running tasks: (task ID)"."""
-    message = str(event.get("message", ""))
-    if f"has {verb}" not in message:
-        return False
-    named = _TASK_IN_EVENT.findall(message)
-    return not named or any(not any(a.endswith("/" + i) for a in arns) for i in named)
-
-
-def task_signature(service: dict[str, Any]) -> tuple[Any, ...]:
-    """What moves when the service's set of tasks changes (a start, a stop, a replacement)."""
-    deployments = tuple(sorted(
-        (d.get("id"), d.get("desiredCount"), d.get("runningCount"), d.get("pendingCount"),
-         d.get("failedTasks")) for d in service.get("deployments", [])))
-    events = service.get("events", [])
-    return (service.get("desiredCount"), service.get("runningCount"), service.get("pendingCount"),
-            deployments, events[0].get("id") if events else None)
-
-
-def newest(service: dict[str, Any], default: str | None) -> str | None:
-    events = service.get("events", [])
-    return events[0].get("id") if events else default
-
-
-def tasks_moved(m: Member, service: dict[str, Any]) -> bool:
-    """Counts or deployments moved, or a new event speaks of tasks (started, stopped,
-    draining, unplaceable): "has reached a steady state" alone moves nothing."""
-    if m.seen is None or m.seen != task_signature(service)[:-1]:
-        return True
-    return any("task" in str(e.get("message", "")) for e in new_events(service, m.seen_event))
 
 
 @dataclass(eq=False)
@@ -174,6 +100,10 @@ class Member:
     expect_at: float = math.inf  # the earliest moment the last view said something is due
     drain_ends_at: float = math.inf  # the earliest drain end: its task moves on then
     settled: bool = False  # the last view held nothing whose change has no known moment
+
+    def moved(self, service: dict[str, Any]) -> bool:
+        """The service's tasks may have changed since the previous round (core/poll_rounds)."""
+        return tasks_moved(self.seen, self.seen_event, service)
 
     def sleep(self, seconds: float) -> None:
         """Sleep until this service next wants a snapshot (aligned with the others')."""
@@ -247,7 +177,7 @@ class EnvPoller:
                 services[id(m)] = found.get(m.service_name)
             alive = [m for m in mine if services[id(m)] is not None]
             fresh = [m for m in alive if self._wants_tasks(m, services[id(m)] or {}, now)]
-            moved |= {id(m) for m in fresh if tasks_moved(m, services[id(m)] or {})}
+            moved |= {id(m) for m in fresh if m.moved(services[id(m)] or {})}
             for m in fresh:
                 self._list_if_changed(ecs, m, services[id(m)] or {}, calls)
             described = self._describe_tasks(ecs, cluster, fresh, calls)
@@ -280,7 +210,7 @@ class EnvPoller:
         way (pending → running, stopping → stopped), or a moment the last view named is due:
         a task set otherwise changes only with counts, deployments or events
         (DescribeServices, read every round, would show it)."""
-        if m.relist or m.recount or tasks_moved(m, service) or now >= m.drain_ends_at - _DUE_SLACK:
+        if m.relist or m.recount or m.moved(service) or now >= m.drain_ends_at - _DUE_SLACK:
             return True
         if any(a not in m.tasks and a not in self._final for a in m.arns):
             return True
@@ -294,8 +224,6 @@ class EnvPoller:
             try:
                 response = ecs.describe_services(cluster=cluster, services=chunk)
             except ecs.exceptions.ClusterNotFoundException:
-                from release.adapters.live import no_cluster
-
                 env = getattr(self.aws, "env", None)
                 raise no_cluster(cluster, getattr(env, "name", None) or "ENV") from None
             # a `failures` entry (reason MISSING) names a service that does not exist

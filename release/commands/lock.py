@@ -1,16 +1,14 @@
 """`release unlock`: remove a service's lock by hand, for operators.
 
-The lock (release/adapters/ledger.py) frees itself when its holder ends, when its lease
+The lock (release/adapters/lease.py) frees itself when its holder ends, when its lease
 expires, or when its holder's process is gone on the same host; `unlock` is for
 the rest, e.g. a Jenkins agent that vanished with a fresh lease.
 """
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
@@ -25,7 +23,6 @@ from release.commands.common import (
 )
 from release.output.events import OutputFormat
 
-F = TypeVar("F", bound=Callable[..., Any])
 RequiredService = Annotated[
     str, typer.Option("--service", "-s", help="The service whose lock to remove (file stem or "
                       "serviceName).", callback=service_names)]
@@ -34,18 +31,6 @@ LivePidOption = Annotated[int | None, typer.Option(
     "--live-pid", help="The holder's pid, when it still runs on this host: remove its lock "
     "anyway (only when that pid is no longer the run that took the lock).",
     show_default=False)]
-
-
-def releases_locks(fn: F) -> F:
-    """release.adapters.ledger.releases_locks, imported when the verb runs (keeps `--help` fast)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from release.adapters.ledger import releases_locks as give_back_after
-
-        return give_back_after(fn)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @handles_errors

@@ -13,7 +13,6 @@ from release.commands.common import (
     handles_errors,
     load_environment_repo,
 )
-from release.commands.lock import releases_locks
 from release.commands.service_options import (
     CommitOption,
     NotifyOption,
@@ -29,7 +28,6 @@ from release.output.events import OutputFormat
 
 
 @handles_errors
-@releases_locks
 def rollback(
     env: EnvOption,
     service: ServiceOption = None,

@@ -3,20 +3,44 @@
 `up` starts one background process (moto's server, the ECS emulator on the real
 clock, and the image registry) at the endpoints environments/sandbox names;
 `down` stops exactly that process; `status` says what runs and whether it answers.
+The sandbox is its own package (`release-sandbox`, beside the tool in its
+repository), installed for tests and demos; without it the verbs say how to install it.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from types import ModuleType
 from typing import Annotated
 
 import typer
 
 from release.commands.common import FormatOption, RepoOption, find_repo, handles_errors
+from release.core.errors import Unreachable, UsageError
 from release.output.events import OutputFormat, Reporter
+
+INSTALL_COMMAND = "pip install -e ./sandbox"  # from a checkout of the tool's repository
 
 app = typer.Typer(help="Local AWS sandbox (moto + ECS emulator + registry).",
                   no_args_is_help=True)
+
+
+def _process() -> ModuleType:
+    """The sandbox package's process control, or a usage error (exit 2) saying how to install it.
+
+    The tool's wheel carries no emulator: moto, the ECS emulator and the registry are
+    the separate distribution `release-sandbox`.
+    """
+    try:
+        from release_sandbox import process
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("release_sandbox", "release_sandbox.process"):
+            raise
+        raise UsageError("the sandbox is not installed: it is the package release-sandbox, "
+                         "beside the tool in its repository, not part of the tool",
+                         f"from a checkout of the tool, run `{INSTALL_COMMAND}` "
+                         "(it brings moto; `make install` does it)") from None
+    return process
 
 
 def _registry_line(health: dict | None) -> tuple[str, str]:
@@ -33,7 +57,7 @@ def _registry_line(health: dict | None) -> tuple[str, str]:
 @handles_errors
 def up(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:  # noqa: A002
     """Start the sandbox in the background (idempotent) and wait until it answers."""
-    from release.sandbox import process
+    process = _process()
 
     reporter = Reporter(format)
     root = find_repo(repo)
@@ -48,13 +72,18 @@ def up(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> Non
                   aws=result.endpoints.aws, registry=result.health.get("registry"))
     text, level = _registry_line(result.health)
     reporter.emit("sandbox.registry", text, level)
+    # The tool supplies no keys of its own, also not for a local endpoint: say which to use.
+    exports = " ".join(f"{name}={value}" for name, value in process.CREDENTIALS.items())
+    reporter.emit("sandbox.credentials", f"credentials: the sandbox takes any keys; in the "
+                  f"shell that runs release: export {exports}", "info",
+                  environment=dict(process.CREDENTIALS))
 
 
 @app.command("down")
 @handles_errors
 def down(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:  # noqa: A002
     """Stop the sandbox that `up` started (by its pid); nothing else is touched."""
-    from release.sandbox import process
+    process = _process()
 
     reporter = Reporter(format)
     result = process.down(find_repo(repo))
@@ -73,8 +102,7 @@ def down(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> N
 @handles_errors
 def status(repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:  # noqa: A002
     """Show whether the sandbox runs, its endpoints and whether they answer."""
-    from release.core.errors import Unreachable
-    from release.sandbox import process
+    process = _process()
 
     reporter = Reporter(format)
     state = process.status(find_repo(repo))
@@ -113,7 +141,7 @@ def fault(
     format: FormatOption = OutputFormat.text,  # noqa: A002
 ) -> None:
     """Make the next COUNT AWS API calls to the running sandbox fail (demos and tests)."""
-    from release.sandbox import process
+    process = _process()
 
     reporter = Reporter(format)
     endpoints = process.sandbox_endpoints(find_repo(repo))

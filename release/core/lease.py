@@ -2,7 +2,8 @@
 
 Pure: who holds a lease, whether it may be taken over, and how to say so. The
 store (a DynamoDB item written with conditional writes, as Terraform's state
-lock does) lives in release/adapters/ledger.py.
+lock does) lives in release/adapters/lease.py; who holds it for a change in
+release/engine/hold.py.
 
 A lease is stale, and is taken over with a warning, when it expired (its holder
 stopped renewing it) or when its holder ran on this very host and that process

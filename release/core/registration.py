@@ -5,7 +5,7 @@ DescribeTaskDefinition answers with that form, not with what was written. Compar
 written, such a value differs from the live revision on every run, and every deploy
 would register a revision and replace every task. `registered` rewrites a
 RegisterTaskDefinition input the way ECS does, so that plan (core/plan.py) compares like
-with like, and the sandbox (sandbox/moto_hooks.py) stores what ECS would store (moto
+with like, and the sandbox (release_sandbox/moto_hooks.py) stores what ECS would store (moto
 keeps values as written).
 
 `REWRITES` lists them with their documentation; a conformance test checks that every

@@ -62,14 +62,14 @@ def is_service_linked(role_arn: str | None) -> bool:
     return bool(role_arn) and SERVICE_LINKED in str(role_arn)
 
 
-def classic(load_balancers: list[dict[str, Any]] | None) -> bool:
-    return any(lb.get("loadBalancerName") for lb in load_balancers or [])
-
-
 def load_balancers_in_place(live: list[dict[str, Any]] | None,
                             wanted: list[dict[str, Any]] | None) -> bool:
-    """Target groups change in place; a classic ELB on either side needs a new service."""
-    return not classic(live) and not classic(wanted)
+    """Target groups change in place; a classic ELB on either side needs a new service
+    (each kind's `updatable_in_place`)."""
+    from release.core import balancers  # here: see rules/strategies._kind_of
+
+    return all(kind.updatable_in_place
+               for kind in balancers.of_entries([*(live or []), *(wanted or [])]))
 
 
 def launch_change_in_place(live: dict[str, Any], wanted: dict[str, Any]) -> bool:

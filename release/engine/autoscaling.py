@@ -100,6 +100,4 @@ class ScaleIn:
 
 
 def _note(prepared: Any, text: str) -> None:
-    from release.adapters import ledger
-
-    ledger.note_release(prepared.env, prepared.spec.service_name, autoscaling=text)
+    prepared.held.ledger.note_release(autoscaling=text)

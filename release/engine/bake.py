@@ -11,6 +11,8 @@ alarm's state when first read and whenever it changes, a countdown a few times
 per bake, and returns at the first alarm in ALARM with CloudWatch's StateReason.
 An alarm in INSUFFICIENT_DATA is reported, not a failure: CloudWatch says so of
 an alarm whose metric has no data yet, which is what a quiet service looks like.
+A lost connection or throttling is retried by the one poll loop (engine/poll.py) for
+up to a minute (`bake.retry`, `bake.reconnected`), then the bake gives up with exit 5.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ from release.core import bake as baking
 from release.core import stability
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
-from release.core.errors import Unreachable
+from release.core.poll import Again, Pace
+from release.engine.poll import Contact, poll
 from release.output.events import Reporter
 
 POLL_SECONDS = 15.0  # CloudWatch evaluates a standard alarm once a minute (period ≥ 10 s)
 COUNTDOWN_LINES = 5  # a countdown line about this many times per bake, at most once a minute
-RECONNECT_SECONDS = 60.0
 # DescribeAlarms AlarmTypes: "If you omit this parameter, only metric alarms are returned,
 # even if composite alarms exist in the account." Both kinds may be watched.
 ALARM_TYPES = ["MetricAlarm", "CompositeAlarm"]
@@ -83,9 +85,9 @@ def watch_bake(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter
                   minutes=minutes, alarms=names, **fields)
     seen: dict[str, str] = {}
     last_countdown = start
-    while True:
-        now = clock.now()
-        states = _read(env, spec, aws, names, now) if names else {}
+
+    def judge(now: float, states: dict[str, dict[str, Any]]) -> BakeResult | Again:
+        nonlocal last_countdown
         failed = _report(reporter, where, fields, names, states, seen)
         if failed is not None:
             reason = str(states[failed].get("StateReason", ""))
@@ -103,7 +105,14 @@ def watch_bake(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter
                           f"{math.ceil((end - now) / 60)} min left; "
                           + ", ".join(f"{n} {seen.get(n, '?')}" for n in names), "dim",
                           seconds_left=round(end - now), states=dict(seen), **fields)
-        clock.sleep(min(POLL_SECONDS, end - now))
+        return Again()
+
+    contact = Contact(env, f"reading the alarms of {spec.service_name}", "the service was left "
+                      f"as it is; check `release status --env {env.name} --service {spec.name}`",
+                      reporter, "bake", f"{where}: ", "CloudWatch", fields,
+                      deadline_ends_outage=False)  # the bake's last read counts: retried too
+    return poll(lambda _now: describe_alarms(aws.cloudwatch, names) if names else {}, judge,
+                pace=Pace(POLL_SECONDS, end), contact=contact, clock=clock)
 
 
 def _report(reporter: Reporter, where: str, fields: dict[str, Any], names: list[str],
@@ -120,29 +129,6 @@ def _report(reporter: Reporter, where: str, fields: dict[str, Any], names: list[
                           alarm=name, state=value, reason=(alarm or {}).get("StateReason", ""),
                           **fields)
     return next((n for n in names if seen.get(n) == baking.ALARM), None)
-
-
-def _read(env: Environment, spec: ServiceSpec, aws: Any, names: list[str], now: float
-          ) -> dict[str, dict[str, Any]]:
-    """DescribeAlarms, retried through a lost connection or throttling for up to a minute."""
-    from release.engine.wait import _retryable, aws_step
-
-    clock = default_clock()
-    since = now
-    while True:
-        try:
-            return describe_alarms(aws.cloudwatch, names)
-        except Exception as exc:
-            if not _retryable(exc):
-                with aws_step(env, f"reading the alarms of {spec.service_name}"):
-                    raise
-                raise
-            if clock.now() - since > RECONNECT_SECONDS:
-                raise Unreachable(f"lost contact with CloudWatch for {int(clock.now() - since)} s "
-                                  f"while baking {spec.service_name}: {exc}",
-                                  "the service was left as it is; check `release status "
-                                  f"--env {env.name} --service {spec.name}`") from None
-            clock.sleep(5.0)
 
 
 # ------------------------------------------------------------------------ in a release

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.adapters.aws import Aws, aws_errors, error_code, is_local
-from release.core.calls import ApiCall, Ref
+from release.adapters.aws import Aws, aws_errors, error_code
+from release.core.calls import ApiCall
 from release.core.config import Environment
 from release.core.errors import InvalidInput
 from release.core.policies import (
@@ -37,26 +37,16 @@ from release.core.policies import (
     role_arn,
     trust_policy,
 )
-from release.engine import bootstrap_ecr, bootstrap_elbv2
+from release.engine import balancers, bootstrap_ecr
 from release.engine.bootstrap_alarms import plan_alarms
 from release.engine.bootstrap_ecr import PRINCIPAL_NOT_FOUND, ecr_settings  # noqa: F401
+from release.engine.bootstrap_instances import plan_instances
 from release.engine.executor import RETRY_BUDGET_SECONDS, Executor, display
 from release.output.events import Reporter
 
 MANAGED_INSTANCE_POLICY = (
     "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 )
-INSTANCE_TAG = "release:cluster"  # how a re-run finds (and counts) the instances it launched
-SANDBOX_VPC_NAME = "release-sandbox"
-LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
-
-
-# --------------------------------------------------------------------------- settings
-
-
-def user_data(env: Environment) -> str:
-    """The seed's user data minus `yum update -y` (a boot-time upgrade is not reproducible)."""
-    return f"#!/bin/bash\necho ECS_CLUSTER={env.cluster} >> /etc/ecs/ecs.config\n"
 
 
 # --------------------------------------------------------------------------- the plan
@@ -78,7 +68,6 @@ class Plan:
         self.calls.append(call)
 
 
-
 def _absent_on(codes: set[str], fn: Callable[..., Any], **params: Any) -> Any:
     """Run a read call; None when AWS says the resource does not exist."""
     import botocore.exceptions
@@ -89,19 +78,6 @@ def _absent_on(codes: set[str], fn: Callable[..., Any], **params: Any) -> Any:
         if error_code(exc) in codes:
             return None
         raise
-
-
-def _listener(spec: dict[str, Any]) -> dict[str, Any]:
-    """The environment's listener (camelCase keys) in the ELB API's shape."""
-    listener = {
-        "Protocol": str(spec["protocol"]).upper(),
-        "LoadBalancerPort": int(spec["loadBalancerPort"]),
-        "InstanceProtocol": str(spec.get("instanceProtocol", spec["protocol"])).upper(),
-        "InstancePort": int(spec["instancePort"]),
-    }
-    if spec.get("sslCertificateId"):
-        listener["SSLCertificateId"] = spec["sslCertificateId"]
-    return listener
 
 
 def _ordered_unique(values: Iterable[str]) -> list[str]:
@@ -123,11 +99,9 @@ class Planner:
         self.log_groups = list(log_groups)
         # ECR repository -> the pins that name it (ConfigRepo.repositories_of)
         self.repositories = dict(repositories or {env.ecr_repository: []})
-        self.sandbox = is_local(aws.endpoint)
         self.plan = Plan(env)
-        self._subnets: dict[str, Any] = {}  # name in the document -> id or Ref
+        self._subnets: dict[str, Any] = {}  # name in the document -> id
         self._groups: dict[str, Any] = {}
-        self._sandbox_vpc: Any = None
         self._cluster_exists = False
 
     def build(self) -> Plan:
@@ -139,18 +113,19 @@ class Planner:
         with aws_errors(self.env, "reading the live infrastructure"):
             self._network()
             self._iam()
-            if self.env.load_balancer.classic:
-                self._load_balancer()
-            else:  # an ALB/NLB: its load balancer, target groups and listener
-                bootstrap_elbv2.plan(self)
+            balancers.of_environment(self.env).plan_bootstrap(self)  # its kind's calls
             self._cluster()
             self._repository()
             self._ledger_table()
             self._log_groups()
             plan_alarms(self.aws, self.env, self.plan)  # environment.json /alarms
             if self.instances is not None:
-                self._instances(self.instances)
+                plan_instances(self, self.instances)
         return self.plan
+
+    def absent(self, codes: set[str], fn: Callable[..., Any], **params: Any) -> Any:
+        """A read call's answer; None when AWS says the resource does not exist."""
+        return _absent_on(codes, fn, **params)
 
     # -- network: the document names subnets/security groups by id or by Name tag
 
@@ -183,56 +158,13 @@ class Planner:
             if tag in names and tag not in found:
                 found[tag] = item[id_key]
         missing = [n for n in names if n not in found]
-        if missing and not self.sandbox:
+        if missing:  # the network is the account's, not the tool's (the sandbox seeds its own)
             raise InvalidInput(
                 f"{kind}(s) {', '.join(missing)} of environment {self.env.name!r} not found "
                 f"in {self.env.region} (neither as id nor as Name tag)",
                 f"create them, or name existing ones in {self.env.path}",
             )
-        for index, name in enumerate(names):
-            if name in missing:
-                found[name] = self._sandbox_create(kind, name, index)
         return {name: found[name] for name in names}
-
-    def _vpc(self) -> Any:
-        """The sandbox's VPC for placeholder subnets (moto cannot create `subnet-a` by id)."""
-        if self._sandbox_vpc is None:
-            vpcs = self.aws.ec2.describe_vpcs(
-                Filters=[{"Name": "tag:Name", "Values": [SANDBOX_VPC_NAME]}])["Vpcs"]
-            if vpcs:
-                self._sandbox_vpc = vpcs[0]["VpcId"]
-            else:
-                self.plan.add(ApiCall(
-                    "ec2", "create_vpc",
-                    {"CidrBlock": "10.0.0.0/16", "TagSpecifications": [_name_tags(
-                        "vpc", SANDBOX_VPC_NAME)]},
-                    "sandbox: a network for the document's placeholder subnets",
-                    f"vpc {SANDBOX_VPC_NAME}", key="vpc"))
-                self._sandbox_vpc = Ref("vpc", ("Vpc", "VpcId"))
-        return self._sandbox_vpc
-
-    def _sandbox_create(self, kind: str, name: str, index: int) -> Ref:
-        vpc = self._vpc()
-        if kind == "subnet":
-            zones = sorted(z["ZoneName"] for z in self.aws.ec2.describe_availability_zones()[
-                "AvailabilityZones"] if z.get("State", "available") == "available")
-            key = f"subnet:{name}"
-            self.plan.add(ApiCall(
-                "ec2", "create_subnet",
-                {"VpcId": vpc, "CidrBlock": f"10.0.{index}.0/24",
-                 "AvailabilityZone": zones[index % len(zones)],
-                 "TagSpecifications": [_name_tags("subnet", name)]},
-                "sandbox: subnet named in the environment does not exist", f"subnet {name}",
-                key=key))
-            return Ref(key, ("Subnet", "SubnetId"))
-        key = f"sg:{name}"
-        self.plan.add(ApiCall(
-            "ec2", "create_security_group",
-            {"GroupName": name, "Description": f"sandbox stand-in for {name}", "VpcId": vpc,
-             "TagSpecifications": [_name_tags("security-group", name)]},
-            "sandbox: security group named in the environment does not exist",
-            f"security group {name}", key=key))
-        return Ref(key, ("GroupId",))
 
     # -- IAM
 
@@ -292,7 +224,7 @@ class Planner:
             for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
                 attached |= {p["PolicyArn"] for p in page["AttachedPolicies"]}
         for arn in managed:
-            if arn not in attached and self._managed_policy_known(arn):
+            if arn not in attached:
                 self.plan.add(ApiCall("iam", "attach_role_policy",
                                       {"RoleName": name, "PolicyArn": arn},
                                       "managed policy not attached",
@@ -312,21 +244,6 @@ class Planner:
                                    "PolicyDocument": json.dumps(document)},
                                   reason, f"{name}/{policy_name}"))
 
-    def _managed_policy_known(self, arn: str) -> bool:
-        """False only in a sandbox that lacks AWS managed policies (then say so and skip).
-
-        moto knows them only when started with MOTO_IAM_LOAD_MANAGED_POLICIES=true; without
-        them the attach call would fail and leave the sandbox half bootstrapped.
-        """
-        if not self.sandbox:
-            return True
-        if _absent_on({"NoSuchEntity"}, self.aws.iam.get_policy, PolicyArn=arn) is not None:
-            return True
-        self.plan.notes.append(
-            f"the sandbox does not know the AWS managed policy {arn} (moto loads them only "
-            "with MOTO_IAM_LOAD_MANAGED_POLICIES=true): not attached")
-        return False
-
     def _instance_profile(self, name: str, role: str) -> None:
         iam = self.aws.iam
         live = _absent_on({"NoSuchEntity"}, iam.get_instance_profile, InstanceProfileName=name)
@@ -345,107 +262,6 @@ class Planner:
         self.plan.add(ApiCall("iam", "add_role_to_instance_profile",
                               {"InstanceProfileName": name, "RoleName": role},
                               f"role {role} not in the instance profile", f"{name}/{role}"))
-
-    # -- classic ELB
-
-    def _load_balancer(self) -> None:
-        lb = self.env.load_balancer
-        elb = self.aws.elb
-        subnets = [self._subnets[s] for s in lb.subnets]
-        groups = [self._groups[g] for g in lb.security_groups]
-        listener = _listener(lb.listener)
-        found = _absent_on({"LoadBalancerNotFound", "AccessPointNotFound"},
-                           elb.describe_load_balancers, LoadBalancerNames=[lb.name])
-        live = found["LoadBalancerDescriptions"][0] if found else None
-        if live is None:
-            params: dict[str, Any] = {"LoadBalancerName": lb.name, "Listeners": [listener],
-                                      "Subnets": subnets}
-            if groups:
-                params["SecurityGroups"] = groups
-            self.plan.add(ApiCall("elb", "create_load_balancer", params,
-                                  "load balancer does not exist", lb.name))
-        else:
-            self._listeners(live, listener)
-            self._lb_subnets_and_groups(live, subnets, groups)
-        self._health_check(live)
-        self._draining(live is not None)
-
-    def _listeners(self, live: dict[str, Any], listener: dict[str, Any]) -> None:
-        name = self.env.load_balancer.name
-        port = listener["LoadBalancerPort"]
-        current = next((d["Listener"] for d in live.get("ListenerDescriptions", [])
-                        if d["Listener"]["LoadBalancerPort"] == port), None)
-        if current is not None and {k: current.get(k) for k in listener} == listener:
-            return
-        if current is not None:
-            self.plan.add(ApiCall("elb", "delete_load_balancer_listeners",
-                                  {"LoadBalancerName": name, "LoadBalancerPorts": [port]},
-                                  f"listener on port {port} differs: {_brief(current)}",
-                                  f"{name}:{port}"))
-        self.plan.add(ApiCall("elb", "create_load_balancer_listeners",
-                              {"LoadBalancerName": name, "Listeners": [listener]},
-                              f"listener on port {port} missing" if current is None
-                              else f"recreate as {_brief(listener)}", f"{name}:{port}"))
-
-    def _lb_subnets_and_groups(self, live: dict[str, Any], subnets: list[Any],
-                               groups: list[Any]) -> None:
-        name = self.env.load_balancer.name
-        have = set(live.get("Subnets", []))
-        to_attach = [s for s in subnets if isinstance(s, Ref) or s not in have]
-        to_detach = sorted(have - {s for s in subnets if not isinstance(s, Ref)})
-        if to_attach:  # attach before detach: a load balancer keeps at least one subnet
-            self.plan.add(ApiCall("elb", "attach_load_balancer_to_subnets",
-                                  {"LoadBalancerName": name, "Subnets": to_attach},
-                                  "subnets of the environment not attached", name))
-        if to_detach:
-            self.plan.add(ApiCall("elb", "detach_load_balancer_from_subnets",
-                                  {"LoadBalancerName": name, "Subnets": to_detach},
-                                  f"subnets not in the environment: {', '.join(to_detach)}", name))
-        concrete = {g for g in groups if not isinstance(g, Ref)}
-        live_groups = set(live.get("SecurityGroups", []))
-        if groups and (len(concrete) < len(groups) or concrete != live_groups):
-            self.plan.add(ApiCall("elb", "apply_security_groups_to_load_balancer",
-                                  {"LoadBalancerName": name, "SecurityGroups": groups},
-                                  "security groups differ", name))
-
-    def _health_check(self, live: dict[str, Any] | None) -> None:
-        lb = self.env.load_balancer
-        hc = lb.health_check
-        want = {"Target": hc.target, "Interval": hc.interval, "Timeout": hc.timeout,
-                "UnhealthyThreshold": hc.unhealthy_threshold,
-                "HealthyThreshold": hc.healthy_threshold}
-        have = (live or {}).get("HealthCheck")
-        if live is None:
-            reason = "new load balancer"
-        elif not have:
-            reason = "no health check configured"
-        else:
-            changed = [f"{k} {have.get(k)} -> {v}" for k, v in want.items() if have.get(k) != v]
-            if not changed:
-                return
-            reason = "health check differs (" + ", ".join(changed) + ")"
-        self.plan.add(ApiCall("elb", "configure_health_check",
-                              {"LoadBalancerName": lb.name, "HealthCheck": want},
-                              reason, lb.name))
-
-    def _draining(self, exists: bool) -> None:
-        lb = self.env.load_balancer
-        want: dict[str, Any] = {"Enabled": lb.draining_enabled}
-        if lb.draining_enabled:
-            want["Timeout"] = lb.draining_timeout
-        reason = "new load balancer"
-        if exists:
-            attrs = self.aws.elb.describe_load_balancer_attributes(LoadBalancerName=lb.name)
-            have = attrs["LoadBalancerAttributes"].get("ConnectionDraining", {})
-            if bool(have.get("Enabled")) == lb.draining_enabled and (
-                    not lb.draining_enabled or have.get("Timeout") == lb.draining_timeout):
-                return
-            reason = (f"connection draining {_draining_text(have)} instead of "
-                      f"{_draining_text(want)}")
-        self.plan.add(ApiCall("elb", "modify_load_balancer_attributes",
-                              {"LoadBalancerName": lb.name,
-                               "LoadBalancerAttributes": {"ConnectionDraining": want}},
-                              reason, f"{lb.name} connection draining"))
 
     # -- ECS cluster
 
@@ -508,66 +324,6 @@ class Planner:
         calls, notes = plan_log_groups(self.aws.logs, self.env, self.log_groups)
         self.plan.calls.extend(calls)
         self.plan.notes.extend(notes)
-
-    # -- container instances
-
-    def _instances(self, wanted: int) -> None:
-        env = self.env
-        ec2 = self.aws.ec2
-        existing: list[dict[str, Any]] = []
-        for page in ec2.get_paginator("describe_instances").paginate(Filters=[
-                {"Name": f"tag:{INSTANCE_TAG}", "Values": [env.cluster]},
-                {"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES}]):
-            for reservation in page["Reservations"]:
-                existing.extend(reservation["Instances"])
-        if len(existing) > wanted:
-            self.plan.notes.append(
-                f"{len(existing)} instances tagged {INSTANCE_TAG}={env.cluster} exist, "
-                f"{wanted} asked for: bootstrap never terminates instances")
-        subnets = [self._subnets.get(s, s) for s in env.instances.get("subnets", [])]
-        groups = [self._groups.get(g, g) for g in env.instances.get("securityGroups", [])]
-        per_subnet = {i: 0 for i in range(len(subnets))}
-        for instance in existing:
-            for i, subnet in enumerate(subnets):
-                if instance.get("SubnetId") == subnet:
-                    per_subnet[i] += 1
-        for n in range(len(existing), wanted):
-            params: dict[str, Any] = {
-                "ImageId": env.instances["ami"], "InstanceType": env.instance_type,
-                "MinCount": 1, "MaxCount": 1,
-                "IamInstanceProfile": {"Name": iam_name(env, "instanceProfile")},
-                "UserData": user_data(env),
-                "TagSpecifications": [{"ResourceType": "instance", "Tags": [
-                    {"Key": INSTANCE_TAG, "Value": env.cluster},
-                    {"Key": "Name", "Value": f"{env.cluster}-{n + 1}"}]}],
-            }
-            target = "new instance"
-            if subnets:  # spread: the least used subnet, in document order on a tie
-                index = min(per_subnet, key=lambda i: (per_subnet[i], i))
-                per_subnet[index] += 1
-                params["SubnetId"] = subnets[index]
-                target = f"instance in {env.instances['subnets'][index]}"
-            if groups:
-                params["SecurityGroupIds"] = groups
-            key = f"instance:{n + 1}"
-            self.plan.add(ApiCall("ec2", "run_instances", params,
-                                  f"instance {n + 1} of {wanted} missing", target, key=key,
-                                  retry_on=("InvalidParameterValue",)))
-
-
-def _name_tags(resource_type: str, name: str) -> dict[str, Any]:
-    return {"ResourceType": resource_type, "Tags": [{"Key": "Name", "Value": name}]}
-
-
-def _brief(listener: dict[str, Any]) -> str:
-    return (f"{listener.get('Protocol')}:{listener.get('LoadBalancerPort')} -> "
-            f"{listener.get('InstanceProtocol')}:{listener.get('InstancePort')}")
-
-
-def _draining_text(setting: dict[str, Any]) -> str:
-    if not setting.get("Enabled"):
-        return "disabled"
-    return f"enabled {setting.get('Timeout')} s"
 
 
 def build_plan(aws: Aws, env: Environment, instances: int | None = None,

@@ -158,8 +158,6 @@ def _failed_stops(snap: stability.Snapshot, target: stability.Target) -> list[st
 
 def _abort(prepared: Any, revision: str, failure: str, reporter: Reporter) -> None:
     """Remove the canary, record the outcome, and stop the release: exit 3 (or 4)."""
-    from release.adapters import ledger
-
     env, spec, aws = prepared.env, prepared.spec, prepared.aws
     where = f"{env.name}/{spec.service_name}"
     reporter.emit("canary.failed", f"{where}: {failure}; removing the canary", "error",
@@ -169,7 +167,7 @@ def _abort(prepared: Any, revision: str, failure: str, reporter: Reporter) -> No
     if removed is not None:
         message = (f"{where}: canary of {short(revision)} failed ({failure}) and could not be "
                    f"removed: {removed}")
-        ledger.finish_release(env, spec.service_name, records.FAILED, message)
+        prepared.held.ledger.finish_release(records.FAILED, message)
         raise CanaryNotRemoved(message, f"remove it by hand (`aws ecs update-service --service "
                                f"{canaries.canary_name(spec)} --desired-count 0`, then "
                                f"delete-service) and page the service owner; "
@@ -179,7 +177,7 @@ def _abort(prepared: Any, revision: str, failure: str, reporter: Reporter) -> No
                                     default_clock().now()))
     message = (f"{where}: canary of {short(revision)} failed ({failure}); the canary was "
                f"removed and {spec.service_name} was not updated: it still runs {live}")
-    ledger.finish_release(env, spec.service_name, records.ROLLED_BACK, message)
+    prepared.held.ledger.finish_release(records.ROLLED_BACK, message)
     reporter.emit("canary.removed", f"{where}: canary removed; {spec.service_name} still runs "
                   f"{live}", "warn", env=env.name, service=spec.service_name, revision=live)
     raise CanaryFailed(message, f"{short(revision)} is registered but not released; see the "

@@ -37,9 +37,9 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
     approve the command answers at once, takes no lock and touches no ledger entry (taking
     the lock closes entries other runs left in progress). Under the lock it is asked again,
     as the deployment may have moved on meanwhile."""
-    from release.adapters import ledger
     from release.adapters import service_deployments as api
     from release.engine import values
+    from release.engine.hold import hold
 
     env = repo.environment(spec.env)
     aws = connect(env)
@@ -47,12 +47,12 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
     spec, env = resolved.spec or spec, resolved.env
     where = f"{env.name}/{spec.service_name}"
     _paused(env, spec, aws)
-    with ledger.hold(env, spec.service_name, reporter, "continue", aws):
+    with hold(env, spec.service_name, reporter, "continue", aws) as held:
         paused = _paused(env, spec, aws)
         deployment, hook, arn = paused.deployment, paused.hook or {}, paused.arn
         with aws_step(env, f"reading the revision of {spec.service_name}"):
             revision, previous, record = _revisions(aws, env.cluster, spec, paused)
-        ledger.begin_release(env, spec.service_name, record, revision)
+        held.ledger.begin_release(record, revision)
         reporter.emit("continue.start", f"{where}: {action.lower()} deployment {short(arn)} "
                       f"of {short(revision)} paused at {deployment.get('lifecycleStage')} "
                       f"(hook {hook['hookId']})", env=env.name, service=spec.service_name,
@@ -62,13 +62,14 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
             api.continue_hook(aws.ecs, arn, str(hook["hookId"]), action)
         extra = native.native_seconds(deployment.get("deploymentConfiguration") or {})
         followed = follow(env, spec, aws, reporter, arn,
-                          default_clock().now() + CONTINUE_BUDGET_SECONDS + extra)
-        outcome = finish(env, spec, aws, reporter, followed, revision, previous, True)
+                          default_clock().now() + CONTINUE_BUDGET_SECONDS + extra,
+                          lease=held.lease)
+        outcome = finish(env, spec, aws, reporter, followed, revision, previous, True,
+                         lease=held.lease)
         from release.engine.deploy import LEDGER_OUTCOMES
 
         if outcome.status in LEDGER_OUTCOMES:
-            ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
-                                  outcome.message)
+            held.ledger.finish_release(LEDGER_OUTCOMES[outcome.status], outcome.message)
         return outcome
 
 

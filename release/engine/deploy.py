@@ -74,6 +74,7 @@ class Prepared:
     record: records.Record
     resume: dict[str, Any] | None = None  # the in-progress deployment this release continues
     values: tuple[Any, ...] = ()  # values from outside git filled in (engine/values.py)
+    held: Any = None  # the release's lease and ledger entries (engine/hold.Hold); None: a plan
 
 
 
@@ -269,17 +270,18 @@ def show_planned(planned: PlannedRelease, reporter: Reporter) -> None:
 def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any]]:
     """Run the plan with the executor; (revision the service now runs, its service dict).
     Right after the register call the ledger learns the new revision."""
-    from release.adapters import ledger
     from release.engine import run
+
+    held = prepared.held
 
     def registered(_call: ApiCall, _params: dict[str, Any], response: Any) -> None:
         revision = response["taskDefinition"]["taskDefinitionArn"]
-        ledger.registered(prepared.env, prepared.spec.service_name, revision)
+        held.ledger.registered(revision)
         reporter.emit("release.registered", f"registered {short(revision)} with its release "
                       "record", revision=revision)
 
     def still_ours(_call: ApiCall, _params: dict[str, Any]) -> None:
-        ledger.ensure_held(prepared.env.name, prepared.spec.service_name)  # not taken over
+        held.lease.ensure()  # not taken over
 
     def before_deploy(call: ApiCall, params: dict[str, Any]) -> None:
         still_ours(call, params)
@@ -312,36 +314,35 @@ LEDGER_OUTCOMES = {RELEASED: records.COMPLETED, ROLLED_BACK: records.ROLLED_BACK
 def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
                     timeout: int | str | None = None, rollback: bool = True,
                     command: str = "deploy") -> ReleaseOutcome:
-    """Release one service under its lock (adapters/ledger.py), which is taken before the live
+    """Release one service under its lock (engine/hold.py), which is taken before the live
     state is read: a second release of the same service is refused, nothing changed."""
-    from release.adapters import ledger
     from release.engine import values
     from release.engine.autoscaling import ScaleIn
+    from release.engine.hold import hold
 
     env = repo.environment(spec.env)
     aws = connect(env)  # the account is checked before the lock is written
     resolved = values.resolve(repo, spec, aws)  # a missing value: exit 1 before the lock
     repo, spec, env = resolved.repo, resolved.spec or spec, resolved.env
-    with ledger.hold(env, spec.service_name, reporter, command, aws):
+    with hold(env, spec.service_name, reporter, command, aws) as held:
         with ScaleIn(reporter) as scale_in:  # suspended scale-in restored on every way out
-            outcome = _release_service(repo, spec, reporter, aws, timeout=timeout,
+            outcome = _release_service(repo, spec, reporter, aws, held, timeout=timeout,
                                        rollback=rollback, scale_in=scale_in)
         outcome = canary.settle(env, spec, aws, reporter, outcome)  # a canary left live
         if outcome.status in LEDGER_OUTCOMES:
-            ledger.finish_release(env, spec.service_name, LEDGER_OUTCOMES[outcome.status],
-                                  outcome.message)
+            held.ledger.finish_release(LEDGER_OUTCOMES[outcome.status], outcome.message)
         return outcome
 
 
-def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aws: Any, *,
-                     timeout: int | str | None = None, rollback: bool = True,
+def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aws: Any,
+                     held: Any, *, timeout: int | str | None = None, rollback: bool = True,
                      scale_in: Any = None) -> ReleaseOutcome:
-    """Release one service: plan, register, update, wait, and roll back when it fails.
-    `scale_in` (engine/autoscaling.ScaleIn) suspends scale-in once the ledger entry is open."""
-    from release.adapters import ledger
+    """Release one service under `held` (engine/hold.Hold): plan, register, update, wait, and
+    roll back when it fails. `scale_in` (autoscaling.ScaleIn) acts once the entry is open."""
     from release.engine import preflight, run, values
 
     prepared = prepare(repo, spec, timeout=timeout, aws=aws)
+    prepared.held = held
     env, plan, spec = prepared.env, prepared.plan, prepared.spec
     where = f"{env.name}/{spec.service_name}"
     clock = default_clock()
@@ -351,7 +352,7 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
     report = preflight.of_prepared(repo, prepared, preflight.DEPLOY, reporter)
     preflight.enforce(report, reporter)  # every problem at once, before the first change
     rollback = rollback and spec.rollback_on_failure
-    waiter = Waiter(env, spec, aws, reporter)
+    waiter = Waiter(env, spec, aws, reporter, lease=held.lease)
 
     if prepared.resume is not None:
         deployment = prepared.resume["deployment"]
@@ -363,7 +364,7 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                       revision=revision, deployment=deployment.get("id"), env=env.name,
                       service=spec.service_name, commit=prepared.record.commit,
                       image=prepared.record.image, images=prepared.record.image_map)
-        ledger.begin_release(env, spec.service_name, prepared.record, revision)
+        held.ledger.begin_release(prepared.record, revision)
         if scale_in is not None:
             scale_in.suspend(prepared)
         target = make_target(env, spec, revision, deployment.get("id"), previous,
@@ -392,8 +393,8 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
               images=prepared.record.image_map)
     previous = prepared.live.revision_arn
     started = clock.now()
-    ledger.begin_release(env, spec.service_name, prepared.record,
-                         None if plan.registers else prepared.spec.revision or previous)
+    held.ledger.begin_release(prepared.record,
+                              None if plan.registers else prepared.spec.revision or previous)
     if scale_in is not None:
         scale_in.suspend(prepared)
     with aws_step(env, f"releasing {spec.service_name}"):
@@ -419,14 +420,12 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
                      target: stability.Target, revision: str, previous: str | None,
                      rollback: bool, registered: bool, resumed: bool = False
                      ) -> ReleaseOutcome:
-    from release.adapters import ledger
-
-    env, spec, aws = prepared.env, prepared.spec, prepared.aws
+    env, spec, aws, held = prepared.env, prepared.spec, prepared.aws, prepared.held
     if is_native(spec.service):  # ECS runs blue/green, linear or canary: follow its deployment
         try:
             return native_wait.wait_and_finish(env, spec, aws, reporter, revision, previous,
                                                target.started_at, prepared.plan.budget,
-                                               rollback, registered, resumed)
+                                               rollback, registered, resumed, held.lease)
         except KeyboardInterrupt:
             _interrupted(env, spec, reporter, revision)
             raise
@@ -438,7 +437,7 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
     except KeyboardInterrupt:
         _interrupted(env, spec, reporter, revision)
         raise
-    ledger.ensure_held(env.name, name)  # paused past the lease? then nothing more is ours
+    held.lease.ensure()  # paused past the lease? then nothing more is ours
     if verdict.state == stability.STABLE:
         if registered:
             tag_record(aws, reporter, revision,
@@ -451,7 +450,7 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
     failure = verdict.reason
     tag_record(aws, reporter, revision if registered else None,
          records.outcome_tags(records.FAILED, f"{verdict.cause}: {failure}", clock.now()))
-    ledger.failing(env, name, f"{verdict.cause}: {failure}")  # kept if the rollback is cut short
+    held.ledger.failing(f"{verdict.cause}: {failure}")  # kept if the rollback is cut short
     restore_to, deployment_id = restore_target(aws, env, spec, verdict, previous, revision)
     if restore_to == revision and deployment_id is None:
         restore_to = None  # a settings-only release: there is no other revision to go back to
@@ -472,7 +471,8 @@ def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
     try:
         rolled = roll_back(env, spec, aws, waiter, reporter, restore_to, deployment_id,
                            f"release of {short(revision)} failed "
-                           f"({verdict.cause.replace('_', ' ') if verdict.cause else 'failed'})")
+                           f"({verdict.cause.replace('_', ' ') if verdict.cause else 'failed'})",
+                           held=held)
     except KeyboardInterrupt:
         _interrupted(env, spec, reporter, restore_to, rolling_back=True)
         raise

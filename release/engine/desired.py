@@ -56,10 +56,11 @@ def resolve_names(aws: Any, repo: ConfigRepo, spec: ServiceSpec) -> ServiceSpec:
     names → ids (DescribeSubnets, DescribeSecurityGroups), a Service Connect namespace name
     → its ARN (Cloud Map ListNamespaces); ids and ARNs are kept as written. Raises
     InvalidInput naming what does not exist."""
-    from release.adapters import awsvpc, namespaces, target_groups
+    from release.adapters import awsvpc, namespaces
+    from release.engine import balancers
 
     env = repo.environment(spec.env)
-    spec = namespaces.resolve(aws, env, target_groups.resolve(aws, env, spec))
+    spec = namespaces.resolve(aws, env, balancers.resolve(aws, env, spec))
     return awsvpc.resolve(aws, env, spec)
 
 

@@ -21,6 +21,8 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import EXIT_INTERRUPTED, InvalidInput, ReleaseError, Unreachable
+from release.core.poll import Again, Pace
+from release.engine.poll import Contact, poll
 from release.engine.task_logs import TaskLogs
 from release.output.events import Reporter
 
@@ -192,20 +194,27 @@ def _follow(view: LogsView, aws: Any, env: Environment, spec: ServiceSpec, optio
     view.reporter.emit("logs.following", f"following {env.name}/{spec.service_name} "
                        "(Ctrl-C to stop)", "dim")
     start = view.newest or int(clock.now() * 1000)
+
+    def read(_now: float) -> None:
+        nonlocal start
+        if not options.task:  # a replacement task's stream joins the view
+            try:
+                tasks = pick_tasks(aws.ecs, env.cluster, spec.service_name, None)
+            except InvalidInput:  # none right now: the next poll looks again
+                tasks = []
+            fresh = [t for t in tasks if t["taskArn"] not in view.streams]
+            for task in fresh:
+                located = view.logs.locate(task, options.container)
+                if located.stream is not None:
+                    view.streams[task["taskArn"]] = (task, located.stream)
+        view.since(start, strict=False)
+        start = max(start, view.newest)
+
+    contact = Contact(env, f"following the logs of {spec.service_name}", "nothing was "
+                      "changed; run `release logs --follow` again", view.reporter, "logs")
     try:
-        while True:
-            clock.sleep(POLL_SECONDS)
-            if not options.task:  # a replacement task's stream joins the view
-                try:
-                    tasks = pick_tasks(aws.ecs, env.cluster, spec.service_name, None)
-                except InvalidInput:  # none right now: the next poll looks again
-                    tasks = []
-                fresh = [t for t in tasks if t["taskArn"] not in view.streams]
-                for task in fresh:
-                    located = view.logs.locate(task, options.container)
-                    if located.stream is not None:
-                        view.streams[task["taskArn"]] = (task, located.stream)
-            view.since(start, strict=False)
-            start = max(start, view.newest)
+        clock.sleep(POLL_SECONDS)
+        poll(read, lambda _now, _read: Again(), pace=Pace(POLL_SECONDS), contact=contact,
+             clock=clock)
     except KeyboardInterrupt:
         raise StoppedFollowing("stopped following the logs", "nothing was changed") from None

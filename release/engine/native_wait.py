@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from release.core import records
 from release.core import service_deployments as native
@@ -32,16 +32,15 @@ from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK
+from release.core.poll import CHANGED_POLL_SECONDS, COUNTDOWN_EVERY_SECONDS, Again, Pace, shape
 from release.core.serving import epoch
 from release.engine.outcome import NOT_RESTORED, RELEASED, ROLLED_BACK, ReleaseOutcome, tag_record
-from release.engine.wait import (
-    _COUNTDOWN,
-    CHANGED_POLL_SECONDS,
-    COUNTDOWN_EVERY_SECONDS,
-    aws_step,
-    next_interval,
-)
+from release.engine.poll import Contact, poll
+from release.engine.wait import aws_step
 from release.output.events import Reporter
+
+if TYPE_CHECKING:
+    from release.adapters.lease import ServiceLease
 
 PAUSED = native.PAUSED_OUTCOME
 POLL_SECONDS = 5.0  # while looking for a just-started deployment
@@ -123,71 +122,88 @@ def find_deployment(env: Environment, spec: ServiceSpec, aws: Any, after: float 
     from release.adapters import service_deployments as api
 
     clock = default_clock()
-    until = clock.now() + FIND_SECONDS
-    while True:
-        with aws_step(env, f"listing the deployments of {spec.service_name}"):
-            found = api.find(aws.ecs, env.cluster, spec.service_name, after, active_only)
-        if found is not None or clock.now() >= until:
-            return found
-        clock.sleep(POLL_SECONDS)
+    pace = Pace(POLL_SECONDS, clock.now() + FIND_SECONDS)
+
+    def read(_now: float) -> Mapping[str, Any] | None:
+        return api.find(aws.ecs, env.cluster, spec.service_name, after, active_only)
+
+    def judge(now: float, found: Mapping[str, Any] | None) -> Mapping[str, Any] | None | Again:
+        return found if found is not None or pace.due(now) else Again()
+
+    return poll(read, judge, pace=pace, clock=clock,
+                contact=_contact(env, spec, f"listing the deployments of {spec.service_name}"))
+
+
+def _contact(env: Environment, spec: ServiceSpec, doing: str, reporter: Reporter | None = None,
+             ) -> Contact:
+    """The native wait's side of an outage: ECS goes on with the deployment regardless."""
+    return Contact(env, doing, "ECS goes on with the deployment on its own; watch it with "
+                   f"`release status --env {env.name} --service {spec.name}`", reporter,
+                   "wait", f"{env.name}/{spec.service_name}: ",
+                   fields={"env": env.name, "service": spec.service_name})
 
 
 def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, arn: str,
-           deadline: float, rollback: bool = True) -> Followed:
-    """Poll the deployment until it is done or paused; past `deadline`, roll it back."""
-    from release.adapters import ledger
+           deadline: float, rollback: bool = True, *, lease: ServiceLease | None = None
+           ) -> Followed:
+    """Poll the deployment until it is done or paused; past `deadline`, roll it back. `lease`:
+    the release's, checked at each poll and ensured before the rollback call (None: a wait
+    that holds no lock, which checks none)."""
     from release.adapters import service_deployments as api
 
-    clock = default_clock()
     watch = native.NativeWatch()
     where = f"{env.name}/{spec.service_name}"
     stopped = False
-    interval, shown, shown_at = CHANGED_POLL_SECONDS, "", 0.0
-    while True:
-        ledger.check_held(env.name, spec.service_name)  # the lock still ours?
-        now = clock.now()
-        with aws_step(env, f"reading the deployment of {spec.service_name}"):
-            deployment = api.describe(aws.ecs, arn)
+    shown, shown_at = "", 0.0
+    pace = Pace(CHANGED_POLL_SECONDS, deadline, backoff=True)
+
+    def read(_now: float) -> Mapping[str, Any] | None:
+        if lease is not None:
+            lease.check()  # the lock still ours?
+        return api.describe(aws.ecs, arn)
+
+    def judge(now: float, deployment: Mapping[str, Any] | None) -> Followed | Again:
+        nonlocal stopped, shown, shown_at
         if deployment is None:
             return Followed(native.NativeVerdict(
                 native.NOT_RESTORED, "", f"ECS no longer describes deployment {arn}"), arn,
                 stopped)
         verdict = watch.observe(deployment, now)
-        shape = _COUNTDOWN.sub("", verdict.summary)
-        moved = shape != shown
+        moved = shape(verdict.summary) != shown
         if moved or (verdict.changed and now - shown_at >= COUNTDOWN_EVERY_SECONDS):
-            shown, shown_at = shape, now  # a bake countdown alone: at most every 30 s
+            shown, shown_at = shape(verdict.summary), now  # a bake countdown: every 30 s
             reporter.emit("wait.progress", f"{where}: {verdict.summary}", "dim",
                           env=env.name, service=spec.service_name, summary=verdict.summary,
                           stage=deployment.get("lifecycleStage"),
                           status=deployment.get("status"), traffic=verdict.traffic)
         if verdict.done or verdict.state == native.PAUSED:
             return Followed(verdict, arn, stopped)
-        if now >= deadline and (stopped or not rollback):
+        if pace.due(now) and (stopped or not rollback):
             reason = ("the rollback did not finish in time" if stopped
                       else "the time budget ran out (rollback disabled)")
             return Followed(native.NativeVerdict(native.NOT_RESTORED, verdict.summary,
                                                  reason), arn, stopped)
-        if now >= deadline and verdict.state == native.PROGRESSING:
+        if pace.due(now) and verdict.state == native.PROGRESSING:
             reporter.emit("wait.failed", f"{where}: the time budget ran out in "
                           f"{deployment.get('lifecycleStage') or 'the deployment'}; stopping "
                           "it with a rollback (StopServiceDeployment ROLLBACK)", "error",
                           env=env.name, service=spec.service_name, cause="budget_exhausted")
-            ledger.ensure_held(env.name, spec.service_name)
+            if lease is not None:
+                lease.ensure()
             with aws_step(env, f"rolling back the deployment of {spec.service_name}"):
                 api.stop_with_rollback(aws.ecs, arn)
-            stopped, deadline = True, now + ROLLBACK_SECONDS
-        interval = next_interval(interval, moved)
-        clock.sleep(max(min(interval, deadline - now + 0.1), 0.1))
+            stopped, pace.deadline = True, now + ROLLBACK_SECONDS
+        return Again(changed=moved)
+
+    return poll(read, judge, pace=pace, contact=_contact(
+        env, spec, f"reading the deployment of {spec.service_name}", reporter))
 
 
 def finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-           followed: Followed, revision: str, previous: str | None, registered: bool
-           ) -> ReleaseOutcome:
+           followed: Followed, revision: str, previous: str | None, registered: bool, *,
+           lease: ServiceLease) -> ReleaseOutcome:
     """The release's outcome from how its deployment ended; the record tags follow it."""
-    from release.adapters import ledger
-
-    ledger.ensure_held(env.name, spec.service_name)  # paused past the lease: nothing more
+    lease.ensure()  # paused past the lease: nothing more
     verdict, name, now = followed.verdict, spec.service_name, default_clock().now()
     where = f"{env.name}/{name}"
     tagged = revision if registered else None
@@ -230,7 +246,8 @@ def finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
 
 def wait_and_finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
                     revision: str, previous: str | None, started: float, budget: Any,
-                    rollback: bool, registered: bool, resumed: bool) -> ReleaseOutcome:
+                    rollback: bool, registered: bool, resumed: bool, lease: ServiceLease
+                    ) -> ReleaseOutcome:
     """deploy.py's wait for a native strategy: find the deployment, follow it, finish.
 
     An `auto` budget grows by the strategy's bakes (core/service_deployments.native_seconds);
@@ -249,5 +266,6 @@ def wait_and_finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Rep
                   f"({native.strategy(config)}, budget {seconds} s)", env=env.name,
                   service=spec.service_name, revision=revision, deployment=arn,
                   deadline=records.iso(started + seconds))
-    followed = follow(env, spec, aws, reporter, arn, started + seconds, rollback)
-    return finish(env, spec, aws, reporter, followed, revision, previous, registered)
+    followed = follow(env, spec, aws, reporter, arn, started + seconds, rollback, lease=lease)
+    return finish(env, spec, aws, reporter, followed, revision, previous, registered,
+                  lease=lease)

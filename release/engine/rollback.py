@@ -12,6 +12,7 @@ service is back: its removal calls are part of the plan shown.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,19 +68,19 @@ def plan_rollback(env: Environment, spec: ServiceSpec, aws: Any, to_revision: st
     return Rollback(env, spec, aws, plan, before, taskdef, deployment_id, to_revision)
 
 
-def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: str
-                 ) -> stability.Verdict:
-    """Run the planned calls, wait under the same rules as a release, then mark the record."""
-    from release.adapters import ledger
-
+def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: str,
+                 held: Any) -> stability.Verdict:
+    """Run the planned calls, wait under the same rules as a release, then mark the record.
+    `held` (engine/hold.Hold): the lease it changes the service under, the ledger its
+    restore or rollback entry goes in."""
     env, spec, plan = rollback.env, rollback.spec, rollback.plan
     to_revision, current = rollback.to_revision, rollback.current
     where = f"{env.name}/{spec.service_name}"
     executor = Executor(rollback.aws, reporter, env, kind="rollback")
     deployment_id = rollback.deployment_id
-    ledger.ensure_held(env.name, spec.service_name)  # taken over meanwhile: not ours to undo
+    held.lease.ensure()  # taken over meanwhile: not ours to undo
     with aws_step(env, f"rolling back {spec.service_name}"):
-        entry = ledger.begin_restore(env, spec.service_name, to_revision, current, why)
+        entry = held.ledger.begin_restore(to_revision, current, why)
         if plan.calls:
             reporter.emit("release.rollback", f"{where}: {why}; rolling back to "
                           f"{short(to_revision)}", "warn", env=env.name,
@@ -95,8 +96,8 @@ def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: st
                          rollback.before, rollback.taskdef, waiter.draining(),
                          plan.count.effective if plan.count else None)  # the live count
     verdict = waiter.wait(target, "rollback", just_updated=bool(plan.calls))
-    ledger.finish(env, spec.service_name, entry, records.COMPLETED if verdict.state ==
-                  stability.STABLE else records.FAILED, verdict.reason or "stable")
+    held.ledger.finish(entry, records.COMPLETED if verdict.state == stability.STABLE
+                       else records.FAILED, verdict.reason or "stable")
     if verdict.state == stability.STABLE:
         executor.execute(plan.after_stable)
     return verdict
@@ -104,10 +105,11 @@ def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: st
 
 def roll_back(env: Environment, spec: ServiceSpec, aws: Any, waiter: Waiter, reporter: Reporter,
               to_revision: str, deployment_id: str | None, why: str,
-              timeout: str | int | None = None) -> stability.Verdict:
-    """Point the service at `to_revision` (unless ECS already did) and wait under the same rules."""
+              timeout: str | int | None = None, *, held: Any) -> stability.Verdict:
+    """Point the service at `to_revision` (unless ECS already did) and wait under the same
+    rules, under the release's `held` (engine/hold.Hold)."""
     rollback = plan_rollback(env, spec, aws, to_revision, deployment_id, timeout)
-    return run_rollback(rollback, waiter, reporter, why)
+    return run_rollback(rollback, waiter, reporter, why, held)
 
 
 def restore_target(aws: Any, env: Environment, spec: ServiceSpec, verdict: stability.Verdict,
@@ -173,15 +175,19 @@ def rollback_services(config_repo: ConfigRepo, specs: list[ServiceSpec], reporte
                       confirm: Callable[[str], bool]) -> list[ReleaseOutcome]:
     """Roll each service back (to --to, else to the revision live before the current release);
     stop at the first that does not settle. `confirm` asks before anything is changed; with
-    `commit` (the repository's root) the restored image is pinned in git."""
+    `commit` (the repository's root) the restored image is pinned in git. Each service's
+    lock, once taken, is held until every service is done (`locks`), and given back on
+    every way out."""
     from release.adapters.aws import shared
 
     outcomes: list[ReleaseOutcome] = []
     if not specs:
         return outcomes
-    with shared(config_repo.environment(specs[0].env)):  # each value's source read once
+    with (contextlib.ExitStack() as locks,
+          shared(config_repo.environment(specs[0].env))):  # each value's source read once
         for spec in specs:
-            outcome = _rollback_one(config_repo, spec, reporter, to, timeout, commit, confirm)
+            outcome = _rollback_one(config_repo, spec, reporter, to, timeout, commit, confirm,
+                                    locks)
             outcomes.append(outcome)
             if outcome.status == NOT_RESTORED:
                 break
@@ -190,11 +196,11 @@ def rollback_services(config_repo: ConfigRepo, specs: list[ServiceSpec], reporte
 
 def _target_of(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
                to: str | None) -> tuple[planning.Live, str, str | None]:
-    """(live state, revision to roll back to, a caution about it) under the rollback's lock."""
+    """(live state, revision to roll back to, a caution about it), read under the rollback's
+    lock (taken before anything is read)."""
     from release.adapters import ledger, live
 
     where = f"{env.name}/{spec.service_name}"
-    ledger.take(env, spec.service_name, reporter, "rollback", aws)
     with aws_step(env, f"reading {spec.service_name}"):
         current = live.fetch_live(aws.ecs, env, spec)
         if current.service is None:
@@ -213,14 +219,17 @@ def _target_of(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter
 
 def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
                   to: str | None, timeout: str | int | None, commit: Path | None,
-                  confirm: Callable[[str], bool]) -> ReleaseOutcome:
+                  confirm: Callable[[str], bool], locks: contextlib.ExitStack
+                  ) -> ReleaseOutcome:
     from release.engine import values
+    from release.engine.hold import hold
 
     env = config_repo.environment(spec.env)
     aws = connect(env)
     resolved = values.resolve(config_repo, spec, aws)  # a missing value: exit 1, before the lock
     spec, env = resolved.spec or spec, resolved.env
     where = f"{env.name}/{spec.service_name}"
+    held = locks.enter_context(hold(env, spec.service_name, reporter, "rollback", aws))
     current, target, caution = _target_of(env, spec, aws, reporter, to)
     busy = deployments.in_progress(current.service)
     part = canary.left_over(env, spec, aws)  # a canary an interrupted release left serving
@@ -244,8 +253,8 @@ def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter
     if not confirm(f"Roll {where} back to {short(target)}?"):
         raise InvalidInput("rollback cancelled", "nothing was changed")
     try:
-        verdict = run_rollback(rollback, Waiter(env, spec, aws, reporter), reporter,
-                               "operator rollback")
+        verdict = run_rollback(rollback, Waiter(env, spec, aws, reporter, lease=held.lease),
+                               reporter, "operator rollback", held)
     except KeyboardInterrupt:
         again, _ = resume_commands(env, spec, target)
         reporter.emit("release.interrupted", f"{where}: interrupted; the service was left "

@@ -40,8 +40,10 @@ from release.core.errors import (
     InvalidInput,
     ReleaseError,
 )
+from release.core.poll import Again, Pace
 from release.core.start_failures import start_failure_fix
 from release.engine import run_variant
+from release.engine.poll import Contact, poll
 from release.output.events import Reporter
 
 POLL_SECONDS = 2.0
@@ -194,18 +196,23 @@ def run_once(aws: Any, env: Environment, service: dict[str, Any], revision: str,
         reporter.emit(kind, text, "dim" if kind == "run.log" else "warn")
 
     follower = LogFollower(aws.client("logs"), taskdef, chosen, arn.rsplit("/", 1)[-1], say)
-    clock, status = default_clock(), ""
+    status = ""
+
+    def judge(_now: float, task: dict[str, Any]) -> dict[str, Any] | Again:
+        nonlocal status
+        if task.get("lastStatus") != status:
+            status = task.get("lastStatus", "")
+            reporter.emit("run.status", f"{arn.rsplit('/', 1)[-1]}: {status}", status=status)
+        if status == "STOPPED":
+            return task
+        follower.read()
+        return Again()
+
+    contact = Contact(env, f"following task {arn.rsplit('/', 1)[-1]}", f"the task goes on; "
+                      f"stop it with `{stop}`", reporter, "run")
     try:
-        while True:
-            task = aws.ecs.describe_tasks(cluster=env.cluster, tasks=[arn])["tasks"][0]
-            if task.get("lastStatus") != status:
-                status = task.get("lastStatus", "")
-                reporter.emit("run.status", f"{arn.rsplit('/', 1)[-1]}: {status}", status=status)
-            if status != "STOPPED":
-                follower.read()
-            if status == "STOPPED":
-                break
-            clock.sleep(POLL_SECONDS)
+        task = poll(lambda _now: aws.ecs.describe_tasks(cluster=env.cluster, tasks=[arn])
+                    ["tasks"][0], judge, pace=Pace(POLL_SECONDS), contact=contact)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted: task {arn} is still running",
                           f"it goes on; stop it with `{stop}`") from None
@@ -304,15 +311,13 @@ def _before_deploy_failed(prepared: Any, revision: str, what: str, hint: str,
                           reporter: Reporter) -> NoReturn:
     """Close the ledger entry and the revision's record as failed and stop the release
     before update_service (exit 3)."""
-    from release.adapters import ledger
     from release.engine.outcome import tag_record
 
     where = f"{prepared.env.name}/{prepared.spec.service_name}"
     failed = BeforeDeployFailed(
         f"{where}: {what}; the service was not updated and still runs "
         f"{short(str(prepared.live.revision_arn))}", hint)
-    ledger.finish_release(prepared.env, prepared.spec.service_name, records.FAILED,
-                          failed.message)
+    prepared.held.ledger.finish_release(records.FAILED, failed.message)
     tag_record(prepared.aws, reporter, revision,
                records.outcome_tags(records.FAILED, what, default_clock().now()))
     raise failed

@@ -8,29 +8,36 @@ adapters/ecr_scan.py. A refusal is a preflight problem: exit 1, nothing was chan
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
 from release.core import scan_gate
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
+from release.core.poll import Again, Pace
+from release.engine.poll import Contact, poll
 
 POLL_SECONDS = 15  # ECR's own ImageScanComplete waiter polls every 5 s; a scan takes minutes
 
 
-def _answer(env: Environment, spec: ServiceSpec, aws: Any, gate: scan_gate.Gate
-            ) -> scan_gate.Answer:
+def _answer(env: Environment, spec: ServiceSpec, aws: Any, gate: scan_gate.Gate,
+            mapped: bool = True) -> scan_gate.Answer:
     """The gate's answer for every image the service pins, each read in its own repository
-    by its own digest (else tag), combined (core/scan_gate.combined)."""
+    by its own digest (else tag), combined (core/scan_gate.combined). `mapped=False`: AWS's
+    errors raw, for the poll loop's outage policy (engine/poll.py) to retry or map."""
     from release.adapters import ecr_scan
     from release.engine.wait import aws_step
+
+    def step(doing: str) -> Any:
+        return aws_step(env, doing) if mapped else contextlib.nullcontext()
 
     clock = default_clock()
     today = dt.datetime.fromtimestamp(clock.now(), dt.UTC).date()
     answers = []
     for pin in spec.images:
         repository = pin.repository_in(env)
-        with aws_step(env, f"reading the scan findings of {spec.service_name}'s image "
+        with step(f"reading the scan findings of {spec.service_name}'s image "
                            f"{repository}"):
             pages = ecr_scan.scan_pages(aws.ecr, env, ecr_scan.image_id_of(pin.digest, pin.tag),
                                         repository)
@@ -50,10 +57,12 @@ def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Any
     if gate is None:
         return None
     clock = default_clock()
-    deadline = clock.now() + gate.wait_seconds
-    answer = _answer(env, spec, aws, gate)
-    while answer.state == "wait":
-        left = deadline - clock.now()
+    pace = Pace(POLL_SECONDS, clock.now() + gate.wait_seconds)
+
+    def judge(now: float, answer: scan_gate.Answer) -> scan_gate.Answer | Again:
+        if answer.state != "wait":
+            return answer
+        left = (pace.deadline or now) - now
         if left <= 0:
             return scan_gate.Answer(
                 "wait", f"{answer.message} after {gate.wait_seconds} s (ecr.scanGate."
@@ -62,8 +71,15 @@ def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Any
         reporter.emit("scan_gate.waiting", f"{env.name}/{spec.service_name}: {answer.message}; "
                       f"waiting (up to {int(left)} s)", "dim", env=env.name,
                       service=spec.service_name)
-        clock.sleep(min(POLL_SECONDS, left))
-        answer = _answer(env, spec, aws, gate)
+        return Again()
+
+    contact = Contact(env, f"reading the scan findings of {spec.service_name}'s images",
+                      "nothing was changed; release again", reporter, "scan_gate",
+                      f"{env.name}/{spec.service_name}: ",
+                      fields={"env": env.name, "service": spec.service_name},
+                      deadline_ends_outage=False)
+    answer = poll(lambda _now: _answer(env, spec, aws, gate, mapped=False), judge, pace=pace,
+                  contact=contact, clock=clock)
     for finding in answer.blocking[:20]:
         reporter.emit("scan_gate.finding", f"  {finding.one_line()}", "error", id=finding.id,
                       severity=finding.severity, package=finding.package)

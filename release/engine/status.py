@@ -14,6 +14,7 @@ from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import primary, short
 from release.core.errors import InvalidInput
 from release.core.registration import Where
+from release.engine import balancers
 from release.engine.desired import git_version
 from release.engine.wait import aws_step, connect, make_target
 
@@ -67,7 +68,7 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
         if current.service is None:
             return ServiceStatus(spec.env, spec.service_name, exists=False)
         reader = live.SnapshotReader(aws, environment.cluster, spec.service_name,
-                                     live.health_source(aws, environment, spec))
+                                     balancers.health_source(aws, environment, spec))
         snap = reader.read(default_clock().now())
         found_canary = canary.explain(environment, spec, aws)
         # who owns desiredCount (core/autoscaling.py): the wait's count and the drift's

@@ -36,10 +36,8 @@ from release.output.events import Reporter
 
 def left_open(prepared: Any) -> records.Entry | None:
     """The release that made the live revision live, when it ended without an outcome."""
-    from release.adapters import ledger
 
-    return ledger.unfinished_release(prepared.env, prepared.spec.service_name,
-                                     prepared.live.revision_arn)
+    return prepared.held.ledger.unfinished_release(prepared.live.revision_arn)
 
 
 def finish(prepared: Any, waiter: Waiter, reporter: Reporter, entry: records.Entry,
@@ -48,8 +46,6 @@ def finish(prepared: Any, waiter: Waiter, reporter: Reporter, entry: records.Ent
     """Finish the release `entry` left: say so, open a new entry (scale-in suspended, as
     for any release: `scale_in`), then deploy.py's wait, bake and outcome
     (`wait_and_finish`) on the live deployment."""
-    from release.adapters import ledger
-
     env, spec, live, plan = prepared.env, prepared.spec, prepared.live, prepared.plan
     revision = live.revision_arn or ""
     where = f"{env.name}/{spec.service_name}"
@@ -69,7 +65,7 @@ def finish(prepared: Any, waiter: Waiter, reporter: Reporter, entry: records.Ent
                   service=spec.service_name, revision=revision, entry=entry.id,
                   left=entry.outcome, steps=steps, commit=prepared.record.commit,
                   image=prepared.record.image, images=prepared.record.image_map)
-    ledger.begin_release(env, spec.service_name, prepared.record, revision)
+    prepared.held.ledger.begin_release(prepared.record, revision)
     if scale_in is not None:
         scale_in.suspend(prepared)
     if part is not None:  # first what was cut short: its instances drain before "stable"

@@ -1,4 +1,4 @@
-"""Read and remove a service's lock by hand: the ledger calls behind `release unlock`.
+"""Read and remove a service's lock by hand: the lease calls behind `release unlock`.
 
 The lock frees itself when its holder ends, when its lease expires, or when its
 holder's process is gone on the same host; removing it by hand is for the rest
@@ -33,7 +33,7 @@ class LockView:
 
 
 def read_lock(config_repo: ConfigRepo, env: str, service: str) -> LockView:
-    from release.adapters import ledger
+    from release.adapters import lease, ledger
 
     try:
         specs = config_repo.services_of(env, service)
@@ -41,10 +41,10 @@ def read_lock(config_repo: ConfigRepo, env: str, service: str) -> LockView:
         raise InvalidInput(exc.message, exc.hint) from None
     environment = config_repo.environment(env)
     name = specs[0].service_name
-    table = ledger.connect(environment)
+    table = lease.connect(environment)
     with ledger.table_errors(environment, f"reading the lock of {env}/{name}"):
         current = table.read_lease(name)
-    alive = ledger.holder_alive(current, env, name) if current is not None else None
+    alive = lease.holder_alive(current) if current is not None else None
     return LockView(environment, name, table, current, alive)
 
 

@@ -1,4 +1,4 @@
-"""Smoke checks of an environment's services against its classic ELB, as one report.
+"""Smoke checks of an environment's services against its load balancer, as one report.
 
 The verb only renders this report; the exit code comes from the outcome: a
 check that got the wrong answer is invalid (1, the release is live and wrong),
@@ -50,26 +50,17 @@ class VerifyReport:
 
 
 def elb_base_url(env: Environment) -> str:
-    """http(s)://<the classic ELB's DNS name>[:port] from describe_load_balancers."""
+    """http(s)://<the load balancer's DNS name>[:port], looked up by its kind."""
     from release.adapters.aws import aws_errors, connect
+    from release.engine import balancers
 
     lb = env.load_balancer
     with aws_errors(env, f"looking up load balancer {lb.name}"):
-        if lb.classic:
-            found = connect(env).elb.describe_load_balancers(LoadBalancerNames=[lb.name])
-            descriptions = found.get("LoadBalancerDescriptions", [])
-        else:  # an ALB/NLB (ELBv2): the same DNSName, its listener's port
-            descriptions = connect(env).elbv2.describe_load_balancers(
-                Names=[lb.name]).get("LoadBalancers", [])
-    if not descriptions or not descriptions[0].get("DNSName"):
+        url = balancers.of_environment(env).base_url(connect(env), env)  # its kind's lookup
+    if url is None:
         raise Unreachable(f"load balancer {lb.name} has no DNS name",
                           "check that it exists (`release bootstrap --env ...`) or pass --base-url")
-    scheme = "https" if str(lb.listener.get("protocol", "HTTP")).upper() == "HTTPS" else "http"
-    port = int(lb.listener.get("loadBalancerPort", lb.listener.get(
-        "port", 443 if scheme == "https" else 80)))
-    default = 443 if scheme == "https" else 80
-    suffix = "" if port == default else f":{port}"
-    return f"{scheme}://{descriptions[0]['DNSName']}{suffix}"
+    return url
 
 
 def run(config_repo: ConfigRepo, env: str, service: str | None, base_url: str | None,

@@ -1,13 +1,15 @@
-"""Waiting for a service to be stable: the poll loop and its pacing.
+"""Waiting for a service to be stable: the rolling wait.
 
-The wait is a loop over `stability.Watch`: one snapshot per poll, polling fast
+The wait runs the one poll loop (engine/poll.py) over `stability.Watch`: one snapshot
+per poll, its pace core/poll.py's backoff: polling fast
 while things change and backing off while they do not, waking up when the watch
 expects something (a drain ending, a task due InService). The snapshot comes from
 the environment's one poller (adapters/poller.py), which serves every service due
 at the same moment from shared, batched reads; each wait keeps its own timing
 (`reader.sleep`). Throttling is absorbed by botocore's adaptive retry mode under
-the environment's request budget and reported once; a dropped connection is
-retried here for up to a minute before the wait gives up with exit 5. Ctrl-C, SIGTERM or
+the environment's request budget and reported once; a dropped connection (or throttling
+that outlasted botocore) is retried by the one poll loop (engine/poll.py, core/poll.py's
+outage policy) for up to a minute before the wait gives up with exit 5. Ctrl-C, SIGTERM or
 SIGHUP leaves the service as it is and prints how to resume waiting or roll back.
 """
 
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,25 +26,10 @@ from release.core import records, stability
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import short
-from release.core.errors import Unreachable
+from release.core.poll import CHANGED_POLL_SECONDS, COUNTDOWN_EVERY_SECONDS, Again, Pace, shape
+from release.engine.poll import Contact, poll
 from release.engine.task_logs import show_failing_task_logs
 from release.output.events import Reporter
-
-MIN_POLL_SECONDS = 1.0
-CHANGED_POLL_SECONDS = 2.0
-MAX_POLL_SECONDS = 10.0
-# Only a known moment left (a 300 s drain, a task due InService): nothing but the
-# unexpected can change the verdict before it, and that may wait this long to be seen
-# (a quiet poll is one DescribeServices: a 300 s drain costs 2, not 5).
-QUIET_MAX_POLL_SECONDS = 150.0
-EXPECTED_SLACK_SECONDS = 0.25
-RECONNECT_SECONDS = 60.0
-COUNTDOWN_EVERY_SECONDS = 30.0  # a draining countdown alone is reprinted at most this often
-_COUNTDOWN = re.compile(r" \(\d+ s left\)")
-THROTTLING_CODES = {"ThrottlingException", "Throttling", "RequestLimitExceeded",
-                    "TooManyRequestsException"}
-
-
 
 # ---------------------------------------------------------------------------- AWS access
 
@@ -61,17 +47,6 @@ def aws_step(env: Environment, doing: str) -> Iterator[None]:
 
     with aws_errors(env, doing):
         yield
-
-
-def _retryable(exc: BaseException) -> bool:
-    """Lost connections and throttling that outlasted botocore's own retries."""
-    import botocore.exceptions as bx
-
-    if isinstance(exc, bx.ConnectionError | bx.HTTPClientError):
-        return True
-    if isinstance(exc, bx.ClientError):
-        return exc.response.get("Error", {}).get("Code", "") in THROTTLING_CODES
-    return False
 
 
 # ------------------------------------------------------------------------------ waiting
@@ -118,11 +93,12 @@ class Waiter:
     reporter: Reporter
     reader: Any = None
     describe_calls: int = 0
+    lease: Any = None  # the release's lease (adapters/lease.ServiceLease), checked each poll
     stable_at: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from release.adapters.live import health_source
         from release.adapters.poller import poller_for
+        from release.engine.balancers import health_source
 
         self.reader = poller_for(self.aws, self.reporter).join(
             self.env.cluster, self.spec.service_name, health_source(self.aws, self.env, self.spec))
@@ -138,11 +114,8 @@ class Waiter:
         clock = default_clock()
         watch = stability.Watch(target)
         printed: set[str] = set(target.events_before)
-        interval = CHANGED_POLL_SECONDS
         last_summary = last_shape = ""
         last_printed = 0.0
-        outage_since: float | None = None
-        retries = 0
         where = f"{self.env.name}/{self.spec.service_name}"
         self.reporter.emit("wait.start", f"{where}: waiting for {short(target.task_definition_arn)}"
                            f" to be stable ({label}, budget "
@@ -152,46 +125,23 @@ class Waiter:
                            deadline=records.iso(target.deadline))
         if just_updated:
             self.reader.sleep(CHANGED_POLL_SECONDS)
-        from release.adapters import ledger
 
-        while True:
-            ledger.check_held(self.env.name, self.spec.service_name)  # the lock still ours?
-            now = clock.now()
-            try:
-                snap = self.reader.read(now)
-            except Exception as exc:
-                if not _retryable(exc):
-                    with aws_step(self.env, f"waiting for {self.spec.service_name}"):
-                        raise
-                    raise  # aws_step re-raised it as a ReleaseError; this line is not reached
-                if outage_since is None:
-                    outage_since = now
-                    self.reporter.emit("wait.retry", f"{where}: lost contact with AWS "
-                                       f"({type(exc).__name__}); retrying", "warn",
-                                       env=self.env.name, service=self.spec.service_name)
-                if now - outage_since > RECONNECT_SECONDS or now >= target.deadline:
-                    raise Unreachable(
-                        f"lost contact with AWS for {int(now - outage_since)} s while waiting "
-                        f"for {self.spec.service_name}: {exc}",
-                        resume_hint(self.env, self.spec, target.task_definition_arn,
-                                    target.task_definition_arn if label == "rollback" else None)
-                    ) from None
-                self.reader.sleep(min(2.0 ** min(retries, 3), 8.0))
-                retries += 1
-                continue
-            if outage_since is not None:
-                self.reporter.emit("wait.reconnected", f"{where}: back in contact with AWS",
-                                   env=self.env.name, service=self.spec.service_name)
-                outage_since, retries = None, 0
+        def read(now: float) -> stability.Snapshot:
+            if self.lease is not None:
+                self.lease.check()  # the lock still ours?
+            return self.reader.read(now)
+
+        def judge(now: float, snap: stability.Snapshot) -> stability.Verdict | Again:
+            nonlocal last_summary, last_shape, last_printed
             self.describe_calls = self.reader.describe_services_calls
             verdict = watch.observe(snap)
             self._print_events(snap, printed)
             self._print_failed_tasks(snap, target, printed)
             show_failing_task_logs(self, snap, target, verdict)
-            shape = _COUNTDOWN.sub("", verdict.summary)
-            if shape != last_shape or (verdict.summary != last_summary
+            shown = shape(verdict.summary)
+            if shown != last_shape or (verdict.summary != last_summary
                                        and now - last_printed >= COUNTDOWN_EVERY_SECONDS):
-                last_summary, last_shape, last_printed = verdict.summary, shape, now
+                last_summary, last_shape, last_printed = verdict.summary, shown, now
                 self.reporter.emit("wait.progress", f"{where}: {verdict.summary}",
                                    "dim" if verdict.state == stability.PROGRESSING else "info",
                                    env=self.env.name, service=self.spec.service_name,
@@ -211,9 +161,16 @@ class Waiter:
                                    cause=verdict.cause, reason=verdict.reason, fix=verdict.fix,
                                    revision=target.task_definition_arn)
                 return verdict
-            interval = next_interval(interval, verdict.changed)
-            self.reader.sleep(pause_before_next_poll(interval, verdict.next_change_at, now,
-                                                     target.deadline, verdict.moving_on_its_own))
+            return Again(verdict.changed, verdict.next_change_at, verdict.moving_on_its_own)
+
+        contact = Contact(self.env, f"waiting for {self.spec.service_name}",
+                          resume_hint(self.env, self.spec, target.task_definition_arn,
+                                      target.task_definition_arn if label == "rollback"
+                                      else None),
+                          self.reporter, "wait", f"{where}: ",
+                          fields={"env": self.env.name, "service": self.spec.service_name})
+        return poll(read, judge, pace=Pace(CHANGED_POLL_SECONDS, target.deadline, backoff=True),
+                    contact=contact, clock=clock, sleep=self.reader.sleep)
 
     def _print_events(self, snap: stability.Snapshot, printed: set[str]) -> None:
         for event in reversed(list(snap.service.get("events", []))):
@@ -243,35 +200,6 @@ class Waiter:
             self.reporter.emit("task.stopped", f"  task {short(arn)} stopped: {reason}", "warn",
                                env=self.env.name, service=self.spec.service_name, task=arn,
                                reason=reason)
-
-
-def next_interval(interval: float, changed: bool) -> float:
-    """Back off while nothing moves; after a change, look again soon (changes come in runs)."""
-    return CHANGED_POLL_SECONDS if changed else min(interval * 2, MAX_POLL_SECONDS)
-
-
-def pause_before_next_poll(interval: float, expected_at: float | None, now: float,
-                           deadline: float, moving_on_its_own: bool = True) -> float:
-    """How long to sleep before the next poll.
-
-    When all that is left to happen is due at a known moment (a drain ending after
-    the ELB's timeout, a task turning InService after HealthyThreshold × Interval),
-    sleep until just after it, up to QUIET_MAX_POLL_SECONDS: nothing else can change
-    the verdict before then (a 300 s drain costs 5 polls, not 30). When tasks are
-    starting or stopping on ECS's own schedule, use the backoff interval (but still
-    wake for a due moment). Never sleep past the deadline. The moment a rollout
-    becomes stable is almost always one of the known ones, so it is seen within a
-    fraction of a second without polling every second.
-    """
-    due = None if expected_at is None else max(MIN_POLL_SECONDS / 2,
-                                               expected_at - now + EXPECTED_SLACK_SECONDS)
-    if due is not None and not moving_on_its_own:
-        pause = min(due, QUIET_MAX_POLL_SECONDS)
-    elif due is not None:
-        pause = min(interval, due)
-    else:
-        pause = interval
-    return max(min(pause, deadline - now + 0.1), 0.1)
 
 
 def resume_commands(env: Environment, spec: ServiceSpec, rollback_to: str | None = None

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from bootstrap_helpers import PROJECT, edit_environment, environment
 
+from release_sandbox.network import seed_repo
+from release_sandbox.testing import sandbox_credentials
+
 DOCUMENT_DIRS = ("environments", "taskdefs", "schemas")
 
 
@@ -36,11 +39,13 @@ def moto_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def aws_url(moto_url: str) -> str:
+def aws_url(moto_url: str) -> Iterator[str]:
+    """The server, reset; the tool signs with the sandbox's keys meanwhile (it has none)."""
     request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")
     with urllib.request.urlopen(request, timeout=60):  # IAM reloads managed policies
         pass
-    return moto_url
+    with sandbox_credentials():
+        yield moto_url
 
 
 @pytest.fixture
@@ -52,6 +57,7 @@ def repo(tmp_path: Path, aws_url: str) -> Path:
         if (PROJECT / name).is_dir():
             shutil.copytree(PROJECT / name, root / name)
     edit_environment(root, "sandbox", lambda doc: doc["endpoints"].update(aws=aws_url))
+    seed_repo(aws_url, root)  # the subnets and security groups the documents name, as a sandbox
     return root
 
 

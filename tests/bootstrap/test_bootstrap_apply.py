@@ -99,7 +99,7 @@ def _registered_instance_ids(aws):
 def test_instances_are_launched_spread_over_subnets_and_left_to_their_agents(repo,
                                                                            sandbox_aws):
     """Bootstrap registers no container instance: the agent an instance runs does (on AWS;
-    in the sandbox, `release.sandbox.agent`). Here moto runs alone, so none registers."""
+    in the sandbox, `release_sandbox.agent`). Here moto runs alone, so none registers."""
     result = run_bootstrap(repo, "--env", "sandbox", "--yes", "--instances", "2")
     assert result.exit_code == 0, result.output
     instances = _tagged_instances(sandbox_aws)

@@ -122,7 +122,7 @@ def test_a_negative_instance_count_is_a_usage_error(repo):
 
 def test_outside_the_sandbox_unknown_subnets_are_named_and_nothing_is_created(
         repo, aws_url, monkeypatch):
-    """Placeholder subnets are only created in the sandbox; in AWS they are an input error."""
+    """Bootstrap makes no network: subnets it cannot find are an input error."""
     from moto import mock_aws
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -136,3 +136,15 @@ def test_outside_the_sandbox_unknown_subnets_are_named_and_nothing_is_created(
     assert result.exit_code == 1, result.output
     assert "subnet-a, subnet-b" in result.stderr and "not found" in result.stderr
     assert roles == []
+
+
+def test_in_the_sandbox_too_unknown_subnets_are_named_and_nothing_is_created(repo, sandbox_aws):
+    """No local-endpoint branch: the sandbox seeds the names its documents use, no others."""
+    edit_environment(repo, "sandbox", lambda doc: doc["loadBalancer"].update(
+        subnets=["subnet-a", "subnet-elsewhere"]))
+    result = run_bootstrap(repo, "--env", "sandbox", "--yes")
+    assert result.exit_code == 1, result.output
+    assert "subnet(s) subnet-elsewhere of environment 'sandbox' not found" in result.stderr
+    assert _roles(sandbox_aws) == []
+    assert sandbox_aws.ec2.describe_subnets(Filters=[
+        {"Name": "tag:Name", "Values": ["subnet-elsewhere"]}])["Subnets"] == []

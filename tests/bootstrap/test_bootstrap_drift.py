@@ -25,6 +25,8 @@ from bootstrap_helpers import (
 
 from release.adapters.aws import Aws
 from release.engine.bootstrap import MANAGED_INSTANCE_POLICY, build_plan
+from release_sandbox.network import seed_repo
+from release_sandbox.testing import sandbox_credentials
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +40,12 @@ def bootstrapped(moto_url, tmp_path_factory):
         if (PROJECT / name).is_dir():
             shutil.copytree(PROJECT / name, root / name)
     edit_environment(root, "sandbox", lambda doc: doc["endpoints"].update(aws=moto_url))
-    env = environment(root)
-    aws = Aws(env)
-    apply_plan(aws, build_plan(aws, env))
-    return aws, env
+    seed_repo(moto_url, root)  # the documents' subnets and security groups, as a sandbox
+    with sandbox_credentials():  # the tool brings no keys of its own
+        env = environment(root)
+        aws = Aws(env)
+        apply_plan(aws, build_plan(aws, env))
+        yield aws, env
 
 
 def _drain_off(aws):

@@ -10,7 +10,7 @@ from bootstrap_helpers import PROJECT, run_bootstrap
 from typer.testing import CliRunner
 
 from release.cli import app
-from release.sandbox.testing import running_sandbox
+from release_sandbox.testing import running_sandbox
 
 SPEC = "environments/sandbox/services/akka-firehose.json"
 WORKER_SPEC = "environments/sandbox/services/audit-worker.json"  # its own repository

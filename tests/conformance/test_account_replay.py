@@ -359,3 +359,36 @@ def test_another_invalid_parameter_is_not_retried(staging):
             bootstrap.executor(aws, env, Reporter(OutputFormat.json, stream=io.StringIO()),
                                clock).execute([call])
     assert clock.now() == VirtualClock().now()
+
+
+# ------------------------------------------------------------------ the sandbox's keys
+
+
+def test_the_tool_brings_no_keys_for_a_local_sandbox(repo, monkeypatch) -> None:
+    # The sandbox package hands out its keys (`release sandbox up`, the test harness).
+    sandbox = repo.environment("sandbox")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    assert Aws(sandbox).session.get_credentials() is None
+    with pytest.raises(Unreachable) as refused:
+        connect(sandbox)
+    assert "Unable to locate credentials" in refused.value.message
+    assert "the default credential chain" in refused.value.message
+    assert ("export AWS_ACCESS_KEY_ID=release-sandbox-key "
+            "AWS_SECRET_ACCESS_KEY=release-sandbox-secret") in refused.value.hint
+    assert refused.value.exit_code == 5
+
+
+def test_only_a_local_endpoint_is_told_the_sandbox_keys(staging, monkeypatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(Unreachable) as refused:
+        connect(staging)
+    assert "set AWS_PROFILE or AWS_ACCESS_KEY_ID" in refused.value.hint
+    assert "sandbox" not in refused.value.hint
+
+
+def test_a_local_sandbox_signs_with_the_environments_keys(repo) -> None:
+    credentials = Aws(repo.environment("sandbox")).session.get_credentials()
+    assert credentials.access_key == os.environ["AWS_ACCESS_KEY_ID"]
+    assert credentials.secret_key == "replayed"

@@ -29,11 +29,13 @@ from shapes_taskdef import (
 from typer.testing import CliRunner
 
 from release.adapters import autoscaling as reading
+from release.adapters import ledger
 from release.cli import app
-from release.core import autoscaling, plan
+from release.core import autoscaling, plan, records
 from release.core.errors import ReleaseError
 from release.engine import deploy
 from release.engine.autoscaling import ScaleIn
+from release.engine.hold import Hold, RunLedger
 from release.output.events import Reporter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,7 +161,17 @@ def suspend_world(world: dict[str, Any], target: dict[str, Any]) -> Any:
                          scaling=scaling)
     the_plan = plan.make_plan(world["env"], spec, world["desired"], live_now)
     return type("Prepared", (), {"env": world["env"], "spec": spec, "aws": world["aws"],
-                                 "plan": the_plan})()
+                                 "plan": the_plan, "held": held_release(world, spec)})()
+
+
+def held_release(world: dict[str, Any], spec: Any) -> Hold:
+    """The release's ledger entry, open, on the quiet ledger (the lease is not this test's)."""
+    run = RunLedger(ledger.Ledger(world["env"], world["aws"].dynamodb), spec.service_name,
+                    Reporter("json", stream=io.StringIO()), "deploy", lambda *_: None)
+    run.release_entry = run.begin(records.Entry(
+        id="2026-01-01T00:00:00.000Z#1", kind=records.RELEASE, env=ENV,
+        service=spec.service_name))
+    return Hold(lease=None, ledger=run)  # type: ignore[arg-type]
 
 
 def register_params(scale_in: bool, scale_out: bool = True) -> dict[str, Any]:
@@ -188,6 +200,8 @@ def test_scale_in_is_suspended_then_restored_with_the_whole_state_it_had(world) 
     stub.assert_no_pending_responses()
     kinds = [e.kind for e in reporter.events]
     assert kinds.index("autoscaling.suspended") < kinds.index("autoscaling.restored")
+    assert prepared.held.ledger.release_entry.autoscaling == (
+        "scale-in suspended during the release, then restored")  # the entry says so
 
 
 def test_a_suspension_that_is_refused_stops_the_release_before_any_change(world) -> None:

@@ -218,7 +218,10 @@ def _run_task_params(world: dict[str, Any], revision: str) -> dict[str, Any]:
             "tags": run_engine.record_tags(world["repo"], world["spec"], 1_700_000_000.0)}
 
 
-def _queue_run(world: dict[str, Any], exit_code: int, found: bool = True) -> tuple[Any, str]:
+def _queue_run(world: dict[str, Any], exit_code: int, found: bool = True, throttled: int = 0
+               ) -> tuple[Any, str]:
+    """The run's calls; `throttled`: that many ThrottlingExceptions after the first
+    DescribeTasks (the follow retries them, core/poll.py's outage policy)."""
     aws, env = world["aws"], world["env"]
     world["taskdef"]["taskDefinition"]["containerDefinitions"][0]["logConfiguration"] = AWSLOGS
     arn = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/{env.cluster}/0f9e8d7c6b5a49382716aa"
@@ -231,11 +234,13 @@ def _queue_run(world: dict[str, Any], exit_code: int, found: bool = True) -> tup
         ("run_task", {"tasks": [_task(arn, "PROVISIONING", revision=variant)], "failures": []},
          _run_task_params(world, variant)),
         ("describe_tasks", {"tasks": [_task(arn, "PENDING", revision=variant)], "failures": []},
-         None),
-        ("describe_tasks", {"tasks": [_task(arn, "RUNNING", revision=variant)], "failures": []},
-         None),
-        ("describe_tasks", {"tasks": [_task(arn, "STOPPED", exit_code, variant)],
-                            "failures": []}, None)])
+         None)])
+    for _ in range(throttled):
+        ecs.add_client_error("describe_tasks", "ThrottlingException", "Rate exceeded", 400)
+    ecs.add_response("describe_tasks", {"tasks": [_task(arn, "RUNNING", revision=variant)],
+                                        "failures": []})
+    ecs.add_response("describe_tasks", {"tasks": [_task(arn, "STOPPED", exit_code, variant)],
+                                        "failures": []})
     return ecs, arn
 
 
@@ -289,6 +294,32 @@ def test_run_says_once_when_the_logs_cannot_be_read(world, capsys) -> None:
     assert code == 0
     notes = [e["message"] for e in events if e["event"] == "logs.unavailable"]
     assert len(notes) == 1 and "AccessDeniedException" in notes[0]
+
+
+def test_run_follows_its_task_through_throttling_and_says_so_once(world, capsys) -> None:
+    from release.core.clock import VirtualClock, use_clock
+
+    ecs, _ = _queue_run(world, 0, throttled=2)
+    logs = stubbed(world["aws"].client("logs"), [])
+    world["aws"].client = lambda name, _logs=logs.client: _logs
+    logs.add_client_error("get_log_events", "ResourceNotFoundException",
+                          "The specified log stream does not exist.", 400)
+    clock = VirtualClock()
+    previous = use_clock(clock)
+    start = clock.now()
+    try:
+        code = run_engine.run(world["repo"], world["spec"], ["migrate"],
+                              Reporter(OutputFormat.json))
+    finally:
+        use_clock(previous)
+    ecs.assert_no_pending_responses()
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0
+    assert [e["event"] for e in events].count("run.retry") == 1
+    assert [e["event"] for e in events].count("run.reconnected") == 1
+    assert [e["status"] for e in events if e["event"] == "run.status"] == [
+        "PENDING", "RUNNING", "STOPPED"]
+    assert clock.now() - start == 2 + 1 + 2 + 2  # a poll, two retries, a poll
 
 
 def _run_quietly(world: dict[str, Any]) -> int:

@@ -22,7 +22,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from release.cli import app
-from release.sandbox.testing import running_sandbox
+from release_sandbox.testing import running_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "validate" / "corpus"

@@ -35,8 +35,8 @@ def test_the_readme_does_not_call_what_the_sandbox_emulates_not_emulated() -> No
 
 def test_the_package_description_names_every_kind_of_service_the_tool_releases() -> None:
     description = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["description"]
-    from release.adapters.live import HEALTH_SOURCES
+    from release.core.balancers import KINDS
 
-    assert set(HEALTH_SOURCES) == {"loadBalancerName", "targetGroupArn"}
+    assert {kind.service_key for kind in KINDS} == {"loadBalancerName", "targetGroupArn"}
     for kind in ("classic ELB", "target groups", "Fargate", "several"):
         assert kind in description, description

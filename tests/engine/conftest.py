@@ -11,7 +11,7 @@ import pytest
 from engine_sandbox import PROJECT, Stage
 
 from release.output.events import Reporter
-from release.sandbox.testing import running_sandbox
+from release_sandbox.testing import running_sandbox
 
 
 def _time_on(clock: Any) -> Any:

@@ -21,7 +21,7 @@ import git
 from typer.testing import CliRunner
 
 from release.cli import app
-from release.sandbox.testing import SandboxHandle
+from release_sandbox.testing import SandboxHandle
 
 PROJECT = Path(__file__).resolve().parents[2]
 SPEC = "environments/sandbox/services/akka-firehose.json"

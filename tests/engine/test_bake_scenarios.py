@@ -1,7 +1,7 @@
 """The bake after stable, through the CLI against the sandbox, on a virtual clock.
 
 The alarm is made by `release bootstrap` from environment.json /alarms, and put
-in ALARM by the sandbox's alarm fault on the new revision (sandbox/alarms.py).
+in ALARM by the sandbox's alarm fault on the new revision (release_sandbox/alarms.py).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ def test_a_missing_log_group_is_one_line_and_the_release_ends_as_it_would(
     stage = released
     # The crashing tasks' lines never reach CloudWatch: no stream is made. (Deleting the group
     # would not do: ECS then fails the new tasks' start, with nothing to read at all.)
-    monkeypatch.setattr("release.sandbox.awslogs.write", lambda *args, **kwargs: 0)
+    monkeypatch.setattr("release_sandbox.awslogs.write", lambda *args, **kwargs: 0)
     stage.edit(SPEC, lambda d: d["service"]["deploymentConfiguration"].update(
         deploymentCircuitBreaker={"enable": False, "rollback": False}))
     stage.pin("v2", fault="crash:exit=3")

@@ -1,7 +1,7 @@
 """One poller per environment: a round for many services, counted on the sandbox server.
 
 25 services behind two classic ELBs, read in one round by the environment's poller:
-the calls that reach the sandbox's server (release/sandbox/calllog.py) are counted
+the calls that reach the sandbox's server (sandbox/release_sandbox/calllog.py) are counted
 by API. DescribeServices takes 10 services a call (3 calls), the ELB is asked once
 per load balancer, tasks are described 100 a call, container instances once, and
 ListTasks only while a service's task set changes.
@@ -19,7 +19,7 @@ from release.adapters.aws import Aws
 from release.adapters.poller import EnvPoller, poller_for
 from release.core import serving
 from release.output.events import Reporter
-from release.sandbox.testing import running_sandbox
+from release_sandbox.testing import running_sandbox
 
 PROJECT = Path(__file__).resolve().parents[2]
 CLUSTER, CONTAINER = "AkkaCluster", "akka-firehose"

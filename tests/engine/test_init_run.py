@@ -158,7 +158,7 @@ def test_run_passes_exit_0_and_streams_the_log_lines(logged: Stage) -> None:
 def test_run_reports_the_container_exit_code_apart_and_says_when_there_are_no_logs(
         logged: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
     """The container's 3 is reported, not passed on: 3 is the tool's "rolled back"."""
-    monkeypatch.setattr("release.sandbox.awslogs.write", lambda *args, **kwargs: 0)  # no stream
+    monkeypatch.setattr("release_sandbox.awslogs.write", lambda *args, **kwargs: 0)  # no stream
     run = _run(logged, "sh", "-c", "echo x; exit 3")
     assert run.exit_code == 6, run.output
     error = run.first("error")
@@ -214,7 +214,7 @@ def _before_deploy(stage: Stage, command: list[str]) -> None:
 
 def test_a_failing_before_deploy_leaves_the_service_untouched(
         released: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
-    from release.sandbox import moto_hooks  # noqa: F401  (the emulator's update hook)
+    from release_sandbox import moto_hooks  # noqa: F401  (the emulator's update hook)
 
     updates: list[str] = []
     emulator = released.sandbox.emulator

@@ -1,4 +1,5 @@
-"""The service lock and the release ledger (DynamoDB in the sandbox), and the pure model.
+"""The service lock and the release ledger (DynamoDB in the sandbox); their pure model is
+tests/core/test_lease_model.py.
 
 The lock: a second taker is refused with who holds it and since when; a stale
 lease (expired, or its holder's process gone on this host) is taken over with a
@@ -20,11 +21,13 @@ from typing import Any
 import pytest
 from engine_sandbox import SERVICE, Stage
 
+from release.adapters import lease as leasing
 from release.adapters import ledger
 from release.core import lease as leases
 from release.core import records
 from release.core.clock import default_clock
 from release.core.errors import InvalidInput
+from release.engine.hold import hold as hold_service
 from release.output.events import OutputFormat, Reporter
 
 HOST = socket.gethostname()
@@ -54,12 +57,15 @@ def table(stage: Stage) -> ledger.Ledger:
     return ledger.Ledger(stage.sandbox.environment(), stage.sandbox.client("dynamodb"))
 
 
+def locks(stage: Stage) -> leasing.LeaseTable:
+    return leasing.LeaseTable(stage.sandbox.environment(), stage.sandbox.client("dynamodb"))
+
+
 def plant(stage: Stage, lease: leases.Lease, *open_entries: records.Entry) -> None:
     """What a run that died leaves behind: its lease and its in-progress entries."""
-    store = table(stage)
-    store.put_lease(SERVICE, lease, None, default_clock().now())
+    locks(stage).put_lease(SERVICE, lease, None, default_clock().now())
     for entry in open_entries:
-        store.add(entry)
+        table(stage).add(entry)
 
 
 def open_release(revision: str = "akka-demo:7") -> records.Entry:
@@ -69,8 +75,8 @@ def open_release(revision: str = "akka-demo:7") -> records.Entry:
 
 
 def hold(stage: Stage, command: str = "deploy") -> Any:
-    return ledger.hold(stage.sandbox.environment(), SERVICE, Reporter(OutputFormat.json),
-                       command)
+    return hold_service(stage.sandbox.environment(), SERVICE, Reporter(OutputFormat.json),
+                        command)
 
 
 # ------------------------------------------------------------------------------ the lock
@@ -83,19 +89,19 @@ def test_a_second_taker_is_refused_with_the_holder_and_since_when(stage: Stage) 
         assert refused.value.exit_code == 1
         message = refused.value.message
         assert f"operator1@{HOST}" in message and f"pid {os.getpid()}" in message
-        assert "release deploy" in message and "since " + records.iso(first.lease.since) \
+        assert "release deploy" in message and "since " + records.iso(first.lease.mine.since) \
             in message and "nothing was changed" in message
         assert "release unlock --env sandbox --service akka-firehose-service" in \
             refused.value.hint
-        assert table(stage).read_lease(SERVICE).owner == first.lease.owner
-    assert table(stage).read_lease(SERVICE) is None, "the lock outlived its hold"
+        assert locks(stage).read_lease(SERVICE).owner == first.lease.mine.owner
+    assert locks(stage).read_lease(SERVICE) is None, "the lock outlived its hold"
 
 
 def test_a_live_lease_of_another_host_is_respected_whatever_its_pid(stage: Stage) -> None:
     plant(stage, someone(host="ci-agent-7", pid=dead_pid()))
     with pytest.raises(InvalidInput, match="locked by jenkins@ci-agent-7"), hold(stage):
         pass
-    assert table(stage).read_lease(SERVICE).owner == "their-owner-id"
+    assert locks(stage).read_lease(SERVICE).owner == "their-owner-id"
 
 
 def test_expired_lease_is_taken_over_with_a_warning_and_its_release_closed_as_unknown(
@@ -104,7 +110,7 @@ def test_expired_lease_is_taken_over_with_a_warning_and_its_release_closed_as_un
     plant(stage, someone(expires_in=-1), left)
     capsys.readouterr()
     with hold(stage) as mine:
-        assert table(stage).read_lease(SERVICE).owner == mine.lease.owner
+        assert locks(stage).read_lease(SERVICE).owner == mine.lease.mine.owner
     seen = events(capsys)
     takeover = next(e for e in seen if e["event"] == "lock.takeover")
     assert takeover["level"] == "warn" and takeover["why"] == leases.EXPIRED
@@ -141,33 +147,33 @@ def test_lease_of_a_running_process_on_this_host_is_respected(stage: Stage) -> N
 def test_the_heartbeat_renews_the_lease_and_a_lost_lease_is_said(
         stage: Stage, capsys: pytest.CaptureFixture[str]) -> None:
     with hold(stage) as mine:
-        before = mine.lease.expires
+        before = mine.lease.mine.expires
         stage.sandbox.advance(120)
-        assert mine.renew() is True
-        assert table(stage).read_lease(SERVICE).expires == pytest.approx(before + 120)
+        assert mine.lease.renew() is True
+        assert locks(stage).read_lease(SERVICE).expires == pytest.approx(before + 120)
         # someone removes the lock (release unlock) and takes it: the next beat says so
-        store = table(stage)
-        store.drop_lease(SERVICE, mine.lease.owner)
+        store = locks(stage)
+        store.drop_lease(SERVICE, mine.lease.mine.owner)
         store.put_lease(SERVICE, someone(), None, default_clock().now())
         capsys.readouterr()
-        assert mine.renew() is False
+        assert mine.lease.renew() is False
         assert any(e["event"] == "lock.warning" and "taken over" in e["message"]
                    for e in events(capsys))
     # the other run's lease is not ours to release
-    assert table(stage).read_lease(SERVICE).owner == "their-owner-id"
+    assert locks(stage).read_lease(SERVICE).owner == "their-owner-id"
 
 
 def test_the_heartbeat_thread_beats_on_its_own(stage: Stage) -> None:
     beat = threading.Event()
-    held = ledger.Hold(ledger.connect(stage.sandbox.environment()), None, SERVICE,
-                       Reporter(OutputFormat.json), "deploy", heartbeat_seconds=0.01)
+    held = leasing.ServiceLease(leasing.connect(stage.sandbox.environment()), SERVICE,
+                                Reporter(OutputFormat.json), "deploy", heartbeat_seconds=0.01)
     held.renew = lambda: bool(beat.set()) or True  # type: ignore[method-assign]
     held.take()
     try:
         assert beat.wait(10), "the heartbeat never renewed the lease"
     finally:
         held.give_back()
-    assert table(stage).read_lease(SERVICE) is None
+    assert locks(stage).read_lease(SERVICE) is None
 
 
 def test_a_missing_table_is_an_input_error_that_names_bootstrap(stage: Stage) -> None:
@@ -184,11 +190,11 @@ def test_unlock_shows_the_holder_and_removes_the_lock_only_when_confirmed(stage:
     plant(stage, someone())
     refused = stage.cli("unlock", "--service", "akka-firehose")
     assert refused.exit_code == 2 and "--yes" in refused.first("error")["hint"]
-    assert table(stage).read_lease(SERVICE) is not None
+    assert locks(stage).read_lease(SERVICE) is not None
     run = stage.cli("unlock", "--service", "akka-firehose", "--yes")
     assert run.exit_code == 0, run.output
     assert "jenkins@ci-agent-7" in run.first("unlock.lock")["message"]
-    assert table(stage).read_lease(SERVICE) is None
+    assert locks(stage).read_lease(SERVICE) is None
     assert stage.cli("unlock", "--service", "akka-firehose", "--yes").has("unlock.none")
 
 
@@ -208,15 +214,15 @@ def test_unlock_refuses_a_holder_alive_on_this_host_unless_its_pid_is_named_back
         assert f"kill {sleeper.pid}" in error["hint"]
         assert f"--yes --live-pid {sleeper.pid}" in error["hint"]
         assert refused.has("unlock.alive")
-        assert table(stage).read_lease(SERVICE).owner == "their-owner-id"
+        assert locks(stage).read_lease(SERVICE).owner == "their-owner-id"
         wrong = stage.cli("unlock", "--service", "akka-firehose", "--yes", "--live-pid",
                           str(sleeper.pid + 1))
         assert wrong.exit_code == 1 and "is not its pid" in wrong.first("error")["message"]
-        assert table(stage).read_lease(SERVICE) is not None
+        assert locks(stage).read_lease(SERVICE) is not None
         named = stage.cli("unlock", "--service", "akka-firehose", "--yes", "--live-pid",
                           str(sleeper.pid))
         assert named.exit_code == 0, named.output
-        assert table(stage).read_lease(SERVICE) is None
+        assert locks(stage).read_lease(SERVICE) is None
     finally:
         sleeper.communicate(b"")
 
@@ -226,7 +232,7 @@ def test_unlock_of_a_dead_holder_on_this_host_needs_no_pid(stage: Stage) -> None
     run = stage.cli("unlock", "--service", "akka-firehose", "--yes")
     assert run.exit_code == 0, run.output
     assert not run.has("unlock.alive")
-    assert table(stage).read_lease(SERVICE) is None
+    assert locks(stage).read_lease(SERVICE) is None
 
 
 def test_deploy_refused_by_a_held_lock_changes_nothing(stage: Stage) -> None:
@@ -275,7 +281,7 @@ def test_history_after_two_restores_and_a_rollback_keeps_every_original_outcome(
     # akka-demo:4 completed, so it stays a rollback target: rolling back undoes the rollback
     live = stage.service()["taskDefinition"]
     assert records.rollback_target_of(live, entries).endswith("akka-demo:4")
-    assert table(stage).read_lease(SERVICE) is None
+    assert locks(stage).read_lease(SERVICE) is None
 
 
 def test_output_closed_after_register_records_interrupted_and_frees_the_lock(
@@ -297,7 +303,7 @@ def test_output_closed_after_register_records_interrupted_and_frees_the_lock(
     assert (newest.kind, newest.outcome) == (records.RELEASE, records.INTERRUPTED)
     assert newest.revision.endswith("akka-demo:2") and "broken pipe" in newest.reason
     assert stage.tags("akka-demo:2")["release:outcome"] == records.INTERRUPTED
-    assert table(stage).read_lease(SERVICE) is None
+    assert locks(stage).read_lease(SERVICE) is None
 
 
 def test_sigterm_mid_wait_records_interrupted_frees_the_lock_and_resuming_adds_an_entry(
@@ -315,7 +321,7 @@ def test_sigterm_mid_wait_records_interrupted_frees_the_lock_and_resuming_adds_a
     stage.sandbox.clock.on_tick(abort)
     assert stage.cli("deploy").exit_code == 130
     assert fired
-    assert table(stage).read_lease(SERVICE) is None
+    assert locks(stage).read_lease(SERVICE) is None
     interrupted = table(stage).entries(SERVICE)[0]
     assert (interrupted.revision.rsplit("/", 1)[-1], interrupted.outcome) == (
         "akka-demo:2", records.INTERRUPTED)
@@ -350,40 +356,4 @@ def test_aws_gone_mid_wait_then_back_the_next_deploy_closes_what_was_left_open(
     assert left.outcome == records.INTERRUPTED and left.finished_at
     # ECS finished the rollout meanwhile: this deploy finishes the release, in a new entry
     assert run.has("release.finish") and finished.outcome == records.COMPLETED
-    assert table(stage).read_lease(SERVICE) is None
-
-
-# ------------------------------------------------------------------------ the pure model
-
-
-def entry(n: int, kind: str, previous: int | None, outcome: str, minute: int) -> records.Entry:
-    arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/akka-demo:{}"
-    return records.Entry(id=f"{minute:02d}", kind=kind, env="e", service="s",
-                         revision=arn.format(n), previous=arn.format(previous) if previous
-                         else "", at=f"2026-01-01T00:{minute:02d}:00Z", outcome=outcome)
-
-
-def test_rollback_target_after_a_restore_skips_the_failed_release() -> None:
-    entries = [entry(1, "release", None, "completed", 1),
-               entry(2, "release", 1, "completed", 2),
-               entry(3, "release", 2, "rolled-back", 3),
-               entry(2, "restore", 3, "completed", 4)]
-    assert records.rollback_target_of(entries[1].revision, entries) == entries[0].revision
-
-
-def test_rollback_target_of_a_release_is_what_it_replaced_even_if_unrecorded() -> None:
-    entries = [entry(5, "release", 4, "completed", 1)]
-    assert records.rollback_target_of(entries[0].revision, entries).endswith("akka-demo:4")
-    assert records.rollback_target_of(entries[0].revision, []) is None
-
-
-@pytest.mark.parametrize(("lease", "alive", "state"), [
-    (None, None, leases.FREE),
-    (leases.Lease("o", "h", "here", 1, "c", "", 0, 99), None, leases.HELD),
-    (leases.Lease("o", "h", "here", 1, "c", "", 0, 99), True, leases.HELD),
-    (leases.Lease("o", "h", "here", 1, "c", "", 0, 99), False, leases.STALE),
-    (leases.Lease("o", "h", "there", 1, "c", "", 0, 99), False, leases.HELD),
-    (leases.Lease("o", "h", "there", 1, "c", "", 0, 49), None, leases.STALE),
-])
-def test_judging_a_lease(lease: leases.Lease | None, alive: bool | None, state: str) -> None:
-    assert leases.judge(lease, 50.0, "here", alive).state == state
+    assert locks(stage).read_lease(SERVICE) is None

@@ -1,5 +1,6 @@
-"""The ledger reads DynamoDB's answers in the shapes real AWS returns (botocore's Stubber
-validates every stubbed response and the requests against the DynamoDB model)."""
+"""The ledger and the lease read DynamoDB's answers in the shapes real AWS returns
+(botocore's Stubber validates every stubbed response and the requests against the
+DynamoDB model)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from release.adapters import lease as leasing
 from release.adapters import ledger
+from release.core import lease as leases
 from release.core import records
 from release.core.config import Environment, read_json
 
@@ -29,6 +32,12 @@ def stubbed() -> Any:
         stub.assert_no_pending_responses()
 
 
+def locks(stubbed: Any) -> leasing.LeaseTable:
+    """The lease calls on the same stubbed table (release/adapters/lease.py)."""
+    table, _ = stubbed
+    return leasing.LeaseTable(table.env, table.client)
+
+
 def lease_item(owner: str = "abc", expires: str = "1700000300.5") -> dict[str, Any]:
     return {"pk": {"S": PK}, "sk": {"S": "lock"}, "owner": {"S": owner},
             "holder": {"S": "jenkins@ci-7"}, "host": {"S": "ci-7"}, "pid": {"N": "4711"},
@@ -37,7 +46,7 @@ def lease_item(owner: str = "abc", expires: str = "1700000300.5") -> dict[str, A
 
 
 def test_a_lease_is_read_from_get_item(stubbed) -> None:
-    table, stub = stubbed
+    table, stub = locks(stubbed), stubbed[1]
     stub.add_response("get_item", {"Item": lease_item()},
                       {"TableName": "release-ledger", "ConsistentRead": True,
                        "Key": {"pk": {"S": PK}, "sk": {"S": "lock"}}})
@@ -50,21 +59,21 @@ def test_a_lease_is_read_from_get_item(stubbed) -> None:
 
 
 def test_a_refused_conditional_write_names_the_holder_from_the_error(stubbed) -> None:
-    table, stub = stubbed
+    table, stub = locks(stubbed), stubbed[1]
     stub.add_client_error("put_item", "ConditionalCheckFailedException",
                           "The conditional request failed",
                           modeled_fields={"message": "The conditional request failed",
                                           "Item": lease_item(owner="theirs")})
-    mine = ledger.leases.Lease("mine", "me@here", "here", 1, "release deploy", "", 0, 300)
-    with pytest.raises(ledger.LeaseConflict) as conflict:
+    mine = leases.Lease("mine", "me@here", "here", 1, "release deploy", "", 0, 300)
+    with pytest.raises(leasing.LeaseConflict) as conflict:
         table.put_lease("akka-firehose-service", mine, None, 10.0)
     assert conflict.value.current.owner == "theirs"
 
 
 def test_taking_over_returns_the_lease_it_replaced(stubbed) -> None:
-    table, stub = stubbed
+    table, stub = locks(stubbed), stubbed[1]
     stub.add_response("put_item", {"Attributes": lease_item(expires="5")})
-    mine = ledger.leases.Lease("mine", "me@here", "here", 1, "release deploy", "", 0, 300)
+    mine = leases.Lease("mine", "me@here", "here", 1, "release deploy", "", 0, 300)
     assert table.put_lease("akka-firehose-service", mine, None, 10.0).expires == 5.0
 
 

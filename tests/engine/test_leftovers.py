@@ -278,8 +278,11 @@ def test_a_run_that_died_rolling_back_a_failed_release_leaves_it_failed_with_its
     from release.core.clock import default_clock
 
     now = default_clock().now()
+    from release.adapters.lease import LeaseTable
+    from release.engine.hold import hold
+
     store = ledger.Ledger(stage.sandbox.environment(), stage.sandbox.client("dynamodb"))
-    store.put_lease(SERVICE, leases.Lease(
+    LeaseTable(store.env, store.client).put_lease(SERVICE, leases.Lease(
         owner="theirs", holder="jenkins@ci-7", host="ci-7", pid=4711, command="release deploy",
         build="", since=now - 600, expires=now - 1), None, now)
     failed = records.Entry(id=ledger.new_id(now - 600), kind=records.RELEASE, env="sandbox",
@@ -290,7 +293,7 @@ def test_a_run_that_died_rolling_back_a_failed_release_leaves_it_failed_with_its
                             reason="release of akka-demo:7 failed (alarm)")
     store.add(failed)
     store.add(restore)
-    with ledger.hold(stage.sandbox.environment(), SERVICE, Reporter("json"), "deploy"):
+    with hold(stage.sandbox.environment(), SERVICE, Reporter("json"), "deploy"):
         pass
     closed = {e.id: e for e in entries(stage)}
     assert closed[restore.id].outcome == records.UNKNOWN

@@ -21,9 +21,10 @@ import pytest
 from engine_sandbox import PROJECT, SERVICE, Stage
 
 from release.adapters import ledger
+from release.adapters.lease import LeaseTable
 from release.core import records
 from release.core.clock import RealClock
-from release.sandbox.testing import running_sandbox
+from release_sandbox.testing import running_sandbox
 
 
 @pytest.fixture
@@ -81,4 +82,4 @@ def test_two_deploys_started_together_one_goes_ahead_the_other_is_refused(
     assert [(e.kind, e.revision.rsplit("/", 1)[-1], e.outcome, e.by) for e in entries] == [
         ("release", "akka-demo:2", records.COMPLETED, winner),
         ("release", "akka-demo:1", records.COMPLETED, "alice")]
-    assert store.read_lease(SERVICE) is None
+    assert LeaseTable(store.env, store.client).read_lease(SERVICE) is None

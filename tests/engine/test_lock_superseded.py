@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from engine_sandbox import CLUSTER, SERVICE, Stage
 
-from release.adapters import ledger
+from release.adapters import lease as leasing
 from release.core import lease as leases
 from release.core import records
 from release.core.clock import default_clock
@@ -29,8 +29,22 @@ from release.output.events import Reporter
 PAUSE_SECONDS = 400.0  # past the 300 s lease
 
 
-def table(stage: Stage) -> ledger.Ledger:
-    return ledger.Ledger(stage.sandbox.environment(), stage.sandbox.client("dynamodb"))
+def table(stage: Stage) -> leasing.LeaseTable:
+    return leasing.LeaseTable(stage.sandbox.environment(), stage.sandbox.client("dynamodb"))
+
+
+def taken_leases(monkeypatch: pytest.MonkeyPatch) -> list[leasing.ServiceLease]:
+    """Every lease a run takes from now on, as the engine holds it (the object the engine
+    passes to the wait and the changes)."""
+    taken: list[leasing.ServiceLease] = []
+    take = leasing.ServiceLease.take
+
+    def recorded(self: leasing.ServiceLease) -> None:
+        take(self)
+        taken.append(self)
+
+    monkeypatch.setattr(leasing.ServiceLease, "take", recorded)
+    return taken
 
 
 def other_run() -> leases.Lease:
@@ -130,12 +144,14 @@ def test_a_lease_renewal_that_fails_is_seen_by_the_wait_before_its_next_poll(
     stage.pin("v2")
     emit = Reporter.emit
     polls: list[str] = []
+    leases_taken = taken_leases(monkeypatch)
 
     def beat_then_count(self: Reporter, event: str, *args: Any, **kwargs: Any) -> Any:
         if event == "wait.start" and not polls:
-            table(stage).put_lease(SERVICE, other_run(), _mine(), default_clock().now())
-            held = ledger.active("sandbox", SERVICE)
-            assert held is not None and held.renew() is False  # what the heartbeat does
+            held = leases_taken[-1]
+            assert held.mine is not None
+            table(stage).put_lease(SERVICE, other_run(), held.mine, default_clock().now())
+            assert held.renew() is False  # what the heartbeat does
         if event == "wait.progress":
             polls.append(event)
         return emit(self, event, *args, **kwargs)
@@ -145,12 +161,6 @@ def test_a_lease_renewal_that_fails_is_seen_by_the_wait_before_its_next_poll(
     assert run.exit_code == 130, run.output
     assert polls == [], "the wait went on polling after the lock was lost"
     assert "this run stopped without changing anything more" in run.first("error")["message"]
-
-
-def _mine() -> leases.Lease:
-    held = ledger.active("sandbox", SERVICE)
-    assert held is not None and held.lease is not None
-    return held.lease
 
 
 def test_a_deployment_by_someone_without_the_lock_is_not_called_a_first_release(

@@ -84,3 +84,45 @@ def test_a_since_before_1970_is_a_usage_error_and_an_unknown_container_is_named(
     error = nope.first("error")
     assert "no container 'nope' (its containers: akka-firehose)" in error["message"]
     assert error["hint"] == "name one of the service's containers: --container akka-firehose"
+
+
+def test_follow_retries_a_lost_connection_under_the_one_outage_policy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the one poll loop a dropped connection ended `logs --follow` with exit 5."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import botocore.exceptions as bx
+
+    from release.core.clock import VirtualClock
+    from release.core.config import load_repo
+    from release.engine import logs as logs_engine
+    from release.output.events import Reporter
+
+    repo = load_repo(Path(__file__).resolve().parents[2])
+    env, spec = repo.environment("staging"), repo.services_of("staging")[0]
+    lost = bx.EndpointConnectionError(endpoint_url="https://ecs.us-east-1.amazonaws.com")
+    outage = [lost, lost]
+
+    def pick_tasks(*_: object) -> list[dict[str, str]]:
+        if outage:
+            raise outage.pop(0)
+        return []
+
+    monkeypatch.setattr(logs_engine, "pick_tasks", pick_tasks)
+    clock = VirtualClock(start=0.0)
+    asked: list[float] = []
+
+    def since(_start: int, strict: bool = True) -> None:
+        asked.append(clock.now())
+        if len(asked) == 3:
+            raise KeyboardInterrupt
+
+    view = SimpleNamespace(reporter=Reporter("json"), streams={}, newest=0, since=since,
+                           logs=None)
+    with pytest.raises(logs_engine.StoppedFollowing):
+        logs_engine._follow(view, SimpleNamespace(ecs=None), env, spec,
+                            logs_engine.Options(follow=True), clock)
+    kinds = [e.kind for e in view.reporter.events]
+    assert kinds == ["logs.following", "logs.retry", "logs.reconnected"]
+    assert asked == [5.0, 7.0, 9.0]  # 2 s, the retries after 1 and 2 s, then every 2 s

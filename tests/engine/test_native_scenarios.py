@@ -130,6 +130,7 @@ def test_continue_with_nothing_paused_answers_at_once_and_touches_no_record(
         stage: Stage) -> None:
     """Nothing to approve: no minute of polling under the lock, and a release another run
     left in progress is not closed by a command that does nothing."""
+    from release.adapters.lease import LeaseTable
     from release.adapters.ledger import Ledger
     from release.core import records
 
@@ -149,12 +150,12 @@ def test_continue_with_nothing_paused_answers_at_once_and_touches_no_record(
     assert not run.has("ledger.closed") and not run.has("lock.takeover")
     entries = {e.id: e for e in table.entries("akka-firehose-service")}
     assert entries[left.id].outcome == records.IN_PROGRESS
-    assert table.read_lease("akka-firehose-service") is None
+    assert LeaseTable(table.env, table.client).read_lease("akka-firehose-service") is None
 
 
 @pytest.mark.instances(4)
 def test_a_pause_and_its_continue_are_notified(stage: Stage) -> None:
-    from release.sandbox.webhook import WebhookReceiver
+    from release_sandbox.webhook import WebhookReceiver
 
     go_native(stage, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
     stage.pin("v1")
@@ -196,3 +197,35 @@ def test_out_of_time_is_rolled_back_with_stop_service_deployment_not_a_new_one(
     listed = stage.ecs().list_service_deployments(cluster="AkkaCluster",
                                                   service="akka-firehose-service")
     assert len(listed["serviceDeployments"]) == 2
+
+
+@pytest.mark.instances(4)
+def test_connections_dropped_while_following_a_native_deployment_are_retried(
+        stage: Stage) -> None:
+    """The native wait's outage policy is the rolling wait's (core/poll.py): before the one
+    poll loop it stopped at the first lost connection with exit 5."""
+    go_native(stage, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1})
+    stage.pin("v1")
+    assert stage.cli("deploy").exit_code == 0
+    sandbox = stage.sandbox
+    native = sandbox.emulator.scheduler.native
+    armed: list[float] = []
+
+    def tick(now: float) -> None:
+        record = sandbox.emulator.world.services.get("AkkaCluster:akka-firehose-service")
+        current = native.current(record) if record is not None else None
+        if armed or current is None or current.green[2].rsplit(":", 1)[-1] != "2":
+            return
+        armed.append(now)
+        sandbox.faults.drop(25)  # more than botocore's own retries absorb
+
+    sandbox.clock.on_tick(tick)
+    stage.pin("v2")
+    run = stage.cli("deploy")
+    sandbox.faults.clear()
+    assert armed, "the outage never started"
+    assert run.exit_code == 0, run.output
+    assert run.has("wait.retry") and run.has("wait.reconnected")
+    assert "lost contact with AWS" in run.first("wait.retry")["message"]
+    assert stage.live_revision() == "akka-demo:2"
+    assert deployment(stage)["status"] == "SUCCESSFUL"

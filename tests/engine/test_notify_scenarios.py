@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from engine_sandbox import ENV_DOC, SPEC, Stage
 
-from release.sandbox.webhook import TOKEN_PATH, WebhookReceiver
+from release_sandbox.webhook import TOKEN_PATH, WebhookReceiver
 
 TOKEN = TOKEN_PATH.rsplit("/", 1)[-1]
 

@@ -1,4 +1,5 @@
-"""Release records as tags, rollback targets, and the wait loop's polling rhythm."""
+"""Release records as tags, rollback targets, and deployments in progress (the wait's
+polling rhythm is tests/core/test_poll.py's)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,6 @@ import pytest
 
 from release.core import records
 from release.core.deployments import in_progress
-from release.engine.wait import (
-    CHANGED_POLL_SECONDS,
-    MAX_POLL_SECONDS,
-    next_interval,
-    pause_before_next_poll,
-)
 
 ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/akka-demo:{}"
 
@@ -65,33 +60,6 @@ def test_history_from_tags_lists_releases_and_restores_newest_first() -> None:
     entries = records.newest_first(from_tags(history))
     assert [(e.kind, e.revision[-1], e.source) for e in entries] == [
         ("restore", "2", "tags"), ("release", "3", "tags"), ("release", "2", "tags")]
-
-
-def test_after_a_change_look_again_soon_and_back_off_while_nothing_moves() -> None:
-    assert next_interval(MAX_POLL_SECONDS, changed=True) == CHANGED_POLL_SECONDS
-    steps = [CHANGED_POLL_SECONDS]
-    for _ in range(5):
-        steps.append(next_interval(steps[-1], changed=False))
-    assert steps == [2, 4, 8, 10, 10, 10]
-
-
-@pytest.mark.parametrize(("interval", "expected_in", "moving", "pause"), [
-    (2.0, None, True, 2.0),     # nothing known: the backoff
-    (8.0, 3.0, True, 3.25),     # tasks moving on their own, but something due sooner
-    (2.0, 7.0, False, 7.25),    # only a known moment left: sleep until just after it
-    (2.0, 30.0, False, 30.25),  # a drain's end 30 s away: one poll, just after it
-    (2.0, 140.0, False, 140.25),  # a task due InService in 140 s: one poll, just after it
-    (2.0, 300.0, False, 150.0),  # ... but never longer than the quiet maximum
-    (4.0, -3.0, False, 0.5),    # overdue: look again shortly
-])
-def test_pause_before_next_poll(interval, expected_in, moving, pause) -> None:
-    now = 1000.0
-    expected = None if expected_in is None else now + expected_in
-    assert pause_before_next_poll(interval, expected, now, now + 600, moving) == pause
-
-
-def test_pause_never_sleeps_past_the_deadline() -> None:
-    assert pause_before_next_poll(10.0, None, 1000.0, 1003.0, True) == pytest.approx(3.1)
 
 
 @pytest.mark.parametrize(("deployment", "busy"), [

@@ -107,3 +107,47 @@ def test_an_allow_entry_until_a_day_that_does_not_exist_is_a_finding_not_a_crash
     assert "internal error" not in plan.output
     assert any(e.get("rule") == "scan-gate-date" for e in plan.events), plan.output
     assert calls == []  # refused before AWS
+
+
+def test_the_gates_wait_retries_throttling_under_the_one_outage_policy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan gate's wait is preflight's one wait: a throttling answer that outlasted
+    botocore is retried (1, 2 s ...) and said once, not a release stopped with exit 5."""
+    from pathlib import Path
+
+    import botocore.exceptions as bx
+
+    from release.core import scan_gate
+    from release.core.clock import VirtualClock, use_clock
+    from release.core.config import load_repo
+    from release.engine import scan_gate as gate_engine
+    from release.output.events import Reporter
+
+    repo = load_repo(Path(__file__).resolve().parents[2])
+    env, spec = repo.environment("production"), repo.services_of("production")[0]
+    assert scan_gate.gate_of(env.doc) is not None, "production sets ecr.scanGate"
+    throttled = bx.ClientError({"Error": {"Code": "ThrottlingException",
+                                          "Message": "Rate exceeded"}},
+                               "DescribeImageScanFindings")
+    answers: list[Any] = [scan_gate.Answer("wait", "a scan is in progress"), throttled,
+                          throttled, scan_gate.Answer("pass", "no finding blocks")]
+
+    def answer(*_: Any, mapped: bool = True) -> scan_gate.Answer:
+        assert not mapped  # the loop sees AWS's errors raw, to retry them
+        found = answers.pop(0)
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    monkeypatch.setattr(gate_engine, "_answer", answer)
+    clock = VirtualClock(start=0.0)
+    previous = use_clock(clock)
+    reporter = Reporter("json")
+    try:
+        settled = gate_engine.settle(env, spec, None, reporter)
+    finally:
+        use_clock(previous)
+    assert settled is not None and settled.state == "pass"
+    assert [e.kind for e in reporter.events] == [
+        "scan_gate.waiting", "scan_gate.retry", "scan_gate.reconnected", "scan_gate.passed"]
+    assert clock.now() == gate_engine.POLL_SECONDS + 1 + 2

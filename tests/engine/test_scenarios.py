@@ -444,7 +444,7 @@ def test_a_dropped_ssh_session_sighup_mid_wait_is_an_interruption_like_sigterm(
         released: Stage) -> None:
     """SIGHUP's default action kills the process at once (exit 129, nothing said, nothing
     recorded); it is handled as SIGTERM is: a message, a notification, the entry closed."""
-    from release.sandbox.webhook import WebhookReceiver
+    from release_sandbox.webhook import WebhookReceiver
 
     stage = released
     stage.pin("v2")

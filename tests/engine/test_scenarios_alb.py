@@ -18,7 +18,7 @@ import pytest
 from engine_sandbox import PROJECT, Run, Stage
 
 from release.output.events import Reporter
-from release.sandbox.testing import running_sandbox, total_resources
+from release_sandbox.testing import running_sandbox, total_resources
 
 ENV = "sandbox-alb"
 ENV_DOC = f"environments/{ENV}/environment.json"

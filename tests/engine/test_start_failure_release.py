@@ -1,6 +1,6 @@
 """End to end on the sandbox: a release whose new revision ECS cannot start fails as on ECS.
 
-The sandbox's agent stops the new tasks with ECS's words (release/sandbox/startup.py); the
+The sandbox's agent stops the new tasks with ECS's words (sandbox/release_sandbox/startup.py); the
 tool's own failure detection (core/stability.py) sees the stops, rolls back and names the
 remedy — with no preflight check in between, as when one is skipped or not allowed (here:
 the credentials may not describe the parameters, so preflight says "not checked")."""

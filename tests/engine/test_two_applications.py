@@ -24,7 +24,7 @@ from engine_sandbox import PROJECT
 from typer.testing import CliRunner
 
 from release.cli import app
-from release.sandbox.testing import SandboxHandle, running_sandbox
+from release_sandbox.testing import SandboxHandle, running_sandbox
 
 ENV = "sandbox"
 CLUSTER = "AkkaCluster"

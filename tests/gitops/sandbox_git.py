@@ -12,7 +12,7 @@ from typing import Any
 
 import git
 
-from release.sandbox.testing import SandboxHandle
+from release_sandbox.testing import SandboxHandle
 
 SERVICE = "akka-firehose-service"
 

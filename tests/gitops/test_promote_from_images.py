@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from release.cli import app
 from release.engine.promote import promote_pins
-from release.sandbox.testing import running_sandbox
+from release_sandbox.testing import running_sandbox
 
 PROJECT = Path(__file__).resolve().parents[2]
 SERVICE = "akka-firehose-service"

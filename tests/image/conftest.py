@@ -22,7 +22,8 @@ import pytest
 from image_support import commit_all, point_sandbox_at
 from moto.server import ThreadedMotoServer
 
-from release.sandbox.registry import Registry
+from release_sandbox.registry import Registry
+from release_sandbox.testing import sandbox_credentials
 
 PROJECT = Path(__file__).resolve().parents[2]
 CONTEXT = "examples/akka-firehose"
@@ -54,7 +55,8 @@ def local_ecr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEcr]:
     registry = Registry(tmp_path_factory.mktemp("registry"), password, endpoint)
     registry.start()
     try:
-        yield LocalEcr(endpoint, ecr, token, password, registry)
+        with sandbox_credentials():  # the keys `release build --push` signs with
+            yield LocalEcr(endpoint, ecr, token, password, registry)
     finally:
         registry.stop()
         server.stop()

@@ -14,7 +14,7 @@ import git
 from typer.testing import CliRunner
 
 from release.cli import app
-from release.sandbox.registry import MANIFEST_MEDIA_TYPES, Registry
+from release_sandbox.registry import MANIFEST_MEDIA_TYPES, Registry
 
 REPOSITORY = "akka-firehose"
 

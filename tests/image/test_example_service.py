@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from image_support import build_args, run_release
 
-from release.sandbox.registry import free_port
+from release_sandbox.registry import free_port
 
 
 def call(url: str, body: bytes | None = None) -> tuple[int, dict]:

@@ -22,7 +22,7 @@ from image_support import (
 )
 
 from release.core.errors import Unreachable
-from release.sandbox.registry import Registry
+from release_sandbox.registry import Registry
 
 CONTEXT = "examples/akka-firehose"
 
@@ -138,7 +138,7 @@ def test_missing_ecr_repository_exits_5_and_points_to_bootstrap(config_repo, loc
 
 
 def test_unreachable_ecr_exits_5(config_repo, local_ecr):
-    from release.sandbox.registry import free_port
+    from release_sandbox.registry import free_port
 
     point_sandbox_at(Path(config_repo.working_tree_dir), f"http://127.0.0.1:{free_port()}",
                      local_ecr.registry.address)

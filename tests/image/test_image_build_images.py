@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from image_support import build_args, commit_all, run_release
 
-from release.sandbox.registry import MANIFEST_MEDIA_TYPES
+from release_sandbox.registry import MANIFEST_MEDIA_TYPES
 
 WORKER_REPOSITORY = "akka-worker"
 SPEC = "environments/sandbox/services/akka-firehose.json"

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from release.core.errors import Unreachable
-from release.sandbox.registry import Registry
+from release_sandbox.registry import Registry
 
 
 def status_of(url: str, user: str | None = None, password: str | None = None) -> int:

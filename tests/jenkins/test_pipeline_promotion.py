@@ -36,7 +36,7 @@ from typer.testing import CliRunner
 from release.cli import app
 from release.core.promotion import is_promotion
 from release.engine.promote import promote_pin
-from release.sandbox.testing import running_sandbox
+from release_sandbox.testing import running_sandbox
 
 PROJECT = Path(__file__).resolve().parents[2]
 EXAMPLE = "examples/akka-firehose"

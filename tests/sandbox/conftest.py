@@ -13,7 +13,7 @@ import pytest
 from sandbox_world import World
 
 from release.core.clock import VirtualClock
-from release.sandbox.testing import SandboxHandle, running_sandbox
+from release_sandbox.testing import SandboxHandle, running_sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

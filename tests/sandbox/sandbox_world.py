@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.sandbox.testing import SandboxHandle, total_resources
+from release_sandbox.testing import SandboxHandle, total_resources
 
 CLUSTER = "AkkaCluster"
 LB = "akkaElb"
@@ -141,7 +141,7 @@ class World:
 def put_image(sb: SandboxHandle, repository: str = REPOSITORY, digest: str = DIGEST,
               tag: str = "v1") -> str:
     """The ECR repository and the image the world's task definitions run (the agent pulls
-    it when a task starts: release/sandbox/startup.py)."""
+    it when a task starts: sandbox/release_sandbox/startup.py)."""
     ecr = sb.client("ecr")
     if repository not in [r["repositoryName"] for r in ecr.describe_repositories()[
             "repositories"]]:

@@ -1,4 +1,4 @@
-"""The agent stand-in (release/sandbox/agent.py): the instances EC2 runs register themselves.
+"""The agent stand-in (release_sandbox/agent.py): the instances EC2 runs register themselves.
 
 On AWS the container agent of an instance registers it with the cluster its user data
 names (ECS_CLUSTER); no agent runs in the sandbox, so the emulator does it, and
@@ -11,7 +11,7 @@ from typing import Any
 
 from sandbox_world import CLUSTER
 
-from release.sandbox.agent import AGENT_RESERVED_PORTS, cluster_of
+from release_sandbox.agent import AGENT_RESERVED_PORTS, cluster_of
 
 USER_DATA = f"#!/bin/bash\necho ECS_CLUSTER={CLUSTER} >> /etc/ecs/ecs.config\n"
 

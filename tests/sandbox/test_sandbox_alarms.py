@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from release.sandbox.faults import parse_fault
+from release_sandbox.faults import parse_fault
 
 ALARM = "akka-5xx"
 

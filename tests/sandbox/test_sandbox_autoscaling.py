@@ -11,7 +11,7 @@ from typing import Any
 
 from sandbox_world import CLUSTER, SERVICE
 
-from release.sandbox.faults import TaskFault, parse_fault
+from release_sandbox.faults import TaskFault, parse_fault
 
 RESOURCE = f"service/{CLUSTER}/{SERVICE}"
 DIMENSION = "ecs:service:DesiredCount"

@@ -1,4 +1,4 @@
-"""The awslogs driver's stand-in (release/sandbox/awslogs.py): what the example service
+"""The awslogs driver's stand-in (sandbox/release_sandbox/awslogs.py): what the example service
 prints goes to moto's CloudWatch Logs, in the driver's stream, on the sandbox's clock."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def test_the_crash_fault_writes_its_last_words_before_it_exits(world) -> None:
 
 
 def test_a_container_without_ports_prints_its_started_line_like_the_heartbeat_and_worker() -> None:
-    from release.sandbox.awslogs import listening_line
+    from release_sandbox.awslogs import listening_line
 
     sidecar = {"name": "heartbeat", "image": "127.0.0.1:5050/heartbeat@sha256:" + "ab" * 32,
                "environment": [{"name": "HEARTBEAT_SECONDS", "value": "10"}]}

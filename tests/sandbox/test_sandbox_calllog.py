@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from release.sandbox.calllog import CallLog, operation_of, service_of
+from release_sandbox.calllog import CallLog, operation_of, service_of
 
 SIGNED = ("AWS4-HMAC-SHA256 Credential=sandbox/20261202/us-east-1/{}/aws4_request, "
           "SignedHeaders=host;x-amz-date, Signature=abc")

@@ -61,7 +61,7 @@ def sandbox_processes(repo: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"release.sandbox.server" in cmdline and str(repo).encode() in cmdline:
+        if b"release_sandbox.server" in cmdline and str(repo).encode() in cmdline:
             found.append(int(entry.name))
     return found
 
@@ -74,6 +74,13 @@ def test_up_twice_status_and_down_leave_one_server_then_nothing(tmp_path):
         assert first.returncode == 0, first.stderr
         started = json.loads(first.stdout.splitlines()[0])
         assert started["started"] is True
+        # The tool brings no keys for the sandbox: `up` names the ones to export.
+        [keys] = [json.loads(line) for line in first.stdout.splitlines()
+                  if json.loads(line)["event"] == "sandbox.credentials"]
+        assert keys["environment"] == {"AWS_ACCESS_KEY_ID": "release-sandbox-key",
+                                       "AWS_SECRET_ACCESS_KEY": "release-sandbox-secret"}
+        assert ("export AWS_ACCESS_KEY_ID=release-sandbox-key "
+                "AWS_SECRET_ACCESS_KEY=release-sandbox-secret") in keys["message"]
 
         second = release(repo, "sandbox", "up", "--format", "json")
         assert second.returncode == 0, second.stderr
@@ -247,7 +254,7 @@ def test_down_never_signals_a_stranger_whose_argv_merely_names_the_server(tmp_pa
     repo = tmp_path / "repo"
     shutil.copytree(REPO_ROOT / "environments", repo / "environments")
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
-                                 "-m", "release.sandbox.server", "--state-dir", "/elsewhere"])
+                                 "-m", "release_sandbox.server", "--state-dir", "/elsewhere"])
     try:
         (repo / ".state/sandbox").mkdir(parents=True)
         (repo / ".state/sandbox/sandbox.pid").write_text(f"{stranger.pid}\n")

@@ -1,4 +1,4 @@
-"""The emulator's classic ELB (release/sandbox/elb.py), through the AWS API: health checks,
+"""The emulator's classic ELB (sandbox/release_sandbox/elb.py), through the AWS API: health checks,
 registration, draining, DescribeInstanceHealth; each test is one documented ELB behaviour."""
 
 from __future__ import annotations

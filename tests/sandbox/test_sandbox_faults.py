@@ -11,7 +11,7 @@ import botocore.exceptions
 import pytest
 
 from release.core.clock import default_clock
-from release.sandbox.faults import TaskFault, parse_fault
+from release_sandbox.faults import TaskFault, parse_fault
 
 
 def test_throttle_answers_throttling_exception_to_json_and_query_protocols(sandbox):

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from release.core.policies import trust_policy
-from release.sandbox.testing import running_sandbox
+from release_sandbox.testing import running_sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PARAMETER = "arn:aws:ssm:us-east-1:123456789012:parameter/akka/"

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from release.cli import app
 from release.engine.bootstrap import MANAGED_INSTANCE_POLICY
-from release.sandbox.server import registry_dir
-from release.sandbox.testing import running_sandbox, total_resources
+from release_sandbox.server import registry_dir
+from release_sandbox.testing import running_sandbox, total_resources
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICY_WARNING = "does not know the AWS managed policy"

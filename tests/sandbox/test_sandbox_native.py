@@ -1,6 +1,6 @@
 """ECS-native strategies in the emulator: lifecycle stages, traffic steps, bake time, PAUSE
 hooks, alarms and StopServiceDeployment's rollback, read back through the service-deployment
-API that moto lacks (release/sandbox/native.py)."""
+API that moto lacks (sandbox/release_sandbox/native.py)."""
 
 from __future__ import annotations
 

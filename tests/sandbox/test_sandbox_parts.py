@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from release.sandbox.elb import (
+from release_sandbox.elb import (
     DEREGISTRATION_IN_PROGRESS,
     FAILED_CHECKS,
     NOT_REGISTERED,
@@ -14,8 +14,8 @@ from release.sandbox.elb import (
     check_port,
     draining_seconds,
 )
-from release.sandbox.faults import TaskFault
-from release.sandbox.placement import registered, requirements
+from release_sandbox.faults import TaskFault
+from release_sandbox.placement import registered, requirements
 
 
 def _definition(network_mode: str | None, cpu: str | None = None,

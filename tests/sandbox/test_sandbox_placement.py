@@ -1,4 +1,4 @@
-"""The emulator's placement (release/sandbox/placement.py), through the AWS API: CPU units,
+"""The emulator's placement (sandbox/release_sandbox/placement.py), through the AWS API: CPU units,
 memory, static host ports, container instances' figures; each test is one documented behaviour."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from release.sandbox.testing import SandboxHandle
+from release_sandbox.testing import SandboxHandle
 
 
 def _repository(sandbox: SandboxHandle, name: str, scan_on_push: bool) -> str:

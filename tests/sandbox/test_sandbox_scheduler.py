@@ -1,4 +1,4 @@
-"""The emulator's scheduler (release/sandbox/scheduler.py), through the AWS API: deployments,
+"""The emulator's scheduler (release_sandbox/scheduler.py), through the AWS API: deployments,
 rolling updates, the circuit breaker, steady state; each test is one documented ECS behaviour."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 from sandbox_world import LB, SERVICE
 
-from release.sandbox.scheduler import circuit_breaker_threshold
-from release.sandbox.world import ServiceRecord
+from release_sandbox.scheduler import circuit_breaker_threshold
+from release_sandbox.world import ServiceRecord
 
 PORT_EVENT = (f"(service {SERVICE}) was unable to place a task because no container instance "
               "met all of its requirements. The closest matching (container-instance ")

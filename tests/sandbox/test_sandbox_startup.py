@@ -1,4 +1,4 @@
-"""What a task's start needs (release/sandbox/startup.py): a revision naming an execution
+"""What a task's start needs (sandbox/release_sandbox/startup.py): a revision naming an execution
 role, a secret, an image or a log group that does not exist never runs in the sandbox,
 as on ECS — each failure worded as ECS words it, then fixed to show the task starts."""
 
@@ -11,7 +11,7 @@ import botocore.exceptions
 import pytest
 from sandbox_world import CLUSTER, CONTAINER, IMAGE, SERVICE, World, put_image
 
-from release.sandbox.startup import trusts_ecs_tasks
+from release_sandbox.startup import trusts_ecs_tasks
 
 ROLE = "ecsTaskExecutionRole"
 ROLE_ARN = f"arn:aws:iam::123456789012:role/{ROLE}"

@@ -1,4 +1,4 @@
-"""The emulator's task lifecycle (release/sandbox/tasks.py), through the AWS API: phases,
+"""The emulator's task lifecycle (sandbox/release_sandbox/tasks.py), through the AWS API: phases,
 stops, exit codes, ListTasks; each test is one documented ECS behaviour."""
 
 from __future__ import annotations

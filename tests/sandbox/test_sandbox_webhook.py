@@ -14,7 +14,7 @@ from release.core import notify
 from release.core.clock import VirtualClock, use_clock
 from release.engine.notify import NotifyingReporter
 from release.output.events import Reporter
-from release.sandbox.webhook import TOKEN_PATH, WebhookReceiver
+from release_sandbox.webhook import TOKEN_PATH, WebhookReceiver
 
 
 @pytest.fixture

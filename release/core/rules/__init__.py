@@ -8,10 +8,12 @@ instead of a traceback.
 
 One module per family of rules, each saying what it guards and why:
 taskdefs, containers, ports, resources, load_balancer, placement, timing,
-secrets, images, references, api, adoption, logs, bake, canary, target_groups,
+secrets, images, references, api, adoption, logs, bake, canary, fargate,
 strategies, service_members, environment (and documents: the ids the document layer
-reports). The shared context and helpers are in base.py; the arithmetic of rolling
-updates (capacity, waves, the release budget) is release/core/rolling.py.
+reports); then each load-balancer kind's own rules (release/core/balancers/, one module
+a kind, listed in its registry `balancers.KINDS`). The shared context and helpers are in
+base.py; the arithmetic of rolling updates (capacity, waves, the release budget) is
+release/core/rolling.py.
 
 Adding a rule: write a function `def my_rule(ctx: Context) -> Iterator[Finding]`
 decorated with `@rule(id, severity, summary, fix)` in its family's module and
@@ -30,6 +32,7 @@ from release.core.rules import (
     containers,
     documents,  # noqa: F401 - catalogues the document layer's ids (first in the table)
     environment,
+    fargate,
     images,
     load_balancer,
     logs,
@@ -40,18 +43,23 @@ from release.core.rules import (
     secrets,
     service_members,
     strategies,
-    target_groups,
     taskdefs,
     timing,
 )
 from release.core.rules.base import CATALOGUE, Context, Rule, RuleFn
 
+# isort: split
+# after the families (their ids come first in the catalogue, whichever is imported first);
+# the kinds' rules are read when the rules run: the kinds' modules import rules.base
+from release.core import balancers
+
 # The registry: every family whose CHECKS run, in this order.
 FAMILIES = (taskdefs, containers, ports, resources, load_balancer, placement, timing, secrets,
-            images, references, api, adoption, logs, bake, canary, target_groups, strategies,
+            images, references, api, adoption, logs, bake, canary, fargate, strategies,
             service_members, environment)
 
 RULES: dict[str, Rule] = CATALOGUE
+# the families' rules; each load-balancer kind's rules follow them (balancers.rules())
 CHECKS: tuple[RuleFn, ...] = tuple(check for family in FAMILIES for check in family.CHECKS)
 
 __all__ = ["CHECKS", "FAMILIES", "RULES", "Rule", "rules_table", "run_rules"]
@@ -71,7 +79,7 @@ def run_rules(loaded: Loaded, request_check: RequestCheck | None = None) -> list
                         RULES["internal-error"].fix)]
     out: list[Finding] = []
     seen: set[tuple[str, str, str, str]] = set()
-    for check in CHECKS:
+    for check in (*CHECKS, *balancers.rules()):
         try:
             found = list(check(ctx))
         except Exception as exc:  # noqa: BLE001

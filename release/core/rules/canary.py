@@ -35,10 +35,11 @@ def _with_canary(ctx: Context) -> Iterator[tuple[ServiceView, canaries.Canary]]:
       "use ECS's own canary (deploymentConfiguration.strategy) and remove release.canary")
 def canary_classic_elb(ctx: Context) -> Iterator[Finding]:
     for view, _ in _with_canary(ctx):
-        entries = view.spec.service.get("loadBalancers") or []
-        if not any(lb.get("loadBalancerName") for lb in entries):
-            kind = ("a target group (targetGroupArn)"
-                    if any(lb.get("targetGroupArn") for lb in entries) else "no load balancer")
+        from release.core import balancers  # here: see strategies._kind_of
+
+        kinds = balancers.of_entries(view.spec.service.get("loadBalancers"))
+        if not any(k.task_count_canary for k in kinds):
+            kind = kinds[0].label if kinds else "no load balancer"
             yield finding("canary-classic-elb", view.rel, POINTER,
                           f"release.canary splits a classic ELB's traffic by task count, but "
                           f"{view.spec.service_name} is behind {kind}")

@@ -1,9 +1,9 @@
-"""The classic ELB: the service's load balancer reaches a container on a fixed instance port.
+"""Any load balancer: the service's entry reaches a container that serves, and starts in time.
 
-Why: a classic ELB routes to one instance port and calls an instance healthy
-after HealthyThreshold × Interval; a container name, port or host port that does
-not line up makes every new task fail its health check, and a grace period
-shorter than a slow start lets ECS replace tasks that are still starting.
+Why: a container name or port that does not line up makes every new task fail its
+health check, and a grace period shorter than a slow start lets ECS replace tasks
+that are still starting (`uncovered_start`, judged by each kind's grace-period rule).
+What only one kind of load balancer needs is that kind's module in release/core/balancers/.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from release.core.config import HealthCheck
-from release.core.findings import ERROR, WARNING, Finding
-from release.core.rolling import containers, host_port
+from release.core.findings import ERROR, Finding
+from release.core.rolling import containers
 from release.core.rules.base import (
     Context,
     ServiceView,
     container_index,
-    effective_taskdef,
     finding,
     hint,
     lb_entries,
@@ -146,106 +145,6 @@ def lb_container_port(ctx: Context) -> Iterator[Finding]:
                     f"{view.taskdef_rel}#/containerDefinitions/{ci}/portMappings")
 
 
-@rule("lb-instance-port", ERROR, "the classic ELB's instancePort equals the static hostPort of "
-      "the load-balanced mapping (a classic ELB routes to a fixed instance port)",
-      "set the mapping's hostPort to the listener's instancePort (dynamic host ports and awsvpc "
-      "do not work with a classic ELB)")
-def lb_instance_port(ctx: Context) -> Iterator[Finding]:
-    for view in ctx.services:
-        if view.taskdef is None or view.env is None:
-            continue
-        mode = view.taskdef.get("networkMode", "bridge")
-        for index, lb in lb_entries(view):
-            if "loadBalancerName" not in lb:
-                continue
-            ci = container_index(view.taskdef, lb["containerName"])
-            if ci is None:
-                continue
-            here = f"/service/loadBalancers/{index}"
-            if mode not in ("bridge", "host"):
-                yield finding("lb-instance-port", view.taskdef_rel, "/networkMode",
-                              f"networkMode {mode!r} cannot be used with a classic ELB "
-                              f"({view.rel} attaches {lb['loadBalancerName']!r})",
-                              "use networkMode bridge with a static hostPort")
-                continue
-            mappings = [(mi, m) for mi, m in enumerate(
-                containers(view.taskdef)[ci].get("portMappings", []))
-                if m.get("containerPort") == lb["containerPort"]]
-            if not mappings:
-                continue  # lb-container-port reports it
-            mi, mapping = mappings[0]
-            port = host_port(view.taskdef, mapping)
-            instance_port = view.env.load_balancer.instance_port
-            mapping_ptr = f"{view.taskdef_rel}#/containerDefinitions/{ci}/portMappings/{mi}"
-            if port == 0:
-                yield finding("lb-instance-port", view.rel, here,
-                              f"container port {lb['containerPort']} has a dynamic host port "
-                              f"({mapping_ptr}); the classic ELB {lb['loadBalancerName']!r} only "
-                              f"routes to instance port {instance_port}",
-                              f"set \"hostPort\": {instance_port} at {mapping_ptr}")
-            elif port != instance_port:
-                yield finding("lb-instance-port", view.rel, here,
-                              f"the ELB routes to instance port {instance_port} but container port "
-                              f"{lb['containerPort']} is published on host port {port} "
-                              f"({mapping_ptr})",
-                              f"set \"hostPort\": {instance_port} at {mapping_ptr}, or change "
-                              f"{view.env_rel}#/loadBalancer/listener/instancePort to {port}")
-
-
-@rule("lb-health-check-port", ERROR, "the ELB health check pings a port a container publishes "
-      "on the instance", "point the health check target at the listener's instance port")
-def lb_health_check_port(ctx: Context) -> Iterator[Finding]:
-    for view in ctx.services:
-        if view.taskdef is None or view.env is None or not any(
-                "loadBalancerName" in lb for _, lb in lb_entries(view)):
-            continue
-        port = view.env.load_balancer.health_check.port
-        published = {host_port(view.taskdef, m) for c in containers(view.taskdef)
-                     for m in c.get("portMappings", [])}
-        if port is not None and port not in published:
-            yield finding("lb-health-check-port", view.env_rel or view.rel,
-                          "/loadBalancer/healthCheck/target",
-                          f"the health check pings instance port {port}, which no container of "
-                          f"{view.taskdef_rel} publishes (host ports: "
-                          f"{', '.join(map(str, sorted(p for p in published if p))) or 'none'})",
-                          f"use port {view.env.load_balancer.instance_port} in the target")
-
-
-@rule("lb-grace-period", WARNING, "behind a classic ELB, when the load-balanced container may "
-      "take longer to start (its healthCheck.startPeriod) than the ELB needs to call it "
-      "unhealthy (UnhealthyThreshold × Interval), healthCheckGracePeriodSeconds lasts until it "
-      "can be healthy again (startPeriod + HealthyThreshold × Interval); else ECS may replace "
-      "tasks that are still starting. Grace 0 is valid (ECS's default)",
-      "raise healthCheckGracePeriodSeconds to startPeriod + HealthyThreshold × Interval, or "
-      "lower startPeriod to what the app needs")
-def lb_grace_period(ctx: Context) -> Iterator[Finding]:
-    """ECS ignores *unhealthy* ELB checks during the grace period ("the Amazon ECS service
-    scheduler ignores unhealthy Elastic Load Balancing, VPC Lattice, and container health
-    checks after a task has first started", CreateService) and replaces tasks "determined to
-    be unhealthy after ... a load balancer ... health check fails" (developer guide, Amazon
-    ECS services); an instance the ELB is still registering is not unhealthy, so a grace
-    period shorter than HealthyThreshold × Interval is no error. ECS does not run the
-    container's own check here ("Container health checks aren't supported for tasks that
-    are part of a service that's configured to use a Classic Load Balancer", HealthCheck),
-    but its startPeriod still says how long the app may take to start. The judgement and
-    the documentation behind it: uncovered_start above."""
-    for view in ctx.services:
-        if (view.env is None or view.taskdef is None or not view.env.load_balancer.classic):
-            continue  # target groups: tg-grace-period
-        hc = view.env.load_balancer.health_check
-        taskdef = effective_taskdef(view)
-        for _, lb in lb_entries(view):
-            if "loadBalancerName" not in lb:
-                continue
-            found = uncovered_start(view, taskdef, lb["containerName"], hc)
-            if found is not None:
-                yield finding("lb-grace-period", view.rel, grace_pointer(view),
-                              uncovered_message(found, view, f"the ELB {lb['loadBalancerName']!r}"
-                                                f" ({view.env_rel})", hc),
-                              f"set \"healthCheckGracePeriodSeconds\": {found.needed} (or "
-                              "more), or a shorter startPeriod if the app starts sooner")
-
-
 @rule("lb-container-essential", ERROR, "the load-balanced container is essential (else the "
       "task keeps running, and stays registered with the ELB, after it stops)",
       "set \"essential\": true on the container that serves the traffic")
@@ -263,24 +162,4 @@ def lb_container_essential(ctx: Context) -> Iterator[Finding]:
                     "but is not essential: when it stops the task keeps running without it")
 
 
-@rule("lb-health-check", ERROR, "the classic ELB health check's Timeout is less than its "
-      "Interval and its target port is 1-65535 (ConfigureHealthCheck)",
-      "lower timeout below interval; use a port from 1 to 65535 in the target")
-def lb_health_check(ctx: Context) -> Iterator[Finding]:
-    for _, (rel, env) in ctx.environments.items():
-        if not env.load_balancer.classic:
-            continue  # target groups: tg-health-check
-        hc = env.load_balancer.health_check
-        if hc.timeout >= hc.interval:
-            yield finding("lb-health-check", rel, "/loadBalancer/healthCheck/timeout",
-                          f"timeout {hc.timeout} s is not less than interval {hc.interval} s; "
-                          "ConfigureHealthCheck refuses it", f"use a timeout below {hc.interval}")
-        if hc.port is not None and not 1 <= hc.port <= 65535:
-            yield finding("lb-health-check", rel, "/loadBalancer/healthCheck/target",
-                          f"port {hc.port} is outside 1-65535", "use the listener's instance port")
-
-
-CHECKS = (
-    lb_container_name, lb_container_port, lb_instance_port, lb_health_check_port,
-    lb_grace_period, lb_container_essential, lb_health_check,
-)
+CHECKS = (lb_container_name, lb_container_port, lb_container_essential)

@@ -15,37 +15,9 @@ from release.core.findings import ERROR, WARNING, Finding
 from release.core.rules.base import (
     Context,
     finding,
-    lb_entries,
     rule,
 )
 from release.core.template_checks import is_opaque
-
-
-@rule("ref-load-balancer", ERROR, "the service's loadBalancerName is the environment's classic "
-      "ELB (target groups belong to an ALB/NLB environment)",
-      "use the ELB name from environment.json /loadBalancer")
-def ref_load_balancer(ctx: Context) -> Iterator[Finding]:
-    for view in ctx.services:
-        if view.env is None or not view.env.load_balancer.classic:
-            continue  # behind an ALB/NLB: tg-reference (rules/target_groups.py)
-        for index, lb in lb_entries(view):
-            here = f"/service/loadBalancers/{index}"
-            if "targetGroupArn" in lb:
-                yield finding("ref-load-balancer", view.rel, f"{here}/targetGroupArn",
-                              "a target group belongs to an ALB/NLB; this environment uses the "
-                              f"classic ELB {view.env.load_balancer.name!r}",
-                              f"replace it with \"loadBalancerName\": "
-                              f"\"{view.env.load_balancer.name}\"")
-            elif "loadBalancerName" not in lb:
-                yield finding("ref-load-balancer", view.rel, here,
-                              "the load balancer entry names no load balancer",
-                              f"add \"loadBalancerName\": \"{view.env.load_balancer.name}\"")
-            elif lb["loadBalancerName"] != view.env.load_balancer.name and not is_opaque(
-                    lb["loadBalancerName"]) and not is_opaque(view.env.load_balancer.name):
-                yield finding("ref-load-balancer", view.rel, f"{here}/loadBalancerName",
-                              f"load balancer {lb['loadBalancerName']!r} is not environment "
-                              f"{view.env_name}'s ELB {view.env.load_balancer.name!r}",
-                              f"use {view.env.load_balancer.name!r}")
 
 
 @rule("ref-cluster", ERROR, "a cluster named in the service spec is the environment's cluster",
@@ -145,6 +117,6 @@ def env_promotion_order(ctx: Context) -> Iterator[Finding]:
 
 
 CHECKS = (
-    ref_load_balancer, ref_cluster, ref_role, ref_repository, ref_environment_name,
+    ref_cluster, ref_role, ref_repository, ref_environment_name,
     ref_service_name, env_promotion_order,
 )

@@ -32,6 +32,14 @@ SHIFTS = {"LINEAR": ("linearConfiguration", "stepPercent", 3.0, "stepBakeTimeInM
           "CANARY": ("canaryConfiguration", "canaryPercent", 0.1, "canaryBakeTimeInMinutes")}
 
 
+def _kind_of(lb: dict[str, Any]) -> Any:
+    """The load-balancer kind of an entry (imported here: the kinds' rules import rules.base,
+    and the catalogue's order must not depend on which is imported first)."""
+    from release.core import balancers
+
+    return balancers.of_entry(lb)
+
+
 def _native(ctx: Context) -> Iterator[tuple[ServiceView, str, dict[str, Any]]]:
     for view in ctx.services:
         config = view.spec.service.get("deploymentConfiguration") or {}
@@ -46,12 +54,13 @@ def _native(ctx: Context) -> Iterator[tuple[ServiceView, str, dict[str, Any]]]:
 def strategy_load_balancer(ctx: Context) -> Iterator[Finding]:
     for view, kind, _config in _native(ctx):
         for index, lb in lb_entries(view):
-            if lb.get("loadBalancerName"):
+            balancer = _kind_of(lb)
+            if balancer is not None and not balancer.native_strategies:
                 yield finding("strategy-load-balancer", view.rel, f"{CONFIG}/strategy",
-                              f"strategy {kind} with the classic ELB "
-                              f"{lb['loadBalancerName']!r} (/service/loadBalancers/{index}): "
+                              f"strategy {kind} with {balancer.called} "
+                              f"{lb[balancer.service_key]!r} (/service/loadBalancers/{index}): "
                               "ECS shifts traffic through ALB/NLB listener rules or Service "
-                              "Connect, which a classic ELB does not have")
+                              f"Connect, which {balancer.called} does not have")
 
 
 @rule("strategy-traffic-shift", ERROR, "a native strategy on a target group names the alternate "
@@ -61,7 +70,8 @@ def strategy_load_balancer(ctx: Context) -> Iterator[Finding]:
 def strategy_traffic_shift(ctx: Context) -> Iterator[Finding]:
     for view, kind, _config in _native(ctx):
         for index, lb in lb_entries(view):
-            if not lb.get("targetGroupArn"):
+            balancer = _kind_of(lb)
+            if balancer is None or not balancer.native_strategies:
                 continue
             advanced = lb.get("advancedConfiguration") or {}
             missing = [name for name in ADVANCED if not advanced.get(name)]

@@ -1,8 +1,9 @@
-"""Timing: an explicit release timeout covers the rollout, and old tasks drain.
+"""Timing: an explicit release timeout covers the rollout.
 
 Why: timeouts from draining are the most common complaint about ECS deploy
 tools; the one budget formula (release/core/rolling.py) says what a rollout
-needs at least, and draining off cuts requests in flight.
+needs at least. (Draining off cuts requests in flight: the classic ELB's
+timing-draining, release/core/balancers/classic.py.)
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from release.core import rolling
-from release.core.findings import ERROR, WARNING, Finding
+from release.core.findings import ERROR, Finding
 from release.core.rules.base import (
     Context,
     finding,
@@ -41,18 +42,4 @@ def timing_release_timeout(ctx: Context) -> Iterator[Finding]:
                           f"use \"auto\" or at least {needed}")
 
 
-@rule("timing-draining", WARNING, "connection draining is on when an ELB is attached (else "
-      "in-flight requests are cut when old tasks stop)",
-      "enable connectionDraining in environment.json /loadBalancer (300 s is the default)")
-def timing_draining(ctx: Context) -> Iterator[Finding]:
-    for view in ctx.services:
-        if (view.env is not None and view.spec.service.get("loadBalancers")
-                and view.env.load_balancer.classic
-                and not view.env.load_balancer.draining_enabled):
-            yield finding("timing-draining", view.env_rel or view.rel,
-                          "/loadBalancer/connectionDraining",
-                          "connection draining is off: requests in flight on an old task are cut "
-                          "when ECS deregisters it")
-
-
-CHECKS = (timing_release_timeout, timing_draining)
+CHECKS = (timing_release_timeout,)

@@ -20,6 +20,7 @@ from release.core import preflight as pf
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.errors import InvalidInput
 from release.core.plan import Live
+from release.core.poll import THROTTLING_CODES
 from release.core.references import Origin
 from release.output.events import Reporter
 
@@ -166,7 +167,7 @@ def run(ctx: Context, *, unchanged: bool = False) -> pf.Report:
 
 _REACH_CODES = {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException",
                 "InvalidClientTokenId", "SignatureDoesNotMatch", "AuthFailure",
-                "ThrottlingException", "Throttling", "RequestLimitExceeded"}
+                *THROTTLING_CODES}
 
 
 # ------------------------------------------------------------------------------ contexts

@@ -35,18 +35,10 @@ def check(ctx: Context) -> list[pf.Result]:
 
 
 def _path(ctx: Context, lb: dict[str, Any]) -> str | None:
-    if lb.get("loadBalancerName"):
-        target = ctx.env.load_balancer.health_check.target  # HTTP:80/api/healthcheck
-        protocol, _, rest = target.partition(":")
-        return "/" + rest.split("/", 1)[1] if protocol.upper() in ("HTTP", "HTTPS") and \
-            "/" in rest else None
-    reference = str(lb.get("targetGroupArn", ""))
-    key = {"TargetGroupArns": [reference]} if reference.startswith("arn:") else \
-        {"Names": [reference]}
-    group = ctx.call(ctx.client("elbv2"), "describe_target_groups", **key)["TargetGroups"][0]
-    if str(group.get("HealthCheckProtocol", "")).upper() not in ("HTTP", "HTTPS"):
-        return None
-    return str(group.get("HealthCheckPath") or "/")
+    from release.engine import balancers
+
+    kind = balancers.of_entry(lb)
+    return None if kind is None else kind.health_check_path(ctx, lb)
 
 
 def _addresses(ctx: Context, lb: dict[str, Any]) -> list[tuple[str, str]]:
