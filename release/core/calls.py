@@ -53,9 +53,6 @@ class ApiCall:
     target: str = ""  # the resource it changes, for the table: "role ecsInstanceRole"
     key: str | None = None  # name under which its response is kept for later `Ref`s
     retry_on: tuple[str, ...] = field(default=())  # error codes worth retrying (IAM is eventual)
-    # a failure is reported and the plan goes on: a release record that cannot be updated
-    # must not turn a release that happened into a failure
-    best_effort: bool = False
 
     def describe(self) -> str:
         """`put_role_policy ecsInstanceRole/firehosePolicy: policy differs (Resource)`."""

@@ -179,16 +179,5 @@ def removal_plan(env: Environment, spec: ServiceSpec, left_over: dict[str, Any] 
                                                   delete_call(env, name)], left_over)
 
 
-def shown_calls(calls: list[ApiCall], canary: CanaryPlan | None) -> list[ApiCall]:
-    """A release's calls in the order they run: the canary's start before the main service's
-    update, its removal at the end (a left-over's removal alone also at the end)."""
-    if canary is None:
-        return list(calls)
-    if not canary.runs:
-        return [*calls, *canary.remove]
-    at = next((i for i, c in enumerate(calls) if c.operation == "update_service"), len(calls))
-    return [*calls[:at], *canary.start, *calls[at:], *canary.remove]
-
-
 def _rev(arn: Any) -> str:
     return str(arn or "none").rsplit("/", 1)[-1]

@@ -1,8 +1,9 @@
 """The canary's part of a release: start it, wait until it serves, bake, and remove it.
 
-Called from engine/deploy.py at two points, both under the main service's lock:
-right before the main service's UpdateService (`before_update`, after
-beforeDeploy) and when the release has ended, whatever its outcome (`settle`).
+Its start and removal are instructions of the release's list (core/instructions.py),
+run by the one Executor under the main service's lock: `before_update` right before
+the main service's UpdateService (after beforeDeploy), `take_away` at the end; `settle`
+removes a canary still live when the release has ended, whatever its outcome.
 The calls are core/canary.py's, run by the one Executor; the waits are the
 Waiter's, on the canary service's own target, so "serving" and "drained" mean
 what they mean for the main service (classic ELB InService for the task, no
@@ -19,11 +20,12 @@ it, and `release rollback` removes it once the service is back; each says so.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NoReturn
 
 from release.core import autoscaling, records, stability
 from release.core import canary as canaries
 from release.core import plan as planning
+from release.core.calls import ApiCall
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import deployment_for, primary, short
@@ -78,12 +80,15 @@ def _counted(spec: ServiceSpec, plan: planning.ReleasePlan) -> ServiceSpec:
     return autoscaling.with_count(spec, plan.count) if plan.count is not None else spec
 
 
-def before_update(prepared: Any, revision: str, reporter: Reporter) -> None:
-    """Run the canary on `revision` and bake it; on failure remove it and raise CanaryFailed
-    (the main service not updated). Nothing to do when the plan runs no canary."""
+def before_update(prepared: Any, revision: str, reporter: Reporter,
+                  calls: list[ApiCall] | None = None) -> str | None:
+    """Run the canary on `revision` (its start `calls`, as the plan lists them: the
+    executor's `_do_canary_start`) and bake it. Why it failed, else None: the finisher
+    (engine/finish.py) then removes it and stops the release (`abort`: the main service not
+    updated). Nothing to do when the plan runs no canary."""
     part = prepared.plan.canary
     if part is None or not part.runs or part.canary is None:
-        return
+        return None
     env, spec = prepared.env, prepared.spec
     canary = part.canary
     cspec = canaries.canary_spec(spec, canary)
@@ -94,7 +99,7 @@ def before_update(prepared: Any, revision: str, reporter: Reporter) -> None:
                   env=env.name, service=spec.service_name, canary=part.name, revision=revision,
                   count=canary.count, reused=part.left_over is not None)
     try:
-        failure = _run(prepared, cspec, canary, revision, part.left_over, reporter)
+        failure = _run(prepared, cspec, canary, revision, part.left_over, reporter, calls)
     except KeyboardInterrupt:
         reporter.emit("canary.interrupted", f"{where}: interrupted; the canary {part.name} is "
                       f"left running {short(revision)}: `release status` shows it and the next "
@@ -105,15 +110,16 @@ def before_update(prepared: Any, revision: str, reporter: Reporter) -> None:
         reporter.emit("canary.passed", f"{where}: canary {part.name} served and baked "
                       f"{canary.bake_minutes:g} min: releasing {spec.service_name}", "success",
                       env=env.name, service=spec.service_name, canary=part.name)
-        return
-    _abort(prepared, revision, failure, reporter)
+    return failure
 
 
 def _run(prepared: Any, cspec: ServiceSpec, canary: canaries.Canary, revision: str,
-         left_over: dict[str, Any] | None, reporter: Reporter) -> str | None:
+         left_over: dict[str, Any] | None, reporter: Reporter,
+         calls: list[ApiCall] | None = None) -> str | None:
     """Start, wait, bake; the reason it failed, or None when it passed."""
     env, spec, aws = prepared.env, prepared.spec, prepared.aws
-    calls = canaries.start_calls(env, spec, canary, revision, left_over)
+    if calls is None:
+        calls = canaries.start_calls(env, spec, canary, revision, left_over)
     with aws_step(env, f"starting the canary of {spec.service_name}"):
         executed = Executor(aws, reporter, env, kind="canary").execute(calls)
     service = executed.responses[-1][2]["service"]
@@ -156,8 +162,9 @@ def _failed_stops(snap: stability.Snapshot, target: stability.Target) -> list[st
             and stability.stopped_during(t, target) and stability.is_failure_stop(t)]
 
 
-def _abort(prepared: Any, revision: str, failure: str, reporter: Reporter) -> None:
-    """Remove the canary, record the outcome, and stop the release: exit 3 (or 4)."""
+def abort(prepared: Any, revision: str, failure: str, reporter: Reporter) -> NoReturn:
+    """The finisher's end of a failed canary: remove it, record the outcome, and stop the
+    release: exit 3 (or 4)."""
     env, spec, aws = prepared.env, prepared.spec, prepared.aws
     where = f"{env.name}/{spec.service_name}"
     reporter.emit("canary.failed", f"{where}: {failure}; removing the canary", "error",
@@ -185,13 +192,16 @@ def _abort(prepared: Any, revision: str, failure: str, reporter: Reporter) -> No
 
 
 def remove(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-           taskdef: dict[str, Any] | None = None) -> str | None:
+           taskdef: dict[str, Any] | None = None, calls: list[ApiCall] | None = None
+           ) -> str | None:
     """Scale the canary to 0, wait until its tasks stopped and its instances drained, then
-    delete it. None when done, else why it is still there."""
+    delete it (`calls`: those two, as a plan lists them). None when done, else why it is
+    still there."""
     name = canaries.canary_name(spec)
+    scale_down, delete = calls or [canaries.scale_down_call(env, name),
+                                   canaries.delete_call(env, name)]
     with aws_step(env, f"removing the canary {name}"):
-        scaled = Executor(aws, reporter, env, kind="canary").execute(
-            [canaries.scale_down_call(env, name)])
+        scaled = Executor(aws, reporter, env, kind="canary").execute([scale_down])
     service = scaled.responses[-1][2]["service"]
     zero = canaries.canary_spec(spec, canaries.Canary(count=0, bake_minutes=0))
     revision = service.get("taskDefinition") or ""
@@ -203,8 +213,33 @@ def remove(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
     if verdict.state != stability.STABLE:
         return verdict.reason
     with aws_step(env, f"removing the canary {name}"):
-        Executor(aws, reporter, env, kind="canary").execute([canaries.delete_call(env, name)])
+        Executor(aws, reporter, env, kind="canary").execute([delete])
     return None
+
+
+def take_away(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
+              calls: list[ApiCall], taskdef: dict[str, Any] | None = None) -> str | None:
+    """The executor's `_do_canary_removal`: remove the canary with the plan's calls, saying
+    so. None when it is gone, else why it is still there (`not_removed`)."""
+    where, name = f"{env.name}/{spec.service_name}", canaries.canary_name(spec)
+    reporter.emit("canary.remove", f"{where}: removing the canary {name}", env=env.name,
+                  service=spec.service_name, canary=name)
+    left = remove(env, spec, aws, reporter, taskdef, calls)
+    if left is None:
+        reporter.emit("canary.removed", f"{where}: canary {name} removed", "success",
+                      env=env.name, service=spec.service_name, canary=name)
+    return left
+
+
+def not_removed(env: Environment, spec: ServiceSpec, outcome: ReleaseOutcome, left: str
+                ) -> ReleaseOutcome:
+    """The outcome of a release whose canary will not go: exit 4, and how to remove it."""
+    name = canaries.canary_name(spec)
+    return dataclasses.replace(
+        outcome, status=NOT_RESTORED, exit_code=max(outcome.exit_code, EXIT_NOT_RESTORED),
+        message=f"{outcome.message}; the canary {name} could not be removed: {left}",
+        hint=f"scale {name} to 0 and delete it, then check `release status --env {env.name} "
+             f"--service {spec.name}`")
 
 
 def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
@@ -226,11 +261,7 @@ def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
         reporter.emit("canary.removed", f"{env.name}/{spec.service_name}: canary {name} removed",
                       "success", env=env.name, service=spec.service_name, canary=name)
         return outcome
-    return dataclasses.replace(
-        outcome, status=NOT_RESTORED, exit_code=max(outcome.exit_code, EXIT_NOT_RESTORED),
-        message=f"{outcome.message}; the canary {name} could not be removed: {left}",
-        hint=f"scale {name} to 0 and delete it, then check `release status --env {env.name} "
-             f"--service {spec.name}`")
+    return not_removed(env, spec, outcome, left)
 
 
 

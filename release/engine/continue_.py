@@ -21,7 +21,9 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import InvalidInput
-from release.engine.native_wait import GoingOn, finish, follow, going_on
+from release.engine import finish
+from release.engine.executor import Release
+from release.engine.native_wait import GoingOn, follow, going_on
 from release.engine.outcome import ReleaseOutcome
 from release.engine.wait import aws_step, connect
 from release.output.events import Reporter
@@ -64,8 +66,9 @@ def continue_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter,
         followed = follow(env, spec, aws, reporter, arn,
                           default_clock().now() + CONTINUE_BUDGET_SECONDS + extra,
                           lease=held.lease)
-        outcome = finish(env, spec, aws, reporter, followed, revision, previous, True,
-                         lease=held.lease)
+        outcome = finish.native_outcome(finish.Ending(  # the one finisher, as a release's
+            Release(env, spec, aws, None, {}, None, previous, revision, held=held), reporter,
+            revision, previous, True, True), followed)
         from release.engine.deploy import LEDGER_OUTCOMES
 
         if outcome.status in LEDGER_OUTCOMES:

@@ -18,18 +18,19 @@ from typing import Any
 from release.core import plan as planning
 from release.core import records, stability
 from release.core.calls import ApiCall
-from release.core.canary import shown_calls
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
-from release.core.deployments import deployment_for, in_progress, short
-from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK, InvalidInput
+from release.core.deployments import in_progress, short
+from release.core.errors import EXIT_OK, InvalidInput
+from release.core.instructions import Bake, Instruction, TagRecord, Wait
 from release.core.preflight import Report as PreflightReport
 from release.core.registration import Where
 from release.core.render import pinned_images
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
-from release.engine import bake, canary, native_wait, unfinished
+from release.engine import canary, native_wait, unfinished
 from release.engine import desired as desired_state
-from release.engine.executor import Executed, Executor, display
+from release.engine.executor import Executed, Executor, Release, display
+from release.engine.finish import Ending, conclude, interrupted
 from release.engine.outcome import (
     FAILED,
     NOT_RESTORED,
@@ -37,17 +38,8 @@ from release.engine.outcome import (
     ROLLED_BACK,
     UNCHANGED,
     ReleaseOutcome,
-    tag_record,
 )
-from release.engine.rollback import restore_target, roll_back
-from release.engine.wait import (
-    Waiter,
-    aws_step,
-    connect,
-    make_target,
-    resume_commands,
-    resume_hint,
-)
+from release.engine.wait import Waiter, aws_step, connect
 from release.output.events import Reporter
 
 __all__ = ["FAILED", "NOT_RESTORED", "RELEASED", "ROLLED_BACK", "UNCHANGED", "ReleaseOutcome",
@@ -239,7 +231,7 @@ def show_plan(plan: planning.ReleasePlan, reporter: Reporter, kind: str = "plan"
     for line in lines:
         reporter.emit(f"{kind}.change", f"  {line}", "dim")
     if calls:
-        display(shown_calls(plan.calls, plan.canary), reporter, kind)
+        display(plan.instructions, reporter, kind)
     if not plan.unchanged:
         reporter.emit(f"{kind}.budget", f"  time budget: {plan.budget.explanation}", "dim")
     if plan.count is not None and plan.count.worth_showing:  # who owns desiredCount
@@ -267,11 +259,9 @@ def show_planned(planned: PlannedRelease, reporter: Reporter) -> None:
 # -------------------------------------------------------------------------- the release
 
 
-def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any]]:
-    """Run the plan with the executor; (revision the service now runs, its service dict).
-    Right after the register call the ledger learns the new revision."""
-    from release.engine import run
-
+def _guards(prepared: Prepared, reporter: Reporter) -> dict[str, Any]:
+    """The executor's hooks around the release's calls: the lock still ours before each
+    change (not taken over), the ledger told the new revision right after it is registered."""
     held = prepared.held
 
     def registered(_call: ApiCall, _params: dict[str, Any], response: Any) -> None:
@@ -283,27 +273,55 @@ def _execute(prepared: Prepared, reporter: Reporter) -> tuple[str, dict[str, Any
     def still_ours(_call: ApiCall, _params: dict[str, Any]) -> None:
         held.lease.ensure()  # not taken over
 
-    def before_deploy(call: ApiCall, params: dict[str, Any]) -> None:
-        still_ours(call, params)
-        run.before_deploy(prepared, params["taskDefinition"], reporter)  # release.beforeDeploy
-        canary.before_update(prepared, params["taskDefinition"], reporter)  # release.canary
-        still_ours(call, params)  # both can take minutes
-
-    executed = Executor(prepared.aws, reporter, prepared.env, kind="release",
-                        after={"register_task_definition": registered},
-                        before={"register_task_definition": still_ours,
-                                "create_service": still_ours,
-                                "update_service": before_deploy}).execute(prepared.plan)
-    return _now_running(prepared, executed)
+    return {"after": {"register_task_definition": registered},
+            "before": {op: still_ours for op in ("register_task_definition", "create_service",
+                                                 "update_service")}}
 
 
-def _now_running(prepared: Prepared, executed: Executed) -> tuple[str, dict[str, Any]]:
-    service: dict[str, Any] = prepared.live.service or {}
-    revision = prepared.live.revision_arn or ""
-    for call, params, response in executed.responses:
-        if call.operation in ("create_service", "update_service"):
-            service, revision = response["service"], params["taskDefinition"]
-    return revision, service
+def _context(prepared: Prepared, waiter: Waiter, previous: str | None, rollback: bool, *,
+             started: float | None = None, revision: str | None = None,
+             deployment: str | None = None) -> Release:
+    """What the release's steps act on (engine/executor.Release)."""
+    return Release(prepared.env, prepared.spec, prepared.aws, waiter, prepared.desired,
+                   prepared.live.service, previous, revision, deployment, started,
+                   _count(prepared.plan), rollback, prepared, prepared.held)
+
+
+def _run_and_finish(prepared: Prepared, reporter: Reporter, ctx: Release,
+                    listed: list[Instruction], revision: str, registered: bool
+                    ) -> ReleaseOutcome:
+    """Run the release's list with the one Executor, then conclude through the one
+    finisher (engine/finish.py): released, paused, or failed and rolled back."""
+    executed = Executed()
+    executor = Executor(prepared.aws, reporter, prepared.env, kind="release", release=ctx,
+                        **_guards(prepared, reporter))
+    try:
+        with aws_step(prepared.env, f"releasing {prepared.spec.service_name}"):
+            executor.execute(listed, executed)
+    except KeyboardInterrupt:
+        if isinstance(executed.current, Wait | Bake):  # a wait: say how to resume it
+            interrupted(prepared.env, prepared.spec, reporter, executed.revision or revision)
+        raise
+    return conclude(Ending(ctx, reporter, revision, ctx.previous, ctx.rollback, registered),
+                    executed)
+
+
+def wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter, revision: str,
+                    previous: str | None, rollback: bool, registered: bool,
+                    deployment: str | None) -> ReleaseOutcome:
+    """The wait, bake and record of a deployment already under way (resumed, or a release
+    an earlier run left unfinished), as a list of its own, then the finisher."""
+    plan = prepared.plan
+    listed: list[Instruction] = [planning.wait_step(prepared.spec, plan.budget, resumed=True)]
+    bake_step = planning.bake_step(prepared.spec)
+    if bake_step is not None:
+        listed.append(bake_step)
+    if registered:
+        listed.append(TagRecord(revision, records.COMPLETED, "stable"))
+    ctx = _context(prepared, waiter, previous, rollback, revision=revision,
+                   deployment=deployment)
+    return _run_and_finish(prepared, reporter, ctx, listed, revision, registered)
+
 
 # how a release's outcome is written in its ledger entry
 LEDGER_OUTCOMES = {RELEASED: records.COMPLETED, ROLLED_BACK: records.ROLLED_BACK,
@@ -337,8 +355,9 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
 def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aws: Any,
                      held: Any, *, timeout: int | str | None = None, rollback: bool = True,
                      scale_in: Any = None) -> ReleaseOutcome:
-    """Release one service under `held` (engine/hold.Hold): plan, register, update, wait, and
-    roll back when it fails. `scale_in` (autoscaling.ScaleIn) acts once the entry is open."""
+    """Release one service under `held` (engine/hold.Hold): plan, then run the release's list
+    and conclude it (the one finisher). `scale_in` (autoscaling.ScaleIn) acts once the
+    entry is open."""
     from release.engine import preflight, run, values
 
     prepared = prepare(repo, spec, timeout=timeout, aws=aws)
@@ -367,17 +386,14 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
         held.ledger.begin_release(prepared.record, revision)
         if scale_in is not None:
             scale_in.suspend(prepared)
-        target = make_target(env, spec, revision, deployment.get("id"), previous,
-                             plan.budget.seconds, prepared.live.service, prepared.desired,
-                             waiter.draining(), _count(plan))
-        return _wait_and_finish(prepared, waiter, reporter, target, revision, previous,
-                                rollback, registered=record is not None, resumed=True)
+        return wait_and_finish(prepared, waiter, reporter, revision, previous, rollback,
+                               record is not None, deployment.get("id"))
 
     if plan.unchanged and not is_native(spec.service):  # a release an earlier run left open
         left = unfinished.left_open(prepared)
         if left is not None:
             return unfinished.finish(prepared, waiter, reporter, left, rollback,
-                                     _wait_and_finish, scale_in)
+                                     wait_and_finish, scale_in)
     if plan.unchanged:
         message = (f"{where}: nothing to change (live revision {short(plan.live_revision)} "
                    "matches git)")
@@ -397,126 +413,14 @@ def _release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, aw
                               None if plan.registers else prepared.spec.revision or previous)
     if scale_in is not None:
         scale_in.suspend(prepared)
-    with aws_step(env, f"releasing {spec.service_name}"):
-        revision, service = _execute(prepared, reporter)
-    target = make_target(env, spec, revision, deployment_for(service, revision), previous,
-                         plan.budget.seconds, prepared.live.service, prepared.desired,
-                         waiter.draining(), _count(plan))
-    target = _replace(target, started_at=started)
-    return _wait_and_finish(prepared, waiter, reporter, target, revision, previous, rollback,
-                            registered=plan.registers)
+    ctx = _context(prepared, waiter, previous, rollback, started=started)
+    return _run_and_finish(prepared, reporter, ctx, plan.instructions, previous or "",
+                           plan.registers)
 
 
 def _count(plan: planning.ReleasePlan) -> int | None:
     """The desiredCount the plan decided (core/autoscaling.py): what the wait counts with."""
     return plan.count.effective if plan.count is not None else None
-
-
-def _replace(target: stability.Target, **changes: Any) -> stability.Target:
-    return dataclasses.replace(target, **changes)
-
-
-def _wait_and_finish(prepared: Prepared, waiter: Waiter, reporter: Reporter,
-                     target: stability.Target, revision: str, previous: str | None,
-                     rollback: bool, registered: bool, resumed: bool = False
-                     ) -> ReleaseOutcome:
-    env, spec, aws, held = prepared.env, prepared.spec, prepared.aws, prepared.held
-    if is_native(spec.service):  # ECS runs blue/green, linear or canary: follow its deployment
-        try:
-            return native_wait.wait_and_finish(env, spec, aws, reporter, revision, previous,
-                                               target.started_at, prepared.plan.budget,
-                                               rollback, registered, resumed, held.lease)
-        except KeyboardInterrupt:
-            _interrupted(env, spec, reporter, revision)
-            raise
-    clock = default_clock()
-    name = spec.service_name
-    try:
-        verdict = waiter.wait(target, "release", just_updated=not resumed)
-        verdict = bake.after_stable(env, spec, aws, reporter, verdict)  # release.bake
-    except KeyboardInterrupt:
-        _interrupted(env, spec, reporter, revision)
-        raise
-    held.lease.ensure()  # paused past the lease? then nothing more is ours
-    if verdict.state == stability.STABLE:
-        if registered:
-            tag_record(aws, reporter, revision,
-                       records.outcome_tags(records.COMPLETED, "stable", clock.now()))
-        message = f"{env.name}/{name}: released {short(revision)}"
-        reporter.emit("release.released", message, "success", env=env.name, service=name,
-                      revision=revision, previous=previous)
-        return ReleaseOutcome(env.name, name, RELEASED, revision, previous, message, EXIT_OK)
-
-    failure = verdict.reason
-    tag_record(aws, reporter, revision if registered else None,
-         records.outcome_tags(records.FAILED, f"{verdict.cause}: {failure}", clock.now()))
-    held.ledger.failing(f"{verdict.cause}: {failure}")  # kept if the rollback is cut short
-    restore_to, deployment_id = restore_target(aws, env, spec, verdict, previous, revision)
-    if restore_to == revision and deployment_id is None:
-        restore_to = None  # a settings-only release: there is no other revision to go back to
-    if restore_to is None or not (rollback or deployment_id):
-        if verdict.cause == stability.SUPERSEDED:
-            hint = ""  # another deployment is the service's now: its fix says what to do
-        elif restore_to is None:
-            hint = ("there is no earlier revision to go back to (first release of this service):"
-                    " fix the cause above and release again, or scale the service down")
-        else:
-            hint = (f"left as it is (rollback disabled); restore the previous revision with "
-                    f"`release rollback --env {env.name} --service {spec.name} --yes`")
-        message = f"{env.name}/{name}: release of {short(revision)} failed: {failure}"
-        return ReleaseOutcome(env.name, name, FAILED if restore_to is not None else NOT_RESTORED,
-                              revision, previous, message, EXIT_NOT_RESTORED, verdict.cause,
-                              "; ".join(p for p in (verdict.fix, hint) if p))
-
-    try:
-        rolled = roll_back(env, spec, aws, waiter, reporter, restore_to, deployment_id,
-                           f"release of {short(revision)} failed "
-                           f"({verdict.cause.replace('_', ' ') if verdict.cause else 'failed'})",
-                           held=held)
-    except KeyboardInterrupt:
-        _interrupted(env, spec, reporter, restore_to, rolling_back=True)
-        raise
-    if rolled.state == stability.STABLE:
-        tag_record(aws, reporter, revision if registered else None,
-             records.outcome_tags(records.ROLLED_BACK, f"{verdict.cause}: {failure}",
-                                  clock.now()))
-        # who rolled back: ECS only when it did (circuit breaker); behind a classic ELB it
-        # never does, and the rollback is this tool's own
-        by = "by ECS" if verdict.cause == stability.ROLLED_BACK_BY_ECS else "by release"
-        message = (f"{env.name}/{name}: release of {short(revision)} failed ({failure}); "
-                   f"rolled back {by} to {short(restore_to)}, which is serving")
-        reporter.emit("release.rolled_back", f"{env.name}/{name}: rolled back {by} to "
-                      f"{short(restore_to)}, which is serving again", "warn", env=env.name,
-                      service=name,
-                      revision=revision, restored=restore_to, cause=verdict.cause)
-        return ReleaseOutcome(env.name, name, ROLLED_BACK, revision, restore_to, message,
-                              EXIT_ROLLED_BACK, verdict.cause, verdict.fix)
-    serving = rolled.counts.get("new_in_service", 0)
-    if serving and serving >= rolled.counts.get("desired", 0):
-        state = (f"all {serving} tasks of {short(restore_to)} are serving, but ECS cannot finish "
-                 f"the rollback deployment: {rolled.reason}")
-    else:
-        state = f"the rollback to {short(restore_to)} did not settle: {rolled.reason}"
-    message = f"{env.name}/{name}: release of {short(revision)} failed ({failure}); {state}"
-    hint = (f"{rolled.fix}; then " if rolled.fix else "") + (
-        f"check `release status --env {env.name} --service {spec.name}` and the events above; "
-        f"if the service is not serving, roll back to a known-good revision with `release "
-        f"rollback --env {env.name} --service {spec.name} --to REVISION --yes` (`release "
-        f"history` lists them) and page the service owner")
-    return ReleaseOutcome(env.name, name, NOT_RESTORED, revision, restore_to, message,
-                          EXIT_NOT_RESTORED, verdict.cause, hint)
-
-
-
-def _interrupted(env: Environment, spec: ServiceSpec, reporter: Reporter,
-                 revision: str | None, rolling_back: bool = False) -> None:
-    rollback_to = revision if rolling_back else None
-    resume, back = resume_commands(env, spec, rollback_to)
-    hint = resume_hint(env, spec, revision, rollback_to)
-    reporter.emit("release.interrupted", f"{env.name}/{spec.service_name}: interrupted while "
-                  f"waiting for {short(revision)}; {hint}", "warn", env=env.name,
-                  service=spec.service_name, revision=revision, resume=resume, rollback=back)
-
 
 
 def release_services(repo: ConfigRepo, specs: list[ServiceSpec], reporter: Reporter, *,

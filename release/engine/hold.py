@@ -12,7 +12,7 @@ records or checks anything by itself.
 How an entry closes is decided in release/core/entries.py (pure); the entries are
 stored by release/adapters/ledger.py. The record tags of a release this run
 registered follow its entry when it is closed on the way out, written by the one
-record-tag writer (engine/outcome.py `tag_record`).
+record-tag writer (adapters/record_tags.py `tag_record`).
 """
 
 from __future__ import annotations

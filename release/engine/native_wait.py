@@ -10,7 +10,8 @@ is rolled back with StopServiceDeployment(stopType=ROLLBACK) — ECS's own
 rollback to the blue revision, still running — rather than a second
 deployment. A PAUSE lifecycle hook ends the wait with "paused": the pipeline's
 approval then runs `release continue` (engine/continue_.py), which follows the
-same deployment to its end.
+same deployment to its end. How the release ends is the one finisher's
+(engine/finish.py), as for a rolling release.
 
 While a deployment is paused (or still going on), DescribeServices need not say so:
 the service deployment is the authority. `going_on` reads it (ListServiceDeployments
@@ -31,10 +32,8 @@ from release.core import service_deployments as native
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import short
-from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK
 from release.core.poll import CHANGED_POLL_SECONDS, COUNTDOWN_EVERY_SECONDS, Again, Pace, shape
 from release.core.serving import epoch
-from release.engine.outcome import NOT_RESTORED, RELEASED, ROLLED_BACK, ReleaseOutcome, tag_record
 from release.engine.poll import Contact, poll
 from release.engine.wait import aws_step
 from release.output.events import Reporter
@@ -199,73 +198,24 @@ def follow(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter, ar
         env, spec, f"reading the deployment of {spec.service_name}", reporter))
 
 
-def finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-           followed: Followed, revision: str, previous: str | None, registered: bool, *,
-           lease: ServiceLease) -> ReleaseOutcome:
-    """The release's outcome from how its deployment ended; the record tags follow it."""
-    lease.ensure()  # paused past the lease: nothing more
-    verdict, name, now = followed.verdict, spec.service_name, default_clock().now()
-    where = f"{env.name}/{name}"
-    tagged = revision if registered else None
-    if verdict.state == native.RELEASED:
-        tag_record(aws, reporter, tagged, records.outcome_tags(records.COMPLETED, "stable", now))
-        reporter.emit("wait.stable", f"{where}: deployment successful on {short(revision)}",
-                      "success", env=env.name, service=name, revision=revision)
-        message = f"{where}: released {short(revision)}"
-        reporter.emit("release.released", message, "success", env=env.name, service=name,
-                      revision=revision, previous=previous)
-        return ReleaseOutcome(env.name, name, RELEASED, revision, previous, message, EXIT_OK)
-    if verdict.state == native.PAUSED:
-        command = f"release continue --env {env.name} --service {spec.name}"
-        message = f"{where}: deployment of {short(revision)} paused at a lifecycle hook"
-        reporter.emit("release.paused", f"{message}; approve it with `{command}`", "warn",
-                      env=env.name, service=name, revision=revision, hook=verdict.hook_id,
-                      deployment=followed.arn, resume=command)
-        return ReleaseOutcome(env.name, name, PAUSED, revision, previous, message, EXIT_OK,
-                              hint=f"approve with `{command}`")
-    by = "by release" if followed.stopped_by_release else "by ECS"
-    failure = verdict.reason or verdict.summary
-    if verdict.state == native.ROLLED_BACK:
-        tag_record(aws, reporter, tagged, records.outcome_tags(records.ROLLED_BACK, failure, now))
-        message = (f"{where}: release of {short(revision)} failed ({failure}); rolled back "
-                   f"{by} to {short(previous)}, which is serving")
-        reporter.emit("release.rolled_back", f"{where}: rolled back {by} to {short(previous)},"
-                      " which is serving again", "warn", env=env.name, service=name,
-                      revision=revision, restored=previous, cause="rolled_back_by_ecs")
-        return ReleaseOutcome(env.name, name, ROLLED_BACK, revision, previous, message,
-                              EXIT_ROLLED_BACK, "rolled_back_by_ecs")
-    tag_record(aws, reporter, tagged, records.outcome_tags(records.FAILED, failure, now))
-    message = (f"{where}: release of {short(revision)} failed and the service is not "
-               f"restored: {failure} (deployment {verdict.summary})")
-    hint = (f"check `release status --env {env.name} --service {spec.name}` and the "
-            f"deployment in the ECS console; roll back with `release rollback --env {env.name} "
-            f"--service {spec.name} --yes` and page the service owner")
-    return ReleaseOutcome(env.name, name, NOT_RESTORED, revision, previous, message,
-                          EXIT_NOT_RESTORED, "native_not_restored", hint)
+NOT_FOUND = "not_found"  # ECS listed no deployment of the release
 
 
-def wait_and_finish(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-                    revision: str, previous: str | None, started: float, budget: Any,
-                    rollback: bool, registered: bool, resumed: bool, lease: ServiceLease
-                    ) -> ReleaseOutcome:
-    """deploy.py's wait for a native strategy: find the deployment, follow it, finish.
-
-    An `auto` budget grows by the strategy's bakes (core/service_deployments.native_seconds);
-    a timeout the operator gave is the whole budget."""
+def wait_for(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
+             revision: str, started: float, seconds: int, rollback: bool, resumed: bool,
+             lease: ServiceLease | None = None) -> Followed | str:
+    """The executor's wait for a native strategy: find the deployment the release started
+    (or the one in progress, `resumed`) and follow it for `seconds` from `started`
+    (core/plan.wait_step grew an `auto` budget by the strategy's bakes). NOT_FOUND when
+    ECS lists none; how it ended is the finisher's (engine/finish.py)."""
     where = f"{env.name}/{spec.service_name}"
     found = find_deployment(env, spec, aws, None if resumed else started, active_only=resumed)
     if found is None:
-        message = f"{where}: ECS lists no deployment of {short(revision)}"
-        return ReleaseOutcome(env.name, spec.service_name, NOT_RESTORED, revision, previous,
-                              message, EXIT_NOT_RESTORED, "native_not_found",
-                              f"check `release status --env {env.name} --service {spec.name}`")
+        return NOT_FOUND
     arn = str(found["serviceDeploymentArn"])
     config = spec.service.get("deploymentConfiguration") or {}
-    seconds = budget.seconds + (native.native_seconds(config) if budget.source == "auto" else 0)
     reporter.emit("wait.start", f"{where}: following ECS deployment {short(arn)} "
                   f"({native.strategy(config)}, budget {seconds} s)", env=env.name,
                   service=spec.service_name, revision=revision, deployment=arn,
                   deadline=records.iso(started + seconds))
-    followed = follow(env, spec, aws, reporter, arn, started + seconds, rollback, lease=lease)
-    return finish(env, spec, aws, reporter, followed, revision, previous, registered,
-                  lease=lease)
+    return follow(env, spec, aws, reporter, arn, started + seconds, rollback, lease=lease)

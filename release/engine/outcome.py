@@ -1,13 +1,16 @@
-"""How a release or a rollback ended, and the tags that record it on the revision."""
+"""How a release or a rollback ended; the tags that record it on the revision are written by
+adapters/record_tags.tag_record (re-exported here for the engine)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from release.core.deployments import short
+from release.adapters.record_tags import tag_record
 from release.core.errors import EXIT_OK
-from release.output.events import Reporter
+
+__all__ = ["FAILED", "NOT_RESTORED", "RELEASED", "ROLLED_BACK", "UNCHANGED", "ReleaseOutcome",
+           "first_failure", "tag_record"]
 
 UNCHANGED, RELEASED, ROLLED_BACK, NOT_RESTORED, FAILED = (
     "unchanged", "released", "rolled_back", "not_restored", "failed")
@@ -36,15 +39,3 @@ class ReleaseOutcome:
 
 def first_failure(outcomes: list[ReleaseOutcome]) -> ReleaseOutcome | None:
     return next((o for o in outcomes if o.exit_code != EXIT_OK), None)
-
-
-def tag_record(aws: Any, reporter: Reporter, arn: str | None, tags: list[dict[str, str]]
-               ) -> None:
-    """Best effort: a record that cannot be updated must not turn a release into a failure."""
-    if not arn:
-        return
-    try:
-        aws.ecs.tag_resource(resourceArn=arn, tags=tags)
-    except Exception as exc:  # the release itself already happened; say so and go on
-        reporter.emit("record.warning", f"could not update the release record on {short(arn)}: "
-                      f"{exc}", "warn", revision=arn)

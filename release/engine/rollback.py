@@ -1,18 +1,20 @@
 """Rolling a service back: to the revision before a failed release, or to one an operator names.
 
 Rollback is plan-as-data like a release: `plan_rollback` reads and decides
-(the UpdateService call, none when ECS already rolls back on its own, and the
-tags that mark the restored revision once it is stable); `run_rollback` shows
-nothing new and runs exactly those calls with the one Executor, then waits
-under the same rules as a release. The automatic rollback after a failed
-release and `release rollback` take this same path. `release rollback` also removes
-a canary service an interrupted release left serving (engine/canary.py), once the
-service is back: its removal calls are part of the plan shown.
+the list (the UpdateService call, none when ECS already rolls back on its own;
+the wait; the records that mark the restored revision — and the failed one —
+once it is stable); `run_rollback` shows nothing new and runs exactly that list
+with the one Executor. The automatic rollback after a failed release (planned by
+the finisher, engine/finish.py) and `release rollback` take this same path.
+`release rollback` also removes a canary service an interrupted release left serving
+(engine/canary.py), once the service is back: its removal is the list's last
+instruction.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +28,9 @@ from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, InvalidInput
 from release.engine import canary
-from release.engine.executor import Executor, display
+from release.engine.executor import Executed, Executor, Release, display
 from release.engine.outcome import NOT_RESTORED, ROLLED_BACK, UNCHANGED, ReleaseOutcome
-from release.engine.wait import Waiter, aws_step, connect, make_target, resume_commands
+from release.engine.wait import Waiter, aws_step, connect, resume_commands
 from release.output.events import Reporter
 
 
@@ -45,6 +47,7 @@ class Rollback:
     deployment_id: str | None  # ECS's own rollback deployment, when it started one
     to_revision: str
     canary: CanaryPlan | None = None  # a live canary `release rollback` removes afterwards
+    canary_left: str | None = None  # why that canary could not be removed (None: gone)
 
     @property
     def current(self) -> str | None:
@@ -70,15 +73,19 @@ def plan_rollback(env: Environment, spec: ServiceSpec, aws: Any, to_revision: st
 
 def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: str,
                  held: Any) -> stability.Verdict:
-    """Run the planned calls, wait under the same rules as a release, then mark the record.
+    """Run the planned list with the one Executor — the update (none when ECS rolls back),
+    the wait under the same rules as a release, the records once stable, the removal of a
+    left-over canary — and close the ledger's restore entry with how the wait ended.
     `held` (engine/hold.Hold): the lease it changes the service under, the ledger its
     restore or rollback entry goes in."""
     env, spec, plan = rollback.env, rollback.spec, rollback.plan
     to_revision, current = rollback.to_revision, rollback.current
     where = f"{env.name}/{spec.service_name}"
-    executor = Executor(rollback.aws, reporter, env, kind="rollback")
-    deployment_id = rollback.deployment_id
     held.lease.ensure()  # taken over meanwhile: not ours to undo
+    ctx = Release(env, spec, rollback.aws, waiter, rollback.taskdef, rollback.before, current,
+                  to_revision, rollback.deployment_id, None,
+                  plan.count.effective if plan.count else None)  # the live count
+    executor = Executor(rollback.aws, reporter, env, kind="rollback", release=ctx)
     with aws_step(env, f"rolling back {spec.service_name}"):
         entry = held.ledger.begin_restore(to_revision, current, why)
         if plan.calls:
@@ -89,27 +96,18 @@ def run_rollback(rollback: Rollback, waiter: Waiter, reporter: Reporter, why: st
             reporter.emit("release.rollback", f"{where}: {why}; ECS is rolling back to "
                           f"{short(to_revision)}: waiting for it", "warn", env=env.name,
                           service=spec.service_name, revision=to_revision)
-        for call, _, response in executor.execute(plan).responses:
-            if call.operation == "update_service":
-                deployment_id = deployments.deployment_for(response["service"], to_revision)
-    target = make_target(env, spec, to_revision, deployment_id, current, plan.budget.seconds,
-                         rollback.before, rollback.taskdef, waiter.draining(),
-                         plan.count.effective if plan.count else None)  # the live count
-    verdict = waiter.wait(target, "rollback", just_updated=bool(plan.calls))
-    held.ledger.finish(entry, records.COMPLETED if verdict.state == stability.STABLE
-                       else records.FAILED, verdict.reason or "stable")
-    if verdict.state == stability.STABLE:
-        executor.execute(plan.after_stable)
+    executed = Executed()
+    try:
+        with aws_step(env, f"rolling back {spec.service_name}"):
+            executor.execute(plan.instructions, executed)
+    finally:
+        verdict = executed.verdict
+        if verdict is not None:
+            held.ledger.finish(entry, records.COMPLETED if verdict.state == stability.STABLE
+                               else records.FAILED, verdict.reason or "stable")
+    rollback.canary_left = executed.canary_left
+    assert verdict is not None, "a rollback's list waits"
     return verdict
-
-
-def roll_back(env: Environment, spec: ServiceSpec, aws: Any, waiter: Waiter, reporter: Reporter,
-              to_revision: str, deployment_id: str | None, why: str,
-              timeout: str | int | None = None, *, held: Any) -> stability.Verdict:
-    """Point the service at `to_revision` (unless ECS already did) and wait under the same
-    rules, under the release's `held` (engine/hold.Hold)."""
-    rollback = plan_rollback(env, spec, aws, to_revision, deployment_id, timeout)
-    return run_rollback(rollback, waiter, reporter, why, held)
 
 
 def restore_target(aws: Any, env: Environment, spec: ServiceSpec, verdict: stability.Verdict,
@@ -152,6 +150,8 @@ def last_completed(aws: Any, env: Environment, spec: ServiceSpec, previous: str 
 def show(rollback: Rollback, reporter: Reporter) -> None:
     """The rollback plan: from where to where, the budget, and the calls it will make."""
     plan, part = rollback.plan, rollback.canary
+    if part is not None:  # its removal is the list's last instruction
+        plan = dataclasses.replace(plan, canary=part)
     then = f", then remove the canary {part.name} ({_canary_text(part)})" if part else ""
     reporter.emit("rollback.plan", f"{plan.env}/{plan.service}: roll back from "
                   f"{short(plan.live_revision)} to {short(rollback.to_revision)}{then} (budget "
@@ -159,7 +159,7 @@ def show(rollback: Rollback, reporter: Reporter) -> None:
                   **{**plan.as_dict(), "canary": part.as_dict() if part else None})
     for change in plan.taskdef_changes:
         reporter.emit("plan.change", f"  {change.one_line()}")
-    display([*plan.calls, *plan.after_stable, *(part.remove if part else [])], reporter)
+    display(plan, reporter)
 
 
 def _canary_text(part: CanaryPlan) -> str:
@@ -249,6 +249,8 @@ def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter
     rollback = plan_rollback(env, spec, aws, target, busy.get("id") if resume and busy else None,
                              timeout)
     rollback.canary = part
+    if part is not None:  # removed at the end of the list, once the service is back
+        rollback.plan = dataclasses.replace(rollback.plan, canary=part)
     show(rollback, reporter)
     if not confirm(f"Roll {where} back to {short(target)}?"):
         raise InvalidInput("rollback cancelled", "nothing was changed")
@@ -274,10 +276,9 @@ def _rollback_one(config_repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter
     message = f"{where}: rolled back to {short(target)}, which is serving"
     outcome = ReleaseOutcome(env.name, spec.service_name, ROLLED_BACK, target,
                              current.revision_arn, message, EXIT_OK)
-    if part is not None:  # the canary's tasks of another revision take traffic still
-        outcome = canary.settle(env, spec, aws, reporter, outcome)
-        if outcome.exit_code != EXIT_OK:
-            return outcome
+    if part is not None and rollback.canary_left is not None:  # its tasks still take traffic
+        return canary.not_removed(env, spec, outcome, rollback.canary_left)
+    if part is not None:
         outcome.message = message = (f"{message}; the canary {part.name} "
                                      f"({_canary_text(part)}) was removed")
     reporter.emit("rollback.done", message, "success", revision=target,

@@ -30,13 +30,12 @@ from release.core.deployments import primary, short
 from release.core.errors import EXIT_OK
 from release.engine import canary
 from release.engine.outcome import RELEASED, ReleaseOutcome
-from release.engine.wait import Waiter, make_target
+from release.engine.wait import Waiter
 from release.output.events import Reporter
 
 
 def left_open(prepared: Any) -> records.Entry | None:
     """The release that made the live revision live, when it ended without an outcome."""
-
     return prepared.held.ledger.unfinished_release(prepared.live.revision_arn)
 
 
@@ -44,8 +43,8 @@ def finish(prepared: Any, waiter: Waiter, reporter: Reporter, entry: records.Ent
            rollback: bool, wait_and_finish: Callable[..., ReleaseOutcome],
            scale_in: Any = None) -> ReleaseOutcome:
     """Finish the release `entry` left: say so, open a new entry (scale-in suspended, as
-    for any release: `scale_in`), then deploy.py's wait, bake and outcome
-    (`wait_and_finish`) on the live deployment."""
+    for any release: `scale_in`), then deploy.py's wait, bake and record on the live
+    deployment, concluded by the one finisher (`wait_and_finish`)."""
     env, spec, live, plan = prepared.env, prepared.spec, prepared.live, prepared.plan
     revision = live.revision_arn or ""
     where = f"{env.name}/{spec.service_name}"
@@ -74,12 +73,8 @@ def finish(prepared: Any, waiter: Waiter, reporter: Reporter, entry: records.Ent
             f"{where}: finishing the release of {short(revision)}", EXIT_OK))
         if removed.exit_code != EXIT_OK:
             return removed
-    target = make_target(env, spec, revision, (primary(live.service or {}) or {}).get("id"),
-                         previous, plan.budget.seconds, live.service, prepared.desired,
-                         waiter.draining(),
-                         plan.count.effective if plan.count is not None else None)
-    outcome = wait_and_finish(prepared, waiter, reporter, target, revision, previous,
-                              rollback, registered=record is not None, resumed=True)
+    outcome = wait_and_finish(prepared, waiter, reporter, revision, previous, rollback,
+                              record is not None, (primary(live.service or {}) or {}).get("id"))
     if outcome.status == RELEASED:
         outcome.message = (f"{outcome.message}, finishing its release of {entry.at} that "
                            f"ended {entry.outcome}")

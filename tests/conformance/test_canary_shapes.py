@@ -28,6 +28,7 @@ from shapes_taskdef import taskdef_arn as family_arn
 from release.core import canary as canaries
 from release.core import plan as planning
 from release.core.deployments import deployment_for
+from release.core.instructions import calls_in
 from release.engine import canary
 from release.engine.executor import Executor
 from release.output.events import OutputFormat, Reporter
@@ -89,7 +90,7 @@ def test_no_canary_yet_plans_a_create_service_that_ecs_accepts(world) -> None:
         planned = canary.with_canary(_plan(world), env, spec, world["aws"])
     stub.assert_no_pending_responses()
     assert planned.canary is not None and planned.canary.left_over is None
-    assert [c.operation for c in canaries.shown_calls(planned.calls, planned.canary)] == [
+    assert [c.operation for c in calls_in(planned.instructions)] == [
         "register_task_definition", "create_service", "update_service", "update_service",
         "delete_service"]
     revision = taskdef_arn(42)
@@ -154,8 +155,7 @@ def test_a_canary_left_over_after_the_spec_dropped_it_is_planned_away(world) -> 
     assert planned.canary is not None and not planned.canary.runs
     assert planned.canary.left_over["tags"] == [{"key": "release:canary-of",
                                                  "value": spec.service_name}]
-    assert [(c.operation, c.target) for c in canaries.shown_calls(planned.calls,
-                                                                  planned.canary)][1:] == [
+    assert [(c.operation, c.target) for c in calls_in(planned.instructions)][1:] == [
         ("update_service", f"{env.cluster}/{spec.service_name}"),
         ("update_service", f"{env.cluster}/{spec.service_name}-canary"),
         ("delete_service", f"{env.cluster}/{spec.service_name}-canary")]
@@ -179,3 +179,27 @@ def test_a_service_of_the_canary_name_without_the_tag_is_left_alone(world) -> No
         planned = canary.with_canary(_plan(world), env, dataclasses.replace(spec, doc=doc),
                                      world["aws"])
     assert planned.canary is None
+
+
+def test_the_release_lists_before_deploy_and_the_canary_right_before_the_update(world
+                                                                                ) -> None:
+    """The whole release in one list, in the order it runs: beforeDeploy (a migration runs
+    before new code takes traffic), the canary's start, the update, the wait, the record,
+    the canary's removal; the canary's steps carry the calls ECS is sent."""
+    env, spec = world["env"], world["spec"]
+    doc = copy.deepcopy(spec.doc)
+    doc["release"]["beforeDeploy"] = {"command": ["migrate", "--up"]}
+    spec = dataclasses.replace(spec, doc=doc)
+    world["spec"] = spec
+    with _describe(world, _missing(world)) as stub:
+        planned = canary.with_canary(_plan(world), env, spec, world["aws"])
+    stub.assert_no_pending_responses()
+    kinds = [(i["instruction"], i.get("operation")) for i in planned.as_dict()["instructions"]]
+    assert kinds == [("call", "register_task_definition"), ("run_before_deploy", None),
+                     ("canary_start", None), ("call", "update_service"), ("wait", None),
+                     ("tag_record", None), ("canary_removal", None)]
+    wait = planned.instructions[4]
+    assert (wait.strategy, wait.seconds) == ("rolling", planned.budget.seconds)
+    assert planned.instructions[1].command == ("migrate", "--up")
+    assert calls_in(planned.instructions) == [
+        *planned.calls[:1], *planned.canary.start, *planned.calls[1:], *planned.canary.remove]

@@ -33,7 +33,16 @@ def _canary_service(stage: Stage) -> dict[str, Any] | None:
 
 
 def _calls(run: Any, kind: str) -> list[tuple[str, str]]:
-    return [(e["operation"], e["target"]) for e in run.events if e["event"] == kind]
+    """The calls of `kind` events in order, a canary step's calls (`plan.step`: one line for
+    the canary's start or removal) in its place."""
+    step = kind.removesuffix(".call") + ".step"
+    found: list[tuple[str, str]] = []
+    for e in run.events:
+        if e["event"] == kind:
+            found.append((e["operation"], e["target"]))
+        elif e["event"] == step:
+            found += [(c["operation"], c["target"]) for c in e.get("calls", [])]
+    return found
 
 
 @pytest.mark.instances(3)

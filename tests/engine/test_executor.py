@@ -14,6 +14,7 @@ from engine_shapes import CLUSTER_ARN, NEW_TD, OLD_TD, SERVICE
 from release.core import plan as planning
 from release.core.calls import ApiCall
 from release.core.config import load_repo
+from release.core.instructions import TagRecord
 from release.engine.executor import DisplayOnlyExecutor, Executor, display
 from release.output.events import Reporter
 
@@ -58,9 +59,16 @@ def test_the_rollback_plan_shown_is_the_plan_run(staging) -> None:
         executor.execute(plan.calls)
         executor.execute(plan.after_stable)
         stub.assert_no_pending_responses()
-    run_calls = [(f["operation"], f["params"]) for f in _fields(ran, "rollback.call")]
-    assert run_calls == [(f["operation"], f["params"]) for f in _fields(shown, "plan.call")]
-    assert [op for op, _ in run_calls] == ["update_service", "tag_resource"]
+    run_steps = [(e.kind.split(".")[1], {k: v for k, v in e.data.items()
+                                          if k not in ("step", "total")})
+                 for e in ran.events if e.kind in ("rollback.call", "rollback.step")]
+    assert run_steps == [(e.kind.split(".")[1], {k: v for k, v in e.data.items()
+                                                  if k not in ("step", "total")})
+                         for e in shown.events if e.kind in ("plan.call", "plan.step")]
+    assert [(f["instruction"], f.get("operation")) for _, f in run_steps] == [
+        ("call", "update_service"), ("tag_record", None)]
+    [record] = [f for _, f in run_steps if f["instruction"] == "tag_record"]
+    assert (record["revision"], record["tags"]) == (OLD_TD, tags)
 
 
 def test_when_ecs_already_rolls_back_the_plan_has_no_update_call(staging) -> None:
@@ -76,16 +84,15 @@ def test_a_hook_runs_after_its_call_and_a_best_effort_failure_is_said_and_passed
     ecs = _ecs()
     reporter = Reporter("json")
     seen: list[str] = []
-    calls = [ApiCall("ecs", "tag_resource", {"resourceArn": OLD_TD, "tags": []}, "record",
-                     best_effort=True),
-             ApiCall("ecs", "update_service", {"cluster": "AkkaCluster", "service": SERVICE,
-                                               "taskDefinition": OLD_TD}, "test")]
+    listed = [TagRecord(OLD_TD, "completed", "stable"),
+              ApiCall("ecs", "update_service", {"cluster": "AkkaCluster", "service": SERVICE,
+                                                "taskDefinition": OLD_TD}, "test")]
     with Stubber(ecs) as stub:
         stub.add_client_error("tag_resource", "AccessDeniedException", "no", 400)
-        stub.add_response("update_service", {"service": _service(OLD_TD)}, calls[1].params)
+        stub.add_response("update_service", {"service": _service(OLD_TD)}, listed[1].params)
         executed = Executor(types.SimpleNamespace(ecs=ecs), reporter, env, after={
             "update_service": lambda call, params, response: seen.append(
-                response["service"]["taskDefinition"])}).execute(calls)
+                response["service"]["taskDefinition"])}).execute(listed)
     assert seen == [OLD_TD]
     assert [c.operation for c, _, _ in executed.responses] == ["update_service"]
     assert "could not update the release record" in next(

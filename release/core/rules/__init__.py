@@ -46,7 +46,7 @@ from release.core.rules import (
     taskdefs,
     timing,
 )
-from release.core.rules.base import CATALOGUE, Context, Rule, RuleFn
+from release.core.rules.base import CATALOGUE, WRITTEN_IN, Context, Rule, RuleFn
 
 # isort: split
 # after the families (their ids come first in the catalogue, whichever is imported first);
@@ -94,10 +94,21 @@ def run_rules(loaded: Loaded, request_check: RequestCheck | None = None) -> list
     return out
 
 
+def in_table_order() -> list[Rule]:
+    """The catalogue in the table's order — the document layer's ids, the families in
+    FAMILIES' order, then each kind's — whichever module happened to be imported first
+    (a kind's module may be imported before this registry has run to its end)."""
+    modules = [documents.__name__, *(family.__name__ for family in FAMILIES),
+               *(check.__module__ for check in balancers.rules())]
+    rank = {name: index for index, name in enumerate(dict.fromkeys(modules))}
+    return sorted(CATALOGUE.values(),
+                  key=lambda item: rank.get(WRITTEN_IN.get(item.id, ""), len(rank)))
+
+
 def rules_table() -> str:
     """The rules as a Markdown table (docs/validation.md embeds it; a test keeps them equal)."""
     rows = ["| id | severity | what it checks | the fix |", "| --- | --- | --- | --- |"]
-    for item in RULES.values():
+    for item in in_table_order():
         cells = [f"`{item.id}`", item.severity, item.summary, item.fix]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)

@@ -8,6 +8,7 @@ by the registry in `release/core/rules/__init__.py`, not by importing.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ class Rule:
 
 
 CATALOGUE: dict[str, Rule] = {}
+# each id's module: the table's order is the families' order, not the order of imports
+WRITTEN_IN: dict[str, str] = {}
 RuleFn = Callable[["Context"], Iterator[Finding]]
 
 
@@ -34,16 +37,18 @@ def rule(id: str, severity: str, summary: str, fix: str) -> Callable[[RuleFn], R
     """Describe a rule function under its id; the registry list decides that it runs."""
 
     def describe_fn(fn: RuleFn) -> RuleFn:
-        describe(id, severity, summary, fix)
+        describe(id, severity, summary, fix, module=fn.__module__)
         fn.rule_id = id  # type: ignore[attr-defined]
         return fn
 
     return describe_fn
 
 
-def describe(id: str, severity: str, summary: str, fix: str) -> None:
+def describe(id: str, severity: str, summary: str, fix: str, module: str | None = None
+             ) -> None:
     """Add a rule to the catalogue (also for checks made by the document layer)."""
     CATALOGUE[id] = Rule(id, severity, summary, fix)
+    WRITTEN_IN[id] = module or sys._getframe(1).f_globals.get("__name__", "")
 
 
 def finding(rule_id: str, file: str, pointer: str, message: str, fix: str | None = None,
