@@ -55,7 +55,7 @@ lint: install
 
 bench: install engine example
 	@eval "$$(scripts/engine.sh start)"; rc=0; \
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || rc=1; done; \
+	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || rc=1; done; \
 	[ -z "$${RELEASE_ENGINE_STARTED:-}" ] || scripts/engine.sh stop; exit $$rc
 
 clean:

@@ -1,4 +1,4 @@
-"""bench/wait's second run: one rollout at the seed's timings, on the virtual clock.
+"""Bench: one rollout at the seed's timings, on the virtual clock (bench/wait.py: real clock).
 
 HealthyThreshold 2 x Interval 30 s, connection draining 300 s, 2 tasks: a rollout
 of about ten minutes that the real clock could not afford. `release deploy` runs
@@ -7,7 +7,7 @@ the sandbox's server. A clock listener reads the emulator after every tick and
 records the moments each tool's "done" depends on:
 
 * truth: one deployment, every task on the new revision RUNNING and InService,
-  nothing draining (bench/wait.truly_stable);
+  nothing draining (bench/_rollout.truly_stable);
 * botocore's services_stable acceptor: one deployment and runningCount ==
   desiredCount (botocore's ecs waiters-2.json); it polls every 15 s (Delay 15),
   one DescribeServices a poll, the first at once;
@@ -30,6 +30,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from _rollout import CLUSTER, SERVICE, pin, prepare_repo, primary_id, truly_stable  # noqa: E402
+
 SEED = {"interval": 30, "draining": 300}
 WAITER_DELAY, FABFUEL_SLEEP = 15.0, 1.0
 TARGET_LAG = 2.0
@@ -44,7 +48,6 @@ class Moments:
 
     def __call__(self, now: float) -> None:
         from moto.backends import get_backend
-        from wait import CLUSTER, SERVICE, truly_stable
 
         if "truth" in self.at:
             return
@@ -102,10 +105,8 @@ def release_in_process(sandbox: Any, pin: Any, tag: str) -> tuple[bool, float]:
     return result.exit_code == 0, sandbox.clock.now()
 
 
-def run_at_seed_timings(prepare_repo: Any, pin: Any) -> int:
+def run_at_seed_timings() -> int:
     """The seed-timings run; prints its table; 0 when release meets its targets."""
-    from wait import primary_id
-
     from release.core.clock import VirtualClock
     from release_sandbox.testing import copy_config_repo, running_sandbox
 
@@ -168,8 +169,4 @@ def seed_report(rows: list[dict[str, Any]], m: dict[str, float], started: float,
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from wait import pin, prepare_repo
-
-    sys.exit(run_at_seed_timings(prepare_repo, pin))
+    sys.exit(run_at_seed_timings())

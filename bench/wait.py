@@ -17,27 +17,18 @@ For each tool the table shows the lag between that moment and the tool's
 call it made (all APIs, setup included), counted on the sandbox's server
 (sandbox/release_sandbox/calllog.py), with its DescribeServices among them.
 
-A second run is at the seed's timings (HealthyThreshold 2 x Interval 30 s,
-draining 300 s, 2 tasks) on the virtual clock: `release deploy` runs in-process
-and its calls are counted on the server; the boto3 waiter (15 s) and fabfuel
-cannot sleep on the virtual clock, so their figures are computed from their
-documented poll intervals and calls per poll (botocore's services_stable: one
-DescribeServices every 15 s; fabfuel's `ecs deploy`: DescribeServices every
-second, plus ListTasks and DescribeTasks once one deployment is left) applied to
-the same rollout's moments, recorded tick by tick from the emulator.
+The same rollout at the seed's timings, on the virtual clock, is bench/seed_timings.py.
 
-Targets for `release deploy`: lag <= 2 s, zero premature "done"; fast run: at
-most 1/3 of the DescribeServices of the observers polling every second (all
-calls are shown beside them); seed run: total calls <= the 15 s waiter's
-DescribeServices and <= 1/3 of fabfuel's.
+Targets for `release deploy`: lag <= 2 s, zero premature "done", at most 1/3 of
+the DescribeServices of the observers polling every second (all calls are shown
+beside them).
 
-    .venv/bin/python bench/wait.py [--interval 5] [--draining 5] [--no-seed]
+    .venv/bin/python bench/wait.py [--interval 5] [--draining 5]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -50,8 +41,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CLUSTER, SERVICE, LB, CONTAINER = "AkkaCluster", "akka-firehose-service", "akkaElb", "akka-firehose"
-SPEC = "environments/sandbox/services/akka-firehose.json"
+from _rollout import CLUSTER, SERVICE, pin, prepare_repo, primary_id, truly_stable  # noqa: E402
+
+CONTAINER = "akka-firehose"
 TARGET_LAG, TARGET_CALL_RATIO = 2.0, 1 / 3
 
 
@@ -69,50 +61,6 @@ class Truth(threading.Thread):
         while not self.stop.wait(0.05):
             if self.stable_at is None and truly_stable(self.sandbox, self.before):
                 self.stable_at = time.time()
-
-
-def truly_stable(sandbox: Any, before_deployment: str) -> bool:
-    from moto.backends import get_backend
-
-    emulator = sandbox.emulator
-    with emulator.lock:
-        backend = get_backend("ecs")[sandbox.account][sandbox.region]
-        service = backend.services.get(f"{CLUSTER}:{SERVICE}")
-        if service is None or len(service.deployments) != 1:
-            return False
-        primary = service.deployments[0]
-        if primary["id"] == before_deployment:
-            return False
-        revision = primary["taskDefinition"]
-        tasks = [t for t in backend.tasks.get(CLUSTER, {}).values()
-                 if t.group == f"service:{SERVICE}" and t.last_status != "STOPPED"]
-        if any(t.task_definition_arn != revision for t in tasks):
-            return False
-        running = [t for t in tasks if t.last_status == "RUNNING" and t.desired_status == "RUNNING"]
-        if len(running) != service.desired_count:
-            return False
-        health = {h["InstanceId"]: h for h in emulator.instance_health(LB, [])}
-        if any("deregistration" in h["Description"] for h in health.values()):
-            return False
-        instances = {ci.container_instance_arn: ci.ec2_instance_id
-                     for ci in backend.container_instances.get(CLUSTER, {}).values()}
-        return all(health.get(instances.get(t.container_instance_arn), {}).get("State")
-                   == "InService" for t in running)
-
-
-def primary_id(sandbox: Any) -> str:
-    ecs = sandbox.client("ecs")
-    service = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
-    return next(d["id"] for d in service["deployments"] if d["status"] == "PRIMARY")
-
-
-def pin(sandbox: Any, tag: str) -> str:
-    digest = sandbox.put_image(tag)
-    path = sandbox.repo / SPEC
-    doc = json.loads(path.read_text())
-    doc["image"].update(tag=tag, digest=digest)
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    return digest
 
 
 def new_revision(sandbox: Any, tag: str) -> str:
@@ -196,22 +144,11 @@ def run_fabfuel(sandbox: Any) -> bool:
     return result.returncode == 0
 
 
-def prepare_repo(repo: Path, interval: int, draining: int) -> None:
-    env_path = repo / "environments" / "sandbox" / "environment.json"
-    doc = json.loads(env_path.read_text())
-    doc["loadBalancer"]["healthCheck"].update(interval=interval, healthyThreshold=2,
-                                              unhealthyThreshold=2, timeout=3)
-    doc["loadBalancer"]["connectionDraining"].update(enabled=True, timeout=draining)
-    env_path.write_text(json.dumps(doc, indent=2) + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--interval", type=int, default=5,
                         help="ELB health check interval (s; the ELB minimum is 5)")
     parser.add_argument("--draining", type=int, default=5, help="connection draining (s)")
-    parser.add_argument("--no-seed", action="store_true",
-                        help="skip the run at the seed's timings (virtual clock)")
     args = parser.parse_args(argv)
 
     from release.core.clock import RealClock
@@ -233,12 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                                 run_waiter(sandbox, None)))
             rows.append(observe("boto3 services_stable (1 s)", sandbox, run_waiter(sandbox, 1)))
             rows.append(observe("fabfuel ecs deploy", sandbox, lambda: run_fabfuel(sandbox)))
-    fast_ok = report(rows, args)
-    if args.no_seed:
-        return fast_ok
-    from seed_timings import run_at_seed_timings
-
-    return max(fast_ok, run_at_seed_timings(prepare_repo, pin))
+    return report(rows, args)
 
 
 def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> int:

@@ -1,110 +1,44 @@
 """The `release` command line: one thin function per verb, in release/commands/.
 
-`release --help` is the command run most often and it needs no verb: `main` prints
-HELP (what typer prints for it, kept equal by tests/core/test_cli_help.py) without
-importing typer, the verbs or anything they need. `release validate` with plain options
-(run on every commit) skips typer's parsing too (release/commands/validate.py,
-`direct_arguments`); everything else builds the typer app (`app`, made on first use).
-Verb modules import only typer at load time; boto3 and docker are imported inside the
-verbs that need them.
+The verbs, their modules and their help are one table, release/commands/verbs.py: the
+typer app is built from it (`app`, made on first use), and `release --help`, the
+command run most often, is printed from it without importing typer, the verbs or
+anything they need (what typer prints, kept equal by tests/core/test_cli_help.py).
+`release validate` with plain options (run on every commit) skips typer's parsing too
+(release/commands/validate.py, `direct_arguments`). Verb modules import only typer at
+load time; boto3 and docker are imported inside the verbs that need them.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
 
-HELP = """\
-Usage: release [OPTIONS] COMMAND [ARGS]...
-
-  Validate, build, register and release Amazon ECS services from a git config
-  repository.
-
-Options:
-  --install-completion  Install completion for the current shell.
-  --show-completion     Show completion for the current shell, to copy it or
-                        customize the installation.
-  --help                Show this message and exit.
-
-Commands:
-  validate   Validate the documents against the schemas and...
-  build      Build the service's images (tag = git commit of each...
-  plan       Show what a release would change: the diff, the API calls in...
-  preflight  Check before any change that a release can succeed: roles,...
-  deploy     Release the services of an environment: register, update,...
-  rollback   Roll a service back to the revision live before the current...
-  status     Show the live state of a service: revision and its release...
-  history    List the release ledger: every release, restore and rollback...
-  unlock     Remove the lock of a service that deploy, rollback or apply...
-  changed    List the (env, service) pairs a commit range changes in...
-  apply      Release what a commit range changed, in promotion order;...
-  promote    Pin a service to an image by rewriting only the pin in its...
-  verify     Run the smoke checks of an environment's services (GET...
-  bootstrap  Create or repair the platform an environment runs on: IAM...
-  init       Write taskdefs/, the service spec and (when missing)...
-  logs       Show a service's container log lines (awslogs driver): its...
-  continue   Continue (or with --rollback, roll back) a deployment paused...
-  run        Run one task with a command (a migration), wait for it, exit...
-  sandbox    Local AWS sandbox (moto + ECS emulator + registry).
-"""
+from release.commands.verbs import SUMMARY, VERBS, overview
 
 
 def build_app() -> Any:
-    """The typer app with every verb (one line each)."""
+    """The typer app with every verb of the table, in its order."""
     import typer
-
-    from release.commands import (
-        apply,
-        bootstrap,
-        build,
-        changed,
-        continue_,
-        deploy,
-        history,
-        init,
-        lock,
-        logs,
-        plan,
-        preflight,
-        promote,
-        rollback,
-        run,
-        sandbox,
-        status,
-        validate,
-        verify,
-    )
 
     app = typer.Typer(
         name="release",
-        help="Validate, build, register and release Amazon ECS services from a git config "
-        "repository.",
+        help=SUMMARY,
         no_args_is_help=True,
         add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
     )
-
-    app.command("validate")(validate.validate)
-    app.command("build")(build.build)
-    app.command("plan")(plan.plan)
-    app.command("preflight")(preflight.preflight)
-    app.command("deploy")(deploy.deploy)
-    app.command("rollback")(rollback.rollback)
-    app.command("status")(status.status)
-    app.command("history")(history.history)
-    app.command("unlock")(lock.unlock)
-    app.command("changed")(changed.changed)
-    app.command("apply")(apply.apply)
-    app.command("promote")(promote.promote)
-    app.command("verify")(verify.verify)
-    app.command("bootstrap")(bootstrap.bootstrap)
-    app.command("init")(init.init)
-    app.command("logs")(logs.logs)
-    app.command("continue")(continue_.continue_)
-    app.command("run", context_settings={"allow_interspersed_args": False})(run.run)
-    app.add_typer(sandbox.app, name="sandbox")
+    for verb in VERBS:
+        found = getattr(importlib.import_module(f"release.commands.{verb.module}"),
+                        verb.attribute)
+        if verb.group:
+            app.add_typer(found, name=verb.name, help=verb.help)
+        else:
+            settings = None if verb.interspersed else {"allow_interspersed_args": False}
+            app.command(verb.name, help=verb.help, context_settings=settings)(found)
     return app
 
 
@@ -118,7 +52,7 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     if sys.argv[1:] == ["--help"]:
-        sys.stdout.write(HELP)
+        sys.stdout.write(overview())
         return
     if sys.argv[1:2] == ["validate"] and not any(k.endswith("_COMPLETE") for k in os.environ):
         from release.commands import validate  # plain options: read without typer's parsing

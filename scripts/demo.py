@@ -232,11 +232,11 @@ class Demo:
         """
         import docker
 
-        from release.adapters import image
+        from release.adapters import ecr_images
         from release.core import config
 
         env = config.load_repo(self.repo, [ENV]).environment(ENV)
-        auth = image.ecr_login(image.ecr_clients(env), env)
+        auth = ecr_images.ecr_login(ecr_images.ecr_clients(env), env)
         client = docker.from_env()
         repository, digest = ref.split("@", 1)
         client.images.pull(repository, tag=digest, auth_config=auth.auth_config())

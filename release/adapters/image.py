@@ -15,31 +15,41 @@ Used by `release build`, the demo and the Jenkins pipeline. Rules it keeps:
   to ~/.docker/config.json and never printed.
 - The docker SDK does not raise when a push fails: failures arrive as
   `error`/`errorDetail` items in the stream. Every one of them fails the push.
+
+This module is the flow and git's side (the tag); the engine's side is
+adapters/docker_engine.py, ECR's adapters/ecr_images.py.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
-import json
-import os
-import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from release.adapters.docker_engine import (
+    build_image,
+    docker_client,
+    docker_host_description,
+    engine_lost_errors,
+    push_image,
+    short_error,
+)
+from release.adapters.ecr_images import (
+    RegistryAuth,
+    confirm_digest,
+    ecr_clients,
+    ecr_login,
+    existing_digest,
+)
 from release.core.clock import Clock, default_clock
 from release.core.config import Environment
 from release.core.errors import InvalidInput, Unreachable
-from release.output.events import OutputFormat, Reporter
+from release.output.events import Reporter
 
-DEFAULT_DOCKER_SOCKET = "unix:///var/run/docker.sock"
-CONFIRM_TIMEOUT_S = 10.0  # how long ECR may take to list a pushed image (the sandbox mirrors)
-CONFIRM_INTERVAL_S = 0.2
-ECR_MAX_ATTEMPTS = 5
 OCI = "org.opencontainers.image"
 
 
@@ -52,22 +62,6 @@ class Revision:
     dirty: bool
     source: str  # where the source lives (remote URL, else the context path in its repo)
     context: Path
-
-
-@dataclass(frozen=True)
-class RegistryAuth:
-    """Decoded ECR login; repr hides the password so it cannot leak into logs."""
-
-    registry: str
-    username: str
-    password: str
-
-    def __repr__(self) -> str:
-        return f"RegistryAuth(registry={self.registry!r}, username={self.username!r})"
-
-    def auth_config(self) -> dict[str, str]:
-        return {"username": self.username, "password": self.password,
-                "serveraddress": self.registry}
 
 
 @dataclass
@@ -186,336 +180,6 @@ def oci_labels(revision: Revision, created: float) -> dict[str, str]:
     }
 
 
-# -- the Docker engine ---------------------------------------------------------------------
-
-
-def docker_host_description() -> str:
-    """Where the SDK looks for the engine, said the way a person can check it."""
-    host = os.environ.get("DOCKER_HOST")
-    if host:
-        return f"{host} (from $DOCKER_HOST)"
-    return f"{DEFAULT_DOCKER_SOCKET} (the default socket; $DOCKER_HOST is not set)"
-
-
-def docker_client(timeout: int = 120) -> Any:
-    """A connected docker SDK client, or exit 5 saying where the engine was looked for."""
-    import docker
-    import docker.errors
-    import requests
-
-    try:
-        client = docker.from_env(timeout=timeout)
-        client.ping()
-        return client
-    except (docker.errors.DockerException, requests.exceptions.RequestException,
-            OSError) as exc:
-        raise Unreachable(
-            f"no Docker engine answers at {docker_host_description()}: {_short(exc)}",
-            "start the engine (scripts/engine.sh start prints the DOCKER_HOST to export), "
-            "or point DOCKER_HOST at a running one, e.g. unix:///path/to/docker.sock",
-        ) from None
-
-
-def engine_lost_errors() -> tuple[type[BaseException], ...]:
-    """What the SDK raises when the engine goes away mid-stream (dockerd killed, socket closed):
-    urllib3's ProtocolError from the chunked stream, requests' wrappers of it, a reset."""
-    import http.client
-
-    import docker.errors
-    import requests
-    import urllib3.exceptions
-
-    return (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
-            http.client.HTTPException, ConnectionError, docker.errors.DockerException)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]
-
-
-STEP_RE = re.compile(r"^Step \d+/\d+ : .*")
-
-
-def build_image(client: Any, context: Path, image: str, labels: dict[str, str],
-                buildargs: dict[str, str], reporter: Reporter,
-                dockerfile_name: str | None = None) -> str:
-    """docker build, streaming every output line; a failing step ends with exit 1.
-
-    `dockerfile_name` is the pin's build.dockerfile, relative to the context."""
-    import tempfile
-
-    import docker.errors
-
-    dockerfile = context / (dockerfile_name or "Dockerfile")
-    if not dockerfile.is_file():
-        raise InvalidInput(f"the build context {context} has no {dockerfile_name or 'Dockerfile'}",
-                           "add one, or point the service's build.context (and "
-                           "build.dockerfile) at the right file")
-    with tempfile.TemporaryDirectory(prefix="release-build-") as scratch:
-        # The labels go in as one LABEL instruction appended to a copy of the Dockerfile
-        # (the engine's `labels` parameter adds one build step per label, a second each).
-        # A Dockerfile outside the context is sent along by the SDK, as `docker build -f`.
-        labelled = Path(scratch) / "Dockerfile"
-        labelled.write_text(with_labels(dockerfile.read_text(), labels))
-        build = BuildStream(reporter)
-        try:
-            stream = client.api.build(path=str(context), dockerfile=str(labelled), tag=image,
-                                      buildargs=buildargs, rm=True, forcerm=True, pull=False,
-                                      decode=True)
-            build.follow(stream)
-        except docker.errors.APIError as exc:
-            build.error = str(exc.explanation or exc)
-        except docker.errors.DockerException as exc:
-            raise Unreachable(f"the Docker engine failed during the build: {_short(exc)}",
-                              "check the engine at " + docker_host_description()) from None
-    if build.error:
-        raise _build_failure(context, build.step, build.error)
-    return build.image_id or client.images.get(image).id
-
-
-def with_labels(dockerfile_text: str, labels: dict[str, str]) -> str:
-    """The Dockerfile with one LABEL instruction at the end (it applies to the final stage)."""
-    pairs = " ".join(f"{key}={json.dumps(value)}" for key, value in sorted(labels.items()))
-    return dockerfile_text.rstrip("\n") + f"\nLABEL {pairs}\n"
-
-
-class BuildStream:
-    """Follows the engine's build stream: output lines to the reporter, the current step,
-    the image id, and the first error (the engine reports failures inside the stream)."""
-
-    def __init__(self, reporter: Reporter) -> None:
-        self.reporter = reporter
-        self.step = ""
-        self.image_id = ""
-        self.error = ""
-
-    def follow(self, stream: Any) -> None:
-        for item in stream:
-            for line in str(item.get("stream", "")).splitlines():
-                if not line.strip():
-                    continue
-                if STEP_RE.match(line):
-                    self.step = line
-                self.reporter.emit("build.output", line, "dim")
-            aux = item.get("aux")
-            if isinstance(aux, dict) and aux.get("ID"):
-                self.image_id = aux["ID"]
-            if "error" in item or "errorDetail" in item:
-                detail = item.get("errorDetail") or {}
-                self.error = str(item.get("error") or detail.get("message")
-                                 or "unknown error").strip()
-                return
-
-
-def _build_failure(context: Path, step: str, message: str) -> InvalidInput:
-    where = f"at {step}" if step else "before the first step"
-    hint = "fix that step of the Dockerfile (or the files it uses) and build again"
-    missing = re.search(r"stat ([^:]+): file does not exist", message)
-    makefile = context / "Makefile"
-    if missing and makefile.is_file() and missing.group(1) in makefile.read_text():
-        folder = os.path.relpath(context)
-        folder = str(context) if folder.startswith("..") else folder
-        hint = (f"{missing.group(1)} is made by the context's Makefile: run `make -C {folder}`, "
-                "then build again")
-    return InvalidInput(f"docker build failed {where}: {message}", hint)
-
-
-# -- ECR -----------------------------------------------------------------------------------
-
-
-def ecr_clients(env: Environment) -> Any:
-    """Clients for the build's few ECR calls: fewer retries than deploys use, so an
-    unreachable ECR fails a pipeline stage in seconds instead of half a minute."""
-    import botocore.config
-
-    from release.adapters.aws import RETRY_CONFIG, connect
-
-    retries = botocore.config.Config(retries={"mode": "adaptive",
-                                              "max_attempts": ECR_MAX_ATTEMPTS})
-    return connect(env, config=RETRY_CONFIG.merge(retries))
-
-
-def ecr_login(aws: Any, env: Environment) -> RegistryAuth:
-    """Decode the ECR token in memory; the host comes from proxyEndpoint unless overridden."""
-    from release.adapters.aws import aws_errors
-
-    # No registryIds: the ECR model deprecates it ("specifying a registry ID doesn't change
-    # the permissions scope of the authorization token"); connect() has made sure the
-    # caller's default registry is the environment's account.
-    with aws_errors(env, "getting an ECR authorization token"):
-        data = aws.ecr.get_authorization_token()["authorizationData"][0]
-    try:
-        username, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
-    except (ValueError, UnicodeDecodeError):
-        raise Unreachable("ECR returned an authorization token that does not decode to "
-                          "user:password", "retry; if it persists, check the ECR endpoint") \
-            from None
-    endpoint = data.get("proxyEndpoint", "")
-    host = env.registry_override or urlparse(endpoint).netloc or endpoint or env.registry
-    return RegistryAuth(registry=host, username=username, password=password)
-
-
-def existing_digest(aws: Any, env: Environment, tag: str, repository: str | None = None
-                    ) -> str | None:
-    """The digest ECR holds under `tag` in `repository` (default: the environment's), None
-    when absent; a missing repository is exit 5."""
-    import botocore.exceptions
-
-    from release.adapters.aws import aws_errors, error_code
-
-    repository = repository or env.ecr_repository
-    with aws_errors(env, f"looking up {repository}:{tag} in ECR"):
-        try:
-            found = aws.ecr.describe_images(registryId=env.account,
-                                            repositoryName=repository,
-                                            imageIds=[{"imageTag": tag}])["imageDetails"]
-        except botocore.exceptions.ClientError as exc:
-            code = error_code(exc)
-            if code == "ImageNotFoundException":
-                return None
-            if code == "RepositoryNotFoundException":
-                raise Unreachable(
-                    f"the ECR repository {repository!r} does not exist "
-                    f"(account {env.account}, {env.region})",
-                    f"create it with `release bootstrap --env {env.name}`",
-                ) from None
-            raise
-    return found[0]["imageDigest"] if found else None
-
-
-def confirm_digest(aws: Any, env: Environment, tag: str, digest: str,
-                   clock: Clock | None = None, timeout: float = CONFIRM_TIMEOUT_S,
-                   repository: str | None = None) -> None:
-    """ECR must list the pushed tag with the digest the push reported (polls on the clock)."""
-    clock = clock or default_clock()
-    repository = repository or env.ecr_repository
-    deadline = clock.now() + timeout
-    while True:
-        listed = existing_digest(aws, env, tag, repository)
-        if listed is not None:
-            if listed != digest:
-                raise Unreachable(
-                    f"ECR lists {repository}:{tag} with digest {listed}, "
-                    f"but the push reported {digest}",
-                    "the tag was pushed concurrently by someone else; "
-                    "check `aws ecr describe-images` and build again",
-                )
-            return
-        if clock.now() >= deadline:
-            raise Unreachable(
-                f"ECR does not list {repository}:{tag} {timeout:.0f} s after the push",
-                "check the registry and ECR; the push itself reported " + digest,
-            )
-        clock.sleep(CONFIRM_INTERVAL_S)
-
-
-# -- push ----------------------------------------------------------------------------------
-
-AUTH_WORDS = ("unauthorized", "authentication required", "denied", "no basic auth",
-              "forbidden", "authorization")
-
-
-def push_image(client: Any, repository_uri: str, tag: str, auth: RegistryAuth,
-               reporter: Reporter) -> str:
-    """Push with per-request credentials; return the digest from the stream's aux."""
-    import docker.errors
-
-    digest = ""
-    errors: list[str] = []
-    progress = PushProgress(reporter)
-    try:
-        with progress:
-            stream = client.api.push(repository_uri, tag=tag, stream=True, decode=True,
-                                     auth_config=auth.auth_config())
-            for item in stream:
-                if "error" in item or "errorDetail" in item:
-                    detail = item.get("errorDetail") or {}
-                    errors.append(str(item.get("error") or detail.get("message")
-                                      or "unknown error").strip())
-                    continue
-                aux = item.get("aux")
-                if isinstance(aux, dict) and aux.get("Digest"):
-                    digest = aux["Digest"]
-                progress.update(item)
-    except docker.errors.APIError as exc:
-        errors.append(str(exc.explanation or exc))
-    except docker.errors.DockerException as exc:
-        errors.append(_short(exc))
-    if errors:
-        message = "; ".join(dict.fromkeys(errors))
-        message = message.replace(auth.password, "***")
-        if any(word in message.lower() for word in AUTH_WORDS):
-            raise Unreachable(
-                f"the registry {auth.registry} refused the ECR credentials: {message}",
-                "check that the ECR token is for this account/region and that your "
-                "credentials may push (ecr:InitiateLayerUpload, ecr:PutImage)",
-            )
-        raise Unreachable(f"pushing {repository_uri}:{tag} failed: {message}",
-                          f"check that the registry {auth.registry} is reachable and retry")
-    if not digest:
-        raise Unreachable(f"the push of {repository_uri}:{tag} reported no digest",
-                          "retry the build; check the engine's log if it persists")
-    return digest
-
-
-class PushProgress:
-    """Push progress: a rich bar per layer on a terminal, one line per layer change otherwise."""
-
-    def __init__(self, reporter: Reporter) -> None:
-        self.reporter = reporter
-        self.live = reporter.format is OutputFormat.text and reporter.is_tty
-        self._progress: Any = None
-        self._tasks: dict[str, Any] = {}
-        self._last_status: dict[str, str] = {}
-
-    def __enter__(self) -> PushProgress:
-        if self.live:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                      DownloadColumn(), TimeRemainingColumn(),
-                                      console=self.reporter.console, transient=False)
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def update(self, item: dict[str, Any]) -> None:
-        status = str(item.get("status", "")).strip()
-        layer = item.get("id")
-        if not status:
-            return
-        if not layer:  # repository-level lines: "The push refers to ...", "<tag>: digest: ..."
-            self.reporter.emit("push.status", status)
-            return
-        if self._progress is not None:
-            detail = item.get("progressDetail") or {}
-            if layer not in self._tasks:
-                self._tasks[layer] = self._progress.add_task(f"{layer} {status}", total=None)
-            task = self._tasks[layer]
-            fields: dict[str, Any] = {"description": f"{layer} {status}"}
-            if detail.get("total"):
-                fields.update(total=max(detail["total"], detail.get("current", 0)),
-                              completed=detail.get("current", 0))
-            if status in ("Pushed", "Layer already exists"):
-                fields["completed"] = self._progress.tasks[task].total or 1
-                fields["total"] = fields["completed"]
-            self._progress.update(task, **fields)
-            return
-        if self._last_status.get(layer) != status:  # plain: only status changes, not bytes
-            self._last_status[layer] = status
-            self.reporter.emit("push.layer", f"{layer}: {status}", layer=layer, status=status)
-
-
 # -- the whole flow ------------------------------------------------------------------------
 
 
@@ -583,7 +247,7 @@ def build_and_push(env: Environment, context: Path | BuildRequest, reporter: Rep
     except engine_lost_errors() as exc:
         raise Unreachable(
             f"lost the Docker engine at {docker_host_description()} while building or pushing "
-            f"{result.image}: {type(exc).__name__}: {_short(exc)}",
+            f"{result.image}: {type(exc).__name__}: {short_error(exc)}",
             "check that dockerd still runs (`docker info`; it may have been restarted or run "
             "out of memory or disk), then run the same build again: nothing was pushed "
             "unless `pushed` was printed") from None

@@ -26,7 +26,8 @@ from typing import Any
 import botocore.exceptions
 
 from release.core import tfstate
-from release.core.templates import Missing, Parameter, Reference, Sources
+from release.core.missing import Missing
+from release.core.templates import Parameter, Reference, Sources
 
 SSM_BATCH = 10  # GetParameters: "Names ... max 10" (botocore's ssm model, ParameterNameList)
 MAX_STATE_BYTES = 256 * 1024 * 1024  # a state this large is not a state file

@@ -41,7 +41,6 @@ def apply(since: SinceOption, until: UntilOption = "HEAD", env: EnvsOption = Non
           approved: ApprovedOption = False, summary: SummaryOption = None,
           notify: NotifyOption = None, format: FormatOption = OutputFormat.text,
           repo: RepoOption = None) -> None:
-    """Release what a commit range changed, in promotion order; stop at the first failure."""
     from release.engine.apply import apply_range
     from release.engine.notify import notifications
 

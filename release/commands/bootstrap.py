@@ -13,7 +13,6 @@ from release.commands.common import (
     RepoOption,
     find_repo,
     handles_errors,
-    load_valid_repo,
 )
 from release.core.errors import UsageError
 from release.output.events import OutputFormat, Reporter
@@ -38,15 +37,9 @@ def bootstrap(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """Create or repair the platform an environment runs on: IAM roles and policies, the
-    classic ELB, the ECS cluster, every ECR repository its services pin (and with
-    --instances, EC2 instances).
-
-    Reads what exists, plans only the missing or drifted calls with a reason each, shows
-    the plan, asks, then applies in order. Running it again plans 0 changes.
-    """
+    from release.engine.validate import load_valid
     reporter = Reporter(format)
-    config_repo = load_valid_repo(find_repo(repo), [env], reporter)
+    config_repo = load_valid(find_repo(repo), [env])
     environment = config_repo.environment(env)
 
     from release.adapters.aws import Aws

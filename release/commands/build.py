@@ -18,7 +18,6 @@ from release.commands.common import (
     RepoOption,
     find_repo,
     handles_errors,
-    load_valid_repo,
     service_names,
 )
 from release.output.events import OutputFormat, Reporter
@@ -55,21 +54,13 @@ def build(
     format: FormatOption = OutputFormat.text,  # noqa: A002 (the option is called --format)
     repo: RepoOption = None,
 ) -> dict[str, Any]:
-    """Build the service's images (tag = git commit of each context) and push them to ECR.
-
-    Every pinned container with a build context is built (or the one --container
-    names). When a tag is already in its repository nothing is built or pushed for
-    it: the existing digest is returned. The JSON result lists every container's
-    image (`images`); its top-level fields are the primary container's. Exit 1 for a
-    failing Dockerfile step or a dirty tree, 5 when the engine, ECR or the registry
-    cannot be reached or refuse the login.
-    """
     from release.engine.build import build as build_service
     from release.engine.build import describe
+    from release.engine.validate import load_valid
 
     reporter = Reporter(format)
     root = find_repo(repo)
-    config_repo = load_valid_repo(root, [env], reporter)
+    config_repo = load_valid(root, [env])
     results = build_service(root, config_repo, env, service, context, reporter, push=push,
                             allow_dirty=allow_dirty, container=container)
     message = ("\n\n".join("\n".join(describe(r)) for r in results)

@@ -20,11 +20,10 @@ def changed(
     format: FormatOption = OutputFormat.text,
     repo: RepoOption = None,
 ) -> None:
-    """List the (env, service) pairs a commit range changes in effect, in promotion order."""
-    from release.engine.changed import changes_in_range, span
+    from release.engine.changed import changed_between, span
 
     reporter = Reporter(format)
-    change_set = changes_in_range(find_repo(repo), since, until, reporter)
+    change_set = changed_between(find_repo(repo), since, until)
     changes, shown = change_set.changes, span(change_set)
     if changes or reporter.format is not OutputFormat.text:  # machines always get the rows
         reporter.table(f"changed in effect: {shown}", ["env", "service", "change", "why", "file"],

@@ -16,7 +16,6 @@ import typer.exceptions
 from release.core.errors import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
-    InvalidInput,
     ReleaseError,
     Signalled,
 )
@@ -24,6 +23,7 @@ from release.internal import internal_error
 from release.output.events import RESUME_SHOWN, OutputFormat, Reporter
 
 F = TypeVar("F", bound=Callable[..., Any])
+SHOWN_FINDINGS = 20  # documents that do not validate: the first findings, then the error
 
 RepoOption = Annotated[
     Path | None,
@@ -148,6 +148,9 @@ def handles_errors(fn: F, *, junit: bool = False) -> F:
         try:
             return fn(*args, **kwargs)
         except ReleaseError as exc:
+            for finding in getattr(exc, "findings", [])[:SHOWN_FINDINGS]:  # InvalidDocuments
+                fields = {k: v for k, v in finding.as_dict().items() if k != "message"}
+                reporter.emit("validate.finding", finding.one_line(), "error", **fields)
             reporter.error(exc.message, exc.hint, exc.where, exit_code=exc.exit_code)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:
@@ -165,115 +168,6 @@ def handles_errors(fn: F, *, junit: bool = False) -> F:
                 signal.signal(number, handler)
 
     return wrapper  # type: ignore[return-value]
-
-
-def load_valid_repo(repo: Path, envs: list[str] | None, reporter: Reporter):
-    """Validate (schemas + rules) and load; any error ends the command with exit 1 before AWS."""
-    from release.adapters.apicheck import register_task_definition_problems
-    from release.core import config, validate
-
-    for name in envs or []:
-        require_environment(repo, name)
-    report = validate.validate_repo(repo, envs, api_check=register_task_definition_problems)
-    if report.errors:
-        _refuse(reporter, report.errors, f"the config repository has {len(report.errors)} "
-                "validation error(s)", "run `release validate` for the full report, fix the "
-                "documents, and retry; nothing was changed in AWS")
-    try:
-        return config.load_repo(repo, envs)
-    except config.UnknownName as exc:
-        raise InvalidInput(exc.message, exc.hint) from None
-
-
-def _refuse(reporter: Reporter, errors: list[Any], message: str, hint: str) -> None:
-    """Show the first findings (file#pointer: what (rule)) and end with exit 1."""
-    for finding in errors[:20]:
-        fields = {k: v for k, v in finding.as_dict().items() if k != "message"}
-        reporter.emit("validate.finding", finding.one_line(), "error", **fields)
-    more = len(errors) - 20
-    raise InvalidInput(message + (f" ({more} more not shown)" if more > 0 else ""), hint)
-
-
-def require_environment(repo: Path, env: str) -> None:
-    """Exit 1 with the known names when `env` is not a folder under environments/."""
-    from release.core import config
-
-    docs = config.discover(repo)
-    known = docs.environments
-    links = [rel for rel in docs.outside
-             if rel in (config.ENVIRONMENTS_DIR, f"{config.ENVIRONMENTS_DIR}/{env}",
-                        f"{config.ENVIRONMENTS_DIR}/{env}/environment.json")]
-    if env not in known and links:
-        raise InvalidInput(f"{links[0]} is a symbolic link that leads outside the repository "
-                           f"(to {docs.outside[links[0]]}); release does not read it",
-                           config.LINK_FIX)
-    if env not in known:
-        raise InvalidInput(
-            f"unknown environment {env!r}",
-            f"environments in {repo}: {', '.join(sorted(known)) or 'none'} "
-            "(folders under environments/)",
-        )
-
-
-def load_environment_repo(repo: Path, env: str, service: str | None = None,
-                          reporter: Reporter | None = None):
-    """One environment's documents, for operations that must work at 3 a.m. (rollback,
-    status, history) even when someone broke an unrelated document.
-
-    Refuses (exit 1, with the findings) only when a document the command reads is
-    broken: the environment's environment.json or the chosen service's spec (every
-    spec of the environment when no service is named). Anything else validation finds
-    (another service, a task definition, a rule that guards the next deploy) is shown
-    as a warning: a rollback goes back to a revision ECS already has.
-    """
-    from release.core import config, validate
-
-    require_environment(repo, env)
-    reporter = reporter or Reporter(OutputFormat.text)
-    report = validate.validate_repo(repo, [env])
-    docs = config.discover(repo, [env])
-    rel = validate.relative
-    specs = {rel(docs.root, path): path for (_, stem), path in docs.services.items()
-             if service is None or service in (stem, _service_name_of(path))}
-    if service is not None and not specs:  # perhaps the one asked for is too broken to name
-        specs = {rel(docs.root, path): path for path in docs.services.values()
-                 if rel(docs.root, path) in report.broken}
-    own = {rel(docs.root, docs.environments[env]), *specs}
-    blocking = [f for f in report.errors if f.file in own and f.file in report.broken]
-    if blocking:
-        where = f"{env}/{service}" if service else env
-        _refuse(reporter, blocking, f"the documents of {where} are broken "
-                f"({len(blocking)} error(s))", f"fix them (`release validate --env {env}`) and "
-                "retry; nothing was changed" + ("" if service else "; --service acts on one "
-                                                "service whose documents are fine"))
-    others = [f for f in report.errors if f not in blocking]
-    for finding in others[:5]:
-        reporter.emit("validate.finding", finding.one_line(), "warn", **{
-            k: v for k, v in finding.as_dict().items() if k != "message"})
-    if others:
-        reporter.emit("validate.summary", f"{len(others)} validation error(s) in git's "
-                      "documents do not stop this command (a deploy would refuse them); "
-                      "`release validate` lists them", "warn", errors=len(others))
-    try:
-        return config.load_repo(repo, [env], leave_out=report.broken)
-    except config.DocumentError as exc:  # changed since it was validated
-        raise InvalidInput(str(exc), "fix the document (`release validate`)") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput(f"the documents of {env} are incomplete ({exc})",
-                           "run `release validate` and fix them first") from None
-
-
-def _service_name_of(path: Path) -> str | None:
-    """The serviceName a spec declares, if it can be read at all."""
-    from release.core import config
-
-    try:
-        doc = config.read_json(path)
-    except config.DocumentError:
-        return None
-    block = doc.get("service") if isinstance(doc, dict) else None
-    name = block.get("serviceName") if isinstance(block, dict) else None
-    return name if isinstance(name, str) else None
 
 
 def handles_errors_with_junit(fn: F) -> F:

@@ -14,7 +14,6 @@ from release.commands.common import (
     ServiceOption,
     find_repo,
     handles_errors,
-    load_environment_repo,
 )
 from release.commands.service_options import NotifyOption, finish, reporter_for, specs_of
 from release.output.events import OutputFormat
@@ -32,13 +31,13 @@ def continue_(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """Continue (or with --rollback, roll back) a deployment paused at a lifecycle hook."""
     from release.engine.continue_ import continue_service
     from release.engine.notify import notifications
+    from release.engine.validate import load_environment
 
     root = find_repo(repo)
     with notifications(reporter_for(format), root, notify) as reporter:
-        config_repo = load_environment_repo(root, env, service, reporter)
+        config_repo = load_environment(root, env, service, reporter)
         outcomes = [continue_service(config_repo, spec, reporter,
                                      "ROLLBACK" if rollback else "CONTINUE")
                     for spec in specs_of(config_repo, env, service)]

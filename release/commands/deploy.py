@@ -14,7 +14,6 @@ from release.commands.common import (
     ServiceOption,
     find_repo,
     handles_errors,
-    load_valid_repo,
 )
 from release.commands.service_options import (
     NoRollbackOption,
@@ -42,14 +41,13 @@ def deploy(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """Release the services of an environment: register, update, wait until stable, roll back
-    on failure."""
     from release.engine import deploy as engine
     from release.engine.notify import notifications
+    from release.engine.validate import load_valid
 
     root = find_repo(repo)
     with notifications(reporter_for(format), root, notify) as reporter:
-        config_repo = load_valid_repo(root, [env], reporter)
+        config_repo = load_valid(root, [env])
         specs = specs_of(config_repo, env, service)
         if revision is not None:
             specs = [engine.with_revision(specs, revision, service)]

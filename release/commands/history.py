@@ -11,7 +11,6 @@ from release.commands.common import (
     ServiceOption,
     find_repo,
     handles_errors,
-    load_environment_repo,
 )
 from release.commands.service_options import LimitOption, reporter_for, specs_of
 from release.output.events import OutputFormat
@@ -27,12 +26,11 @@ def history(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """List the release ledger: every release, restore and rollback with its outcome, newest
-    first."""
     from release.engine.status import history_of
+    from release.engine.validate import load_environment
 
     reporter = reporter_for(format)
-    config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
+    config_repo = load_environment(find_repo(repo), env, service, reporter)
     for spec in specs_of(config_repo, env, service):
         found = history_of(config_repo, spec, limit)
         if format is OutputFormat.json:

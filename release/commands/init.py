@@ -28,8 +28,6 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite documents 
 def init(env: EnvOption, cluster: ClusterOption, service: NameOption,
          region: RegionOption = None, force: ForceOption = False, repo: RepoOption = None,
          format: FormatOption = OutputFormat.text) -> None:
-    """Write taskdefs/, the service spec and (when missing) environment.json from a live
-    service, normalised so that `release plan` on them reports no change."""
     from release.engine.init import init as run_init
     from release.output.events import Reporter
 

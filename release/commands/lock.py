@@ -18,7 +18,6 @@ from release.commands.common import (
     RepoOption,
     find_repo,
     handles_errors,
-    load_environment_repo,
     service_names,
 )
 from release.output.events import OutputFormat
@@ -42,13 +41,13 @@ def unlock(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """Remove the lock of a service that deploy, rollback or apply left behind."""
     from release.core.errors import EXIT_USAGE, InvalidInput
     from release.engine.unlock import confirm_live, read_lock, remove_lock
+    from release.engine.validate import load_environment
     from release.output.events import Reporter
 
     reporter = Reporter(format if format is OutputFormat.json else OutputFormat.text)
-    view = read_lock(load_environment_repo(find_repo(repo), env), env, service)
+    view = read_lock(load_environment(find_repo(repo), env), env, service)
     fields = {"env": env, "service": view.service}
     if view.current is None:
         reporter.emit("unlock.none", f"{view.where} is not locked; nothing to do", "success",

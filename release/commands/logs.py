@@ -12,7 +12,6 @@ from release.commands.common import (
     RepoOption,
     find_repo,
     handles_errors,
-    load_environment_repo,
     service_names,
 )
 from release.commands.service_options import reporter_for, specs_of
@@ -48,12 +47,11 @@ def logs(env: EnvOption, service: ServiceName, task: TaskOption = None,
          follow: FollowOption = False, since: SinceOption = None, lines: LinesOption = 20,
          container: ContainerOption = None, repo: RepoOption = None,
          format: FormatOption = OutputFormat.text) -> None:
-    """Show a service's container log lines (awslogs driver): its tasks' last lines, every
-    line since a moment, or new lines as they come."""
     from release.engine.logs import Options, show_logs
+    from release.engine.validate import load_environment
 
     since_seconds = _since(since)  # a usage error (exit 2) before anything is read
     reporter = reporter_for(format)
-    config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
+    config_repo = load_environment(find_repo(repo), env, service, reporter)
     spec = specs_of(config_repo, env, service)[0]
     show_logs(config_repo, spec, reporter, Options(task, since_seconds, follow, lines, container))

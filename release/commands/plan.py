@@ -10,7 +10,6 @@ from release.commands.common import (
     ServiceOption,
     find_repo,
     handles_errors,
-    load_valid_repo,
 )
 from release.commands.service_options import TimeoutOption, reporter_for, specs_of
 from release.output.events import OutputFormat
@@ -24,13 +23,12 @@ def plan(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """Show what a release would change: the diff, the API calls in order, the time budget,
-    and the preflight (exit 1 when a check finds a problem)."""
     from release.core.errors import InvalidInput
     from release.engine import deploy
+    from release.engine.validate import load_valid
 
     reporter = reporter_for(format)
-    config_repo = load_valid_repo(find_repo(repo), [env], reporter)
+    config_repo = load_valid(find_repo(repo), [env])
     planned = deploy.plan_services(config_repo, specs_of(config_repo, env, service), timeout)
     for one in planned:
         deploy.show_planned(one, reporter)

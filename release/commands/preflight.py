@@ -15,7 +15,6 @@ from release.commands.common import (
     ServiceOption,
     find_repo,
     handles_errors,
-    load_valid_repo,
 )
 from release.commands.service_options import reporter_for, specs_of
 from release.output.events import OutputFormat
@@ -40,13 +39,12 @@ def preflight(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """Check before any change that a release can succeed: roles, secrets, images, logs,
-    load balancer, capacity, alarms, scan gate."""
     from release.core.errors import InvalidInput
     from release.engine.preflight.service import check_service
+    from release.engine.validate import load_valid
 
     reporter = reporter_for(format)
-    config_repo = load_valid_repo(find_repo(repo), [env], reporter)
+    config_repo = load_valid(find_repo(repo), [env])
     specs = specs_of(config_repo, env, service)
     if revision and len(specs) > 1:
         raise InvalidInput("--revision names one revision: pick the service with --service",

@@ -49,10 +49,6 @@ def promote(
     format: FormatOption = OutputFormat.text,
     repo: RepoOption = None,
 ) -> None:
-    """Pin a service to an image by rewriting only the pin in its spec (commit, push it).
-
-    A service that builds several images pins one container (--container, default the
-    load balancer's) or, from a build report (@FILE) or --from, every one it pins."""
     from release.engine.promote_run import promote_and_push
 
     promote_and_push(find_repo(repo), Reporter(format), env, service, image, source, commit,

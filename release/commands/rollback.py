@@ -11,7 +11,6 @@ from release.commands.common import (
     ServiceOption,
     find_repo,
     handles_errors,
-    load_environment_repo,
 )
 from release.commands.service_options import (
     CommitOption,
@@ -39,14 +38,14 @@ def rollback(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """Roll a service back to the revision live before the current release (or --to)."""
     from release.core.errors import InvalidInput, UsageError
     from release.engine.notify import notifications
     from release.engine.rollback import rollback_services
+    from release.engine.validate import load_environment
 
     root = find_repo(repo)
     with notifications(reporter_for(format), root, notify) as reporter:
-        config_repo = load_environment_repo(root, env, service, reporter)
+        config_repo = load_environment(root, env, service, reporter)
         specs = specs_of(config_repo, env, service)
         if to and len(specs) > 1:
             raise InvalidInput("--to names one revision: pick the service with --service",

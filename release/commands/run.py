@@ -12,7 +12,6 @@ from release.commands.common import (
     RepoOption,
     find_repo,
     handles_errors,
-    load_environment_repo,
     service_names,
 )
 from release.output.events import OutputFormat
@@ -32,14 +31,14 @@ Command = Annotated[list[str], typer.Argument(help="The command, after `--`.")]
 def run(command: Command, env: EnvOption, service: ServiceName,
         container: ContainerOption = None, revision: RevisionOption = None,
         repo: RepoOption = None, format: FormatOption = OutputFormat.text) -> None:
-    """Run one task with a command (a migration), wait for it, exit with its exit code."""
     from release.core.config import UnknownName
     from release.core.errors import InvalidInput
     from release.engine.run import run as run_task
+    from release.engine.validate import load_environment
     from release.output.events import Reporter
 
     reporter = Reporter(format if format is OutputFormat.json else OutputFormat.text)
-    config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
+    config_repo = load_environment(find_repo(repo), env, service, reporter)
     try:
         spec = config_repo.services_of(env, service)[0]
     except UnknownName as exc:

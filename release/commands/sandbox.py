@@ -21,8 +21,7 @@ from release.output.events import OutputFormat, Reporter
 
 INSTALL_COMMAND = "pip install -e ./sandbox"  # from a checkout of the tool's repository
 
-app = typer.Typer(help="Local AWS sandbox (moto + ECS emulator + registry).",
-                  no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help: commands/verbs.py
 
 
 def _process() -> ModuleType:

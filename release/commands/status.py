@@ -11,7 +11,6 @@ from release.commands.common import (
     ServiceOption,
     find_repo,
     handles_errors,
-    load_environment_repo,
 )
 from release.commands.service_options import reporter_for, specs_of
 from release.output.events import OutputFormat
@@ -24,12 +23,11 @@ def status(
     repo: RepoOption = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """Show the live state of a service: revision and its release record, deployments, tasks,
-    ELB health, and drift from git."""
     from release.engine.status import statuses
+    from release.engine.validate import load_environment
 
     reporter = reporter_for(format)
-    config_repo = load_environment_repo(find_repo(repo), env, service, reporter)
+    config_repo = load_environment(find_repo(repo), env, service, reporter)
     for found in statuses(config_repo, specs_of(config_repo, env, service)):
         _render(reporter, found, details=format is not OutputFormat.json)
 

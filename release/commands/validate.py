@@ -50,7 +50,6 @@ def validate(
     output: OutputOption = None,
     strict: StrictOption = False,
 ) -> None:
-    """Validate the documents against the schemas and cross-document rules."""
     from release.core.errors import UsageError
     from release.engine.validate import validate as validate_documents
     from release.output.events import Reporter

@@ -21,7 +21,6 @@ from release.commands.common import (
     find_repo,
     finite,
     handles_errors,
-    load_valid_repo,
 )
 from release.output.events import OutputFormat, Reporter
 
@@ -49,11 +48,11 @@ def verify(
     format: FormatOption = OutputFormat.text,
     repo: RepoOption = None,
 ) -> None:
-    """Run the smoke checks of an environment's services (GET /api/healthcheck, ...)."""
+    from release.engine.validate import load_valid
     from release.engine.verify import CheckSettings, raise_for_outcome, run
 
     reporter = Reporter(format)
-    config_repo = load_valid_repo(find_repo(repo), [env], reporter)
+    config_repo = load_valid(find_repo(repo), [env])
     report = run(config_repo, env, service, base_url,
                  CheckSettings(retries, interval, timeout), reporter)
     reporter.table(f"smoke checks: {env}", ["service", "check", "request", "expect", "got",

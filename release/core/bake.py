@@ -30,7 +30,6 @@ INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
 # DescribeAlarms AlarmNames: "Member must have length less than or equal to 100"
 # (botocore model, AlarmNames max 100): more names take more calls.
 ALARM_NAMES_PER_CALL = 100
-MAX_MINUTES = 24 * 60  # a bake longer than a day is a typo (schema and rules agree)
 
 
 @dataclass(frozen=True)

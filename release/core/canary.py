@@ -20,6 +20,7 @@ from typing import Any
 
 from release.core.calls import ApiCall
 from release.core.config import Environment, ServiceSpec
+from release.core.deployments import short
 
 SUFFIX = "-canary"
 CANARY_OF_TAG = "release:canary-of"
@@ -135,7 +136,7 @@ def start_calls(env: Environment, spec: ServiceSpec, canary: Canary, revision: A
                      "desiredCount": canary.count,
                      "deploymentConfiguration": dict(DEPLOYMENT_CONFIGURATION)},
                     f"{why} (reusing the canary an interrupted release left on "
-                    f"{_rev(left_over.get('taskDefinition'))})", target=target)]
+                    f"{short(left_over.get('taskDefinition'))})", target=target)]
 
 
 def scale_down_call(env: Environment, name: str) -> ApiCall:
@@ -177,7 +178,3 @@ def removal_plan(env: Environment, spec: ServiceSpec, left_over: dict[str, Any] 
     name = canary_name(spec)
     return CanaryPlan(name, canary_of(spec), [], [scale_down_call(env, name),
                                                   delete_call(env, name)], left_over)
-
-
-def _rev(arn: Any) -> str:
-    return str(arn or "none").rsplit("/", 1)[-1]

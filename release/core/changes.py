@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from release.core import config
+from release.core import documents
 from release.core.config import Environment, ServiceSpec, TaskDefinition
 from release.core.render import pinned_images, render_taskdef
 
-DOCUMENT_DIRS = (config.ENVIRONMENTS_DIR, config.TASKDEFS_DIR, config.SCHEMAS_DIR)
+DOCUMENT_DIRS = (documents.ENVIRONMENTS_DIR, documents.TASKDEFS_DIR, documents.SCHEMAS_DIR)
 
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
 
@@ -35,7 +35,7 @@ def write_documents(files: dict[str, bytes], dest: Path) -> Path:
         target = dest / PurePosixPath(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    (dest / config.ENVIRONMENTS_DIR).mkdir(exist_ok=True)
+    (dest / documents.ENVIRONMENTS_DIR).mkdir(exist_ok=True)
     return dest
 
 
@@ -99,8 +99,8 @@ def revision_parts(env: Environment, spec: ServiceSpec) -> dict[str, Any]:
 
 def _parse(files: dict[str, bytes], rel: str) -> Any:
     try:
-        return config.parse_json(config.decode(files[rel], rel), rel)
-    except (KeyError, config.DocumentError):
+        return documents.parse_json(documents.decode(files[rel], rel), rel)
+    except (KeyError, documents.DocumentError):
         return None
 
 

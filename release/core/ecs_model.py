@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from release.core import config
+from release.core import documents
 
 FACTS = Path(__file__).with_name("ecs_model.json")
 TASK_DEFINITION = "TaskDefinition"
@@ -34,7 +34,7 @@ SERVICE = "Service"
 
 @cache
 def facts() -> dict[str, Any]:
-    return config.read_json(FACTS)  # the one document reader (bounded, errors explained)
+    return documents.read_json(FACTS)  # the one document reader (bounded, errors explained)
 
 
 def added_by_ecs(shape: str = TASK_DEFINITION) -> frozenset[str]:

@@ -16,14 +16,11 @@ from __future__ import annotations
 
 from release.core import lease as leases
 from release.core import records
+from release.core.deployments import short
 from release.core.errors import EXIT_INTERRUPTED, ReleaseError, Signalled
 
 MAX_REASON = 1000  # a reason longer than this is cut: the entry stays one small item
 OPEN_SCAN = 10  # an entry left in progress is among a service's newest few
-
-
-def short(arn: str | None) -> str:
-    return str(arn or "none").rsplit("/", 1)[-1]
 
 
 def outcome_of(exc: BaseException) -> tuple[str, str]:

@@ -8,6 +8,8 @@ exited non-zero), 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -43,6 +45,23 @@ class InvalidInput(ReleaseError):
     """Bad documents, unknown names, missing image: nothing was changed."""
 
     exit_code = EXIT_INVALID
+
+
+class InvalidDocuments(InvalidInput):
+    """Documents that do not validate, found before anything was changed.
+
+    One message shape for every verb: how many errors, in what, the first of them; the
+    findings travel along so the verb's error handler lists them (file#pointer: what).
+    """
+
+    def __init__(self, subject: str, findings: list[Any], fix: str = "") -> None:
+        first = findings[0].one_line() if findings else ""
+        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+        super().__init__(
+            f"{len(findings)} validation error(s) in {subject}: {first}{more}",
+            (fix or "run `release validate` for the full report, fix the documents, and "
+             "retry") + "; nothing was changed")
+        self.findings = list(findings)
 
 
 class UsageError(ReleaseError):

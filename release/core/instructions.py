@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from release.core.calls import ApiCall, Ref
+from release.core.deployments import short
 
 ROLLING = "rolling"  # ECS's rolling update, counted task by task (engine/wait.py)
 RELEASE, ROLLBACK = "release", "rollback"  # what a wait or a record is for
 
 
 def _rev(value: Any) -> str:
-    if isinstance(value, Ref):
-        return "the new revision"
-    return str(value or "none").rsplit("/", 1)[-1]
+    """A revision in a step's words: the one registered earlier in the list, or its ARN short."""
+    return "the new revision" if isinstance(value, Ref) else short(value)
 
 
 def _calls(calls: Sequence[ApiCall]) -> list[dict[str, Any]]:

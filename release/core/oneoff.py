@@ -60,10 +60,6 @@ def variant_family(family: str) -> str:
     return family + VARIANT_SUFFIX
 
 
-def is_variant_family(family: str) -> bool:
-    return family.endswith(VARIANT_SUFFIX)
-
-
 @dataclass(frozen=True)
 class Variant:
     """What the engine registers (or finds) for a one-off task of `source`."""

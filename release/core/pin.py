@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from release.core.errors import InvalidInput
 
@@ -206,3 +206,82 @@ def _insertion(text: str, members: list[Member], obj_start: int, obj_end: int,
     added = ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in pairs)
     return obj_start + 1, obj_end - 1, added
 
+
+class Registry(Protocol):
+    """Where an environment keeps its images (a config.Environment is one)."""
+
+    @property
+    def registry(self) -> str: ...
+
+    @property
+    def ecr_repository(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """Where a pinned container's image is built from: a repository-relative context folder."""
+
+    context: str
+    dockerfile: str | None = None
+    args: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any] | None) -> BuildSpec | None:
+        if not doc or not doc.get("context"):
+            return None
+        return cls(doc["context"], doc.get("dockerfile"), dict(doc.get("args", {})))
+
+
+@dataclass(frozen=True)
+class ImagePin:
+    """Which image one container runs: a tag and/or a digest in an ECR repository.
+
+    `repository` None means the environment's `ecr.repository`; `pointer` is where
+    the pin stands in its service spec (`/image` or `/images/<container>`), so a
+    finding or a rewrite names the right place.
+    """
+
+    container: str | None
+    tag: str | None
+    digest: str | None
+    repository: str | None = None
+    build: BuildSpec | None = None
+    pointer: str = "/image"
+
+    def repository_in(self, env: Registry) -> str:
+        """The ECR repository this pin's image lives in."""
+        return self.repository or env.ecr_repository
+
+    def uri_in(self, env: Registry) -> str:
+        """`<registry>/<repository>` of this pin in an environment."""
+        return f"{env.registry}/{self.repository_in(env)}"
+
+    def reference(self, repository_uri: str) -> str:
+        """`<registry>/<repo>@sha256:…` when pinned by digest, else `<registry>/<repo>:<tag>`."""
+        if self.digest:
+            return f"{repository_uri}@{self.digest}"
+        return f"{repository_uri}:{self.tag}"
+
+    def reference_in(self, env: Registry) -> str:
+        return self.reference(self.uri_in(env))
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], pointer: str, container: str | None = None,
+                 build: BuildSpec | None = None) -> ImagePin:
+        return cls(container or doc.get("container"), doc.get("tag"), doc.get("digest"),
+                   doc.get("repository"), build or BuildSpec.from_doc(doc.get("build")), pointer)
+
+
+def pins_of(doc: dict[str, Any]) -> tuple[ImagePin, ...]:
+    """A service spec's pins: `/images` (one per built container) or the single `/image`."""
+    if isinstance(doc.get("images"), dict):
+        pins = tuple(ImagePin.from_doc(pin, f"/images/{_escape(name)}", container=name)
+                     for name, pin in doc["images"].items() if isinstance(pin, dict))
+        if pins:
+            return pins
+    return (ImagePin.from_doc(doc.get("image", {}), "/image",
+                              build=BuildSpec.from_doc(doc.get("build"))),)
+
+
+def _escape(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")

@@ -19,6 +19,7 @@ from release.core.bake import Bake, bake_of, deployment_alarms, watched_alarms
 from release.core.calls import ApiCall, Ref
 from release.core.canary import CanaryPlan
 from release.core.config import Environment, ServiceSpec
+from release.core.deployments import short
 from release.core.diff import (
     SERVICE,
     TAGS,
@@ -47,7 +48,6 @@ __all__ = ["SERVICE", "TASKDEF", "Budget", "Change", "Drift", "Live", "ReleasePl
 # update this property" (UpdateService, loadBalancers and serviceRegistries).
 ONLY_WHEN_CHANGED = frozenset({"loadBalancers", "serviceRegistries"})
 
-NEW_REVISION = "<new revision>"
 REGISTER_KEY = "register"
 
 
@@ -246,7 +246,7 @@ def make_plan(env: Environment, spec: ServiceSpec, desired: dict[str, Any], live
                 params[key] = wanted[key]
         why = []
         if td_changes:
-            why.append(f"revision {_rev(spec.revision)}, registered elsewhere" if spec.revision
+            why.append(f"revision {short(spec.revision)}, registered elsewhere" if spec.revision
                        else "new revision")
         if settings:
             why.append("settings: " + ", ".join(sorted({c.path.split('.')[1] for c in settings})))
@@ -315,7 +315,7 @@ def rollback_plan(env: Environment, spec: ServiceSpec, live: Live, to_revision: 
     calls = [] if ecs_rolls_back else [
         ApiCall("ecs", "update_service", {"cluster": env.cluster, "service": spec.service_name,
                                           "taskDefinition": to_revision},
-                f"roll back from {_rev(live.revision_arn)} to {_rev(to_revision)}",
+                f"roll back from {short(live.revision_arn)} to {short(to_revision)}",
                 target=target)]
     after: list[Instruction] = [steps.TagRecord(
         to_revision, restored_from=live.revision_arn or "", tags=tuple(restored_tags))
@@ -331,7 +331,3 @@ def rollback_plan(env: Environment, spec: ServiceSpec, live: Live, to_revision: 
         recreate_changes=[], calls=calls, budget=budget, after_stable=after, count=count,
         wait=steps.Wait(spec.service_name, steps.ROLLING, budget.seconds, steps.ROLLBACK,
                         resumed=ecs_rolls_back))
-
-
-def _rev(arn: str | None) -> str:
-    return str(arn or "none").rsplit("/", 1)[-1]

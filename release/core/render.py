@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from release.core.config import ConfigRepo, Environment, ImagePin, ServiceSpec, TaskDefinition
+from release.core.config import ConfigRepo, Environment, ServiceSpec, TaskDefinition
+from release.core.pin import ImagePin
 
 
 def image_container(spec: ServiceSpec, taskdef: TaskDefinition) -> str:
@@ -29,11 +30,6 @@ def pinned_container(spec: ServiceSpec, pin: ImagePin, taskdef: TaskDefinition) 
         if lb.get("containerName"):
             return lb["containerName"]
     return taskdef.containers[0]["name"]
-
-
-def image_reference(env: Environment, spec: ServiceSpec) -> str:
-    """The primary pin's `<registry>/<repository>@sha256:…` (`:tag` when it has no digest yet)."""
-    return spec.image.reference_in(env)
 
 
 def pinned_images(env: Environment, spec: ServiceSpec, taskdef: TaskDefinition) -> dict[str, str]:

@@ -40,6 +40,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from release.core import tfstate
+from release.core.missing import Missing
+
 OPEN, CLOSE = "{{", "}}"
 
 # name → (fewest, most arguments (None: any), what each argument is); "s" string, "i" int
@@ -102,14 +105,6 @@ class Template:
 
 
 @dataclass(frozen=True)
-class Missing:
-    """A value that cannot be had, why, and what to do about it."""
-
-    why: str
-    fix: str
-
-
-@dataclass(frozen=True)
 class Parameter:
     """An SSM parameter as GetParameters returned it."""
 
@@ -147,10 +142,6 @@ class Substitution:
 _SPACE = " \t\r\n"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INT = re.compile(r"[+-]?[0-9]+")
-
-
-def has_template(text: str) -> bool:
-    return OPEN in text
 
 
 def parse(text: str) -> Template:
@@ -358,8 +349,6 @@ def wanted(found: list[tuple[str, Template]]) -> set[Reference]:
 
 def value_of(ref: Reference, sources: Sources, environ: Mapping[str, str]) -> str | Missing:
     """What one reference stands for, from what was read (or the process environment)."""
-    from release.core import tfstate
-
     args = ref.args
     if ref.function == "env":
         for name in args:  # go-config's rule: the first set, non-empty variable, else the last

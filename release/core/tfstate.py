@@ -28,7 +28,7 @@ import json
 import re
 from typing import Any
 
-from release.core.templates import Missing
+from release.core.missing import Missing
 
 STATE_VERSION = 4
 _STEP = re.compile(r'\.([^.\[\]]+)|\[(-?[0-9]+)\]|\[("(?:[^"\\]|\\.)*")\]')

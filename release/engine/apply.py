@@ -34,7 +34,7 @@ from release.core.errors import (
     ReleaseError,
     UsageError,
 )
-from release.engine.changed import changes_in_range, span
+from release.engine.changed import changed_between, span
 from release.output.events import OutputFormat, Reporter
 
 # Worst first: what `apply` exits with when services end differently.
@@ -292,7 +292,7 @@ def apply_range(root: Path, since: str, until: str, envs: list[str], reporter: R
                 dry_run: bool = False, max_parallel: int = 4, approved: bool = False
                 ) -> ApplyResult:
     """Release what since..until changed in effect (only `envs` if given), in promotion order."""
-    change_set = changes_in_range(root, since, until, reporter)
+    change_set = changed_between(root, since, until)
     with tempfile.TemporaryDirectory(prefix="release-apply-") as tmp:
         config_repo = git.load_config_at(root, change_set.until, Path(tmp))
         _require_known(envs, config_repo)

@@ -14,8 +14,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from release.core.config import ConfigRepo, ImagePin, ServiceSpec, inside
+from release.core.config import ConfigRepo, ServiceSpec
+from release.core.documents import inside
 from release.core.errors import InvalidInput, UsageError
+from release.core.pin import ImagePin
 from release.core.render import pinned_container
 from release.output.events import Reporter
 

@@ -20,9 +20,10 @@ it, and `release rollback` removes it once the service is back; each says so.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, NoReturn
 
-from release.core import autoscaling, records, stability
+from release.core import autoscaling, records, rollout_watch, stability
 from release.core import canary as canaries
 from release.core import plan as planning
 from release.core.calls import ApiCall
@@ -30,10 +31,13 @@ from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import deployment_for, primary, short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_ROLLED_BACK, ReleaseError
-from release.engine.executor import Executor
 from release.engine.outcome import NOT_RESTORED, ReleaseOutcome, tag_record
 from release.engine.wait import Waiter, aws_step, make_target
 from release.output.events import Reporter
+
+# Runs plain calls and returns what the executor returns (engine/executor.calls_runner):
+# handed in by whoever calls, so this module does not import the executor that calls it.
+RunCalls = Callable[[list[ApiCall]], Any]
 
 
 class CanaryFailed(ReleaseError):
@@ -80,7 +84,7 @@ def _counted(spec: ServiceSpec, plan: planning.ReleasePlan) -> ServiceSpec:
     return autoscaling.with_count(spec, plan.count) if plan.count is not None else spec
 
 
-def before_update(prepared: Any, revision: str, reporter: Reporter,
+def before_update(prepared: Any, revision: str, reporter: Reporter, run_calls: RunCalls,
                   calls: list[ApiCall] | None = None) -> str | None:
     """Run the canary on `revision` (its start `calls`, as the plan lists them: the
     executor's `_do_canary_start`) and bake it. Why it failed, else None: the finisher
@@ -99,7 +103,8 @@ def before_update(prepared: Any, revision: str, reporter: Reporter,
                   env=env.name, service=spec.service_name, canary=part.name, revision=revision,
                   count=canary.count, reused=part.left_over is not None)
     try:
-        failure = _run(prepared, cspec, canary, revision, part.left_over, reporter, calls)
+        failure = _run(prepared, cspec, canary, revision, part.left_over, reporter, run_calls,
+                       calls)
     except KeyboardInterrupt:
         reporter.emit("canary.interrupted", f"{where}: interrupted; the canary {part.name} is "
                       f"left running {short(revision)}: `release status` shows it and the next "
@@ -114,14 +119,14 @@ def before_update(prepared: Any, revision: str, reporter: Reporter,
 
 
 def _run(prepared: Any, cspec: ServiceSpec, canary: canaries.Canary, revision: str,
-         left_over: dict[str, Any] | None, reporter: Reporter,
+         left_over: dict[str, Any] | None, reporter: Reporter, run_calls: RunCalls,
          calls: list[ApiCall] | None = None) -> str | None:
     """Start, wait, bake; the reason it failed, or None when it passed."""
     env, spec, aws = prepared.env, prepared.spec, prepared.aws
     if calls is None:
         calls = canaries.start_calls(env, spec, canary, revision, left_over)
     with aws_step(env, f"starting the canary of {spec.service_name}"):
-        executed = Executor(aws, reporter, env, kind="canary").execute(calls)
+        executed = run_calls(calls)
     service = executed.responses[-1][2]["service"]
     waiter = Waiter(env, cspec, aws, reporter)
     budget = planning.budget_for(env, cspec, prepared.desired).seconds
@@ -147,7 +152,7 @@ def _bake(env: Environment, cspec: ServiceSpec, aws: Any, reporter: Reporter,
     with aws_step(env, f"watching the canary {cspec.service_name}"):
         snap = waiter.reader.read(default_clock().now())
     stopped = _failed_stops(snap, target)
-    verdict = stability.Watch(dataclasses.replace(target, deadline=snap.taken_at + 10**6)
+    verdict = rollout_watch.Watch(dataclasses.replace(target, deadline=snap.taken_at + 10**6)
                               ).observe(snap)
     if stopped or verdict.state != stability.STABLE:
         return (f"the canary failed during its bake: "
@@ -162,14 +167,15 @@ def _failed_stops(snap: stability.Snapshot, target: stability.Target) -> list[st
             and stability.stopped_during(t, target) and stability.is_failure_stop(t)]
 
 
-def abort(prepared: Any, revision: str, failure: str, reporter: Reporter) -> NoReturn:
+def abort(prepared: Any, revision: str, failure: str, reporter: Reporter,
+          run_calls: RunCalls) -> NoReturn:
     """The finisher's end of a failed canary: remove it, record the outcome, and stop the
     release: exit 3 (or 4)."""
     env, spec, aws = prepared.env, prepared.spec, prepared.aws
     where = f"{env.name}/{spec.service_name}"
     reporter.emit("canary.failed", f"{where}: {failure}; removing the canary", "error",
                   env=env.name, service=spec.service_name, reason=failure)
-    removed = remove(env, spec, aws, reporter, prepared.desired)
+    removed = remove(env, spec, aws, reporter, run_calls, prepared.desired)
     live = short(prepared.live.revision_arn)
     if removed is not None:
         message = (f"{where}: canary of {short(revision)} failed ({failure}) and could not be "
@@ -192,8 +198,8 @@ def abort(prepared: Any, revision: str, failure: str, reporter: Reporter) -> NoR
 
 
 def remove(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-           taskdef: dict[str, Any] | None = None, calls: list[ApiCall] | None = None
-           ) -> str | None:
+           run_calls: RunCalls, taskdef: dict[str, Any] | None = None,
+           calls: list[ApiCall] | None = None) -> str | None:
     """Scale the canary to 0, wait until its tasks stopped and its instances drained, then
     delete it (`calls`: those two, as a plan lists them). None when done, else why it is
     still there."""
@@ -201,7 +207,7 @@ def remove(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
     scale_down, delete = calls or [canaries.scale_down_call(env, name),
                                    canaries.delete_call(env, name)]
     with aws_step(env, f"removing the canary {name}"):
-        scaled = Executor(aws, reporter, env, kind="canary").execute([scale_down])
+        scaled = run_calls([scale_down])
     service = scaled.responses[-1][2]["service"]
     zero = canaries.canary_spec(spec, canaries.Canary(count=0, bake_minutes=0))
     revision = service.get("taskDefinition") or ""
@@ -213,18 +219,19 @@ def remove(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
     if verdict.state != stability.STABLE:
         return verdict.reason
     with aws_step(env, f"removing the canary {name}"):
-        Executor(aws, reporter, env, kind="canary").execute([delete])
+        run_calls([delete])
     return None
 
 
 def take_away(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-              calls: list[ApiCall], taskdef: dict[str, Any] | None = None) -> str | None:
+              run_calls: RunCalls, calls: list[ApiCall],
+              taskdef: dict[str, Any] | None = None) -> str | None:
     """The executor's `_do_canary_removal`: remove the canary with the plan's calls, saying
     so. None when it is gone, else why it is still there (`not_removed`)."""
     where, name = f"{env.name}/{spec.service_name}", canaries.canary_name(spec)
     reporter.emit("canary.remove", f"{where}: removing the canary {name}", env=env.name,
                   service=spec.service_name, canary=name)
-    left = remove(env, spec, aws, reporter, taskdef, calls)
+    left = remove(env, spec, aws, reporter, run_calls, taskdef, calls)
     if left is None:
         reporter.emit("canary.removed", f"{where}: canary {name} removed", "success",
                       env=env.name, service=spec.service_name, canary=name)
@@ -243,7 +250,7 @@ def not_removed(env: Environment, spec: ServiceSpec, outcome: ReleaseOutcome, le
 
 
 def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
-           outcome: ReleaseOutcome) -> ReleaseOutcome:
+           outcome: ReleaseOutcome, run_calls: RunCalls) -> ReleaseOutcome:
     """After the release, whatever its outcome: remove the canary if one is live (this run's,
     or one left by an interrupted run, whether or not the spec still asks for a canary). A
     canary that will not go is exit 4."""
@@ -256,7 +263,7 @@ def settle(env: Environment, spec: ServiceSpec, aws: Any, reporter: Reporter,
                   f"{name} ({short(found.get('taskDefinition'))}, {found.get('runningCount', 0)}"
                   " task(s))", env=env.name, service=spec.service_name, canary=name,
                   revision=found.get("taskDefinition"))
-    left = remove(env, spec, aws, reporter)
+    left = remove(env, spec, aws, reporter, run_calls)
     if left is None:
         reporter.emit("canary.removed", f"{env.name}/{spec.service_name}: canary {name} removed",
                       "success", env=env.name, service=spec.service_name, canary=name)

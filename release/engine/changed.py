@@ -9,35 +9,10 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from release.adapters import git
-from release.adapters.apicheck import register_task_definition_problems
 from release.core.changes import ChangeSet, compare_states, effective_state, write_documents
-from release.core.errors import InvalidInput
-from release.output.events import Reporter
-
-
-class InvalidAtRevision(InvalidInput):
-    """The documents at the end of the range do not validate; carries the findings."""
-
-    def __init__(self, message: str, hint: str, findings: list[Any]) -> None:
-        super().__init__(message, hint)
-        self.findings = findings
-
-
-def validate_documents(root: Path, rev_label: str) -> None:
-    """The documents at `root` must validate (schemas + rules) before anything is released."""
-    from release.core import validate
-
-    report = validate.validate_repo(root, None, api_check=register_task_definition_problems)
-    if report.errors:
-        raise InvalidAtRevision(
-            f"the documents at {rev_label} have {len(report.errors)} validation error(s)",
-            f"fix them in a new commit (run `release validate` on a checkout of {rev_label}); "
-            "nothing was released",
-            list(report.errors),
-        )
+from release.engine.validate import require_valid
 
 
 def changed_between(repo_path: Path, since: str, until: str = "HEAD",
@@ -62,21 +37,12 @@ def changed_between(repo_path: Path, since: str, until: str = "HEAD",
         old_sha, old_files = "", {}
     if validate:
         with tempfile.TemporaryDirectory(prefix="release-rev-") as tmp:
-            validate_documents(write_documents(new_files, Path(tmp)),
-                               f"{until} ({new_commit.hexsha[:12]})")
+            label = f"{until} ({new_commit.hexsha[:12]})"
+            require_valid(write_documents(new_files, Path(tmp)), None,
+                          f"the documents at {label}", f"fix them in a new commit (run "
+                          f"`release validate` on a checkout of {label})")
     changes = compare_states(effective_state(old_files), effective_state(new_files))
     return ChangeSet(old_sha, new_commit.hexsha, changes)
-
-
-def changes_in_range(root: Path, since: str, until: str, reporter: Reporter) -> ChangeSet:
-    """changed_between, with the findings shown when the end of the range does not validate."""
-    try:
-        return changed_between(root, since, until)
-    except InvalidAtRevision as exc:
-        for finding in exc.findings[:20]:
-            fields = {k: v for k, v in finding.as_dict().items() if k != "message"}
-            reporter.emit("validate.finding", finding.one_line(), "error", **fields)
-        raise
 
 
 def span(change_set: ChangeSet) -> str:

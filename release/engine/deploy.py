@@ -29,7 +29,7 @@ from release.core.render import pinned_images
 from release.core.service_deployments import PAUSED_OUTCOME, is_native
 from release.engine import canary, native_wait, unfinished
 from release.engine import desired as desired_state
-from release.engine.executor import Executed, Executor, Release, display
+from release.engine.executor import Executed, Executor, Release, calls_runner, display
 from release.engine.finish import Ending, conclude, interrupted
 from release.engine.outcome import (
     FAILED,
@@ -346,7 +346,8 @@ def release_service(repo: ConfigRepo, spec: ServiceSpec, reporter: Reporter, *,
         with ScaleIn(reporter) as scale_in:  # suspended scale-in restored on every way out
             outcome = _release_service(repo, spec, reporter, aws, held, timeout=timeout,
                                        rollback=rollback, scale_in=scale_in)
-        outcome = canary.settle(env, spec, aws, reporter, outcome)  # a canary left live
+        outcome = canary.settle(env, spec, aws, reporter, outcome,  # a canary left live
+                                calls_runner(aws, reporter, env, "canary"))
         if outcome.status in LEDGER_OUTCOMES:
             held.ledger.finish_release(LEDGER_OUTCOMES[outcome.status], outcome.message)
         return outcome

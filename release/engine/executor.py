@@ -57,10 +57,6 @@ def instructions_of(plan: Planned | Sequence[Instruction]) -> list[Instruction]:
     return list(listed) if listed is not None else list(plan.calls)
 
 
-def calls_of(plan: Planned | Sequence[Instruction]) -> list[ApiCall]:
-    return steps.calls_in(instructions_of(plan))
-
-
 def call_fields(step: int, total: int, item: Instruction) -> dict[str, Any]:
     """The JSON fields of an instruction's event, the same whether it is shown or run."""
     return {"step": step, "total": total, **steps.fields_of(item)}
@@ -287,7 +283,8 @@ class Executor:
         calls = [dataclasses.replace(c, params=c.resolved_params(executed.results))
                  for c in item.calls]
         executed.canary_failed = canary.before_update(
-            ctx.prepared, calls[0].params["taskDefinition"], self.reporter, calls)
+            ctx.prepared, calls[0].params["taskDefinition"], self.reporter,
+            calls_runner(ctx.aws, self.reporter, ctx.env, "canary"), calls)
 
     def _do_wait(self, step: int, total: int, item: steps.Wait, executed: Executed) -> None:
         from release.core.deployments import deployment_for
@@ -328,8 +325,10 @@ class Executor:
 
         ctx = self._context()
         self._say(step, total, item)
-        executed.canary_left = canary.take_away(ctx.env, ctx.spec, ctx.aws, self.reporter,
-                                                list(item.calls), ctx.taskdef)
+        executed.canary_left = canary.take_away(
+            ctx.env, ctx.spec, ctx.aws, self.reporter,
+            calls_runner(ctx.aws, self.reporter, ctx.env, "canary"), list(item.calls),
+            ctx.taskdef)
 
     # ------------------------------------------------------------------------ calls
 
@@ -356,3 +355,11 @@ class Executor:
                         f"{RETRY_BUDGET_SECONDS:.0f} s)", "warn", step=step, delay=delay,
                         error=error)
                     self.clock.sleep(delay)
+
+
+def calls_runner(clients: Any, reporter: Reporter, env: Environment, kind: str
+                 ) -> Callable[[Sequence[Instruction]], Executed]:
+    """Plain calls run by a new Executor of `kind` each time: what the code the executor
+    dispatches to (the canary's start and removal) is handed, so it never imports the
+    executor back."""
+    return lambda calls: Executor(clients, reporter, env, kind=kind).execute(calls)

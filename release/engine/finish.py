@@ -20,7 +20,7 @@ from release.core.config import Environment, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, EXIT_ROLLED_BACK
 from release.core.instructions import Instruction, TagRecord
-from release.engine.executor import Executed, Executor, Release
+from release.engine.executor import Executed, Executor, Release, calls_runner
 from release.engine.outcome import (
     FAILED,
     NOT_RESTORED,
@@ -63,7 +63,8 @@ def conclude(end: Ending, executed: Executed) -> ReleaseOutcome:
     end = dataclasses.replace(end, revision=revision)
     if executed.canary_failed is not None:  # removed, recorded, the release stopped: exit 3
         canary.abort(end.ctx.prepared, _registered(executed), executed.canary_failed,
-                     end.reporter)
+                     end.reporter, calls_runner(end.ctx.aws, end.reporter, end.ctx.env,
+                                                "canary"))
     if executed.followed is not None:
         outcome = native_outcome(end, executed.followed, recorded=True)
     else:

@@ -28,6 +28,7 @@ from release.core import entries as closing
 from release.core import records
 from release.core.clock import default_clock
 from release.core.config import Environment
+from release.core.deployments import short
 from release.output.events import Reporter
 
 MAX_REASON = closing.MAX_REASON
@@ -155,7 +156,7 @@ class RunLedger:
             if self.ledger.update(entry, outcome=closed, reason=reason[:MAX_REASON],
                                   finished_at=records.iso(default_clock().now())):
                 self._say("ledger.closed", f"{self.where}: the {entry.kind} of "
-                          f"{closing.short(entry.revision)} started {entry.at} was left in "
+                          f"{short(entry.revision)} started {entry.at} was left in "
                           f"progress; recorded as {closed}", "warn", entry=entry.id,
                           outcome=closed)
 

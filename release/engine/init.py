@@ -18,7 +18,8 @@ from typing import Any
 from release.adapters import aws as aws_adapter
 from release.adapters import live as live_state
 from release.core import adopt, names
-from release.core.config import DocumentError, Environment, discover, inside, read_json
+from release.core.config import Environment
+from release.core.documents import DocumentError, discover, inside, read_json
 from release.core.errors import InvalidInput, UsageError
 
 

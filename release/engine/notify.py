@@ -105,7 +105,7 @@ def _default_post() -> Post:
 def environment_targets(root: Path, explicit: str | None
                         ) -> Callable[[str], notify.Target | None]:
     """env name → its Target, read once per environment from root's environment.json."""
-    from release.core import config
+    from release.core import documents
 
     cache: dict[str, notify.Target | None] = {}
 
@@ -113,9 +113,9 @@ def environment_targets(root: Path, explicit: str | None
         if env not in cache:
             doc = None
             try:
-                path = config.discover(root, [env]).environments.get(env)
-                doc = config.read_json(path) if path else None
-            except (config.DocumentError, OSError, ValueError):
+                path = documents.discover(root, [env]).environments.get(env)
+                doc = documents.read_json(path) if path else None
+            except (documents.DocumentError, OSError, ValueError):
                 doc = None  # validation reports it; a notification does not
             cache[env] = notify.target_of(doc if isinstance(doc, dict) else None, explicit,
                                           dict(os.environ))

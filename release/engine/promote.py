@@ -18,13 +18,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from release.adapters import git
-from release.adapters.apicheck import register_task_definition_problems
-from release.core import config, names
+from release.core import documents, names, pin
 from release.core.changes import DOCUMENT_DIRS, service_name_of
-from release.core.config import Environment, ImagePin
+from release.core.config import Environment
 from release.core.errors import InvalidInput
-from release.core.pin import ImageRef, parse_image_ref, rewrite_pin
+from release.core.pin import ImagePin, ImageRef, parse_image_ref, rewrite_pin
 from release.core.promotion import SourceRelease, trailers
+from release.engine.validate import require_valid
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,9 @@ def _spec_path(repo_root: Path, env: str, service: str) -> Path:
     never one a name or a symbolic link leads outside it to (it is written)."""
     names.check_environment(env)
     names.check_service(service)
-    svc_dir = repo_root / config.ENVIRONMENTS_DIR / env / "services"
-    if not (repo_root / config.ENVIRONMENTS_DIR / env).is_dir():
-        known = sorted(p.name for p in (repo_root / config.ENVIRONMENTS_DIR).glob("*")
+    svc_dir = repo_root / documents.ENVIRONMENTS_DIR / env / "services"
+    if not (repo_root / documents.ENVIRONMENTS_DIR / env).is_dir():
+        known = sorted(p.name for p in (repo_root / documents.ENVIRONMENTS_DIR).glob("*")
                        if p.is_dir())
         raise InvalidInput(f"unknown environment {env!r}",
                            f"environments in this repository: {', '.join(known) or 'none'}")
@@ -133,8 +133,8 @@ def _spec_path(repo_root: Path, env: str, service: str) -> Path:
         return _within(repo_root, direct)
     for candidate in sorted(svc_dir.glob("*.json")):
         try:
-            doc = config.read_json(candidate, root=repo_root)
-        except config.DocumentError:
+            doc = documents.read_json(candidate, root=repo_root)
+        except documents.DocumentError:
             continue
         if service_name_of(doc) == service:
             return candidate
@@ -146,36 +146,29 @@ def _spec_path(repo_root: Path, env: str, service: str) -> Path:
 
 def _within(repo_root: Path, path: Path) -> Path:
     """`path` when it stays in the repository; a link out of it is refused (exit 1)."""
-    if not config.inside(repo_root, path):
-        error = config.outside_error(path.relative_to(repo_root))
+    if not documents.inside(repo_root, path):
+        error = documents.outside_error(path.relative_to(repo_root))
         raise InvalidInput(f"{error.path}: {error.message}", error.fix)
     return path
 
 
 def _validate_candidate(repo_root: Path, rel: str, new_text: str) -> None:
     """Validate the repository as it would be after the edit, before writing anything."""
-    from release.core import validate
 
     with tempfile.TemporaryDirectory(prefix="release-promote-") as tmp:
         root = Path(tmp)
         for top in DOCUMENT_DIRS:
             source = repo_root / top
             for path in source.rglob("*") if source.is_dir() else []:
-                if path.is_file() and config.inside(repo_root, path):  # links out: not copied
+                if path.is_file() and documents.inside(repo_root, path):  # links out: not copied
                     target = root / path.relative_to(repo_root)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(path.read_bytes())
         (root / rel).write_text(new_text, encoding="utf-8")
         env = PurePosixPath(rel).parts[1]
-        report = validate.validate_repo(root, [env], api_check=register_task_definition_problems)
-        if report.errors:
-            first = report.errors[0]
-            raise InvalidInput(
-                f"the promoted pin does not validate: {first.one_line()}"
-                + (f" (and {len(report.errors) - 1} more)" if len(report.errors) > 1 else ""),
-                "pin an immutable tag and/or the sha256 digest of an image in the environment's "
-                "repository; nothing was changed",
-            )
+        require_valid(root, [env], "the repository with the promoted pin",
+                      "pin an immutable tag and/or the sha256 digest of an image in the "
+                      "environment's repository")
 
 
 
@@ -183,9 +176,9 @@ def _validate_candidate(repo_root: Path, rel: str, new_text: str) -> None:
 def _read_spec(path: Path, rel: str) -> tuple[str, dict[str, Any]]:
     """The spec's text and its document; a spec that does not parse is fixed first."""
     try:
-        text = config.read_text(path)  # _spec_path found it within the repository
-        doc = config.parse_json(text, rel)
-    except config.DocumentError as exc:
+        text = documents.read_text(path)  # _spec_path found it within the repository
+        doc = documents.parse_json(text, rel)
+    except documents.DocumentError as exc:
         raise InvalidInput(f"{rel}: {exc.message}", "fix the file first (`release validate`)"
                            ) from None
     if not isinstance(doc, dict):
@@ -204,7 +197,7 @@ def _targets(repo_root: Path, rel: str, doc: dict[str, Any]) -> tuple[dict[str, 
     service = doc.get("service") if isinstance(doc.get("service"), dict) else {}
     balanced = [str(lb.get("containerName")) for lb in service.get("loadBalancers") or []
                 if isinstance(lb, dict) and lb.get("containerName")]
-    pins = config.pins_of(doc)
+    pins = pin.pins_of(doc)
     default = balanced[0] if balanced else _first_container(repo_root, doc)
     named = {pin.container or default: pin for pin in pins}
     primary = next((name for name in balanced if name in named), next(iter(named)))
@@ -214,9 +207,9 @@ def _targets(repo_root: Path, rel: str, doc: dict[str, Any]) -> tuple[dict[str, 
 def _first_container(repo_root: Path, doc: dict[str, Any]) -> str:
     """The task definition's first container: where a pin without a container goes."""
     try:
-        taskdef = config.read_json(repo_root / doc["taskDefinition"]["file"], root=repo_root)
+        taskdef = documents.read_json(repo_root / doc["taskDefinition"]["file"], root=repo_root)
         return str(taskdef["containerDefinitions"][0]["name"])
-    except (config.DocumentError, KeyError, IndexError, TypeError):
+    except (documents.DocumentError, KeyError, IndexError, TypeError):
         return ""
 
 
@@ -313,11 +306,11 @@ def push_promotion(repo_root: Path, result: PromoteResult, remote: str = "origin
 
 
 def _load_env(repo_root: Path, env: str) -> Environment:
-    path = repo_root / config.ENVIRONMENTS_DIR / env / "environment.json"
+    path = repo_root / documents.ENVIRONMENTS_DIR / env / "environment.json"
     try:
         return Environment.from_doc(path.relative_to(repo_root),
-                                    config.read_json(path, root=repo_root), env)
-    except config.DocumentError as exc:
+                                    documents.read_json(path, root=repo_root), env)
+    except documents.DocumentError as exc:
         raise InvalidInput(str(exc), "fix the environment document first") from None
     except (KeyError, TypeError, ValueError):
         raise InvalidInput(f"{path.relative_to(repo_root)} is incomplete",

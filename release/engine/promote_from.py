@@ -11,36 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from release.core.config import (
-    ConfigRepo,
-    Environment,
-    ImagePin,
-    ServiceSpec,
-    TaskDefinition,
-)
+from release.core.config import ConfigRepo, Environment, ServiceSpec, TaskDefinition
 from release.core.errors import InvalidInput
+from release.core.pin import ImagePin
 from release.core.promotion import SourceRelease, judge_source
 from release.core.records import Record
 from release.core.render import pinned_container
 from release.engine.promote import PromoteResult, promote_pins
-
-
-def load_valid(root: Path, envs: list[str]) -> ConfigRepo:
-    """The working tree's documents of `envs`, which must validate before anything is read."""
-    from release.adapters.apicheck import register_task_definition_problems
-    from release.core import config, validate
-
-    report = validate.validate_repo(root, envs, api_check=register_task_definition_problems)
-    if report.errors:
-        raise InvalidInput(f"the documents do not validate: {report.errors[0].one_line()}"
-                           + (f" (and {len(report.errors) - 1} more)"
-                              if len(report.errors) > 1 else ""),
-                           "run `release validate`, fix them, and retry; nothing was changed")
-    try:
-        return config.load_repo(root, envs)
-    except (config.UnknownName, config.DocumentError) as exc:
-        raise InvalidInput(str(exc), "pass environments that exist (folders under "
-                           "environments/); nothing was changed") from None
 
 
 def read_source(aws: Any, environment: Environment, spec: ServiceSpec,

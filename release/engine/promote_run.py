@@ -46,7 +46,8 @@ def _choose(root: Path, reporter: Reporter, env: str, service: str | None, image
                          "--image REF pins a given image; --from ENV pins what is live and "
                          "completed there")
     if source is not None:
-        from release.engine.promote_from import load_valid, promote_from
+        from release.engine.promote_from import promote_from
+        from release.engine.validate import load_valid
 
         return promote_from(root, load_valid(root, [source, env]), source, env, service, commit,
                             message, container)

@@ -27,8 +27,9 @@ from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.deployments import short
 from release.core.errors import EXIT_NOT_RESTORED, EXIT_OK, InvalidInput
+from release.core.revisions import check_revision_arn
 from release.engine import canary
-from release.engine.executor import Executed, Executor, Release, display
+from release.engine.executor import Executed, Executor, Release, calls_runner, display
 from release.engine.outcome import NOT_RESTORED, ROLLED_BACK, UNCHANGED, ReleaseOutcome
 from release.engine.wait import Waiter, aws_step, connect, resume_commands
 from release.output.events import Reporter
@@ -317,36 +318,12 @@ def _remove_canary_only(env: Environment, spec: ServiceSpec, aws: Any, reporter:
         raise InvalidInput("rollback cancelled", "nothing was changed")
     message = f"{where}: already on {short(target)}"
     outcome = canary.settle(env, spec, aws, reporter, ReleaseOutcome(
-        env.name, spec.service_name, UNCHANGED, target, target, message, EXIT_OK))
+        env.name, spec.service_name, UNCHANGED, target, target, message, EXIT_OK),
+        calls_runner(aws, reporter, env, "canary"))
     if outcome.exit_code == EXIT_OK:
         outcome.message = f"{message}; the canary {part.name} ({_canary_text(part)}) was removed"
         reporter.emit("rollback.done", outcome.message, "success", revision=target)
     return outcome
-
-
-def check_revision_arn(environment: Any, family: str, given: str, option: str = "--to") -> None:
-    """An ARN given to --to (or `release run --revision`) must name this environment's
-    account, region and family.
-
-    ECS resolves a task definition ARN by family:revision in the caller's own account
-    and region, so an ARN copied from another account would silently name the local
-    revision of the same name.
-    """
-    if not given.startswith("arn:"):
-        return
-    parts = given.split(":", 5)
-    resource = parts[5] if len(parts) == 6 else ""
-    named_family = resource.removeprefix("task-definition/").rsplit(":", 1)[0]
-    expected = (f"arn:aws:ecs:{environment.region}:{environment.account}:"
-                f"task-definition/{family}:N")
-    if (len(parts) != 6 or parts[2] != "ecs" or parts[3] != environment.region
-            or parts[4] != environment.account or not resource.startswith("task-definition/")
-            or named_family != family):
-        raise InvalidInput(f"{option} {given} is not a revision of this service in "
-                           f"{environment.name} (account {environment.account}, region "
-                           f"{environment.region}, family {family})",
-                           f"name a revision as N, {family}:N or {expected}; nothing was "
-                           "changed")
 
 
 def commit_pin(root: Path, environment: Any, spec: Any, aws: Any, revision: str,

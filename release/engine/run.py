@@ -32,6 +32,7 @@ from release.adapters import live as live_state
 from release.core import oneoff, records, stability
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, Environment, ServiceSpec
+from release.core.deployments import short
 from release.core.errors import (
     EXIT_COMMAND_FAILED,
     EXIT_INTERRUPTED,
@@ -141,10 +142,6 @@ class LogFollower:
         self.group = None
 
 
-def short(revision: str) -> str:
-    return revision.rsplit("/", 1)[-1]
-
-
 def in_variant(ecs: Any, taskdef: dict[str, Any], revision: str, reporter: Reporter) -> str:
     """The revision a one-off task of `revision` runs in: itself, or its run variant when
     it binds a static host port (found by content, else registered)."""
@@ -195,7 +192,7 @@ def run_once(aws: Any, env: Environment, service: dict[str, Any], revision: str,
     def say(kind: str, text: str) -> None:
         reporter.emit(kind, text, "dim" if kind == "run.log" else "warn")
 
-    follower = LogFollower(aws.client("logs"), taskdef, chosen, arn.rsplit("/", 1)[-1], say)
+    follower = LogFollower(aws.client("logs"), taskdef, chosen, short(arn), say)
     status = ""
 
     def judge(_now: float, task: dict[str, Any]) -> dict[str, Any] | Again:
@@ -231,7 +228,7 @@ def run(repo: ConfigRepo, spec: ServiceSpec, command: list[str], reporter: Repor
 
     env = repo.environment(spec.env)
     if revision:  # an ARN of another account would name the local revision of its name
-        from release.engine.rollback import check_revision_arn
+        from release.core.revisions import check_revision_arn
 
         check_revision_arn(env, spec.family, revision, "--revision")
     aws = aws_adapter.connect(env)
@@ -361,7 +358,7 @@ def refuse_while_running(prepared: Any) -> None:
     if not running:
         return
     task = running[0]
-    task_id = str(task.get("taskArn", "")).rsplit("/", 1)[-1]
+    task_id = short(task.get("taskArn"), "")
     tags = {t.get("key"): t.get("value") for t in task.get("tags") or []}
     by = tags.get(records.PREFIX + "by")
     since = tags.get(records.PREFIX + "at")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from release.core import autoscaling, plan, records, stability
+from release.core import autoscaling, plan, records, rollout_watch, stability
 from release.core.clock import default_clock
 from release.core.config import ConfigRepo, ServiceSpec
 from release.core.deployments import primary, short
@@ -79,7 +79,7 @@ def status_of(config_repo: ConfigRepo, spec: ServiceSpec) -> ServiceStatus:
     target = make_target(environment, spec, current.revision_arn or "",
                          (primary(current.service) or {}).get("id"), None, 10**9, None,
                          current.taskdef or {}, desired_count=count.effective)
-    verdict = stability.Watch(target).observe(snap)
+    verdict = rollout_watch.Watch(target).observe(snap)
     record = records.Record.from_tags(current.revision_arn or "",
                                       [{"key": k, "value": v}
                                        for k, v in current.taskdef_tags.items()])
@@ -132,7 +132,7 @@ def _task_rows(snap: Any) -> list[dict[str, Any]]:
             continue
         instance = snap.instance_ids.get(t.get("containerInstanceArn", ""), "")
         state = snap.health.of(t.get("taskArn", "")).state if snap.health else ""
-        rows.append({"task": str(t.get("taskArn", "")).rsplit("/", 1)[-1][:12],
+        rows.append({"task": short(t.get("taskArn"), "")[:12],
                      "revision": short(t.get("taskDefinitionArn")),
                      "last": t.get("lastStatus"), "desired": t.get("desiredStatus"),
                      "instance": instance, "elb": state})

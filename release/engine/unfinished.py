@@ -29,6 +29,7 @@ from release.core import records
 from release.core.deployments import primary, short
 from release.core.errors import EXIT_OK
 from release.engine import canary
+from release.engine.executor import calls_runner
 from release.engine.outcome import RELEASED, ReleaseOutcome
 from release.engine.wait import Waiter
 from release.output.events import Reporter
@@ -70,7 +71,8 @@ def finish(prepared: Any, waiter: Waiter, reporter: Reporter, entry: records.Ent
     if part is not None:  # first what was cut short: its instances drain before "stable"
         removed = canary.settle(env, spec, prepared.aws, reporter, ReleaseOutcome(
             env.name, spec.service_name, RELEASED, revision, previous,
-            f"{where}: finishing the release of {short(revision)}", EXIT_OK))
+            f"{where}: finishing the release of {short(revision)}", EXIT_OK),
+            calls_runner(prepared.aws, reporter, env, "canary"))
         if removed.exit_code != EXIT_OK:
             return removed
     outcome = wait_and_finish(prepared, waiter, reporter, revision, previous, rollback,

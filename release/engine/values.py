@@ -24,7 +24,8 @@ from typing import Any
 from release.core import redact, templates
 from release.core.config import ConfigRepo, Environment, ServiceSpec
 from release.core.errors import InvalidInput
-from release.core.templates import Missing, Reference, Sources, Substitution
+from release.core.missing import Missing
+from release.core.templates import Reference, Sources, Substitution
 from release.output.events import Reporter
 
 
@@ -156,9 +157,9 @@ def _filled(rel: str, doc: dict[str, Any], value: Any, kind: str, root: Path,
 
 def _schema_findings(root: Path, kind: str, rel: str, doc: Any) -> list[Any]:
     """The document's schema findings once its values are in (patterns, lengths, enums)."""
-    from release.core import validate
+    from release.core import schema_findings
 
-    checker, _ = validate.load_checker(root, kind)
+    checker, _ = schema_findings.load_checker(root, kind)
     if checker is None or checker.is_valid(doc):
         return []
     return checker.findings(rel, doc)

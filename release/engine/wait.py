@@ -1,6 +1,6 @@
 """Waiting for a service to be stable: the rolling wait.
 
-The wait runs the one poll loop (engine/poll.py) over `stability.Watch`: one snapshot
+The wait runs the one poll loop (engine/poll.py) over `rollout_watch.Watch`: one snapshot
 per poll, its pace core/poll.py's backoff: polling fast
 while things change and backing off while they do not, waking up when the watch
 expects something (a drain ending, a task due InService). The snapshot comes from
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from release.core import plan as planning
-from release.core import records, stability
+from release.core import records, rollout_watch, stability
 from release.core.clock import default_clock
 from release.core.config import Environment, ServiceSpec
 from release.core.deployments import short
@@ -76,13 +76,6 @@ def make_target(env: Environment, spec: ServiceSpec, revision: str, deployment_i
         events_before=frozenset(e.get("id", "") for e in (service or {}).get("events", [])))
 
 
-def load_balancer_name(spec: ServiceSpec) -> str | None:
-    for lb in spec.service.get("loadBalancers", []):
-        if lb.get("loadBalancerName"):
-            return lb["loadBalancerName"]
-    return None
-
-
 @dataclass
 class Waiter:
     """The wait loop of one service: polls, prints what is new, returns the final verdict."""
@@ -112,7 +105,7 @@ class Waiter:
         """Poll until stable or failed. Right after an UpdateService its answer is the
         freshest state there is, so the first poll waits for ECS to act on it."""
         clock = default_clock()
-        watch = stability.Watch(target)
+        watch = rollout_watch.Watch(target)
         printed: set[str] = set(target.events_before)
         last_summary = last_shape = ""
         last_printed = 0.0

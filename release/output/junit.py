@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from release.core.validate import Finding, Report
+from release.core.findings import Finding
+from release.core.validate import Report
 
 # XML 1.0 forbids most control characters; findings may quote broken input.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

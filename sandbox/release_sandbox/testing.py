@@ -79,7 +79,8 @@ class SandboxHandle:
         self.clock.sleep(seconds)
 
     def environment(self, env_name: str = "sandbox") -> Any:
-        from release.core.config import Environment, read_json
+        from release.core.config import Environment
+        from release.core.documents import read_json
 
         path = self.repo / "environments" / env_name / "environment.json"
         return Environment.from_doc(path, read_json(path), env_name)

@@ -9,7 +9,7 @@ from release.core.config import ConfigRepo, Environment, ServiceSpec, load_repo
 from release.core.plan import Live
 from release.core.references import Origin
 from release.core.render import pinned_container, render_taskdef
-from release.engine.preflight import PLAN, Context
+from release.engine.preflight.context import PLAN, Context
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -24,7 +24,7 @@ import pytest
 from botocore.stub import Stubber
 from preflight_support import context
 
-from release.adapters import image
+from release.adapters import ecr_images
 from release.adapters.aws import Aws, aws_errors, connect
 from release.core.calls import ApiCall
 from release.core.clock import VirtualClock
@@ -266,7 +266,7 @@ def test_the_build_looks_its_tag_up_in_the_environments_registry(staging):
                                                                               "0123456789ab")]},
                           {"registryId": OTHER_ACCOUNT, "repositoryName": "akka-firehose",
                            "imageIds": [{"imageTag": "0123456789ab"}]})
-        assert image.existing_digest(aws, env, "0123456789ab") == digest
+        assert ecr_images.existing_digest(aws, env, "0123456789ab") == digest
 
 
 def test_bootstrap_reads_and_writes_the_repository_in_the_environments_registry(staging):

@@ -20,7 +20,8 @@ from botocore.stub import Stubber
 from stub_clients import stubbed_client
 
 from release.adapters.lookups import Lookups
-from release.core.templates import Missing, Reference, value_of
+from release.core.missing import Missing
+from release.core.templates import Reference, value_of
 
 ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/73e2d6bc24d8a067"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-stack/1e2d3c4b"

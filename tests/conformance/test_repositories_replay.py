@@ -23,10 +23,12 @@ from preflight_support import Clients, context
 from stub_clients import stubbed_client
 
 from release.core import preflight as pf
-from release.core.config import ImagePin, load_repo
+from release.core.config import load_repo
+from release.core.pin import ImagePin
 from release.engine import bootstrap, bootstrap_ecr
 from release.engine import scan_gate as gate_engine
-from release.engine.preflight import PLAN, ROLLBACK, images
+from release.engine.preflight import images
+from release.engine.preflight.context import PLAN, ROLLBACK
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP_DIGEST = "sha256:" + "a" * 64

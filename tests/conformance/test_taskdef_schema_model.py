@@ -18,7 +18,7 @@ import pytest
 from botocore.loaders import Loader
 from validate_helpers import PROJECT
 
-from release.core.config import read_json
+from release.core.documents import read_json
 from release.core.schemacheck import compile_schema
 
 SCHEMA = read_json(PROJECT / "schemas/taskdef.schema.json")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from release.core import config, render
+from release.core import config, documents, render
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,7 +95,7 @@ def test_unknown_names_say_which_ones_exist():
 def test_malformed_json_is_reported_with_line_and_column(tmp_path: Path):
     bad = tmp_path / "bad.json"
     bad.write_text('{\n  "a": 1,\n  "b": \n}\n')
-    with pytest.raises(config.DocumentError) as err:
-        config.read_json(bad)
+    with pytest.raises(documents.DocumentError) as err:
+        documents.read_json(bad)
     assert (err.value.line, err.value.column) == (4, 1)
     assert "malformed JSON" in err.value.message

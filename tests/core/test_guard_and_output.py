@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _crash_validation(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
-    from release.core import validate
+    from release.engine import validate  # every verb's "validate, then load"
 
     def broken(*args, **kwargs):
         raise exc

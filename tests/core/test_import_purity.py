@@ -91,3 +91,69 @@ def test_the_walk_sees_imports_hidden_in_functions_and_type_checking(tmp_path: P
     assert offences("core", OUTSIDE_THE_CORE, package) == [
         "release/core/probe.py:6 imports release.engine",
         "release/core/probe.py:6 imports release.engine.x"]
+
+
+def import_graph(package: Path = RELEASE) -> dict[str, set[str]]:
+    """module -> the package's modules it imports (at any depth, lazy imports included)."""
+    modules = {}
+    for path in package.rglob("*.py"):
+        name = ".".join(path.relative_to(package.parent).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for _, imported in imported_names(path, package.parent):
+            while imported and imported not in modules:  # `from m import f`: the module m
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name and imported != package.name:
+                found.add(imported)
+        graph[name] = found
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = [stack.pop()]
+            while group[-1] != node:
+                group.append(stack.pop())
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def test_no_two_modules_of_the_release_package_import_each_other() -> None:
+    # A circle is two modules that cannot be understood (or moved) apart: a lazy import
+    # that hides one from Python's import machinery still counts.
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_search_finds_a_circle_through_a_lazy_import(tmp_path: Path) -> None:
+    package = tmp_path / "release"
+    (package / "core").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "core" / "__init__.py").write_text("")
+    (package / "core" / "a.py").write_text("from release.core.b import x\n")
+    (package / "core" / "b.py").write_text("def f():\n    from release.core import c\n")
+    (package / "core" / "c.py").write_text("from . import a\n")
+    (package / "core" / "d.py").write_text("from release.core import a\n")
+    assert cycles(import_graph(package)) == [
+        ["release.core.a", "release.core.b", "release.core.c"]]

@@ -15,7 +15,8 @@ from release.adapters import lease as leasing
 from release.adapters import ledger
 from release.core import lease as leases
 from release.core import records
-from release.core.config import Environment, read_json
+from release.core.config import Environment
+from release.core.documents import read_json
 
 PROJECT = Path(__file__).resolve().parents[2]
 PK = "sandbox#akka-firehose-service"

@@ -29,6 +29,7 @@ from engine_shapes import (
 )
 
 from release.adapters.elb_classic import ClassicElb
+from release.core import rollout_watch
 from release.core import stability as st
 from release.core.serving import placed
 
@@ -77,7 +78,7 @@ class ClassicWatch:
     60 s, the target's draining timeout), without the DescribeInstanceHealth call."""
 
     def __init__(self, target: st.Target, healthy_after: float = 60) -> None:
-        self.watch = st.Watch(target)
+        self.watch = rollout_watch.Watch(target)
         self.source = ClassicElb(None, "akkaElb", healthy_after, target.draining_timeout)
 
     def observe(self, poll: Poll) -> st.Verdict:

@@ -19,6 +19,7 @@ from engine_shapes import (
     task,
 )
 
+from release.core import rollout_watch
 from release.core import stability as st
 from release.core.start_failures import start_failure_fix
 
@@ -86,7 +87,7 @@ def rolling() -> dict[str, Any]:
 ])
 def test_tasks_that_fail_to_start_fail_the_release_with_the_remedy(reason, container_reason,
                                                                    fix_has) -> None:
-    watch = st.Watch(target())
+    watch = rollout_watch.Watch(target())
     tasks = [never_started(n, reason, container_reason) for n in range(3)]
     verdict = watch.observe(st.Snapshot(T0 + 30, rolling(), tasks))
     assert verdict.state == st.FAILED and verdict.cause == st.TASKS_STOPPING
@@ -98,7 +99,7 @@ def test_tasks_that_fail_to_start_fail_the_release_with_the_remedy(reason, conta
 
 def test_a_crash_keeps_the_crash_remedy() -> None:
     assert start_failure_fix("Essential container in task exited") is None
-    watch = st.Watch(target())
+    watch = rollout_watch.Watch(target())
     tasks = [task(f"new{n}", NEW_TD, instance=1, last="STOPPED", desired="STOPPED",
                   stopped_at=5, stopped_reason="Essential container in task exited",
                   stop_code="EssentialContainerExited", exit_code=1) for n in range(3)]
@@ -113,7 +114,7 @@ def test_the_container_reason_is_told_once() -> None:
 
 
 def test_a_role_ecs_cannot_assume_fails_after_the_grace_naming_the_role() -> None:
-    watch = st.Watch(target())
+    watch = rollout_watch.Watch(target())
     svc = service([deployment(NEW_DEPLOYMENT, NEW_TD, running=0),
                    deployment(OLD_DEPLOYMENT, OLD_TD, "ACTIVE", running=2)], running=2,
                   events=[event("e1", ROLE_EVENT, 3)])

@@ -1,6 +1,6 @@
 """The verdict from the load-balancer-neutral view alone: no load balancer's shapes here.
 
-Whatever kind of load balancer a `HealthSource` speaks to, `stability.Watch` reads only
+Whatever kind of load balancer a `HealthSource` speaks to, `rollout_watch.Watch` reads only
 which tasks it serves, which it drains and until when.
 """
 
@@ -20,6 +20,7 @@ from engine_shapes import (
     task,
 )
 
+from release.core import rollout_watch
 from release.core import stability as st
 from release.core.serving import (
     DRAINING,
@@ -49,20 +50,20 @@ def view(draining: dict[str, float | None] | None = None, **states: Serving) -> 
     return HealthView({ARN + name: s for name, s in states.items()}, draining or {})
 
 
-def observe(watch: st.Watch, seconds: float, tasks: list[dict[str, Any]],
+def observe(watch: rollout_watch.Watch, seconds: float, tasks: list[dict[str, Any]],
             health: HealthView | None, svc: dict[str, Any] = STABLE_SERVICE) -> st.Verdict:
     return watch.observe(st.Snapshot(T0 + seconds, svc, tasks, INSTANCE_IDS, health))
 
 
 def test_stable_when_every_new_task_is_served_and_nothing_drains() -> None:
-    verdict = observe(st.Watch(target()), 90, NEW,
+    verdict = observe(rollout_watch.Watch(target()), 90, NEW,
                       view(new1=Serving(SERVING), new2=Serving(SERVING)))
     assert verdict.state == st.STABLE
     assert verdict.summary == "2/2 new tasks InService"
 
 
 def test_a_task_not_served_yet_holds_stability_and_says_when_it_is_due() -> None:
-    verdict = observe(st.Watch(target()), 90, NEW,
+    verdict = observe(rollout_watch.Watch(target()), 90, NEW,
                       view(new1=Serving(SERVING), new2=Serving(NOT_YET, "registering",
                                                                until=T0 + 130)))
     assert verdict.state == st.PROGRESSING
@@ -71,7 +72,7 @@ def test_a_task_not_served_yet_holds_stability_and_says_when_it_is_due() -> None
 
 
 def test_a_task_the_load_balancer_does_not_know_is_not_served() -> None:
-    verdict = observe(st.Watch(target()), 90, NEW, view(new1=Serving(SERVING)))
+    verdict = observe(rollout_watch.Watch(target()), 90, NEW, view(new1=Serving(SERVING)))
     assert verdict.state == st.PROGRESSING
     assert HealthView({}).of(ARN + "new2").state == NOT_REGISTERED
 
@@ -79,7 +80,7 @@ def test_a_task_the_load_balancer_does_not_know_is_not_served() -> None:
 def test_an_old_task_draining_holds_stability_and_counts_down_to_its_end() -> None:
     health = view({"i-3": T0 + 310}, new1=Serving(SERVING), new2=Serving(SERVING),
                   old3=Serving(DRAINING, until=T0 + 310))
-    verdict = observe(st.Watch(target()), 98, [*NEW, OLD_LEAVING], health)
+    verdict = observe(rollout_watch.Watch(target()), 98, [*NEW, OLD_LEAVING], health)
     assert verdict.state == st.PROGRESSING
     assert verdict.summary == "2/2 new tasks InService, 1 old task draining (212 s left)"
     assert verdict.next_change_at == T0 + 310
@@ -87,13 +88,13 @@ def test_an_old_task_draining_holds_stability_and_counts_down_to_its_end() -> No
 
 def test_a_drain_with_no_task_of_the_service_still_holds_stability() -> None:
     health = view({"i-3": None}, new1=Serving(SERVING), new2=Serving(SERVING))
-    verdict = observe(st.Watch(target()), 90, NEW, health)
+    verdict = observe(rollout_watch.Watch(target()), 90, NEW, health)
     assert verdict.state == st.PROGRESSING
     assert "1 instance draining" in verdict.summary and "left" not in verdict.summary
 
 
 def test_a_task_failing_its_health_checks_too_long_fails_the_release() -> None:
-    watch = st.Watch(target(unhealthy_after=80))
+    watch = rollout_watch.Watch(target(unhealthy_after=80))
     svc = service([deployment(NEW_DEPLOYMENT, NEW_TD, running=1)])
     failing = view(new1=Serving(NOT_YET, "failed its checks", failing=True))
     verdicts = [observe(watch, s, NEW[:1], failing, svc) for s in (10, 50, 100)]
@@ -102,7 +103,7 @@ def test_a_task_failing_its_health_checks_too_long_fails_the_release() -> None:
 
 
 def test_a_task_still_registering_never_fails_for_health() -> None:
-    watch = st.Watch(target(unhealthy_after=80))
+    watch = rollout_watch.Watch(target(unhealthy_after=80))
     svc = service([deployment(NEW_DEPLOYMENT, NEW_TD, running=1)])
     registering = view(new1=Serving(NOT_YET, "registration in progress"))
     assert all(observe(watch, s, NEW[:1], registering, svc).state == st.PROGRESSING
@@ -110,7 +111,7 @@ def test_a_task_still_registering_never_fails_for_health() -> None:
 
 
 def test_a_view_that_only_counts_down_is_not_a_change() -> None:
-    watch = st.Watch(target())
+    watch = rollout_watch.Watch(target())
     tasks = [*NEW, OLD_LEAVING]
     assert observe(watch, 10, tasks, view({"i-3": T0 + 310}, old3=Serving(DRAINING,
                                                                           until=T0 + 310))
@@ -125,7 +126,7 @@ def test_a_view_that_only_counts_down_is_not_a_change() -> None:
 
 
 def test_without_a_load_balancer_running_is_enough() -> None:
-    verdict = observe(st.Watch(target()), 90, NEW, None)
+    verdict = observe(rollout_watch.Watch(target()), 90, NEW, None)
     assert verdict.state == st.STABLE and verdict.summary == "2/2 new tasks running"
 
 

@@ -101,7 +101,7 @@ def test_a_pin_that_fails_validation_is_refused_and_nothing_is_written(config_gi
     out = CliRunner().invoke(app, ["promote", "--env", "staging", "--service", "akka-firehose",
                                    "--image", "latest", "--repo", str(config_git.root)])
     assert out.exit_code == 1
-    assert "does not validate" in out.output
+    assert "validation error(s) in the repository with the promoted pin" in out.output
     assert config_git.read(SPEC) == before
     assert json.loads(before)["image"]["tag"] == OLD_TAG
 

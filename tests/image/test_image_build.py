@@ -244,7 +244,7 @@ def sandbox_env(config_repo):
 
 
 def test_confirmation_gives_up_after_its_timeout_on_the_clock(config_repo):
-    from release.adapters.image import confirm_digest, ecr_clients
+    from release.adapters.ecr_images import confirm_digest, ecr_clients
     from release.core.clock import VirtualClock
 
     env = sandbox_env(config_repo)
@@ -260,7 +260,7 @@ def test_confirmation_gives_up_after_its_timeout_on_the_clock(config_repo):
 
 
 def test_confirmation_refuses_a_digest_ecr_does_not_have(config_repo):
-    from release.adapters.image import confirm_digest, ecr_clients
+    from release.adapters.ecr_images import confirm_digest, ecr_clients
 
     pushed = run_release(*build_args(config_repo, "--push", "--format", "json"))
     result = pushed.event("build.result")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from release.adapters.image import PushProgress, docker_host_description
+from release.adapters.docker_engine import PushProgress, docker_host_description
 from release.output.events import Reporter
 
 # Items as the engine streams them for a one-layer push (recorded from dockerd 20.10).

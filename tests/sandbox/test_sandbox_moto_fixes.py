@@ -110,7 +110,7 @@ def test_registry_images_are_imported_into_a_repository_created_after_a_restart(
 
         # What `release build --push` asks before building: the tag is there, so it skips.
         from release.adapters.aws import Aws
-        from release.adapters.image import existing_digest
+        from release.adapters.ecr_images import existing_digest
 
         env = second.environment()
         assert existing_digest(Aws(env), env, "v1") == digest

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
 
-from release.core import config
+from release.core import documents
 from release.core.validate import validate_repo
 
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
@@ -43,7 +43,7 @@ def test_a_task_definition_linked_from_outside_is_refused_unread(repo: Path,
     assert [(f.file, f.severity) for f in links] == [(TASKDEF, "error")]
     assert "outside the repository" in links[0].message and links[0].fix
     assert SECRET not in everything_said(report)
-    assert TASKDEF not in config.discover(repo).taskdefs
+    assert TASKDEF not in documents.discover(repo).taskdefs
 
 
 def test_an_environment_folder_linked_from_outside_is_refused(repo: Path, tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ def test_an_environment_folder_linked_from_outside_is_refused(repo: Path, tmp_pa
     assert ("environments/qa", "document-link") in {(f.file, f.rule)
                                                            for f in report.findings}
     assert SLACK_TOKEN not in everything_said(report)
-    assert "qa" not in config.discover(repo).environments
+    assert "qa" not in documents.discover(repo).environments
 
 
 def test_a_link_within_the_repository_is_followed(repo: Path) -> None:
@@ -74,8 +74,8 @@ def test_the_reader_refuses_a_path_out_of_the_root_it_is_given(repo: Path,
     link = repo / "environments" / "staging" / "services" / "linked.json"
     link.symlink_to(target)
     try:
-        config.read_json(link, root=repo)
-    except config.DocumentError as exc:
+        documents.read_json(link, root=repo)
+    except documents.DocumentError as exc:
         assert exc.rule == "document-link" and SECRET not in str(exc)
     else:
         raise AssertionError("read a file outside the repository")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from validate_helpers import STAGING_ENV, STAGING_SERVICE, TASKDEF, edit
 
-from release.commands.common import load_environment_repo, load_valid_repo
-from release.core import config
-from release.core.errors import InvalidInput
+from release.core import documents
+from release.core.errors import InvalidDocuments, InvalidInput
 from release.core.validate import validate_repo
+from release.engine.validate import load_environment, load_valid
 from release.output.events import OutputFormat, Reporter
 
 PRODUCTION_SERVICE = "environments/production/services/akka-firehose.json"
@@ -48,8 +48,8 @@ def reporter() -> Reporter:
 
 def test_a_fifo_is_refused_at_once_not_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.json")
-    with pytest.raises(config.DocumentError) as caught:
-        bounded(config.read_json, tmp_path / "pipe.json")
+    with pytest.raises(documents.DocumentError) as caught:
+        bounded(documents.read_json, tmp_path / "pipe.json")
     assert caught.value.rule == "document-type" and "named pipe" in caught.value.message
 
 
@@ -64,7 +64,7 @@ def test_a_document_over_one_mebibyte_is_refused_before_parsing(repo: Path) -> N
     doc["containerDefinitions"][0]["environment"] = [
         {"name": f"V{i}", "value": "x" * 1000} for i in range(1100)]
     (repo / TASKDEF).write_text(json.dumps(doc))
-    assert (repo / TASKDEF).stat().st_size > config.MAX_DOCUMENT_BYTES
+    assert (repo / TASKDEF).stat().st_size > documents.MAX_DOCUMENT_BYTES
     [finding] = validate_repo(repo).errors
     assert (finding.rule, finding.file) == ("document-size", TASKDEF)
     assert "1 MiB" in finding.message and "64 KiB" in finding.fix
@@ -72,14 +72,14 @@ def test_a_document_over_one_mebibyte_is_refused_before_parsing(repo: Path) -> N
 
 def test_depth_is_bounded_and_brackets_in_strings_do_not_count(tmp_path: Path) -> None:
     path = tmp_path / "doc.json"
-    path.write_text("[" * config.MAX_DEPTH + "]" * config.MAX_DEPTH)
-    assert config.read_json(path)
-    path.write_text("[" * (config.MAX_DEPTH + 1) + "]" * (config.MAX_DEPTH + 1))
-    with pytest.raises(config.DocumentError) as caught:
-        config.read_json(path)
+    path.write_text("[" * documents.MAX_DEPTH + "]" * documents.MAX_DEPTH)
+    assert documents.read_json(path)
+    path.write_text("[" * (documents.MAX_DEPTH + 1) + "]" * (documents.MAX_DEPTH + 1))
+    with pytest.raises(documents.DocumentError) as caught:
+        documents.read_json(path)
     assert caught.value.rule == "json-depth"
     path.write_text(json.dumps({"a": "[{" * 500}))
-    assert config.read_json(path) == {"a": "[{" * 500}
+    assert documents.read_json(path) == {"a": "[{" * 500}
 
 
 def test_a_byte_order_mark_is_accepted_with_a_warning(repo: Path) -> None:
@@ -89,7 +89,7 @@ def test_a_byte_order_mark_is_accepted_with_a_warning(repo: Path) -> None:
     assert [(f.rule, f.severity, f.file) for f in report.findings] == [
         ("json-bom", "warning", STAGING_SERVICE)]
     # ... and the commands read it the same way: deploy's loader agrees with validate.
-    loaded = load_valid_repo(repo, ["staging"], reporter())
+    loaded = load_valid(repo, ["staging"])
     assert loaded.services_of("staging")[0].service_name == "akka-firehose-service"
 
 
@@ -98,8 +98,8 @@ def test_invalid_utf8_and_non_json_constants_are_findings(tmp_path: Path) -> Non
     for content, words in ((b'{"a": "\xff"}', "not UTF-8"), (b'{"a": NaN}', "NaN"),
                            (b'{"a": -Infinity}', "Infinity")):
         path.write_bytes(content)
-        with pytest.raises(config.DocumentError) as caught:
-            config.read_json(path)
+        with pytest.raises(documents.DocumentError) as caught:
+            documents.read_json(path)
         assert words in caught.value.message and caught.value.fix
 
 
@@ -115,7 +115,7 @@ def break_unrelated_documents(repo: Path) -> None:
 
 def test_unrelated_broken_documents_do_not_stop_status_or_rollback(repo: Path) -> None:
     break_unrelated_documents(repo)
-    loaded = bounded(load_environment_repo, repo, "staging", None, reporter())
+    loaded = bounded(load_environment, repo, "staging", None, reporter())
     [spec] = loaded.services_of("staging")
     assert spec.service_name == "akka-firehose-service"
     assert loaded.taskdef_for(spec).family == "akka-demo"
@@ -124,51 +124,54 @@ def test_unrelated_broken_documents_do_not_stop_status_or_rollback(repo: Path) -
 
 def test_deploy_s_loader_reads_only_what_its_environment_uses(repo: Path) -> None:
     break_unrelated_documents(repo)
-    loaded = bounded(load_valid_repo, repo, ["staging"], reporter())
+    loaded = bounded(load_valid, repo, ["staging"])
     assert set(loaded.taskdefs) == {TASKDEF}
 
 
 def test_a_broken_sibling_service_does_not_stop_the_named_one(repo: Path) -> None:
     (repo / "environments/staging/services/other.json").write_text('{"service": 1}')
-    loaded = load_environment_repo(repo, "staging", "akka-firehose-service", reporter())
+    loaded = load_environment(repo, "staging", "akka-firehose-service", reporter())
     assert [s.name for s in loaded.services_of("staging")] == ["akka-firehose"]
     with pytest.raises(InvalidInput) as caught:  # all services of staging: other.json is one
-        load_environment_repo(repo, "staging", None, reporter())
-    assert "broken" in caught.value.message and "--service" in caught.value.hint
+        load_environment(repo, "staging", None, reporter())
+    assert "validation error(s) in the documents of staging:" in caught.value.message
+    assert "--service" in caught.value.hint
 
 
 @pytest.mark.parametrize("change, pointer", [
     (lambda d: d["service"].pop("serviceName"), "/service"),
     (lambda d: d["service"].update(desiredCount="two"), "/service/desiredCount"),
 ])
-def test_the_service_s_own_broken_spec_stops_status_and_rollback(repo: Path, capsys, change,
+def test_the_service_s_own_broken_spec_stops_status_and_rollback(repo: Path, change,
                                                                 pointer: str) -> None:
     edit(repo, STAGING_SERVICE, change)
     for service in (None, "akka-firehose"):
-        with pytest.raises(InvalidInput) as caught:
-            load_environment_repo(repo, "staging", service, reporter())
-        assert "broken" in caught.value.message and "nothing was changed" in caught.value.hint
-    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert {(e["file"], e["pointer"]) for e in events if e["event"] == "validate.finding"} == {
-        (STAGING_SERVICE, pointer)}
+        with pytest.raises(InvalidDocuments) as caught:
+            load_environment(repo, "staging", service, reporter())
+        assert "validation error(s) in the documents of staging" in caught.value.message
+        assert "nothing was changed" in caught.value.hint
+        # the findings the verb lists (commands/common.handles_errors): only the spec's own
+        assert {(f.file, f.pointer) for f in caught.value.findings} == {
+            (STAGING_SERVICE, pointer)}
 
 
 def test_a_broken_environment_document_stops_them(repo: Path) -> None:
     edit(repo, STAGING_ENV, lambda d: d.pop("loadBalancer"))
     with pytest.raises(InvalidInput):
-        load_environment_repo(repo, "staging", "akka-firehose", reporter())
+        load_environment(repo, "staging", "akka-firehose", reporter())
 
 
 def test_a_spec_too_broken_to_name_is_reported_when_asked_for_by_service_name(repo: Path) -> None:
     (repo / STAGING_SERVICE).write_text('{"service": {"serviceName": 5}')
     with pytest.raises(InvalidInput) as caught:
-        load_environment_repo(repo, "staging", "akka-firehose-service", reporter())
-    assert "broken" in caught.value.message
+        load_environment(repo, "staging", "akka-firehose-service", reporter())
+    assert "validation error(s) in the documents of staging/akka-firehose-service" in \
+        caught.value.message
 
 
 def test_rule_errors_warn_but_do_not_stop_a_rollback(repo: Path, capsys) -> None:
     edit(repo, STAGING_SERVICE, lambda d: d["service"].update(role="otherRole"))
-    loaded = load_environment_repo(repo, "staging", None, reporter())
+    loaded = load_environment(repo, "staging", None, reporter())
     assert loaded.services_of("staging")
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["rule"] for e in events if e["event"] == "validate.finding"] == ["ref-role"]

@@ -192,9 +192,9 @@ def test_a_repository_schema_that_differs_from_the_tool_s_is_a_warning(repo: Pat
 
 
 def test_broken_schemas_are_findings_not_crashes(repo: Path, monkeypatch) -> None:
-    import release.core.validate as validate_module
+    import release.core.schema_findings as schema_module
 
-    monkeypatch.setattr(validate_module, "TOOL_SCHEMAS", repo / "no-tool-schemas")
+    monkeypatch.setattr(schema_module, "TOOL_SCHEMAS", repo / "no-tool-schemas")
     (repo / "schemas/taskdef.schema.json").write_text('{"type": 5}')
     (repo / "schemas/service.schema.json").write_text("[]")
     (repo / "schemas/environment.schema.json").unlink()

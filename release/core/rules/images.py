@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import PurePath
 
-from release.core import config
+from release.core import documents
 from release.core.findings import ERROR, WARNING, Finding, pointer_of
 from release.core.rolling import containers
 from release.core.rules.base import (
@@ -83,9 +83,9 @@ def image_build_context(ctx: Context) -> Iterator[Finding]:
             context, dockerfile = pin.build.context, pin.build.dockerfile
             for member, path in (("context", context),
                                  ("dockerfile", os.path.join(context, dockerfile or "."))):
-                if config.inside(ctx.loaded.root, path):
+                if documents.inside(ctx.loaded.root, path):
                     continue
-                how = ("through a symbolic link" if config.inside_as_written(path)
+                how = ("through a symbolic link" if documents.inside_as_written(path)
                        else "an absolute path" if PurePath(path).is_absolute() else "by `..`")
                 yield finding("image-build-context", view.rel, f"{base}/{member}",
                               f"the build {member} {getattr(pin.build, member)!r} leads outside "

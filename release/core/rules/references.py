@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from release.core.config import ImagePin
 from release.core.findings import ERROR, WARNING, Finding
+from release.core.pin import ImagePin
 from release.core.rules.base import (
     Context,
     finding,

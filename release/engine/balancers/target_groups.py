@@ -27,7 +27,7 @@ from release.core.config import Environment, ServiceSpec, TargetGroup
 from release.core.rolling import host_port
 from release.core.serving import HealthSource
 from release.engine.balancers.common import no_mapping, url_of
-from release.engine.preflight import Denied, not_checked
+from release.engine.preflight.context import Denied, not_checked
 
 DELAY = "deregistration_delay.timeout_seconds"
 

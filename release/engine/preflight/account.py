@@ -9,7 +9,7 @@ answer came through the assumed role. So this check makes no call; it says what 
 from __future__ import annotations
 
 from release.core import preflight as pf
-from release.engine.preflight import Context
+from release.engine.preflight.context import Context
 
 
 def check(ctx: Context) -> list[pf.Result]:

@@ -14,7 +14,7 @@ from typing import Any
 from release.core import bake as baking
 from release.core import preflight as pf
 from release.engine.bake import ALARM_TYPES
-from release.engine.preflight import Context, Denied, not_checked
+from release.engine.preflight.context import Context, Denied, not_checked
 
 
 def check(ctx: Context) -> list[pf.Result]:

@@ -20,7 +20,7 @@ from typing import Any
 from release.core import preflight as pf
 from release.core.deployments import in_progress, short
 from release.core.rolling import Need, Room, Wave, first_wave, need_of, on_instances
-from release.engine.preflight import Context, Denied, not_checked
+from release.engine.preflight.context import Context, Denied, not_checked
 
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 PER_CALL = 100  # DescribeContainerInstances and DescribeTasks: at most 100 a call

@@ -13,7 +13,7 @@ from __future__ import annotations
 from release.adapters import registry_api
 from release.core import preflight as pf
 from release.core.references import ImageRef, images_of, parse_image
-from release.engine.preflight import ROLLBACK, Context, Denied, not_checked
+from release.engine.preflight.context import ROLLBACK, Context, Denied, not_checked
 
 
 def check(ctx: Context) -> list[pf.Result]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from release.core import preflight as pf
 from release.engine import balancers as kinds
-from release.engine.preflight import Context
+from release.engine.preflight.context import Context
 
 
 def check(ctx: Context) -> list[pf.Result]:
@@ -31,9 +31,9 @@ def check(ctx: Context) -> list[pf.Result]:
         if kind is not None:
             results.append(kind.preflight(ctx, index, lb, _mapping(ctx.taskdef, lb)))
     if ctx.probe_health:
-        from release.engine.preflight import probe
+        from release.engine.preflight.probe import check as probe_health
 
-        results += probe.check(ctx)
+        results += probe_health(ctx)
     return results
 
 

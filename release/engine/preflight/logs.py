@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from release.core import preflight as pf
 from release.core.references import LogGroupRef, log_group_refs
-from release.engine.preflight import Context, Denied, not_checked
+from release.engine.preflight.context import Context, Denied, not_checked
 
 
 def check(ctx: Context) -> list[pf.Result]:

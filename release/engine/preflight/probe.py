@@ -17,7 +17,7 @@ from typing import Any
 
 from release.core import preflight as pf
 from release.core.deployments import short
-from release.engine.preflight import Context
+from release.engine.preflight.context import Context
 
 TIMEOUT_SECONDS = 2.0
 

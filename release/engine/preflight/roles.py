@@ -15,7 +15,7 @@ from typing import Any
 from release.core import policies
 from release.core import preflight as pf
 from release.core.references import role_name
-from release.engine.preflight import Context, Denied, not_checked
+from release.engine.preflight.context import Context, Denied, not_checked
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 ECS = "ecs.amazonaws.com"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from release.core import preflight as pf
 from release.core import scan_gate as gating
 from release.engine import scan_gate
-from release.engine.preflight import DEPLOY, ROLLBACK, Context
+from release.engine.preflight.context import DEPLOY, ROLLBACK, Context
 
 
 def check(ctx: Context) -> list[pf.Result]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from release.core import preflight as pf
 from release.core.references import SSM, SecretRef, role_name, secret_place, secret_refs
-from release.engine.preflight import Context, Denied, not_checked
+from release.engine.preflight.context import Context, Denied, not_checked
 
 READ_ACTION = {SSM: "ssm:GetParameters", "secretsmanager": "secretsmanager:GetSecretValue"}
 DECRYPT = "kms:Decrypt"
