@@ -1,10 +1,17 @@
-# The two commands of the README: `make demo` and `make test`.
+# The two commands of the README: `make demo` and `make test` (and `make check`, the inner loop).
 SHELL := /bin/bash
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install engine example test demo lint bench clean
+# Tests run in parallel worker processes (pytest-xdist), one per core unless PYTEST_WORKERS
+# says otherwise (PYTEST_WORKERS=0: one process). `worksteal` hands an idle worker half of
+# a busy one's queue, so tests of very different lengths still end together; the longest,
+# mostly waiting ones are collected first (tests/conftest.py).
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist worksteal
+
+.PHONY: install engine example test check demo lint bench clean
 
 $(BIN)/release: pyproject.toml sandbox/pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed ($(PY) not found)"; exit 1; }
@@ -29,8 +36,14 @@ example:
 test: install engine
 	@eval "$$(scripts/engine.sh start)"; \
 	$(BIN)/ruff check . && scripts/lint-jenkinsfile.sh && \
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+	$(PYTEST) $(PYTEST_ARGS); \
 	rc=$$?; [ -z "$${RELEASE_ENGINE_STARTED:-}" ] || scripts/engine.sh stop; exit $$rc
+
+# The inner loop, under a minute and without a Docker engine: ruff, the pure core's tests
+# and the conformance tests (every AWS answer the tool reads, replayed in the real shape).
+check: install
+	$(BIN)/ruff check .
+	$(PYTEST) tests/core tests/conformance $(PYTEST_ARGS)
 
 demo: install engine example
 	@eval "$$(scripts/engine.sh start)"; $(BIN)/python scripts/demo.py; \

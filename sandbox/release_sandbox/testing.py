@@ -35,6 +35,7 @@ from release_sandbox.server import (
     DEFAULT_REGION,
     SandboxAws,
     Ticker,
+    configure_moto,
     ecr_password,
     reset_moto,
 )
@@ -329,7 +330,7 @@ def running_sandbox(repo_root: Path, workdir: Path, clock: Clock | None = None,
     clock = clock if clock is not None else VirtualClock()
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    reset_moto()
+    fresh_moto()
     aws = SandboxAws(clock)
     aws.start()
     active = True
@@ -367,6 +368,34 @@ def running_sandbox(repo_root: Path, workdir: Path, clock: Clock | None = None,
             registry_obj.stop()
         aws.stop()
         reset_moto()
+
+
+# moto backends that take long to create: EC2's (1,366 AMIs, each with a volume and a
+# snapshot) and IAM's (about 1,600 AWS managed policies in each of its partitions) cost some
+# 1.5 s of CPU every time a test's sandbox starts. They are made once per process, kept
+# pickled by (service, account, region or partition), and each reset starts from a copy.
+_PRISTINE: dict[tuple[str, str, str], bytes] = {}
+
+
+def fresh_moto(account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> None:
+    """Forget every resource moto holds in this process (reset_moto), then give `account`
+    the EC2 backend of `region` and its IAM backends as moto creates them afresh: copies of
+    the ones made the first time (the same state, the same generated ids), not new ones."""
+    import pickle
+
+    from moto.backends import get_backend
+    from moto.iam.models import PARTITION_NAMES
+
+    reset_moto()
+    configure_moto()  # IAM's managed policies are loaded only when asked before creation
+    for service, names in (("ec2", (region,)), ("iam", PARTITION_NAMES)):
+        backends = get_backend(service)  # type: ignore[call-overload]
+        for name in names:
+            key = (service, account, name)
+            if key not in _PRISTINE:
+                _PRISTINE[key] = pickle.dumps(backends[account][name])
+            else:
+                backends[account][name] = pickle.loads(_PRISTINE[key])
 
 
 def _start_test_registry(aws: SandboxAws, storage: Path) -> tuple[Any, str | None]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.request
 
 import pytest
 from bootstrap_helpers import (
@@ -26,15 +25,13 @@ from bootstrap_helpers import (
 from release.adapters.aws import Aws
 from release.engine.bootstrap import MANAGED_INSTANCE_POLICY, build_plan
 from release_sandbox.network import seed_repo
-from release_sandbox.testing import sandbox_credentials
+from release_sandbox.testing import fresh_moto, sandbox_credentials
 
 
 @pytest.fixture(scope="module")
 def bootstrapped(moto_url, tmp_path_factory):
     """(Aws, Environment) of a sandbox account that `release bootstrap` has just set up."""
-    with urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset",
-                                                       method="POST"), timeout=10):
-        pass
+    fresh_moto()  # the server runs in this process (conftest.aws_url)
     root = tmp_path_factory.mktemp("drift") / "config"
     for name in ("environments", "taskdefs", "schemas"):
         if (PROJECT / name).is_dir():

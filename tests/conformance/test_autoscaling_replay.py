@@ -19,26 +19,20 @@ import pytest
 import shapes_preflight as aws_says
 from botocore.stub import Stubber
 from shapes_autoscaling import ASKED, RESOURCE, queue_scaling, scalable_target
-from shapes_ledger import quiet_ledger
 from shapes_taskdef import (
-    JENKINS,
     described_images,
     described_service,
     described_task_definition,
     no_canary,
-    offline_credentials,
     stubbed,
 )
 from typer.testing import CliRunner
 
 from release.adapters import autoscaling as reading
 from release.adapters import ledger
-from release.adapters.aws import Aws
 from release.cli import app
 from release.core import autoscaling, plan, records
-from release.core.config import load_repo
 from release.core.errors import ReleaseError
-from release.core.render import render_service
 from release.engine import deploy
 from release.engine.autoscaling import ScaleIn
 from release.engine.hold import Hold, RunLedger
@@ -51,19 +45,9 @@ DENIED = ("User: arn:aws:sts::123456789012:assumed-role/jenkins-release/jenkins-
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    offline_credentials(monkeypatch)
-    repo = load_repo(ROOT)
-    env = repo.environment(ENV)
-    spec = repo.services_of(ENV)[0]
-    aws = Aws(env)
-    stubbed(aws.sts, [("get_caller_identity", {
-        "UserId": "AROAEXAMPLEID:jenkins-akka-firehose-41", "Account": env.account,
-        "Arn": JENKINS}, None)])
-    quiet_ledger(aws)
-    monkeypatch.setattr(deploy, "connect", lambda _env: aws)
-    return {"repo": repo, "env": env, "spec": spec, "aws": aws,
-            "desired": render_service(repo, spec)}
+def world(replay_world: Any) -> dict[str, Any]:
+    return replay_world(caller="AROAEXAMPLEID:jenkins-akka-firehose-41", ledger=True,
+                        connect=[deploy])
 
 
 LIVE_ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/akka-demo:41"

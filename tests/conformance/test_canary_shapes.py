@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,22 +21,17 @@ from shapes_taskdef import (
     ACCOUNT,
     REGION,
     described_service,
-    offline_credentials,
     stubbed,
 )
 from shapes_taskdef import taskdef_arn as family_arn
 
-from release.adapters.aws import Aws
 from release.core import canary as canaries
 from release.core import plan as planning
-from release.core.config import load_repo
 from release.core.deployments import deployment_for
 from release.core.instructions import calls_in
 from release.engine import canary
 from release.engine.executor import Executor
 from release.output.events import OutputFormat, Reporter
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def taskdef_arn(revision: int) -> str:
@@ -45,16 +39,12 @@ def taskdef_arn(revision: int) -> str:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    offline_credentials(monkeypatch)
-    repo = load_repo(ROOT)
-    env = repo.environment("staging")
-    spec = repo.services_of("staging")[0]
-    doc = copy.deepcopy(spec.doc)
+def world(replay_world: Any) -> dict[str, Any]:
+    world = replay_world()
+    doc = copy.deepcopy(world["spec"].doc)
     doc["release"]["canary"] = {"count": 1, "bakeMinutes": 5}
-    spec = dataclasses.replace(spec, doc=doc)
-    return {"env": env, "spec": spec, "aws": Aws(env),
-            "reporter": Reporter(OutputFormat.json, io.StringIO())}
+    return {"env": world["env"], "spec": dataclasses.replace(world["spec"], doc=doc),
+            "aws": world["aws"], "reporter": Reporter(OutputFormat.json, io.StringIO())}
 
 
 def _describe(world: dict[str, Any], answer: dict[str, Any]) -> Any:

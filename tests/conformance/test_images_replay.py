@@ -23,14 +23,12 @@ from shapes_taskdef import (
     described_images,
     described_service,
     described_task_definition,
-    offline_credentials,
     stubbed,
     taskdef_arn,
 )
 from test_init_run_replay import container_instances, load_balancer
 
 from release.adapters import ledger
-from release.adapters.aws import Aws
 from release.core import plan, records
 from release.core.config import load_repo
 from release.core.errors import InvalidInput
@@ -71,22 +69,17 @@ def two_images(root: Path) -> None:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    offline_credentials(monkeypatch)
+def world(tmp_path: Path, replay_world: Any) -> dict[str, Any]:
     two_images(tmp_path / "repo")
-    repo = load_repo(tmp_path / "repo", [ENV])
-    env = repo.environment(ENV)
-    spec = repo.services_of(ENV)[0]
-    aws = Aws(env)
-    registered = render_service(repo, spec)
+    world = replay_world(tmp_path / "repo", only_envs=[ENV])
+    repo, env, spec = world["repo"], world["env"], world["spec"]
     arn = taskdef_arn(spec.family, REVISION)
     record = records.new_record(ENV, spec.service_name, (COMMIT, ""), spec.image.digest, None,
                                 1_764_494_102.0, spec.image.tag,
                                 pinned_images(env, spec, repo.taskdef_for(spec)))
     record.outcome = records.COMPLETED
-    return {"repo": repo, "env": env, "spec": spec, "aws": aws, "registered": registered,
-            "arn": arn, "record": record, "tmp": tmp_path,
-            "service": described_service(spec.service, arn)}
+    return {**world, "registered": world["desired"], "arn": arn, "record": record,
+            "tmp": tmp_path, "service": described_service(spec.service, arn)}
 
 
 def _ledger_answer(world: dict[str, Any], entries: list[records.Entry]) -> Any:

@@ -21,17 +21,14 @@ from typing import Any
 import pytest
 from shapes_taskdef import (
     ACCOUNT,
-    JENKINS,
     REGISTERED_AT,
     described_images,
     described_service,
     described_task_definition,
-    offline_credentials,
     stubbed,
     taskdef_arn,
 )
 
-from release.adapters.aws import Aws
 from release.core import oneoff, placeholders, plan
 from release.core.config import load_repo
 from release.core.render import render_service
@@ -47,19 +44,12 @@ AWSLOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/akka-fireh
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    offline_credentials(monkeypatch)
-    repo = load_repo(ROOT)
-    env = repo.environment(ENV)
-    spec = repo.services_of(ENV)[0]
-    aws = Aws(env)
-    stubbed(aws.sts, [("get_caller_identity", {
-        "UserId": "AROAEXAMPLEID:jenkins", "Account": env.account, "Arn": JENKINS}, None)])
-    monkeypatch.setattr(init_engine.aws_adapter, "connect", lambda _env: aws)
-    monkeypatch.setattr(run_engine.aws_adapter, "connect", lambda _env: aws)
-    desired = render_service(repo, spec)
-    return {"repo": repo, "env": env, "spec": spec, "aws": aws, "desired": desired,
-            "taskdef": described_task_definition(desired, 41, {"release:by": "jenkins"}),
+def world(replay_world: Any) -> dict[str, Any]:
+    world = replay_world(caller="AROAEXAMPLEID:jenkins",
+                         connect=[init_engine.aws_adapter, run_engine.aws_adapter])
+    spec = world["spec"]
+    return {**world,
+            "taskdef": described_task_definition(world["desired"], 41, {"release:by": "jenkins"}),
             "service": described_service(spec.service, taskdef_arn(spec.family, 41))}
 
 

@@ -18,26 +18,20 @@ import pytest
 import registered
 import shapes_preflight as aws_says
 from shapes_autoscaling import queue_scaling
-from shapes_ledger import quiet_ledger
 from shapes_taskdef import (
-    JENKINS,
     api_reference_example,
     described_images,
     described_service,
     described_task_definition,
     no_canary,
-    offline_credentials,
     stubbed,
     taskdef_arn,
 )
 from typer.testing import CliRunner
 
 from release.adapters import live
-from release.adapters.aws import Aws
 from release.cli import app
 from release.core import plan
-from release.core.config import load_repo
-from release.core.render import render_service
 from release.engine import deploy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,21 +40,10 @@ LIVE_REVISION = 41
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def world(replay_world: Any) -> dict[str, Any]:
     """The staging documents, and clients whose answers the test queues (nothing is sent)."""
-    offline_credentials(monkeypatch)
-    repo = load_repo(ROOT)
-    env = repo.environment(ENV)
-    spec = repo.services_of(ENV)[0]
-    aws = Aws(env)
-    # Whoever asks STS whose credentials these are hears the environment's own account.
-    stubbed(aws.sts, [("get_caller_identity", {
-        "UserId": "AROAEXAMPLEID:jenkins-akka-firehose-41", "Account": env.account,
-        "Arn": JENKINS}, None)])
-    quiet_ledger(aws)
-    monkeypatch.setattr(deploy, "connect", lambda _env: aws)
-    return {"repo": repo, "env": env, "spec": spec, "aws": aws,
-            "desired": render_service(repo, spec)}
+    return replay_world(caller="AROAEXAMPLEID:jenkins-akka-firehose-41", ledger=True,
+                        connect=[deploy])
 
 
 def queue_live(world: dict[str, Any], taskdef_response: dict[str, Any],

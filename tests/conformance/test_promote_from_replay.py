@@ -8,7 +8,6 @@ the output models and every request against the expected parameters.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,29 +15,18 @@ from botocore.stub import Stubber
 from shapes_taskdef import described_service, described_task_definition, stubbed, taskdef_arn
 
 from release.adapters import ledger
-from release.adapters.aws import Aws
 from release.core import records
-from release.core.config import load_repo
 from release.core.errors import InvalidInput
-from release.core.render import render_service
 from release.engine.promote_from import read_source
 
-ROOT = Path(__file__).resolve().parents[2]
 REVISION = 41
 COMMIT = "4e89c9ca9c2a5f0b7d6e3a1c8b9f0e2d4c6a8b1f"
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "replay", "AWS_SECRET_ACCESS_KEY": "replay",
-                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("RELEASE_AWS_ENDPOINT", raising=False)
-    repo = load_repo(ROOT)
-    env = repo.environment("staging")
-    spec = repo.services_of("staging")[0]
-    return {"env": env, "spec": spec, "aws": Aws(env), "registered": render_service(repo, spec)}
+def world(replay_world: Any) -> dict[str, Any]:
+    world = replay_world()
+    return {**world, "registered": world["desired"]}
 
 
 def record(spec: Any, outcome: str) -> records.Record:
