@@ -234,9 +234,11 @@ class Demo:
 
         from release.adapters import ecr_images
         from release.core import config
+        from release_sandbox.testing import sandbox_credentials
 
         env = config.load_repo(self.repo, [ENV]).environment(ENV)
-        auth = ecr_images.ecr_login(ecr_images.ecr_clients(env), env)
+        with sandbox_credentials():  # the sandbox's keys, as the verbs above are given them
+            auth = ecr_images.ecr_login(ecr_images.ecr_clients(env), env)
         client = docker.from_env()
         repository, digest = ref.split("@", 1)
         client.images.pull(repository, tag=digest, auth_config=auth.auth_config())

@@ -375,6 +375,10 @@ def running_sandbox(repo_root: Path, workdir: Path, clock: Clock | None = None,
 # 1.5 s of CPU every time a test's sandbox starts. They are made once per process, kept
 # pickled by (service, account, region or partition), and each reset starts from a copy.
 _PRISTINE: dict[tuple[str, str, str], bytes] = {}
+# IAM's backends of the other partitions (aws-cn, aws-us-gov, ...): moto creates every one
+# of them at the first request (to find whose access key it is), but only a region of their
+# own partition writes to them, and a sandbox has its one region: made once, kept as made.
+_UNTOUCHED: dict[tuple[str, str], Any] = {}
 
 
 def fresh_moto(account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> None:
@@ -385,17 +389,24 @@ def fresh_moto(account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> 
 
     from moto.backends import get_backend
     from moto.iam.models import PARTITION_NAMES
+    from moto.utilities.utils import get_partition
 
     reset_moto()
     configure_moto()  # IAM's managed policies are loaded only when asked before creation
-    for service, names in (("ec2", (region,)), ("iam", PARTITION_NAMES)):
+    iam = get_backend("iam")  # type: ignore[call-overload]
+    for name in PARTITION_NAMES:
+        if name == get_partition(region):
+            continue
+        if (account, name) not in _UNTOUCHED:
+            _UNTOUCHED[(account, name)] = iam[account][name]
+        iam[account][name] = _UNTOUCHED[(account, name)]
+    for service, name in (("ec2", region), ("iam", get_partition(region))):
         backends = get_backend(service)  # type: ignore[call-overload]
-        for name in names:
-            key = (service, account, name)
-            if key not in _PRISTINE:
-                _PRISTINE[key] = pickle.dumps(backends[account][name])
-            else:
-                backends[account][name] = pickle.loads(_PRISTINE[key])
+        key = (service, account, name)
+        if key not in _PRISTINE:
+            _PRISTINE[key] = pickle.dumps(backends[account][name])
+        else:
+            backends[account][name] = pickle.loads(_PRISTINE[key])
 
 
 def _start_test_registry(aws: SandboxAws, storage: Path) -> tuple[Any, str | None]:
