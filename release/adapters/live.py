@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from release.core import service_settings, stability
-from release.core.config import Environment, ServiceSpec
+from release.core.config import Environment, ServiceSpec, revision_family
 from release.core.errors import InvalidInput
 from release.core.plan import Live
 from release.core.poll_rounds import no_cluster
@@ -72,7 +72,7 @@ def revision_arns(ecs: Any, family: str) -> list[str]:
     paginator = ecs.get_paginator("list_task_definitions")
     for page in paginator.paginate(familyPrefix=family, sort="DESC"):
         arns += [a for a in page.get("taskDefinitionArns", [])
-                 if a.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
+                 if revision_family(a) == family]
     return arns
 
 

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from release.core.deployments import short
+
 AWSLOGS = "awslogs"
 DEFAULT_LINES = 20
 MAX_LINES = 10_000  # GetLogEvents' limit ("The maximum number of log events returned")
@@ -54,7 +56,7 @@ def no_container(taskdef: Mapping[str, Any], revision: str, name: str | None) ->
 
 def task_id(task_arn: str) -> str:
     """The task's ID: the ARN's last part (`…:task/cluster/ID`, or the older `…:task/ID`)."""
-    return task_arn.rsplit("/", 1)[-1]
+    return short(task_arn, "")
 
 
 def container_definition(taskdef: Mapping[str, Any], name: str | None

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from release.core import redact
+from release.core.deployments import short
 
 STARTED, RELEASED, FAILED, ROLLED_BACK, NOT_RESTORED, INTERRUPTED, PAUSED = (
     "started", "released", "failed", "rolled_back", "not_restored", "interrupted", "paused")
@@ -293,7 +294,7 @@ _HANDLERS = {
 def text_of(fields: dict[str, Any]) -> str:
     """The one line a person reads in the channel (Slack mrkdwn)."""
     where = f"{fields['environment']}/{fields['service']}"
-    revision = str(fields.get("revision") or "").rsplit("/", 1)[-1] or "?"
+    revision = short(fields.get("revision"), "?")
     verb = {STARTED: f"{fields['action']} started", RELEASED: f"released {revision}",
             FAILED: f"release of {revision} failed", ROLLED_BACK: "rolled back",
             NOT_RESTORED: "rollback did not settle: not restored, page the owner",

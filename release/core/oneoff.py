@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from release.core import ecs_model, rolling
+from release.core.deployments import short
 
 VARIANT_SUFFIX = "-run"
 TAG_VARIANT_OF = "release-run:variant-of"
@@ -184,7 +185,7 @@ class Refusal:
 
 def refusal(failures: list[dict[str, Any]], taskdef: dict[str, Any], revision: str) -> Refusal:
     """One message and the fixes for RunTask's `failures` (grouped by reason)."""
-    name = revision.rsplit("/", 1)[-1]
+    name = short(revision)
     if not failures:
         return Refusal(f"ECS did not start a task of {name} and gave no reason",
                        "look at the cluster's container instances and retry; nothing ran")
@@ -193,7 +194,7 @@ def refusal(failures: list[dict[str, Any]], taskdef: dict[str, Any], revision: s
     grouped: dict[str, tuple[list[str], list[str]]] = {}  # reason → (instances, details)
     for failure in failures:
         places, details = grouped.setdefault(str(failure.get("reason") or "unknown"), ([], []))
-        where = str(failure.get("arn") or "").rsplit("/", 1)[-1]
+        where = short(failure.get("arn"), "")
         detail = str(failure.get("detail") or "")
         places.extend([where] if where else [])
         details.extend([detail] if detail and detail not in details else [])

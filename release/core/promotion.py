@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from release.core import redact
+from release.core.deployments import short
 from release.core.errors import InvalidInput
 from release.core.records import COMPLETED, IN_PROGRESS, RELEASE, Entry, Record
 
@@ -56,7 +57,7 @@ class SourceRelease:
 
     @property
     def short_revision(self) -> str:
-        return self.revision.rsplit("/", 1)[-1]
+        return short(self.revision)
 
     @property
     def image_ref(self) -> str:
@@ -135,24 +136,24 @@ def judge_source(env: str, service: str, revision: str | None, taskdef: dict[str
     if not revision:
         raise _refuse(f"{where} is not running: there is no live release to promote",
                       f"release {env} first (`release apply --env {env}`)")
-    short = revision.rsplit("/", 1)[-1]
+    shown = short(revision)
     if record is None:
-        raise _refuse(f"{where}: the live revision {short} has no release record (it was not "
+        raise _refuse(f"{where}: the live revision {shown} has no release record (it was not "
                       "released by `release`)", f"release {env} with `release apply`, then "
                       "promote from it")
-    _check_ledger(where, revision, short, entries)
+    _check_ledger(where, revision, shown, entries)
     if record.outcome != COMPLETED:
-        raise _refuse(f"{where}: the release of the live revision {short} is "
+        raise _refuse(f"{where}: the release of the live revision {shown} is "
                       f"{record.outcome or 'unfinished'} ({record.reason or 'no reason'}), "
                       "not completed", f"promote only a release that completed: fix {env} "
                       "first (`release status`, `release history`)")
-    digest = _judged_digest(where, short, env, taskdef, container, pin)
+    digest = _judged_digest(where, shown, env, taskdef, container, pin)
     primary_tag = record.image_tag or pin[0] or ""
     images: dict[str, tuple[str, str]] = {}
     if others:
         images[str(container)] = (primary_tag, digest)
         for name, other in others.items():
-            images[name] = (other[0] or "", _judged_digest(where, short, env, taskdef, name,
+            images[name] = (other[0] or "", _judged_digest(where, shown, env, taskdef, name,
                                                            other))
     return SourceRelease(env, service, revision, digest, primary_tag, record.commit,
                          redact.ci_value(record.build_url), container, images)  # an older record
