@@ -208,11 +208,13 @@ class Demo:
         import boto3
 
         from release.core import config
+        from release_sandbox.process import CREDENTIALS
 
         loaded = config.load_repo(self.repo, [ENV])
         env = loaded.environment(ENV)
         ecs = boto3.client("ecs", endpoint_url=env.aws_endpoint, region_name=env.region,
-                           aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+                           aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                           aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
         rows = []
         for spec in loaded.services_of(ENV):
             found = ecs.describe_services(cluster=env.cluster, services=[spec.service_name])
