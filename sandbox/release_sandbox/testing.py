@@ -393,14 +393,15 @@ def fresh_moto(account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> 
 
     reset_moto()
     configure_moto()  # IAM's managed policies are loaded only when asked before creation
+    home = get_partition(region)
     iam = get_backend("iam")  # type: ignore[call-overload]
     for name in PARTITION_NAMES:
-        if name == get_partition(region):
+        if name == home:
             continue
         if (account, name) not in _UNTOUCHED:
             _UNTOUCHED[(account, name)] = iam[account][name]
         iam[account][name] = _UNTOUCHED[(account, name)]
-    for service, name in (("ec2", region), ("iam", get_partition(region))):
+    for service, name in (("ec2", region), ("iam", home)):
         backends = get_backend(service)  # type: ignore[call-overload]
         key = (service, account, name)
         if key not in _PRISTINE:
